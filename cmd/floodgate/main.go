@@ -1,0 +1,83 @@
+// Command floodgate runs Floodgate: a node of the sale core (serve), a
+// stateless edge (edge), the load generator (rush), the status page (status),
+// cluster administration (cluster) and version.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+const usage = `Floodgate sells a limited product to a rush of buyers.
+
+Usage:
+  floodgate serve   [flags]   run a node of the sale core (add --demo for a demo drop)
+  floodgate edge    [flags]   run a stateless edge in front of the core
+  floodgate rush    [flags]   replay a sell-out against a server and write a report
+  floodgate status  <cmd>     status page: serve, export
+  floodgate cluster <cmd>     cluster: status, add, remove
+  floodgate version           print the version
+
+Run "floodgate <command> -h" for the flags of a command.
+`
+
+// command is one subcommand: it parses its own flags from args.
+type command func(ctx context.Context, args []string) error
+
+var commands = map[string]command{
+	"serve":   runServe,
+	"edge":    runEdge,
+	"rush":    runRush,
+	"status":  runStatus,
+	"cluster": runCluster,
+	"version": runVersion,
+}
+
+func main() {
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()})))
+	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+		fmt.Fprint(os.Stderr, usage)
+		if len(os.Args) < 2 {
+			os.Exit(2)
+		}
+		return
+	}
+	cmd, ok := commands[os.Args[1]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "floodgate: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := cmd(ctx, os.Args[2:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintf(os.Stderr, "floodgate %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}
+
+// logLevel reads LOG_LEVEL (debug, info, warn, error); info by default.
+func logLevel() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(os.Getenv("LOG_LEVEL")))); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+// envOr returns the environment variable name, or def when it is unset.
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}

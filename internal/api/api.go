@@ -1,0 +1,167 @@
+// Package api holds the JSON conventions of the HTTP API shared by every
+// handler package: strict decoding with a size limit, JSON answers, and the
+// single mapping from error codes to HTTP statuses.
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/floodgate/floodgate"
+)
+
+// MaxBody is the largest request body accepted (1 MiB).
+const MaxBody = 1 << 20
+
+// Status returns the HTTP status for an error code. It is the only place in
+// Floodgate where codes become statuses.
+func Status(code string) int {
+	switch code {
+	case floodgate.EInvalid:
+		return http.StatusBadRequest
+	case floodgate.EUnauthenticated:
+		return http.StatusUnauthorized
+	case floodgate.ENotAdmitted, floodgate.EForbidden:
+		return http.StatusForbidden
+	case floodgate.ENotFound:
+		return http.StatusNotFound
+	case floodgate.ESoldOut, floodgate.ELimitExceeded, floodgate.EHoldExpired,
+		floodgate.EAlreadyOrdered, floodgate.EConflict:
+		return http.StatusConflict
+	case floodgate.ETooLarge:
+		return http.StatusRequestEntityTooLarge
+	case floodgate.ERateLimited:
+		return http.StatusTooManyRequests
+	case floodgate.EUnavailable:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// ErrorBody is the body of every non-2xx answer.
+type ErrorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// WriteError writes err in the API error shape. 429 and 503 answers carry
+// Retry-After (retryAfter seconds, at least 1).
+func WriteError(w http.ResponseWriter, err error) {
+	WriteErrorRetry(w, err, 1)
+}
+
+// WriteErrorRetry is WriteError with an explicit Retry-After for 429 and 503.
+func WriteErrorRetry(w http.ResponseWriter, err error, retryAfter int) {
+	code := floodgate.ErrorCode(err)
+	status := Status(code)
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		if retryAfter < 1 {
+			retryAfter = 1
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+	}
+	var b ErrorBody
+	b.Error.Code = code
+	b.Error.Message = floodgate.ErrorMessage(err)
+	WriteJSON(w, status, b)
+}
+
+// WriteJSON writes v as JSON with the given status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	buf, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"error":{"code":"internal","message":"could not encode the answer"}}`, http.StatusInternalServerError)
+		return
+	}
+	buf = append(buf, '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(buf)))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf)
+}
+
+// ReadBody reads at most MaxBody bytes of the request body. A larger body is
+// an ETooLarge error.
+func ReadBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	buf, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	if err != nil {
+		return nil, floodgate.Errorf(floodgate.EInvalid, "The request body could not be read: %v.", err)
+	}
+	if len(buf) > MaxBody {
+		return nil, floodgate.Errorf(floodgate.ETooLarge, "The request body is larger than 1 MiB; send less.")
+	}
+	return buf, nil
+}
+
+// Decode reads the request body as one JSON object into v. Unknown fields,
+// wrong types, trailing data and bodies over 1 MiB are rejected with a message
+// that names the problem.
+func Decode(r *http.Request, v any) error {
+	buf, err := ReadBody(r)
+	if err != nil {
+		return err
+	}
+	return DecodeBytes(buf, v)
+}
+
+// DecodeBytes is Decode on a body already read.
+func DecodeBytes(buf []byte, v any) error {
+	if len(bytes.TrimSpace(buf)) == 0 {
+		return floodgate.Errorf(floodgate.EInvalid, "The request body is empty; send a JSON object.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(buf))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return floodgate.Errorf(floodgate.EInvalid, "The request body is not valid: %s.", describeJSONError(err))
+	}
+	if dec.More() {
+		return floodgate.Errorf(floodgate.EInvalid, "The request body has data after the JSON object; send exactly one object.")
+	}
+	var extra json.RawMessage
+	if err := dec.Decode(&extra); err != io.EOF {
+		return floodgate.Errorf(floodgate.EInvalid, "The request body has data after the JSON object; send exactly one object.")
+	}
+	return nil
+}
+
+func describeJSONError(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("malformed JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		if typ.Field != "" {
+			return fmt.Sprintf("field %q must be a %s, not a %s", typ.Field, typ.Type, typ.Value)
+		}
+		return fmt.Sprintf("expected a %s, got a %s", typ.Type, typ.Value)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON ends too early"
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	default:
+		return err.Error()
+	}
+}
+
+// BearerToken returns the token of an "Authorization: Bearer <token>" header,
+// or "" when there is none.
+func BearerToken(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
