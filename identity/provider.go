@@ -1,0 +1,161 @@
+package identity
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/floodgate/floodgate"
+)
+
+// Provider signs a buyer in through the browser: the buyer is sent to
+// AuthCodeURL and comes back to the callback with a code that Exchange turns
+// into a Buyer. The dev provider and OIDC both fit this shape, so the pages
+// have one login flow.
+type Provider interface {
+	// Name is a short name for logs and sessions: "dev" or "oidc".
+	Name() string
+	// AuthCodeURL returns where to send the browser to sign in. It fails with
+	// floodgate.EUnavailable when the provider is known to be down, so the page
+	// can keep the buyer (and the hold) instead of sending them to a dead site.
+	AuthCodeURL(ctx context.Context, f Flow) (string, error)
+	// Exchange turns the code of the callback into the buyer who signed in,
+	// checking everything the flow promised (PKCE verifier, nonce).
+	Exchange(ctx context.Context, code string, f Flow) (Buyer, error)
+	// Down reports whether the provider is failing right now.
+	Down() bool
+}
+
+// Health is the provider's health as the rest of Floodgate reads it: while
+// Down is true, holds are paused and an incident is open.
+type Health interface {
+	Down() bool
+}
+
+// Buyer is who signed in.
+type Buyer struct {
+	// Customer is the stable identity orders are counted against: the
+	// verified email when the provider gives one, otherwise issuer and subject.
+	Customer string
+	Email    string
+	Name     string
+}
+
+// Flow is what one login attempt must carry from its start to its callback.
+// All of it is random per attempt except Return.
+type Flow struct {
+	State    string // echoed by the provider; binds the callback to this browser
+	Nonce    string // inside the ID token; binds the token to this attempt
+	Verifier string // PKCE code verifier; only its S256 challenge leaves the server
+}
+
+// NewFlow returns a Flow with fresh random values.
+func NewFlow() Flow {
+	return Flow{State: randomString(24), Nonce: randomString(24), Verifier: randomString(32)}
+}
+
+// Config configures the login provider.
+type Config struct {
+	Issuer       string
+	ClientID     string
+	ClientSecret string
+	RedirectURL  string
+	// Scopes besides "openid"; "email profile" by default.
+	Scopes []string
+	// MaxPause is the longest a hold is paused while the provider is down.
+	MaxPause time.Duration
+	// ProbeInterval is how often the issuer's discovery document is fetched
+	// to tell whether the provider is up.
+	ProbeInterval time.Duration
+	// Timeout bounds every call to the provider, so a provider that hangs
+	// costs a buyer seconds, not minutes.
+	Timeout time.Duration
+	Logger  *slog.Logger
+}
+
+// Defaults for Config fields left zero.
+const (
+	DefaultMaxPause      = 15 * time.Minute
+	DefaultProbeInterval = 2 * time.Second
+	DefaultTimeout       = 3 * time.Second
+)
+
+// RegisterFlags adds the provider's flags to fs. Every flag takes its default
+// from a FLOODGATE_OIDC_* environment variable, so secrets need not appear
+// on a command line.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Issuer, "oidc-issuer", os.Getenv("FLOODGATE_OIDC_ISSUER"), "OIDC issuer URL; turns on OIDC login (env FLOODGATE_OIDC_ISSUER)")
+	fs.StringVar(&c.ClientID, "oidc-client-id", os.Getenv("FLOODGATE_OIDC_CLIENT_ID"), "OIDC client id (env FLOODGATE_OIDC_CLIENT_ID)")
+	fs.StringVar(&c.ClientSecret, "oidc-client-secret", os.Getenv("FLOODGATE_OIDC_CLIENT_SECRET"), "OIDC client secret (env FLOODGATE_OIDC_CLIENT_SECRET)")
+	fs.StringVar(&c.RedirectURL, "oidc-redirect-url", os.Getenv("FLOODGATE_OIDC_REDIRECT_URL"), "OIDC redirect URL, ending in /auth/callback (env FLOODGATE_OIDC_REDIRECT_URL)")
+	fs.DurationVar(&c.MaxPause, "hold-max-pause", envDuration("FLOODGATE_HOLD_MAX_PAUSE", DefaultMaxPause), "longest a hold is paused while the identity provider is down (env FLOODGATE_HOLD_MAX_PAUSE)")
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v := os.Getenv(name); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxPause <= 0 {
+		c.MaxPause = DefaultMaxPause
+	}
+	if c.ProbeInterval <= 0 {
+		c.ProbeInterval = DefaultProbeInterval
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if len(c.Scopes) == 0 {
+		c.Scopes = []string{"email", "profile"}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// NewProvider returns the OIDC provider when an issuer is configured, the dev
+// provider when dev is on, and nil (no login) otherwise. An OIDC provider
+// that cannot be reached at start is not an error: it reports Down and keeps
+// probing until it answers, so a provider outage never stops the sale from
+// starting. Background probing ends when ctx is done.
+func NewProvider(ctx context.Context, cfg Config, dev bool) (Provider, error) {
+	cfg = cfg.withDefaults()
+	if cfg.Issuer != "" {
+		var missing []string
+		if cfg.ClientID == "" {
+			missing = append(missing, "--oidc-client-id")
+		}
+		if cfg.RedirectURL == "" {
+			missing = append(missing, "--oidc-redirect-url")
+		}
+		if len(missing) > 0 {
+			return nil, floodgate.Errorf(floodgate.EInvalid, "OIDC login needs %s as well as --oidc-issuer.", strings.Join(missing, " and "))
+		}
+		return newOIDC(ctx, cfg)
+	}
+	if dev {
+		return NewDev(), nil
+	}
+	return nil, nil
+}
+
+// HealthOf returns the health of p; no provider is never down.
+func HealthOf(p Provider) Health {
+	if p == nil {
+		return neverDown{}
+	}
+	return p
+}
+
+type neverDown struct{}
+
+func (neverDown) Down() bool { return false }
