@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/floodgate/floodgate"
@@ -14,15 +15,32 @@ import (
 // Sessions issues and verifies buyer session tokens. A token is
 // base64url(JSON claims) "." base64url(HMAC-SHA256(key, claims)); it is
 // self-contained, so any node that shares the key can verify it.
+//
+// The key may be set after construction (SetKey): a node learns it from the
+// replicated cluster secret once that is committed; until then Issue and
+// Verify answer EUnavailable.
 type Sessions struct {
-	key []byte
+	key atomic.Pointer[[]byte]
 	ttl time.Duration
 }
 
-// NewSessions returns Sessions signing with key; tokens live for ttl.
+// NewSessions returns Sessions signing with key (nil: set it later with
+// SetKey); tokens live for ttl.
 func NewSessions(key []byte, ttl time.Duration) *Sessions {
-	return &Sessions{key: append([]byte(nil), key...), ttl: ttl}
+	s := &Sessions{ttl: ttl}
+	if len(key) > 0 {
+		s.SetKey(key)
+	}
+	return s
 }
+
+// SetKey sets the signing key.
+func (s *Sessions) SetKey(key []byte) {
+	k := append([]byte(nil), key...)
+	s.key.Store(&k)
+}
+
+var errNoKey = floodgate.Errorf(floodgate.EUnavailable, "Sign-in is starting up; retry in a moment.")
 
 type sessionClaims struct {
 	Customer string `json:"sub"`
@@ -35,6 +53,9 @@ func (s *Sessions) Issue(customer, provider string, now time.Time) (string, erro
 	if customer == "" {
 		return "", floodgate.Errorf(floodgate.EInvalid, "A session needs a customer.")
 	}
+	if s.key.Load() == nil {
+		return "", errNoKey
+	}
 	body, err := json.Marshal(sessionClaims{Customer: customer, Provider: provider, Expires: now.Add(s.ttl).Unix()})
 	if err != nil {
 		return "", err
@@ -45,6 +66,9 @@ func (s *Sessions) Issue(customer, provider string, now time.Time) (string, erro
 
 // Verify checks token and returns its customer. Any fault is EUnauthenticated.
 func (s *Sessions) Verify(token string, now time.Time) (string, error) {
+	if s.key.Load() == nil {
+		return "", errNoKey
+	}
 	bad := floodgate.Errorf(floodgate.EUnauthenticated, "The buyer session is missing, invalid or expired; sign in again.")
 	p, sig, ok := strings.Cut(token, ".")
 	if !ok || len(token) > 4096 {
@@ -69,7 +93,7 @@ func (s *Sessions) Verify(token string, now time.Time) (string, error) {
 }
 
 func (s *Sessions) mac(payload string) []byte {
-	m := hmac.New(sha256.New, s.key)
+	m := hmac.New(sha256.New, *s.key.Load())
 	m.Write([]byte(payload))
 	return m.Sum(nil)
 }
