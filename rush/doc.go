@@ -1,0 +1,23 @@
+// Package rush replays a sell-out against a Floodgate server and tells what
+// happened: it is the load generator behind `floodgate rush` and the client of
+// the peer benchmarks in bench/.
+//
+// A rush simulates many visitors arriving on a curve (early arrivals before
+// the opening, a burst right after it, a tail) and a share of bots. Every
+// visitor behaves as a real browser would: it joins the queue, waits by
+// polling the queue status at the pace the server's ETA suggests (a sample
+// listens over SSE instead), takes a hold once admitted, signs in through the
+// dev identity provider and orders with an Idempotency-Key, retrying 429 and
+// 503 answers after their Retry-After. Bots share a few client addresses,
+// retry without waiting, and try to forge and reuse tickets.
+//
+// At the end the rush checks the server's own record (the drop counters and
+// the admin orders list) against what visitors were told, and produces a
+// Summary (oversold, lost and duplicate orders, 5xx answers, sell-out time,
+// latency percentiles, Kendall tau of arrival against queue position) and a
+// self-contained HTML report with SVG charts.
+//
+// Use Run for a rush, BenchOrders for the committed hold+order rate, and
+// QueueOnly to measure the server's memory per waiting visitor. StartServer
+// runs a throwaway `floodgate serve` on loopback for --demo and for tests.
+package rush

@@ -1,0 +1,729 @@
+package rush
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// visitor is one simulated buyer. Its fields are written only by its own
+// goroutine and read after every visitor has finished.
+type visitor struct {
+	id      int // arrival rank
+	bot     bool
+	early   bool // arrives before the opening
+	sse     bool // waits over SSE instead of polling
+	double  bool // sends its order twice with the same key
+	arrival time.Duration
+	addr    string // X-Forwarded-For
+
+	position   int64
+	admitted   bool
+	outcome    outcome
+	orderID    string
+	voucher    string
+	orderedAt  time.Duration
+	admittedAt time.Duration
+}
+
+type outcome int
+
+const (
+	outNone     outcome = iota
+	outOrdered          // bought
+	outSoldOut          // told the stock is gone
+	outRejected         // never got a ticket
+	outGaveUp           // still waiting at the deadline
+	outFailed           // an answer a client cannot act on
+	outLimit            // over the per-customer limit
+	outClosed           // the drop closed
+	numOutcomes
+)
+
+var outcomeNames = [numOutcomes]string{"unfinished", "ordered", "told sold out", "never got a ticket", "gave up at the deadline", "failed", "over the customer limit", "drop closed"}
+
+// queueStatus is the answer of the queue endpoints; unknown fields are
+// ignored so that the rush keeps working as the API grows.
+type queueStatus struct {
+	Ticket     string  `json:"ticket"`
+	State      string  `json:"state"`
+	Position   int64   `json:"position"`
+	Ahead      int64   `json:"ahead"`
+	EtaSeconds float64 `json:"eta_seconds"`
+}
+
+type dropJSON struct {
+	ID             string    `json:"id"`
+	Stock          int64     `json:"stock"`
+	Available      int64     `json:"available"`
+	Held           int64     `json:"held"`
+	Sold           int64     `json:"sold"`
+	State          string    `json:"state"`
+	StartsAt       time.Time `json:"starts_at"`
+	AdmitPerSecond int64     `json:"admit_per_second"`
+	PerCustomer    int64     `json:"per_customer_limit"`
+	Queued         int64     `json:"queued"`
+	AdmittedUpTo   int64     `json:"admitted_up_to"`
+}
+
+type orderJSON struct {
+	ID       string `json:"id"`
+	HoldID   string `json:"hold_id"`
+	Drop     string `json:"drop"`
+	Customer string `json:"customer"`
+	Quantity int64  `json:"quantity"`
+	Voucher  string `json:"voucher"`
+}
+
+// counters are the live numbers of a rush, read by the progress line and
+// the time series.
+type counters struct {
+	arrived, joined, waiting, admitted, held, ordered, units atomic.Int64
+	joinLimited, botJoinLimited, botsJoined, botsAdmitted    atomic.Int64
+	botsOrdered, forgedAccepted, prematureAccepted           atomic.Int64
+	reuseAccepted, idemMismatch, unexpected, soldOutTold     atomic.Int64
+	forgedTried, prematureTried, reuseTried, doubleSent      atomic.Int64
+	selloutNanos                                             atomic.Int64 // since the opening; 0 = not yet
+}
+
+type run struct {
+	cfg       Config
+	c         *client
+	drop      string
+	dropPath  string
+	origin    time.Time // the opening
+	stock     int64
+	runID     string
+	cnt       counters
+	lastDrop  atomic.Pointer[dropJSON]
+	monSold   atomic.Int64 // nanos since opening when the monitor first saw the drop sold out
+	samplesMu sync.Mutex
+	samples   []sample
+}
+
+// sample is one point of the time series of the report.
+type sample struct {
+	T         float64 `json:"t"` // seconds since the opening
+	Arrived   int64   `json:"arrived"`
+	Joined    int64   `json:"joined"`
+	Waiting   int64   `json:"waiting"`
+	Admitted  int64   `json:"admitted"`
+	Ordered   int64   `json:"ordered"`
+	StockLeft int64   `json:"stock_left"` // -1: unknown
+	Errors    int64   `json:"errors"`
+	Requests  int64   `json:"requests"`
+}
+
+// Run performs a rush against cfg.Target and checks the result against the
+// server's own record.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	cfg.fillDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	r := &run{cfg: cfg, c: newClient(cfg.Target, cfg.InFlight), runID: randomToken()[:8]}
+	defer r.c.close()
+	if err := r.setupDrop(ctx); err != nil {
+		return nil, err
+	}
+	visitors := schedule(cfg)
+	// A drop already open (an existing one) cannot have early arrivals any
+	// more: they come at once.
+	if lead := time.Until(r.origin); lead < cfg.Lead {
+		for _, v := range visitors {
+			if v.arrival < -lead {
+				v.arrival = -lead
+			}
+		}
+	}
+
+	startWall, startCPU := time.Now(), selfCPU()
+	var srvStart procStats
+	if cfg.ServerPid > 0 {
+		srvStart, _ = readProcStats(cfg.ServerPid)
+	}
+	vctx, cancel := context.WithDeadline(ctx, r.origin.Add(cfg.Deadline))
+	defer cancel()
+	monCtx, stopMon := context.WithCancel(ctx)
+	monDone := make(chan struct{})
+	go func() { r.monitor(monCtx); close(monDone) }()
+
+	var wg sync.WaitGroup
+	for _, v := range visitors {
+		at := r.origin.Add(v.arrival)
+		if d := time.Until(at); d > 0 && !sleepCtx(vctx, d) {
+			break
+		}
+		r.cnt.arrived.Add(1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.visit(vctx, v)
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(startWall)
+	genCPU := selfCPU() - startCPU
+	stopMon()
+	<-monDone
+	r.takeSample()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+
+	res := &Result{Config: cfg, Drop: r.drop, StartedAt: r.origin, visitors: visitors, client: r.c}
+	res.Summary.GeneratorCPUShare = genCPU.Seconds() / wall.Seconds() / float64(numCPU())
+	if cfg.ServerPid > 0 {
+		if ps, ok := readProcStats(cfg.ServerPid); ok {
+			res.Summary.ServerCPUShare = (ps.cpu - srvStart.cpu).Seconds() / wall.Seconds() / float64(numCPU())
+			res.Summary.ServerPeakRSSMB = float64(ps.peakRSS) / (1 << 20)
+		}
+	}
+	if err := r.verify(ctx, res); err != nil {
+		return nil, err
+	}
+	r.samplesMu.Lock()
+	res.Series = r.samples
+	r.samplesMu.Unlock()
+	return res, nil
+}
+
+func (r *run) setupDrop(ctx context.Context) error {
+	if r.cfg.Drop != "" {
+		r.drop = r.cfg.Drop
+		r.dropPath = "/api/v1/drops/" + url.PathEscape(r.drop)
+		a := r.c.do(ctx, call{ep: epAdmin, method: "GET", path: r.dropPath})
+		if a.status != http.StatusOK {
+			return fmt.Errorf("read drop %q: %s", r.drop, describe(a))
+		}
+		var d dropJSON
+		if err := json.Unmarshal(a.body, &d); err != nil {
+			return fmt.Errorf("read drop %q: %w", r.drop, err)
+		}
+		r.origin, r.stock = d.StartsAt, d.Stock
+		return nil
+	}
+	r.drop = "rush-" + time.Now().UTC().Format("20060102-150405") + "-" + r.runID[:4]
+	r.dropPath = "/api/v1/drops/" + url.PathEscape(r.drop)
+	startsAt := time.Now().Add(r.cfg.Lead).UTC().Truncate(time.Second).Add(time.Second)
+	body := map[string]any{
+		"id":                 r.drop,
+		"name":               "Half-price AI speaker (rush)",
+		"price":              59000,
+		"currency":           "KRW",
+		"stock":              r.cfg.Stock,
+		"per_customer_limit": r.cfg.PerCustomerLimit,
+		"starts_at":          startsAt.Format(time.RFC3339),
+		"hold_seconds":       r.cfg.HoldSeconds,
+		"admit_per_second":   r.cfg.AdmitPerSecond,
+	}
+	if r.cfg.Vouchers {
+		codes := make([]string, r.cfg.Stock)
+		for i := range codes {
+			codes[i] = fmt.Sprintf("RUSH-%s-%06d", r.runID[:4], i+1)
+		}
+		body["vouchers"] = codes
+	}
+	a := r.c.do(ctx, call{ep: epAdmin, method: "POST", path: "/api/v1/drops", body: body, bearer: r.cfg.AdminToken})
+	if a.status != http.StatusCreated && a.status != http.StatusOK {
+		return fmt.Errorf("create the drop: %s", describe(a))
+	}
+	var d dropJSON
+	if err := json.Unmarshal(a.body, &d); err != nil || d.StartsAt.IsZero() {
+		d.StartsAt, d.Stock = startsAt, r.cfg.Stock
+	}
+	r.origin, r.stock = d.StartsAt, d.Stock
+	if r.stock == 0 {
+		r.stock = r.cfg.Stock
+	}
+	return nil
+}
+
+// describe puts an answer into words for an error message.
+func describe(a answer) string {
+	if a.status == 0 {
+		return fmt.Sprintf("no answer (%v); is the server running at that address?", a.err)
+	}
+	body := strings.TrimSpace(string(a.body))
+	if len(body) > 300 {
+		body = body[:300] + "…"
+	}
+	return fmt.Sprintf("HTTP %d %s", a.status, body)
+}
+
+func (r *run) since() time.Duration { return time.Since(r.origin) }
+
+// visit is the life of one visitor.
+func (r *run) visit(ctx context.Context, v *visitor) {
+	ticket, st := r.join(ctx, v)
+	if ticket == "" {
+		return
+	}
+	r.cnt.joined.Add(1)
+	if v.bot {
+		r.cnt.botsJoined.Add(1)
+	}
+	r.cnt.waiting.Add(1)
+	state := r.wait(ctx, v, ticket, st)
+	r.cnt.waiting.Add(-1)
+	switch state {
+	case "admitted":
+	case "sold_out":
+		v.outcome = outSoldOut
+		r.cnt.soldOutTold.Add(1)
+		return
+	case "closed":
+		v.outcome = outClosed
+		return
+	default:
+		if v.outcome == outNone {
+			v.outcome = outGaveUp
+		}
+		return
+	}
+	v.admitted, v.admittedAt = true, r.since()
+	r.cnt.admitted.Add(1)
+	if v.bot {
+		r.cnt.botsAdmitted.Add(1)
+	}
+	r.buy(ctx, v, ticket)
+}
+
+// retryPause is how long a real client waits before trying again: the
+// server's Retry-After (at least 200 ms), with up to half of it again as
+// jitter so that retries do not come back as one wave.
+func retryPause(a answer) time.Duration {
+	d := max(a.retryAfter, 200*time.Millisecond)
+	return d + rand.N(d/2+1)
+}
+
+// botPause is how long a bot waits: it ignores Retry-After.
+func botPause() time.Duration { return 100*time.Millisecond + rand.N(200*time.Millisecond) }
+
+func (r *run) join(ctx context.Context, v *visitor) (string, queueStatus) {
+	for attempt := 1; ; attempt++ {
+		a := r.c.do(ctx, call{ep: epJoin, method: "POST", path: r.dropPath + "/queue", forward: v.addr})
+		if a.status == http.StatusCreated || a.status == http.StatusOK {
+			var st queueStatus
+			if err := json.Unmarshal(a.body, &st); err != nil || st.Ticket == "" {
+				r.cnt.unexpected.Add(1)
+				v.outcome = outFailed
+				return "", st
+			}
+			if st.Position > 0 {
+				v.position = st.Position
+			}
+			return st.Ticket, st
+		}
+		if a.status == http.StatusTooManyRequests {
+			if v.bot {
+				r.cnt.botJoinLimited.Add(1)
+			} else {
+				r.cnt.joinLimited.Add(1)
+			}
+		}
+		if ctx.Err() != nil {
+			v.outcome = outRejected
+			return "", queueStatus{}
+		}
+		if !a.retryable() {
+			if a.code() == "sold_out" {
+				v.outcome = outSoldOut
+				r.cnt.soldOutTold.Add(1)
+			} else {
+				r.cnt.unexpected.Add(1)
+				v.outcome = outFailed
+			}
+			return "", queueStatus{}
+		}
+		pause := retryPause(a)
+		if v.bot {
+			if attempt >= r.cfg.BotAttempts {
+				v.outcome = outRejected
+				return "", queueStatus{}
+			}
+			pause = botPause()
+		}
+		if !sleepCtx(ctx, pause) {
+			v.outcome = outRejected
+			return "", queueStatus{}
+		}
+	}
+}
+
+func final(state string) bool {
+	return state == "admitted" || state == "sold_out" || state == "closed"
+}
+
+// wait returns the final queue state of the visitor, or "" when it gave up.
+func (r *run) wait(ctx context.Context, v *visitor, ticket string, st queueStatus) string {
+	if final(st.State) {
+		return st.State
+	}
+	if v.sse {
+		if state, ok := r.waitSSE(ctx, v, ticket); ok {
+			return state
+		}
+		// The stream broke or is not offered: poll like everyone else.
+	}
+	var retryAfter time.Duration
+	probes := 0
+	for {
+		pause := r.pollPause(v, st)
+		if retryAfter > pause {
+			pause = retryAfter
+		}
+		if !sleepCtx(ctx, pause) {
+			return ""
+		}
+		if v.bot && probes < 2 {
+			probes++
+			r.botProbe(ctx, v, ticket, st)
+		}
+		a := r.c.do(ctx, call{ep: epStatus, method: "GET", path: r.dropPath + "/queue", bearer: ticket, forward: v.addr})
+		retryAfter = 0
+		switch {
+		case a.status == http.StatusOK:
+			var next queueStatus
+			if json.Unmarshal(a.body, &next) != nil {
+				r.cnt.unexpected.Add(1)
+				continue
+			}
+			st = next
+			if st.Position > 0 {
+				v.position = st.Position
+			}
+			if final(st.State) {
+				return st.State
+			}
+		case a.retryable():
+			if ctx.Err() != nil {
+				return ""
+			}
+			retryAfter = retryPause(a)
+		default:
+			r.cnt.unexpected.Add(1)
+			v.outcome = outFailed
+			return ""
+		}
+	}
+}
+
+// pollPause follows the server's ETA the way a waiting-room page would: ask
+// again after half the ETA, within [MinPoll, MaxPoll], with jitter; before
+// the opening, come back right after it. Bots poll as fast as they dare.
+func (r *run) pollPause(v *visitor, st queueStatus) time.Duration {
+	if v.bot {
+		return 200*time.Millisecond + rand.N(100*time.Millisecond)
+	}
+	d := time.Second
+	if st.EtaSeconds > 0 {
+		d = time.Duration(st.EtaSeconds * float64(time.Second) / 2)
+	}
+	d = min(max(d, r.cfg.MinPoll), r.cfg.MaxPoll)
+	d = d*4/5 + rand.N(d*2/5+1)
+	if until := time.Until(r.origin); until > 0 {
+		d = min(d, until+rand.N(time.Second))
+	}
+	return d
+}
+
+// waitSSE listens to the queue over server-sent events. ok is false when
+// the stream is not offered or broke before a final state.
+func (r *run) waitSSE(ctx context.Context, v *visitor, ticket string) (string, bool) {
+	req, err := http.NewRequestWithContext(ctx, "GET", r.c.base+r.dropPath+"/queue", nil)
+	if err != nil {
+		return "", false
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+ticket)
+	req.Header.Set("X-Forwarded-For", v.addr)
+	start := time.Now()
+	// No timeout for the stream itself: it lasts as long as the wait.
+	hc := &http.Client{Transport: r.c.hc.Transport}
+	resp, err := hc.Do(req)
+	stats := &r.c.stats[epSSE]
+	if err != nil {
+		if ctx.Err() == nil {
+			stats.transport.Add(1)
+		}
+		return "", false
+	}
+	defer resp.Body.Close()
+	stats.byStatus[resp.StatusCode%600].Add(1)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		return "", false
+	}
+	sc := bufio.NewScanner(resp.Body)
+	first := true
+	for sc.Scan() {
+		line := sc.Text()
+		data, ok := strings.CutPrefix(line, "data:")
+		if !ok {
+			continue
+		}
+		if first {
+			stats.hist.record(time.Since(start))
+			first = false
+		}
+		var st queueStatus
+		if json.Unmarshal([]byte(strings.TrimSpace(data)), &st) != nil {
+			continue
+		}
+		if st.Position > 0 {
+			v.position = st.Position
+		}
+		if final(st.State) {
+			return st.State, true
+		}
+	}
+	if ctx.Err() != nil {
+		return "", true
+	}
+	return "", false
+}
+
+// botProbe is what a bot tries while it waits: a hold with a ticket whose
+// payload it edited to claim position 1, and a hold with its own ticket
+// before it is admitted. Both must fail.
+func (r *run) botProbe(ctx context.Context, v *visitor, ticket string, st queueStatus) {
+	r.cnt.forgedTried.Add(1)
+	a := r.c.do(ctx, call{ep: epForged, method: "POST", path: r.dropPath + "/holds", body: map[string]int{"quantity": 1}, bearer: forgeTicket(ticket), forward: v.addr})
+	if a.status >= 200 && a.status < 300 {
+		r.cnt.forgedAccepted.Add(1)
+	}
+	// Only when clearly far from admission, so that an honest admission in
+	// between is not mistaken for a breach.
+	if st.State == "waiting" && st.Ahead > 2*r.cfg.AdmitPerSecond {
+		r.cnt.prematureTried.Add(1)
+		a := r.c.do(ctx, call{ep: epForged, method: "POST", path: r.dropPath + "/holds", body: map[string]int{"quantity": 1}, bearer: ticket, forward: v.addr})
+		if a.status >= 200 && a.status < 300 {
+			r.cnt.prematureAccepted.Add(1)
+		}
+	}
+}
+
+// forgeTicket edits the payload of a compact JWS to claim the front of the
+// queue, keeping the original signature.
+func forgeTicket(ticket string) string {
+	parts := strings.Split(ticket, ".")
+	if len(parts) != 3 {
+		return ticket + "x"
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims map[string]any
+	if err != nil || json.Unmarshal(payload, &claims) != nil {
+		return parts[0] + "." + parts[1] + "A." + parts[2]
+	}
+	changed := false
+	for k, val := range claims {
+		if _, isNum := val.(float64); isNum && (strings.Contains(strings.ToLower(k), "pos") || k == "p" || k == "n") {
+			claims[k] = 1
+			changed = true
+		}
+	}
+	if !changed {
+		claims["position"] = 1
+	}
+	buf, _ := json.Marshal(claims)
+	return parts[0] + "." + base64.RawURLEncoding.EncodeToString(buf) + "." + parts[2]
+}
+
+type holdJSON struct {
+	ID string `json:"id"`
+}
+
+// buy takes a hold, signs in and orders, as an admitted buyer does.
+func (r *run) buy(ctx context.Context, v *visitor, ticket string) {
+	for holdTries := 0; holdTries < 3; holdTries++ {
+		holdID, ok := r.hold(ctx, v, ticket)
+		if !ok {
+			return
+		}
+		r.cnt.held.Add(1)
+		session, ok := r.session(ctx, v, fmt.Sprintf("%s-%d@rush.floodgate.test", kind(v), v.id))
+		if !ok {
+			return
+		}
+		key := fmt.Sprintf("rush-%s-%d-%d", r.runID, v.id, holdTries)
+		o, code := r.order(ctx, v, ticket, holdID, session, key)
+		if code == "hold_expired" {
+			continue
+		}
+		if o == nil {
+			return
+		}
+		v.orderID, v.voucher, v.outcome, v.orderedAt = o.ID, o.Voucher, outOrdered, r.since()
+		r.cnt.ordered.Add(1)
+		q := o.Quantity
+		if q == 0 {
+			q = 1
+		}
+		if units := r.cnt.units.Add(q); units >= r.stock {
+			r.cnt.selloutNanos.CompareAndSwap(0, int64(r.since()))
+		}
+		if v.double {
+			r.cnt.doubleSent.Add(1)
+			again, _ := r.order(ctx, v, ticket, holdID, session, key)
+			if again != nil && again.ID != o.ID {
+				r.cnt.idemMismatch.Add(1)
+			}
+		}
+		if v.bot {
+			r.cnt.botsOrdered.Add(1)
+			r.reuseTicket(ctx, v, ticket)
+		}
+		return
+	}
+}
+
+func kind(v *visitor) string {
+	if v.bot {
+		return "bot"
+	}
+	return "visitor"
+}
+
+func (r *run) hold(ctx context.Context, v *visitor, ticket string) (string, bool) {
+	for notAdmitted := 0; ; {
+		a := r.c.do(ctx, call{ep: epHold, method: "POST", path: r.dropPath + "/holds", body: map[string]int{"quantity": 1}, bearer: ticket, forward: v.addr})
+		switch {
+		case a.status == http.StatusCreated || a.status == http.StatusOK:
+			var h holdJSON
+			if json.Unmarshal(a.body, &h) != nil || h.ID == "" {
+				r.cnt.unexpected.Add(1)
+				v.outcome = outFailed
+				return "", false
+			}
+			return h.ID, true
+		case a.retryable():
+			if ctx.Err() != nil || !sleepCtx(ctx, retryPause(a)) {
+				v.outcome = outGaveUp
+				return "", false
+			}
+		case a.code() == "not_admitted" && notAdmitted < 5:
+			// The admission the status showed may not have reached the
+			// node answering yet: ask again shortly.
+			notAdmitted++
+			if !sleepCtx(ctx, retryPause(a)) {
+				v.outcome = outGaveUp
+				return "", false
+			}
+		default:
+			r.settle(v, a)
+			return "", false
+		}
+	}
+}
+
+// settle records why a visitor stops after a final error answer.
+func (r *run) settle(v *visitor, a answer) {
+	switch a.code() {
+	case "sold_out":
+		v.outcome = outSoldOut
+		r.cnt.soldOutTold.Add(1)
+	case "limit_exceeded":
+		v.outcome = outLimit
+	default:
+		r.cnt.unexpected.Add(1)
+		v.outcome = outFailed
+	}
+}
+
+func (r *run) session(ctx context.Context, v *visitor, email string) (string, bool) {
+	for {
+		a := r.c.do(ctx, call{ep: epSession, method: "POST", path: "/api/v1/session", body: map[string]string{"email": email}, forward: v.addr})
+		switch {
+		case a.status == http.StatusCreated || a.status == http.StatusOK:
+			var s struct {
+				Session string `json:"session"`
+			}
+			if json.Unmarshal(a.body, &s) != nil || s.Session == "" {
+				r.cnt.unexpected.Add(1)
+				v.outcome = outFailed
+				return "", false
+			}
+			return s.Session, true
+		case a.retryable():
+			if ctx.Err() != nil || !sleepCtx(ctx, retryPause(a)) {
+				v.outcome = outGaveUp
+				return "", false
+			}
+		default:
+			r.settle(v, a)
+			return "", false
+		}
+	}
+}
+
+// order places the order, retrying with the same Idempotency-Key as a real
+// client must: a retry can never buy twice. It returns the order, or the
+// error code that ended the attempt.
+func (r *run) order(ctx context.Context, v *visitor, ticket, holdID, session, key string) (*orderJSON, string) {
+	for {
+		a := r.c.do(ctx, call{ep: epOrder, method: "POST", path: "/api/v1/holds/" + url.PathEscape(holdID) + "/order",
+			body: map[string]string{"session": session}, bearer: ticket, forward: v.addr, idemKey: key})
+		switch {
+		case a.status == http.StatusCreated || a.status == http.StatusOK:
+			var o orderJSON
+			if json.Unmarshal(a.body, &o) != nil || o.ID == "" {
+				r.cnt.unexpected.Add(1)
+				v.outcome = outFailed
+				return nil, ""
+			}
+			return &o, ""
+		case a.retryable():
+			// The order may or may not have been committed: only the same
+			// key again can tell, so keep asking until the deadline.
+			if ctx.Err() != nil || !sleepCtx(ctx, retryPause(a)) {
+				v.outcome = outGaveUp
+				return nil, ""
+			}
+		default:
+			code := a.code()
+			if code != "hold_expired" {
+				r.settle(v, a)
+			}
+			return nil, code
+		}
+	}
+}
+
+// reuseTicket is a bot that has bought trying to buy again with the same
+// ticket under another account and a fresh key. It must not get a second
+// order.
+func (r *run) reuseTicket(ctx context.Context, v *visitor, ticket string) {
+	r.cnt.reuseTried.Add(1)
+	a := r.c.do(ctx, call{ep: epForged, method: "POST", path: r.dropPath + "/holds", body: map[string]int{"quantity": 1}, bearer: ticket, forward: v.addr})
+	if a.status != http.StatusCreated && a.status != http.StatusOK {
+		return
+	}
+	var h holdJSON
+	if json.Unmarshal(a.body, &h) != nil || h.ID == "" {
+		return
+	}
+	sa := r.c.do(ctx, call{ep: epForged, method: "POST", path: "/api/v1/session", body: map[string]string{"email": fmt.Sprintf("bot-%d-second@rush.floodgate.test", v.id)}, forward: v.addr})
+	var s struct {
+		Session string `json:"session"`
+	}
+	if json.Unmarshal(sa.body, &s) != nil || s.Session == "" {
+		return
+	}
+	oa := r.c.do(ctx, call{ep: epForged, method: "POST", path: "/api/v1/holds/" + url.PathEscape(h.ID) + "/order",
+		body: map[string]string{"session": s.Session}, bearer: ticket, forward: v.addr, idemKey: fmt.Sprintf("rush-%s-%d-reuse", r.runID, v.id)})
+	if oa.status >= 200 && oa.status < 300 {
+		var o orderJSON
+		if json.Unmarshal(oa.body, &o) == nil && o.ID != "" && o.ID != v.orderID {
+			r.cnt.reuseAccepted.Add(1)
+		}
+	}
+}

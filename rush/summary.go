@@ -1,0 +1,318 @@
+package rush
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"runtime"
+	"slices"
+	"time"
+)
+
+// Summary is the outcome of a rush. The first twelve fields are the
+// contract of `floodgate rush --json`; the others add detail.
+type Summary struct {
+	Visitors        int     `json:"visitors"`
+	Stock           int64   `json:"stock"`
+	Sold            int64   `json:"sold"`
+	Oversold        int64   `json:"oversold"`
+	LostOrders      int64   `json:"lost_orders"`
+	DuplicateOrders int64   `json:"duplicate_orders"`
+	Errors5xx       int64   `json:"errors_5xx"`
+	SelloutSeconds  float64 `json:"sellout_seconds"` // -1: not sold out
+	P50MS           float64 `json:"p50_ms"`
+	P99MS           float64 `json:"p99_ms"`
+	KendallTau      float64 `json:"kendall_tau"`
+	BotsAdmitted    int64   `json:"bots_admitted"`
+
+	Drop              string         `json:"drop"`
+	Ordered           int64          `json:"ordered"`            // orders visitors got a 2xx for
+	ServerOrders      int64          `json:"server_orders"`      // orders the server lists
+	CounterMismatch   bool           `json:"counter_mismatch"`   // available+held+sold != stock at the end
+	DuplicateVouchers int64          `json:"duplicate_vouchers"` // voucher codes given twice
+	EarlyKendallTau   float64        `json:"early_kendall_tau"`  // early arrivals: randomized on purpose, expect about 0
+	FairnessSample    int            `json:"fairness_sample"`    // visitors in kendall_tau
+	Bots              int64          `json:"bots"`               // bots among the visitors
+	BotsJoined        int64          `json:"bots_joined"`        // bots that got a ticket
+	BotsOrdered       int64          `json:"bots_ordered"`       // bots that bought
+	BotJoinsLimited   int64          `json:"bot_joins_limited"`  // 429 answers to bot joins
+	VisitorJoinsLimit int64          `json:"visitor_joins_limited"`
+	ForgedAccepted    int64          `json:"forged_accepted"`     // forged tickets the server took (must be 0)
+	PrematureAccepted int64          `json:"premature_accepted"`  // holds on waiting tickets the server took (must be 0)
+	ReuseAccepted     int64          `json:"reuse_accepted"`      // second orders on one ticket (must be 0)
+	IdempotencyBroken int64          `json:"idempotency_broken"`  // same key, different order (must be 0)
+	Unexpected        int64          `json:"unexpected_answers"`  // answers a client cannot act on
+	TransportErrors   int64          `json:"transport_errors"`    // requests that got no answer
+	Requests          int64          `json:"requests"`            // requests sent
+	RequestsPerSecond float64        `json:"requests_per_second"` // over the rush
+	DurationSeconds   float64        `json:"duration_seconds"`    // from the first arrival to the last visitor done
+	GeneratorCPUShare float64        `json:"generator_cpu_share"` // of all cores, this process
+	ServerCPUShare    float64        `json:"server_cpu_share,omitempty"`
+	ServerPeakRSSMB   float64        `json:"server_peak_rss_mb,omitempty"`
+	Outcomes          map[string]int `json:"outcomes"`
+}
+
+// Clean reports whether the rush kept every promise the CI checks: nothing
+// oversold, lost or duplicated, no 5xx, no forged or reused ticket taken.
+func (s Summary) Clean() bool {
+	return s.Oversold == 0 && s.LostOrders == 0 && s.DuplicateOrders == 0 && s.Errors5xx == 0 &&
+		s.DuplicateVouchers == 0 && !s.CounterMismatch && s.ForgedAccepted == 0 &&
+		s.PrematureAccepted == 0 && s.ReuseAccepted == 0 && s.IdempotencyBroken == 0
+}
+
+// Result is a finished rush: the summary and what the report draws.
+type Result struct {
+	Config    Config
+	Drop      string
+	StartedAt time.Time
+	Summary   Summary
+	Series    []sample
+	visitors  []*visitor
+	client    *client
+	// fairness holds the non-bot visitors with a position: after-start
+	// arrivals first, then the earlyCount early ones.
+	fairness   []rankPair
+	earlyCount int
+}
+
+func numCPU() int { return runtime.NumCPU() }
+
+// monitor samples the counters every 250 ms for the charts, polls the
+// drop's public counters for the stock left, and prints a progress line.
+func (r *run) monitor(ctx context.Context) {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	lastPrint := time.Now()
+	lastReqs := int64(0)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		a := r.c.do(ctx, call{ep: epDrop, method: "GET", path: r.dropPath})
+		if a.status == http.StatusOK {
+			var d dropJSON
+			if json.Unmarshal(a.body, &d) == nil {
+				r.lastDrop.Store(&d)
+				if d.Stock > 0 && d.Sold >= d.Stock {
+					r.monSold.CompareAndSwap(0, int64(r.since()))
+				}
+			}
+		}
+		r.takeSample()
+		if r.cfg.Progress != nil && time.Since(lastPrint) >= r.cfg.ProgressEvery {
+			reqs := r.c.reqs.Load()
+			rate := float64(reqs-lastReqs) / time.Since(lastPrint).Seconds()
+			lastPrint, lastReqs = time.Now(), reqs
+			left := "?"
+			if d := r.lastDrop.Load(); d != nil {
+				left = fmt.Sprint(d.Available)
+			}
+			fmt.Fprintf(r.cfg.Progress, "%+7.1fs  arrived %7d  waiting %7d  admitted %6d  ordered %6d  stock left %6s  5xx %d  errors %d  %6.0f req/s\n",
+				r.since().Seconds(), r.cnt.arrived.Load(), r.cnt.waiting.Load(), r.cnt.admitted.Load(), r.cnt.ordered.Load(),
+				left, r.c.statusCount(500, 599), r.errorCount(), rate)
+		}
+	}
+}
+
+func (r *run) errorCount() int64 {
+	return r.c.statusCount(500, 599) + r.c.transportErrors() + r.cnt.unexpected.Load()
+}
+
+func (r *run) takeSample() {
+	s := sample{
+		T:         r.since().Seconds(),
+		Arrived:   r.cnt.arrived.Load(),
+		Joined:    r.cnt.joined.Load(),
+		Waiting:   r.cnt.waiting.Load(),
+		Admitted:  r.cnt.admitted.Load(),
+		Ordered:   r.cnt.ordered.Load(),
+		StockLeft: -1,
+		Errors:    r.errorCount(),
+		Requests:  r.c.reqs.Load(),
+	}
+	if d := r.lastDrop.Load(); d != nil {
+		s.StockLeft = d.Available
+	}
+	r.samplesMu.Lock()
+	r.samples = append(r.samples, s)
+	r.samplesMu.Unlock()
+}
+
+// verify reads the server's own record and fills in the summary.
+func (r *run) verify(ctx context.Context, res *Result) error {
+	s := &res.Summary
+	s.Visitors, s.Stock, s.Drop = len(res.visitors), r.stock, r.drop
+
+	a := r.c.do(ctx, call{ep: epAdmin, method: "GET", path: r.dropPath})
+	if a.status != http.StatusOK {
+		return fmt.Errorf("read the drop after the rush: %s", describe(a))
+	}
+	var d dropJSON
+	if err := json.Unmarshal(a.body, &d); err != nil {
+		return fmt.Errorf("read the drop after the rush: %w", err)
+	}
+	a = r.c.do(ctx, call{ep: epAdmin, method: "GET", path: r.dropPath + "/orders", bearer: r.cfg.AdminToken})
+	if a.status != http.StatusOK {
+		return fmt.Errorf("read the orders list after the rush (GET %s/orders): %s", r.dropPath, describe(a))
+	}
+	var list struct {
+		Orders []orderJSON `json:"orders"`
+	}
+	if err := json.Unmarshal(a.body, &list); err != nil {
+		return fmt.Errorf("read the orders list after the rush: %w", err)
+	}
+
+	listed := make(map[string]bool, len(list.Orders))
+	perHold := map[string]int{}
+	perCustomer := map[string]int64{}
+	vouchers := map[string]int{}
+	limit := d.PerCustomer
+	if limit == 0 {
+		limit = r.cfg.PerCustomerLimit
+	}
+	for _, o := range list.Orders {
+		if o.Drop != "" && o.Drop != r.drop {
+			continue
+		}
+		q := max(o.Quantity, 1)
+		s.Sold += q
+		s.ServerOrders++
+		if listed[o.ID] {
+			s.DuplicateOrders++ // the same order listed twice
+		}
+		listed[o.ID] = true
+		perHold[o.HoldID]++
+		if o.HoldID != "" && perHold[o.HoldID] > 1 {
+			s.DuplicateOrders++
+		}
+		if o.Customer != "" {
+			perCustomer[o.Customer] += q
+		}
+		if o.Voucher != "" {
+			vouchers[o.Voucher]++
+			if vouchers[o.Voucher] > 1 {
+				s.DuplicateVouchers++
+			}
+		}
+	}
+	for _, bought := range perCustomer {
+		if bought > limit {
+			s.DuplicateOrders += bought - limit
+		}
+	}
+	s.Oversold = max(0, max(s.Sold, d.Sold)-r.stock)
+	s.CounterMismatch = d.Available+d.Held+d.Sold != d.Stock
+
+	outcomes := map[string]int{}
+	var fair, early []rankPair
+	for _, v := range res.visitors {
+		outcomes[outcomeNames[v.outcome]]++
+		if v.bot {
+			s.Bots++
+		}
+		if v.orderID != "" {
+			s.Ordered++
+			if !listed[v.orderID] {
+				s.LostOrders++
+			}
+		}
+		if !v.bot && v.position > 0 {
+			if v.early {
+				early = append(early, rankPair{v.id, v.position})
+			} else {
+				fair = append(fair, rankPair{v.id, v.position})
+			}
+		}
+	}
+	s.Outcomes = outcomes
+	s.DuplicateOrders += r.cnt.idemMismatch.Load() + r.cnt.reuseAccepted.Load()
+	s.KendallTau = kendallTau(fair)
+	s.EarlyKendallTau = kendallTau(early)
+	s.FairnessSample = len(fair)
+
+	s.Errors5xx = r.c.statusCount(500, 599)
+	s.SelloutSeconds = -1
+	if ns := r.cnt.selloutNanos.Load(); ns > 0 {
+		s.SelloutSeconds = time.Duration(ns).Seconds()
+	} else if ns := r.monSold.Load(); ns > 0 {
+		s.SelloutSeconds = time.Duration(ns).Seconds()
+	}
+	var all histogram
+	for _, ep := range visitorEndpoints {
+		all.merge(&r.c.stats[ep].hist)
+	}
+	s.P50MS, s.P99MS = all.quantile(0.50), all.quantile(0.99)
+	s.BotsAdmitted = r.cnt.botsAdmitted.Load()
+	s.BotsJoined = r.cnt.botsJoined.Load()
+	s.BotsOrdered = r.cnt.botsOrdered.Load()
+	s.BotJoinsLimited = r.cnt.botJoinLimited.Load()
+	s.VisitorJoinsLimit = r.cnt.joinLimited.Load()
+	s.ForgedAccepted = r.cnt.forgedAccepted.Load()
+	s.PrematureAccepted = r.cnt.prematureAccepted.Load()
+	s.ReuseAccepted = r.cnt.reuseAccepted.Load()
+	s.IdempotencyBroken = r.cnt.idemMismatch.Load()
+	s.Unexpected = r.cnt.unexpected.Load()
+	s.TransportErrors = r.c.transportErrors()
+	s.Requests = r.c.reqs.Load()
+	first := res.visitors[0].arrival
+	s.DurationSeconds = (r.since() - first).Seconds()
+	if s.DurationSeconds > 0 {
+		s.RequestsPerSecond = float64(s.Requests) / s.DurationSeconds
+	}
+	res.fairness = append(fair, early...)
+	res.earlyCount = len(early)
+	return nil
+}
+
+// rankPair is a visitor's arrival rank and its queue position.
+type rankPair struct {
+	arrival  int
+	position int64
+}
+
+// kendallTau is Kendall's tau-a between arrival rank and queue position:
+// 1 when the queue keeps the arrival order exactly, 0 when it is unrelated,
+// -1 when reversed. O(n log n) by counting inversions with a merge sort.
+// Fewer than two visitors give 1.
+func kendallTau(pairs []rankPair) float64 {
+	n := len(pairs)
+	if n < 2 {
+		return 1
+	}
+	ps := slices.Clone(pairs)
+	slices.SortFunc(ps, func(a, b rankPair) int { return a.arrival - b.arrival })
+	pos := make([]int64, n)
+	for i, p := range ps {
+		pos[i] = p.position
+	}
+	inv := countInversions(pos, make([]int64, n))
+	total := float64(n) * float64(n-1) / 2
+	return 1 - 2*float64(inv)/total
+}
+
+func countInversions(a, buf []int64) int64 {
+	if len(a) < 2 {
+		return 0
+	}
+	mid := len(a) / 2
+	inv := countInversions(a[:mid], buf[:mid]) + countInversions(a[mid:], buf[mid:])
+	i, j, k := 0, mid, 0
+	for i < mid && j < len(a) {
+		if a[i] <= a[j] {
+			buf[k] = a[i]
+			i++
+		} else {
+			buf[k] = a[j]
+			inv += int64(mid - i)
+			j++
+		}
+		k++
+	}
+	k += copy(buf[k:], a[i:mid])
+	copy(buf[k:], a[j:])
+	copy(a, buf[:len(a)])
+	return inv
+}
