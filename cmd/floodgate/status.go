@@ -3,8 +3,120 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/floodgate/floodgate/status"
 )
 
+const statusUsage = `Usage:
+  floodgate status serve  --data-dir DIR --http-addr ADDR --admin-token T [--from CORE_URL] [--dev]
+      run the status page from its own store; with --from it mirrors the core
+      and keeps answering (and taking incident posts) when the core is down
+  floodgate status export --from URL --out DIR
+      write the status page and its JSON as static files any web server can serve
+`
+
 func runStatus(ctx context.Context, args []string) error {
-	return errors.New("status is not available in this build yet")
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(os.Stderr, statusUsage)
+		if len(args) == 0 {
+			return errors.New("name a subcommand: serve or export")
+		}
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "serve":
+		return runStatusServe(ctx, args[1:])
+	case "export":
+		return runStatusExport(ctx, args[1:])
+	}
+	fmt.Fprint(os.Stderr, statusUsage)
+	return fmt.Errorf("unknown subcommand %q; use serve or export", args[0])
+}
+
+func runStatusServe(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("floodgate status serve", flag.ContinueOnError)
+	var cfg status.Config
+	cfg.RegisterFlags(fs)
+	fs.StringVar(&cfg.DataDir, "data-dir", envOr("FLOODGATE_DATA_DIR", "./status-data"), "directory of the status store (its own, not the core's)")
+	addr := fs.String("http-addr", envOr("FLOODGATE_HTTP_ADDR", "127.0.0.1:8090"), "address to serve the status page on")
+	fs.StringVar(&cfg.AdminToken, "admin-token", envOr("FLOODGATE_ADMIN_TOKEN", ""), "admin token for posting incidents (required)")
+	fs.BoolVar(&cfg.Dev, "dev", false, "allow subscriber targets on loopback and private addresses (tests and demos)")
+	from := fs.String("from", envOr("FLOODGATE_STATUS_FROM", ""), "base URL of a core node to mirror, e.g. http://core:8080 (optional)")
+	poll := fs.Duration("poll-interval", 5*time.Second, "how often to read the core's status when --from is set")
+	fs.DurationVar(&cfg.AutoOpenAfter, "auto-open-after", 15*time.Second, "how long a health signal (such as the core not answering) must stay bad before an incident opens")
+	fs.DurationVar(&cfg.AutoResolveAfter, "auto-resolve-after", 60*time.Second, "how long a health signal must stay good before its incident resolves")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q; see floodgate status serve -h", fs.Args())
+	}
+	if cfg.AdminToken == "" {
+		return errors.New("no admin token; pass --admin-token or set FLOODGATE_ADMIN_TOKEN")
+	}
+	cfg.Logger = slog.Default()
+	cfg.Mirror = *from != ""
+	svc, err := status.Open(cfg)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+
+	mux := http.NewServeMux()
+	mux.Handle("/", svc.Handler())
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/status", http.StatusFound)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is the address in use? pick another with --http-addr)", *addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	slog.Info("status page listening", "addr", ln.Addr().String(), "from", *from, "data_dir", cfg.DataDir)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if *from != "" {
+		go svc.Mirror(ctx, *from, *poll)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	return srv.Shutdown(shutdown)
+}
+
+func runStatusExport(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("floodgate status export", flag.ContinueOnError)
+	from := fs.String("from", envOr("FLOODGATE_STATUS_FROM", ""), "base URL of a Floodgate node or status server, e.g. http://127.0.0.1:8080")
+	out := fs.String("out", "", "directory to write index.html, history.atom and api/v2/*.json into")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *from == "" || *out == "" {
+		return errors.New("both --from URL and --out DIR are needed")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := status.Export(ctx, nil, *from, *out); err != nil {
+		return err
+	}
+	slog.Info("status page exported", "from", *from, "out", *out)
+	return nil
 }

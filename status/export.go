@@ -1,0 +1,126 @@
+package status
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// maxDocument bounds what is read from a status server: the documents are
+// small, and a broken server must not fill the memory.
+const maxDocument = 16 << 20
+
+// fetchDoc GETs base+path and returns the body; v, when not nil, receives it
+// decoded.
+func fetchDoc(ctx context.Context, client *http.Client, base, path string, v any) ([]byte, error) {
+	u := strings.TrimRight(base, "/") + path
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("bad URL %q: %w", u, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocument))
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", u, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: the server answered %s", u, resp.Status)
+	}
+	if v != nil {
+		if err := json.Unmarshal(body, v); err != nil {
+			return nil, fmt.Errorf("GET %s: the answer is not status JSON: %w", u, err)
+		}
+	}
+	return body, nil
+}
+
+// Export fetches summary.json, status.json and incidents.json from a running
+// Floodgate (a core node or a status server) at from, and writes a static
+// copy of the status page to dir: index.html (self-contained, readable without
+// JavaScript), history.atom and api/v2/*.json. Any web server or object store
+// can then serve dir while the core is down. Files are replaced atomically,
+// so a server reading dir never sees half a file.
+func Export(ctx context.Context, client *http.Client, from, dir string) error {
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	var sum Summary
+	var inc IncidentsDoc
+	sumRaw, err := fetchDoc(ctx, client, from, "/api/v2/summary.json", &sum)
+	if err != nil {
+		return fmt.Errorf("%w (is --from the base URL of a Floodgate node or status server?)", err)
+	}
+	statusRaw, err := fetchDoc(ctx, client, from, "/api/v2/status.json", nil)
+	if err != nil {
+		return err
+	}
+	incRaw, err := fetchDoc(ctx, client, from, "/api/v2/incidents.json", &inc)
+	if err != nil {
+		return err
+	}
+	var page, atom bytes.Buffer
+	if err := RenderPage(&page, sum, inc.Incidents, time.Now()); err != nil {
+		return fmt.Errorf("render the page: %w", err)
+	}
+	if err := RenderAtom(&atom, inc); err != nil {
+		return fmt.Errorf("render the feed: %w", err)
+	}
+	files := []struct {
+		name string
+		data []byte
+	}{
+		{"api/v2/summary.json", sumRaw},
+		{"api/v2/status.json", statusRaw},
+		{"api/v2/incidents.json", incRaw},
+		{"history.atom", atom.Bytes()},
+		{"index.html", page.Bytes()}, // last: the page appears when its JSON is in place
+	}
+	for _, f := range files {
+		if err := writeFileAtomic(filepath.Join(dir, filepath.FromSlash(f.name)), f.data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w (check that the output directory is writable)", filepath.Dir(path), err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".export-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
