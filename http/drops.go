@@ -1,0 +1,208 @@
+package http
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/api"
+	"github.com/floodgate/floodgate/sale"
+)
+
+// createDropRequest is the body of POST /api/v1/drops. Pointers tell an
+// omitted field from a zero one.
+type createDropRequest struct {
+	ID                 string     `json:"id"`
+	Name               string     `json:"name"`
+	Price              *int64     `json:"price,omitempty"`
+	Currency           string     `json:"currency,omitempty"`
+	Stock              *int64     `json:"stock"`
+	PerCustomerLimit   *int64     `json:"per_customer_limit,omitempty"`
+	StartsAt           *time.Time `json:"starts_at,omitempty"`
+	HoldSeconds        *int64     `json:"hold_seconds,omitempty"`
+	AdmitPerSecond     *int64     `json:"admit_per_second,omitempty"`
+	AdmitWindowSeconds *int64     `json:"admit_window_seconds,omitempty"`
+	Vouchers           []string   `json:"vouchers,omitempty"`
+}
+
+// DropSpecFromJSON decodes and validates a create-drop body into a spec;
+// now fills starts_at when it is omitted.
+func DropSpecFromJSON(body []byte, now time.Time) (*sale.DropSpec, error) {
+	var req createDropRequest
+	if err := api.DecodeBytes(body, &req); err != nil {
+		return nil, err
+	}
+	if req.ID == "" {
+		return nil, floodgate.Errorf(floodgate.EInvalid, "\"id\" is required.")
+	}
+	if req.Name == "" {
+		return nil, floodgate.Errorf(floodgate.EInvalid, "\"name\" is required.")
+	}
+	if req.Stock == nil {
+		return nil, floodgate.Errorf(floodgate.EInvalid, "\"stock\" is required.")
+	}
+	canon, _ := json.Marshal(req)
+	sum := sha256.Sum256(canon)
+	spec := &sale.DropSpec{
+		ID:               req.ID,
+		Name:             req.Name,
+		Currency:         req.Currency,
+		Stock:            *req.Stock,
+		PerCustomerLimit: 1,
+		StartsAt:         now.UnixMilli(),
+		HoldSeconds:      sale.DefaultHoldSeconds,
+		AdmitPerSecond:   sale.DefaultAdmitPerSecond,
+		AdmitWindow:      sale.DefaultAdmitWindow,
+		Vouchers:         req.Vouchers,
+		Fingerprint:      hex.EncodeToString(sum[:16]),
+	}
+	if req.Price != nil {
+		spec.Price = *req.Price
+	}
+	if req.PerCustomerLimit != nil {
+		spec.PerCustomerLimit = *req.PerCustomerLimit
+	}
+	if req.StartsAt != nil {
+		spec.StartsAt = req.StartsAt.UnixMilli()
+		if req.StartsAt.Year() < 1970 || req.StartsAt.Year() > 9999 {
+			return nil, floodgate.Errorf(floodgate.EInvalid, "\"starts_at\" must be between 1970 and 9999.")
+		}
+	}
+	if req.HoldSeconds != nil {
+		spec.HoldSeconds = *req.HoldSeconds
+	}
+	if req.AdmitPerSecond != nil {
+		spec.AdmitPerSecond = *req.AdmitPerSecond
+	}
+	if req.AdmitWindowSeconds != nil {
+		spec.AdmitWindow = *req.AdmitWindowSeconds
+	}
+	if err := sale.ValidateSpec(spec); err != nil {
+		return nil, err
+	}
+	return spec, nil
+}
+
+func (s *Server) createDrop(w http.ResponseWriter, r *http.Request) {
+	body, err := api.ReadBody(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	spec, err := DropSpecFromJSON(body, s.cfg.Now())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	res, err := s.apply(r.Context(), &sale.Command{Kind: sale.KindCreateDrop, Drop: spec.ID, Spec: spec})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	status := http.StatusOK
+	if res.Created {
+		status = http.StatusCreated
+		s.log.Info("drop created", "drop", spec.ID, "stock", spec.Stock, "starts_at", sale.Time(spec.StartsAt))
+	}
+	api.WriteJSON(w, status, res.Drop)
+}
+
+func (s *Server) closeDrop(w http.ResponseWriter, r *http.Request) {
+	res, err := s.apply(r.Context(), &sale.Command{Kind: sale.KindCloseDrop, Drop: r.PathValue("drop")})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, res.Drop)
+}
+
+func (s *Server) getDrop(w http.ResponseWriter, r *http.Request) {
+	d, err := s.Drop(r.Context(), r.PathValue("drop"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, d)
+}
+
+// Drop returns the public view of a drop (web.DropReader).
+func (s *Server) Drop(_ context.Context, id string) (floodgate.Drop, error) {
+	var (
+		d  floodgate.Drop
+		ok bool
+	)
+	now := s.cfg.Now().UnixMilli()
+	s.cfg.Store.Read(func(st *sale.State) {
+		var sd *sale.Drop
+		if sd, ok = st.Drops[id]; ok {
+			d = sale.PublicDrop(sd, now)
+		}
+	})
+	if !ok {
+		return d, floodgate.Errorf(floodgate.ENotFound, "There is no drop %q.", id)
+	}
+	return d, nil
+}
+
+// Drops lists every drop, oldest first.
+func (s *Server) Drops() []floodgate.Drop {
+	var out []floodgate.Drop
+	now := s.cfg.Now().UnixMilli()
+	s.cfg.Store.Read(func(st *sale.State) {
+		for _, d := range st.Drops {
+			out = append(out, sale.PublicDrop(d, now))
+		}
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].StartsAt.Equal(out[j].StartsAt) {
+			return out[i].StartsAt.Before(out[j].StartsAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+func (s *Server) listDrops(w http.ResponseWriter, r *http.Request) {
+	drops := s.Drops()
+	if drops == nil {
+		drops = []floodgate.Drop{}
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]any{"drops": drops})
+}
+
+func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("drop")
+	var (
+		orders []floodgate.Order
+		ok     bool
+	)
+	s.cfg.Store.Read(func(st *sale.State) {
+		if _, ok = st.Drops[id]; !ok {
+			return
+		}
+		for _, o := range st.Orders {
+			if o.Drop == id {
+				orders = append(orders, sale.PublicOrder(o))
+			}
+		}
+	})
+	if !ok {
+		writeErr(w, floodgate.Errorf(floodgate.ENotFound, "There is no drop %q.", id))
+		return
+	}
+	sort.Slice(orders, func(i, j int) bool {
+		if !orders[i].CreatedAt.Equal(orders[j].CreatedAt) {
+			return orders[i].CreatedAt.Before(orders[j].CreatedAt)
+		}
+		return orders[i].ID < orders[j].ID
+	})
+	if orders == nil {
+		orders = []floodgate.Order{}
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]any{"orders": orders})
+}

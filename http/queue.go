@@ -1,0 +1,170 @@
+package http
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/api"
+	"github.com/floodgate/floodgate/queue"
+	"github.com/floodgate/floodgate/sale"
+)
+
+// joinResponse is the answer of POST /api/v1/drops/{drop}/queue.
+type joinResponse struct {
+	Ticket string `json:"ticket"`
+	queue.Status
+}
+
+func (s *Server) join(w http.ResponseWriter, r *http.Request) {
+	drop := r.PathValue("drop")
+	body, err := api.ReadBody(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if len(strings.TrimSpace(string(body))) > 0 {
+		var empty struct{}
+		if err := api.DecodeBytes(body, &empty); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	if !s.joins.allow(clientIPOf(r)) {
+		s.metrics.joinsLimited.Inc()
+		api.WriteErrorRetry(w, floodgate.Errorf(floodgate.ERateLimited, "Too many queue joins from your address; wait a few seconds. Your place is kept by the ticket you already have."), 5)
+		return
+	}
+	tok, st, err := s.cfg.Queue.Join(r.Context(), drop)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.metrics.joins.Inc()
+	api.WriteJSON(w, http.StatusCreated, joinResponse{Ticket: tok, Status: st})
+}
+
+// ticket reads and verifies the ticket of a request: the Authorization
+// bearer token, or ?ticket= for EventSource, which cannot send headers.
+func (s *Server) ticket(r *http.Request, drop string) (*queue.Claims, error) {
+	tok := api.BearerToken(r)
+	if tok == "" {
+		tok = r.URL.Query().Get("ticket")
+	}
+	if tok == "" {
+		return nil, floodgate.Errorf(floodgate.EUnauthenticated, "A ticket is required: send \"Authorization: Bearer <ticket>\" from POST /api/v1/drops/{drop}/queue.")
+	}
+	_, v, err := s.cfg.Queue.Keys()
+	if err != nil {
+		return nil, err
+	}
+	return v.Verify(tok, drop, s.cfg.Now())
+}
+
+func (s *Server) queueStatus(w http.ResponseWriter, r *http.Request) {
+	c, err := s.ticket(r, r.PathValue("drop"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+		s.queueEvents(w, r, c)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, s.cfg.Queue.Status(c))
+}
+
+func final(state string) bool {
+	return state == floodgate.QueueAdmitted || state == floodgate.QueueSoldOut || state == floodgate.QueueClosed
+}
+
+// sseInterval is the shortest time between two events on one stream: the
+// state changes on every tick, and a waiting visitor needs no more.
+const sseInterval = 500 * time.Millisecond
+
+// queueEvents streams the ticket's status as server-sent events until the
+// state is final or the client goes away.
+func (s *Server) queueEvents(w http.ResponseWriter, r *http.Request, c *queue.Claims) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		writeErr(w, floodgate.Errorf(floodgate.EInternal, "streaming is not supported"))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	s.metrics.sseStreams.Inc()
+	defer s.metrics.sseStreams.Dec()
+	fmt.Fprint(w, "retry: 2000\n\n")
+	var last []byte
+	keepalive := time.NewTicker(15 * time.Second)
+	defer keepalive.Stop()
+	for {
+		changed := s.cfg.Store.Changed()
+		st := s.cfg.Queue.Status(c)
+		b, _ := json.Marshal(st)
+		if string(b) != string(last) {
+			if _, err := fmt.Fprintf(w, "data: %s\n\n", b); err != nil {
+				return
+			}
+			fl.Flush()
+			last = b
+		}
+		if final(st.State) {
+			return
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-keepalive.C:
+			if _, err := fmt.Fprint(w, ": keepalive\n\n"); err != nil {
+				return
+			}
+			fl.Flush()
+			continue
+		case <-changed:
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(sseInterval):
+		}
+	}
+}
+
+// meResponse is GET /api/v1/drops/{drop}/me: everything a page needs to come
+// back to the same place after a reload.
+type meResponse struct {
+	queue.Status
+	Hold  *floodgate.Hold  `json:"hold"`
+	Order *floodgate.Order `json:"order"`
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+	drop := r.PathValue("drop")
+	c, err := s.ticket(r, drop)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	resp := meResponse{Status: s.cfg.Queue.Status(c)}
+	s.cfg.Store.Read(func(st *sale.State) {
+		id, ok := st.Tickets[drop+"/"+c.Visitor]
+		if !ok {
+			return
+		}
+		h := st.Holds[id]
+		ph := sale.PublicHold(h)
+		resp.Hold = &ph
+		if o, ok := st.Orders[h.OrderID]; ok {
+			po := sale.PublicOrder(o)
+			resp.Order = &po
+		}
+	})
+	api.WriteJSON(w, http.StatusOK, resp)
+}

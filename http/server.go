@@ -1,0 +1,389 @@
+package http
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/identity"
+	"github.com/floodgate/floodgate/internal/api"
+	"github.com/floodgate/floodgate/queue"
+	"github.com/floodgate/floodgate/sale"
+)
+
+// Store is what the API needs from the replicated store.
+type Store interface {
+	Apply(ctx context.Context, c *sale.Command) (sale.Result, error)
+	Read(fn func(st *sale.State))
+	Changed() <-chan struct{}
+	IsLeader() bool
+	Leader() (id, raftAddr string)
+}
+
+// Cluster answers GET /api/v1/cluster and tells where the leader's API is.
+// It may be nil on a node that does not know its peers.
+type Cluster interface {
+	ClusterInfo(ctx context.Context) (ClusterInfo, error)
+	// LeaderHTTP returns the base URL of the leader's HTTP API ("" if unknown
+	// or if this node is the leader).
+	LeaderHTTP() string
+}
+
+// ClusterInfo is the answer of GET /api/v1/cluster.
+type ClusterInfo struct {
+	Leader string        `json:"leader"`
+	Nodes  []ClusterNode `json:"nodes"`
+}
+
+// ClusterNode is one member of the cluster.
+type ClusterNode struct {
+	ID       string `json:"id"`
+	RaftAddr string `json:"raft_addr"`
+	HTTPAddr string `json:"http_addr"`
+	State    string `json:"state"`
+}
+
+// Config configures the API server.
+type Config struct {
+	Store      Store
+	Queue      *queue.Service
+	Sessions   *identity.Sessions
+	Cluster    Cluster
+	AdminToken string
+	Dev        bool
+	// Status and Web, when set, are mounted for their paths.
+	Status http.Handler
+	Web    http.Handler
+	// StatusPaths are the path prefixes Status serves.
+	StatusPaths []string
+
+	TrustedProxies []netip.Prefix
+	JoinRate       float64 // queue joins per second per client IP
+	JoinBurst      int
+	RequestRate    float64 // API requests per second per client IP (all endpoints)
+	RequestBurst   int
+
+	Registry *prometheus.Registry
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Server is the HTTP API of one node.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	handler http.Handler
+	metrics *metrics
+	joins   *limiter
+	reqs    *limiter
+	forward *forwarder
+	ready   atomic.Bool
+}
+
+// New returns the API server.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.JoinRate <= 0 {
+		cfg.JoinRate = 2
+	}
+	if cfg.JoinBurst <= 0 {
+		cfg.JoinBurst = 10
+	}
+	if cfg.RequestRate <= 0 {
+		cfg.RequestRate = 50
+	}
+	if cfg.RequestBurst <= 0 {
+		cfg.RequestBurst = 100
+	}
+	s := &Server{
+		cfg:   cfg,
+		log:   cfg.Logger.With("component", "http"),
+		joins: newLimiter(cfg.JoinRate, cfg.JoinBurst),
+		reqs:  newLimiter(cfg.RequestRate, cfg.RequestBurst),
+	}
+	s.forward = newForwarder(cfg.Cluster)
+	s.metrics = newMetrics(cfg.Registry, cfg.Store, cfg.Now)
+	s.handler = s.middleware(s.routes())
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
+
+	mux.HandleFunc("POST /api/v1/drops", s.admin(s.leaderOnly(s.createDrop)))
+	mux.HandleFunc("GET /api/v1/drops", s.listDrops)
+	mux.HandleFunc("GET /api/v1/drops/{drop}", s.getDrop)
+	mux.HandleFunc("GET /api/v1/drops/{drop}/orders", s.admin(s.listOrders))
+	mux.HandleFunc("POST /api/v1/drops/{drop}/close", s.admin(s.leaderOnly(s.closeDrop)))
+
+	mux.HandleFunc("POST /api/v1/drops/{drop}/queue", s.leaderOnly(s.join))
+	mux.HandleFunc("GET /api/v1/drops/{drop}/queue", s.queueStatus)
+	mux.HandleFunc("GET /api/v1/drops/{drop}/me", s.me)
+
+	mux.HandleFunc("POST /api/v1/session", s.createSession)
+
+	mux.HandleFunc("POST /api/v1/drops/{drop}/holds", s.leaderOnly(s.createHold))
+	mux.HandleFunc("GET /api/v1/holds/{hold}", s.getHold)
+	mux.HandleFunc("DELETE /api/v1/holds/{hold}", s.leaderOnly(s.releaseHold))
+	mux.HandleFunc("POST /api/v1/holds/{hold}/order", s.leaderOnly(s.createOrder))
+
+	mux.HandleFunc("GET /api/v1/cluster", s.admin(s.clusterInfo))
+
+	if s.cfg.Status != nil {
+		for _, p := range s.cfg.StatusPaths {
+			mux.Handle(p, s.cfg.Status)
+		}
+	}
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		api.WriteError(w, floodgate.Errorf(floodgate.ENotFound, "There is no endpoint %s %s; see docs/openapi.yaml for the API.", r.Method, r.URL.Path))
+	})
+	if s.cfg.Web != nil {
+		mux.Handle("/", s.cfg.Web)
+	} else {
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			api.WriteError(w, floodgate.Errorf(floodgate.ENotFound, "Nothing is served at %s.", r.URL.Path))
+		})
+	}
+	return mux
+}
+
+// SetReady marks the node ready (leader known, keys committed); /healthz
+// answers 200 only then.
+func (s *Server) SetReady(v bool) { s.ready.Store(v) }
+
+type ctxKey int
+
+const (
+	ctxRequestID ctxKey = iota
+	ctxClientIP
+)
+
+// middleware adds, from the outside in: panic recovery, request ids and
+// logs, metrics, and the per-IP request limit for the API.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rid := r.Header.Get("X-Request-Id")
+		if rid == "" || len(rid) > 64 {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			rid = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", rid)
+		ip := s.clientIP(r)
+		ctx := context.WithValue(context.WithValue(r.Context(), ctxRequestID, rid), ctxClientIP, ip)
+		r = r.WithContext(ctx)
+		rw := &responseWriter{ResponseWriter: w, status: 200}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.Error("panic", "request_id", rid, "panic", p, "stack", string(debug.Stack()))
+				if !rw.wrote {
+					api.WriteError(rw, floodgate.Errorf(floodgate.EInternal, "internal error"))
+				}
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "other"
+			}
+			d := time.Since(start)
+			s.metrics.observe(route, rw.status, d)
+			lvl := slog.LevelDebug
+			if rw.status >= 500 {
+				lvl = slog.LevelWarn
+			}
+			s.log.Log(r.Context(), lvl, "request", "request_id", rid, "method", r.Method, "path", r.URL.Path,
+				"status", rw.status, "ms", float64(d.Microseconds())/1000, "ip", ip.String())
+		}()
+		if strings.HasPrefix(r.URL.Path, "/api/") && !s.reqs.allow(ip) {
+			api.WriteErrorRetry(rw, floodgate.Errorf(floodgate.ERateLimited, "Too many requests from your address; wait a moment and retry."), 1)
+			return
+		}
+		next.ServeHTTP(rw, r)
+	})
+}
+
+type responseWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *responseWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status = code
+		w.wrote = true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *responseWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		w.wrote = true
+		f.Flush()
+	}
+}
+
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// clientIP is the peer address, or the address a trusted proxy forwarded
+// for (the rightmost untrusted address of X-Forwarded-For).
+func (s *Server) clientIP(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.IPv4Unspecified()
+	}
+	ip = ip.Unmap()
+	if !s.trusted(ip) {
+		return ip
+	}
+	xff := r.Header.Values("X-Forwarded-For")
+	parts := strings.Split(strings.Join(xff, ","), ",")
+	for i := len(parts) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
+		if err != nil {
+			break
+		}
+		a = a.Unmap()
+		if !s.trusted(a) {
+			return a
+		}
+		ip = a
+	}
+	return ip
+}
+
+func (s *Server) trusted(ip netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func clientIPOf(r *http.Request) netip.Addr {
+	ip, _ := r.Context().Value(ctxClientIP).(netip.Addr)
+	return ip
+}
+
+// admin requires the admin bearer token.
+func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok := api.BearerToken(r)
+		if s.cfg.AdminToken == "" || tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.AdminToken)) != 1 {
+			api.WriteError(w, floodgate.Errorf(floodgate.EUnauthenticated, "This call needs \"Authorization: Bearer <admin token>\" with the token the server was started with."))
+			return
+		}
+		h(w, r)
+	}
+}
+
+// leaderOnly sends writes to the leader: on a follower the request is
+// forwarded to the leader's API when it is known, else answered 503.
+func (s *Server) leaderOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.Store.IsLeader() {
+			h(w, r)
+			return
+		}
+		if s.forward.forward(w, r) {
+			return
+		}
+		api.WriteErrorRetry(w, floodgate.Errorf(floodgate.EUnavailable, "No leader is available to take writes right now; retry in a moment."), 1)
+	}
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	id, _ := s.cfg.Store.Leader()
+	_, _, keyErr := s.cfg.Queue.Keys()
+	if id == "" || keyErr != nil || !s.ready.Load() {
+		api.WriteErrorRetry(w, floodgate.Errorf(floodgate.EUnavailable, "This node cannot take writes yet: no leader or not ready."), 1)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "leader": id, "is_leader": s.cfg.Store.IsLeader()})
+}
+
+func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
+	keys, _, err := s.cfg.Queue.Keys()
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	api.WriteJSON(w, http.StatusOK, keys.JWKS())
+}
+
+func (s *Server) clusterInfo(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Cluster == nil {
+		id, addr := s.cfg.Store.Leader()
+		api.WriteJSON(w, http.StatusOK, ClusterInfo{Leader: id, Nodes: []ClusterNode{{ID: id, RaftAddr: addr, HTTPAddr: r.Host, State: "leader"}}})
+		return
+	}
+	info, err := s.cfg.Cluster.ClusterInfo(r.Context())
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, info)
+}
+
+// apply sends one command and turns a refusal into its error.
+func (s *Server) apply(ctx context.Context, c *sale.Command) (sale.Result, error) {
+	c.Now = s.cfg.Now().UnixMilli()
+	res, err := s.cfg.Store.Apply(ctx, c)
+	if err != nil {
+		return res, err
+	}
+	if res.Err != nil {
+		return res, res.Err
+	}
+	return res, nil
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	var fe *floodgate.Error
+	if !errors.As(err, &fe) {
+		slog.Error("unexpected error", "err", err)
+	}
+	api.WriteError(w, err)
+}

@@ -1,0 +1,50 @@
+package queue
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+)
+
+// Keys are the signing keys derived from the cluster secret, which lives in
+// the replicated state so that every node signs and verifies alike.
+type Keys struct {
+	TicketKey  ed25519.PrivateKey
+	TicketPub  ed25519.PublicKey
+	KeyID      string
+	SessionKey []byte
+}
+
+// DeriveKeys derives the ticket and session keys from the cluster secret.
+func DeriveKeys(secret []byte) *Keys {
+	seed := sha256.Sum256(append([]byte("floodgate ticket key v1\x00"), secret...))
+	priv := ed25519.NewKeyFromSeed(seed[:])
+	pub := priv.Public().(ed25519.PublicKey)
+	kid := sha256.Sum256(pub)
+	sess := sha256.Sum256(append([]byte("floodgate session key v1\x00"), secret...))
+	return &Keys{TicketKey: priv, TicketPub: pub, KeyID: hex.EncodeToString(kid[:8]), SessionKey: sess[:]}
+}
+
+// JWK is one JSON Web Key.
+type JWK struct {
+	Kty string `json:"kty"`
+	Crv string `json:"crv"`
+	X   string `json:"x"`
+	Kid string `json:"kid"`
+	Alg string `json:"alg"`
+	Use string `json:"use"`
+}
+
+// JWKS is the document served at /.well-known/jwks.json.
+type JWKS struct {
+	Keys []JWK `json:"keys"`
+}
+
+// JWKS returns the public key set that verifies tickets.
+func (k *Keys) JWKS() JWKS {
+	return JWKS{Keys: []JWK{{
+		Kty: "OKP", Crv: "Ed25519", X: base64.RawURLEncoding.EncodeToString(k.TicketPub),
+		Kid: k.KeyID, Alg: "EdDSA", Use: "sig",
+	}}}
+}

@@ -1,0 +1,357 @@
+package queue
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/sale"
+)
+
+// Store is what the waiting room needs from the replicated store.
+type Store interface {
+	Apply(ctx context.Context, c *sale.Command) (sale.Result, error)
+	Read(fn func(st *sale.State))
+	IsLeader() bool
+	LeaderEpoch() uint64
+}
+
+// Health tells whether the identity provider is down; while it is, the
+// leader's ticks stop the clock of every active hold.
+type Health interface{ Down() bool }
+
+// Config configures the waiting room.
+type Config struct {
+	Store        Store
+	Health       Health        // may be nil
+	TickInterval time.Duration // how often the leader moves time forward (default 100ms)
+	BlockSize    int64         // positions reserved per Raft entry (default 1000)
+	MaxPause     time.Duration // the most a hold may be paused by a login outage (default 15m)
+	Logger       *slog.Logger
+	Now          func() time.Time
+}
+
+// Service is the waiting room of one node.
+type Service struct {
+	cfg  Config
+	log  *slog.Logger
+	keys atomic.Pointer[keyset]
+
+	mu      sync.Mutex
+	issuers map[string]*issuer
+}
+
+type keyset struct {
+	keys     *Keys
+	verifier *Verifier
+}
+
+// issuer hands out positions of one drop from blocks reserved through Raft.
+// Only the leader issues, so positions are in arrival order.
+type issuer struct {
+	mu      sync.Mutex
+	epoch   uint64
+	started bool // the start was proposed: later arrivals are not early
+	early   block
+	late    block
+}
+
+type block struct{ next, end int64 }
+
+// resetIfStale forgets the blocks of an earlier leadership term: another
+// leader may have reserved later blocks since. The caller holds is.mu.
+func (is *issuer) resetIfStale(epoch uint64) {
+	if is.epoch != epoch {
+		is.epoch, is.started, is.early, is.late = epoch, false, block{}, block{}
+	}
+}
+
+func (b *block) empty() bool { return b.next >= b.end }
+
+// New returns the waiting room.
+func New(cfg Config) *Service {
+	if cfg.TickInterval <= 0 {
+		cfg.TickInterval = 100 * time.Millisecond
+	}
+	if cfg.BlockSize <= 0 {
+		cfg.BlockSize = 1000
+	}
+	if cfg.MaxPause <= 0 {
+		cfg.MaxPause = 15 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{cfg: cfg, log: cfg.Logger.With("component", "queue"), issuers: map[string]*issuer{}}
+}
+
+// Keys returns the signing keys, or an EUnavailable error before the cluster
+// secret is committed (just after the first start).
+func (s *Service) Keys() (*Keys, *Verifier, error) {
+	if ks := s.keys.Load(); ks != nil {
+		return ks.keys, ks.verifier, nil
+	}
+	var secret []byte
+	s.cfg.Store.Read(func(st *sale.State) { secret = append([]byte(nil), st.Secret...) })
+	if len(secret) == 0 {
+		return nil, nil, floodgate.Errorf(floodgate.EUnavailable, "The node is starting; retry in a moment.")
+	}
+	k := DeriveKeys(secret)
+	ks := &keyset{keys: k, verifier: NewVerifier(k.TicketPub)}
+	s.keys.CompareAndSwap(nil, ks)
+	ks = s.keys.Load()
+	return ks.keys, ks.verifier, nil
+}
+
+// Join hands out a ticket for drop. Only the leader can; other nodes forward.
+func (s *Service) Join(ctx context.Context, drop string) (string, Status, error) {
+	keys, _, err := s.Keys()
+	if err != nil {
+		return "", Status{}, err
+	}
+	now := s.cfg.Now()
+	var (
+		known, started, closed bool
+		startsAt               int64
+	)
+	s.cfg.Store.Read(func(st *sale.State) {
+		if d, ok := st.Drops[drop]; ok {
+			known, started, closed, startsAt = true, d.Started, d.Closed, d.Spec.StartsAt
+		}
+	})
+	if !known {
+		return "", Status{}, floodgate.Errorf(floodgate.ENotFound, "There is no drop %q.", drop)
+	}
+	if closed {
+		return "", Status{}, floodgate.Errorf(floodgate.EConflict, "The drop is closed; the queue no longer takes visitors.")
+	}
+	if !s.cfg.Store.IsLeader() {
+		return "", Status{}, floodgate.Errorf(floodgate.EUnavailable, "This node is not the leader right now; retry in a moment.")
+	}
+	early, seq, err := s.issue(ctx, drop, started || now.UnixMilli() >= startsAt)
+	if err != nil {
+		return "", Status{}, err
+	}
+	var vid [16]byte
+	_, _ = rand.Read(vid[:])
+	c := &Claims{
+		Drop:    drop,
+		Visitor: base64.RawURLEncoding.EncodeToString(vid[:]),
+		Early:   early,
+		Seq:     seq,
+		RegisteredClaims: jwt.RegisteredClaims{
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(TicketTTL)),
+		},
+	}
+	st := s.Status(c)
+	c.Position = st.Position
+	tok, err := SignTicket(keys, c)
+	if err != nil {
+		return "", Status{}, err
+	}
+	return tok, st, nil
+}
+
+func (s *Service) issuer(drop string) *issuer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is := s.issuers[drop]
+	if is == nil {
+		is = &issuer{}
+		s.issuers[drop] = is
+	}
+	return is
+}
+
+// issue takes the next position: early while the drop has not started, else
+// late. A new leader never reuses the blocks of an earlier term.
+func (s *Service) issue(ctx context.Context, drop string, afterStart bool) (early bool, seq int64, err error) {
+	is := s.issuer(drop)
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	is.resetIfStale(s.cfg.Store.LeaderEpoch())
+	early = !is.started && !afterStart
+	b := &is.late
+	if early {
+		b = &is.early
+	}
+	if b.empty() {
+		res, err := s.cfg.Store.Apply(ctx, &sale.Command{Kind: sale.KindReserveBlock, Now: s.cfg.Now().UnixMilli(), Drop: drop, Early: early, Size: s.cfg.BlockSize})
+		if err != nil {
+			return false, 0, err
+		}
+		if res.Err != nil {
+			if early && res.Err.Code == floodgate.EConflict {
+				// The drop started while this arrival was on its way.
+				is.started = true
+				is.mu.Unlock()
+				defer is.mu.Lock()
+				return s.issue(ctx, drop, true)
+			}
+			return false, 0, res.Err
+		}
+		*b = block{next: res.Start, end: res.End}
+	}
+	seq = b.next
+	b.next++
+	return early, seq, nil
+}
+
+// Status is what a visitor is told about its place in the queue.
+type Status struct {
+	State       string     `json:"state"`
+	Position    int64      `json:"position"`
+	Ahead       int64      `json:"ahead"`
+	ETASeconds  int64      `json:"eta_seconds"`
+	BeyondStock bool       `json:"beyond_stock"`
+	Early       bool       `json:"early,omitempty"`
+	StartsAt    *time.Time `json:"starts_at,omitempty"`
+	Available   int64      `json:"available"`
+}
+
+// Status computes a ticket's place from the applied state: any node can
+// answer it, without a consensus read (it may lag the leader by a tick).
+func (s *Service) Status(c *Claims) Status {
+	var st Status
+	now := s.cfg.Now()
+	s.cfg.Store.Read(func(state *sale.State) {
+		d, ok := state.Drops[c.Drop]
+		if !ok {
+			st = Status{State: floodgate.QueueClosed}
+			return
+		}
+		st = StatusOf(d, c.Early, c.Seq, now.UnixMilli())
+	})
+	return st
+}
+
+// StatusOf computes the queue status of a ticket (early, seq) in drop d at now.
+func StatusOf(d *sale.Drop, early bool, seq int64, now int64) Status {
+	st := Status{Early: early, Available: d.Available}
+	pos, known := d.Position(early, seq)
+	switch {
+	case d.Closed:
+		st.State = floodgate.QueueClosed
+	case d.Sold >= d.Spec.Stock || d.Available+d.Held == 0:
+		st.State = floodgate.QueueSoldOut
+	case known && pos < d.AdmittedUpTo:
+		st.State = floodgate.QueueAdmitted
+	default:
+		st.State = floodgate.QueueWaiting
+	}
+	if !known {
+		t := sale.Time(d.Spec.StartsAt)
+		st.StartsAt = &t
+		st.ETASeconds = max(0, (d.Spec.StartsAt-now+999)/1000)
+		return st
+	}
+	st.Position = pos + 1
+	if st.State != floodgate.QueueWaiting {
+		return st
+	}
+	st.Ahead = pos - d.AdmittedUpTo
+	rate := max(d.Spec.AdmitPerSecond, 1)
+	st.ETASeconds = (st.Ahead + rate - 1) / rate
+	if !d.Started {
+		st.ETASeconds += max(0, (d.Spec.StartsAt-now+999)/1000)
+	}
+	st.BeyondStock = st.Ahead+d.Unresolved() >= d.Available+d.Held
+	return st
+}
+
+// Run runs the leader's ticker until ctx ends: on the leader it commits the
+// cluster secret once, and a Tick every TickInterval that starts drops,
+// expires holds, pauses them while login is down, and moves admission on.
+func (s *Service) Run(ctx context.Context) {
+	t := time.NewTicker(s.cfg.TickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !s.cfg.Store.IsLeader() {
+			continue
+		}
+		if err := s.tick(ctx); err != nil {
+			s.log.Warn("tick failed", "err", err)
+		}
+	}
+}
+
+func (s *Service) tick(ctx context.Context) error {
+	now := s.cfg.Now().UnixMilli()
+	var (
+		hasSecret bool
+		cmd       = sale.Command{Kind: sale.KindTick, Now: now, MaxPauseMs: s.cfg.MaxPause.Milliseconds()}
+		busy      bool
+	)
+	type dropInfo struct {
+		id                  string
+		earlyNext, lateNext int64
+		startNow            bool
+	}
+	var drops []dropInfo
+	s.cfg.Store.Read(func(st *sale.State) {
+		hasSecret = len(st.Secret) > 0
+		for id, d := range st.Drops {
+			if d.Closed {
+				continue
+			}
+			if d.Started && d.Sold >= d.Spec.Stock {
+				continue
+			}
+			busy = true
+			drops = append(drops, dropInfo{id: id, earlyNext: d.EarlyNext, lateNext: d.LateNext, startNow: !d.Started && now >= d.Spec.StartsAt})
+		}
+	})
+	if !hasSecret {
+		secret := make([]byte, 32)
+		_, _ = rand.Read(secret)
+		if _, err := s.cfg.Store.Apply(ctx, &sale.Command{Kind: sale.KindInitSecret, Now: now, Secret: secret}); err != nil {
+			return err
+		}
+	}
+	if !busy {
+		return nil
+	}
+	epoch := s.cfg.Store.LeaderEpoch()
+	for _, di := range drops {
+		is := s.issuer(di.id)
+		is.mu.Lock()
+		is.resetIfStale(epoch)
+		if di.startNow {
+			is.started = true
+		}
+		rep := sale.Issued{Drop: di.id, Early: di.earlyNext, Late: di.lateNext}
+		if is.early.end > 0 {
+			rep.Early = is.early.next
+		}
+		if is.late.end > 0 {
+			rep.Late = is.late.next
+		}
+		is.mu.Unlock()
+		cmd.Issued = append(cmd.Issued, rep)
+	}
+	var seed [8]byte
+	_, _ = rand.Read(seed[:])
+	cmd.Seed = binary.LittleEndian.Uint64(seed[:])
+	if h := s.cfg.Health; h != nil && h.Down() {
+		cmd.Paused = true
+	}
+	_, err := s.cfg.Store.Apply(ctx, &cmd)
+	return err
+}

@@ -1,0 +1,381 @@
+package sale
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Kind tells which command a Command is.
+type Kind uint8
+
+// Command kinds. The numbers are part of the log format: never reuse one.
+const (
+	KindCreateDrop   Kind = 1
+	KindReserveBlock Kind = 2
+	KindHold         Kind = 3
+	KindRelease      Kind = 4
+	KindOrder        Kind = 5
+	KindTick         Kind = 6
+	KindCloseDrop    Kind = 7
+	KindInitSecret   Kind = 8
+	KindSetNode      Kind = 9
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindCreateDrop:
+		return "create_drop"
+	case KindReserveBlock:
+		return "reserve_block"
+	case KindHold:
+		return "hold"
+	case KindRelease:
+		return "release"
+	case KindOrder:
+		return "order"
+	case KindTick:
+		return "tick"
+	case KindCloseDrop:
+		return "close_drop"
+	case KindInitSecret:
+		return "init_secret"
+	case KindSetNode:
+		return "set_node"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// DropSpec is what an admin asks for when creating a drop.
+type DropSpec struct {
+	ID               string   `json:"id"`
+	Name             string   `json:"name"`
+	Price            int64    `json:"price"`
+	Currency         string   `json:"currency"`
+	Stock            int64    `json:"stock"`
+	PerCustomerLimit int64    `json:"per_customer_limit"`
+	StartsAt         int64    `json:"starts_at"` // unix milliseconds
+	HoldSeconds      int64    `json:"hold_seconds"`
+	AdmitPerSecond   int64    `json:"admit_per_second"`
+	AdmitWindow      int64    `json:"admit_window_seconds"`
+	Vouchers         []string `json:"vouchers,omitempty"`
+	// Fingerprint identifies the request as the admin sent it, so that the
+	// same request again is recognised even when defaults (starts_at = now)
+	// would differ.
+	Fingerprint string `json:"fingerprint"`
+}
+
+// Issued is the leader's count of queue positions handed out for one drop,
+// reported in every Tick so that admission never runs ahead of real visitors.
+type Issued struct {
+	Drop  string
+	Early int64 // early arrivals issued (indexes 0..Early-1)
+	Late  int64 // arrivals after the start issued (sequence 0..Late-1)
+}
+
+// Command is one input of the state machine. Which fields matter depends on
+// Kind; Now (unix milliseconds) is stamped by the leader on every command.
+type Command struct {
+	Kind Kind
+	Now  int64
+
+	Drop string    // all but Tick and InitSecret
+	Spec *DropSpec // CreateDrop
+
+	Early bool  // ReserveBlock, Hold: which sequence the ticket is from
+	Size  int64 // ReserveBlock
+
+	Visitor  string // Hold, Release, Order: the ticket's visitor id
+	Seq      int64  // Hold: the ticket's sequence number
+	Quantity int64  // Hold
+
+	HoldID   string // Release, Order
+	Customer string // Order
+	IdemKey  string // Order
+
+	Issued     []Issued // Tick
+	Seed       uint64   // Tick: random seed for drops that start in this tick
+	Paused     bool     // Tick: the identity provider is down; hold clocks stop
+	MaxPauseMs int64    // Tick: how long one hold may be paused in total
+
+	Secret []byte // InitSecret
+
+	NodeID   string // SetNode: a cluster member and where its HTTP API is
+	HTTPAddr string // SetNode ("" removes the node)
+}
+
+// Encoding: a batch is uvarint(count) then each command as uvarint(len) and
+// its bytes. A command is its kind byte, varint Now, then the fields of that
+// kind in a fixed order. Compact and allocation-light, because every command
+// of a rush passes through it twice (leader and log replay).
+
+// AppendCommand appends the encoding of c to buf.
+func AppendCommand(buf []byte, c *Command) []byte {
+	buf = append(buf, byte(c.Kind))
+	buf = binary.AppendVarint(buf, c.Now)
+	switch c.Kind {
+	case KindCreateDrop:
+		buf = appendString(buf, c.Drop)
+		s := c.Spec
+		if s == nil {
+			s = &DropSpec{}
+		}
+		buf = appendString(buf, s.ID)
+		buf = appendString(buf, s.Name)
+		buf = binary.AppendVarint(buf, s.Price)
+		buf = appendString(buf, s.Currency)
+		buf = binary.AppendVarint(buf, s.Stock)
+		buf = binary.AppendVarint(buf, s.PerCustomerLimit)
+		buf = binary.AppendVarint(buf, s.StartsAt)
+		buf = binary.AppendVarint(buf, s.HoldSeconds)
+		buf = binary.AppendVarint(buf, s.AdmitPerSecond)
+		buf = binary.AppendVarint(buf, s.AdmitWindow)
+		buf = appendString(buf, s.Fingerprint)
+		buf = binary.AppendUvarint(buf, uint64(len(s.Vouchers)))
+		for _, v := range s.Vouchers {
+			buf = appendString(buf, v)
+		}
+	case KindReserveBlock:
+		buf = appendString(buf, c.Drop)
+		buf = appendBool(buf, c.Early)
+		buf = binary.AppendVarint(buf, c.Size)
+	case KindHold:
+		buf = appendString(buf, c.Drop)
+		buf = appendString(buf, c.Visitor)
+		buf = appendBool(buf, c.Early)
+		buf = binary.AppendVarint(buf, c.Seq)
+		buf = binary.AppendVarint(buf, c.Quantity)
+	case KindRelease:
+		buf = appendString(buf, c.HoldID)
+		buf = appendString(buf, c.Visitor)
+	case KindOrder:
+		buf = appendString(buf, c.HoldID)
+		buf = appendString(buf, c.Visitor)
+		buf = appendString(buf, c.Customer)
+		buf = appendString(buf, c.IdemKey)
+	case KindTick:
+		buf = binary.AppendUvarint(buf, c.Seed)
+		buf = appendBool(buf, c.Paused)
+		buf = binary.AppendVarint(buf, c.MaxPauseMs)
+		buf = binary.AppendUvarint(buf, uint64(len(c.Issued)))
+		for _, is := range c.Issued {
+			buf = appendString(buf, is.Drop)
+			buf = binary.AppendVarint(buf, is.Early)
+			buf = binary.AppendVarint(buf, is.Late)
+		}
+	case KindCloseDrop:
+		buf = appendString(buf, c.Drop)
+	case KindInitSecret:
+		buf = appendString(buf, string(c.Secret))
+	case KindSetNode:
+		buf = appendString(buf, c.NodeID)
+		buf = appendString(buf, c.HTTPAddr)
+	}
+	return buf
+}
+
+// ErrMalformed is returned for bytes that are not a valid encoding.
+var ErrMalformed = errors.New("sale: malformed command encoding")
+
+// DecodeCommand decodes one command from buf.
+func DecodeCommand(buf []byte) (Command, error) {
+	d := decoder{buf: buf}
+	var c Command
+	c.Kind = Kind(d.byte())
+	c.Now = d.varint()
+	switch c.Kind {
+	case KindCreateDrop:
+		c.Drop = d.string()
+		s := &DropSpec{}
+		s.ID = d.string()
+		s.Name = d.string()
+		s.Price = d.varint()
+		s.Currency = d.string()
+		s.Stock = d.varint()
+		s.PerCustomerLimit = d.varint()
+		s.StartsAt = d.varint()
+		s.HoldSeconds = d.varint()
+		s.AdmitPerSecond = d.varint()
+		s.AdmitWindow = d.varint()
+		s.Fingerprint = d.string()
+		n := d.count()
+		if n > 0 {
+			s.Vouchers = make([]string, 0, n)
+		}
+		for i := 0; i < n && d.err == nil; i++ {
+			s.Vouchers = append(s.Vouchers, d.string())
+		}
+		c.Spec = s
+	case KindReserveBlock:
+		c.Drop = d.string()
+		c.Early = d.bool()
+		c.Size = d.varint()
+	case KindHold:
+		c.Drop = d.string()
+		c.Visitor = d.string()
+		c.Early = d.bool()
+		c.Seq = d.varint()
+		c.Quantity = d.varint()
+	case KindRelease:
+		c.HoldID = d.string()
+		c.Visitor = d.string()
+	case KindOrder:
+		c.HoldID = d.string()
+		c.Visitor = d.string()
+		c.Customer = d.string()
+		c.IdemKey = d.string()
+	case KindTick:
+		c.Seed = d.uvarint()
+		c.Paused = d.bool()
+		c.MaxPauseMs = d.varint()
+		n := d.count()
+		for i := 0; i < n && d.err == nil; i++ {
+			c.Issued = append(c.Issued, Issued{Drop: d.string(), Early: d.varint(), Late: d.varint()})
+		}
+	case KindCloseDrop:
+		c.Drop = d.string()
+	case KindInitSecret:
+		if s := d.string(); s != "" {
+			c.Secret = []byte(s)
+		}
+	case KindSetNode:
+		c.NodeID = d.string()
+		c.HTTPAddr = d.string()
+	default:
+		return Command{}, fmt.Errorf("%w: unknown kind %d", ErrMalformed, c.Kind)
+	}
+	if d.err != nil {
+		return Command{}, d.err
+	}
+	if len(d.buf) != 0 {
+		return Command{}, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(d.buf))
+	}
+	return c, nil
+}
+
+// AppendBatch appends a batch holding the given encoded commands.
+func AppendBatch(buf []byte, cmds [][]byte) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(cmds)))
+	for _, c := range cmds {
+		buf = binary.AppendUvarint(buf, uint64(len(c)))
+		buf = append(buf, c...)
+	}
+	return buf
+}
+
+// SplitBatch calls fn with each encoded command of a batch.
+func SplitBatch(buf []byte, fn func(cmd []byte) error) error {
+	d := decoder{buf: buf}
+	n := d.count()
+	for i := 0; i < n && d.err == nil; i++ {
+		l := d.count()
+		if d.err != nil {
+			break
+		}
+		if l > len(d.buf) {
+			return fmt.Errorf("%w: command longer than batch", ErrMalformed)
+		}
+		if err := fn(d.buf[:l]); err != nil {
+			return err
+		}
+		d.buf = d.buf[l:]
+	}
+	if d.err != nil {
+		return d.err
+	}
+	if len(d.buf) != 0 {
+		return fmt.Errorf("%w: %d trailing bytes in batch", ErrMalformed, len(d.buf))
+	}
+	return nil
+}
+
+func appendString(buf []byte, s string) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(s)))
+	return append(buf, s...)
+}
+
+func appendBool(buf []byte, b bool) []byte {
+	if b {
+		return append(buf, 1)
+	}
+	return append(buf, 0)
+}
+
+type decoder struct {
+	buf []byte
+	err error
+}
+
+func (d *decoder) fail(what string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: bad %s", ErrMalformed, what)
+	}
+	d.buf = nil
+}
+
+func (d *decoder) byte() byte {
+	if d.err != nil || len(d.buf) < 1 {
+		d.fail("byte")
+		return 0
+	}
+	b := d.buf[0]
+	d.buf = d.buf[1:]
+	return b
+}
+
+func (d *decoder) bool() bool {
+	switch d.byte() {
+	case 0:
+		return false
+	case 1:
+		return true
+	}
+	d.fail("bool")
+	return false
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.buf)
+	if n <= 0 {
+		d.fail("varint")
+		return 0
+	}
+	d.buf = d.buf[n:]
+	return v
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.buf)
+	if n <= 0 {
+		d.fail("uvarint")
+		return 0
+	}
+	d.buf = d.buf[n:]
+	return v
+}
+
+// count reads a length that must fit in what is left of the buffer.
+func (d *decoder) count() int {
+	v := d.uvarint()
+	if d.err == nil && v > uint64(len(d.buf)) {
+		d.fail("length")
+		return 0
+	}
+	return int(v)
+}
+
+func (d *decoder) string() string {
+	n := d.count()
+	if d.err != nil {
+		return ""
+	}
+	s := string(d.buf[:n])
+	d.buf = d.buf[n:]
+	return s
+}

@@ -1,0 +1,724 @@
+package sale
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/floodgate/floodgate"
+)
+
+// Limits on what a drop may ask for. They keep numbers far from overflow and
+// keep one command small enough for the log.
+const (
+	MaxStock          = 1_000_000_000
+	MaxVouchers       = 1_000_000
+	MaxHoldSeconds    = 24 * 3600
+	MaxAdmitPerSecond = 1_000_000
+	MaxBlockSize      = 1_000_000
+	MaxIDLength       = 64
+	MaxKeyLength      = 200
+
+	DefaultHoldSeconds    = 300
+	DefaultAdmitPerSecond = 200
+	DefaultAdmitWindow    = 60
+)
+
+// State is the whole replicated state of the sale. It is changed only by
+// Apply; readers outside the package hold the store's read lock.
+type State struct {
+	Drops  map[string]*Drop  `json:"drops"`
+	Holds  map[string]*Hold  `json:"holds"`
+	Orders map[string]*Order `json:"orders"`
+	// Idem maps an Idempotency-Key to the order it created.
+	Idem map[string]string `json:"idem"`
+	// Tickets maps drop + "/" + visitor to the ticket's hold.
+	Tickets map[string]string `json:"tickets"`
+	Secret  []byte            `json:"secret,omitempty"`
+	// Nodes maps a cluster member's id to the base URL of its HTTP API, so
+	// that followers can forward writes to the leader.
+	Nodes     map[string]string `json:"nodes"`
+	NextHold  uint64            `json:"next_hold"`
+	NextOrder uint64            `json:"next_order"`
+	LastTick  int64             `json:"last_tick"`
+	Applied   uint64            `json:"applied"`
+}
+
+// Drop is the replicated state of one drop.
+type Drop struct {
+	Spec        DropSpec         `json:"spec"`
+	CreatedAt   int64            `json:"created_at"`
+	Available   int64            `json:"available"`
+	Held        int64            `json:"held"`
+	Sold        int64            `json:"sold"`
+	Closed      bool             `json:"closed"`
+	Customers   map[string]int64 `json:"customers"`
+	NextVoucher int              `json:"next_voucher"`
+	Active      map[string]bool  `json:"active"` // active hold ids
+
+	// The waiting room.
+	Started      bool         `json:"started"`
+	Seed         uint64       `json:"seed"`
+	EarlyTotal   int64        `json:"early_total"`    // early arrivals, fixed at the start
+	EarlyNext    int64        `json:"early_next"`     // next early index a block would reserve
+	LateNext     int64        `json:"late_next"`      // next late sequence a block would reserve
+	Issued       int64        `json:"issued"`         // effective positions handed out, as the leader reported
+	AdmittedUpTo int64        `json:"admitted_up_to"` // positions below this are admitted
+	AdmitCredit  int64        `json:"admit_credit"`   // admissions owed, in thousandths of a visitor
+	Batches      []AdmitBatch `json:"batches"`        // admissions still inside their window
+}
+
+// AdmitBatch is one step of the admission counter: positions [From, To)
+// admitted at At (unix ms); Resolved counts those that took a hold. Admitted
+// visitors who take no hold within the window lapse, so abandoned visitors
+// never stall the queue.
+type AdmitBatch struct {
+	From     int64 `json:"from"`
+	To       int64 `json:"to"`
+	At       int64 `json:"at"`
+	Resolved int64 `json:"resolved"`
+}
+
+// Hold is the replicated state of one hold.
+type Hold struct {
+	ID        string `json:"id"`
+	Drop      string `json:"drop"`
+	Visitor   string `json:"visitor"`
+	Position  int64  `json:"position"`
+	Quantity  int64  `json:"quantity"`
+	CreatedAt int64  `json:"created_at"`
+	ExpiresAt int64  `json:"expires_at"`
+	PausedMs  int64  `json:"paused_ms"`
+	Paused    bool   `json:"paused"`
+	Status    string `json:"status"`
+	OrderID   string `json:"order_id,omitempty"`
+}
+
+// Order is the replicated state of one order.
+type Order struct {
+	ID        string `json:"id"`
+	HoldID    string `json:"hold_id"`
+	Drop      string `json:"drop"`
+	Customer  string `json:"customer"`
+	Quantity  int64  `json:"quantity"`
+	Voucher   string `json:"voucher,omitempty"`
+	IdemKey   string `json:"idem_key"`
+	CreatedAt int64  `json:"created_at"`
+}
+
+// Result is what one command returns. Err is a coded error when the command
+// was refused; a refused command changes nothing.
+type Result struct {
+	Err     *floodgate.Error
+	Created bool // a new drop, hold or order (false: an idempotent replay)
+	Drop    floodgate.Drop
+	Hold    floodgate.Hold
+	Order   floodgate.Order
+	Start   int64 // ReserveBlock: the block is [Start, End)
+	End     int64
+}
+
+// NewState returns an empty state.
+func NewState() *State {
+	return &State{
+		Drops:   map[string]*Drop{},
+		Holds:   map[string]*Hold{},
+		Orders:  map[string]*Order{},
+		Idem:    map[string]string{},
+		Tickets: map[string]string{},
+		Nodes:   map[string]string{},
+	}
+}
+
+// Marshal returns the canonical encoding of the state: JSON with sorted map
+// keys, so equal states give byte-identical output.
+func (s *State) Marshal() ([]byte, error) { return json.Marshal(s) }
+
+// Unmarshal reads a state written by Marshal.
+func Unmarshal(buf []byte) (*State, error) {
+	s := NewState()
+	if err := json.Unmarshal(buf, s); err != nil {
+		return nil, fmt.Errorf("sale: decode state: %w", err)
+	}
+	if s.Nodes == nil {
+		s.Nodes = map[string]string{}
+	}
+	for _, d := range s.Drops {
+		if d.Customers == nil {
+			d.Customers = map[string]int64{}
+		}
+		if d.Active == nil {
+			d.Active = map[string]bool{}
+		}
+	}
+	return s, nil
+}
+
+func refuse(code, format string, args ...any) Result {
+	return Result{Err: floodgate.Errorf(code, format, args...)}
+}
+
+// Apply applies one command and returns its result. It never panics on any
+// command: bad commands are refused with a coded error.
+func (s *State) Apply(c *Command) Result {
+	s.Applied++
+	switch c.Kind {
+	case KindCreateDrop:
+		return s.createDrop(c)
+	case KindReserveBlock:
+		return s.reserveBlock(c)
+	case KindHold:
+		return s.hold(c)
+	case KindRelease:
+		return s.release(c)
+	case KindOrder:
+		return s.order(c)
+	case KindTick:
+		s.tick(c)
+		return Result{}
+	case KindCloseDrop:
+		return s.closeDrop(c)
+	case KindInitSecret:
+		if len(s.Secret) == 0 && len(c.Secret) >= 32 {
+			s.Secret = append([]byte(nil), c.Secret...)
+		}
+		return Result{}
+	case KindSetNode:
+		if c.NodeID == "" || len(c.NodeID) > MaxKeyLength || len(c.HTTPAddr) > 2048 {
+			return refuse(floodgate.EInvalid, "A node needs an id and an HTTP address.")
+		}
+		if c.HTTPAddr == "" {
+			delete(s.Nodes, c.NodeID)
+		} else {
+			s.Nodes[c.NodeID] = c.HTTPAddr
+		}
+		return Result{}
+	}
+	return refuse(floodgate.EInvalid, "Unknown command %v.", c.Kind)
+}
+
+// ValidateSpec checks a drop spec; the HTTP layer calls it for clear errors,
+// and Apply calls it again so that no bad spec enters the state.
+func ValidateSpec(s *DropSpec) *floodgate.Error {
+	bad := func(format string, args ...any) *floodgate.Error {
+		return floodgate.Errorf(floodgate.EInvalid, format, args...)
+	}
+	switch {
+	case !ValidID(s.ID):
+		return bad("\"id\" is required: 1 to %d characters of a-z, 0-9, '-' and '_'.", MaxIDLength)
+	case s.Name == "" || len(s.Name) > 200:
+		return bad("\"name\" is required and at most 200 bytes long.")
+	case s.Stock < 1 || s.Stock > MaxStock:
+		return bad("\"stock\" must be between 1 and %d.", MaxStock)
+	case s.Price < 0 || s.Price > 1e15:
+		return bad("\"price\" must be between 0 and 10^15 (in the currency's minor unit).")
+	case len(s.Currency) > 3:
+		return bad("\"currency\" must be an ISO 4217 code such as KRW.")
+	case s.PerCustomerLimit < 1 || s.PerCustomerLimit > s.Stock:
+		return bad("\"per_customer_limit\" must be between 1 and the stock (%d).", s.Stock)
+	case s.HoldSeconds < 10 || s.HoldSeconds > MaxHoldSeconds:
+		return bad("\"hold_seconds\" must be between 10 and %d.", MaxHoldSeconds)
+	case s.AdmitPerSecond < 1 || s.AdmitPerSecond > MaxAdmitPerSecond:
+		return bad("\"admit_per_second\" must be between 1 and %d.", MaxAdmitPerSecond)
+	case s.AdmitWindow < 5 || s.AdmitWindow > 3600:
+		return bad("\"admit_window_seconds\" must be between 5 and 3600.")
+	case s.StartsAt < 0 || s.StartsAt > 253402300799000:
+		return bad("\"starts_at\" must be an RFC 3339 time before the year 10000.")
+	case len(s.Vouchers) > MaxVouchers:
+		return bad("At most %d vouchers per drop.", MaxVouchers)
+	}
+	seen := make(map[string]struct{}, len(s.Vouchers))
+	for i, v := range s.Vouchers {
+		if v == "" || len(v) > 200 {
+			return bad("Voucher %d is empty or longer than 200 bytes.", i)
+		}
+		if _, dup := seen[v]; dup {
+			return bad("Voucher %q appears twice; every code must be unique.", v)
+		}
+		seen[v] = struct{}{}
+	}
+	return nil
+}
+
+// ValidID reports whether id is a valid drop id.
+func ValidID(id string) bool {
+	if id == "" || len(id) > MaxIDLength {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *State) createDrop(c *Command) Result {
+	if c.Spec == nil {
+		return refuse(floodgate.EInvalid, "A drop needs a spec.")
+	}
+	if err := ValidateSpec(c.Spec); err != nil {
+		return Result{Err: err}
+	}
+	if d, ok := s.Drops[c.Spec.ID]; ok {
+		if d.Spec.Fingerprint != c.Spec.Fingerprint {
+			return refuse(floodgate.EConflict, "A drop with id %q exists with other settings; pick another id.", c.Spec.ID)
+		}
+		return Result{Drop: s.publicDrop(d, c.Now)}
+	}
+	spec := *c.Spec
+	spec.Vouchers = append([]string(nil), c.Spec.Vouchers...)
+	d := &Drop{
+		Spec:      spec,
+		CreatedAt: c.Now,
+		Available: spec.Stock,
+		Customers: map[string]int64{},
+		Active:    map[string]bool{},
+	}
+	s.Drops[spec.ID] = d
+	return Result{Created: true, Drop: s.publicDrop(d, c.Now)}
+}
+
+func (s *State) reserveBlock(c *Command) Result {
+	d, ok := s.Drops[c.Drop]
+	if !ok {
+		return refuse(floodgate.ENotFound, "There is no drop %q.", c.Drop)
+	}
+	if c.Size < 1 || c.Size > MaxBlockSize {
+		return refuse(floodgate.EInvalid, "A queue block holds 1 to %d positions.", MaxBlockSize)
+	}
+	if c.Early {
+		if d.Started {
+			return refuse(floodgate.EConflict, "The drop has started; early positions are no longer handed out.")
+		}
+		start := d.EarlyNext
+		d.EarlyNext += c.Size
+		return Result{Start: start, End: d.EarlyNext}
+	}
+	start := d.LateNext
+	d.LateNext += c.Size
+	return Result{Start: start, End: d.LateNext}
+}
+
+// Position returns the effective queue position of a ticket (0-based), and
+// false when it is not known yet (an early arrival before the start).
+func (d *Drop) Position(early bool, seq int64) (int64, bool) {
+	if early {
+		if !d.Started || seq < 0 || seq >= d.EarlyTotal {
+			if d.Started && seq >= d.EarlyTotal {
+				// An early index the start did not count (handed out by a
+				// leader that was then lost): place it after the early ones.
+				return d.EarlyTotal + d.LateNext + (seq - d.EarlyTotal), true
+			}
+			return 0, false
+		}
+		return Permute(d.Seed, uint64(seq), uint64(d.EarlyTotal)), true
+	}
+	if !d.Started {
+		return 0, false
+	}
+	return d.EarlyTotal + seq, true
+}
+
+func (s *State) hold(c *Command) Result {
+	d, ok := s.Drops[c.Drop]
+	if !ok {
+		return refuse(floodgate.ENotFound, "There is no drop %q.", c.Drop)
+	}
+	if c.Visitor == "" || len(c.Visitor) > MaxKeyLength {
+		return refuse(floodgate.EUnauthenticated, "The ticket has no valid visitor id.")
+	}
+	ticketKey := c.Drop + "/" + c.Visitor
+	if id, ok := s.Tickets[ticketKey]; ok {
+		h := s.Holds[id]
+		s.expireIfDue(h, c.Now)
+		switch h.Status {
+		case floodgate.HoldActive:
+			return Result{Hold: publicHold(h)}
+		case floodgate.HoldOrdered:
+			return refuse(floodgate.EAlreadyOrdered, "This ticket has already been used for an order (%s).", h.OrderID)
+		case floodgate.HoldExpired:
+			return refuse(floodgate.EHoldExpired, "This ticket's hold expired; join the queue again to try once more.")
+		default:
+			return refuse(floodgate.EConflict, "This ticket's hold was released; join the queue again to try once more.")
+		}
+	}
+	if d.Closed {
+		return refuse(floodgate.EConflict, "The drop is closed.")
+	}
+	if c.Quantity < 1 || c.Quantity > d.Spec.PerCustomerLimit {
+		return refuse(floodgate.EInvalid, "\"quantity\" must be between 1 and the per-customer limit (%d).", d.Spec.PerCustomerLimit)
+	}
+	pos, known := d.Position(c.Early, c.Seq)
+	if !known || pos >= d.AdmittedUpTo {
+		return refuse(floodgate.ENotAdmitted, "It is not your turn yet; keep this page open and you will be admitted in order.")
+	}
+	if d.Available == 0 {
+		return refuse(floodgate.ESoldOut, "Sold out: every unit is sold or held by buyers ahead of you.")
+	}
+	if d.Available < c.Quantity {
+		return refuse(floodgate.ESoldOut, "Only %d left; ask for fewer.", d.Available)
+	}
+	s.NextHold++
+	h := &Hold{
+		ID:        "h_" + strconv.FormatUint(s.NextHold, 36) + "_" + shortID(c.Visitor),
+		Drop:      c.Drop,
+		Visitor:   c.Visitor,
+		Position:  pos,
+		Quantity:  c.Quantity,
+		CreatedAt: c.Now,
+		ExpiresAt: c.Now + d.Spec.HoldSeconds*1000,
+		Status:    floodgate.HoldActive,
+	}
+	s.Holds[h.ID] = h
+	s.Tickets[ticketKey] = h.ID
+	d.Active[h.ID] = true
+	d.Available -= c.Quantity
+	d.Held += c.Quantity
+	for i := range d.Batches {
+		b := &d.Batches[i]
+		if pos >= b.From && pos < b.To {
+			b.Resolved++
+			break
+		}
+	}
+	return Result{Created: true, Hold: publicHold(h)}
+}
+
+// shortID keeps hold ids unguessable from their counter alone: a part of the
+// visitor's random id is in them.
+func shortID(visitor string) string {
+	if len(visitor) > 8 {
+		return visitor[:8]
+	}
+	return visitor
+}
+
+// expireIfDue expires an active hold whose time has come, returning its stock.
+func (s *State) expireIfDue(h *Hold, now int64) {
+	if h.Status == floodgate.HoldActive && now >= h.ExpiresAt {
+		s.endHold(h, floodgate.HoldExpired)
+	}
+}
+
+func (s *State) endHold(h *Hold, status string) {
+	d := s.Drops[h.Drop]
+	h.Status = status
+	h.Paused = false
+	delete(d.Active, h.ID)
+	d.Held -= h.Quantity
+	if status == floodgate.HoldOrdered {
+		d.Sold += h.Quantity
+	} else {
+		d.Available += h.Quantity
+	}
+}
+
+func (s *State) release(c *Command) Result {
+	h, ok := s.Holds[c.HoldID]
+	if !ok || h.Visitor != c.Visitor {
+		return refuse(floodgate.ENotFound, "There is no hold %q for this ticket.", c.HoldID)
+	}
+	s.expireIfDue(h, c.Now)
+	switch h.Status {
+	case floodgate.HoldActive:
+		s.endHold(h, floodgate.HoldReleased)
+	case floodgate.HoldOrdered:
+		return refuse(floodgate.EAlreadyOrdered, "The hold has been ordered and cannot be released.")
+	}
+	return Result{Hold: publicHold(h)}
+}
+
+func (s *State) order(c *Command) Result {
+	if c.IdemKey == "" || len(c.IdemKey) > MaxKeyLength {
+		return refuse(floodgate.EInvalid, "An Idempotency-Key of 1 to %d bytes is required.", MaxKeyLength)
+	}
+	if c.Customer == "" {
+		return refuse(floodgate.EUnauthenticated, "An order needs a signed-in buyer.")
+	}
+	if id, ok := s.Idem[c.IdemKey]; ok {
+		o := s.Orders[id]
+		if o.HoldID != c.HoldID || o.Customer != c.Customer {
+			return refuse(floodgate.EConflict, "This Idempotency-Key was already used for a different request; use a new key.")
+		}
+		h := s.Holds[o.HoldID]
+		if h.Visitor != c.Visitor {
+			return refuse(floodgate.EConflict, "This Idempotency-Key was already used for a different request; use a new key.")
+		}
+		return Result{Order: publicOrder(o)}
+	}
+	h, ok := s.Holds[c.HoldID]
+	if !ok || h.Visitor != c.Visitor {
+		return refuse(floodgate.ENotFound, "There is no hold %q for this ticket.", c.HoldID)
+	}
+	s.expireIfDue(h, c.Now)
+	switch h.Status {
+	case floodgate.HoldOrdered:
+		return refuse(floodgate.EAlreadyOrdered, "This hold has already been ordered (%s).", h.OrderID)
+	case floodgate.HoldExpired:
+		return refuse(floodgate.EHoldExpired, "The hold expired before the order; join the queue again to try once more.")
+	case floodgate.HoldReleased:
+		return refuse(floodgate.EHoldExpired, "The hold was released before the order; join the queue again to try once more.")
+	}
+	d := s.Drops[h.Drop]
+	if d.Customers[c.Customer]+h.Quantity > d.Spec.PerCustomerLimit {
+		return refuse(floodgate.ELimitExceeded, "You have reached the limit of %d per customer for this drop.", d.Spec.PerCustomerLimit)
+	}
+	s.NextOrder++
+	o := &Order{
+		ID:        "o_" + strconv.FormatUint(s.NextOrder, 36) + "_" + shortID(c.Visitor),
+		HoldID:    h.ID,
+		Drop:      h.Drop,
+		Customer:  c.Customer,
+		Quantity:  h.Quantity,
+		IdemKey:   c.IdemKey,
+		CreatedAt: c.Now,
+	}
+	if d.NextVoucher < len(d.Spec.Vouchers) {
+		o.Voucher = d.Spec.Vouchers[d.NextVoucher]
+		d.NextVoucher++
+	}
+	s.endHold(h, floodgate.HoldOrdered)
+	h.OrderID = o.ID
+	d.Customers[c.Customer] += h.Quantity
+	s.Orders[o.ID] = o
+	s.Idem[c.IdemKey] = o.ID
+	return Result{Created: true, Order: publicOrder(o)}
+}
+
+func (s *State) closeDrop(c *Command) Result {
+	d, ok := s.Drops[c.Drop]
+	if !ok {
+		return refuse(floodgate.ENotFound, "There is no drop %q.", c.Drop)
+	}
+	d.Closed = true
+	for id := range d.Active {
+		s.endHold(s.Holds[id], floodgate.HoldReleased)
+	}
+	return Result{Drop: s.publicDrop(d, c.Now)}
+}
+
+// tick moves time forward: drops start, paused holds keep their time,
+// expired holds return their stock, lapsed admissions free their slots and
+// the admission counter moves on.
+func (s *State) tick(c *Command) {
+	dt := c.Now - s.LastTick
+	if s.LastTick == 0 || dt < 0 {
+		dt = 0
+	}
+	if c.Now > s.LastTick {
+		s.LastTick = c.Now
+	}
+	issued := make(map[string]Issued, len(c.Issued))
+	for _, is := range c.Issued {
+		issued[is.Drop] = is
+	}
+	for id, d := range s.Drops {
+		if d.Closed {
+			continue
+		}
+		is, reported := issued[id]
+		if !d.Started && c.Now >= d.Spec.StartsAt {
+			d.Started = true
+			d.Seed = c.Seed ^ fnv64(id)
+			d.EarlyTotal = d.EarlyNext
+			if reported && is.Early >= 0 && is.Early < d.EarlyNext {
+				d.EarlyTotal = is.Early
+			}
+			d.LastAdmitReset()
+		}
+		for hid := range d.Active {
+			h := s.Holds[hid]
+			if c.Paused && dt > 0 && h.PausedMs < c.MaxPauseMs {
+				ext := min(dt, c.MaxPauseMs-h.PausedMs)
+				h.PausedMs += ext
+				h.ExpiresAt += ext
+				h.Paused = true
+			} else {
+				h.Paused = false
+			}
+			s.expireIfDue(h, c.Now)
+		}
+		if !d.Started {
+			continue
+		}
+		if reported {
+			late := min(max(is.Late, 0), d.LateNext)
+			if n := d.EarlyTotal + late; n > d.Issued {
+				d.Issued = n
+			}
+		}
+		d.admit(c.Now, dt)
+	}
+}
+
+// LastAdmitReset forgets admission credit; called when a drop starts so the
+// first tick does not admit for time before the start.
+func (d *Drop) LastAdmitReset() { d.AdmitCredit = 0 }
+
+// admit moves the admission counter: at most admit_per_second, never beyond
+// the positions handed out, and never more unresolved admissions than the
+// available stock can serve.
+func (d *Drop) admit(now, dt int64) {
+	window := d.Spec.AdmitWindow * 1000
+	live := d.Batches[:0]
+	var unresolved int64
+	for _, b := range d.Batches {
+		if now-b.At < window {
+			live = append(live, b)
+			unresolved += b.To - b.From - b.Resolved
+		}
+	}
+	d.Batches = live
+	rate := d.Spec.AdmitPerSecond
+	d.AdmitCredit = min(d.AdmitCredit+rate*dt, rate*1000)
+	n := min(d.AdmitCredit/1000, d.Available-unresolved, d.Issued-d.AdmittedUpTo)
+	if n <= 0 {
+		return
+	}
+	d.Batches = append(d.Batches, AdmitBatch{From: d.AdmittedUpTo, To: d.AdmittedUpTo + n, At: now})
+	d.AdmittedUpTo += n
+	d.AdmitCredit -= n * 1000
+}
+
+// DropState is the public state of a drop at time now.
+func (d *Drop) DropState(now int64) string {
+	switch {
+	case d.Closed:
+		return floodgate.DropClosed
+	case d.Sold >= d.Spec.Stock:
+		return floodgate.DropSoldOut
+	case !d.Started && now < d.Spec.StartsAt:
+		return floodgate.DropScheduled
+	}
+	return floodgate.DropOpen
+}
+
+// Unresolved counts admitted visitors inside their window who took no hold.
+func (d *Drop) Unresolved() int64 {
+	var n int64
+	for _, b := range d.Batches {
+		n += b.To - b.From - b.Resolved
+	}
+	return n
+}
+
+func (s *State) publicDrop(d *Drop, now int64) floodgate.Drop {
+	return PublicDrop(d, now)
+}
+
+// PublicDrop is the API view of a drop.
+func PublicDrop(d *Drop, now int64) floodgate.Drop {
+	return floodgate.Drop{
+		ID:               d.Spec.ID,
+		Name:             d.Spec.Name,
+		Price:            d.Spec.Price,
+		Currency:         d.Spec.Currency,
+		Stock:            d.Spec.Stock,
+		Available:        d.Available,
+		Held:             d.Held,
+		Sold:             d.Sold,
+		State:            d.DropState(now),
+		StartsAt:         Time(d.Spec.StartsAt),
+		PerCustomerLimit: d.Spec.PerCustomerLimit,
+		HoldSeconds:      d.Spec.HoldSeconds,
+		AdmitPerSecond:   d.Spec.AdmitPerSecond,
+		Vouchers:         int64(len(d.Spec.Vouchers)),
+		VouchersLeft:     int64(len(d.Spec.Vouchers) - d.NextVoucher),
+		Queued:           d.Issued,
+		AdmittedUpTo:     d.AdmittedUpTo,
+	}
+}
+
+func publicHold(h *Hold) floodgate.Hold {
+	return floodgate.Hold{
+		ID:        h.ID,
+		Drop:      h.Drop,
+		Quantity:  h.Quantity,
+		ExpiresAt: Time(h.ExpiresAt),
+		Status:    h.Status,
+		Paused:    h.Paused,
+	}
+}
+
+// PublicHold is the API view of a hold.
+func PublicHold(h *Hold) floodgate.Hold { return publicHold(h) }
+
+func publicOrder(o *Order) floodgate.Order {
+	return floodgate.Order{
+		ID:        o.ID,
+		HoldID:    o.HoldID,
+		Drop:      o.Drop,
+		Customer:  o.Customer,
+		Quantity:  o.Quantity,
+		Voucher:   o.Voucher,
+		CreatedAt: Time(o.CreatedAt),
+	}
+}
+
+// PublicOrder is the API view of an order.
+func PublicOrder(o *Order) floodgate.Order { return publicOrder(o) }
+
+// Time converts unix milliseconds to a UTC time.
+func Time(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// Check verifies the invariants of the state and returns the first one that
+// does not hold.
+func (s *State) Check() error {
+	vouchers := map[string]string{}
+	perCustomer := map[string]map[string]int64{}
+	for id, o := range s.Orders {
+		if o.Voucher != "" {
+			if other, dup := vouchers[o.Drop+"\x00"+o.Voucher]; dup {
+				return fmt.Errorf("voucher %q given to orders %s and %s", o.Voucher, other, id)
+			}
+			vouchers[o.Drop+"\x00"+o.Voucher] = id
+		}
+		if s.Idem[o.IdemKey] != id {
+			return fmt.Errorf("order %s: idempotency key %q maps to %q", id, o.IdemKey, s.Idem[o.IdemKey])
+		}
+		if perCustomer[o.Drop] == nil {
+			perCustomer[o.Drop] = map[string]int64{}
+		}
+		perCustomer[o.Drop][o.Customer] += o.Quantity
+	}
+	if len(s.Idem) != len(s.Orders) {
+		return fmt.Errorf("%d idempotency keys for %d orders", len(s.Idem), len(s.Orders))
+	}
+	for id, d := range s.Drops {
+		if d.Available < 0 || d.Held < 0 || d.Sold < 0 || d.Available+d.Held+d.Sold != d.Spec.Stock {
+			return fmt.Errorf("drop %s: available %d + held %d + sold %d != stock %d", id, d.Available, d.Held, d.Sold, d.Spec.Stock)
+		}
+		var held int64
+		for hid := range d.Active {
+			h := s.Holds[hid]
+			if h == nil || h.Status != floodgate.HoldActive {
+				return fmt.Errorf("drop %s: active set has %s which is not active", id, hid)
+			}
+			held += h.Quantity
+		}
+		if held != d.Held {
+			return fmt.Errorf("drop %s: active holds sum to %d, held is %d", id, held, d.Held)
+		}
+		for c, q := range perCustomer[id] {
+			if q > d.Spec.PerCustomerLimit {
+				return fmt.Errorf("drop %s: customer %s has %d, limit %d", id, c, q, d.Spec.PerCustomerLimit)
+			}
+			if d.Customers[c] != q {
+				return fmt.Errorf("drop %s: customer %s counted %d, orders sum to %d", id, c, d.Customers[c], q)
+			}
+		}
+	}
+	return nil
+}
+
+func fnv64(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}

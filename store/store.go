@@ -1,0 +1,499 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftwal "github.com/hashicorp/raft-wal"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/sale"
+)
+
+// Config configures a Store.
+type Config struct {
+	Dir           string // data directory; raft/ holds the log, snapshots/ the snapshots
+	NodeID        string
+	RaftAddr      string // address to bind the Raft transport to
+	AdvertiseAddr string // address other nodes reach this one at; RaftAddr when empty
+	// Bootstrap makes this node the first member of a new cluster when it has
+	// no state yet. A single node always bootstraps itself.
+	Bootstrap bool
+	// MaxBatch is the most commands one log entry carries.
+	MaxBatch int
+	// InFlight is the most log entries being committed at once; while they
+	// are, new commands wait and form a larger batch.
+	InFlight          int
+	SnapshotThreshold uint64
+	SnapshotInterval  time.Duration
+	ApplyTimeout      time.Duration
+	Logger            *slog.Logger
+	Registerer        prometheus.Registerer
+	// Layer, when set, replaces the plain TCP transport (e.g. with TLS).
+	Layer raft.StreamLayer
+}
+
+func (c *Config) defaults() {
+	if c.NodeID == "" {
+		c.NodeID = "node1"
+	}
+	if c.RaftAddr == "" {
+		c.RaftAddr = "127.0.0.1:0"
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 4096
+	}
+	if c.InFlight <= 0 {
+		c.InFlight = 2
+	}
+	if c.SnapshotThreshold == 0 {
+		c.SnapshotThreshold = 4096
+	}
+	if c.SnapshotInterval == 0 {
+		c.SnapshotInterval = 30 * time.Second
+	}
+	if c.ApplyTimeout == 0 {
+		c.ApplyTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Store is a replica of the sale state.
+type Store struct {
+	cfg       Config
+	raft      *raft.Raft
+	fsm       *fsm
+	wal       *raftwal.WAL
+	transport raft.Transport
+	log       *slog.Logger
+
+	reqs    chan *pending
+	slots   chan struct{}
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	closeMu sync.Once
+
+	leader    atomic.Bool
+	epoch     atomic.Uint64
+	obsMu     sync.Mutex
+	observers []func(leader bool)
+
+	metrics *metrics
+}
+
+type pending struct {
+	cmd  []byte
+	res  sale.Result
+	err  error
+	done chan struct{}
+}
+
+// Open opens (or creates) the store in cfg.Dir and starts Raft.
+func Open(cfg Config) (*Store, error) {
+	cfg.defaults()
+	raftDir := filepath.Join(cfg.Dir, "raft")
+	if err := os.MkdirAll(raftDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", raftDir, err)
+	}
+	s := &Store{
+		cfg:     cfg,
+		fsm:     newFSM(),
+		log:     cfg.Logger.With("component", "store", "node", cfg.NodeID),
+		reqs:    make(chan *pending, 1<<16),
+		slots:   make(chan struct{}, cfg.InFlight),
+		stop:    make(chan struct{}),
+		metrics: newMetrics(cfg.Registerer),
+	}
+	s.fsm.onApply = s.metrics.applied
+
+	walDir := filepath.Join(raftDir, "wal")
+	if err := os.MkdirAll(walDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", walDir, err)
+	}
+	wal, err := raftwal.Open(walDir)
+	if err != nil {
+		return nil, fmt.Errorf("open the raft log in %s (is another floodgate using this data dir?): %w", raftDir, err)
+	}
+	s.wal = wal
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.Dir, 2, hclogger(cfg.Logger, "snapshots"))
+	if err != nil {
+		wal.Close()
+		return nil, fmt.Errorf("open snapshots: %w", err)
+	}
+
+	if cfg.Layer != nil {
+		s.transport = raft.NewNetworkTransportWithLogger(cfg.Layer, 3, 10*time.Second, hclogger(cfg.Logger, "transport"))
+	} else {
+		adv, err := resolveAdvertise(cfg.RaftAddr, cfg.AdvertiseAddr)
+		if err != nil {
+			wal.Close()
+			return nil, err
+		}
+		tr, err := raft.NewTCPTransportWithLogger(cfg.RaftAddr, adv, 3, 10*time.Second, hclogger(cfg.Logger, "transport"))
+		if err != nil {
+			wal.Close()
+			return nil, fmt.Errorf("listen for raft on %s: %w", cfg.RaftAddr, err)
+		}
+		s.transport = tr
+	}
+
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.NodeID)
+	rc.Logger = hclogger(cfg.Logger, "raft")
+	rc.HeartbeatTimeout = 500 * time.Millisecond
+	rc.ElectionTimeout = 500 * time.Millisecond
+	rc.LeaderLeaseTimeout = 250 * time.Millisecond
+	rc.CommitTimeout = 5 * time.Millisecond
+	rc.MaxAppendEntries = 256
+	rc.BatchApplyCh = true
+	rc.SnapshotThreshold = cfg.SnapshotThreshold
+	rc.SnapshotInterval = cfg.SnapshotInterval
+	rc.TrailingLogs = 10240
+
+	hasState, err := raft.HasExistingState(wal, wal, snaps)
+	if err != nil {
+		s.closeLow()
+		return nil, err
+	}
+	r, err := raft.NewRaft(rc, s.fsm, wal, wal, snaps, s.transport)
+	if err != nil {
+		s.closeLow()
+		return nil, fmt.Errorf("start raft: %w", err)
+	}
+	s.raft = r
+	if !hasState && cfg.Bootstrap {
+		f := r.BootstrapCluster(raft.Configuration{Servers: []raft.Server{{
+			ID: rc.LocalID, Address: s.transport.LocalAddr(),
+		}}})
+		if err := f.Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+			s.Close()
+			return nil, fmt.Errorf("bootstrap: %w", err)
+		}
+	}
+	s.wg.Add(2)
+	go s.batchLoop()
+	go s.watchLeadership()
+	return s, nil
+}
+
+func resolveAdvertise(bind, adv string) (net.Addr, error) {
+	if adv == "" {
+		host, port, err := net.SplitHostPort(bind)
+		if err != nil {
+			return nil, fmt.Errorf("--raft-addr %q: %w", bind, err)
+		}
+		if port == "0" {
+			return nil, nil // the transport advertises the port it got
+		}
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			return nil, fmt.Errorf("--raft-addr %q binds every interface; set --raft-advertise to an address other nodes can reach", bind)
+		}
+		adv = bind
+	}
+	a, err := net.ResolveTCPAddr("tcp", adv)
+	if err != nil {
+		return nil, fmt.Errorf("raft advertise address %q: %w", adv, err)
+	}
+	return a, nil
+}
+
+// Apply proposes one command and waits until it is committed and applied.
+// An error means the command did not happen, or that it may have happened
+// and is safe to send again (every command is idempotent by its key).
+func (s *Store) Apply(ctx context.Context, c *sale.Command) (sale.Result, error) {
+	p := &pending{cmd: sale.AppendCommand(make([]byte, 0, 64), c), done: make(chan struct{})}
+	select {
+	case s.reqs <- p:
+	case <-ctx.Done():
+		return sale.Result{}, floodgate.Errorf(floodgate.EUnavailable, "The request was cancelled before it was sent.")
+	case <-s.stop:
+		return sale.Result{}, errClosed
+	}
+	select {
+	case <-p.done:
+		return p.res, p.err
+	case <-s.stop:
+		return sale.Result{}, errClosed
+	}
+}
+
+var errClosed = floodgate.Errorf(floodgate.EUnavailable, "This node is shutting down; retry on another node.")
+
+// batchLoop forms batches from waiting commands and proposes them. While
+// InFlight batches are being committed, new commands queue up and the next
+// batch is larger: group commit that adapts to load.
+func (s *Store) batchLoop() {
+	defer s.wg.Done()
+	batch := make([]*pending, 0, s.cfg.MaxBatch)
+	for {
+		select {
+		case s.slots <- struct{}{}:
+		case <-s.stop:
+			return
+		}
+		var first *pending
+		select {
+		case first = <-s.reqs:
+		case <-s.stop:
+			return
+		}
+		batch = append(batch[:0], first)
+		size := len(first.cmd)
+	drain:
+		for len(batch) < s.cfg.MaxBatch && size < 4<<20 {
+			select {
+			case p := <-s.reqs:
+				batch = append(batch, p)
+				size += len(p.cmd)
+			default:
+				break drain
+			}
+		}
+		cmds := make([][]byte, len(batch))
+		for i, p := range batch {
+			cmds[i] = p.cmd
+		}
+		data := sale.AppendBatch(make([]byte, 0, size+5*len(batch)+8), cmds)
+		own := append([]*pending(nil), batch...)
+		start := time.Now()
+		f := s.raft.Apply(data, s.cfg.ApplyTimeout)
+		s.metrics.batchSize.Observe(float64(len(own)))
+		go s.finish(f, own, start)
+	}
+}
+
+func (s *Store) finish(f raft.ApplyFuture, batch []*pending, start time.Time) {
+	err := f.Error()
+	<-s.slots
+	s.metrics.applyLatency.Observe(time.Since(start).Seconds())
+	var results []sale.Result
+	if err == nil {
+		switch r := f.Response().(type) {
+		case []sale.Result:
+			results = r
+		case error:
+			err = r
+		}
+	}
+	for i, p := range batch {
+		switch {
+		case err != nil:
+			p.err = s.mapError(err)
+		case i < len(results):
+			p.res = results[i]
+		default:
+			p.err = floodgate.Errorf(floodgate.EInternal, "the batch returned %d results for %d commands", len(results), len(batch))
+		}
+		close(p.done)
+	}
+}
+
+func (s *Store) mapError(err error) error {
+	switch {
+	case errors.Is(err, raft.ErrNotLeader):
+		return floodgate.Errorf(floodgate.EUnavailable, "This node is not the leader right now; retry in a moment.")
+	case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrLeadershipTransferInProgress):
+		return floodgate.Errorf(floodgate.EUnavailable, "The leader changed while the request was being committed; retry with the same Idempotency-Key.")
+	case errors.Is(err, raft.ErrEnqueueTimeout):
+		return floodgate.Errorf(floodgate.EUnavailable, "The cluster is overloaded; retry in a moment.")
+	case errors.Is(err, raft.ErrRaftShutdown):
+		return errClosed
+	}
+	s.log.Error("apply failed", "err", err)
+	return floodgate.Errorf(floodgate.EUnavailable, "The write could not be committed (%v); retry with the same Idempotency-Key.", err)
+}
+
+// Read calls fn with the applied state under the read lock. fn must not keep
+// references into the state after it returns.
+func (s *Store) Read(fn func(st *sale.State)) {
+	s.fsm.mu.RLock()
+	defer s.fsm.mu.RUnlock()
+	fn(s.fsm.state)
+}
+
+// Changed returns a channel that is closed the next time the state changes.
+func (s *Store) Changed() <-chan struct{} { return s.fsm.changedCh() }
+
+// IsLeader reports whether this node is the Raft leader now.
+func (s *Store) IsLeader() bool { return s.leader.Load() }
+
+// LeaderEpoch counts how often this node became leader; a change tells
+// leader-only caches (such as queue blocks) to start afresh.
+func (s *Store) LeaderEpoch() uint64 { return s.epoch.Load() }
+
+// Barrier waits until every committed entry is applied locally.
+func (s *Store) Barrier(timeout time.Duration) error {
+	return s.raft.Barrier(timeout).Error()
+}
+
+// Leader returns the id and Raft address of the current leader, if known.
+func (s *Store) Leader() (id, addr string) {
+	a, i := s.raft.LeaderWithID()
+	return string(i), string(a)
+}
+
+// NodeID returns this node's id.
+func (s *Store) NodeID() string { return s.cfg.NodeID }
+
+// RaftAddr returns the address this node's transport advertises.
+func (s *Store) RaftAddr() string { return string(s.transport.LocalAddr()) }
+
+// State returns the Raft state of this node (Leader, Follower, Candidate, Shutdown).
+func (s *Store) State() string { return s.raft.State().String() }
+
+// Servers returns the cluster configuration.
+func (s *Store) Servers() ([]raft.Server, error) {
+	f := s.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return nil, err
+	}
+	return f.Configuration().Servers, nil
+}
+
+// AddVoter adds a node to the cluster; only the leader can.
+func (s *Store) AddVoter(id, addr string) error {
+	servers, err := s.Servers()
+	if err != nil {
+		return err
+	}
+	for _, srv := range servers {
+		if string(srv.ID) == id && string(srv.Address) == addr {
+			return nil
+		}
+		if string(srv.ID) == id || string(srv.Address) == addr {
+			if err := s.raft.RemoveServer(srv.ID, 0, 0).Error(); err != nil {
+				return s.mapError(err)
+			}
+		}
+	}
+	if err := s.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 0).Error(); err != nil {
+		return s.mapError(err)
+	}
+	return nil
+}
+
+// RemoveServer removes a node from the cluster; only the leader can.
+func (s *Store) RemoveServer(id string) error {
+	if err := s.raft.RemoveServer(raft.ServerID(id), 0, 0).Error(); err != nil {
+		return s.mapError(err)
+	}
+	return nil
+}
+
+// Snapshot takes a snapshot now.
+func (s *Store) Snapshot() error { return s.raft.Snapshot().Error() }
+
+// OnLeadership registers fn to be called (from one goroutine, in order) when
+// this node gains or loses leadership.
+func (s *Store) OnLeadership(fn func(leader bool)) {
+	s.obsMu.Lock()
+	s.observers = append(s.observers, fn)
+	s.obsMu.Unlock()
+	if s.IsLeader() {
+		fn(true)
+	}
+}
+
+func (s *Store) watchLeadership() {
+	defer s.wg.Done()
+	ch := s.raft.LeaderCh()
+	for {
+		select {
+		case isLeader := <-ch:
+			if isLeader {
+				// Apply everything committed by earlier leaders before this
+				// node decides anything as leader.
+				if err := s.raft.Barrier(s.cfg.ApplyTimeout).Error(); err != nil {
+					s.log.Warn("barrier after election failed", "err", err)
+					continue
+				}
+				s.epoch.Add(1)
+			}
+			s.leader.Store(isLeader)
+			s.metrics.isLeader.Set(b2f(isLeader))
+			s.log.Info("leadership changed", "leader", isLeader)
+			s.obsMu.Lock()
+			obs := slices.Clone(s.observers)
+			s.obsMu.Unlock()
+			for _, fn := range obs {
+				fn(isLeader)
+			}
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// WaitLeader waits until the cluster has a leader.
+func (s *Store) WaitLeader(ctx context.Context) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if id, _ := s.Leader(); id != "" {
+			if id != s.cfg.NodeID || s.IsLeader() {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return floodgate.Errorf(floodgate.EUnavailable, "No leader was elected in time.")
+		case <-t.C:
+		}
+	}
+}
+
+// Close stops Raft and closes the log. Acknowledged writes are already
+// durable; Close only releases resources.
+func (s *Store) Close() error {
+	var err error
+	s.closeMu.Do(func() {
+		close(s.stop)
+		if s.raft != nil {
+			err = s.raft.Shutdown().Error()
+		}
+		s.wg.Wait()
+		s.closeLow()
+	})
+	return err
+}
+
+func (s *Store) closeLow() {
+	if c, ok := s.transport.(io.Closer); ok {
+		_ = c.Close()
+	}
+	if s.wal != nil {
+		_ = s.wal.Close()
+	}
+}
+
+// hclogger adapts slog to the hclog interface raft uses.
+func hclogger(l *slog.Logger, name string) hclog.Logger {
+	level := hclog.Info
+	if lv := strings.ToLower(os.Getenv("LOG_LEVEL")); lv != "" {
+		level = hclog.LevelFromString(lv)
+	}
+	return hclog.New(&hclog.LoggerOptions{Name: name, Level: level, Output: os.Stderr})
+}
