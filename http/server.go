@@ -147,6 +147,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/v1/drops/{drop}/queue", s.leaderOnly(s.join))
 	mux.HandleFunc("GET /api/v1/drops/{drop}/queue", s.queueStatus)
 	mux.HandleFunc("GET /api/v1/drops/{drop}/me", s.me)
+	mux.HandleFunc("GET /api/v1/drops/{drop}/admission", s.admissionStream)
 
 	mux.HandleFunc("POST /api/v1/session", s.createSession)
 

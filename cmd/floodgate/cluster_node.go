@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"log/slog"
 
 	fhttp "github.com/floodgate/floodgate/http"
@@ -14,3 +15,9 @@ import (
 func setupCluster(ctx context.Context, cfg serveConfig, st *store.Store, httpURL string, log *slog.Logger) (fhttp.Cluster, error) {
 	return nil, nil
 }
+
+// clusterFlags are the cluster-only flags of floodgate serve (TLS between
+// nodes, snapshot tuning).
+type clusterFlags struct{}
+
+func (c *clusterFlags) register(fs *flag.FlagSet) {}

@@ -46,6 +46,7 @@ type serveConfig struct {
 	reqBurst      int
 	tick          time.Duration
 	holdMaxPause  time.Duration
+	cluster       clusterFlags
 }
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
@@ -67,6 +68,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.reqBurst, "request-burst", 100, "burst of API requests per client IP")
 	fs.DurationVar(&c.tick, "tick", 100*time.Millisecond, "how often the leader moves admission and hold expiry forward")
 	fs.DurationVar(&c.holdMaxPause, "hold-max-pause", 15*time.Minute, "the most a hold is paused while the identity provider is down")
+	c.cluster.register(fs)
 }
 
 func runServe(ctx context.Context, args []string) error {
