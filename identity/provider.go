@@ -91,7 +91,11 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ClientID, "oidc-client-id", os.Getenv("FLOODGATE_OIDC_CLIENT_ID"), "OIDC client id (env FLOODGATE_OIDC_CLIENT_ID)")
 	fs.StringVar(&c.ClientSecret, "oidc-client-secret", os.Getenv("FLOODGATE_OIDC_CLIENT_SECRET"), "OIDC client secret (env FLOODGATE_OIDC_CLIENT_SECRET)")
 	fs.StringVar(&c.RedirectURL, "oidc-redirect-url", os.Getenv("FLOODGATE_OIDC_REDIRECT_URL"), "OIDC redirect URL, ending in /auth/callback (env FLOODGATE_OIDC_REDIRECT_URL)")
-	fs.DurationVar(&c.MaxPause, "hold-max-pause", envDuration("FLOODGATE_HOLD_MAX_PAUSE", DefaultMaxPause), "longest a hold is paused while the identity provider is down (env FLOODGATE_HOLD_MAX_PAUSE)")
+	// The command may already own --hold-max-pause (the queue reads it too);
+	// then that flag is the one, and MaxPause is left for the caller to copy.
+	if fs.Lookup("hold-max-pause") == nil {
+		fs.DurationVar(&c.MaxPause, "hold-max-pause", envDuration("FLOODGATE_HOLD_MAX_PAUSE", DefaultMaxPause), "longest a hold is paused while the identity provider is down (env FLOODGATE_HOLD_MAX_PAUSE)")
+	}
 }
 
 func envDuration(name string, def time.Duration) time.Duration {

@@ -37,7 +37,7 @@ type DropReader interface {
 // DropLister is optional: when the DropReader also lists drops, the index
 // page links them.
 type DropLister interface {
-	Drops(ctx context.Context) ([]floodgate.Drop, error)
+	Drops() []floodgate.Drop
 }
 
 // Config configures the buyer pages.
@@ -156,7 +156,7 @@ func assetVersion() (string, error) {
 func (h *Handler) parseTemplates() error {
 	h.pages = make(map[string]*template.Template)
 	funcs := template.FuncMap{
-		"t": func(lang, key string, kv ...string) string { return T(lang, key, kv...) },
+		"t":    func(lang, key string, kv ...string) string { return T(lang, key, kv...) },
 		"itoa": func(n int64) string { return strconv.FormatInt(n, 10) },
 	}
 	for _, page := range []string{"drop", "index", "devlogin", "message"} {
@@ -253,10 +253,7 @@ func (h *Handler) index(w http.ResponseWriter, r *http.Request) {
 	}
 	d := &pageData{Lang: lang, Title: T(lang, "index_title")}
 	if l, ok := h.cfg.Drops.(DropLister); ok {
-		drops, err := l.Drops(r.Context())
-		if err != nil {
-			h.log.Warn("listing drops failed", "err", err)
-		}
+		drops := l.Drops()
 		sort.Slice(drops, func(i, j int) bool { return drops[i].StartsAt.Before(drops[j].StartsAt) })
 		for _, dr := range drops {
 			d.Drops = append(d.Drops, h.view(lang, dr))
