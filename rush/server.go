@@ -110,8 +110,9 @@ func StartServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 		select {
 		case err := <-s.exited:
 			s.exited <- err
+			tail := s.LogTail(4000)
 			s.Close()
-			return nil, fmt.Errorf("the demo server exited before it was ready (%v); its log:\n%s", err, s.LogTail(4000))
+			return nil, fmt.Errorf("the demo server exited before it was ready (%v); its log:\n%s", err, tail)
 		case <-ctx.Done():
 			s.Close()
 			return nil, ctx.Err()

@@ -1,0 +1,165 @@
+package rush
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// floodgateBinary builds the real floodgate command once per test run (or
+// takes $FLOODGATE_BIN). It is built without the race detector: the rush
+// must measure the server at its real speed, and the race detector's
+// slowdown would turn a short rush into a long one.
+func floodgateBinary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("FLOODGATE_BIN"); p != "" {
+		return p
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "floodgate-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "floodgate")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/floodgate/floodgate/cmd/floodgate").CombinedOutput()
+		if err != nil {
+			buildErr = &buildError{err, string(out)}
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build the floodgate binary: %v", buildErr)
+	}
+	return binPath
+}
+
+type buildError struct {
+	err error
+	out string
+}
+
+func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
+
+// runFloodgate runs the binary and returns the last line of its stdout.
+func runFloodgate(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(floodgateBinary(t), args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("floodgate %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, stdout.String(), tail(stderr.String(), 6000))
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	t.Logf("stderr:\n%s", tail(stderr.String(), 3000))
+	return lines[len(lines)-1]
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// TestShortRushKeepsEveryPromise is the sell-out in small: 5,000 visitors for
+// 300 units against a real server started by `floodgate rush --demo`.
+func TestShortRushKeepsEveryPromise(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server and 5,000 visitors")
+	}
+	report := filepath.Join(t.TempDir(), "report.html")
+	last := runFloodgate(t, "rush", "--demo", "--quiet", "--json", "--report", report,
+		"--visitors", "5000", "--stock", "300", "--admit-rate", "500", "--lead", "3s", "--window", "5s", "--deadline", "60s", "--in-flight", "64")
+	var s Summary
+	if err := json.Unmarshal([]byte(last), &s); err != nil {
+		t.Fatalf("the last line of stdout is not the JSON summary: %v\n%s", err, last)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal([]byte(last), &fields); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"visitors", "stock", "sold", "oversold", "lost_orders", "duplicate_orders", "errors_5xx", "sellout_seconds", "p50_ms", "p99_ms", "kendall_tau", "bots_admitted"} {
+		if _, ok := fields[k]; !ok {
+			t.Errorf("summary lacks %q: %s", k, last)
+		}
+	}
+	t.Logf("summary: %s", last)
+	if s.Visitors != 5000 || s.Stock != 300 {
+		t.Errorf("visitors %d, stock %d; want 5000 and 300", s.Visitors, s.Stock)
+	}
+	if s.Oversold != 0 || s.LostOrders != 0 || s.DuplicateOrders != 0 || s.Errors5xx != 0 {
+		t.Errorf("oversold %d, lost %d, duplicates %d, 5xx %d; want all 0", s.Oversold, s.LostOrders, s.DuplicateOrders, s.Errors5xx)
+	}
+	if s.CounterMismatch || s.DuplicateVouchers != 0 {
+		t.Errorf("counters mismatch %v, duplicate vouchers %d", s.CounterMismatch, s.DuplicateVouchers)
+	}
+	if s.ForgedAccepted != 0 || s.PrematureAccepted != 0 || s.ReuseAccepted != 0 || s.IdempotencyBroken != 0 {
+		t.Errorf("tickets taken that must not be: forged %d, premature %d, reused %d; idempotency broken %d",
+			s.ForgedAccepted, s.PrematureAccepted, s.ReuseAccepted, s.IdempotencyBroken)
+	}
+	if s.Sold != 300 || s.Ordered != 300 {
+		t.Errorf("sold %d, confirmed to visitors %d; 5,000 visitors for 300 units must sell out", s.Sold, s.Ordered)
+	}
+	if s.SelloutSeconds < 0 {
+		t.Error("no sell-out time recorded")
+	}
+
+	f, err := os.Open(report)
+	if err != nil {
+		t.Fatalf("no report file: %v", err)
+	}
+	defer f.Close()
+	charts, marks, _ := parseReport(t, f)
+	if charts != 5 || marks < 10 {
+		t.Errorf("report has %d charts with %d marks; want 5 charts with their data", charts, marks)
+	}
+}
+
+// TestBenchOrdersCommitsEveryReservation runs the reservation benchmark in
+// small and checks that every reservation answered 2xx is in the orders list.
+func TestBenchOrdersCommitsEveryReservation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server")
+	}
+	last := runFloodgate(t, "rush", "--demo", "--bench-orders", "300", "--concurrency", "16")
+	var res BenchOrdersResult
+	if err := json.Unmarshal([]byte(last), &res); err != nil {
+		t.Fatalf("not a JSON result: %v\n%s", err, last)
+	}
+	if res.Reservations != 300 || res.Failed != 0 || res.LostOrders != 0 {
+		t.Errorf("reservations %d, failed %d, lost %d; want 300, 0, 0", res.Reservations, res.Failed, res.LostOrders)
+	}
+	if res.PerSecond <= 0 {
+		t.Errorf("rate %v, want a positive number", res.PerSecond)
+	}
+}
+
+// TestQueueOnlyQueuesEveryone queues visitors without admitting them and
+// reads the server's memory.
+func TestQueueOnlyQueuesEveryone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server")
+	}
+	last := runFloodgate(t, "rush", "--demo", "--queue-only", "2000", "--concurrency", "32")
+	var res QueueOnlyResult
+	if err := json.Unmarshal([]byte(last), &res); err != nil {
+		t.Fatalf("not a JSON result: %v\n%s", err, last)
+	}
+	if res.Joined != 2000 {
+		t.Errorf("%d of 2000 visitors joined", res.Joined)
+	}
+	if res.RSSAfterMB <= 0 {
+		t.Errorf("server RSS %v MiB; want a measurement", res.RSSAfterMB)
+	}
+}
