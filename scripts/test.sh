@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite: what `make test` and CI run.
+#
+# On a Debian machine where we are root, it first installs what the tests
+# need (Chromium for the browser tests, CJK fonts for Korean pages). Tests that
+# need a missing dependency fail when CI=true; they never skip silently there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v chromium >/dev/null || need+=(chromium)
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
+command -v redis-server >/dev/null || need+=(redis-server)
+[[ -x /usr/lib/postgresql/15/bin/postgres ]] || need+=(postgresql)
+if ((${#need[@]})); then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    echo "== installing test dependencies: ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "missing test dependencies: ${need[*]} (install them, e.g. apt-get install -y ${need[*]})" >&2
+    [[ ${CI:-} == true ]] && exit 1
+  fi
+fi
+
+echo "== lint (gofmt, go vet, staticcheck)"
+./scripts/lint.sh
+
+echo "== unit, integration and end-to-end tests (race detector on)"
+go test -race -timeout 15m -count=1 ./... 2>&1 | tee /tmp/floodgate-test.log
