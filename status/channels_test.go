@@ -120,6 +120,7 @@ func TestDeliveryToEveryChannel(t *testing.T) {
 	}
 
 	// The delivery log has one successful attempt per channel.
+	waitFor(t, "the outbox to drain", func() bool { return s.OutboxLen() == 0 })
 	log, err := s.st.recentLog(100)
 	if err != nil {
 		t.Fatal(err)

@@ -327,6 +327,9 @@ func (s *Service) handleAffectedCSV(w http.ResponseWriter, r *http.Request) {
 
 // csvSafe keeps a value from being read as a formula by a spreadsheet.
 func csvSafe(v string) string {
+	if phoneRE.MatchString(v) {
+		return v // +8210…: a number, not a formula
+	}
 	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
 		return "'" + v
 	}
