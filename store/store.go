@@ -40,9 +40,12 @@ type Config struct {
 	InFlight          int
 	SnapshotThreshold uint64
 	SnapshotInterval  time.Duration
-	ApplyTimeout      time.Duration
-	Logger            *slog.Logger
-	Registerer        prometheus.Registerer
+	// TrailingLogs is how many log entries are kept after a snapshot, so a
+	// follower that lags by less catches up from the log, not a snapshot.
+	TrailingLogs uint64
+	ApplyTimeout time.Duration
+	Logger       *slog.Logger
+	Registerer   prometheus.Registerer
 	// Layer, when set, replaces the plain TCP transport (e.g. with TLS).
 	Layer raft.StreamLayer
 }
@@ -165,6 +168,9 @@ func Open(cfg Config) (*Store, error) {
 	rc.SnapshotThreshold = cfg.SnapshotThreshold
 	rc.SnapshotInterval = cfg.SnapshotInterval
 	rc.TrailingLogs = 10240
+	if cfg.TrailingLogs > 0 {
+		rc.TrailingLogs = cfg.TrailingLogs
+	}
 
 	hasState, err := raft.HasExistingState(wal, wal, snaps)
 	if err != nil {
