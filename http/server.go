@@ -157,6 +157,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/v1/holds/{hold}/order", s.leaderOnly(s.createOrder))
 
 	mux.HandleFunc("GET /api/v1/cluster", s.admin(s.clusterInfo))
+	mux.HandleFunc("POST /api/v1/cluster/join", s.admin(s.leaderOnly(s.clusterJoin)))
+	mux.HandleFunc("PUT /api/v1/cluster/nodes/{id}", s.admin(s.leaderOnly(s.clusterRegister)))
+	mux.HandleFunc("DELETE /api/v1/cluster/nodes/{id}", s.admin(s.leaderOnly(s.clusterRemove)))
 
 	if s.cfg.Status != nil {
 		for _, p := range s.cfg.StatusPaths {
