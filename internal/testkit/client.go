@@ -1,0 +1,434 @@
+package testkit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/floodgate/floodgate"
+)
+
+// Client calls the HTTP API v1 of one node. Its methods are safe for
+// concurrent use and never fail the test themselves.
+type Client struct {
+	BaseURL    string
+	AdminToken string
+	HTTP       *http.Client
+}
+
+// NewClient returns a client for the API at baseURL (http://host:port).
+func NewClient(baseURL, adminToken string) *Client {
+	return &Client{
+		BaseURL:    baseURL,
+		AdminToken: adminToken,
+		HTTP: &http.Client{
+			Timeout: 30 * time.Second,
+			Transport: &http.Transport{
+				MaxIdleConns:        1024,
+				MaxIdleConnsPerHost: 1024,
+				IdleConnTimeout:     30 * time.Second,
+			},
+		},
+	}
+}
+
+// Response is a raw answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// APIError is a non-2xx answer in the API's error shape.
+type APIError struct {
+	Status     int
+	Code       string
+	Message    string
+	RetryAfter string
+	Body       string
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("HTTP %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// Code returns the API error code of err ("" when err is not an *APIError).
+func Code(err error) string {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.Code
+	}
+	return ""
+}
+
+// Retryable reports whether err asks the caller to retry the same request:
+// 429, 503, or no answer at all (connection refused or reset, timeout).
+func Retryable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.Status == http.StatusTooManyRequests || ae.Status == http.StatusServiceUnavailable
+	}
+	return true
+}
+
+// Do sends one request and returns the raw answer. Only transport errors
+// are errors.
+func (c *Client) Do(ctx context.Context, method, path string, hdr http.Header, body []byte) (*Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range hdr {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	if body != nil && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
+}
+
+// Call sends in (JSON-encoded; a []byte is sent as is; nil sends no body) and
+// decodes a 2xx answer into out (may be nil). A non-2xx answer is an
+// *APIError; an answer that is not in the documented error shape is an
+// *APIError with Code "" and the body in Body.
+func (c *Client) Call(ctx context.Context, method, path string, hdr http.Header, in, out any) (int, error) {
+	var body []byte
+	switch v := in.(type) {
+	case nil:
+	case []byte:
+		body = v
+	default:
+		var err error
+		if body, err = json.Marshal(v); err != nil {
+			return 0, err
+		}
+	}
+	resp, err := c.Do(ctx, method, path, hdr, body)
+	if err != nil {
+		return 0, err
+	}
+	if resp.Status < 200 || resp.Status > 299 {
+		return resp.Status, ParseError(resp)
+	}
+	if out != nil && resp.Status != http.StatusNoContent {
+		if err := json.Unmarshal(resp.Body, out); err != nil {
+			return resp.Status, fmt.Errorf("decode the answer of %s %s (%d): %v: %s", method, path, resp.Status, err, resp.Body)
+		}
+	}
+	return resp.Status, nil
+}
+
+// ParseError reads a non-2xx answer as an *APIError. The code is left empty
+// when the body is not exactly {"error":{"code","message"}}.
+func ParseError(resp *Response) *APIError {
+	ae := &APIError{Status: resp.Status, Body: string(resp.Body), RetryAfter: resp.Header.Get("Retry-After")}
+	var eb struct {
+		Error *struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(resp.Body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&eb); err == nil && eb.Error != nil && eb.Error.Code != "" && eb.Error.Message != "" {
+		ae.Code, ae.Message = eb.Error.Code, eb.Error.Message
+	}
+	return ae
+}
+
+// Bearer returns headers with "Authorization: Bearer token".
+func Bearer(token string) http.Header {
+	return http.Header{"Authorization": {"Bearer " + token}}
+}
+
+func (c *Client) admin() http.Header { return Bearer(c.AdminToken) }
+
+// DropRequest is the body of POST /api/v1/drops. Zero fields are left out,
+// so the server's defaults apply.
+type DropRequest struct {
+	ID                 string     `json:"id"`
+	Name               string     `json:"name"`
+	Price              int64      `json:"price,omitempty"`
+	Currency           string     `json:"currency,omitempty"`
+	Stock              int64      `json:"stock"`
+	PerCustomerLimit   int64      `json:"per_customer_limit,omitempty"`
+	StartsAt           *time.Time `json:"starts_at,omitempty"`
+	HoldSeconds        int64      `json:"hold_seconds,omitempty"`
+	AdmitPerSecond     int64      `json:"admit_per_second,omitempty"`
+	AdmitWindowSeconds int64      `json:"admit_window_seconds,omitempty"`
+	Vouchers           []string   `json:"vouchers,omitempty"`
+}
+
+// Ticket is the answer of POST /api/v1/drops/{drop}/queue.
+type Ticket struct {
+	Ticket   string `json:"ticket"`
+	State    string `json:"state"`
+	Position int64  `json:"position"`
+}
+
+// QueueStatus is the answer of GET /api/v1/drops/{drop}/queue.
+type QueueStatus struct {
+	State       string `json:"state"`
+	Position    int64  `json:"position"`
+	Ahead       int64  `json:"ahead"`
+	ETASeconds  int64  `json:"eta_seconds"`
+	BeyondStock bool   `json:"beyond_stock"`
+}
+
+// CreateDrop creates a drop (admin). The status tells 201 (created) from
+// 200 (the same request again).
+func (c *Client) CreateDrop(ctx context.Context, req DropRequest) (floodgate.Drop, int, error) {
+	var d floodgate.Drop
+	st, err := c.Call(ctx, http.MethodPost, "/api/v1/drops", c.admin(), req, &d)
+	return d, st, err
+}
+
+// Drop reads the public view of a drop.
+func (c *Client) Drop(ctx context.Context, id string) (floodgate.Drop, error) {
+	var d floodgate.Drop
+	_, err := c.Call(ctx, http.MethodGet, "/api/v1/drops/"+url.PathEscape(id), nil, nil, &d)
+	return d, err
+}
+
+// Orders lists the orders of a drop (admin).
+func (c *Client) Orders(ctx context.Context, drop string) ([]floodgate.Order, error) {
+	var out struct {
+		Orders []floodgate.Order `json:"orders"`
+	}
+	_, err := c.Call(ctx, http.MethodGet, "/api/v1/drops/"+url.PathEscape(drop)+"/orders", c.admin(), nil, &out)
+	return out.Orders, err
+}
+
+// Join joins the queue of a drop.
+func (c *Client) Join(ctx context.Context, drop string) (Ticket, error) {
+	var t Ticket
+	_, err := c.Call(ctx, http.MethodPost, "/api/v1/drops/"+url.PathEscape(drop)+"/queue", nil, nil, &t)
+	return t, err
+}
+
+// QueueStatus asks for a ticket's place in the queue.
+func (c *Client) QueueStatus(ctx context.Context, drop, ticket string) (QueueStatus, error) {
+	var s QueueStatus
+	_, err := c.Call(ctx, http.MethodGet, "/api/v1/drops/"+url.PathEscape(drop)+"/queue", Bearer(ticket), nil, &s)
+	return s, err
+}
+
+// WaitAdmitted polls the queue status every poll until the state is final
+// (admitted, sold_out or closed) and returns it. Retryable errors are
+// retried; ctx bounds the wait.
+func (c *Client) WaitAdmitted(ctx context.Context, drop, ticket string, poll time.Duration) (QueueStatus, error) {
+	for {
+		s, err := c.QueueStatus(ctx, drop, ticket)
+		if err != nil && !Retryable(err) {
+			return s, err
+		}
+		if err == nil && s.State != floodgate.QueueWaiting {
+			return s, nil
+		}
+		select {
+		case <-ctx.Done():
+			return s, fmt.Errorf("still %q when the wait ended: %w", s.State, ctx.Err())
+		case <-time.After(poll):
+		}
+	}
+}
+
+// Hold asks for a hold of quantity units with an admitted ticket.
+func (c *Client) Hold(ctx context.Context, drop, ticket string, quantity int64) (floodgate.Hold, int, error) {
+	var h floodgate.Hold
+	st, err := c.Call(ctx, http.MethodPost, "/api/v1/drops/"+url.PathEscape(drop)+"/holds", Bearer(ticket),
+		map[string]int64{"quantity": quantity}, &h)
+	return h, st, err
+}
+
+// Release gives a hold back.
+func (c *Client) Release(ctx context.Context, hold, ticket string) error {
+	_, err := c.Call(ctx, http.MethodDelete, "/api/v1/holds/"+url.PathEscape(hold), Bearer(ticket), nil, nil)
+	return err
+}
+
+// Session signs a buyer in with the dev identity provider (--dev).
+func (c *Client) Session(ctx context.Context, email string) (string, error) {
+	var out struct {
+		Session string `json:"session"`
+	}
+	_, err := c.Call(ctx, http.MethodPost, "/api/v1/session", nil, map[string]string{"email": email}, &out)
+	return out.Session, err
+}
+
+// Order orders a hold with an Idempotency-Key.
+func (c *Client) Order(ctx context.Context, hold, ticket, session, key string) (floodgate.Order, int, error) {
+	var o floodgate.Order
+	h := Bearer(ticket)
+	h.Set("Idempotency-Key", key)
+	st, err := c.Call(ctx, http.MethodPost, "/api/v1/holds/"+url.PathEscape(hold)+"/order", h,
+		map[string]string{"session": session}, &o)
+	return o, st, err
+}
+
+// Retry calls fn until it returns nil or an error that is not Retryable,
+// waiting a little between tries, or until ctx ends.
+func Retry(ctx context.Context, fn func() error) error {
+	wait := 10 * time.Millisecond
+	for {
+		err := fn()
+		if !Retryable(err) {
+			return err
+		}
+		var ae *APIError
+		if errors.As(err, &ae) && ae.RetryAfter != "" {
+			if s, perr := strconv.Atoi(ae.RetryAfter); perr == nil && time.Duration(s)*time.Second < wait {
+				wait = time.Duration(s) * time.Second
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 500*time.Millisecond)
+	}
+}
+
+// mustCtx is the context of the Must helpers: bounded, so a hung server
+// fails the test instead of hanging it.
+func mustCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 30*time.Second)
+}
+
+// MustCreateDrop creates a drop and fails the test unless it is created.
+func (c *Client) MustCreateDrop(tb testing.TB, req DropRequest) floodgate.Drop {
+	tb.Helper()
+	ctx, cancel := mustCtx()
+	defer cancel()
+	var d floodgate.Drop
+	err := Retry(ctx, func() (err error) { d, _, err = c.CreateDrop(ctx, req); return err })
+	if err != nil {
+		tb.Fatalf("create drop %s: %v", req.ID, err)
+	}
+	return d
+}
+
+// MustDrop reads a drop and fails the test on any error.
+func (c *Client) MustDrop(tb testing.TB, id string) floodgate.Drop {
+	tb.Helper()
+	ctx, cancel := mustCtx()
+	defer cancel()
+	var d floodgate.Drop
+	if err := Retry(ctx, func() (err error) { d, err = c.Drop(ctx, id); return err }); err != nil {
+		tb.Fatalf("get drop %s: %v", id, err)
+	}
+	return d
+}
+
+// MustOrders lists the orders of a drop and fails the test on any error.
+func (c *Client) MustOrders(tb testing.TB, drop string) []floodgate.Order {
+	tb.Helper()
+	ctx, cancel := mustCtx()
+	defer cancel()
+	var os []floodgate.Order
+	if err := Retry(ctx, func() (err error) { os, err = c.Orders(ctx, drop); return err }); err != nil {
+		tb.Fatalf("list orders of %s: %v", drop, err)
+	}
+	return os
+}
+
+// MustJoin joins the queue and fails the test on any error.
+func (c *Client) MustJoin(tb testing.TB, drop string) Ticket {
+	tb.Helper()
+	ctx, cancel := mustCtx()
+	defer cancel()
+	var t Ticket
+	if err := Retry(ctx, func() (err error) { t, err = c.Join(ctx, drop); return err }); err != nil {
+		tb.Fatalf("join the queue of %s: %v", drop, err)
+	}
+	return t
+}
+
+// MustWaitAdmitted waits until the ticket is admitted and fails the test if
+// it ends in another state or is not admitted within 30s.
+func (c *Client) MustWaitAdmitted(tb testing.TB, drop, ticket string) {
+	tb.Helper()
+	ctx, cancel := mustCtx()
+	defer cancel()
+	s, err := c.WaitAdmitted(ctx, drop, ticket, 20*time.Millisecond)
+	if err != nil {
+		tb.Fatalf("wait for admission to %s: %v", drop, err)
+	}
+	if s.State != floodgate.QueueAdmitted {
+		tb.Fatalf("wait for admission to %s: the ticket ended %q, not admitted", drop, s.State)
+	}
+}
+
+// MustHold takes a hold and fails the test on any error.
+func (c *Client) MustHold(tb testing.TB, drop, ticket string, quantity int64) floodgate.Hold {
+	tb.Helper()
+	ctx, cancel := mustCtx()
+	defer cancel()
+	var h floodgate.Hold
+	if err := Retry(ctx, func() (err error) { h, _, err = c.Hold(ctx, drop, ticket, quantity); return err }); err != nil {
+		tb.Fatalf("hold %d of %s: %v", quantity, drop, err)
+	}
+	return h
+}
+
+// MustSession signs in a dev buyer and fails the test on any error.
+func (c *Client) MustSession(tb testing.TB, email string) string {
+	tb.Helper()
+	ctx, cancel := mustCtx()
+	defer cancel()
+	var s string
+	if err := Retry(ctx, func() (err error) { s, err = c.Session(ctx, email); return err }); err != nil {
+		tb.Fatalf("sign in %s: %v", email, err)
+	}
+	return s
+}
+
+// MustOrder orders a hold and fails the test on any error. Retries use the
+// same Idempotency-Key, as a real client must.
+func (c *Client) MustOrder(tb testing.TB, hold, ticket, session, key string) floodgate.Order {
+	tb.Helper()
+	ctx, cancel := mustCtx()
+	defer cancel()
+	var o floodgate.Order
+	if err := Retry(ctx, func() (err error) { o, _, err = c.Order(ctx, hold, ticket, session, key); return err }); err != nil {
+		tb.Fatalf("order hold %s: %v", hold, err)
+	}
+	return o
+}
+
+// MustBuy is the whole happy path of one buyer: join, wait for admission,
+// hold one unit, sign in as email and order with key.
+func (c *Client) MustBuy(tb testing.TB, drop, email, key string) floodgate.Order {
+	tb.Helper()
+	t := c.MustJoin(tb, drop)
+	c.MustWaitAdmitted(tb, drop, t.Ticket)
+	h := c.MustHold(tb, drop, t.Ticket, 1)
+	return c.MustOrder(tb, h.ID, t.Ticket, c.MustSession(tb, email), key)
+}

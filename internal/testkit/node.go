@@ -1,0 +1,375 @@
+package testkit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// DefaultAdminToken is the admin token of nodes started without one.
+const DefaultAdminToken = "testkit-admin-token"
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// Binary returns the path of the floodgate binary: $FLOODGATE_BIN when set,
+// else a build of ./cmd/floodgate made once per test process. The build is
+// without the race detector on purpose: the server runs at its real speed and
+// a short load test stays short; set FLOODGATE_BIN_RACE=1 to build it with
+// -race instead.
+func Binary(tb testing.TB) string {
+	tb.Helper()
+	if p := os.Getenv("FLOODGATE_BIN"); p != "" {
+		return p
+	}
+	buildOnce.Do(func() {
+		root, err := moduleRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "floodgate-testkit-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "floodgate")
+		args := []string{"build", "-o", binPath}
+		if os.Getenv("FLOODGATE_BIN_RACE") == "1" {
+			args = append(args, "-race")
+		}
+		args = append(args, "./cmd/floodgate")
+		cmd := exec.Command("go", args...)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/floodgate: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		tb.Fatalf("testkit: %v", buildErr)
+	}
+	return binPath
+}
+
+// moduleRoot finds the directory of go.mod with `go env GOMOD`, so tests in
+// any package build the same binary.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("go env GOMOD: not inside the floodgate module")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// FreeAddr returns a loopback address with a port that was free a moment
+// ago. StartNode retries with another port if it is taken meanwhile.
+func FreeAddr(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("testkit: find a free port: %v", err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// Options configure a node. The zero value is a single dev node with a
+// 50 ms tick and rate limits high enough that one test client is never
+// limited.
+type Options struct {
+	// DataDir is the data directory; a new t.TempDir() when empty.
+	DataDir string
+	// HTTPAddr is the API address; a free loopback port when empty. It is
+	// kept across restarts.
+	HTTPAddr string
+	// AdminToken is the admin bearer token; DefaultAdminToken when empty.
+	AdminToken string
+	// NoDev leaves out --dev (the dev identity provider).
+	NoDev bool
+	// Tick is the leader's tick (--tick); 50ms when zero.
+	Tick time.Duration
+	// KeepRateLimits leaves the server's default per-IP limits in place;
+	// otherwise they are raised so that every test client shares 127.0.0.1
+	// without being limited.
+	KeepRateLimits bool
+	// Args are more flags for floodgate serve (e.g. --node-id, --raft-addr,
+	// --join for cluster tests). They come after the flags above and so
+	// override them.
+	Args []string
+	// Env is added to the process environment.
+	Env []string
+	// NoWait returns from StartNode without waiting for /healthz (for a node
+	// that joins a cluster later).
+	NoWait bool
+	// StartTimeout bounds the wait for /healthz; 30s when zero.
+	StartTimeout time.Duration
+}
+
+// Node is one running floodgate serve process.
+type Node struct {
+	*Client
+	tb      testing.TB
+	opts    Options
+	DataDir string
+	// HTTPAddr is host:port of the API; URL is "http://" + HTTPAddr.
+	HTTPAddr string
+	URL      string
+	// LogPath is the file that receives the process's stdout and stderr.
+	LogPath string
+
+	mu       sync.Mutex
+	cmd      *exec.Cmd
+	exited   chan struct{}
+	starts   int
+	logStart int64 // size of the log when the current process started
+}
+
+// StartNode starts floodgate serve and waits until /healthz answers 200.
+// The process is killed when the test ends; its log is printed if the test
+// failed.
+func StartNode(tb testing.TB, opts Options) *Node {
+	tb.Helper()
+	if opts.DataDir == "" {
+		opts.DataDir = tb.TempDir()
+	}
+	if opts.AdminToken == "" {
+		opts.AdminToken = DefaultAdminToken
+	}
+	if opts.Tick == 0 {
+		opts.Tick = 50 * time.Millisecond
+	}
+	if opts.StartTimeout == 0 {
+		opts.StartTimeout = 30 * time.Second
+	}
+	fixedAddr := opts.HTTPAddr != ""
+	n := &Node{tb: tb, opts: opts, DataDir: opts.DataDir, LogPath: filepath.Join(tb.TempDir(), "floodgate.log")}
+	tb.Cleanup(func() {
+		n.Kill()
+		if tb.Failed() {
+			tb.Logf("testkit: log of node %s (%s):\n%s", n.HTTPAddr, n.LogPath, tail(n.Logs(), 8000))
+		}
+	})
+	for attempt := 0; ; attempt++ {
+		n.HTTPAddr = opts.HTTPAddr
+		if !fixedAddr {
+			n.HTTPAddr = FreeAddr(tb)
+		}
+		n.URL = "http://" + n.HTTPAddr
+		n.Client = NewClient(n.URL, opts.AdminToken)
+		err := n.start()
+		if err == nil {
+			return n
+		}
+		if fixedAddr || attempt >= 3 || !n.addrInUse() {
+			tb.Fatalf("testkit: %v\nlog:\n%s", err, tail(n.Logs(), 8000))
+		}
+	}
+}
+
+func (n *Node) args() []string {
+	a := []string{"serve",
+		"--data-dir", n.DataDir,
+		"--http-addr", n.HTTPAddr,
+		"--admin-token", n.opts.AdminToken,
+		"--tick", n.opts.Tick.String(),
+	}
+	if !n.opts.NoDev {
+		a = append(a, "--dev")
+	}
+	if !n.opts.KeepRateLimits {
+		a = append(a, "--join-rate", "1000000", "--join-burst", "1000000",
+			"--request-rate", "1000000", "--request-burst", "1000000")
+	}
+	return append(a, n.opts.Args...)
+}
+
+// start runs the process and, unless NoWait, waits for /healthz.
+func (n *Node) start() error {
+	bin := Binary(n.tb)
+	logf, err := os.OpenFile(n.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	n.starts++
+	if fi, err := logf.Stat(); err == nil {
+		n.logStart = fi.Size()
+	}
+	fmt.Fprintf(logf, "---- testkit: start %d: %s %s\n", n.starts, bin, strings.Join(n.args(), " "))
+	cmd := exec.Command(bin, n.args()...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = append(os.Environ(), n.opts.Env...)
+	setDeathSignal(cmd)
+	if err := cmd.Start(); err != nil {
+		n.mu.Unlock()
+		logf.Close()
+		return fmt.Errorf("start %s: %w", bin, err)
+	}
+	exited := make(chan struct{})
+	n.cmd, n.exited = cmd, exited
+	n.mu.Unlock()
+	go func() {
+		_ = cmd.Wait()
+		logf.Close()
+		close(exited)
+	}()
+	if n.opts.NoWait {
+		return nil
+	}
+	return n.waitHealthy(n.opts.StartTimeout, exited)
+}
+
+func (n *Node) waitHealthy(timeout time.Duration, exited chan struct{}) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		resp, err := n.Client.Do(ctx, http.MethodGet, "/healthz", nil, nil)
+		cancel()
+		status := 0
+		if resp != nil {
+			status = resp.Status
+		}
+		if err == nil && status == http.StatusOK {
+			return nil
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("floodgate serve on %s exited before it was healthy", n.HTTPAddr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("floodgate serve on %s was not healthy within %v (last: status %d, %v)", n.HTTPAddr, timeout, status, err)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// WaitHealthy waits until /healthz answers 200, failing the test after
+// timeout or if the process exits.
+func (n *Node) WaitHealthy(tb testing.TB, timeout time.Duration) {
+	tb.Helper()
+	n.mu.Lock()
+	exited := n.exited
+	n.mu.Unlock()
+	if err := n.waitHealthy(timeout, exited); err != nil {
+		tb.Fatalf("testkit: %v\nlog:\n%s", err, tail(n.Logs(), 8000))
+	}
+}
+
+// PID returns the process id of the running process (0 when stopped).
+func (n *Node) PID() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cmd == nil || n.cmd.Process == nil {
+		return 0
+	}
+	select {
+	case <-n.exited:
+		return 0
+	default:
+	}
+	return n.cmd.Process.Pid
+}
+
+// Running reports whether the process is alive.
+func (n *Node) Running() bool { return n.PID() != 0 }
+
+// Kill sends SIGKILL, as a power cut would, and waits for the process to
+// be gone. It does nothing when the process is not running.
+func (n *Node) Kill() { n.signal(syscall.SIGKILL, 0) }
+
+// Stop asks the process to shut down with SIGTERM and waits up to 10s, then
+// kills it.
+func (n *Node) Stop() { n.signal(syscall.SIGTERM, 10*time.Second) }
+
+func (n *Node) signal(sig syscall.Signal, grace time.Duration) {
+	n.mu.Lock()
+	cmd, exited := n.cmd, n.exited
+	n.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	select {
+	case <-exited:
+		return
+	default:
+	}
+	_ = cmd.Process.Signal(sig)
+	if grace > 0 {
+		select {
+		case <-exited:
+			return
+		case <-time.After(grace):
+			_ = cmd.Process.Kill()
+		}
+	}
+	<-exited
+}
+
+// Restart kills the process if it still runs, then starts it again with the
+// same flags, data dir and address, and waits for /healthz (unless NoWait).
+func (n *Node) Restart(tb testing.TB) {
+	tb.Helper()
+	n.Kill()
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		if err = n.start(); err == nil {
+			return
+		}
+		// The address of the killed process can take a moment to free.
+		if !n.addrInUse() {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tb.Fatalf("testkit: restart: %v\nlog:\n%s", err, tail(n.Logs(), 8000))
+}
+
+// Logs returns everything the process wrote so far, over all its starts.
+func (n *Node) Logs() string {
+	b, _ := os.ReadFile(n.LogPath)
+	return string(b)
+}
+
+// addrInUse reports whether the last start failed because its address was
+// taken.
+func (n *Node) addrInUse() bool {
+	n.mu.Lock()
+	off := n.logStart
+	n.mu.Unlock()
+	logs := n.Logs()
+	if int64(len(logs)) < off {
+		return false
+	}
+	return strings.Contains(logs[off:], "address already in use")
+}
+
+func tail(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	s = s[len(s)-max:]
+	if i := bytes.IndexByte([]byte(s), '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return "…\n" + s
+}
