@@ -204,7 +204,11 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 	ln.Close()
 	dir := t.TempDir()
 	open := func() *Service {
-		s, _ := MustOpen(t, func(c *Config) { c.DataDir = dir; c.RetryBase = 20 * time.Millisecond; c.RetryMax = 50 * time.Millisecond })
+		s, _ := MustOpen(t, func(c *Config) {
+			c.DataDir = dir
+			c.RetryBase = 20 * time.Millisecond
+			c.RetryMax = 50 * time.Millisecond
+		})
 		return s
 	}
 	s := open()

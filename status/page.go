@@ -89,7 +89,9 @@ type pageData struct {
 // scripts, no outside files), so that it can be served from a static export.
 // history is incidents.json's list; resolved ones show as past incidents.
 func RenderPage(w io.Writer, sum Summary, history []SPIncident, now time.Time) error {
-	d := pageData{Summary: sum, Active: sum.Incidents, Now: now}
+	d := pageData{Summary: sum, Active: append([]SPIncident(nil), sum.Incidents...), Now: now}
+	// The most serious first; a notice (impact none) after every problem.
+	sort.SliceStable(d.Active, func(i, j int) bool { return impactRank[d.Active[i].Impact] > impactRank[d.Active[j].Impact] })
 	active := map[string]bool{}
 	for _, inc := range sum.Incidents {
 		active[inc.ID] = true

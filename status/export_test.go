@@ -1,0 +1,140 @@
+package status
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath finds Debian's chromium; without it the browser test fails in
+// CI and is skipped elsewhere.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium is not installed; apt-get install -y chromium")
+	}
+	t.Skip("chromium is not installed; apt-get install -y chromium to run the browser test")
+	return ""
+}
+
+// seedDemo gives a service the state of a bad day: a critical incident with
+// its fact, cause and response, a sold-out notice, maintenance and history.
+func seedDemo(t *testing.T, s *Service) {
+	t.Helper()
+	s.SetComponents([]string{"mini-speaker"})
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	old, err := s.CreateIncident(IncidentInput{Name: "Slow sign-in · 로그인 지연", Impact: ImpactMinor, Message: "Sign-in took up to 20 seconds. 로그인이 최대 20초 걸렸습니다.",
+		Components: []string{"login"}, Cause: "The identity provider was slow.", Response: "Holds were paused, not lost."})
+	must(old, err)
+	must(s.AddUpdate(old.ID, UpdateInput{Status: StatusResolved, Message: "Sign-in is fast again. 로그인이 정상화되었습니다."}))
+	inc, err := s.CreateIncident(IncidentInput{Name: "Checkout is failing · 결제 장애", Impact: ImpactCritical, Message: "Orders cannot be placed; your place in the queue and your hold are kept. 주문을 할 수 없으며, 대기 순번과 보류된 상품은 유지됩니다.",
+		Components: []string{"checkout", "orders"}, Cause: "A power failure at one data centre. 데이터센터 한 곳의 전원 장애.",
+		Response: "The core is moving to the second site; holds are extended. 두 번째 사이트로 전환 중이며, 보류 시간을 연장합니다."})
+	must(inc, err)
+	must(s.AddUpdate(inc.ID, UpdateInput{Status: StatusIdentified, Message: "We know the cause and are switching sites. 원인을 파악했고 사이트를 전환하고 있습니다."}))
+	s.Observe(Signal{Key: "sold_out:mini-speaker", Component: "mini-speaker", Impact: ImpactNone, Title: "Mini AI speaker sold out · 미니 AI 스피커 품절",
+		Message: "All 3,000 units are sold. 준비된 3,000대가 모두 판매되었습니다."})
+	now := time.Now()
+	must(s.ScheduleMaintenance(MaintenanceInput{Name: "Database upgrade · 데이터베이스 업그레이드", Message: "Orders pause for about 10 minutes. 주문이 약 10분간 중단됩니다.",
+		Components: []string{"orders"}, ScheduledFor: now.Add(48 * time.Hour), ScheduledUntil: now.Add(49 * time.Hour)}))
+}
+
+func TestStaticExportInChromium(t *testing.T) {
+	chromium := chromiumPath(t)
+	s, _ := MustOpen(t, nil)
+	seedDemo(t, s)
+	srv := httptest.NewServer(s.Handler())
+	dir := t.TempDir()
+	if err := Export(t.Context(), nil, srv.URL, dir); err != nil {
+		t.Fatal(err)
+	}
+	// The export stands alone: the server is gone before the page is read.
+	srv.Close()
+	for _, name := range []string{"index.html", "history.atom", "api/v2/summary.json", "api/v2/status.json", "api/v2/incidents.json"} {
+		info, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || info.Size() == 0 {
+			t.Fatalf("export lacks %s: %v", name, err)
+		}
+	}
+	var sum Summary
+	raw, _ := os.ReadFile(filepath.Join(dir, "api/v2/summary.json"))
+	if err := json.Unmarshal(raw, &sum); err != nil || sum.Status.Indicator != ImpactCritical || len(sum.Incidents) != 2 {
+		t.Fatalf("exported summary: %v %+v", err, sum.Status)
+	}
+	html, _ := os.ReadFile(filepath.Join(dir, "index.html"))
+	if strings.Contains(strings.ToLower(string(html)), "<script") {
+		t.Fatal("the exported page must work without JavaScript")
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancelT := context.WithTimeout(ctx, 40*time.Second)
+	defer cancelT()
+
+	err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(420, 900, chromedp.EmulateScale(2), chromedp.EmulateMobile),
+		chromedp.Navigate("file://"+filepath.Join(dir, "index.html")),
+		chromedp.WaitVisible(chromedp.CSS(".hero")),
+	)
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"주요 서비스 장애", "Major Service Outage", "Checkout is failing", "A power failure at one data centre",
+		"미니 AI 스피커 품절", "Database upgrade", "Slow sign-in", "결제", "Major outage", "점검 일정"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the page in chromium lacks %q", want)
+		}
+	}
+	// Quality 100 gives a PNG (less gives JPEG).
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(png) < 8 || string(png[1:4]) != "PNG" {
+		t.Fatalf("screenshot is not a PNG (%d bytes)", len(png))
+	}
+	out := filepath.Join("..", "docs", "screenshots", "status-export.png")
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(out, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot written to %s", out)
+}
