@@ -118,7 +118,7 @@ func startNode(parent context.Context, cfg serveConfig) (*node, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	log := slog.Default().With("node", cfg.nodeID)
 
-	st, err := store.Open(store.Config{
+	sc := store.Config{
 		Dir:           filepath.Join(cfg.dataDir),
 		NodeID:        cfg.nodeID,
 		RaftAddr:      cfg.raftAddr,
@@ -126,7 +126,12 @@ func startNode(parent context.Context, cfg serveConfig) (*node, error) {
 		Bootstrap:     cfg.bootstrap || cfg.join == "",
 		Logger:        log,
 		Registerer:    reg,
-	})
+	}
+	if err := cfg.cluster.storeConfig(cfg, &sc); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	st, err := store.Open(sc)
 	if err != nil {
 		ln.Close()
 		return nil, err
