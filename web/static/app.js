@@ -404,7 +404,7 @@
   function handleError(res) {
     var code = errCode(res);
     switch (code) {
-      case "sold_out": return message(t("sold_out_title"), t("sold_out"));
+      case "sold_out": setDropState("sold_out"); return message(t("sold_out_title"), t("sold_out"));
       case "limit_exceeded": return message(t("limit_title"), t("limit_exceeded", { n: limit }), null, "icon-warn");
       case "hold_expired":
         return message(t("expired_title"), t("hold_expired"), { label: t("try_hold_again"), run: function () { $("m-action").disabled = true; takeHold(); } }, "icon-warn");
@@ -425,6 +425,19 @@
       { label: t("retry"), run: function () { refresh(); } }, "icon-warn");
   }
 
+  // The product's state pill was right when the page was made; keep it
+  // right as the sale starts or sells out.
+  function setDropState(state) {
+    var pill = $("drop-state");
+    if (!pill || !M["state_" + state]) return;
+    app.dataset.state = state;
+    pill.className = "pill pill-" + state;
+    pill.textContent = t("state_" + state);
+  }
+  setInterval(function () {
+    if (app.dataset.state === "scheduled" && now() >= startsAt) setDropState("open");
+  }, 1000);
+
   // ---- where am I? ----
   function refresh(quiet) {
     var ticket = getTicket();
@@ -443,8 +456,8 @@
       switch (me.state) {
         case "admitted": return takeHold();
         case "waiting": showWaiting(me); return startStream();
-        case "sold_out": return message(t("sold_out_title"), t("sold_out"));
-        case "closed": return message(t("closed_title"), t("closed"));
+        case "sold_out": setDropState("sold_out"); return message(t("sold_out_title"), t("sold_out"));
+        case "closed": setDropState("closed"); return message(t("closed_title"), t("closed"));
       }
       showJoin();
     });

@@ -1,0 +1,167 @@
+package web_test
+
+import (
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/oauth2-proxy/mockoidc"
+)
+
+// idp is a real OIDC provider (mockoidc) on loopback that can be stopped and
+// started again on the same address with the same keys, client and
+// sessions, to play an outage of the identity provider.
+type idp struct {
+	t       *testing.T
+	m       *mockoidc.MockOIDC
+	addr    string
+	running bool
+}
+
+func startIDP(t *testing.T) *idp {
+	t.Helper()
+	m, err := mockoidc.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := &idp{t: t, m: m, addr: m.Server.Addr, running: true}
+	t.Cleanup(i.stop)
+	return i
+}
+
+func (i *idp) stop() {
+	if i.running {
+		_ = i.m.Shutdown()
+		i.running = false
+	}
+}
+
+func (i *idp) start() {
+	i.t.Helper()
+	old := i.m
+	m, err := mockoidc.NewServer(old.Keypair.PrivateKey)
+	if err != nil {
+		i.t.Fatal(err)
+	}
+	m.ClientID, m.ClientSecret = old.ClientID, old.ClientSecret
+	m.SessionStore, m.UserQueue, m.ErrorQueue = old.SessionStore, old.UserQueue, old.ErrorQueue
+	ln, err := net.Listen("tcp", i.addr)
+	if err != nil {
+		i.t.Fatal(err)
+	}
+	if err := m.Start(ln, nil); err != nil {
+		i.t.Fatal(err)
+	}
+	i.m, i.running = m, true
+}
+
+// startOIDCNode starts floodgate with OIDC login against the provider.
+func startOIDCNode(t *testing.T, i *idp) *node {
+	t.Helper()
+	addr := freeAddr(t)
+	c := i.m.Config()
+	return startNode(t, addr, "--oidc-issuer", c.Issuer, "--oidc-client-id", c.ClientID,
+		"--oidc-client-secret", c.ClientSecret, "--oidc-redirect-url", "http://"+addr+"/auth/callback")
+}
+
+// toTheTurn opens the drop, joins and waits for the hold; it returns the
+// ticket and the hold.
+func toTheTurn(b *browser, n *node, drop string) (string, meJSON) {
+	b.t.Helper()
+	b.do("open "+drop, chromedp.Navigate(n.URL+"/d/"+drop))
+	b.click("#join")
+	b.visible("#view-turn")
+	ticket := b.cookie("fg_ticket_" + drop)
+	m := n.me(drop, ticket)
+	if m.Hold == nil || m.Hold.Status != "active" {
+		b.t.Fatalf("no active hold on the turn: %+v", m)
+	}
+	return ticket, m
+}
+
+// signInAndBuy signs in through the provider (the browser follows its
+// redirects) and buys; it checks the buyer came back to the same hold.
+func signInAndBuy(b *browser, n *node, drop, ticket string, before meJSON) string {
+	b.t.Helper()
+	b.click("#signin")
+	b.visible("#buy")
+	if path := evalJS[string](b, "location.pathname + location.search"); path != "/d/"+drop {
+		b.t.Fatalf("after sign-in the buyer is at %q, want /d/%s", path, drop)
+	}
+	after := n.me(drop, ticket)
+	if after.Hold == nil || after.Hold.ID != before.Hold.ID || after.Hold.Status != "active" {
+		b.t.Fatalf("sign-in did not come back to the same hold: before %+v after %+v", before.Hold, after.Hold)
+	}
+	b.click("#buy")
+	b.visible("#view-order")
+	return b.text("#o-id")
+}
+
+// TestE2EPurchaseWithOIDC signs in through a real OIDC provider
+// (authorization code + PKCE, state, nonce): the provider's redirect comes
+// back to the same hold, and the order is the provider's user's.
+func TestE2EPurchaseWithOIDC(t *testing.T) {
+	b := newBrowser(t, "en-US")
+	i := startIDP(t)
+	n := startOIDCNode(t, i)
+	const drop = "oidc-speaker"
+	n.createDrop(dropSpec{ID: drop, Stock: 10, PerCustomerLimit: 1, Vouchers: vouchers("MELON", 10)})
+
+	ticket, before := toTheTurn(b, n, drop)
+	if href := evalJS[string](b, `document.getElementById("signin").getAttribute("href")`); !strings.HasPrefix(href, "/login?return=") {
+		t.Fatalf("sign-in link = %q", href)
+	}
+	orderID := signInAndBuy(b, n, drop, ticket, before)
+	orders := n.orders(drop)
+	if len(orders) != 1 || orders[0].ID != orderID || orders[0].Customer != mockoidc.DefaultUser().Email {
+		t.Fatalf("orders = %+v, want one order %s by %s", orders, orderID, mockoidc.DefaultUser().Email)
+	}
+}
+
+// TestE2EProviderOutageDuringCheckout stops the identity provider while a
+// buyer holds an item: the page shows the banner, the hold is kept and
+// paused, sign-in sends the buyer back with the banner instead of to a dead
+// site; when the provider is back, sign-in and the order go through.
+func TestE2EProviderOutageDuringCheckout(t *testing.T) {
+	b := newBrowser(t, "en-US")
+	i := startIDP(t)
+	n := startOIDCNode(t, i)
+	const drop = "outage-speaker"
+	n.createDrop(dropSpec{ID: drop, Stock: 10, PerCustomerLimit: 1, HoldSeconds: 120, Vouchers: vouchers("MELON", 10)})
+
+	ticket, before := toTheTurn(b, n, drop)
+	b.visible("#signin")
+
+	i.stop()
+	b.visible("#banner")
+	if got := b.text("#banner-text"); !strings.Contains(got, "not answering") {
+		t.Fatalf("banner = %q", got)
+	}
+	waitFor(t, "the hold to be paused", func() bool {
+		m := n.me(drop, ticket)
+		return m.Hold != nil && m.Hold.Paused
+	})
+	b.visible("#t-paused")
+
+	// Trying to sign in anyway goes nowhere dead: back to the same hold,
+	// with the banner.
+	b.do("sign in while down", chromedp.Navigate(n.URL+"/login?return=/d/"+drop))
+	b.visible("#view-turn")
+	b.visible("#banner")
+	b.shot("07-provider-down")
+	during := n.me(drop, ticket)
+	if during.Hold == nil || during.Hold.ID != before.Hold.ID || during.Hold.Status != "active" {
+		t.Fatalf("the hold was not kept through the outage: %+v", during.Hold)
+	}
+
+	i.start()
+	waitFor(t, "the banner to say the provider is back", func() bool {
+		return strings.Contains(b.text("#banner-text"), "back")
+	})
+	orderID := signInAndBuy(b, n, drop, ticket, before)
+	b.shot("08-order-after-outage")
+	if orders := n.orders(drop); len(orders) != 1 || orders[0].ID != orderID {
+		t.Fatalf("orders = %+v, want exactly %s", orders, orderID)
+	}
+}
