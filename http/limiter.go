@@ -1,6 +1,7 @@
 package http
 
 import (
+	"hash/maphash"
 	"net/netip"
 	"sync"
 	"time"
@@ -9,11 +10,16 @@ import (
 )
 
 // limiter is a token bucket per client IP. Buckets unused for a minute are
-// dropped, so memory follows the number of active addresses.
+// dropped, so memory follows the number of active addresses. It is sharded
+// by address so that concurrent requests rarely wait for each other.
 type limiter struct {
-	rate  rate.Limit
-	burst int
+	rate   rate.Limit
+	burst  int
+	seed   maphash.Seed
+	shards [32]limiterShard
+}
 
+type limiterShard struct {
 	mu      sync.Mutex
 	buckets map[netip.Addr]*bucket
 	sweep   time.Time
@@ -25,11 +31,21 @@ type bucket struct {
 }
 
 func newLimiter(perSecond float64, burst int) *limiter {
-	return &limiter{rate: rate.Limit(perSecond), burst: burst, buckets: map[netip.Addr]*bucket{}}
+	l := &limiter{rate: rate.Limit(perSecond), burst: burst, seed: maphash.MakeSeed()}
+	for i := range l.shards {
+		l.shards[i].buckets = map[netip.Addr]*bucket{}
+	}
+	return l
 }
 
 func (l *limiter) allow(ip netip.Addr) bool {
 	now := time.Now()
+	b16 := ip.As16()
+	sh := &l.shards[maphash.Bytes(l.seed, b16[:])%uint64(len(l.shards))]
+	return sh.allow(l, ip, now)
+}
+
+func (l *limiterShard) allow(parent *limiter, ip netip.Addr, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.Sub(l.sweep) > time.Minute {
@@ -42,7 +58,7 @@ func (l *limiter) allow(ip netip.Addr) bool {
 	}
 	b := l.buckets[ip]
 	if b == nil {
-		b = &bucket{lim: rate.NewLimiter(l.rate, l.burst)}
+		b = &bucket{lim: rate.NewLimiter(parent.rate, parent.burst)}
 		l.buckets[ip] = b
 	}
 	b.seen = now

@@ -74,7 +74,8 @@ func (s *Server) queueStatus(w http.ResponseWriter, r *http.Request) {
 		s.queueEvents(w, r, c)
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, s.cfg.Queue.Status(c))
+	buf := s.cfg.Queue.Status(c).AppendJSON(make([]byte, 0, 160))
+	api.WriteJSONBytes(w, http.StatusOK, append(buf, '\n'))
 }
 
 func final(state string) bool {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -185,10 +186,27 @@ func (s *Server) SetReady(v bool) { s.ready.Store(v) }
 
 type ctxKey int
 
-const (
-	ctxRequestID ctxKey = iota
-	ctxClientIP
+const ctxRequest ctxKey = iota
+
+// requestInfo is what the middleware learns about a request once, for the
+// handlers and the log.
+type requestInfo struct {
+	id string
+	ip netip.Addr
+}
+
+// requestIDs are a per-process random prefix and a counter: unique, and far
+// cheaper than reading random bytes for every request.
+var (
+	requestPrefix  = newRequestPrefix()
+	requestCounter atomic.Uint64
 )
+
+func newRequestPrefix() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:]) + "-"
+}
 
 // middleware adds, from the outside in: panic recovery, request ids and
 // logs, metrics, and the per-IP request limit for the API.
@@ -197,14 +215,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		start := time.Now()
 		rid := r.Header.Get("X-Request-Id")
 		if rid == "" || len(rid) > 64 {
-			var b [8]byte
-			_, _ = rand.Read(b[:])
-			rid = hex.EncodeToString(b[:])
+			rid = requestPrefix + strconv.FormatUint(requestCounter.Add(1), 36)
 		}
-		w.Header().Set("X-Request-Id", rid)
-		ip := s.clientIP(r)
-		ctx := context.WithValue(context.WithValue(r.Context(), ctxRequestID, rid), ctxClientIP, ip)
-		r = r.WithContext(ctx)
+		w.Header()["X-Request-Id"] = []string{rid}
+		info := &requestInfo{id: rid, ip: s.clientIP(r)}
+		r = r.WithContext(context.WithValue(r.Context(), ctxRequest, info))
 		rw := &responseWriter{ResponseWriter: w, status: 200}
 		defer func() {
 			if p := recover(); p != nil {
@@ -216,20 +231,18 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					api.WriteError(rw, floodgate.Errorf(floodgate.EInternal, "internal error"))
 				}
 			}
-			route := r.Pattern
-			if route == "" {
-				route = "other"
-			}
 			d := time.Since(start)
-			s.metrics.observe(route, rw.status, d)
+			s.metrics.observe(r.Pattern, rw.status, d)
 			lvl := slog.LevelDebug
 			if rw.status >= 500 {
 				lvl = slog.LevelWarn
 			}
-			s.log.Log(r.Context(), lvl, "request", "request_id", rid, "method", r.Method, "path", r.URL.Path,
-				"status", rw.status, "ms", float64(d.Microseconds())/1000, "ip", ip.String())
+			if s.log.Enabled(r.Context(), lvl) {
+				s.log.Log(r.Context(), lvl, "request", "request_id", rid, "method", r.Method, "path", r.URL.Path,
+					"status", rw.status, "ms", float64(d.Microseconds())/1000, "ip", info.ip.String())
+			}
 		}()
-		if strings.HasPrefix(r.URL.Path, "/api/") && !s.reqs.allow(ip) {
+		if strings.HasPrefix(r.URL.Path, "/api/") && !s.reqs.allow(info.ip) {
 			api.WriteErrorRetry(rw, floodgate.Errorf(floodgate.ERateLimited, "Too many requests from your address; wait a moment and retry."), 1)
 			return
 		}
@@ -306,8 +319,10 @@ func (s *Server) trusted(ip netip.Addr) bool {
 }
 
 func clientIPOf(r *http.Request) netip.Addr {
-	ip, _ := r.Context().Value(ctxClientIP).(netip.Addr)
-	return ip
+	if info, ok := r.Context().Value(ctxRequest).(*requestInfo); ok {
+		return info.ip
+	}
+	return netip.Addr{}
 }
 
 // admin requires the admin bearer token.

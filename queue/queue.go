@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -354,4 +355,30 @@ func (s *Service) tick(ctx context.Context) error {
 	}
 	_, err := s.cfg.Store.Apply(ctx, &cmd)
 	return err
+}
+
+// AppendJSON appends st as JSON, the same as encoding/json would write it.
+// Status answers are the hottest path of a rush, so they skip reflection.
+func (st Status) AppendJSON(b []byte) []byte {
+	b = append(b, `{"state":"`...)
+	b = append(b, st.State...)
+	b = append(b, `","position":`...)
+	b = strconv.AppendInt(b, st.Position, 10)
+	b = append(b, `,"ahead":`...)
+	b = strconv.AppendInt(b, st.Ahead, 10)
+	b = append(b, `,"eta_seconds":`...)
+	b = strconv.AppendInt(b, st.ETASeconds, 10)
+	b = append(b, `,"beyond_stock":`...)
+	b = strconv.AppendBool(b, st.BeyondStock)
+	if st.Early {
+		b = append(b, `,"early":true`...)
+	}
+	if st.StartsAt != nil {
+		b = append(b, `,"starts_at":"`...)
+		b = st.StartsAt.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, '"')
+	}
+	b = append(b, `,"available":`...)
+	b = strconv.AppendInt(b, st.Available, 10)
+	return append(b, '}')
 }

@@ -117,7 +117,7 @@ func Open(cfg Config) (*Store, error) {
 	s := &Store{
 		cfg:     cfg,
 		fsm:     newFSM(),
-		log:     cfg.Logger.With("component", "store", "node", cfg.NodeID),
+		log:     cfg.Logger.With("component", "store"),
 		reqs:    make(chan *pending, 1<<16),
 		slots:   make(chan struct{}, cfg.InFlight),
 		stop:    make(chan struct{}),

@@ -89,6 +89,15 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(buf)
 }
 
+// WriteJSONBytes writes an already encoded JSON body with the given status.
+func WriteJSONBytes(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
 // ReadBody reads at most MaxBody bytes of the request body. A larger body is
 // an ETooLarge error.
 func ReadBody(r *http.Request) ([]byte, error) {
