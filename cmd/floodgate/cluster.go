@@ -1,10 +1,160 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	fhttp "github.com/floodgate/floodgate/http"
+	"github.com/floodgate/floodgate/internal/api"
 )
 
+const clusterUsage = `Usage:
+  floodgate cluster status --addr URL [--admin-token T] [--json]
+  floodgate cluster add    --addr URL [--admin-token T] --id ID --raft-addr HOST:PORT [--http-addr URL]
+  floodgate cluster remove --addr URL [--admin-token T] --id ID
+
+--addr is the HTTP API of any member; followers pass changes to the leader.
+The admin token may also come from FLOODGATE_ADMIN_TOKEN.
+`
+
 func runCluster(ctx context.Context, args []string) error {
-	return errors.New("cluster is not available in this build yet")
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(os.Stderr, clusterUsage)
+		if len(args) == 0 {
+			return errors.New("a subcommand is required: status, add or remove")
+		}
+		return flag.ErrHelp
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("cluster "+sub, flag.ContinueOnError)
+	addr := fs.String("addr", envOr("FLOODGATE_ADDR", "http://127.0.0.1:8080"), "HTTP API of any cluster member")
+	token := fs.String("admin-token", os.Getenv("FLOODGATE_ADMIN_TOKEN"), "admin token (or FLOODGATE_ADMIN_TOKEN)")
+	var (
+		asJSON             *bool
+		id, raftAddr, httpAddr *string
+	)
+	switch sub {
+	case "status":
+		asJSON = fs.Bool("json", false, "print the JSON answer of GET /api/v1/cluster")
+	case "add":
+		id = fs.String("id", "", "node id of the new member")
+		raftAddr = fs.String("raft-addr", "", "Raft address other nodes reach the new member at (its --raft-advertise or --raft-addr)")
+		httpAddr = fs.String("http-addr", "", "base URL of the new member's API, e.g. http://10.0.0.4:8080 (recorded for forwarding)")
+	case "remove":
+		id = fs.String("id", "", "node id of the member to remove")
+	default:
+		fmt.Fprint(os.Stderr, clusterUsage)
+		return fmt.Errorf("unknown cluster subcommand %q: use status, add or remove", sub)
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q; see floodgate cluster -h", fs.Arg(0))
+	}
+	if *token == "" {
+		return errors.New("an admin token is required: pass --admin-token or set FLOODGATE_ADMIN_TOKEN")
+	}
+	c := &adminClient{base: strings.TrimRight(*addr, "/"), token: *token, http: &http.Client{Timeout: 30 * time.Second}}
+	switch sub {
+	case "status":
+		var info fhttp.ClusterInfo
+		if err := c.do(ctx, "GET", "/api/v1/cluster", nil, &info); err != nil {
+			return err
+		}
+		if *asJSON {
+			enc := json.NewEncoder(os.Stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(info)
+		}
+		printCluster(os.Stdout, info)
+		return nil
+	case "add":
+		if *id == "" || *raftAddr == "" {
+			return errors.New("--id and --raft-addr are required")
+		}
+		var info fhttp.ClusterInfo
+		if err := c.do(ctx, "POST", "/api/v1/cluster/join", fhttp.JoinRequest{ID: *id, RaftAddr: *raftAddr, HTTPAddr: *httpAddr}, &info); err != nil {
+			return err
+		}
+		fmt.Printf("added %s (%s)\n\n", *id, *raftAddr)
+		printCluster(os.Stdout, info)
+		return nil
+	default: // remove
+		if *id == "" {
+			return errors.New("--id is required")
+		}
+		if err := c.do(ctx, "DELETE", "/api/v1/cluster/nodes/"+url.PathEscape(*id), nil, nil); err != nil {
+			return err
+		}
+		fmt.Printf("removed %s; stop its process and, to reuse the machine, empty its data dir before it joins again\n", *id)
+		return nil
+	}
+}
+
+func printCluster(w io.Writer, info fhttp.ClusterInfo) {
+	leader := info.Leader
+	if leader == "" {
+		leader = "(none: no quorum, or an election is under way)"
+	}
+	fmt.Fprintf(w, "leader: %s\n", leader)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATE\tRAFT\tHTTP")
+	for _, n := range info.Nodes {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.ID, n.State, n.RaftAddr, n.HTTPAddr)
+	}
+	tw.Flush()
+}
+
+// adminClient calls the admin API of a node.
+type adminClient struct {
+	base, token string
+	http        *http.Client
+}
+
+func (c *adminClient) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return fmt.Errorf("--addr %q: %w", c.base, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("could not reach %s (is the node running and --addr right?): %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	buf, _ := io.ReadAll(io.LimitReader(resp.Body, api.MaxBody))
+	if resp.StatusCode/100 != 2 {
+		var eb api.ErrorBody
+		if json.Unmarshal(buf, &eb) == nil && eb.Error.Code != "" {
+			return fmt.Errorf("%s (%s)", eb.Error.Message, eb.Error.Code)
+		}
+		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	if out != nil && len(buf) > 0 {
+		return json.Unmarshal(buf, out)
+	}
+	return nil
 }
