@@ -41,7 +41,7 @@ func runCluster(ctx context.Context, args []string) error {
 	addr := fs.String("addr", envOr("FLOODGATE_ADDR", "http://127.0.0.1:8080"), "HTTP API of any cluster member")
 	token := fs.String("admin-token", os.Getenv("FLOODGATE_ADMIN_TOKEN"), "admin token (or FLOODGATE_ADMIN_TOKEN)")
 	var (
-		asJSON             *bool
+		asJSON                 *bool
 		id, raftAddr, httpAddr *string
 	)
 	switch sub {
