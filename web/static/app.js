@@ -186,7 +186,8 @@
     if (current !== "waiting") show("waiting");
     $("w-position").textContent = fmt(st.position);
     $("w-ahead").textContent = fmt(st.ahead);
-    $("w-eta").textContent = etaText(st.eta_seconds);
+    // Past the stock, an estimate would promise what may not come.
+    $("w-eta").textContent = st.beyond_stock ? "—" : etaText(st.eta_seconds);
     $("w-beyond").hidden = !st.beyond_stock;
     var key = "fg_first_ahead_" + drop;
     if (firstAhead === null) {
@@ -372,13 +373,14 @@
     attempt();
   });
 
-  $("release").addEventListener("click", function () {
+  function releaseHold() {
     if (!hold || !window.confirm(t("release_confirm"))) return;
     api("DELETE", "/api/v1/holds/" + encodeURIComponent(hold.id)).then(function (res) {
       if (res.status === 204 || res.status === 200) { hold = null; clearInterval(tickTimer); return message(t("released_title"), t("released")); }
       handleError(res);
     });
-  });
+  }
+  $("release").addEventListener("click", releaseHold);
 
   // ---- the order ----
   function showOrder(o) {
@@ -405,7 +407,10 @@
     var code = errCode(res);
     switch (code) {
       case "sold_out": setDropState("sold_out"); return message(t("sold_out_title"), t("sold_out"));
-      case "limit_exceeded": return message(t("limit_title"), t("limit_exceeded", { n: limit }), null, "icon-warn");
+      case "limit_exceeded":
+        // This account cannot buy more; offer to let the held item go to
+        // the next person rather than leave it blocked until it expires.
+        return message(t("limit_title"), t("limit_exceeded", { n: limit }), hold ? { label: t("release"), run: releaseHold } : null, "icon-warn");
       case "hold_expired":
         return message(t("expired_title"), t("hold_expired"), { label: t("try_hold_again"), run: function () { $("m-action").disabled = true; takeHold(); } }, "icon-warn");
       case "not_admitted": return refresh();
@@ -451,6 +456,10 @@
       if (me.order) return showOrder(me.order);
       if (me.hold && me.hold.status === "active") return showHold(me.hold);
       if (me.hold && me.hold.status === "ordered") return showOrder(me.order || { id: me.hold.id });
+      if (me.state === "sold_out" || me.state === "closed") {
+        setDropState(me.state);
+        return me.state === "sold_out" ? message(t("sold_out_title"), t("sold_out")) : message(t("closed_title"), t("closed"));
+      }
       if (me.hold && me.hold.status === "expired") return handleError({ body: { error: { code: "hold_expired" } } });
       if (me.hold && me.hold.status === "released") return message(t("released_title"), t("released"));
       switch (me.state) {

@@ -1,0 +1,161 @@
+package web_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// holdByAPI takes one item of drop without a browser (another buyer) and
+// returns the ticket and the hold id.
+func holdByAPI(n *node, drop string) (ticket, holdID string) {
+	n.t.Helper()
+	ticket = joinByAPI(n, drop)
+	return ticket, holdWithTicket(n, drop, ticket)
+}
+
+// holdWithTicket waits for the ticket's turn and takes its hold.
+func holdWithTicket(n *node, drop, ticket string) string {
+	n.t.Helper()
+	waitFor(n.t, "admission", func() bool {
+		var st struct {
+			State string `json:"state"`
+		}
+		n.call("GET", "/api/v1/drops/"+drop+"/queue", ticket, nil, &st)
+		return st.State == "admitted"
+	})
+	var h struct {
+		ID string `json:"id"`
+	}
+	if code := n.call("POST", "/api/v1/drops/"+drop+"/holds", ticket, map[string]int{"quantity": 1}, &h); code != 201 && code != 200 {
+		n.t.Fatalf("hold: %d", code)
+	}
+	return h.ID
+}
+
+// buyByAPI buys one item of drop for email without a browser.
+func buyByAPI(n *node, drop, email string) {
+	n.t.Helper()
+	ticket, holdID := holdByAPI(n, drop)
+	var s struct {
+		Session string `json:"session"`
+	}
+	if code := n.call("POST", "/api/v1/session", "", map[string]string{"email": email}, &s); code != 201 {
+		n.t.Fatalf("session: %d", code)
+	}
+	if code := n.call("POST", "/api/v1/holds/"+holdID+"/order", ticket, map[string]string{"session": s.Session}, nil, "Idempotency-Key", "k-"+email); code != 201 {
+		n.t.Fatalf("order: %d", code)
+	}
+}
+
+// TestE2EKoreanLimitBeyondStockAndSoldOut runs a Korean browser (by
+// Accept-Language) through a purchase, then the honest messages: the
+// per-customer limit, a place the remaining stock will not reach (and the
+// line moving on when a hold is let go), and sold out.
+func TestE2EKoreanLimitBeyondStockAndSoldOut(t *testing.T) {
+	b := newBrowser(t, "ko-KR,ko")
+	n := startNode(t, "")
+	n.createDrop(dropSpec{ID: "limit-speaker", Name: "미니 AI 스피커", Stock: 5, PerCustomerLimit: 1, Vouchers: vouchers("MELON", 5)})
+	n.createDrop(dropSpec{ID: "last-speaker", Name: "미니 AI 스피커", Stock: 1, PerCustomerLimit: 1})
+
+	// Korean from Accept-Language, all the way to the order.
+	b.do("open", chromedp.Navigate(n.URL+"/d/limit-speaker"))
+	if lang := evalJS[string](b, "document.documentElement.lang"); lang != "ko" {
+		t.Fatalf("page language = %q, want ko from Accept-Language", lang)
+	}
+	if got := b.text("#join"); got != "대기실 입장하기" {
+		t.Fatalf("join button = %q", got)
+	}
+	if got := b.text("#drop-price"); got != "59,000원" {
+		t.Fatalf("price = %q", got)
+	}
+	b.click("#join")
+	b.visible("#view-turn")
+	if got := b.text("#view-turn h2"); got != "고객님 차례입니다" {
+		t.Fatalf("turn heading = %q", got)
+	}
+	b.shot("ko-01-your-turn")
+	b.click("#signin")
+	b.visible("#email")
+	b.do("email", chromedp.SendKeys(chromedp.CSS("#email"), "minji@example.com"))
+	b.click("#dev-continue")
+	b.click("#buy")
+	b.visible("#view-order")
+	if got := b.text("#view-order h2"); got != "주문 완료" {
+		t.Fatalf("order heading = %q", got)
+	}
+	b.shot("ko-02-order")
+
+	// The same buyer again with a new place in line: the limit, said
+	// plainly, and no second order.
+	evalJS[string](b, `document.cookie = "fg_ticket_limit-speaker=; Path=/; Max-Age=0"`)
+	b.do("new ticket", chromedp.Reload())
+	b.click("#join")
+	b.visible("#view-turn,#view-message")
+	if evalJS[bool](b, `!document.getElementById("view-turn").hidden`) {
+		b.click("#buy")
+	}
+	b.visible("#view-message")
+	if got := b.text("#m-title"); got != "구매 한도 도달" {
+		t.Fatalf("limit message = %q", got)
+	}
+	b.shot("ko-03-limit")
+	if orders := n.orders("limit-speaker"); len(orders) != 1 {
+		t.Fatalf("orders = %d, want 1", len(orders))
+	}
+
+	// The last item is held by someone else and one more visitor waits
+	// before this browser: the page says the stock will probably not reach
+	// this place, and keeps it.
+	ticketA, holdA := holdByAPI(n, "last-speaker")
+	ticketB := joinByAPI(n, "last-speaker")
+	b.do("open last", chromedp.Navigate(n.URL+"/d/last-speaker?lang=en"))
+	b.click("#join")
+	b.visible("#w-beyond")
+	b.shot("09-beyond-stock")
+	// The others let the item go, one after the other: the line moves on to
+	// this browser.
+	if code := n.call("DELETE", "/api/v1/holds/"+holdA, ticketA, nil, nil); code != 204 {
+		t.Fatalf("release: %d", code)
+	}
+	holdB := holdWithTicket(n, "last-speaker", ticketB)
+	if code := n.call("DELETE", "/api/v1/holds/"+holdB, ticketB, nil, nil); code != 204 {
+		t.Fatalf("release: %d", code)
+	}
+	b.visible("#view-turn")
+	evalJS[bool](b, `window.confirm = function () { return true }; true`)
+	b.click("#release")
+	b.visible("#view-message")
+
+	// Someone else buys the last one: sold out, in Korean and in English.
+	buyByAPI(n, "last-speaker", "other@example.com")
+	b.do("sold out ko", chromedp.Navigate(n.URL+"/d/last-speaker?lang=ko"))
+	b.visible("#view-message")
+	if got := b.text("#m-title"); got != "품절" {
+		t.Fatalf("sold-out title = %q", got)
+	}
+	b.shot("ko-04-sold-out")
+	b.do("sold out en", chromedp.Navigate(n.URL+"/d/last-speaker?lang=en"))
+	b.visible("#view-message")
+	if got := b.text("#m-text"); !strings.Contains(got, "Every item has been sold") {
+		t.Fatalf("sold-out text = %q", got)
+	}
+	b.shot("10-sold-out")
+
+	// A tampered ticket, and a ticket of another sale, in the cookie: a
+	// clear word and a fresh start, never a crash or someone else's place.
+	for _, bad := range []string{"not-a-ticket", ticketA} {
+		b.do("open", chromedp.Navigate(n.URL+"/d/limit-speaker?lang=en"))
+		evalJS[string](b, `document.cookie = "fg_ticket_limit-speaker=`+bad+`; Path=/"`)
+		b.do("reload", chromedp.Reload())
+		b.visible("#join-error")
+		if got := b.text("#join-error"); !strings.Contains(got, "could not be read") {
+			t.Fatalf("bad ticket %q: message %q", bad, got)
+		}
+		if b.cookie("fg_ticket_limit-speaker") != "" {
+			t.Fatal("the bad ticket was kept")
+		}
+	}
+	b.shot("11-bad-ticket")
+}
