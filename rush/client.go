@@ -54,34 +54,76 @@ type endpointStats struct {
 }
 
 // client is the HTTP client shared by every visitor: one Transport, so
-// connections are reused, and a semaphore that bounds requests in flight (and
-// with it the number of connections).
+// connections are reused, and a bounded number of requests in flight (and
+// with it of connections).
+//
+// Requests are sent by a fixed pool of workers per lane, so the deep stack
+// of an HTTP call lives in a few goroutines, not in every waiting visitor.
+// Requests wait for a worker in one of two lanes: waiting-room requests (join,
+// status, bot probes) and buying requests (hold, session, order). Each real
+// browser has its own connection, so a buyer's order never queues behind
+// other people's polls; the lanes keep that true of the generator too. The
+// drop monitor and admin calls bypass both. The time spent waiting for a
+// slot is recorded: when it grows, the generator is the bottleneck.
 type client struct {
-	base  string
-	hc    *http.Client
-	sem   chan struct{}
-	stats [numEndpoints]endpointStats
-	reqs  atomic.Int64
+	base      string
+	hc        *http.Client
+	waitLane  chan job
+	buyLane   chan job
+	done      chan struct{}
+	stats     [numEndpoints]endpointStats
+	reqs      atomic.Int64
+	queueWait histogram // time requests waited for a slot in the generator
 }
 
 func newClient(base string, inFlight int) *client {
 	tr := &http.Transport{
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        inFlight * 2,
-		MaxIdleConnsPerHost: inFlight * 2,
+		MaxIdleConns:        inFlight*2 + 16,
+		MaxIdleConnsPerHost: inFlight*2 + 16,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 		ForceAttemptHTTP2:   false,
 	}
-	return &client{
-		base: strings.TrimRight(base, "/"),
-		hc:   &http.Client{Transport: tr, Timeout: 30 * time.Second},
-		sem:  make(chan struct{}, inFlight),
+	c := &client{
+		base:     strings.TrimRight(base, "/"),
+		hc:       &http.Client{Transport: tr, Timeout: 30 * time.Second},
+		waitLane: make(chan job),
+		buyLane:  make(chan job),
+		done:     make(chan struct{}),
+	}
+	for range inFlight {
+		go c.work(c.waitLane)
+		go c.work(c.buyLane)
+	}
+	return c
+}
+
+// job is a request handed to a worker; the answer comes back on reply.
+type job struct {
+	ctx    context.Context
+	cl     call
+	queued time.Time
+	reply  chan answer
+}
+
+func (c *client) work(lane chan job) {
+	for {
+		select {
+		case j := <-lane:
+			c.queueWait.record(time.Since(j.queued))
+			j.reply <- c.send(j.ctx, j.cl)
+		case <-c.done:
+			return
+		}
 	}
 }
 
-func (c *client) close() { c.hc.CloseIdleConnections() }
+func (c *client) close() {
+	close(c.done)
+	c.hc.CloseIdleConnections()
+}
 
 // call is one request: the headers a visitor sends.
 type call struct {
@@ -125,7 +167,28 @@ func (a answer) retryable() bool {
 	return a.status == 0 || a.status == http.StatusTooManyRequests || a.status >= 500
 }
 
+// do sends a request through its lane and waits for the answer.
 func (c *client) do(ctx context.Context, cl call) answer {
+	var lane chan job
+	switch cl.ep {
+	case epJoin, epStatus, epForged:
+		lane = c.waitLane
+	case epHold, epSession, epOrder:
+		lane = c.buyLane
+	default:
+		return c.send(ctx, cl)
+	}
+	j := job{ctx: ctx, cl: cl, queued: time.Now(), reply: make(chan answer, 1)}
+	select {
+	case lane <- j:
+	case <-ctx.Done():
+		return answer{err: ctx.Err()}
+	}
+	return <-j.reply
+}
+
+// send performs one request on the calling goroutine.
+func (c *client) send(ctx context.Context, cl call) answer {
 	var body io.Reader
 	if cl.body != nil {
 		buf, err := json.Marshal(cl.body)
@@ -151,11 +214,6 @@ func (c *client) do(ctx context.Context, cl call) answer {
 	if cl.idemKey != "" {
 		req.Header.Set("Idempotency-Key", cl.idemKey)
 	}
-	select {
-	case c.sem <- struct{}{}:
-	case <-ctx.Done():
-		return answer{err: ctx.Err()}
-	}
 	start := time.Now()
 	resp, err := c.hc.Do(req)
 	var a answer
@@ -166,7 +224,6 @@ func (c *client) do(ctx context.Context, cl call) answer {
 		a.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"))
 	}
 	a.latency = time.Since(start)
-	<-c.sem
 	c.reqs.Add(1)
 	st := &c.stats[cl.ep]
 	if err != nil {

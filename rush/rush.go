@@ -59,6 +59,9 @@ type queueStatus struct {
 	Position   int64   `json:"position"`
 	Ahead      int64   `json:"ahead"`
 	EtaSeconds float64 `json:"eta_seconds"`
+	// BeyondStock says the stock left will likely not reach this visitor;
+	// it keeps waiting in case holds come back, but polls slowly.
+	BeyondStock bool `json:"beyond_stock"`
 }
 
 type dropJSON struct {
@@ -307,7 +310,7 @@ func retryPause(a answer) time.Duration {
 }
 
 // botPause is how long a bot waits: it ignores Retry-After.
-func botPause() time.Duration { return 100*time.Millisecond + rand.N(200*time.Millisecond) }
+func botPause() time.Duration { return 250*time.Millisecond + rand.N(500*time.Millisecond) }
 
 func (r *run) join(ctx context.Context, v *visitor) (string, queueStatus) {
 	for attempt := 1; ; attempt++ {
@@ -419,8 +422,9 @@ func (r *run) wait(ctx context.Context, v *visitor, ticket string, st queueStatu
 }
 
 // pollPause follows the server's ETA the way a waiting-room page would: ask
-// again after half the ETA, within [MinPoll, MaxPoll], with jitter; before
-// the opening, come back right after it. Bots poll as fast as they dare.
+// again after half the ETA, within [MinPoll, MaxPoll], with jitter, and
+// after MaxPoll when the server says the stock will likely not reach it;
+// before the opening, come back right after it. Bots poll as fast as they dare.
 func (r *run) pollPause(v *visitor, st queueStatus) time.Duration {
 	if v.bot {
 		return 200*time.Millisecond + rand.N(100*time.Millisecond)
@@ -428,6 +432,11 @@ func (r *run) pollPause(v *visitor, st queueStatus) time.Duration {
 	d := time.Second
 	if st.EtaSeconds > 0 {
 		d = time.Duration(st.EtaSeconds * float64(time.Second) / 2)
+	}
+	if st.BeyondStock && st.Ahead > r.cfg.AdmitPerSecond/2 {
+		// Only the front of the line needs to notice quickly when a
+		// released hold gives it a chance after all.
+		d = r.cfg.MaxPoll
 	}
 	d = min(max(d, r.cfg.MinPoll), r.cfg.MaxPoll)
 	d = d*4/5 + rand.N(d*2/5+1)

@@ -38,16 +38,17 @@ type Summary struct {
 	BotsOrdered       int64          `json:"bots_ordered"`       // bots that bought
 	BotJoinsLimited   int64          `json:"bot_joins_limited"`  // 429 answers to bot joins
 	VisitorJoinsLimit int64          `json:"visitor_joins_limited"`
-	ForgedAccepted    int64          `json:"forged_accepted"`     // forged tickets the server took (must be 0)
-	PrematureAccepted int64          `json:"premature_accepted"`  // holds on waiting tickets the server took (must be 0)
-	ReuseAccepted     int64          `json:"reuse_accepted"`      // second orders on one ticket (must be 0)
-	IdempotencyBroken int64          `json:"idempotency_broken"`  // same key, different order (must be 0)
-	Unexpected        int64          `json:"unexpected_answers"`  // answers a client cannot act on
-	TransportErrors   int64          `json:"transport_errors"`    // requests that got no answer
-	Requests          int64          `json:"requests"`            // requests sent
-	RequestsPerSecond float64        `json:"requests_per_second"` // over the rush
-	DurationSeconds   float64        `json:"duration_seconds"`    // from the first arrival to the last visitor done
-	GeneratorCPUShare float64        `json:"generator_cpu_share"` // of all cores, this process
+	ForgedAccepted    int64          `json:"forged_accepted"`        // forged tickets the server took (must be 0)
+	PrematureAccepted int64          `json:"premature_accepted"`     // holds on waiting tickets the server took (must be 0)
+	ReuseAccepted     int64          `json:"reuse_accepted"`         // second orders on one ticket (must be 0)
+	IdempotencyBroken int64          `json:"idempotency_broken"`     // same key, different order (must be 0)
+	Unexpected        int64          `json:"unexpected_answers"`     // answers a client cannot act on
+	TransportErrors   int64          `json:"transport_errors"`       // requests that got no answer
+	Requests          int64          `json:"requests"`               // requests sent
+	RequestsPerSecond float64        `json:"requests_per_second"`    // over the rush
+	DurationSeconds   float64        `json:"duration_seconds"`       // from the first arrival to the last visitor done
+	GeneratorCPUShare float64        `json:"generator_cpu_share"`    // of all cores, this process
+	GeneratorQueueP99 float64        `json:"generator_queue_p99_ms"` // time requests waited for a slot in the generator
 	ServerCPUShare    float64        `json:"server_cpu_share,omitempty"`
 	ServerPeakRSSMB   float64        `json:"server_peak_rss_mb,omitempty"`
 	Outcomes          map[string]int `json:"outcomes"`
@@ -245,6 +246,8 @@ func (r *run) verify(ctx context.Context, res *Result) error {
 		all.merge(&r.c.stats[ep].hist)
 	}
 	s.P50MS, s.P99MS = all.quantile(0.50), all.quantile(0.99)
+	s.GeneratorQueueP99 = r.c.queueWait.quantile(0.99)
+	s.GeneratorQueueP99 = r.c.queueWait.quantile(0.99)
 	s.BotsAdmitted = r.cnt.botsAdmitted.Load()
 	s.BotsJoined = r.cnt.botsJoined.Load()
 	s.BotsOrdered = r.cnt.botsOrdered.Load()

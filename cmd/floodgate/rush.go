@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/floodgate/floodgate/rush"
@@ -45,6 +46,7 @@ Flags:
 		joinRate    = fs.Float64("demo-join-rate", 2, "with --demo: queue joins per second allowed per client address")
 		joinBurst   = fs.Int("demo-join-burst", 5, "with --demo: burst of queue joins allowed per client address")
 		serverBin   = fs.String("server-bin", "", "with --demo: the floodgate binary to start (default: this one)")
+		cpuProfile  = fs.String("cpuprofile", "", "write a CPU profile of the generator to this file")
 	)
 	fs.StringVar(&cfg.Target, "target", "", "base URL of the server to rush, e.g. http://127.0.0.1:8080")
 	fs.StringVar(&cfg.AdminToken, "admin-token", envOr("FLOODGATE_ADMIN_TOKEN", ""), "admin token of the target (default $FLOODGATE_ADMIN_TOKEN)")
@@ -77,6 +79,17 @@ Flags:
 	}
 	if !*quiet {
 		cfg.Progress = os.Stderr
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("create the CPU profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("start the CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 
 	if *demo {
