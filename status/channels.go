@@ -273,6 +273,7 @@ func (c *emailChannel) message(d *Delivery) []byte {
 	hdr("X-Floodgate-Event-Id", d.EventID)
 	if d.UnsubscribeURL != "" {
 		hdr("List-Unsubscribe", "<"+d.UnsubscribeURL+">")
+		hdr("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
 	}
 	hdr("MIME-Version", "1.0")
 	hdr("Content-Type", "text/plain; charset=utf-8")

@@ -126,10 +126,8 @@ func (s *Service) importMirror(sum Summary, doc IncidentsDoc) error {
 				b.del(bucketComponents, id)
 			}
 		}
-		incidents := append([]SPIncident(nil), doc.Incidents...)
-		for _, u := range sum.Incidents { // unresolved ones may be missing from a short incidents.json
-			incidents = append(incidents, u)
-		}
+		// Unresolved ones may be missing from a short incidents.json.
+		incidents := append(append([]SPIncident(nil), doc.Incidents...), sum.Incidents...)
 		for _, sp := range incidents {
 			cur, ok := s.incidents[sp.ID]
 			if sp.ID == "" || (ok && cur.Source != incidentSourceMirror) {
