@@ -69,4 +69,3 @@ func FuzzVerifySignature(f *testing.F) {
 		}
 	})
 }
-
