@@ -130,14 +130,29 @@ func (s *Server) getDrop(w http.ResponseWriter, r *http.Request) {
 	api.WriteJSON(w, http.StatusOK, d)
 }
 
+// DropReader reads the public view of drops from the applied state; the
+// buyer pages use it to render a drop's name, price and start.
+type DropReader struct {
+	Store Store
+	Now   func() time.Time
+}
+
 // Drop returns the public view of a drop (web.DropReader).
-func (s *Server) Drop(_ context.Context, id string) (floodgate.Drop, error) {
+func (s *Server) Drop(ctx context.Context, id string) (floodgate.Drop, error) {
+	return DropReader{s.cfg.Store, s.cfg.Now}.Drop(ctx, id)
+}
+
+// Drops lists every drop, oldest first.
+func (s *Server) Drops() []floodgate.Drop { return DropReader{s.cfg.Store, s.cfg.Now}.Drops() }
+
+// Drop returns the public view of a drop.
+func (s DropReader) Drop(_ context.Context, id string) (floodgate.Drop, error) {
 	var (
 		d  floodgate.Drop
 		ok bool
 	)
-	now := s.cfg.Now().UnixMilli()
-	s.cfg.Store.Read(func(st *sale.State) {
+	now := s.Now().UnixMilli()
+	s.Store.Read(func(st *sale.State) {
 		var sd *sale.Drop
 		if sd, ok = st.Drops[id]; ok {
 			d = sale.PublicDrop(sd, now)
@@ -150,10 +165,10 @@ func (s *Server) Drop(_ context.Context, id string) (floodgate.Drop, error) {
 }
 
 // Drops lists every drop, oldest first.
-func (s *Server) Drops() []floodgate.Drop {
+func (s DropReader) Drops() []floodgate.Drop {
 	var out []floodgate.Drop
-	now := s.cfg.Now().UnixMilli()
-	s.cfg.Store.Read(func(st *sale.State) {
+	now := s.Now().UnixMilli()
+	s.Store.Read(func(st *sale.State) {
 		for _, d := range st.Drops {
 			out = append(out, sale.PublicDrop(d, now))
 		}

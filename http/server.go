@@ -93,7 +93,14 @@ type Server struct {
 	reqs    *limiter
 	forward *forwarder
 	ready   atomic.Bool
+
+	answered atomic.Uint64 // API answers, for the error-rate health signal
+	failed   atomic.Uint64 // of which 5xx
 }
+
+// Answers returns how many API requests were answered, and how many of them
+// with a 5xx status, since the start.
+func (s *Server) Answers() (total, failed uint64) { return s.answered.Load(), s.failed.Load() }
 
 // New returns the API server.
 func New(cfg Config) *Server {
@@ -233,6 +240,12 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			}
 			d := time.Since(start)
 			s.metrics.observe(r.Pattern, rw.status, d)
+			if strings.HasPrefix(r.URL.Path, "/api/") {
+				s.answered.Add(1)
+				if rw.status >= 500 {
+					s.failed.Add(1)
+				}
+			}
 			lvl := slog.LevelDebug
 			if rw.status >= 500 {
 				lvl = slog.LevelWarn

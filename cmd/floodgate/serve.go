@@ -23,8 +23,23 @@ import (
 	"github.com/floodgate/floodgate/identity"
 	"github.com/floodgate/floodgate/queue"
 	"github.com/floodgate/floodgate/sale"
+	"github.com/floodgate/floodgate/status"
 	"github.com/floodgate/floodgate/store"
+	"github.com/floodgate/floodgate/web"
 )
+
+// sessionTTL is how long a buyer stays signed in.
+const sessionTTL = 12 * time.Hour
+
+// statusPaths are the paths the status package serves on a core node.
+var statusPaths = []string{
+	"/status", "/history.atom", "/api/v2/",
+	"/api/v1/banner", "/api/v1/unsubscribe/",
+	"/api/v1/incidents", "/api/v1/incidents/",
+	"/api/v1/subscribers", "/api/v1/subscribers/",
+	"/api/v1/maintenances", "/api/v1/maintenances/",
+	"/api/v1/deliveries",
+}
 
 // serveConfig holds the flags of floodgate serve.
 type serveConfig struct {
@@ -46,7 +61,10 @@ type serveConfig struct {
 	reqBurst      int
 	tick          time.Duration
 	holdMaxPause  time.Duration
+	publicURL     string
 	cluster       clusterFlags
+	identity      identity.Config
+	status        status.Config
 }
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
@@ -68,7 +86,10 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.reqBurst, "request-burst", 100, "burst of API requests per client IP")
 	fs.DurationVar(&c.tick, "tick", 100*time.Millisecond, "how often the leader moves admission and hold expiry forward")
 	fs.DurationVar(&c.holdMaxPause, "hold-max-pause", 15*time.Minute, "the most a hold is paused while the identity provider is down")
+	fs.StringVar(&c.publicURL, "public-url", os.Getenv("FLOODGATE_PUBLIC_URL"), "public base URL of the site, for links in notices (e.g. https://shop.example.com)")
 	c.cluster.register(fs)
+	c.identity.RegisterFlags(fs)
+	c.status.RegisterFlags(fs)
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -93,6 +114,7 @@ func runServe(ctx context.Context, args []string) error {
 // node is one running floodgate serve.
 type node struct {
 	store  *store.Store
+	status *status.Service
 	http   *http.Server
 	debug  *http.Server
 	cancel context.CancelFunc
@@ -144,13 +166,62 @@ func startNode(parent context.Context, cfg serveConfig) (*node, error) {
 		ln.Close()
 		return nil, err
 	}
-	q := queue.New(queue.Config{Store: st, TickInterval: cfg.tick, MaxPause: cfg.holdMaxPause, Logger: log})
-	sessions := identity.NewSessions(nil, 24*time.Hour)
+	idCfg := cfg.identity
+	idCfg.MaxPause = cfg.holdMaxPause
+	idCfg.Logger = log
+	provider, err := identity.NewProvider(ctx, idCfg, cfg.dev)
+	if err != nil {
+		cancel()
+		st.Close()
+		ln.Close()
+		return nil, fmt.Errorf("identity provider: %w", err)
+	}
+	health := identity.HealthOf(provider)
+	q := queue.New(queue.Config{Store: st, Health: health, TickInterval: cfg.tick, MaxPause: cfg.holdMaxPause, Logger: log})
+	sessions := identity.NewSessions(nil, sessionTTL)
+	drops := fhttp.DropReader{Store: st, Now: time.Now}
+	defaultDrop := ""
+	if cfg.demo {
+		defaultDrop = DemoDropID
+	}
+	pages, err := web.New(web.Config{
+		Drops:       drops,
+		Sessions:    sessions,
+		Provider:    provider,
+		Dev:         cfg.dev,
+		Logger:      log,
+		CookieKey:   deriveKey(cfg.adminToken, "login cookies"),
+		DefaultDrop: defaultDrop,
+		SessionTTL:  sessionTTL,
+	})
+	if err != nil {
+		cancel()
+		st.Close()
+		ln.Close()
+		return nil, err
+	}
+	stCfg := cfg.status
+	stCfg.DataDir = cfg.dataDir
+	stCfg.AdminToken = cfg.adminToken
+	stCfg.Dev = cfg.dev
+	stCfg.PublicURL = cfg.publicURL
+	stCfg.Logger = log
+	statusSvc, err := status.Open(stCfg)
+	if err != nil {
+		cancel()
+		st.Close()
+		ln.Close()
+		return nil, fmt.Errorf("status page: %w", err)
+	}
+	statusSvc.SetAffectedSource(affectedSource{st})
 	api := fhttp.New(fhttp.Config{
 		Store:          st,
 		Queue:          q,
 		Sessions:       sessions,
 		Cluster:        cluster,
+		Status:         statusSvc.Handler(),
+		StatusPaths:    statusPaths,
+		Web:            pages,
 		AdminToken:     cfg.adminToken,
 		Dev:            cfg.dev,
 		TrustedProxies: trusted,
@@ -161,7 +232,7 @@ func startNode(parent context.Context, cfg serveConfig) (*node, error) {
 		Registry:       reg,
 		Logger:         log,
 	})
-	n := &node{store: st, cancel: cancel, done: make(chan struct{})}
+	n := &node{store: st, status: statusSvc, cancel: cancel, done: make(chan struct{})}
 	n.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() {
 		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -180,6 +251,7 @@ func startNode(parent context.Context, cfg serveConfig) (*node, error) {
 	}
 	go func() {
 		defer close(n.done)
+		go watchHealth(ctx, st, health, api, statusSvc)
 		q.Run(ctx)
 	}()
 	go func() {
@@ -213,6 +285,7 @@ func (n *node) Close() error {
 	}
 	n.cancel()
 	<-n.done
+	_ = n.status.Close()
 	return n.store.Close()
 }
 
