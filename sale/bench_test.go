@@ -1,0 +1,76 @@
+package sale
+
+import (
+	"strconv"
+	"testing"
+)
+
+// BenchmarkApplyBatch measures the state machine alone: decoding batches of
+// 256 encoded commands (a hold and an order per buyer, as in a rush) and
+// applying them. One op is one command.
+func BenchmarkApplyBatch(b *testing.B) {
+	const batchSize = 256
+	n := b.N
+	sp := spec("bench", MaxStock)
+	sp.AdmitPerSecond = MaxAdmitPerSecond
+	sp.AdmitWindow = 3600
+	s := NewState()
+	mustOK(b, s, Command{Kind: KindCreateDrop, Now: t0, Drop: "bench", Spec: sp})
+	mustOK(b, s, Command{Kind: KindTick, Now: t0})
+	buyers := int64(n/2 + 1)
+	for reserved := int64(0); reserved < buyers; reserved += MaxBlockSize {
+		mustOK(b, s, Command{Kind: KindReserveBlock, Now: t0, Drop: "bench", Size: MaxBlockSize})
+	}
+	now := t0
+	for s.Drops["bench"].AdmittedUpTo < buyers {
+		now += 1000
+		mustOK(b, s, Command{Kind: KindTick, Now: now, Issued: []Issued{{Drop: "bench", Late: buyers}}})
+	}
+	var batches [][]byte
+	var cur [][]byte
+	flush := func() {
+		if len(cur) > 0 {
+			batches = append(batches, AppendBatch(nil, cur))
+			cur = nil
+		}
+	}
+	for i := range n {
+		buyer := int64(i / 2)
+		v := "visitor-" + strconv.FormatInt(buyer, 10)
+		var c Command
+		if i%2 == 0 {
+			c = Command{Kind: KindHold, Now: now, Drop: "bench", Visitor: v, Seq: buyer, Quantity: 1}
+		} else {
+			hold := "h_" + strconv.FormatUint(uint64(buyer)+1, 36) + "_" + shortID(v)
+			c = Command{Kind: KindOrder, Now: now, HoldID: hold, Visitor: v, Customer: v + "@example.com", IdemKey: v}
+		}
+		cur = append(cur, AppendCommand(nil, &c))
+		if len(cur) == batchSize {
+			flush()
+		}
+	}
+	flush()
+	b.ReportAllocs()
+	b.ResetTimer()
+	refused := 0
+	for _, batch := range batches {
+		err := SplitBatch(batch, func(buf []byte) error {
+			c, err := DecodeCommand(buf)
+			if err != nil {
+				return err
+			}
+			if res := s.Apply(&c); res.Err != nil {
+				refused++
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if refused > 0 {
+		b.Fatalf("%d of %d commands refused; the benchmark must measure successful holds and orders", refused, n)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "commands/s")
+}

@@ -1,0 +1,478 @@
+package sale
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"sync"
+	"testing"
+
+	"github.com/floodgate/floodgate"
+)
+
+// gen makes random command sequences over a small world (3 drop ids, a few
+// dozen visitors, 8 customers, 40 idempotency keys), so that commands collide
+// often: the same ticket holds twice, keys are reused for other holds,
+// customers reach their limit, holds expire while being ordered.
+type gen struct {
+	r   *rand.Rand
+	now int64
+	s   *State // the state the commands are applied to, for realistic picks
+}
+
+var genDrops = []string{"a", "b", "c"}
+
+func (g *gen) pick(n int) int { return g.r.IntN(n) }
+
+func (g *gen) chance(p float64) bool { return g.r.Float64() < p }
+
+func (g *gen) drop() string {
+	if g.chance(0.03) {
+		return "zz" // a drop that never exists
+	}
+	return genDrops[g.pick(len(genDrops))]
+}
+
+func (g *gen) visitor() string { return fmt.Sprintf("visitor-%02d", g.pick(40)) }
+
+func (g *gen) customer() string { return fmt.Sprintf("c%d@example.com", g.pick(8)) }
+
+func (g *gen) spec(id string) *DropSpec {
+	stock := int64(1 + g.pick(20))
+	sp := &DropSpec{
+		ID:               id,
+		Name:             "Drop " + id,
+		Price:            int64(g.pick(100000)),
+		Currency:         "KRW",
+		Stock:            stock,
+		PerCustomerLimit: 1 + int64(g.pick(int(min(stock, 3)))),
+		StartsAt:         g.now + int64(g.pick(8000)) - 2000,
+		HoldSeconds:      10 + int64(g.pick(20)),
+		AdmitPerSecond:   1 + int64(g.pick(30)),
+		AdmitWindow:      5 + int64(g.pick(10)),
+		Fingerprint:      fmt.Sprintf("fp%d", g.pick(2)),
+	}
+	if g.chance(0.5) {
+		n := g.pick(int(stock) + 3)
+		for i := range n {
+			sp.Vouchers = append(sp.Vouchers, fmt.Sprintf("%s-V%03d", id, i))
+		}
+	}
+	switch g.pick(20) { // now and then a spec that must be refused
+	case 0:
+		sp.Stock = 0
+	case 1:
+		sp.Stock = MaxStock + 1
+	case 2:
+		sp.PerCustomerLimit = sp.Stock + 1
+	case 3:
+		if len(sp.Vouchers) > 1 {
+			sp.Vouchers[1] = sp.Vouchers[0]
+		}
+	case 4:
+		sp.HoldSeconds = 0
+	}
+	return sp
+}
+
+// holdID picks the id of a hold that exists (mostly) or one that does not.
+func (g *gen) hold() (id, visitor string) {
+	if len(g.s.Holds) == 0 || g.chance(0.05) {
+		return fmt.Sprintf("h_%d_nope", g.pick(50)), g.visitor()
+	}
+	n := g.pick(len(g.s.Holds))
+	for hid, h := range g.s.Holds {
+		if n == 0 {
+			v := h.Visitor
+			if g.chance(0.05) {
+				v = g.visitor()
+			}
+			return hid, v
+		}
+		n--
+	}
+	panic("unreachable")
+}
+
+func (g *gen) command() Command {
+	g.now += int64(g.pick(400))
+	if g.chance(0.02) {
+		g.now -= 1500 // a new leader whose clock is a little behind
+	}
+	c := Command{Now: g.now}
+	switch p := g.pick(100); {
+	case p < 6:
+		id := g.drop()
+		c.Kind, c.Drop, c.Spec = KindCreateDrop, id, g.spec(id)
+	case p < 14:
+		c.Kind, c.Drop, c.Early = KindReserveBlock, g.drop(), g.chance(0.4)
+		c.Size = int64(1 + g.pick(6))
+		if g.chance(0.03) {
+			c.Size = 0
+		}
+	case p < 36:
+		c.Kind = KindTick
+		c.Now += int64(g.pick(3000))
+		g.now = c.Now
+		c.Seed = g.r.Uint64()
+		c.Paused = g.chance(0.2)
+		c.MaxPauseMs = int64(g.pick(5000))
+		for _, id := range genDrops {
+			d, ok := g.s.Drops[id]
+			if !ok || g.chance(0.1) {
+				continue
+			}
+			// What the leader reports: what it handed out, with noise
+			// (a lost leader's unreported positions, a stale report).
+			c.Issued = append(c.Issued, Issued{
+				Drop:  id,
+				Early: max(0, d.EarlyNext-int64(g.pick(3))),
+				Late:  max(0, d.LateNext-int64(g.pick(3))+int64(g.pick(2))),
+			})
+		}
+	case p < 60:
+		c.Kind, c.Drop, c.Visitor = KindHold, g.drop(), g.visitor()
+		c.Early = g.chance(0.3)
+		c.Seq = int64(g.pick(12))
+		if d, ok := g.s.Drops[c.Drop]; ok && g.chance(0.7) {
+			// A ticket that was really handed out.
+			if c.Early {
+				c.Seq = int64(g.pick(int(d.EarlyNext) + 1))
+			} else {
+				c.Seq = int64(g.pick(int(d.LateNext) + 1))
+			}
+		}
+		c.Quantity = int64(g.pick(4))
+		if g.chance(0.02) {
+			c.Visitor = ""
+		}
+	case p < 68:
+		c.Kind = KindRelease
+		c.HoldID, c.Visitor = g.hold()
+	case p < 92:
+		c.Kind = KindOrder
+		c.HoldID, c.Visitor = g.hold()
+		c.Customer = g.customer()
+		c.IdemKey = fmt.Sprintf("key-%02d", g.pick(40))
+		if g.chance(0.02) {
+			c.IdemKey = ""
+		}
+		if g.chance(0.02) {
+			c.Customer = ""
+		}
+	case p < 94:
+		c.Kind, c.Drop = KindCloseDrop, g.drop()
+	case p < 95:
+		c.Kind, c.Secret = KindInitSecret, bytes.Repeat([]byte{byte(g.pick(256))}, 32+g.pick(3))
+	case p < 96:
+		c.Kind, c.NodeID, c.HTTPAddr = KindSetNode, fmt.Sprintf("n%d", g.pick(3)), fmt.Sprintf("http://127.0.0.1:%d", 8000+g.pick(3))
+		if g.chance(0.3) {
+			c.HTTPAddr = ""
+		}
+	default:
+		c.Kind = Kind(10 + g.pick(240)) // a kind no version knows
+	}
+	return c
+}
+
+// garbage returns random bytes that may or may not decode.
+func (g *gen) garbage() []byte {
+	b := make([]byte, g.pick(24))
+	for i := range b {
+		b[i] = byte(g.r.UintN(256))
+	}
+	if len(b) > 0 && g.chance(0.7) {
+		b[0] = byte(1 + g.pick(9)) // a known kind, so decoding goes further
+	}
+	return b
+}
+
+// checker holds what the property test remembers across steps to check
+// rules that State.Check cannot see from one state alone.
+type checker struct {
+	startBase map[string]int64 // LastTick when the drop started: admission credit begins there
+}
+
+// step applies one encoded command to s, checks every invariant and rule,
+// and returns the result. ok is false when the bytes did not decode.
+func (ck *checker) step(tb testing.TB, s *State, buf []byte) (res Result, ok bool) {
+	tb.Helper()
+	c, err := DecodeCommand(buf)
+	if err != nil {
+		return Result{}, false
+	}
+	type snap struct {
+		counts            [3]int64
+		admitted, issued  int64
+		started           bool
+		unresolved, avail int64
+	}
+	before := map[string]snap{}
+	for id, d := range s.Drops {
+		before[id] = snap{[3]int64{d.Available, d.Held, d.Sold}, d.AdmittedUpTo, d.Issued, d.Started, d.Unresolved(), d.Available}
+	}
+	lastTick, nHolds, nOrders, nextHold, nextOrder := s.LastTick, len(s.Holds), len(s.Orders), s.NextHold, s.NextOrder
+
+	res = s.Apply(&c)
+
+	if err := s.Check(); err != nil {
+		tb.Fatalf("after %v %+v: %v", c.Kind, c, err)
+	}
+	if res.Err != nil {
+		if res.Err.Code == "" || res.Err.Message == "" {
+			tb.Fatalf("%v refused without code or message: %+v", c.Kind, res.Err)
+		}
+		// A refusal creates nothing. (Expiring a due hold on the way is a
+		// change of time, not of the command, and is allowed.)
+		if len(s.Holds) != nHolds || len(s.Orders) != nOrders || s.NextHold != nextHold || s.NextOrder != nextOrder {
+			tb.Fatalf("refused %v created something: %v", c.Kind, res.Err)
+		}
+		for id, b := range before {
+			d := s.Drops[id]
+			if d.Sold != b.counts[2] {
+				tb.Fatalf("refused %v changed sold of %s", c.Kind, id)
+			}
+		}
+	}
+	for id, d := range s.Drops {
+		b, existed := before[id]
+		if d.AdmittedUpTo > d.Issued {
+			tb.Fatalf("drop %s admitted up to %d beyond %d issued", id, d.AdmittedUpTo, d.Issued)
+		}
+		if d.Issued > d.EarlyTotal+d.LateNext {
+			tb.Fatalf("drop %s counts %d issued, more than the %d+%d reserved", id, d.Issued, d.EarlyTotal, d.LateNext)
+		}
+		if existed && (d.AdmittedUpTo < b.admitted || d.Issued < b.issued || d.Sold < b.counts[2]) {
+			tb.Fatalf("drop %s went backwards: admitted %d→%d issued %d→%d sold %d→%d", id, b.admitted, d.AdmittedUpTo, b.issued, d.Issued, b.counts[2], d.Sold)
+		}
+		if c.Kind != KindTick && existed && d.AdmittedUpTo != b.admitted {
+			tb.Fatalf("%v moved admission of %s", c.Kind, id)
+		}
+		if c.Kind == KindTick && existed && !b.started && d.Started {
+			ck.startBase[id] = lastTick
+			if lastTick == 0 {
+				ck.startBase[id] = c.Now
+			}
+		}
+		if c.Kind == KindTick && existed && d.AdmittedUpTo > b.admitted {
+			// New admissions only where stock can serve every admitted
+			// visitor still inside its window.
+			if d.Unresolved() > d.Available {
+				tb.Fatalf("tick admitted %s up to %d: %d unresolved for %d available", id, d.AdmittedUpTo, d.Unresolved(), d.Available)
+			}
+		}
+		if d.Started {
+			// Never faster than admit_per_second since the start.
+			if base, ok := ck.startBase[id]; ok && d.AdmittedUpTo*1000 > d.Spec.AdmitPerSecond*(s.LastTick-base) {
+				tb.Fatalf("drop %s admitted %d in %d ms at %d/s", id, d.AdmittedUpTo, s.LastTick-base, d.Spec.AdmitPerSecond)
+			}
+		}
+	}
+	switch {
+	case res.Err != nil:
+	case c.Kind == KindHold && res.Created:
+		d := s.Drops[c.Drop]
+		b := before[c.Drop]
+		if d.Held != b.counts[1]+c.Quantity {
+			tb.Fatalf("hold of %d moved held %d→%d", c.Quantity, b.counts[1], d.Held)
+		}
+		pos, known := d.Position(c.Early, c.Seq)
+		if !known || pos >= d.AdmittedUpTo {
+			tb.Fatalf("a hold was given at position %d (known %v) with admission at %d", pos, known, d.AdmittedUpTo)
+		}
+	case c.Kind == KindOrder && res.Created:
+		d := s.Drops[res.Order.Drop]
+		if d.Sold != before[res.Order.Drop].counts[2]+res.Order.Quantity {
+			tb.Fatalf("an order of %d moved sold %d→%d", res.Order.Quantity, before[res.Order.Drop].counts[2], d.Sold)
+		}
+		if res.Order.Customer != c.Customer || res.Order.HoldID != c.HoldID {
+			tb.Fatalf("order %+v for command %+v", res.Order, c)
+		}
+	}
+	return res, true
+}
+
+// run generates and applies steps commands from seed and returns the
+// encoded log (including garbage), the results and the final state.
+func run(tb testing.TB, seed uint64, steps int) (log [][]byte, results []Result, s *State) {
+	tb.Helper()
+	s = NewState()
+	g := &gen{r: rand.New(rand.NewPCG(seed, seed^0x5EED)), now: t0 - 10_000, s: s}
+	ck := &checker{startBase: map[string]int64{}}
+	for i := range steps {
+		var buf []byte
+		if i < len(genDrops) {
+			// Most sequences open with their drops, so that the rest of
+			// the commands meet real ones.
+			id := genDrops[i]
+			c := Command{Kind: KindCreateDrop, Now: g.now, Drop: id, Spec: g.spec(id)}
+			buf = AppendCommand(nil, &c)
+		} else if g.chance(0.03) {
+			buf = g.garbage()
+		} else {
+			c := g.command()
+			buf = AppendCommand(nil, &c)
+			dc, err := DecodeCommand(buf)
+			if c.Kind < KindCreateDrop || c.Kind > KindSetNode {
+				if err == nil {
+					tb.Fatalf("unknown kind %d decoded", c.Kind)
+				}
+				// Unknown kinds still reach Apply directly, as a newer
+				// leader's log would.
+				if res := s.Apply(&c); res.Err == nil {
+					tb.Fatalf("unknown kind %d accepted", c.Kind)
+				}
+				if err := s.Check(); err != nil {
+					tb.Fatal(err)
+				}
+				s.Applied-- // not part of the log below
+				continue
+			}
+			if err != nil {
+				tb.Fatalf("decode of an encoded %v: %v", c.Kind, err)
+			}
+			if !reflect.DeepEqual(dc, c) {
+				tb.Fatalf("round trip changed the command:\n got %+v\nwant %+v", dc, c)
+			}
+		}
+		res, ok := ck.step(tb, s, buf)
+		log = append(log, buf)
+		if ok {
+			results = append(results, res)
+		}
+	}
+	return log, results, s
+}
+
+// replay applies a log through batches (grouped at random, as the store's
+// group commit does) on a fresh state, optionally snapshotting (Marshal →
+// Unmarshal) after snapAt commands.
+func replay(tb testing.TB, log [][]byte, r *rand.Rand, snapAt int) (*State, []Result) {
+	tb.Helper()
+	s := NewState()
+	var results []Result
+	applied := 0
+	for i := 0; i < len(log); {
+		n := 1 + r.IntN(8)
+		end := min(i+n, len(log))
+		if i < snapAt && end > snapAt {
+			end = snapAt
+		}
+		batch := AppendBatch(nil, log[i:end])
+		err := SplitBatch(batch, func(cmd []byte) error {
+			c, err := DecodeCommand(cmd)
+			if err == nil {
+				results = append(results, s.Apply(&c))
+			}
+			applied++
+			return nil
+		})
+		if err != nil {
+			tb.Fatalf("split a batch of %d commands: %v", end-i, err)
+		}
+		i = end
+		if applied == snapAt {
+			buf, err := s.Marshal()
+			if err != nil {
+				tb.Fatal(err)
+			}
+			if s, err = Unmarshal(buf); err != nil {
+				tb.Fatal(err)
+			}
+			again, _ := s.Marshal()
+			if !bytes.Equal(buf, again) {
+				tb.Fatal("Marshal → Unmarshal → Marshal changed the bytes")
+			}
+		}
+	}
+	return s, results
+}
+
+// TestPropertyRandomCommandSequences is the property test of the state
+// machine: thousands of random command sequences, every invariant after every
+// command, and determinism: the same log replayed through the binary batch
+// encoding, with or without a snapshot in the middle, gives byte-identical
+// state and the same results.
+func TestPropertyRandomCommandSequences(t *testing.T) {
+	seqs, steps := 3000, 150
+	switch {
+	case testing.Short():
+		seqs = 200
+	case raceEnabled:
+		seqs = 1000
+	}
+	const workers = 4
+	var (
+		mu    sync.Mutex
+		stats = map[string]int{}
+	)
+	t.Run("group", func(t *testing.T) {
+		for w := range workers {
+			t.Run(fmt.Sprintf("worker%d", w), func(t *testing.T) {
+				t.Parallel()
+				local := map[string]int{}
+				for seed := uint64(1 + w); seed <= uint64(seqs); seed += workers {
+					checkSequence(t, seed, steps, local)
+				}
+				mu.Lock()
+				for k, v := range local {
+					stats[k] += v
+				}
+				mu.Unlock()
+			})
+		}
+	})
+	t.Logf("outcomes over %d sequences: %v", seqs, stats)
+	// The generator must reach every interesting path, or the property
+	// test proves little.
+	for _, k := range []string{"orders", "holds", "hold expired", "hold released", "hold ordered",
+		"refused " + floodgate.ESoldOut, "refused " + floodgate.ELimitExceeded, "refused " + floodgate.EConflict,
+		"refused " + floodgate.EHoldExpired, "refused " + floodgate.EAlreadyOrdered, "refused " + floodgate.ENotAdmitted} {
+		if stats[k] == 0 {
+			t.Errorf("no sequence reached %q", k)
+		}
+	}
+}
+
+// checkSequence runs one random sequence with all its checks, replays it
+// with and without a snapshot, and counts its outcomes into stats.
+func checkSequence(t *testing.T, seed uint64, steps int, stats map[string]int) {
+	t.Helper()
+	log, results, s := run(t, seed, steps)
+	want, err := s.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(seed, 99))
+	got, gotResults := replay(t, log, r, -1)
+	gotBytes, _ := got.Marshal()
+	if !bytes.Equal(gotBytes, want) {
+		t.Fatalf("seed %d: replay gives another state:\n got %s\nwant %s", seed, gotBytes, want)
+	}
+	if !reflect.DeepEqual(gotResults, results) {
+		t.Fatalf("seed %d: replay gives other results", seed)
+	}
+	snapAt := 1 + r.IntN(len(log)-1)
+	snapped, snapResults := replay(t, log, r, snapAt)
+	snapBytes, _ := snapped.Marshal()
+	if !bytes.Equal(snapBytes, want) {
+		t.Fatalf("seed %d: snapshot after %d commands then the rest gives another state:\n got %s\nwant %s", seed, snapAt, snapBytes, want)
+	}
+	if !reflect.DeepEqual(snapResults, results) {
+		t.Fatalf("seed %d: snapshot after %d commands gives other results", seed, snapAt)
+	}
+	for _, res := range results {
+		switch {
+		case res.Err != nil:
+			stats["refused "+res.Err.Code]++
+		case res.Created && res.Order.ID != "":
+			stats["orders"]++
+		case res.Created && res.Hold.ID != "":
+			stats["holds"]++
+		}
+	}
+	for _, h := range s.Holds {
+		stats["hold "+h.Status]++
+	}
+}
