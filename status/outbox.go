@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
-	"sort"
 	"strings"
 	"time"
 )
@@ -74,8 +73,13 @@ func (s *Service) dispatch() time.Duration {
 	defer s.mu.Unlock()
 	now := s.now()
 	next := idleWake
-	var due []*Delivery
+	// One pass, stopping once the senders are busy: a finished send wakes
+	// the loop again, so a notice to thousands of buyers costs a short scan
+	// per delivery rather than a sort of the whole outbox.
 	for _, d := range s.outbox {
+		if len(s.inflight) >= maxInflight {
+			break
+		}
 		if s.inflight[d.ID] {
 			continue
 		}
@@ -84,13 +88,6 @@ func (s *Service) dispatch() time.Duration {
 				next = wait
 			}
 			continue
-		}
-		due = append(due, d)
-	}
-	sort.Slice(due, func(i, j int) bool { return due[i].NextAt.Before(due[j].NextAt) })
-	for _, d := range due {
-		if len(s.inflight) >= maxInflight {
-			break
 		}
 		ch, ok := s.channels[d.Channel]
 		if !ok {
