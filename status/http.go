@@ -31,8 +31,9 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/unsubscribe/{token}", s.handleUnsubscribe)
 	// Admin.
 	mux.HandleFunc("POST /api/v1/incidents", s.admin(s.handleCreateIncident))
-	mux.HandleFunc("GET /api/v1/incidents", s.admin(s.handleListIncidents))
-	mux.HandleFunc("GET /api/v1/incidents/{id}", s.admin(s.handleGetIncident))
+	// Reading incidents is public: the page shows the same facts.
+	mux.HandleFunc("GET /api/v1/incidents", s.handleListIncidents)
+	mux.HandleFunc("GET /api/v1/incidents/{id}", s.handleGetIncident)
 	mux.HandleFunc("PATCH /api/v1/incidents/{id}", s.admin(s.handleEditIncident))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/updates", s.admin(s.handleAddUpdate))
 	mux.HandleFunc("GET /api/v1/incidents/{id}/affected", s.admin(s.handleAffected))

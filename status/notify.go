@@ -75,8 +75,8 @@ func (s *Service) Subscribe(in SubscriberInput) (SubscriberView, error) {
 		return SubscriberView{}, err
 	}
 	secret := strings.TrimSpace(in.Secret)
-	if in.Channel == ChannelWebhook && len(secret) < 16 {
-		return SubscriberView{}, floodgate.Errorf(floodgate.EInvalid, "A webhook needs a \"secret\" of at least 16 characters to sign its deliveries.")
+	if in.Channel == ChannelWebhook && secret == "" {
+		return SubscriberView{}, floodgate.Errorf(floodgate.EInvalid, "A webhook needs a \"secret\" to sign its deliveries; use a long random one (32 characters or more).")
 	}
 	if len(secret) > 512 {
 		return SubscriberView{}, floodgate.Errorf(floodgate.EInvalid, "The \"secret\" is longer than 512 characters.")
