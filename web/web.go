@@ -208,7 +208,9 @@ type dropView struct {
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, page string, status int, d *pageData) {
 	d.AssetVer = h.assetVer
-	d.Dev = h.cfg.Dev
+	// The development bar warns that anyone can sign in; with a real
+	// provider configured that is not true, even with --dev.
+	_, d.Dev = h.cfg.Provider.(*identity.Dev)
 	q := r.URL.Query()
 	q.Set("lang", T(d.Lang, "other_lang_code"))
 	d.LangURL = r.URL.Path + "?" + q.Encode()

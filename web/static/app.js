@@ -174,7 +174,7 @@
   // ---- waiting: SSE with polling as the fallback ----
   function etaText(s) {
     if (s === undefined || s === null) return "—";
-    if (s <= 5) return t("eta_now");
+    if (s <= 2) return t("eta_now");
     if (s < 60) return t("eta_under_minute");
     var m = Math.round(s / 60);
     if (m < 60) return t("eta_minutes", { n: m });
@@ -305,7 +305,7 @@
     var tick = function () {
       if (!hold) return;
       var left = Math.max(0, Date.parse(hold.expires_at) - now());
-      var s = Math.ceil(left / 1000);
+      var s = Math.floor(left / 1000);
       $("t-clock").textContent = pad(Math.floor(s / 60)) + ":" + pad(s % 60);
       if (!holdTotalMs || left > holdTotalMs) holdTotalMs = left;
       var pct = holdTotalMs ? Math.round(100 * left / holdTotalMs) : 0;
