@@ -17,6 +17,10 @@ import (
 // small, and a broken server must not fill the memory.
 const maxDocument = 16 << 20
 
+// exportNow is the clock of Export; tests fix it so the screenshot of the
+// export is the same on every run.
+var exportNow = time.Now
+
 // fetchDoc GETs base+path and returns the body; v, when not nil, receives it
 // decoded.
 func fetchDoc(ctx context.Context, client *http.Client, base, path string, v any) ([]byte, error) {
@@ -71,7 +75,7 @@ func Export(ctx context.Context, client *http.Client, from, dir string) error {
 		return err
 	}
 	var page, atom bytes.Buffer
-	if err := RenderPage(&page, sum, inc.Incidents, time.Now()); err != nil {
+	if err := RenderPage(&page, sum, inc.Incidents, exportNow()); err != nil {
 		return fmt.Errorf("render the page: %w", err)
 	}
 	if err := RenderAtom(&atom, inc); err != nil {

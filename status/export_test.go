@@ -32,7 +32,7 @@ func chromiumPath(t *testing.T) string {
 
 // seedDemo gives a service the state of a bad day: a critical incident with
 // its fact, cause and response, a sold-out notice, maintenance and history.
-func seedDemo(t *testing.T, s *Service) {
+func seedDemo(t *testing.T, s *Service, clock *fakeClock) {
 	t.Helper()
 	s.SetComponents([]string{"mini-speaker"})
 	must := func(_ any, err error) {
@@ -44,23 +44,31 @@ func seedDemo(t *testing.T, s *Service) {
 	old, err := s.CreateIncident(IncidentInput{Name: "Slow sign-in · 로그인 지연", Impact: ImpactMinor, Message: "Sign-in took up to 20 seconds. 로그인이 최대 20초 걸렸습니다.",
 		Components: []string{"login"}, Cause: "The identity provider was slow.", Response: "Holds were paused, not lost."})
 	must(old, err)
+	clock.Add(25 * time.Minute)
 	must(s.AddUpdate(old.ID, UpdateInput{Status: StatusResolved, Message: "Sign-in is fast again. 로그인이 정상화되었습니다."}))
+	clock.Add(2 * time.Hour)
 	inc, err := s.CreateIncident(IncidentInput{Name: "Checkout is failing · 결제 장애", Impact: ImpactCritical, Message: "Orders cannot be placed; your place in the queue and your hold are kept. 주문을 할 수 없으며, 대기 순번과 보류된 상품은 유지됩니다.",
 		Components: []string{"checkout", "orders"}, Cause: "A power failure at one data centre. 데이터센터 한 곳의 전원 장애.",
 		Response: "The core is moving to the second site; holds are extended. 두 번째 사이트로 전환 중이며, 보류 시간을 연장합니다."})
 	must(inc, err)
+	clock.Add(12 * time.Minute)
 	must(s.AddUpdate(inc.ID, UpdateInput{Status: StatusIdentified, Message: "We know the cause and are switching sites. 원인을 파악했고 사이트를 전환하고 있습니다."}))
+	clock.Add(3 * time.Minute)
 	s.Observe(Signal{Key: "sold_out:mini-speaker", Component: "mini-speaker", Impact: ImpactNone, Title: "Mini AI speaker sold out · 미니 AI 스피커 품절",
 		Message: "All 3,000 units are sold. 준비된 3,000대가 모두 판매되었습니다."})
-	now := time.Now()
+	now := s.now()
 	must(s.ScheduleMaintenance(MaintenanceInput{Name: "Database upgrade · 데이터베이스 업그레이드", Message: "Orders pause for about 10 minutes. 주문이 약 10분간 중단됩니다.",
 		Components: []string{"orders"}, ScheduledFor: now.Add(48 * time.Hour), ScheduledUntil: now.Add(49 * time.Hour)}))
 }
 
 func TestStaticExportInChromium(t *testing.T) {
 	chromium := chromiumPath(t)
-	s, _ := MustOpen(t, nil)
-	seedDemo(t, s)
+	// A fixed clock makes the screenshot the same on every run.
+	clock := newFakeClock()
+	s, _ := MustOpen(t, func(c *Config) { c.Now = clock.Now })
+	exportNow = clock.Now
+	defer func() { exportNow = time.Now }()
+	seedDemo(t, s, clock)
 	srv := httptest.NewServer(s.Handler())
 	dir := t.TempDir()
 	if err := Export(t.Context(), nil, srv.URL, dir); err != nil {
