@@ -3,6 +3,7 @@ package sale
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -56,6 +57,11 @@ type Drop struct {
 	Customers   map[string]int64 `json:"customers"`
 	NextVoucher int              `json:"next_voucher"`
 	Active      map[string]bool  `json:"active"` // active hold ids
+	// NextExpiry is the earliest expiry among active holds (0: unknown), so
+	// that a tick scans the active holds only when one may expire.
+	NextExpiry int64 `json:"next_expiry"`
+	// AnyPaused is set while some active hold is marked paused.
+	AnyPaused bool `json:"any_paused"`
 
 	// The waiting room.
 	Started      bool         `json:"started"`
@@ -375,6 +381,9 @@ func (s *State) hold(c *Command) Result {
 	s.Holds[h.ID] = h
 	s.Tickets[ticketKey] = h.ID
 	d.Active[h.ID] = true
+	if d.NextExpiry > h.ExpiresAt {
+		d.NextExpiry = h.ExpiresAt
+	}
 	d.Available -= c.Quantity
 	d.Held += c.Quantity
 	for i := range d.Batches {
@@ -529,17 +538,8 @@ func (s *State) tick(c *Command) {
 			}
 			d.LastAdmitReset()
 		}
-		for hid := range d.Active {
-			h := s.Holds[hid]
-			if c.Paused && dt > 0 && h.PausedMs < c.MaxPauseMs {
-				ext := min(dt, c.MaxPauseMs-h.PausedMs)
-				h.PausedMs += ext
-				h.ExpiresAt += ext
-				h.Paused = true
-			} else {
-				h.Paused = false
-			}
-			s.expireIfDue(h, c.Now)
+		if c.Paused || d.AnyPaused || c.Now >= d.NextExpiry {
+			s.scanHolds(d, c, dt)
 		}
 		if !d.Started {
 			continue
@@ -552,6 +552,30 @@ func (s *State) tick(c *Command) {
 		}
 		d.admit(c.Now, dt)
 	}
+}
+
+// scanHolds pauses or expires the active holds of d and recomputes the
+// earliest expiry.
+func (s *State) scanHolds(d *Drop, c *Command, dt int64) {
+	next := int64(math.MaxInt64)
+	d.AnyPaused = false
+	for hid := range d.Active {
+		h := s.Holds[hid]
+		if c.Paused && dt > 0 && h.PausedMs < c.MaxPauseMs {
+			ext := min(dt, c.MaxPauseMs-h.PausedMs)
+			h.PausedMs += ext
+			h.ExpiresAt += ext
+			h.Paused = true
+		} else {
+			h.Paused = false
+		}
+		s.expireIfDue(h, c.Now)
+		if h.Status == floodgate.HoldActive {
+			next = min(next, h.ExpiresAt)
+			d.AnyPaused = d.AnyPaused || h.Paused
+		}
+	}
+	d.NextExpiry = next
 }
 
 // LastAdmitReset forgets admission credit; called when a drop starts so the
@@ -698,6 +722,9 @@ func (s *State) Check() error {
 				return fmt.Errorf("drop %s: active set has %s which is not active", id, hid)
 			}
 			held += h.Quantity
+			if h.ExpiresAt < d.NextExpiry {
+				return fmt.Errorf("drop %s: hold %s expires at %d, before the next expiry %d the ticks wait for", id, hid, h.ExpiresAt, d.NextExpiry)
+			}
 		}
 		if held != d.Held {
 			return fmt.Errorf("drop %s: active holds sum to %d, held is %d", id, held, d.Held)
