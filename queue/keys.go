@@ -14,6 +14,7 @@ type Keys struct {
 	TicketPub  ed25519.PublicKey
 	KeyID      string
 	SessionKey []byte
+	MACKey     []byte // authenticates tickets between the nodes (see SignTicket)
 }
 
 // DeriveKeys derives the ticket and session keys from the cluster secret.
@@ -23,7 +24,8 @@ func DeriveKeys(secret []byte) *Keys {
 	pub := priv.Public().(ed25519.PublicKey)
 	kid := sha256.Sum256(pub)
 	sess := sha256.Sum256(append([]byte("floodgate session key v1\x00"), secret...))
-	return &Keys{TicketKey: priv, TicketPub: pub, KeyID: hex.EncodeToString(kid[:8]), SessionKey: sess[:]}
+	mac := sha256.Sum256(append([]byte("floodgate ticket mac v1\x00"), secret...))
+	return &Keys{TicketKey: priv, TicketPub: pub, KeyID: hex.EncodeToString(kid[:8]), SessionKey: sess[:], MACKey: mac[:]}
 }
 
 // JWK is one JSON Web Key.

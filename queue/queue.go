@@ -109,7 +109,7 @@ func (s *Service) Keys() (*Keys, *Verifier, error) {
 		return nil, nil, floodgate.Errorf(floodgate.EUnavailable, "The node is starting; retry in a moment.")
 	}
 	k := DeriveKeys(secret)
-	ks := &keyset{keys: k, verifier: NewVerifier(k.TicketPub)}
+	ks := &keyset{keys: k, verifier: NewVerifier(k.TicketPub).WithMAC(k.MACKey)}
 	s.keys.CompareAndSwap(nil, ks)
 	ks = s.keys.Load()
 	return ks.keys, ks.verifier, nil
