@@ -311,3 +311,35 @@ func TestStaticAssetsAndSecurityHeaders(t *testing.T) {
 		t.Fatalf("index: %d", resp.StatusCode)
 	}
 }
+
+// listedDrops also lists its drops, as the core's reader does.
+type listedDrops struct{ drops }
+
+func (l listedDrops) Drops() []floodgate.Drop {
+	var out []floodgate.Drop
+	for _, d := range l.drops {
+		out = append(out, d)
+	}
+	return out
+}
+
+func TestIndexListsDropsOrRedirects(t *testing.T) {
+	sessions := identity.NewSessions([]byte("k"), time.Hour)
+	h, err := web.New(web.Config{Drops: listedDrops{demoDrops()}, Sessions: sessions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, body := get(t, client(t), srv.URL+"/")
+	if resp.StatusCode != 200 || !strings.Contains(body, `href="/d/mini-speaker"`) || !strings.Contains(body, "Mini AI speaker") {
+		t.Fatalf("index: %d %s", resp.StatusCode, body)
+	}
+	h, _ = web.New(web.Config{Drops: demoDrops(), Sessions: sessions, DefaultDrop: "mini-speaker"})
+	srv2 := httptest.NewServer(h)
+	defer srv2.Close()
+	resp, _ = get(t, client(t), srv2.URL+"/")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/d/mini-speaker" {
+		t.Fatalf("index with a default drop: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}

@@ -302,9 +302,12 @@
     $("t-paused").hidden = !h.paused;
     $("t-paused-note").hidden = !h.paused;
     clearInterval(tickTimer);
+    // While paused the server keeps moving the expiry out, so the clock
+    // shows the time left when the pause was seen and does not run down.
+    var pausedLeft = h.paused ? Math.max(0, Date.parse(h.expires_at) - now()) : null;
     var tick = function () {
       if (!hold) return;
-      var left = Math.max(0, Date.parse(hold.expires_at) - now());
+      var left = pausedLeft !== null ? pausedLeft : Math.max(0, Date.parse(hold.expires_at) - now());
       var s = Math.floor(left / 1000);
       $("t-clock").textContent = pad(Math.floor(s / 60)) + ":" + pad(s % 60);
       if (!holdTotalMs || left > holdTotalMs) holdTotalMs = left;
