@@ -62,6 +62,9 @@ type queueStatus struct {
 	// BeyondStock says the stock left will likely not reach this visitor;
 	// it keeps waiting in case holds come back, but polls slowly.
 	BeyondStock bool `json:"beyond_stock"`
+	// Early says the server counted the visitor as arriving before the
+	// opening (shuffled at the opening rather than FIFO).
+	Early *bool `json:"early"`
 }
 
 type dropJSON struct {
@@ -109,6 +112,7 @@ type run struct {
 	cnt       counters
 	lastDrop  atomic.Pointer[dropJSON]
 	monSold   atomic.Int64 // nanos since opening when the monitor first saw the drop sold out
+	monGone   atomic.Int64 // nanos since opening when the monitor first saw nothing available
 	samplesMu sync.Mutex
 	samples   []sample
 }
@@ -324,6 +328,11 @@ func (r *run) join(ctx context.Context, v *visitor) (string, queueStatus) {
 			}
 			if st.Position > 0 {
 				v.position = st.Position
+			}
+			if st.Early != nil {
+				// The server's word decides, not the schedule: a join sent
+				// just before the opening may arrive just after it.
+				v.early = *st.Early
 			}
 			return st.Ticket, st
 		}

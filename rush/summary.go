@@ -20,12 +20,13 @@ type Summary struct {
 	LostOrders      int64   `json:"lost_orders"`
 	DuplicateOrders int64   `json:"duplicate_orders"`
 	Errors5xx       int64   `json:"errors_5xx"`
-	SelloutSeconds  float64 `json:"sellout_seconds"` // -1: not sold out
+	SelloutSeconds  float64 `json:"sellout_seconds"` // every unit ordered; -1: not sold out
 	P50MS           float64 `json:"p50_ms"`
 	P99MS           float64 `json:"p99_ms"`
 	KendallTau      float64 `json:"kendall_tau"`
 	BotsAdmitted    int64   `json:"bots_admitted"`
 
+	AllocatedSeconds  float64        `json:"allocated_seconds"` // nothing left to hold (every unit held or sold), seen by the 250 ms monitor; -1: never
 	Drop              string         `json:"drop"`
 	Ordered           int64          `json:"ordered"`            // orders visitors got a 2xx for
 	ServerOrders      int64          `json:"server_orders"`      // orders the server lists
@@ -97,6 +98,9 @@ func (r *run) monitor(ctx context.Context) {
 			var d dropJSON
 			if json.Unmarshal(a.body, &d) == nil {
 				r.lastDrop.Store(&d)
+				if d.Stock > 0 && d.Available == 0 && r.since() > 0 {
+					r.monGone.CompareAndSwap(0, int64(r.since()))
+				}
 				if d.Stock > 0 && d.Sold >= d.Stock {
 					r.monSold.CompareAndSwap(0, int64(r.since()))
 				}
@@ -240,6 +244,10 @@ func (r *run) verify(ctx context.Context, res *Result) error {
 		s.SelloutSeconds = time.Duration(ns).Seconds()
 	} else if ns := r.monSold.Load(); ns > 0 {
 		s.SelloutSeconds = time.Duration(ns).Seconds()
+	}
+	s.AllocatedSeconds = -1
+	if ns := r.monGone.Load(); ns > 0 {
+		s.AllocatedSeconds = time.Duration(ns).Seconds()
 	}
 	var all histogram
 	for _, ep := range visitorEndpoints {
