@@ -147,3 +147,39 @@ func TestE2EPurchaseWithDevProvider(t *testing.T) {
 		t.Fatal("a second tab shows another order")
 	}
 }
+
+// TestE2EReopenedBrowserKeepsThePlace closes the browser while waiting and
+// opens it again on the same profile: the ticket cookie brings the buyer
+// back to the same place in line.
+func TestE2EReopenedBrowserKeepsThePlace(t *testing.T) {
+	needE2E(t)
+	n := startNode(t, "")
+	const drop = "reopen-speaker"
+	// Admission never starts (the sale opens in an hour), so the buyer
+	// stays in line across the restart.
+	n.createDrop(dropSpec{ID: drop, Stock: 10, StartsAt: time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+	for range 3 {
+		joinByAPI(n, drop)
+	}
+	profile := t.TempDir()
+	b := newBrowserIn(t, "en-US", profile)
+	b.do("open", chromedp.Navigate(n.URL+"/d/"+drop))
+	b.click("#join")
+	b.visible("#view-waiting")
+	if got := b.text("#w-position"); got != "Drawn at the start" {
+		t.Fatalf("an early arrival's place = %q", got)
+	}
+	ticket := b.cookie("fg_ticket_" + drop)
+	if ticket == "" {
+		t.Fatal("no ticket after joining")
+	}
+	b.shot("02b-early-arrival")
+	b.close()
+
+	again := newBrowserIn(t, "en-US", profile)
+	again.do("reopen", chromedp.Navigate(n.URL+"/d/"+drop))
+	again.visible("#view-waiting")
+	if got := again.cookie("fg_ticket_" + drop); got != ticket {
+		t.Fatal("the reopened browser lost the ticket")
+	}
+}

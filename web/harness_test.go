@@ -227,6 +227,9 @@ func (n *node) createDrop(d dropSpec) {
 	if d.HoldSeconds == 0 {
 		d.HoldSeconds = 300
 	}
+	if d.PerCustomerLimit == 0 {
+		d.PerCustomerLimit = 1
+	}
 	if d.AdmitPerSecond == 0 {
 		d.AdmitPerSecond = 100
 	}
@@ -278,16 +281,24 @@ func (n *node) me(drop, ticket string) meJSON {
 // browser is one headless Chromium with a fresh profile, at a phone's
 // width (360 CSS pixels).
 type browser struct {
-	t   *testing.T
-	ctx context.Context
+	t     *testing.T
+	ctx   context.Context
+	close func() // closes the browser as a person would
 }
 
 func newBrowser(t *testing.T, lang string) *browser {
 	t.Helper()
+	return newBrowserIn(t, lang, t.TempDir())
+}
+
+// newBrowserIn starts Chromium on the profile in dir; a second browser on
+// the same dir is the same browser closed and opened again.
+func newBrowserIn(t *testing.T, lang, dir string) *browser {
+	t.Helper()
 	chromium := needE2E(t)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(dir),
 		chromedp.Flag("headless", true),
 		chromedp.Flag("no-sandbox", true),
 		chromedp.Flag("disable-gpu", true),
@@ -304,7 +315,7 @@ func newBrowser(t *testing.T, lang string) *browser {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
-	b := &browser{t: t, ctx: ctx}
+	b := &browser{t: t, ctx: ctx, close: func() { _ = chromedp.Cancel(ctx); cancelAlloc() }}
 	// The first run starts the browser; it must not carry a timeout.
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 760, chromedp.EmulateScale(2))); err != nil {
 		t.Fatalf("start Chromium: %v", err)

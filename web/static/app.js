@@ -178,32 +178,38 @@
     if (s < 60) return t("eta_under_minute");
     var m = Math.round(s / 60);
     if (m < 60) return t("eta_minutes", { n: m });
+    if (m % 60 === 0) return t("eta_hours_only", { h: m / 60 });
     return t("eta_hours", { h: Math.floor(m / 60), m: m % 60 });
   }
   function fmt(n) { return typeof n === "number" ? n.toLocaleString(lang === "ko" ? "ko-KR" : "en-US") : "—"; }
 
   function showWaiting(st) {
     if (current !== "waiting") show("waiting");
-    $("w-position").textContent = fmt(st.position);
-    $("w-ahead").textContent = fmt(st.ahead);
+    // Early arrivals get their place drawn at the start.
+    var early = !st.position;
+    $("w-position").textContent = early ? t("place_drawn") : fmt(st.position);
+    $("w-position").classList.toggle("drawn", early);
+    $("w-ahead").textContent = early ? "—" : fmt(st.ahead);
     // Past the stock, an estimate would promise what may not come.
     $("w-eta").textContent = st.beyond_stock ? "—" : etaText(st.eta_seconds);
     $("w-beyond").hidden = !st.beyond_stock;
-    var key = "fg_first_ahead_" + drop;
-    if (firstAhead === null) {
-      firstAhead = Number(sessionStorage.getItem(key) || localStorage.getItem(key) || 0);
+    // The progress bar measures from where this ticket first stood.
+    var key = "fg_first_ahead_" + drop + "_" + getTicket().slice(-16);
+    if (firstAhead === null && !early) {
+      try { firstAhead = Number(localStorage.getItem(key) || 0); } catch (e) { firstAhead = 0; }
       if (!firstAhead && typeof st.ahead === "number") firstAhead = st.ahead;
     }
-    if (typeof st.ahead === "number" && st.ahead > firstAhead) firstAhead = st.ahead;
-    try { localStorage.setItem(key, String(firstAhead)); } catch (e) { /* private mode */ }
-    var pct = firstAhead > 0 ? Math.round(100 * (1 - st.ahead / firstAhead)) : 100;
+    if (!early && typeof st.ahead === "number" && st.ahead > firstAhead) firstAhead = st.ahead;
+    if (!early) { try { localStorage.setItem(key, String(firstAhead)); } catch (e) { /* private mode */ } }
+    var pct = early ? 0 : firstAhead > 0 ? Math.round(100 * (1 - st.ahead / firstAhead)) : 100;
     $("w-bar").style.width = Math.max(3, pct) + "%";
     $("w-progress").setAttribute("aria-valuenow", String(pct));
     // The live region speaks at most every 15 s, so a screen reader is not
     // flooded while the line moves.
     if (Date.now() - lastAnnounce > 15000) {
       lastAnnounce = Date.now();
-      $("w-live").textContent = t("live_position", { position: fmt(st.position), ahead: fmt(st.ahead), eta: etaText(st.eta_seconds) });
+      $("w-live").textContent = early ? t("place_drawn") + ". " + t("join_early_note")
+        : t("live_position", { position: fmt(st.position), ahead: fmt(st.ahead), eta: etaText(st.eta_seconds) });
     }
   }
   function connState(ok) {
