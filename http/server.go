@@ -32,6 +32,7 @@ type Store interface {
 	Read(fn func(st *sale.State))
 	Changed() <-chan struct{}
 	IsLeader() bool
+	Ready() bool
 	Leader() (id, raftAddr string)
 }
 
@@ -368,7 +369,7 @@ func (s *Server) leaderOnly(h http.HandlerFunc) http.HandlerFunc {
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	id, _ := s.cfg.Store.Leader()
 	_, _, keyErr := s.cfg.Queue.Keys()
-	if id == "" || keyErr != nil || !s.ready.Load() {
+	if id == "" || keyErr != nil || !s.ready.Load() || !s.cfg.Store.Ready() {
 		api.WriteErrorRetry(w, floodgate.Errorf(floodgate.EUnavailable, "This node cannot take writes yet: no leader or not ready."), 1)
 		return
 	}

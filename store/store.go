@@ -339,6 +339,23 @@ func (s *Store) Changed() <-chan struct{} { return s.fsm.changedCh() }
 // IsLeader reports whether this node is the Raft leader now.
 func (s *Store) IsLeader() bool { return s.leader.Load() }
 
+// Ready reports whether this node's state is current: it is the leader (and
+// has applied everything earlier leaders committed), or it follows a known
+// leader and has applied everything it knows to be committed. A node that
+// restarts replays its log before it is ready, so it never answers from a
+// state that is missing acknowledged writes.
+func (s *Store) Ready() bool {
+	if s.IsLeader() {
+		return true
+	}
+	id, _ := s.Leader()
+	if id == "" || id == s.cfg.NodeID {
+		return false
+	}
+	c := s.raft.CommitIndex()
+	return c > 0 && s.raft.AppliedIndex() >= c
+}
+
 // LeaderEpoch counts how often this node became leader; a change tells
 // leader-only caches (such as queue blocks) to start afresh.
 func (s *Store) LeaderEpoch() uint64 { return s.epoch.Load() }
