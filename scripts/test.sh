@@ -28,3 +28,16 @@ echo "== lint (gofmt, go vet, staticcheck)"
 
 echo "== unit, integration and end-to-end tests (race detector on)"
 go test -race -timeout 15m -count=1 ./... 2>&1 | tee /tmp/floodgate-test.log
+
+# Every fuzz target also runs briefly with the fuzzer on (the seed corpus ran
+# above as ordinary tests). FUZZTIME=0 skips this step.
+FUZZTIME=${FUZZTIME:-4s}
+if [[ $FUZZTIME != 0 ]]; then
+  echo "== fuzzing each target for $FUZZTIME"
+  grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u | while read -r dir; do
+    for fn in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go | sed 's/^func //'); do
+      echo "-- $dir $fn"
+      go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$FUZZTIME" "$dir" >/tmp/floodgate-fuzz.log 2>&1 || { cat /tmp/floodgate-fuzz.log; exit 1; }
+    done
+  done
+fi
