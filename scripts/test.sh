@@ -41,3 +41,7 @@ if [[ $FUZZTIME != 0 ]]; then
     done
   done
 fi
+
+passed=$(grep -c '^ok ' /tmp/floodgate-test.log || true)
+failed=$(grep -c '^FAIL' /tmp/floodgate-test.log || true)
+echo "packages: $passed passed, $failed failed"
