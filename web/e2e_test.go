@@ -1,12 +1,15 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -182,4 +185,31 @@ func TestE2EReopenedBrowserKeepsThePlace(t *testing.T) {
 	if got := again.cookie("fg_ticket_" + drop); got != ticket {
 		t.Fatal("the reopened browser lost the ticket")
 	}
+}
+
+// TestE2EWaitingRoomFallsBackToPolling breaks server-sent events in the
+// page (every stream fails at once, as behind a proxy that cuts them): the
+// waiting room polls instead and the turn still comes.
+func TestE2EWaitingRoomFallsBackToPolling(t *testing.T) {
+	b := newBrowser(t, "en-US")
+	n := startNode(t, "")
+	const drop = "poll-speaker"
+	n.createDrop(dropSpec{ID: drop, Stock: 10, AdmitPerSecond: 1})
+	for range 3 {
+		joinByAPI(n, drop)
+	}
+	b.do("break EventSource", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
+			window.EventSource = function () {
+				var es = this; es.readyState = 0;
+				setTimeout(function () { es.readyState = 2; if (es.onerror) es.onerror(new Event("error")); }, 10);
+			};
+			window.EventSource.CLOSED = 2;
+			window.EventSource.prototype.close = function () {};`})
+		return err
+	}))
+	b.do("open", chromedp.Navigate(n.URL+"/d/"+drop))
+	b.click("#join")
+	b.visible("#view-waiting")
+	b.visible("#view-turn")
 }
