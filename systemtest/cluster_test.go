@@ -1,0 +1,201 @@
+package systemtest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/floodgate/floodgate/internal/testkit"
+)
+
+func urls(nodes []*testkit.Node) []string {
+	var out []string
+	for _, n := range nodes {
+		out = append(out, n.URL)
+	}
+	return out
+}
+
+func createDrop(t *testing.T, n *testkit.Node, id string, stock int64) {
+	t.Helper()
+	n.MustCreateDrop(t, testkit.DropRequest{ID: id, Name: "Cluster drop", Stock: stock, AdmitPerSecond: 2000, HoldSeconds: 600})
+}
+
+// TestLeaderKillDuringRush kills the leader with SIGKILL while buyers hold
+// and order through every node, then checks that every acknowledged order
+// is on every surviving node (and on the old leader once it is back), that
+// nothing is oversold, and that the history is linearizable.
+func TestLeaderKillDuringRush(t *testing.T) {
+	sizes := []int{3}
+	if soak() {
+		sizes = []int{3, 5}
+	}
+	for _, size := range sizes {
+		t.Run(map[int]string{3: "3nodes", 5: "5nodes"}[size], func(t *testing.T) {
+			c := testkit.StartCluster(t, size, testkit.ClusterOptions{})
+			leader := c.WaitLeader(t, nil, 10*time.Second)
+			stock, buyers, workers := int64(80), 120, 12
+			if soak() {
+				stock, buyers, workers = 400, 600, 32
+			}
+			createDrop(t, c.Nodes[leader], "rush", stock)
+
+			r := newRush("rush", urls(c.Nodes))
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			r.joinAll(ctx, t, buyers)
+			killed := make(chan struct{})
+			go func() {
+				defer close(killed)
+				for r.acked.Load() < stock/4 && ctx.Err() == nil {
+					time.Sleep(5 * time.Millisecond)
+				}
+				r.markKill()
+				c.Nodes[leader].Kill()
+			}()
+			r.run(ctx, buyers, workers)
+			<-killed
+			if ctx.Err() != nil {
+				t.Fatalf("the rush did not finish in time: %d orders acknowledged", r.acked.Load())
+			}
+			if fo := r.failover(); fo > 0 {
+				t.Logf("failover: %v from leader kill to the next committed order (%d nodes)", fo.Round(time.Millisecond), size)
+			} else {
+				t.Logf("failover: no order was committed after the kill (all %d acknowledged before)", r.acked.Load())
+			}
+			survivors := c.Running()
+			sold := r.waitConverged(t, survivors, stock)
+			t.Logf("%d orders acknowledged, %d sold of %d", r.acked.Load(), sold, stock)
+			if int64(sold) != stock {
+				t.Errorf("sold %d of %d although there were more buyers than stock", sold, stock)
+			}
+			r.check(t, int(stock), sold)
+
+			// The old leader comes back as a follower with everything.
+			c.Nodes[leader].Restart(t)
+			r.waitConverged(t, []*testkit.Node{c.Nodes[leader]}, stock)
+		})
+	}
+}
+
+// TestIsolatedLeaderStepsDown cuts the leader off from its peers in the
+// middle of a rush, with buyers still sending to it: no write may be
+// acknowledged that the majority does not have; the old leader steps down;
+// after the heal every node converges.
+func TestIsolatedLeaderStepsDown(t *testing.T) {
+	c := testkit.StartCluster(t, 3, testkit.ClusterOptions{Faults: true})
+	leader := c.WaitLeader(t, nil, 10*time.Second)
+	stock := int64(60)
+	createDrop(t, c.Nodes[leader], "split", stock)
+
+	r := newRush("split", urls(c.Nodes))
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	r.joinAll(ctx, t, 100)
+	var others []int
+	for i := range c.Nodes {
+		if i != leader {
+			others = append(others, i)
+		}
+	}
+	healed := make(chan struct{})
+	go func() {
+		defer close(healed)
+		for r.acked.Load() < stock/4 && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		c.Isolate(t, leader)
+		r.markKill()
+		// The majority elects a new leader and keeps selling.
+		newLeader := c.WaitLeader(t, others, 20*time.Second)
+		if newLeader == leader {
+			t.Errorf("the isolated node is still the leader of the majority")
+		}
+		// The old leader must notice it lost its followers.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			cctx, ccancel := context.WithTimeout(ctx, 2*time.Second)
+			info, err := c.Nodes[leader].ClusterInfo(cctx)
+			ccancel()
+			if err == nil {
+				state := ""
+				for _, n := range info.Nodes {
+					if n.ID == c.IDs[leader] {
+						state = n.State
+					}
+				}
+				if state != "leader" {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("the isolated leader did not step down within 10s")
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(2 * time.Second) // let buyers hit the cut-off node for a while
+		c.Heal()
+	}()
+	r.run(ctx, 100, 10)
+	<-healed
+	if ctx.Err() != nil {
+		t.Fatalf("the rush did not finish in time: %d orders acknowledged", r.acked.Load())
+	}
+	if fo := r.failover(); fo > 0 {
+		t.Logf("leader isolated: %v to the next committed order", fo.Round(time.Millisecond))
+	}
+	c.WaitLeader(t, nil, 20*time.Second)
+	sold := r.waitConverged(t, c.Nodes, stock)
+	t.Logf("%d orders acknowledged, %d sold of %d", r.acked.Load(), sold, stock)
+	r.check(t, int(stock), sold)
+}
+
+// TestFollowerCatchesUpFromSnapshot wipes a follower's disk while the
+// cluster keeps selling and compacting its log; the follower comes back
+// empty and must be sent a snapshot.
+func TestFollowerCatchesUpFromSnapshot(t *testing.T) {
+	c := testkit.StartCluster(t, 3, testkit.ClusterOptions{Node: testkit.Options{
+		Args: []string{"--snapshot-threshold", "64", "--trailing-logs", "16", "--snapshot-interval", "200ms"},
+	}})
+	leader := c.WaitLeader(t, nil, 10*time.Second)
+	follower := (leader + 1) % 3
+	stock := int64(40)
+	createDrop(t, c.Nodes[leader], "snap", stock)
+
+	c.Nodes[follower].Kill()
+	if err := os.RemoveAll(c.Nodes[follower].DataDir); err != nil {
+		t.Fatal(err)
+	}
+	var live []*testkit.Node
+	for i, n := range c.Nodes {
+		if i != follower {
+			live = append(live, n)
+		}
+	}
+	// Enough commands (and leader ticks) for several snapshots.
+	r := newRush("snap", urls(live))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r.joinAll(ctx, t, 30)
+	r.run(ctx, 30, 6)
+	time.Sleep(time.Second) // a few more ticks and a snapshot past the orders
+
+	c.Nodes[follower].Restart(t)
+	sold := r.waitConverged(t, c.Nodes, stock)
+	if sold != int(r.acked.Load()) {
+		t.Fatalf("sold %d, acknowledged %d", sold, r.acked.Load())
+	}
+	logs := c.Nodes[follower].Logs()
+	if !strings.Contains(logs, "Installed remote snapshot") {
+		t.Fatalf("the empty follower caught up without a snapshot; its log:\n%s", logs[max(0, len(logs)-4000):])
+	}
+	snaps, _ := filepath.Glob(filepath.Join(c.Nodes[follower].DataDir, "snapshots", "*", "meta.json"))
+	if len(snaps) == 0 {
+		t.Fatalf("no snapshot in the follower's data dir after it caught up")
+	}
+	t.Logf("follower caught up from a snapshot; %d orders", sold)
+}
