@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v chromium >/dev/null || need+=(chromium)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
+dpkg -s fonts-inter >/dev/null 2>&1 || need+=(fonts-inter)
 command -v redis-server >/dev/null || need+=(redis-server)
 [[ -x /usr/lib/postgresql/15/bin/postgres ]] || need+=(postgresql)
 if ((${#need[@]})); then
