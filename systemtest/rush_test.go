@@ -135,7 +135,7 @@ type rush struct {
 	orders map[string]floodgate.Order // acknowledged, by id
 	// tickets[i] is buyer i's ticket, taken before the rush starts.
 	tickets []testkit.Ticket
-	acked  atomic.Int64
+	acked   atomic.Int64
 	// kill is when the leader was killed (zero before); firstAfterKill is
 	// the first order acknowledged whose last attempt was sent after it.
 	kill           time.Time
