@@ -36,6 +36,7 @@ var operationMethods = []string{"get", "put", "post", "delete", "options", "head
 // ("" method for a pattern that matches every method).
 type route struct {
 	method, path string
+	admin        bool   // the handler is wrapped in admin(...)
 	pos          string // file:line, for messages
 }
 
@@ -92,6 +93,34 @@ func TestOpenAPIHasNoStalePaths(t *testing.T) {
 		}
 		if n == 0 {
 			t.Errorf("docs/openapi.yaml: path %q has no operation", path)
+		}
+	}
+}
+
+// TestOpenAPIAdminSecurity checks that exactly the routes wrapped in admin()
+// document the admin token, and that they document its 401.
+func TestOpenAPIAdminSecurity(t *testing.T) {
+	doc := mustLoadOpenAPI(t)
+	paths := doc.paths(t)
+	for _, r := range mustRoutes(t, routeSources...) {
+		op := asMap(paths[r.path][strings.ToLower(r.method)])
+		if op == nil {
+			continue // TestOpenAPIDocumentsEveryRoute reports it
+		}
+		documented := false
+		for _, req := range asSlice(op["security"]) {
+			if _, ok := asMap(req)["adminToken"]; ok {
+				documented = true
+			}
+		}
+		switch {
+		case r.admin && !documented:
+			t.Errorf("route %s needs the admin token; add security: [{adminToken: []}] to it in docs/openapi.yaml", r)
+		case !r.admin && documented:
+			t.Errorf("route %s does not need the admin token; docs/openapi.yaml says it does", r)
+		}
+		if _, has401 := asMap(op["responses"])["401"]; r.admin && !has401 {
+			t.Errorf("route %s needs the admin token; document its 401 answer", r)
 		}
 	}
 }
@@ -504,12 +533,28 @@ func mustRoutes(t *testing.T, dirs ...string) []route {
 					return true
 				}
 				r.pos = dirLabel(dir) + "/" + at
+				r.admin = wrappedInAdmin(call.Args[1])
 				out = append(out, r)
 				return true
 			})
 		}
 	}
 	return out
+}
+
+// wrappedInAdmin reports whether a handler expression passes through a call
+// of a method named admin, the wrapper that requires the admin token.
+func wrappedInAdmin(e ast.Expr) bool {
+	found := false
+	ast.Inspect(e, func(n ast.Node) bool {
+		if call, ok := n.(*ast.CallExpr); ok {
+			if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "admin" {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 // dirLabel names a directory by its last element ("http" for ".").
