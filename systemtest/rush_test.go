@@ -180,22 +180,22 @@ func (r *rush) failover() time.Duration {
 }
 
 // try calls fn on node after node until it succeeds, is refused for good,
-// or ctx ends. It returns the last error and when the last attempt started.
-func (r *rush) try(ctx context.Context, first int, fn func(c *testkit.Client) error) (error, time.Time) {
+// or ctx ends. It returns when the last attempt started and its error.
+func (r *rush) try(ctx context.Context, first int, fn func(c *testkit.Client) error) (time.Time, error) {
 	wait := 20 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		sent := time.Now()
 		c := r.clients[(first+attempt)%len(r.clients)]
 		err := fn(c)
 		if !testkit.Retryable(err) {
-			return err, sent
+			return sent, err
 		}
 		if os.Getenv("FLOODGATE_TEST_DEBUG") != "" {
 			fmt.Fprintf(os.Stderr, "retry %s: %v\n", c.BaseURL, err)
 		}
 		select {
 		case <-ctx.Done():
-			return err, sent
+			return sent, err
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, 300*time.Millisecond)
@@ -213,7 +213,7 @@ func (r *rush) buy(ctx context.Context, worker, buyer int) {
 	admitted := false
 	for ctx.Err() == nil && !admitted {
 		var st testkit.QueueStatus
-		err, _ := r.try(ctx, home, func(c *testkit.Client) (err error) { st, err = c.QueueStatus(ctx, r.drop, tk.Ticket); return err })
+		_, err := r.try(ctx, home, func(c *testkit.Client) (err error) { st, err = c.QueueStatus(ctx, r.drop, tk.Ticket); return err })
 		switch {
 		case err != nil:
 			return
@@ -229,7 +229,7 @@ func (r *rush) buy(ctx context.Context, worker, buyer int) {
 		return
 	}
 	var session string
-	if err, _ := r.try(ctx, home, func(c *testkit.Client) (err error) {
+	if _, err := r.try(ctx, home, func(c *testkit.Client) (err error) {
 		session, err = c.Session(ctx, fmt.Sprintf("buyer%d@example.com", buyer))
 		return err
 	}); err != nil {
@@ -237,7 +237,7 @@ func (r *rush) buy(ctx context.Context, worker, buyer int) {
 	}
 	var hold floodgate.Hold
 	call := r.now()
-	err, _ := r.try(ctx, home, func(c *testkit.Client) (err error) { hold, _, err = c.Hold(ctx, r.drop, tk.Ticket, 1); return err })
+	_, err := r.try(ctx, home, func(c *testkit.Client) (err error) { hold, _, err = c.Hold(ctx, r.drop, tk.Ticket, 1); return err })
 	r.record(worker, opInput{Kind: opHold, Buyer: buyer}, call, outcome(err))
 	if err != nil {
 		return
@@ -245,7 +245,7 @@ func (r *rush) buy(ctx context.Context, worker, buyer int) {
 	var order floodgate.Order
 	call = r.now()
 	key := fmt.Sprintf("order-%d", buyer)
-	err, sent := r.try(ctx, home, func(c *testkit.Client) (err error) {
+	sent, err := r.try(ctx, home, func(c *testkit.Client) (err error) {
 		order, _, err = c.Order(ctx, hold.ID, tk.Ticket, session, key)
 		return err
 	})
@@ -291,7 +291,7 @@ func (r *rush) joinAll(ctx context.Context, t *testing.T, n int) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			err, _ := r.try(ctx, b%len(r.clients), func(c *testkit.Client) (err error) { r.tickets[b], err = c.Join(ctx, r.drop); return err })
+			_, err := r.try(ctx, b%len(r.clients), func(c *testkit.Client) (err error) { r.tickets[b], err = c.Join(ctx, r.drop); return err })
 			if err != nil {
 				t.Errorf("buyer %d could not join the queue: %v", b, err)
 			}
