@@ -37,6 +37,7 @@ var operationMethods = []string{"get", "put", "post", "delete", "options", "head
 type route struct {
 	method, path string
 	admin        bool   // the handler is wrapped in admin(...)
+	leaderOnly   bool   // the handler is wrapped in leaderOnly(...)
 	pos          string // file:line, for messages
 }
 
@@ -97,9 +98,10 @@ func TestOpenAPIHasNoStalePaths(t *testing.T) {
 	}
 }
 
-// TestOpenAPIAdminSecurity checks that exactly the routes wrapped in admin()
-// document the admin token, and that they document its 401.
-func TestOpenAPIAdminSecurity(t *testing.T) {
+// TestOpenAPIWrappers checks that exactly the routes wrapped in admin()
+// document the admin token and its 401, and that routes wrapped in
+// leaderOnly() document their 503.
+func TestOpenAPIWrappers(t *testing.T) {
 	doc := mustLoadOpenAPI(t)
 	paths := doc.paths(t)
 	for _, r := range mustRoutes(t, routeSources...) {
@@ -121,6 +123,9 @@ func TestOpenAPIAdminSecurity(t *testing.T) {
 		}
 		if _, has401 := asMap(op["responses"])["401"]; r.admin && !has401 {
 			t.Errorf("route %s needs the admin token; document its 401 answer", r)
+		}
+		if _, has503 := asMap(op["responses"])["503"]; r.leaderOnly && !has503 {
+			t.Errorf("route %s is leader-only; document its 503 answer (no leader)", r)
 		}
 	}
 }
@@ -533,7 +538,8 @@ func mustRoutes(t *testing.T, dirs ...string) []route {
 					return true
 				}
 				r.pos = dirLabel(dir) + "/" + at
-				r.admin = wrappedInAdmin(call.Args[1])
+				r.admin = wrappedIn(call.Args[1], "admin")
+				r.leaderOnly = wrappedIn(call.Args[1], "leaderOnly")
 				out = append(out, r)
 				return true
 			})
@@ -542,13 +548,14 @@ func mustRoutes(t *testing.T, dirs ...string) []route {
 	return out
 }
 
-// wrappedInAdmin reports whether a handler expression passes through a call
-// of a method named admin, the wrapper that requires the admin token.
-func wrappedInAdmin(e ast.Expr) bool {
+// wrappedIn reports whether a handler expression passes through a call of
+// the method wrapper: admin requires the admin token, leaderOnly sends the
+// request to the leader (503 when there is none).
+func wrappedIn(e ast.Expr, wrapper string) bool {
 	found := false
 	ast.Inspect(e, func(n ast.Node) bool {
 		if call, ok := n.(*ast.CallExpr); ok {
-			if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "admin" {
+			if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == wrapper {
 				found = true
 			}
 		}
