@@ -309,10 +309,10 @@ func TestOpenAPICoversContract(t *testing.T) {
 	}
 }
 
-// TestStatusRoutesAreMounted checks that every route of the status package is
+// TestOpenAPIStatusRoutesAreMounted checks that every route of the status package is
 // reachable on a core node, through the path prefixes floodgate serve mounts
 // it under; a route outside them would be documented but never served.
-func TestStatusRoutesAreMounted(t *testing.T) {
+func TestOpenAPIStatusRoutesAreMounted(t *testing.T) {
 	prefixes := mustStringSlice(t, "../cmd/floodgate/serve.go", "statusPaths")
 	for _, r := range mustRoutes(t, "../status") {
 		ok := false
