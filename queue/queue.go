@@ -189,7 +189,8 @@ func (s *Service) issue(ctx context.Context, drop string, afterStart bool) (earl
 		b = &is.early
 	}
 	if b.empty() {
-		res, err := s.cfg.Store.Apply(ctx, &sale.Command{Kind: sale.KindReserveBlock, Now: s.cfg.Now().UnixMilli(), Drop: drop, Early: early, Size: s.cfg.BlockSize})
+		fresh := b.end == 0 // this leader's first block in its term
+		res, err := s.cfg.Store.Apply(ctx, &sale.Command{Kind: sale.KindReserveBlock, Now: s.cfg.Now().UnixMilli(), Drop: drop, Early: early, Size: s.cfg.BlockSize, Fresh: fresh && !early})
 		if err != nil {
 			return false, 0, err
 		}
@@ -262,7 +263,7 @@ func StatusOf(d *sale.Drop, early bool, seq int64, now int64) Status {
 	if st.State != floodgate.QueueWaiting {
 		return st
 	}
-	st.Ahead = pos - d.AdmittedUpTo
+	st.Ahead = d.Ahead(pos)
 	rate := max(d.Spec.AdmitPerSecond, 1)
 	st.ETASeconds = (st.Ahead + rate - 1) / rate
 	if !d.Started {
@@ -301,9 +302,9 @@ func (s *Service) tick(ctx context.Context) error {
 		busy      bool
 	)
 	type dropInfo struct {
-		id                  string
-		earlyNext, lateNext int64
-		startNow            bool
+		id                    string
+		earlyNext, lateIssued int64
+		startNow              bool
 	}
 	var drops []dropInfo
 	s.cfg.Store.Read(func(st *sale.State) {
@@ -316,7 +317,7 @@ func (s *Service) tick(ctx context.Context) error {
 				continue
 			}
 			busy = true
-			drops = append(drops, dropInfo{id: id, earlyNext: d.EarlyNext, lateNext: d.LateNext, startNow: !d.Started && now >= d.Spec.StartsAt})
+			drops = append(drops, dropInfo{id: id, earlyNext: d.EarlyNext, lateIssued: d.LateIssued, startNow: !d.Started && now >= d.Spec.StartsAt})
 		}
 	})
 	if !hasSecret {
@@ -337,7 +338,9 @@ func (s *Service) tick(ctx context.Context) error {
 		if di.startNow {
 			is.started = true
 		}
-		rep := sale.Issued{Drop: di.id, Early: di.earlyNext, Late: di.lateNext}
+		// Without a block of its own this term, the leader knows of no late
+		// position beyond what was already reported.
+		rep := sale.Issued{Drop: di.id, Early: di.earlyNext, Late: di.lateIssued}
 		if is.early.end > 0 {
 			rep.Early = is.early.next
 		}

@@ -84,6 +84,10 @@ type Command struct {
 
 	Early bool  // ReserveBlock, Hold: which sequence the ticket is from
 	Size  int64 // ReserveBlock
+	// Fresh marks a leader's first block of late positions in its term: the
+	// positions an earlier leader reserved but never reported as issued are
+	// then a gap that admission skips.
+	Fresh bool // ReserveBlock
 
 	Visitor  string // Hold, Release, Order: the ticket's visitor id
 	Seq      int64  // Hold: the ticket's sequence number
@@ -139,6 +143,7 @@ func AppendCommand(buf []byte, c *Command) []byte {
 		buf = appendString(buf, c.Drop)
 		buf = appendBool(buf, c.Early)
 		buf = binary.AppendVarint(buf, c.Size)
+		buf = appendBool(buf, c.Fresh)
 	case KindHold:
 		buf = appendString(buf, c.Drop)
 		buf = appendString(buf, c.Visitor)
@@ -210,6 +215,7 @@ func DecodeCommand(buf []byte) (Command, error) {
 		c.Drop = d.string()
 		c.Early = d.bool()
 		c.Size = d.varint()
+		c.Fresh = d.bool()
 	case KindHold:
 		c.Drop = d.string()
 		c.Visitor = d.string()

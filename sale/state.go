@@ -73,6 +73,11 @@ type Drop struct {
 	AdmittedUpTo int64        `json:"admitted_up_to"` // positions below this are admitted
 	AdmitCredit  int64        `json:"admit_credit"`   // admissions owed, in thousandths of a visitor
 	Batches      []AdmitBatch `json:"batches"`        // admissions still inside their window
+	// LateIssued is the highest late sequence the leader reported as handed
+	// out; Gaps are late sequences a lost leader reserved but, as far as the
+	// log knows, never handed out. Admission skips them.
+	LateIssued int64 `json:"late_issued"`
+	Gaps       []Gap `json:"gaps,omitempty"`
 }
 
 // AdmitBatch is one step of the admission counter: positions [From, To)
@@ -84,6 +89,12 @@ type AdmitBatch struct {
 	To       int64 `json:"to"`
 	At       int64 `json:"at"`
 	Resolved int64 `json:"resolved"`
+}
+
+// Gap is a range [From, To) of late sequence numbers that admission skips.
+type Gap struct {
+	From int64 `json:"from"`
+	To   int64 `json:"to"`
 }
 
 // Hold is the replicated state of one hold.
@@ -304,6 +315,9 @@ func (s *State) reserveBlock(c *Command) Result {
 		return Result{Start: start, End: d.EarlyNext}
 	}
 	start := d.LateNext
+	if c.Fresh && d.LateNext > d.LateIssued {
+		d.Gaps = append(d.Gaps, Gap{From: d.LateIssued, To: d.LateNext})
+	}
 	d.LateNext += c.Size
 	return Result{Start: start, End: d.LateNext}
 }
@@ -546,6 +560,7 @@ func (s *State) tick(c *Command) {
 		}
 		if reported {
 			late := min(max(is.Late, 0), d.LateNext)
+			d.LateIssued = max(d.LateIssued, late)
 			if n := d.EarlyTotal + late; n > d.Issued {
 				d.Issued = n
 			}
@@ -598,13 +613,41 @@ func (d *Drop) admit(now, dt int64) {
 	d.Batches = live
 	rate := d.Spec.AdmitPerSecond
 	d.AdmitCredit = min(d.AdmitCredit+rate*dt, rate*1000)
-	n := min(d.AdmitCredit/1000, d.Available-unresolved, d.Issued-d.AdmittedUpTo)
+	// Skip positions nobody holds (see Gaps); a batch ends where a gap starts.
+	limit := d.Issued
+	gaps := d.Gaps[:0]
+	for _, g := range d.Gaps {
+		from, to := d.EarlyTotal+g.From, d.EarlyTotal+g.To
+		if d.AdmittedUpTo >= from && d.AdmittedUpTo < to {
+			d.AdmittedUpTo = to
+		}
+		if to <= d.AdmittedUpTo {
+			continue
+		}
+		gaps = append(gaps, g)
+		limit = min(limit, from)
+	}
+	d.Gaps = gaps
+	n := min(d.AdmitCredit/1000, d.Available-unresolved, limit-d.AdmittedUpTo)
 	if n <= 0 {
 		return
 	}
 	d.Batches = append(d.Batches, AdmitBatch{From: d.AdmittedUpTo, To: d.AdmittedUpTo + n, At: now})
 	d.AdmittedUpTo += n
 	d.AdmitCredit -= n * 1000
+}
+
+// Ahead counts the positions in [d.AdmittedUpTo, pos) that are not in a gap:
+// the visitors who will be admitted before pos.
+func (d *Drop) Ahead(pos int64) int64 {
+	n := pos - d.AdmittedUpTo
+	for _, g := range d.Gaps {
+		from, to := max(d.EarlyTotal+g.From, d.AdmittedUpTo), min(d.EarlyTotal+g.To, pos)
+		if to > from {
+			n -= to - from
+		}
+	}
+	return max(n, 0)
 }
 
 // DropState is the public state of a drop at time now.
