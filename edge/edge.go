@@ -22,6 +22,7 @@ import (
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/internal/api"
+	"github.com/floodgate/floodgate/internal/sse"
 	"github.com/floodgate/floodgate/queue"
 )
 
@@ -345,53 +346,16 @@ func final(state string) bool {
 // queueEvents streams a ticket's status as server-sent events until its
 // state is final, like the nodes do, from the followed counters.
 func (e *Edge) queueEvents(w http.ResponseWriter, r *http.Request, f *follower, c *queue.Claims) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
+	e.metrics.sse.Inc()
+	defer e.metrics.sse.Dec()
+	opts := sse.Options{Retry: 2 * time.Second, MinInterval: sseInterval, Done: e.ctx.Done()}
+	err := sse.Stream(w, r, opts, func() ([]byte, bool, <-chan struct{}) {
+		st, changed := e.status(f, c)
+		return st.AppendJSON(nil), final(st.State), changed
+	})
+	if err != nil {
 		e.writeErr(w, "queue_events", floodgate.Errorf(floodgate.EInternal, "streaming is not supported"))
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
 	e.count("queue_events", http.StatusOK)
-	e.metrics.sse.Inc()
-	defer e.metrics.sse.Dec()
-	fmt.Fprint(w, "retry: 2000\n\n")
-	var last []byte
-	keepalive := time.NewTicker(15 * time.Second)
-	defer keepalive.Stop()
-	for {
-		st, changed := e.status(f, c)
-		b, _ := json.Marshal(st)
-		if string(b) != string(last) {
-			if _, err := fmt.Fprintf(w, "data: %s\n\n", b); err != nil {
-				return
-			}
-			fl.Flush()
-			last = b
-		}
-		if final(st.State) {
-			return
-		}
-		select {
-		case <-r.Context().Done():
-			return
-		case <-e.ctx.Done():
-			return
-		case <-keepalive.C:
-			if _, err := fmt.Fprint(w, ": keepalive\n\n"); err != nil {
-				return
-			}
-			fl.Flush()
-			continue
-		case <-changed:
-		}
-		select {
-		case <-r.Context().Done():
-			return
-		case <-time.After(sseInterval):
-		}
-	}
 }

@@ -2,65 +2,66 @@ package http
 
 import (
 	"hash/maphash"
+	"math"
 	"net/netip"
-	"sync"
+	"sync/atomic"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
-// limiter is a token bucket per client IP. Buckets unused for a minute are
-// dropped, so memory follows the number of active addresses. It is sharded
-// by address so that concurrent requests rarely wait for each other.
+// limiter limits requests per client IP with the generic cell rate
+// algorithm (GCRA) over a fixed table of slots: each address hashes to one
+// slot holding its "theoretical arrival time". Memory is fixed whatever the
+// number of visitors (a million waiting visitors cost nothing more), and a
+// check is one atomic compare-and-swap. Addresses that share a slot share a
+// limit; with limiterSlots slots that is rare and only ever stricter.
 type limiter struct {
-	rate   rate.Limit
-	burst  int
-	seed   maphash.Seed
-	shards [32]limiterShard
+	interval  int64 // nanoseconds between two requests at the sustained rate
+	tolerance int64 // how far ahead of now the arrival time may run (the burst)
+	seed      maphash.Seed
+	slots     []atomic.Int64
+	epoch     time.Time
 }
 
-type limiterShard struct {
-	mu      sync.Mutex
-	buckets map[netip.Addr]*bucket
-	sweep   time.Time
-}
-
-type bucket struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
+// limiterSlots is the size of the table: 4 MiB of int64s.
+const limiterSlots = 1 << 19
 
 func newLimiter(perSecond float64, burst int) *limiter {
-	l := &limiter{rate: rate.Limit(perSecond), burst: burst, seed: maphash.MakeSeed()}
-	for i := range l.shards {
-		l.shards[i].buckets = map[netip.Addr]*bucket{}
+	if perSecond <= 0 {
+		perSecond = math.SmallestNonzeroFloat64
 	}
-	return l
+	interval := int64(float64(time.Second) / perSecond)
+	if interval < 1 {
+		interval = 1
+	}
+	if burst < 1 {
+		burst = 1
+	}
+	return &limiter{
+		interval:  interval,
+		tolerance: interval * int64(burst-1),
+		seed:      maphash.MakeSeed(),
+		slots:     make([]atomic.Int64, limiterSlots),
+		// Arrival times are kept relative to the limiter's start, so that
+		// the zero value of a slot means "long ago".
+		epoch: time.Now().Add(-time.Hour),
+	}
 }
 
 func (l *limiter) allow(ip netip.Addr) bool {
-	now := time.Now()
-	b16 := ip.As16()
-	sh := &l.shards[maphash.Bytes(l.seed, b16[:])%uint64(len(l.shards))]
-	return sh.allow(l, ip, now)
+	return l.allowAt(ip, time.Since(l.epoch).Nanoseconds())
 }
 
-func (l *limiterShard) allow(parent *limiter, ip netip.Addr, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.sweep) > time.Minute {
-		for k, b := range l.buckets {
-			if now.Sub(b.seen) > time.Minute {
-				delete(l.buckets, k)
-			}
+func (l *limiter) allowAt(ip netip.Addr, now int64) bool {
+	b := ip.As16()
+	slot := &l.slots[maphash.Bytes(l.seed, b[:])%limiterSlots]
+	for {
+		old := slot.Load()
+		tat := max(old, now)
+		if tat-now > l.tolerance {
+			return false
 		}
-		l.sweep = now
+		if slot.CompareAndSwap(old, tat+l.interval) {
+			return true
+		}
 	}
-	b := l.buckets[ip]
-	if b == nil {
-		b = &bucket{lim: rate.NewLimiter(parent.rate, parent.burst)}
-		l.buckets[ip] = b
-	}
-	b.seen = now
-	return b.lim.AllowN(now, 1)
 }

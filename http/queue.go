@@ -1,14 +1,13 @@
 package http
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/internal/api"
+	"github.com/floodgate/floodgate/internal/sse"
 	"github.com/floodgate/floodgate/queue"
 	"github.com/floodgate/floodgate/sale"
 )
@@ -89,52 +88,15 @@ const sseInterval = 500 * time.Millisecond
 // queueEvents streams the ticket's status as server-sent events until the
 // state is final or the client goes away.
 func (s *Server) queueEvents(w http.ResponseWriter, r *http.Request, c *queue.Claims) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		writeErr(w, floodgate.Errorf(floodgate.EInternal, "streaming is not supported"))
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
 	s.metrics.sseStreams.Inc()
 	defer s.metrics.sseStreams.Dec()
-	fmt.Fprint(w, "retry: 2000\n\n")
-	var last []byte
-	keepalive := time.NewTicker(15 * time.Second)
-	defer keepalive.Stop()
-	for {
+	err := sse.Stream(w, r, sse.Options{Retry: 2 * time.Second, MinInterval: sseInterval}, func() ([]byte, bool, <-chan struct{}) {
 		changed := s.cfg.Store.Changed()
 		st := s.cfg.Queue.Status(c)
-		b, _ := json.Marshal(st)
-		if string(b) != string(last) {
-			if _, err := fmt.Fprintf(w, "data: %s\n\n", b); err != nil {
-				return
-			}
-			fl.Flush()
-			last = b
-		}
-		if final(st.State) {
-			return
-		}
-		select {
-		case <-r.Context().Done():
-			return
-		case <-keepalive.C:
-			if _, err := fmt.Fprint(w, ": keepalive\n\n"); err != nil {
-				return
-			}
-			fl.Flush()
-			continue
-		case <-changed:
-		}
-		select {
-		case <-r.Context().Done():
-			return
-		case <-time.After(sseInterval):
-		}
+		return st.AppendJSON(nil), final(st.State), changed
+	})
+	if err != nil {
+		writeErr(w, floodgate.Errorf(floodgate.EInternal, "streaming is not supported"))
 	}
 }
 

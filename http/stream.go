@@ -2,11 +2,11 @@ package http
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/sse"
 	"github.com/floodgate/floodgate/sale"
 )
 
@@ -71,60 +71,21 @@ func (s *Server) admissionStream(w http.ResponseWriter, r *http.Request) {
 		b, _ := json.Marshal(ev)
 		return b, true
 	}
-	first, ok := event()
-	if !ok {
+	if _, ok := event(); !ok {
 		writeErr(w, floodgate.Errorf(floodgate.ENotFound, "There is no drop %q.", id))
 		return
 	}
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		writeErr(w, floodgate.Errorf(floodgate.EInternal, "streaming is not supported"))
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
 	s.metrics.sseStreams.Inc()
 	defer s.metrics.sseStreams.Dec()
-	last := first
-	if _, err := fmt.Fprintf(w, "retry: 1000\n\ndata: %s\n\n", first); err != nil {
-		return
-	}
-	fl.Flush()
-	keepalive := time.NewTicker(admissionKeepalive)
-	defer keepalive.Stop()
-	for {
+	opts := sse.Options{Retry: time.Second, MinInterval: admissionInterval, Keepalive: admissionKeepalive}
+	err := sse.Stream(w, r, opts, func() ([]byte, bool, <-chan struct{}) {
 		changed := s.cfg.Store.Changed()
-		select {
-		case <-r.Context().Done():
-			return
-		case <-keepalive.C:
-			if _, err := fmt.Fprint(w, ": keepalive\n\n"); err != nil {
-				return
-			}
-			fl.Flush()
-			continue
-		case <-changed:
-		}
 		b, ok := event()
-		if !ok {
-			// The drop is gone from this node's state (it never is today);
-			// end the stream so the edge asks again.
-			return
-		}
-		if string(b) != string(last) {
-			if _, err := fmt.Fprintf(w, "data: %s\n\n", b); err != nil {
-				return
-			}
-			fl.Flush()
-			last = b
-		}
-		select {
-		case <-r.Context().Done():
-			return
-		case <-time.After(admissionInterval):
-		}
+		// A drop gone from the state (it never is today) ends the stream so
+		// that the edge asks again.
+		return b, !ok, changed
+	})
+	if err != nil {
+		writeErr(w, floodgate.Errorf(floodgate.EInternal, "streaming is not supported"))
 	}
 }

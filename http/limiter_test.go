@@ -1,0 +1,40 @@
+package http
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// TestLimiterBurstAndRate checks the GCRA: a fresh address gets its burst at
+// once, then one request per interval; other addresses are not affected.
+func TestLimiterBurstAndRate(t *testing.T) {
+	l := newLimiter(2, 5) // 2 per second, burst 5
+	a := netip.MustParseAddr("198.18.0.1")
+	b := netip.MustParseAddr("198.18.0.2")
+	now := int64(0)
+	for i := 0; i < 5; i++ {
+		if !l.allowAt(a, now) {
+			t.Fatalf("request %d of the burst refused", i+1)
+		}
+	}
+	if l.allowAt(a, now) {
+		t.Fatal("the 6th request at once was allowed; the burst is 5")
+	}
+	if !l.allowAt(b, now) {
+		t.Fatal("another address was limited by the first one's burst")
+	}
+	now += int64(500 * time.Millisecond)
+	if !l.allowAt(a, now) {
+		t.Fatal("after one interval one more request must pass")
+	}
+	if l.allowAt(a, now) {
+		t.Fatal("two requests passed after one interval")
+	}
+	now += int64(10 * time.Second)
+	for i := 0; i < 5; i++ {
+		if !l.allowAt(a, now) {
+			t.Fatalf("after a long pause, request %d of a new burst refused", i+1)
+		}
+	}
+}
