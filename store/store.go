@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftwal "github.com/hashicorp/raft-wal"
+	"github.com/hashicorp/raft-wal/metadb"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/floodgate/floodgate"
@@ -83,6 +84,7 @@ type Store struct {
 	raft      *raft.Raft
 	fsm       *fsm
 	wal       *raftwal.WAL
+	meta      *metadb.BoltMetaDB
 	transport raft.Transport
 	log       *slog.Logger
 
@@ -129,14 +131,19 @@ func Open(cfg Config) (*Store, error) {
 	if err := os.MkdirAll(walDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", walDir, err)
 	}
-	wal, err := raftwal.Open(walDir)
+	// raft-wal's Close does not close the metadata DB it opens itself, and
+	// that DB holds a file lock: reopening the dir in the same process
+	// would wait forever. Own the metadata DB so Close can release it.
+	s.meta = &metadb.BoltMetaDB{}
+	wal, err := raftwal.Open(walDir, raftwal.WithMetaStore(s.meta))
 	if err != nil {
+		_ = s.meta.Close()
 		return nil, fmt.Errorf("open the raft log in %s (is another floodgate using this data dir?): %w", raftDir, err)
 	}
 	s.wal = wal
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.Dir, 2, hclogger(cfg.Logger, "snapshots"))
 	if err != nil {
-		wal.Close()
+		s.closeLow()
 		return nil, fmt.Errorf("open snapshots: %w", err)
 	}
 
@@ -145,12 +152,12 @@ func Open(cfg Config) (*Store, error) {
 	} else {
 		adv, err := resolveAdvertise(cfg.RaftAddr, cfg.AdvertiseAddr)
 		if err != nil {
-			wal.Close()
+			s.closeLow()
 			return nil, err
 		}
 		tr, err := raft.NewTCPTransportWithLogger(cfg.RaftAddr, adv, 3, 10*time.Second, hclogger(cfg.Logger, "transport"))
 		if err != nil {
-			wal.Close()
+			s.closeLow()
 			return nil, fmt.Errorf("listen for raft on %s: %w", cfg.RaftAddr, err)
 		}
 		s.transport = tr
@@ -509,6 +516,9 @@ func (s *Store) closeLow() {
 	}
 	if s.wal != nil {
 		_ = s.wal.Close()
+	}
+	if s.meta != nil {
+		_ = s.meta.Close()
 	}
 }
 
