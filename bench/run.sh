@@ -139,3 +139,6 @@ print(f"memory: {q['joined']:,} visitors queued, server RSS {q['rss_before_mb']:
 print(f"rush: {json.dumps(r)}")
 PY
 echo "raw results in $OUT"
+
+# The cluster figures (1, 3, 5 nodes; edges; failover): see bench/cluster.sh.
+RESULTS="$OUT" DURATION="$DURATION" CONNS="$CONNS" BUYERS="$BUYERS" bench/cluster.sh
