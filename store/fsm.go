@@ -33,7 +33,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 	if l.Type != raft.LogCommand {
 		return nil
 	}
-	var results []sale.Result
+	results := make([]sale.Result, 0, sale.BatchLen(l.Data))
 	f.mu.Lock()
 	err := sale.SplitBatch(l.Data, func(buf []byte) error {
 		c, err := sale.DecodeCommand(buf)
