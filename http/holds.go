@@ -56,20 +56,26 @@ func (s *Server) createHold(w http.ResponseWriter, r *http.Request) {
 
 // holdTicket verifies the ticket of a request about a hold: the ticket must
 // be for the hold's drop, and the hold must be the ticket's.
+//
+// The ticket is checked first, so that without a valid ticket nobody learns
+// whether a hold id exists; a hold of another ticket is "not found" alike.
 func (s *Server) holdTicket(r *http.Request) (string, string, error) {
 	id := r.PathValue("hold")
-	var drop string
-	s.cfg.Store.Read(func(st *sale.State) {
-		if h, ok := st.Holds[id]; ok {
-			drop = h.Drop
-		}
-	})
-	if drop == "" {
-		return "", "", floodgate.Errorf(floodgate.ENotFound, "There is no hold %q.", id)
-	}
-	c, err := s.ticket(r, drop)
+	c, err := s.ticket(r, "")
 	if err != nil {
 		return "", "", err
+	}
+	var ok, otherDrop bool
+	s.cfg.Store.Read(func(st *sale.State) {
+		h, found := st.Holds[id]
+		ok = found && h.Drop == c.Drop && h.Visitor == c.Visitor
+		otherDrop = found && h.Drop != c.Drop
+	})
+	if otherDrop {
+		return "", "", floodgate.Errorf(floodgate.EForbidden, "This ticket is for another drop (%s); use the ticket of the hold's drop.", c.Drop)
+	}
+	if !ok {
+		return "", "", floodgate.Errorf(floodgate.ENotFound, "There is no hold %q for this ticket.", id)
 	}
 	return id, c.Visitor, nil
 }

@@ -175,9 +175,7 @@ func (s *Server) routes() http.Handler {
 			mux.Handle(p, s.cfg.Status)
 		}
 	}
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		api.WriteError(w, floodgate.Errorf(floodgate.ENotFound, "There is no endpoint %s %s; see docs/openapi.yaml for the API.", r.Method, r.URL.Path))
-	})
+	mux.HandleFunc("/api/", api.Unrouted(mux, "/api/"))
 	if s.cfg.Web != nil {
 		mux.Handle("/", s.cfg.Web)
 	} else {

@@ -45,7 +45,7 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/maintenances", s.admin(s.handleListMaintenances))
 	mux.HandleFunc("POST /api/v1/maintenances/{id}/complete", s.admin(s.handleCompleteMaintenance))
 	mux.HandleFunc("GET /api/v1/deliveries", s.admin(s.handleDeliveries))
-	return mux
+	return api.Routed(mux)
 }
 
 func (s *Service) admin(h http.HandlerFunc) http.HandlerFunc {

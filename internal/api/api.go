@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -173,4 +174,48 @@ func BearerToken(r *http.Request) string {
 		return strings.TrimSpace(h[7:])
 	}
 	return ""
+}
+
+// probeMethods are the methods tried to tell "wrong method" from "no such path".
+var probeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// Unrouted answers a request that no route of mux took, in the API error
+// shape: 405 method_not_allowed-as-invalid_argument with Allow when the path
+// exists under other methods, else 404 not_found. Patterns in ignore (such
+// as a catch-all) do not count as routes.
+func Unrouted(mux *http.ServeMux, ignore ...string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range probeMethods {
+			if m == r.Method {
+				continue
+			}
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, p := mux.Handler(probe); p != "" && !slices.Contains(ignore, p) {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			var b ErrorBody
+			b.Error.Code = floodgate.EInvalid
+			b.Error.Message = fmt.Sprintf("%s is not allowed on %s; use %s.", r.Method, r.URL.Path, strings.Join(allow, " or "))
+			WriteJSON(w, http.StatusMethodNotAllowed, b)
+			return
+		}
+		WriteError(w, floodgate.Errorf(floodgate.ENotFound, "There is no endpoint %s %s; see docs/openapi.yaml for the API.", r.Method, r.URL.Path))
+	}
+}
+
+// Routed serves mux, answering requests no route takes with Unrouted.
+func Routed(mux *http.ServeMux) http.Handler {
+	unrouted := Unrouted(mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, p := mux.Handler(r); p == "" {
+			unrouted(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
