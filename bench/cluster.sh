@@ -86,6 +86,7 @@ start_cluster() {
     if ((i == 1)); then args+=(--bootstrap); else args+=(--join "${NODE_URLS[0]}"); fi
     "$WORK/floodgate" "${args[@]}" >"$OUT/logs/c$CLUSTER-${n}nodes-n$i.log" 2>&1 &
     PIDS+=($!) NODE_PIDS+=($!) NODE_URLS+=("http://127.0.0.1:$http") NODE_DEBUG+=("http://127.0.0.1:$dbg")
+    echo "cluster $CLUSTER ($n nodes) n$i api http://127.0.0.1:$http raft 127.0.0.1:$raft pprof http://127.0.0.1:$dbg/debug/pprof/ pid $!" >>"$OUT/nodes.txt"
     wait_http "http://127.0.0.1:$http/healthz"
   done
   # Every node lists every member, with its HTTP address, under one leader.
