@@ -22,9 +22,22 @@ const DefaultAdminToken = "testkit-admin-token"
 
 var (
 	buildOnce sync.Once
+	binDir    string
 	binPath   string
 	buildErr  error
 )
+
+// RunMain runs the tests of a package and then removes the binary Binary
+// built, so test runs leave nothing in the temp dir. Use it from TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(testkit.RunMain(m)) }
+func RunMain(m *testing.M) int {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	return code
+}
 
 // Binary returns the path of the floodgate binary: $FLOODGATE_BIN when set,
 // else a build of ./cmd/floodgate made once per test process. The build is
@@ -47,7 +60,7 @@ func Binary(tb testing.TB) string {
 			buildErr = err
 			return
 		}
-		binPath = filepath.Join(dir, "floodgate")
+		binDir, binPath = dir, filepath.Join(dir, "floodgate")
 		args := []string{"build", "-o", binPath}
 		if os.Getenv("FLOODGATE_BIN_RACE") == "1" {
 			args = append(args, "-race")

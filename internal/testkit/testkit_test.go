@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"os"
 	"testing"
 )
 
@@ -32,3 +33,5 @@ func TestNodeSurvivesKill(t *testing.T) {
 		t.Fatalf("after restart the drop is %+v", d)
 	}
 }
+
+func TestMain(m *testing.M) { os.Exit(RunMain(m)) }
