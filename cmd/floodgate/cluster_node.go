@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -213,7 +214,17 @@ func (m *membership) setNode(ctx context.Context, id, httpAddr string) error {
 }
 
 // Join adds a voter and records its HTTP address (leader only).
+//
+// The new member's Raft address must answer first: a voter that cannot be
+// reached counts against the quorum, and in a small cluster one such voter
+// stops every write.
 func (m *membership) Join(ctx context.Context, id, raftAddr, httpAddr string) error {
+	d := net.Dialer{Timeout: 2 * time.Second}
+	conn, err := d.DialContext(ctx, "tcp", raftAddr)
+	if err != nil {
+		return floodgate.Errorf(floodgate.EInvalid, "Node %s does not answer on its Raft address %s (%v); start it first, then join it.", id, raftAddr, err)
+	}
+	_ = conn.Close()
 	if err := m.st.AddVoter(id, raftAddr); err != nil {
 		return unavailable(err)
 	}
