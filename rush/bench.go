@@ -107,16 +107,11 @@ func BenchOrders(ctx context.Context, bc BenchConfig) (*BenchOrdersResult, error
 	res.HoldP50MS, res.HoldP99MS = c.stats[epHold].hist.quantile(0.5), c.stats[epHold].hist.quantile(0.99)
 	res.OrderP50MS, res.OrderP99MS = c.stats[epOrder].hist.quantile(0.5), c.stats[epOrder].hist.quantile(0.99)
 
-	a = c.do(ctx, call{ep: epAdmin, method: "GET", path: dropPath + "/orders", bearer: bc.AdminToken})
-	if a.status != http.StatusOK {
-		return nil, fmt.Errorf("read the benchmark's orders: %s", describe(a))
-	}
-	var list struct {
-		Orders []orderJSON `json:"orders"`
-	}
-	if err := json.Unmarshal(a.body, &list); err != nil {
+	orders, err := listOrders(ctx, c, dropPath, bc.AdminToken, orderIDs)
+	if err != nil {
 		return nil, fmt.Errorf("read the benchmark's orders: %w", err)
 	}
+	list := struct{ Orders []orderJSON }{orders}
 	listed := make(map[string]bool, len(list.Orders))
 	for _, o := range list.Orders {
 		listed[o.ID] = true

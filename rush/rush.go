@@ -745,3 +745,41 @@ func (r *run) reuseTicket(ctx context.Context, v *visitor, ticket string) {
 		}
 	}
 }
+
+// listOrders reads a drop's orders list. When the target is a follower its
+// list can trail the leader by a moment, so while an order a visitor was
+// told about is missing it asks again, for up to five seconds; what is still
+// missing then is lost.
+func listOrders(ctx context.Context, c *client, dropPath, token string, confirmed []string) ([]orderJSON, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		a := c.do(ctx, call{ep: epAdmin, method: "GET", path: dropPath + "/orders", bearer: token})
+		if a.status != http.StatusOK {
+			return nil, fmt.Errorf("read the orders list (GET %s/orders): %s", dropPath, describe(a))
+		}
+		var list struct {
+			Orders []orderJSON `json:"orders"`
+		}
+		if err := json.Unmarshal(a.body, &list); err != nil {
+			return nil, fmt.Errorf("read the orders list: %w", err)
+		}
+		listed := make(map[string]bool, len(list.Orders))
+		for _, o := range list.Orders {
+			listed[o.ID] = true
+		}
+		missing := 0
+		for _, id := range confirmed {
+			if id != "" && !listed[id] {
+				missing++
+			}
+		}
+		if missing == 0 || time.Now().After(deadline) {
+			return list.Orders, nil
+		}
+		select {
+		case <-ctx.Done():
+			return list.Orders, nil
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}

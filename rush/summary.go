@@ -159,16 +159,15 @@ func (r *run) verify(ctx context.Context, res *Result) error {
 	if err := json.Unmarshal(a.body, &d); err != nil {
 		return fmt.Errorf("read the drop after the rush: %w", err)
 	}
-	a = r.c.do(ctx, call{ep: epAdmin, method: "GET", path: r.dropPath + "/orders", bearer: r.cfg.AdminToken})
-	if a.status != http.StatusOK {
-		return fmt.Errorf("read the orders list after the rush (GET %s/orders): %s", r.dropPath, describe(a))
+	var confirmed []string
+	for _, v := range res.visitors {
+		confirmed = append(confirmed, v.orderID)
 	}
-	var list struct {
-		Orders []orderJSON `json:"orders"`
+	orders, err := listOrders(ctx, r.c, r.dropPath, r.cfg.AdminToken, confirmed)
+	if err != nil {
+		return fmt.Errorf("after the rush: %w", err)
 	}
-	if err := json.Unmarshal(a.body, &list); err != nil {
-		return fmt.Errorf("read the orders list after the rush: %w", err)
-	}
+	list := struct{ Orders []orderJSON }{orders}
 
 	listed := make(map[string]bool, len(list.Orders))
 	perHold := map[string]int{}
