@@ -246,7 +246,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				}
 			}
 			lvl := slog.LevelDebug
-			if rw.status >= 500 {
+			if rw.status >= 500 && r.Pattern != "GET /healthz" {
+				// A starting node answers /healthz 503 on purpose.
 				lvl = slog.LevelWarn
 			}
 			if s.log.Enabled(r.Context(), lvl) {

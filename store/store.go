@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -85,6 +86,7 @@ type Store struct {
 	fsm       *fsm
 	wal       *raftwal.WAL
 	meta      *metadb.BoltMetaDB
+	lock      *os.File // the data dir's lock, released by closeLow
 	transport raft.Transport
 	log       *slog.Logger
 
@@ -109,14 +111,41 @@ type pending struct {
 	done chan struct{}
 }
 
-// Open opens (or creates) the store in cfg.Dir and starts Raft.
+// Open opens (or creates) the store in cfg.Dir and starts Raft. Only one
+// process may use a data dir: a second one fails at once.
 func Open(cfg Config) (*Store, error) {
 	cfg.defaults()
 	raftDir := filepath.Join(cfg.Dir, "raft")
 	if err := os.MkdirAll(raftDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", raftDir, err)
 	}
+	lock, err := lockDir(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := openLocked(cfg, raftDir, lock)
+	if err != nil {
+		_ = lock.Close()
+	}
+	return s, err
+}
+
+// lockDir takes an exclusive lock on dir/LOCK, held until the file closes.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open the lock of %s: %w", dir, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("the data dir %s is in use by another floodgate process (stop it, or give this one its own --data-dir): %w", dir, err)
+	}
+	return f, nil
+}
+
+func openLocked(cfg Config, raftDir string, lock *os.File) (*Store, error) {
 	s := &Store{
+		lock:    lock,
 		cfg:     cfg,
 		fsm:     newFSM(),
 		log:     cfg.Logger.With("component", "store"),
@@ -519,6 +548,9 @@ func (s *Store) closeLow() {
 	}
 	if s.meta != nil {
 		_ = s.meta.Close()
+	}
+	if s.lock != nil {
+		_ = s.lock.Close()
 	}
 }
 
