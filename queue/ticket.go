@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -174,28 +175,47 @@ func (v *Verifier) parseMAC(token string) (*Claims, bool) {
 	if sb, err := base64.RawURLEncoding.DecodeString(sig); err != nil || len(sb) != ed25519.SignatureSize {
 		return nil, false
 	}
+	// The header is not covered by the MAC, so only its "fgm" value is read
+	// from it (no JSON decoding): a forged header gains nothing without a
+	// MAC of the payload under the cluster's key.
 	hb, err := base64.RawURLEncoding.DecodeString(h)
 	if err != nil {
 		return nil, false
 	}
-	var hdr struct {
-		Alg string `json:"alg"`
-		MAC string `json:"fgm"`
-	}
-	if json.Unmarshal(hb, &hdr) != nil || hdr.Alg != "EdDSA" || hdr.MAC == "" {
+	_, after, found := bytes.Cut(hb, []byte(`"fgm":"`))
+	if !found {
 		return nil, false
 	}
-	got, err := base64.RawURLEncoding.DecodeString(hdr.MAC)
-	if err != nil || !hmac.Equal(got, ticketMAC(v.mac, p)) {
+	macB64, _, found := bytes.Cut(after, []byte(`"`))
+	if !found {
+		return nil, false
+	}
+	var got [32]byte
+	n, err := base64.RawURLEncoding.Decode(got[:], macB64)
+	if err != nil || !hmac.Equal(got[:n], ticketMAC(v.mac, p)) {
 		return nil, false
 	}
 	pb, err := base64.RawURLEncoding.DecodeString(p)
 	if err != nil {
 		return nil, false
 	}
-	c := &Claims{}
-	if json.Unmarshal(pb, c) != nil || c.Drop == "" || c.Visitor == "" || c.Seq < 0 || c.ExpiresAt == nil {
+	// A flat struct decodes several times faster than jwt's NumericDate.
+	var f struct {
+		Drop    string  `json:"drop"`
+		Visitor string  `json:"vid"`
+		Early   bool    `json:"early"`
+		Seq     int64   `json:"seq"`
+		Pos     int64   `json:"pos"`
+		Exp     float64 `json:"exp"`
+		Iat     float64 `json:"iat"`
+	}
+	if json.Unmarshal(pb, &f) != nil || f.Drop == "" || f.Visitor == "" || f.Seq < 0 || f.Exp == 0 {
 		return nil, false
+	}
+	c := &Claims{Drop: f.Drop, Visitor: f.Visitor, Early: f.Early, Seq: f.Seq, Position: f.Pos}
+	c.ExpiresAt = jwt.NewNumericDate(time.Unix(0, int64(f.Exp*1e9)))
+	if f.Iat != 0 {
+		c.IssuedAt = jwt.NewNumericDate(time.Unix(0, int64(f.Iat*1e9)))
 	}
 	return c, true
 }
