@@ -13,6 +13,8 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
 BUYERS=${BUYERS:-20000}
+WRK_WRITES=${WRK_WRITES:-150000}
+WRK_DURATION=${WRK_DURATION:-5s} # short enough that no prepared request is sent twice
 QUEUED=${QUEUED:-1000000}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ)
@@ -80,6 +82,17 @@ if grep -q 'Non-2xx' "$OUT/wrk-status.txt"; then echo "bench: Floodgate answered
 # (b) Committed reservations.
 echo "== (b) Floodgate hold+order, $BUYERS buyers, $CONNS in flight"
 "$WORK/floodgate" rush --target "$FG" --admin-token "$TOKEN" --bench-orders "$BUYERS" --concurrency "$CONNS" | tee "$OUT/floodgate-orders.json"
+
+# (b') Committed writes driven by wrk, the same tool as the hello-world run:
+# holds, then orders, each request a fresh ticket or hold (no replays while
+# the prepared lines last), each answered only after commit and fsync.
+echo "== (b') committed writes through wrk, $WRK_WRITES prepared per kind"
+go build -o "$WORK/reserveprep" ./bench/reserveprep
+"$WORK/reserveprep" -url "$FG" -admin-token "$TOKEN" -n "$WRK_WRITES" -holds "$WORK/holds.tsv" -orders "$WORK/orders.tsv" >/dev/null
+for kind in holds orders; do
+  wrk -t2 -c"$CONNS" -d"$WRK_DURATION" -s bench/wrk/replay.lua "$FG" -- "$WORK/$kind.tsv" 2 | tee "$OUT/wrk-$kind.txt"
+done
+curl -fsS "$FG/metrics" | grep -E '^floodgate_raft_batch_commands_(sum|count)' | tee "$OUT/batch.txt"
 kill "$FG_PID"; wait "$FG_PID" 2>/dev/null || true
 
 for fsync in everysec always; do
@@ -119,23 +132,30 @@ echo "== (d) the default rush"
 HELLO_RPS=$(wrk_rps "$OUT/wrk-hello.txt")
 STATUS_RPS=$(wrk_rps "$OUT/wrk-status.txt")
 FG_RES=$(json per_second <"$OUT/floodgate-orders.json")
+HOLDS_RPS=$(wrk_rps "$OUT/wrk-holds.txt")
+ORDERS_RPS=$(wrk_rps "$OUT/wrk-orders.txt")
 REDIS_ES=$(head -1 "$OUT/redis-everysec.json" | json per_second)
 REDIS_AL=$(head -1 "$OUT/redis-always.json" | json per_second)
 PG_TPS=$(awk '/^tps = / {print $3; exit}' "$OUT/pgbench.txt")
-python3 - "$OUT" "$HELLO_RPS" "$STATUS_RPS" "$FG_RES" "$REDIS_ES" "$REDIS_AL" "$PG_TPS" <<'PY' | tee "$OUT/summary.md"
-import json, sys
-out, hello, status, fg, res, ral, pg = sys.argv[1], *map(float, sys.argv[2:])
+python3 - "$OUT" "$HELLO_RPS" "$STATUS_RPS" "$FG_RES" "$REDIS_ES" "$REDIS_AL" "$PG_TPS" "$HOLDS_RPS" "$ORDERS_RPS" <<'PY' | tee "$OUT/summary.md"
+import json, re, sys
+out, hello, status, fg, res, ral, pg, holds, orders = sys.argv[1], *map(float, sys.argv[2:])
+batch = dict(re.findall(r"^floodgate_raft_batch_commands_(sum|count) (\S+)", open(out + "/batch.txt").read(), re.M))
 q = json.loads(open(out + "/queue-memory.json").read().strip().splitlines()[-1])
 r = json.loads(open(out + "/rush.txt").read().strip().splitlines()[-1])
 print(f"| measure | Floodgate | peer | ratio |")
 print(f"|---|---:|---:|---:|")
 print(f"| queue status, req/s (wrk) | {status:,.0f} | hello world {hello:,.0f} | {status/hello:.2f}x |")
+print(f"| committed holds/s (wrk) | {holds:,.0f} | hello world {hello:,.0f} | {holds/hello:.2f}x |")
+print(f"| committed orders/s (wrk) | {orders:,.0f} | hello world {hello:,.0f} | {orders/hello:.2f}x |")
+print(f"| committed reservations/s (wrk, hold+order) | {1/(1/holds+1/orders):,.0f} | Redis appendfsync always {ral:,.0f} | {1/(1/holds+1/orders)/ral:.2f}x |")
 print(f"| committed reservations/s | {fg:,.0f} | Redis appendfsync always {ral:,.0f} | {fg/ral:.2f}x |")
 print(f"| committed reservations/s | {fg:,.0f} | Redis appendfsync everysec {res:,.0f} | {fg/res:.2f}x |")
 print(f"| committed reservations/s | {fg:,.0f} | PostgreSQL hot row {pg:,.0f} | {fg/pg:.2f}x |")
 print()
 print(f"memory: {q['joined']:,} visitors queued, server RSS {q['rss_before_mb']:.0f} -> {q['rss_after_mb']:.0f} MiB, "
       f"{q['bytes_per_visitor']:.0f} bytes per visitor (upper bound), {q['joins_per_second']:,.0f} joins/s")
+print(f"raft: {float(batch.get('sum', 0)) / max(float(batch.get('count', 1)), 1):.1f} commands per log entry on average over the Floodgate runs")
 print(f"rush: {json.dumps(r)}")
 PY
 echo "raw results in $OUT"
