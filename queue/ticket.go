@@ -72,7 +72,6 @@ var errBadTicket = floodgate.Errorf(floodgate.EUnauthenticated, "The ticket is m
 type Verifier struct {
 	pub    ed25519.PublicKey
 	mac    []byte // the cluster's MAC key; nil on an edge, which has only the JWKS
-	parser *jwt.Parser
 	seed   maphash.Seed
 	shards [64]verifierShard
 }
@@ -90,9 +89,8 @@ const maxCachedPerShard = 1024
 // NewVerifier returns a Verifier for tickets signed by pub.
 func NewVerifier(pub ed25519.PublicKey) *Verifier {
 	v := &Verifier{
-		pub:    pub,
-		parser: jwt.NewParser(jwt.WithValidMethods([]string{"EdDSA"}), jwt.WithExpirationRequired(), jwt.WithIssuedAt()),
-		seed:   maphash.MakeSeed(),
+		pub:  pub,
+		seed: maphash.MakeSeed(),
 	}
 	for i := range v.shards {
 		v.shards[i].m = make(map[string]*Claims)
@@ -112,7 +110,7 @@ func (v *Verifier) Verify(token, drop string, now time.Time) (*Claims, error) {
 	sh.mu.RUnlock()
 	if !ok {
 		var err error
-		c, err = v.parse(token)
+		c, err = v.parse(token, now)
 		if err != nil {
 			return nil, err
 		}
@@ -138,14 +136,17 @@ func (v *Verifier) WithMAC(key []byte) *Verifier {
 	return v
 }
 
-func (v *Verifier) parse(token string) (*Claims, error) {
+func (v *Verifier) parse(token string, now time.Time) (*Claims, error) {
 	if v.mac != nil {
 		if c, ok := v.parseMAC(token); ok {
 			return c, nil
 		}
 	}
 	c := &Claims{}
-	_, err := v.parser.ParseWithClaims(token, c, func(t *jwt.Token) (any, error) { return v.pub, nil })
+	// The times in the ticket are judged by the caller's clock.
+	parser := jwt.NewParser(jwt.WithValidMethods([]string{"EdDSA"}), jwt.WithExpirationRequired(), jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(func() time.Time { return now }))
+	_, err := parser.ParseWithClaims(token, c, func(t *jwt.Token) (any, error) { return v.pub, nil })
 	if err != nil {
 		if errors.Is(err, jwt.ErrTokenExpired) {
 			return nil, floodgate.Errorf(floodgate.EUnauthenticated, "The ticket has expired; join the queue again.")

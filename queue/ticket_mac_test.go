@@ -47,7 +47,7 @@ func TestTicketMAC(t *testing.T) {
 		}
 	}
 	// The Ed25519 signature still covers the header with the MAC in it.
-	if _, err := edOnly.parse(tok); err != nil {
+	if _, err := edOnly.parse(tok, now); err != nil {
 		t.Fatalf("Ed25519 verification of a ticket with a MAC header: %v", err)
 	}
 }
