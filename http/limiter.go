@@ -65,3 +65,31 @@ func (l *limiter) allowAt(ip netip.Addr, now int64) bool {
 		}
 	}
 }
+
+// streamLimiter bounds the open event streams per client IP, in a fixed
+// table like limiter: a stream holds a connection and a goroutine for as
+// long as the visitor waits, so one address must not open thousands.
+type streamLimiter struct {
+	max   int32
+	seed  maphash.Seed
+	slots []atomic.Int32
+}
+
+// streamSlots is the size of the table: 256 KiB of counters.
+const streamSlots = 1 << 16
+
+func newStreamLimiter(max int) *streamLimiter {
+	return &streamLimiter{max: int32(max), seed: maphash.MakeSeed(), slots: make([]atomic.Int32, streamSlots)}
+}
+
+// acquire takes a stream slot for ip; release must be called when the
+// stream ends. It reports false when ip has max streams open.
+func (l *streamLimiter) acquire(ip netip.Addr) (release func(), ok bool) {
+	b := ip.As16()
+	slot := &l.slots[maphash.Bytes(l.seed, b[:])%streamSlots]
+	if slot.Add(1) > l.max {
+		slot.Add(-1)
+		return nil, false
+	}
+	return func() { slot.Add(-1) }, true
+}

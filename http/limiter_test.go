@@ -38,3 +38,26 @@ func TestLimiterBurstAndRate(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamLimiter: an address gets at most max open streams; closing one
+// frees a place; other addresses are not affected.
+func TestStreamLimiter(t *testing.T) {
+	l := newStreamLimiter(2)
+	a := netip.MustParseAddr("198.18.0.1")
+	b := netip.MustParseAddr("198.18.0.2")
+	r1, ok1 := l.acquire(a)
+	_, ok2 := l.acquire(a)
+	if !ok1 || !ok2 {
+		t.Fatal("the first two streams were refused")
+	}
+	if _, ok := l.acquire(a); ok {
+		t.Fatal("a third stream from one address was allowed; the limit is 2")
+	}
+	if _, ok := l.acquire(b); !ok {
+		t.Fatal("another address was refused")
+	}
+	r1()
+	if _, ok := l.acquire(a); !ok {
+		t.Fatal("closing a stream did not free its place")
+	}
+}

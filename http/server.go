@@ -78,6 +78,7 @@ type Config struct {
 	JoinBurst      int
 	RequestRate    float64 // API requests per second per client IP (all endpoints)
 	RequestBurst   int
+	StreamsPerIP   int // open queue event streams per client IP
 
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
@@ -92,6 +93,7 @@ type Server struct {
 	metrics *metrics
 	joins   *limiter
 	reqs    *limiter
+	streams *streamLimiter
 	forward *forwarder
 	ready   atomic.Bool
 
@@ -126,11 +128,17 @@ func New(cfg Config) *Server {
 	if cfg.RequestBurst <= 0 {
 		cfg.RequestBurst = 100
 	}
+	if cfg.StreamsPerIP <= 0 {
+		cfg.StreamsPerIP = 32
+	}
 	s := &Server{
 		cfg:   cfg,
 		log:   cfg.Logger.With("component", "http"),
 		joins: newLimiter(cfg.JoinRate, cfg.JoinBurst),
 		reqs:  newLimiter(cfg.RequestRate, cfg.RequestBurst),
+		// Several tabs and devices behind one address are fine; thousands
+		// of streams from one address are not.
+		streams: newStreamLimiter(cfg.StreamsPerIP),
 	}
 	s.forward = newForwarder(cfg.Cluster)
 	s.metrics = newMetrics(cfg.Registry, cfg.Store, cfg.Now)

@@ -59,6 +59,7 @@ type serveConfig struct {
 	joinBurst     int
 	reqRate       float64
 	reqBurst      int
+	streamsPerIP  int
 	tick          time.Duration
 	holdMaxPause  time.Duration
 	publicURL     string
@@ -84,6 +85,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.joinBurst, "join-burst", 10, "burst of queue joins per client IP")
 	fs.Float64Var(&c.reqRate, "request-rate", 50, "API requests per second per client IP")
 	fs.IntVar(&c.reqBurst, "request-burst", 100, "burst of API requests per client IP")
+	fs.IntVar(&c.streamsPerIP, "streams-per-ip", 32, "open queue event streams (SSE) per client IP")
 	fs.DurationVar(&c.tick, "tick", 100*time.Millisecond, "how often the leader moves admission and hold expiry forward")
 	fs.DurationVar(&c.holdMaxPause, "hold-max-pause", 15*time.Minute, "the most a hold is paused while the identity provider is down")
 	fs.StringVar(&c.publicURL, "public-url", os.Getenv("FLOODGATE_PUBLIC_URL"), "public base URL of the site, for links in notices (e.g. https://shop.example.com)")
@@ -229,6 +231,7 @@ func startNode(parent context.Context, cfg serveConfig) (*node, error) {
 		JoinBurst:      cfg.joinBurst,
 		RequestRate:    cfg.reqRate,
 		RequestBurst:   cfg.reqBurst,
+		StreamsPerIP:   cfg.streamsPerIP,
 		Registry:       reg,
 		Logger:         log,
 	})

@@ -210,7 +210,7 @@ func (n *Node) args() []string {
 	}
 	if !n.opts.KeepRateLimits {
 		a = append(a, "--join-rate", "1000000", "--join-burst", "1000000",
-			"--request-rate", "1000000", "--request-burst", "1000000")
+			"--request-rate", "1000000", "--request-burst", "1000000", "--streams-per-ip", "1000000")
 	}
 	return append(a, n.opts.Args...)
 }
