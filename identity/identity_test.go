@@ -3,7 +3,6 @@ package identity_test
 import (
 	"context"
 	"flag"
-	"net"
 	"net/http"
 	"net/url"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/identity"
+	"github.com/floodgate/floodgate/internal/testkit"
 )
 
 func TestBreakerOpensAfterThresholdAndRecoversAfterTrial(t *testing.T) {
@@ -136,58 +136,16 @@ func TestReplayGuard(t *testing.T) {
 	}
 }
 
-// idp is a real OIDC provider (mockoidc) that can be stopped and started
-// again on the same address with the same keys, clients and sessions, to
-// play an outage.
-type idp struct {
-	t       *testing.T
-	m       *mockoidc.MockOIDC
-	addr    string
-	running bool
-}
+// idp is a real OIDC provider that a test can stop and start again.
+type idp = testkit.OIDC
 
-func startIDP(t *testing.T) *idp {
-	t.Helper()
-	m, err := mockoidc.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := &idp{t: t, m: m, addr: m.Server.Addr, running: true}
-	t.Cleanup(func() { i.stop() })
-	return i
-}
-
-func (i *idp) stop() {
-	if i.running {
-		_ = i.m.Shutdown()
-		i.running = false
-	}
-}
-
-func (i *idp) start() {
-	i.t.Helper()
-	old := i.m
-	m, err := mockoidc.NewServer(old.Keypair.PrivateKey)
-	if err != nil {
-		i.t.Fatal(err)
-	}
-	m.ClientID, m.ClientSecret = old.ClientID, old.ClientSecret
-	m.SessionStore, m.UserQueue, m.ErrorQueue = old.SessionStore, old.UserQueue, old.ErrorQueue
-	ln, err := net.Listen("tcp", i.addr)
-	if err != nil {
-		i.t.Fatal(err)
-	}
-	if err := m.Start(ln, nil); err != nil {
-		i.t.Fatal(err)
-	}
-	i.m, i.running = m, true
-}
+func startIDP(t *testing.T) *idp { return testkit.StartOIDC(t) }
 
 func newOIDC(t *testing.T, i *idp) identity.Provider {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	c := i.m.Config()
+	c := i.M.Config()
 	p, err := identity.NewProvider(ctx, identity.Config{
 		Issuer: c.Issuer, ClientID: c.ClientID, ClientSecret: c.ClientSecret,
 		RedirectURL:   "http://127.0.0.1:1/auth/callback",
@@ -292,7 +250,7 @@ func TestOIDCOutageIsDetectedAndRecovers(t *testing.T) {
 	u, _ := p.AuthCodeURL(ctx, f)
 	code, _ := authorize(t, u)
 
-	i.stop()
+	i.Stop()
 	waitFor(t, "provider reported down", p.Down)
 	if _, err := p.AuthCodeURL(ctx, identity.NewFlow()); floodgate.ErrorCode(err) != floodgate.EUnavailable {
 		t.Fatalf("AuthCodeURL while down: err = %v, want unavailable", err)
@@ -301,7 +259,7 @@ func TestOIDCOutageIsDetectedAndRecovers(t *testing.T) {
 		t.Fatalf("Exchange while down: err = %v, want unavailable", err)
 	}
 
-	i.start()
+	i.Start()
 	waitFor(t, "provider reported up again", func() bool { return !p.Down() })
 	// The code issued before the outage still works: nothing was lost.
 	if _, err := p.Exchange(ctx, code, f); err != nil {
@@ -311,12 +269,12 @@ func TestOIDCOutageIsDetectedAndRecovers(t *testing.T) {
 
 func TestOIDCUnreachableAtStartIsDownNotFatal(t *testing.T) {
 	i := startIDP(t)
-	i.stop()
+	i.Stop()
 	p := newOIDC(t, i)
 	if !p.Down() {
 		t.Fatal("a provider never reached must be down")
 	}
-	i.start()
+	i.Start()
 	waitFor(t, "provider discovered after start", func() bool { return !p.Down() })
 	if _, err := p.AuthCodeURL(context.Background(), identity.NewFlow()); err != nil {
 		t.Fatal(err)

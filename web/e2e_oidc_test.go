@@ -1,66 +1,24 @@
 package web_test
 
 import (
-	"net"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/oauth2-proxy/mockoidc"
 )
 
-// idp is a real OIDC provider (mockoidc) on loopback that can be stopped and
-// started again on the same address with the same keys, client and
-// sessions, to play an outage of the identity provider.
-type idp struct {
-	t       *testing.T
-	m       *mockoidc.MockOIDC
-	addr    string
-	running bool
-}
+// idp is a real OIDC provider that a test can stop and start again.
+type idp = testkit.OIDC
 
-func startIDP(t *testing.T) *idp {
-	t.Helper()
-	m, err := mockoidc.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := &idp{t: t, m: m, addr: m.Server.Addr, running: true}
-	t.Cleanup(i.stop)
-	return i
-}
-
-func (i *idp) stop() {
-	if i.running {
-		_ = i.m.Shutdown()
-		i.running = false
-	}
-}
-
-func (i *idp) start() {
-	i.t.Helper()
-	old := i.m
-	m, err := mockoidc.NewServer(old.Keypair.PrivateKey)
-	if err != nil {
-		i.t.Fatal(err)
-	}
-	m.ClientID, m.ClientSecret = old.ClientID, old.ClientSecret
-	m.SessionStore, m.UserQueue, m.ErrorQueue = old.SessionStore, old.UserQueue, old.ErrorQueue
-	ln, err := net.Listen("tcp", i.addr)
-	if err != nil {
-		i.t.Fatal(err)
-	}
-	if err := m.Start(ln, nil); err != nil {
-		i.t.Fatal(err)
-	}
-	i.m, i.running = m, true
-}
+func startIDP(t *testing.T) *idp { return testkit.StartOIDC(t) }
 
 // startOIDCNode starts floodgate with OIDC login against the provider.
 func startOIDCNode(t *testing.T, i *idp) *node {
 	t.Helper()
 	addr := freeAddr(t)
-	c := i.m.Config()
+	c := i.M.Config()
 	return startNode(t, addr, "--oidc-issuer", c.Issuer, "--oidc-client-id", c.ClientID,
 		"--oidc-client-secret", c.ClientSecret, "--oidc-redirect-url", "http://"+addr+"/auth/callback")
 }
@@ -133,7 +91,7 @@ func TestE2EProviderOutageDuringCheckout(t *testing.T) {
 	ticket, before := toTheTurn(b, n, drop)
 	b.visible("#signin")
 
-	i.stop()
+	i.Stop()
 	b.visible("#banner")
 	if got := b.text("#banner-text"); !strings.Contains(got, "not answering") {
 		t.Fatalf("banner = %q", got)
@@ -155,7 +113,7 @@ func TestE2EProviderOutageDuringCheckout(t *testing.T) {
 		t.Fatalf("the hold was not kept through the outage: %+v", during.Hold)
 	}
 
-	i.start()
+	i.Start()
 	waitFor(t, "the banner to say the provider is back", func() bool {
 		return strings.Contains(b.text("#banner-text"), "back")
 	})
