@@ -53,7 +53,15 @@ func (l *limiter) allow(ip netip.Addr) bool {
 
 func (l *limiter) allowAt(ip netip.Addr, now int64) bool {
 	b := ip.As16()
-	slot := &l.slots[maphash.Bytes(l.seed, b[:])%limiterSlots]
+	return l.allowSlot(&l.slots[maphash.Bytes(l.seed, b[:])%limiterSlots], now)
+}
+
+// allowKey limits by any key, such as a ticket, instead of an address.
+func (l *limiter) allowKey(key string) bool {
+	return l.allowSlot(&l.slots[maphash.String(l.seed, key)%limiterSlots], time.Since(l.epoch).Nanoseconds())
+}
+
+func (l *limiter) allowSlot(slot *atomic.Int64, now int64) bool {
 	for {
 		old := slot.Load()
 		tat := max(old, now)

@@ -1,6 +1,9 @@
 package http
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"testing"
 	"time"
@@ -59,5 +62,44 @@ func TestStreamLimiter(t *testing.T) {
 	r1()
 	if _, ok := l.acquire(a); !ok {
 		t.Fatal("closing a stream did not free its place")
+	}
+}
+
+// TestRequestLimitPerTicket: buyers behind one address each get their own
+// budget by ticket, calls without a ticket share the address's, and the
+// address as a whole is capped at ten tickets' worth.
+func TestRequestLimitPerTicket(t *testing.T) {
+	s := &Server{reqs: newLimiter(1, 2), ipReqs: newLimiter(10, 20)}
+	ip := netip.MustParseAddr("198.18.0.7")
+	req := func(ticket string) *http.Request {
+		r := httptest.NewRequest(http.MethodGet, "/api/v1/drops/d/queue", nil)
+		if ticket != "" {
+			r.Header.Set("Authorization", "Bearer "+ticket)
+		}
+		return r
+	}
+	for _, tk := range []string{"ticket-a", "ticket-b"} {
+		for i := 0; i < 2; i++ {
+			if !s.allowRequest(req(tk), ip) {
+				t.Fatalf("%s: request %d of its burst refused", tk, i+1)
+			}
+		}
+		if s.allowRequest(req(tk), ip) {
+			t.Fatalf("%s: a third request passed; the burst per ticket is 2", tk)
+		}
+	}
+	if !s.allowRequest(req(""), ip) || !s.allowRequest(req(""), ip) || s.allowRequest(req(""), ip) {
+		t.Fatal("calls without a ticket must share the address's burst of 2")
+	}
+	// 9 calls so far from this address (3 per ticket, 3 without); the
+	// address allows 20 in a burst, whatever tokens the calls carry.
+	passed := 0
+	for i := 0; i < 30; i++ {
+		if s.allowRequest(req(fmt.Sprintf("fresh-%d", i)), ip) {
+			passed++
+		}
+	}
+	if passed != 11 {
+		t.Fatalf("%d calls with fresh tokens passed; the address's burst of 20 leaves 11", passed)
 	}
 }

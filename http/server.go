@@ -92,7 +92,8 @@ type Server struct {
 	handler http.Handler
 	metrics *metrics
 	joins   *limiter
-	reqs    *limiter
+	reqs    *limiter // per ticket (or per address for calls without one)
+	ipReqs  *limiter // per address, for every API call
 	streams *streamLimiter
 	forward *forwarder
 	ready   atomic.Bool
@@ -136,6 +137,9 @@ func New(cfg Config) *Server {
 		log:   cfg.Logger.With("component", "http"),
 		joins: newLimiter(cfg.JoinRate, cfg.JoinBurst),
 		reqs:  newLimiter(cfg.RequestRate, cfg.RequestBurst),
+		// Many buyers can share one address (mobile carriers' NAT, an
+		// office): the address gets ten tickets' worth.
+		ipReqs: newLimiter(10*cfg.RequestRate, 10*cfg.RequestBurst),
 		// Several tabs and devices behind one address are fine; thousands
 		// of streams from one address are not.
 		streams: newStreamLimiter(cfg.StreamsPerIP),
@@ -263,12 +267,30 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					"status", rw.status, "ms", float64(d.Microseconds())/1000, "ip", info.ip.String())
 			}
 		}()
-		if strings.HasPrefix(r.URL.Path, "/api/") && !s.reqs.allow(info.ip) {
+		if strings.HasPrefix(r.URL.Path, "/api/") && !s.allowRequest(r, info.ip) {
 			api.WriteErrorRetry(rw, floodgate.Errorf(floodgate.ERateLimited, "Too many requests from your address; wait a moment and retry."), 1)
 			return
 		}
 		next.ServeHTTP(rw, r)
 	})
+}
+
+// allowRequest applies the request limits: a call that carries a token (a
+// ticket, or the admin token) is limited per token, so that buyers behind
+// one address do not share one budget; a call without one is limited per
+// address; and every call counts against its address's larger budget.
+func (s *Server) allowRequest(r *http.Request, ip netip.Addr) bool {
+	if !s.ipReqs.allow(ip) {
+		return false
+	}
+	tok := api.BearerToken(r)
+	if tok == "" {
+		tok = r.URL.Query().Get("ticket")
+	}
+	if tok != "" {
+		return s.reqs.allowKey(tok)
+	}
+	return s.reqs.allow(ip)
 }
 
 type responseWriter struct {
