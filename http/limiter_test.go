@@ -88,8 +88,10 @@ func TestRequestLimitPerTicket(t *testing.T) {
 			t.Fatalf("%s: a third request passed; the burst per ticket is 2", tk)
 		}
 	}
-	if !s.allowRequest(req(""), ip) || !s.allowRequest(req(""), ip) || s.allowRequest(req(""), ip) {
-		t.Fatal("calls without a ticket must share the address's burst of 2")
+	for i, want := range []bool{true, true, false} {
+		if got := s.allowRequest(req(""), ip); got != want {
+			t.Fatalf("call %d without a ticket: allowed %v, want %v (they share the address's burst of 2)", i+1, got, want)
+		}
 	}
 	// 9 calls so far from this address (3 per ticket, 3 without); the
 	// address allows 20 in a burst, whatever tokens the calls carry.
