@@ -161,22 +161,23 @@ func startNode(parent context.Context, cfg serveConfig) (*node, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(parent)
-	cluster, err := setupCluster(ctx, cfg, st, "http://"+ln.Addr().String(), log)
-	if err != nil {
+	// fail undoes what startNode has started so far.
+	fail := func(err error) (*node, error) {
 		cancel()
 		st.Close()
 		ln.Close()
 		return nil, err
+	}
+	cluster, err := setupCluster(ctx, cfg, st, "http://"+ln.Addr().String(), log)
+	if err != nil {
+		return fail(err)
 	}
 	idCfg := cfg.identity
 	idCfg.MaxPause = cfg.holdMaxPause
 	idCfg.Logger = log
 	provider, err := identity.NewProvider(ctx, idCfg, cfg.dev)
 	if err != nil {
-		cancel()
-		st.Close()
-		ln.Close()
-		return nil, fmt.Errorf("identity provider: %w", err)
+		return fail(fmt.Errorf("identity provider: %w", err))
 	}
 	health := identity.HealthOf(provider)
 	q := queue.New(queue.Config{Store: st, Health: health, TickInterval: cfg.tick, MaxPause: cfg.holdMaxPause, Logger: log})
@@ -197,10 +198,7 @@ func startNode(parent context.Context, cfg serveConfig) (*node, error) {
 		SessionTTL:  sessionTTL,
 	})
 	if err != nil {
-		cancel()
-		st.Close()
-		ln.Close()
-		return nil, err
+		return fail(err)
 	}
 	stCfg := cfg.status
 	stCfg.DataDir = cfg.dataDir
@@ -210,10 +208,7 @@ func startNode(parent context.Context, cfg serveConfig) (*node, error) {
 	stCfg.Logger = log
 	statusSvc, err := status.Open(stCfg)
 	if err != nil {
-		cancel()
-		st.Close()
-		ln.Close()
-		return nil, fmt.Errorf("status page: %w", err)
+		return fail(fmt.Errorf("status page: %w", err))
 	}
 	statusSvc.SetAffectedSource(affectedSource{st})
 	api := fhttp.New(fhttp.Config{
