@@ -550,7 +550,8 @@ func (s *State) tick(c *Command) {
 			if reported && is.Early >= 0 && is.Early < d.EarlyNext {
 				d.EarlyTotal = is.Early
 			}
-			d.LastAdmitReset()
+			// No admission credit for the time before the start.
+			d.AdmitCredit = 0
 		}
 		if c.Paused || d.AnyPaused || c.Now >= d.NextExpiry {
 			s.scanHolds(d, c, dt)
@@ -592,10 +593,6 @@ func (s *State) scanHolds(d *Drop, c *Command, dt int64) {
 	}
 	d.NextExpiry = next
 }
-
-// LastAdmitReset forgets admission credit; called when a drop starts so the
-// first tick does not admit for time before the start.
-func (d *Drop) LastAdmitReset() { d.AdmitCredit = 0 }
 
 // admit moves the admission counter: at most admit_per_second, never beyond
 // the positions handed out, and never more unresolved admissions than the
