@@ -281,6 +281,29 @@ func TestOpenAPIWellFormed(t *testing.T) {
 	})
 }
 
+// notYetBuilt lists the endpoints of the agreed contract that are not built
+// yet, with the issue that builds them. The contract test skips them, and
+// fails once one is documented, so the list only ever shrinks.
+var notYetBuilt = map[string]string{
+	"POST /api/v1/drops/{drop}/pause":     "live controls",
+	"PATCH /api/v1/drops/{drop}":          "live controls",
+	"GET /api/v1/drops/{drop}/report":     "live controls",
+	"GET /api/v1/drops/{drop}/orders.csv": "live controls",
+	"GET /api/v1/audit":                   "live controls",
+	"GET /api/v1/events":                  "orders leave Floodgate",
+	"POST /api/v1/sinks":                  "orders leave Floodgate",
+	"GET /api/v1/sinks":                   "orders leave Floodgate",
+	"POST /api/v1/orders/{id}/paid":       "orders leave Floodgate",
+	"POST /api/v1/orders/{id}/cancel":     "orders leave Floodgate",
+	"POST /api/v1/tenants":                "tenants",
+	"POST /api/v1/tenants/{id}/keys":      "tenants",
+	"DELETE /api/v1/keys/{key_id}":        "tenants",
+	"POST /api/v1/subscriptions":          "status, replicated",
+	"GET /api/v1/drops/{drop}/fairness":   "fairness",
+	"POST /api/v1/drops/{drop}/entries":   "fairness",
+	"GET /api/v1/drops/{drop}/entries/me": "fairness",
+}
+
 // TestOpenAPICoversContract checks that every endpoint of the agreed
 // contract (shared/API.md, beside the repository) is in the document.
 func TestOpenAPICoversContract(t *testing.T) {
@@ -292,9 +315,19 @@ func TestOpenAPICoversContract(t *testing.T) {
 	paths := doc.paths(t)
 	found := 0
 	for _, m := range contractRouteRE.FindAllStringSubmatch(string(buf), -1) {
-		method, path := m[1], m[2]
+		method, path := m[1], contractParamRE.ReplaceAllStringFunc(m[2], func(p string) string {
+			return strings.ReplaceAll(p, " ", "_") // "{key id}" names one parameter
+		})
 		found++
 		ops, ok := paths[path]
+		if issue, pending := notYetBuilt[method+" "+path]; pending {
+			if ok {
+				if _, has := ops[strings.ToLower(method)]; has {
+					t.Errorf("%s %s is documented now: take it off notYetBuilt (%s)", method, path, issue)
+				}
+			}
+			continue
+		}
 		if !ok {
 			t.Errorf("shared/API.md has %s %s; docs/openapi.yaml does not", method, path)
 			continue
@@ -335,7 +368,8 @@ func TestOpenAPIStatusRoutesAreMounted(t *testing.T) {
 
 var (
 	pathParamRE      = regexp.MustCompile(`\{([^}/]+)\}`)
-	contractRouteRE  = regexp.MustCompile("`(GET|POST|PUT|PATCH|DELETE) (/[^\\s`?]*)")
+	contractRouteRE  = regexp.MustCompile("`(GET|POST|PUT|PATCH|DELETE) (/(?:[^\\s`?{]|\\{[^}`]*\\})*)")
+	contractParamRE  = regexp.MustCompile(`\{[^}]*\}`)
 	contractStatusRE = regexp.MustCompile(`/api/v2/[a-z-]+\.json`)
 )
 

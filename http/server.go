@@ -429,17 +429,10 @@ func (s *Server) clusterInfo(w http.ResponseWriter, r *http.Request) {
 	api.WriteJSON(w, http.StatusOK, info)
 }
 
-// apply sends one command and turns a refusal into its error.
+// apply stamps one command with the time and sends it.
 func (s *Server) apply(ctx context.Context, c *sale.Command) (sale.Result, error) {
 	c.Now = s.cfg.Now().UnixMilli()
-	res, err := s.cfg.Store.Apply(ctx, c)
-	if err != nil {
-		return res, err
-	}
-	if res.Err != nil {
-		return res, res.Err
-	}
-	return res, nil
+	return s.cfg.Store.Apply(ctx, c)
 }
 
 func writeErr(w http.ResponseWriter, err error) {

@@ -192,17 +192,14 @@ func (s *Service) issue(ctx context.Context, drop string, afterStart bool) (earl
 		fresh := b.end == 0 // this leader's first block in its term
 		res, err := s.cfg.Store.Apply(ctx, &sale.Command{Kind: sale.KindReserveBlock, Now: s.cfg.Now().UnixMilli(), Drop: drop, Early: early, Size: s.cfg.BlockSize, Fresh: fresh && !early})
 		if err != nil {
-			return false, 0, err
-		}
-		if res.Err != nil {
-			if early && res.Err.Code == floodgate.EConflict {
+			if early && floodgate.ErrorCode(err) == floodgate.EConflict {
 				// The drop started while this arrival was on its way.
 				is.started = true
 				is.mu.Unlock()
 				defer is.mu.Lock()
 				return s.issue(ctx, drop, true)
 			}
-			return false, 0, res.Err
+			return false, 0, err
 		}
 		*b = block{next: res.Start, end: res.End}
 	}

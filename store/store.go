@@ -256,8 +256,10 @@ func resolveAdvertise(bind, adv string) (net.Addr, error) {
 }
 
 // Apply proposes one command and waits until it is committed and applied.
-// An error means the command did not happen, or that it may have happened
-// and is safe to send again (every command is idempotent by its key).
+// An error means the command did not happen: the state machine refused it
+// (its coded error is returned as is), or it may have happened and is safe to
+// send again (every command is idempotent by its key). Callers check one
+// error; the Result's Err is already folded into it.
 func (s *Store) Apply(ctx context.Context, c *sale.Command) (sale.Result, error) {
 	p := &pending{cmd: sale.AppendCommand(make([]byte, 0, 64), c), done: make(chan struct{})}
 	select {
@@ -269,6 +271,9 @@ func (s *Store) Apply(ctx context.Context, c *sale.Command) (sale.Result, error)
 	}
 	select {
 	case <-p.done:
+		if p.err == nil && p.res.Err != nil {
+			return p.res, p.res.Err
+		}
 		return p.res, p.err
 	case <-s.stop:
 		return sale.Result{}, errClosed

@@ -203,14 +203,8 @@ func (m *membership) call(ctx context.Context, method, url string, body []byte) 
 }
 
 func (m *membership) setNode(ctx context.Context, id, httpAddr string) error {
-	res, err := m.st.Apply(ctx, &sale.Command{Kind: sale.KindSetNode, Now: time.Now().UnixMilli(), NodeID: id, HTTPAddr: httpAddr})
-	if err != nil {
-		return err
-	}
-	if res.Err != nil {
-		return res.Err
-	}
-	return nil
+	_, err := m.st.Apply(ctx, &sale.Command{Kind: sale.KindSetNode, Now: time.Now().UnixMilli(), NodeID: id, HTTPAddr: httpAddr})
+	return err
 }
 
 // Join adds a voter and records its HTTP address (leader only).

@@ -340,10 +340,7 @@ func createDemoDrop(ctx context.Context, st *store.Store, log *slog.Logger) {
 			HoldSeconds: 300, AdmitPerSecond: 200, AdmitWindow: sale.DefaultAdmitWindow,
 			Vouchers: vouchers, Fingerprint: "demo",
 		}
-		res, err := st.Apply(ctx, &sale.Command{Kind: sale.KindCreateDrop, Now: now.UnixMilli(), Drop: spec.ID, Spec: spec})
-		if err == nil && res.Err != nil {
-			err = res.Err
-		}
+		_, err := st.Apply(ctx, &sale.Command{Kind: sale.KindCreateDrop, Now: now.UnixMilli(), Drop: spec.ID, Spec: spec})
 		if err != nil && floodgate.ErrorCode(err) != floodgate.EConflict {
 			log.Warn("creating the demo drop failed; retrying", "err", err)
 			time.Sleep(time.Second)
