@@ -42,6 +42,8 @@ func (k Kind) String() string {
 		return "init_secret"
 	case KindSetNode:
 		return "set_node"
+	case KindStatus:
+		return "status"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -106,6 +108,8 @@ type Command struct {
 
 	NodeID   string // SetNode: a cluster member and where its HTTP API is
 	HTTPAddr string // SetNode ("" removes the node)
+
+	StatusOps []StatusOp // Status: records of the status page (sale/status.go)
 }
 
 // Encoding: a batch is uvarint(count) then each command as uvarint(len) and
@@ -175,6 +179,8 @@ func AppendCommand(buf []byte, c *Command) []byte {
 	case KindSetNode:
 		buf = appendString(buf, c.NodeID)
 		buf = appendString(buf, c.HTTPAddr)
+	case KindStatus:
+		buf = appendStatusOps(buf, c.StatusOps)
 	}
 	return buf
 }
@@ -247,6 +253,8 @@ func DecodeCommand(buf []byte) (Command, error) {
 	case KindSetNode:
 		c.NodeID = d.string()
 		c.HTTPAddr = d.string()
+	case KindStatus:
+		c.StatusOps = d.statusOps()
 	default:
 		return Command{}, fmt.Errorf("%w: unknown kind %d", ErrMalformed, c.Kind)
 	}

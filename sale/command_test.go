@@ -23,6 +23,7 @@ func sampleCommands() []Command {
 		{Kind: KindCloseDrop, Now: -1, Drop: "drop-1"},
 		{Kind: KindInitSecret, Now: t0, Secret: bytes.Repeat([]byte{7}, 32)},
 		{Kind: KindSetNode, Now: t0, NodeID: "n2", HTTPAddr: "http://127.0.0.1:8081"},
+		{Kind: KindStatus, Now: t0, StatusOps: []StatusOp{{Key: "incidents/inc_1", Value: []byte(`{"id":"inc_1"}`)}, {Key: "outbox/d_1", Del: true}}},
 	}
 }
 

@@ -170,10 +170,29 @@ func (g *gen) command() Command {
 		if g.chance(0.3) {
 			c.HTTPAddr = ""
 		}
+	case p < 98:
+		c.Kind = KindStatus
+		for range g.pick(4) {
+			op := StatusOp{Key: fmt.Sprintf("incidents/inc_%d", g.pick(5))}
+			if g.chance(0.3) {
+				op.Del = true
+			} else {
+				op.Value = []byte(fmt.Sprintf(`{"n":%d}`, g.pick(100)))
+			}
+			if g.chance(0.05) {
+				op.Key = "no-bucket"
+			}
+			c.StatusOps = append(c.StatusOps, op)
+		}
 	default:
 		c.Kind = Kind(10 + g.pick(240)) // a kind no version knows
 	}
 	return c
+}
+
+// knownKind reports whether k is a kind this version decodes.
+func knownKind(k Kind) bool {
+	return k >= KindCreateDrop && k <= KindSetNode || k == KindStatus
 }
 
 // garbage returns random bytes that may or may not decode.
@@ -314,7 +333,7 @@ func run(tb testing.TB, seed uint64, steps int) (log [][]byte, results []Result,
 			c := g.command()
 			buf = AppendCommand(nil, &c)
 			dc, err := DecodeCommand(buf)
-			if c.Kind < KindCreateDrop || c.Kind > KindSetNode {
+			if !knownKind(c.Kind) {
 				if err == nil {
 					tb.Fatalf("unknown kind %d decoded", c.Kind)
 				}

@@ -44,6 +44,10 @@ type State struct {
 	NextOrder uint64            `json:"next_order"`
 	LastTick  int64             `json:"last_tick"`
 	Applied   uint64            `json:"applied"`
+	// Status holds the status page's records by key (sale/status.go);
+	// StatusSeq counts the status commands applied.
+	Status    map[string]StatusRecord `json:"status,omitempty"`
+	StatusSeq uint64                  `json:"status_seq,omitempty"`
 }
 
 // Drop is the replicated state of one drop.
@@ -211,6 +215,8 @@ func (s *State) Apply(c *Command) Result {
 			s.Nodes[c.NodeID] = c.HTTPAddr
 		}
 		return Result{}
+	case KindStatus:
+		return s.applyStatus(c)
 	}
 	return refuse(floodgate.EInvalid, "Unknown command %v.", c.Kind)
 }
