@@ -52,7 +52,7 @@ func (l *limiter) allow(ip netip.Addr) bool {
 }
 
 func (l *limiter) allowAt(ip netip.Addr, now int64) bool {
-	b := ip.As16()
+	b := addrGroup(ip).As16()
 	return l.allowSlot(&l.slots[maphash.Bytes(l.seed, b[:])%limiterSlots], now)
 }
 
@@ -93,11 +93,41 @@ func newStreamLimiter(max int) *streamLimiter {
 // acquire takes a stream slot for ip; release must be called when the
 // stream ends. It reports false when ip has max streams open.
 func (l *streamLimiter) acquire(ip netip.Addr) (release func(), ok bool) {
-	b := ip.As16()
+	b := addrGroup(ip).As16()
 	slot := &l.slots[maphash.Bytes(l.seed, b[:])%streamSlots]
 	if slot.Add(1) > l.max {
 		slot.Add(-1)
 		return nil, false
 	}
 	return func() { slot.Add(-1) }, true
+}
+
+// The defaults of the per-address ceilings. They are meant never to touch
+// people: 200 buyers behind one carrier NAT joining at the same moment fit
+// in the burst, and hundreds of them waiting fit in the rates. What stops a
+// bot farm is the join challenge, not these.
+const (
+	DefaultJoinRate     = 50   // joins per second per address
+	DefaultJoinBurst    = 500  // joins at once per address
+	DefaultStreamsPerIP = 1024 // open event streams per address
+	// IPFactor: an address gets this many tickets' worth of API requests.
+	IPFactor = 20
+	// DefaultConnsPerIP caps open connections per address.
+	DefaultConnsPerIP = 4096
+)
+
+// LoopbackProxies are always trusted for X-Forwarded-For: a reverse proxy on
+// the same host (Caddy, nginx) is the common way to run Floodgate behind TLS.
+var LoopbackProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
+// addrGroup is the unit an address is limited as: an IPv4 address, or the
+// /64 of an IPv6 address (one subscriber usually holds a whole /64).
+func addrGroup(ip netip.Addr) netip.Addr {
+	ip = ip.Unmap()
+	if ip.Is6() {
+		if p, err := ip.Prefix(64); err == nil {
+			return p.Addr()
+		}
+	}
+	return ip
 }

@@ -66,8 +66,8 @@ func TestStreamLimiter(t *testing.T) {
 }
 
 // TestRequestLimitPerTicket: buyers behind one address each get their own
-// budget by ticket, calls without a ticket share the address's, and the
-// address as a whole is capped at ten tickets' worth.
+// budget by ticket, calls without a ticket count against the address only,
+// and the address as a whole is capped.
 func TestRequestLimitPerTicket(t *testing.T) {
 	s := &Server{reqs: newLimiter(1, 2), ipReqs: newLimiter(10, 20)}
 	ip := netip.MustParseAddr("198.18.0.7")
@@ -88,9 +88,11 @@ func TestRequestLimitPerTicket(t *testing.T) {
 			t.Fatalf("%s: a third request passed; the burst per ticket is 2", tk)
 		}
 	}
-	for i, want := range []bool{true, true, false} {
-		if got := s.allowRequest(req(""), ip); got != want {
-			t.Fatalf("call %d without a ticket: allowed %v, want %v (they share the address's burst of 2)", i+1, got, want)
+	// Calls without a ticket (sign-in, reading a drop) count only against
+	// the address: 200 buyers behind one NAT signing in at once must pass.
+	for i := range 3 {
+		if !s.allowRequest(req(""), ip) {
+			t.Fatalf("call %d without a ticket refused; only the address's budget applies to them", i+1)
 		}
 	}
 	// 9 calls so far from this address (3 per ticket, 3 without); the
@@ -103,5 +105,30 @@ func TestRequestLimitPerTicket(t *testing.T) {
 	}
 	if passed != 11 {
 		t.Fatalf("%d calls with fresh tokens passed; the address's burst of 20 leaves 11", passed)
+	}
+}
+
+// TestLimiterGroupsIPv6By64: the addresses of one IPv6 /64 (one subscriber)
+// share a limit; another /64 does not; IPv4 addresses stay apart.
+func TestLimiterGroupsIPv6By64(t *testing.T) {
+	l := newLimiter(1, 2)
+	a1 := netip.MustParseAddr("2001:db8:1:2::1")
+	a2 := netip.MustParseAddr("2001:db8:1:2:ffff::9")
+	other := netip.MustParseAddr("2001:db8:1:3::1")
+	if !l.allowAt(a1, 0) || !l.allowAt(a2, 0) {
+		t.Fatal("the burst of 2 refused")
+	}
+	if l.allowAt(a2, 0) {
+		t.Fatal("a third request from the same /64 passed: IPv6 addresses of one /64 must share a limit")
+	}
+	if !l.allowAt(other, 0) {
+		t.Fatal("another /64 was limited")
+	}
+	sl := newStreamLimiter(1)
+	if _, ok := sl.acquire(a1); !ok {
+		t.Fatal("first stream refused")
+	}
+	if _, ok := sl.acquire(a2); ok {
+		t.Fatal("a second stream from the same /64 passed the limit of 1")
 	}
 }

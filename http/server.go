@@ -73,12 +73,16 @@ type Config struct {
 	// StatusPaths are the path prefixes Status serves.
 	StatusPaths []string
 
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client; loopback (127.0.0.0/8, ::1) is always trusted.
 	TrustedProxies []netip.Prefix
-	JoinRate       float64 // queue joins per second per client IP
-	JoinBurst      int
-	RequestRate    float64 // API requests per second per client IP (all endpoints)
-	RequestBurst   int
-	StreamsPerIP   int // open queue event streams per client IP
+	// The per-address limits are ceilings against floods, high enough for
+	// a carrier NAT or an office full of buyers (IPv6 counts per /64).
+	JoinRate     float64 // queue joins per second per client address
+	JoinBurst    int
+	RequestRate  float64 // API requests per second per ticket; an address gets IPFactor times this
+	RequestBurst int
+	StreamsPerIP int // open event streams per client address
 
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
@@ -96,6 +100,7 @@ type Server struct {
 	ipReqs  *limiter // per address, for every API call
 	streams *streamLimiter
 	forward *forwarder
+	nodeKey []byte // signs calls between the nodes (NodeKey)
 	ready   atomic.Bool
 
 	answered atomic.Uint64 // API answers, for the error-rate health signal
@@ -118,10 +123,10 @@ func New(cfg Config) *Server {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	if cfg.JoinRate <= 0 {
-		cfg.JoinRate = 2
+		cfg.JoinRate = DefaultJoinRate
 	}
 	if cfg.JoinBurst <= 0 {
-		cfg.JoinBurst = 10
+		cfg.JoinBurst = DefaultJoinBurst
 	}
 	if cfg.RequestRate <= 0 {
 		cfg.RequestRate = 50
@@ -130,21 +135,23 @@ func New(cfg Config) *Server {
 		cfg.RequestBurst = 100
 	}
 	if cfg.StreamsPerIP <= 0 {
-		cfg.StreamsPerIP = 32
+		cfg.StreamsPerIP = DefaultStreamsPerIP
 	}
+	cfg.TrustedProxies = append(cfg.TrustedProxies, LoopbackProxies...)
 	s := &Server{
 		cfg:   cfg,
 		log:   cfg.Logger.With("component", "http"),
 		joins: newLimiter(cfg.JoinRate, cfg.JoinBurst),
 		reqs:  newLimiter(cfg.RequestRate, cfg.RequestBurst),
 		// Many buyers can share one address (mobile carriers' NAT, an
-		// office): the address gets ten tickets' worth.
-		ipReqs: newLimiter(10*cfg.RequestRate, 10*cfg.RequestBurst),
-		// Several tabs and devices behind one address are fine; thousands
-		// of streams from one address are not.
+		// office): the address gets IPFactor tickets' worth.
+		ipReqs: newLimiter(IPFactor*cfg.RequestRate, IPFactor*cfg.RequestBurst),
+		// Hundreds of buyers behind one address are fine; tens of
+		// thousands of streams from one address are not.
 		streams: newStreamLimiter(cfg.StreamsPerIP),
+		nodeKey: NodeKey(cfg.AdminToken),
 	}
-	s.forward = newForwarder(cfg.Cluster)
+	s.forward = newForwarder(cfg.Cluster, cfg.AdminToken)
 	s.metrics = newMetrics(cfg.Registry, cfg.Store, cfg.Now)
 	s.handler = s.middleware(s.routes())
 	return s
@@ -211,6 +218,30 @@ const ctxRequest ctxKey = iota
 type requestInfo struct {
 	id string
 	ip netip.Addr
+	// forwarded: another node forwarded the request with a good
+	// signature; ip is the address it vouched for.
+	forwarded bool
+	// admin: the admin token was checked by the node that forwarded the
+	// request, or the request is a signed call from another node.
+	admin bool
+}
+
+// newRequestInfo finds the client's address, believing a forwarding node's
+// signed marker over the address it came from.
+func (s *Server) newRequestInfo(r *http.Request, rid string) *requestInfo {
+	info := &requestInfo{id: rid, ip: s.clientIP(r)}
+	if r.Header.Get(ForwardedHeader) != "" {
+		if m, ok := checkForward(s.nodeKey, r, s.cfg.Now()); ok {
+			info.forwarded, info.ip, info.admin = true, m.ip, m.admin
+		} else {
+			// Set by a client, or stale: worth nothing.
+			r.Header.Del(ForwardedHeader)
+		}
+	}
+	if r.Header.Get(NodeAuthHeader) != "" {
+		info.admin = checkNodeAuth(s.nodeKey, r, s.cfg.Now())
+	}
+	return info
 }
 
 // requestIDs are a per-process random prefix and a counter: unique, and far
@@ -236,7 +267,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			rid = requestPrefix + strconv.FormatUint(requestCounter.Add(1), 36)
 		}
 		w.Header()["X-Request-Id"] = []string{rid}
-		info := &requestInfo{id: rid, ip: s.clientIP(r)}
+		info := s.newRequestInfo(r, rid)
 		r = r.WithContext(context.WithValue(r.Context(), ctxRequest, info))
 		rw := &responseWriter{ResponseWriter: w, status: 200}
 		defer func() {
@@ -267,7 +298,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					"status", rw.status, "ms", float64(d.Microseconds())/1000, "ip", info.ip.String())
 			}
 		}()
-		if strings.HasPrefix(r.URL.Path, "/api/") && !s.allowRequest(r, info.ip) {
+		// A forwarded request was limited by the node that took it.
+		if strings.HasPrefix(r.URL.Path, "/api/") && !info.forwarded && !s.allowRequest(r, info.ip) {
 			api.WriteErrorRetry(rw, floodgate.Errorf(floodgate.ERateLimited, "Too many requests from your address; wait a moment and retry."), 1)
 			return
 		}
@@ -277,8 +309,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 
 // allowRequest applies the request limits: a call that carries a token (a
 // ticket, or the admin token) is limited per token, so that buyers behind
-// one address do not share one budget; a call without one is limited per
-// address; and every call counts against its address's larger budget.
+// one address do not share one budget and a bot that hammers with its
+// ticket slows only itself; every call counts against its address's much
+// larger budget, a ceiling against floods that a NAT of people stays under.
 func (s *Server) allowRequest(r *http.Request, ip netip.Addr) bool {
 	if !s.ipReqs.allow(ip) {
 		return false
@@ -290,7 +323,7 @@ func (s *Server) allowRequest(r *http.Request, ip netip.Addr) bool {
 	if tok != "" {
 		return s.reqs.allowKey(tok)
 	}
-	return s.reqs.allow(ip)
+	return true
 }
 
 type responseWriter struct {
@@ -368,9 +401,14 @@ func clientIPOf(r *http.Request) netip.Addr {
 	return netip.Addr{}
 }
 
-// admin requires the admin bearer token.
+// admin requires the admin bearer token (or a node's signature, see
+// nodeauth.go).
 func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if info, ok := r.Context().Value(ctxRequest).(*requestInfo); ok && info.admin {
+			h(w, r)
+			return
+		}
 		tok := api.BearerToken(r)
 		if s.cfg.AdminToken == "" || tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.AdminToken)) != 1 {
 			api.WriteError(w, floodgate.Errorf(floodgate.EUnauthenticated, "This call needs \"Authorization: Bearer <admin token>\" with the token the server was started with."))
@@ -388,7 +426,7 @@ func (s *Server) leaderOnly(h http.HandlerFunc) http.HandlerFunc {
 			h(w, r)
 			return
 		}
-		if s.forward.forward(w, r) {
+		if info, ok := r.Context().Value(ctxRequest).(*requestInfo); ok && s.forward.forward(w, r, info) {
 			return
 		}
 		api.WriteErrorRetry(w, floodgate.Errorf(floodgate.EUnavailable, "No leader is available to take writes right now; retry in a moment."), 1)
