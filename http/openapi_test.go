@@ -351,7 +351,7 @@ func TestOpenAPICoversContract(t *testing.T) {
 // reachable on a core node, through the path prefixes floodgate serve mounts
 // it under; a route outside them would be documented but never served.
 func TestOpenAPIStatusRoutesAreMounted(t *testing.T) {
-	prefixes := mustStringSlice(t, "../cmd/floodgate/serve.go", "statusPaths")
+	prefixes := mustStringSlice(t, "../status/paths.go", "Paths")
 	for _, r := range mustRoutes(t, "../status") {
 		ok := false
 		for _, p := range prefixes {
@@ -361,7 +361,7 @@ func TestOpenAPIStatusRoutesAreMounted(t *testing.T) {
 			}
 		}
 		if !ok {
-			t.Errorf("status route %s is not under any statusPaths prefix of cmd/floodgate/serve.go (%v)", r, prefixes)
+			t.Errorf("status route %s is not under any prefix of status.Paths (%v)", r, prefixes)
 		}
 	}
 }

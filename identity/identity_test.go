@@ -2,7 +2,6 @@ package identity_test
 
 import (
 	"context"
-	"flag"
 	"net/http"
 	"net/url"
 	"testing"
@@ -107,21 +106,6 @@ func TestNoProviderWithoutIssuerOrDev(t *testing.T) {
 	_, err = identity.NewProvider(context.Background(), identity.Config{Issuer: "https://idp.example"}, false)
 	if floodgate.ErrorCode(err) != floodgate.EInvalid {
 		t.Fatalf("issuer without client id: err = %v", err)
-	}
-}
-
-func TestRegisterFlagsReadsEnvironment(t *testing.T) {
-	t.Setenv("FLOODGATE_OIDC_ISSUER", "https://idp.example")
-	t.Setenv("FLOODGATE_OIDC_CLIENT_SECRET", "s3cret")
-	t.Setenv("FLOODGATE_HOLD_MAX_PAUSE", "7m")
-	var c identity.Config
-	fs := flag.NewFlagSet("x", flag.ContinueOnError)
-	c.RegisterFlags(fs)
-	if err := fs.Parse([]string{"--oidc-client-id", "floodgate"}); err != nil {
-		t.Fatal(err)
-	}
-	if c.Issuer != "https://idp.example" || c.ClientSecret != "s3cret" || c.ClientID != "floodgate" || c.MaxPause != 7*time.Minute {
-		t.Fatalf("config = %+v", c)
 	}
 }
 

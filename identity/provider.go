@@ -2,9 +2,7 @@ package identity
 
 import (
 	"context"
-	"flag"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -82,30 +80,6 @@ const (
 	DefaultProbeInterval = 2 * time.Second
 	DefaultTimeout       = 3 * time.Second
 )
-
-// RegisterFlags adds the provider's flags to fs. Every flag takes its default
-// from a FLOODGATE_OIDC_* environment variable, so secrets need not appear
-// on a command line.
-func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Issuer, "oidc-issuer", os.Getenv("FLOODGATE_OIDC_ISSUER"), "OIDC issuer URL; turns on OIDC login (env FLOODGATE_OIDC_ISSUER)")
-	fs.StringVar(&c.ClientID, "oidc-client-id", os.Getenv("FLOODGATE_OIDC_CLIENT_ID"), "OIDC client id (env FLOODGATE_OIDC_CLIENT_ID)")
-	fs.StringVar(&c.ClientSecret, "oidc-client-secret", os.Getenv("FLOODGATE_OIDC_CLIENT_SECRET"), "OIDC client secret (env FLOODGATE_OIDC_CLIENT_SECRET)")
-	fs.StringVar(&c.RedirectURL, "oidc-redirect-url", os.Getenv("FLOODGATE_OIDC_REDIRECT_URL"), "OIDC redirect URL, ending in /auth/callback (env FLOODGATE_OIDC_REDIRECT_URL)")
-	// The command may already own --hold-max-pause (the queue reads it too);
-	// then that flag is the one, and MaxPause is left for the caller to copy.
-	if fs.Lookup("hold-max-pause") == nil {
-		fs.DurationVar(&c.MaxPause, "hold-max-pause", envDuration("FLOODGATE_HOLD_MAX_PAUSE", DefaultMaxPause), "longest a hold is paused while the identity provider is down (env FLOODGATE_HOLD_MAX_PAUSE)")
-	}
-}
-
-func envDuration(name string, def time.Duration) time.Duration {
-	if v := os.Getenv(name); v != "" {
-		if d, err := time.ParseDuration(v); err == nil {
-			return d
-		}
-	}
-	return def
-}
 
 func (c Config) withDefaults() Config {
 	if c.MaxPause <= 0 {

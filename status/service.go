@@ -2,11 +2,9 @@ package status
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -69,29 +67,6 @@ type Config struct {
 	// Mirror marks a standalone status server fed by the core: incidents
 	// copied from the core are not delivered again to subscribers.
 	Mirror bool
-}
-
-// RegisterFlags registers the SMTP, SMS and page flags, with FLOODGATE_*
-// environment variables as defaults. The caller owns the admin token, the
-// data directory and dev mode.
-func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.PageName, "status-page-name", envOr("FLOODGATE_STATUS_PAGE_NAME", "Floodgate"), "name shown on the status page")
-	fs.StringVar(&c.PublicURL, "status-public-url", envOr("FLOODGATE_STATUS_PUBLIC_URL", ""), "public base URL of the status page, for links in notices (e.g. https://status.example.com)")
-	fs.StringVar(&c.SMTP.Addr, "smtp-addr", envOr("FLOODGATE_SMTP_ADDR", ""), "SMTP server host:port for email notices")
-	fs.StringVar(&c.SMTP.From, "smtp-from", envOr("FLOODGATE_SMTP_FROM", ""), "From address of email notices")
-	fs.StringVar(&c.SMTP.Username, "smtp-user", envOr("FLOODGATE_SMTP_USER", ""), "SMTP user name (optional)")
-	fs.StringVar(&c.SMTP.Password, "smtp-password", envOr("FLOODGATE_SMTP_PASSWORD", ""), "SMTP password (optional; prefer the environment variable)")
-	fs.StringVar(&c.SMS.URL, "sms-url", envOr("FLOODGATE_SMS_URL", ""), "SMS gateway URL taking a Twilio-style form post; {account} is replaced by --sms-account")
-	fs.StringVar(&c.SMS.Account, "sms-account", envOr("FLOODGATE_SMS_ACCOUNT", ""), "SMS gateway account (basic auth user)")
-	fs.StringVar(&c.SMS.Token, "sms-token", envOr("FLOODGATE_SMS_TOKEN", ""), "SMS gateway token (basic auth password; prefer the environment variable)")
-	fs.StringVar(&c.SMS.From, "sms-from", envOr("FLOODGATE_SMS_FROM", ""), "sender number of SMS notices")
-}
-
-func envOr(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
 }
 
 // Service is the status page, its store, and the delivery of notices.

@@ -38,8 +38,8 @@ func runCluster(ctx context.Context, args []string) error {
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("cluster "+sub, flag.ContinueOnError)
-	addr := fs.String("addr", envOr("FLOODGATE_ADDR", "http://127.0.0.1:8080"), "HTTP API of any cluster member")
-	token := fs.String("admin-token", os.Getenv("FLOODGATE_ADMIN_TOKEN"), "admin token (or FLOODGATE_ADMIN_TOKEN)")
+	addr := fs.String("addr", "http://127.0.0.1:8080", "HTTP API of any cluster member")
+	token := fs.String("admin-token", "", "admin token")
 	var (
 		asJSON                 *bool
 		id, raftAddr, httpAddr *string
@@ -57,11 +57,8 @@ func runCluster(ctx context.Context, args []string) error {
 		fmt.Fprint(os.Stderr, clusterUsage)
 		return fmt.Errorf("unknown cluster subcommand %q: use status, add or remove", sub)
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, nil); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q; see floodgate cluster -h", fs.Arg(0))
 	}
 	if *token == "" {
 		return errors.New("an admin token is required: pass --admin-token or set FLOODGATE_ADMIN_TOKEN")

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -23,14 +22,11 @@ import (
 // any load balancer.
 func runEdge(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
-	httpAddr := fs.String("http-addr", envOr("FLOODGATE_HTTP_ADDR", "127.0.0.1:8080"), "address to serve buyers on")
-	cluster := fs.String("cluster", os.Getenv("FLOODGATE_CLUSTER"), "comma-separated base URLs of cluster nodes, e.g. http://10.0.0.1:8080,http://10.0.0.2:8080 (or FLOODGATE_CLUSTER)")
+	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "address to serve buyers on")
+	cluster := fs.String("cluster", "", "comma-separated base URLs of cluster nodes, e.g. http://10.0.0.1:8080,http://10.0.0.2:8080")
 	jwksRefresh := fs.Duration("jwks-refresh", 5*time.Minute, "how often to fetch the ticket keys again")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, nil); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q; see floodgate edge -h", fs.Arg(0))
 	}
 	var upstreams []string
 	for _, u := range strings.Split(*cluster, ",") {

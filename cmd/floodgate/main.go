@@ -74,10 +74,33 @@ func logLevel() slog.Level {
 	return l
 }
 
-// envOr returns the environment variable name, or def when it is unset.
-func envOr(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
+// parseFlags parses args into fs. Every flag takes its default from the
+// environment first: --foo-bar from FLOODGATE_FOO_BAR, or from the variable
+// rename gives for it; a flag on the command line wins. This is the one
+// place where configuration meets the environment, so secrets need not
+// appear on a command line.
+func parseFlags(fs *flag.FlagSet, args []string, rename map[string]string) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := rename[f.Name]
+		if name == "" {
+			name = "FLOODGATE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		}
+		f.Usage += " (env " + name + ")"
+		if v, ok := os.LookupEnv(name); ok && err == nil {
+			if e := f.Value.Set(v); e != nil {
+				err = fmt.Errorf("environment variable %s: %v", name, e)
+			}
+		}
+	})
+	if err != nil {
+		return err
 	}
-	return def
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q; see floodgate %s -h", fs.Arg(0), fs.Name())
+	}
+	return nil
 }

@@ -49,7 +49,7 @@ Flags:
 		cpuProfile  = fs.String("cpuprofile", "", "write a CPU profile of the generator to this file")
 	)
 	fs.StringVar(&cfg.Target, "target", "", "base URL of the server to rush, e.g. http://127.0.0.1:8080")
-	fs.StringVar(&cfg.AdminToken, "admin-token", envOr("FLOODGATE_ADMIN_TOKEN", ""), "admin token of the target (default $FLOODGATE_ADMIN_TOKEN)")
+	fs.StringVar(&cfg.AdminToken, "admin-token", "", "admin token of the target")
 	fs.StringVar(&cfg.Drop, "drop", "", "rush this existing drop instead of creating one")
 	fs.IntVar(&cfg.Visitors, "visitors", d.Visitors, "visitors in total, bots included")
 	fs.Int64Var(&cfg.Stock, "stock", d.Stock, "units on sale")
@@ -71,11 +71,8 @@ Flags:
 	fs.IntVar(&cfg.InFlight, "in-flight", d.InFlight, "requests in flight at most (and connections)")
 	fs.Uint64Var(&cfg.Seed, "seed", d.Seed, "seed of the arrival schedule")
 	fs.IntVar(&cfg.ServerPid, "server-pid", 0, "pid of the target server on this machine, to report its CPU and memory")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, nil); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q; see floodgate rush -h", fs.Args())
 	}
 	if !*quiet {
 		cfg.Progress = os.Stderr

@@ -9,9 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/cluster"
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/identity"
 	"github.com/floodgate/floodgate/queue"
@@ -31,54 +30,34 @@ import (
 // sessionTTL is how long a buyer stays signed in.
 const sessionTTL = 12 * time.Hour
 
-// statusPaths are the paths the status package serves on a core node.
-var statusPaths = []string{
-	"/status", "/history.atom", "/api/v2/",
-	"/api/v1/banner", "/api/v1/unsubscribe/",
-	"/api/v1/incidents", "/api/v1/incidents/",
-	"/api/v1/subscribers", "/api/v1/subscribers/",
-	"/api/v1/maintenances", "/api/v1/maintenances/",
-	"/api/v1/deliveries",
-}
-
 // serveConfig holds the flags of floodgate serve.
 type serveConfig struct {
-	dataDir       string
-	httpAddr      string
-	adminToken    string
-	dev           bool
-	demo          bool
-	nodeID        string
-	raftAddr      string
-	raftAdvertise string
-	bootstrap     bool
-	join          string
-	debugAddr     string
-	trusted       string
-	joinRate      float64
-	joinBurst     int
-	reqRate       float64
-	reqBurst      int
-	streamsPerIP  int
-	tick          time.Duration
-	holdMaxPause  time.Duration
-	publicURL     string
-	cluster       clusterFlags
-	identity      identity.Config
-	status        status.Config
+	dataDir, httpAddr, adminToken, publicURL string
+	dev, demo                                bool
+	nodeID, raftAddr, raftAdvertise, join    string
+	bootstrap                                bool
+	debugAddr, trusted                       string
+	joinRate, reqRate                        float64
+	joinBurst, reqBurst, streamsPerIP        int
+	tick, holdMaxPause                       time.Duration
+	raftTLSCert, raftTLSKey, raftTLSCA       string
+	snapshotThreshold, trailingLogs          uint64
+	snapshotInterval                         time.Duration
+	identity                                 identity.Config
+	status                                   status.Config
 }
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
-	fs.StringVar(&c.dataDir, "data-dir", envOr("FLOODGATE_DATA_DIR", "./data"), "directory for the Raft log and snapshots")
-	fs.StringVar(&c.httpAddr, "http-addr", envOr("FLOODGATE_HTTP_ADDR", "127.0.0.1:8080"), "address of the HTTP API and pages")
-	fs.StringVar(&c.adminToken, "admin-token", os.Getenv("FLOODGATE_ADMIN_TOKEN"), "bearer token for admin calls (or FLOODGATE_ADMIN_TOKEN)")
+	fs.StringVar(&c.dataDir, "data-dir", "./data", "directory for the Raft log and snapshots")
+	fs.StringVar(&c.httpAddr, "http-addr", "127.0.0.1:8080", "address of the HTTP API and pages")
+	fs.StringVar(&c.adminToken, "admin-token", "", "bearer token for admin calls")
 	fs.BoolVar(&c.dev, "dev", false, "turn on the dev identity provider (trusts any email; tests and demos only)")
 	fs.BoolVar(&c.demo, "demo", false, "create the demo drop mini-speaker (3,000 units, 1 per customer, music-pass vouchers)")
-	fs.StringVar(&c.nodeID, "node-id", envOr("FLOODGATE_NODE_ID", "node1"), "unique id of this node in the cluster")
-	fs.StringVar(&c.raftAddr, "raft-addr", envOr("FLOODGATE_RAFT_ADDR", "127.0.0.1:0"), "address of the Raft transport (port 0: any free port, single node only)")
+	fs.StringVar(&c.nodeID, "node-id", "node1", "unique id of this node in the cluster")
+	fs.StringVar(&c.raftAddr, "raft-addr", "127.0.0.1:0", "address of the Raft transport (port 0: any free port, single node only)")
 	fs.StringVar(&c.raftAdvertise, "raft-advertise", "", "Raft address other nodes reach this one at (default: --raft-addr)")
 	fs.BoolVar(&c.bootstrap, "bootstrap", false, "start a new cluster with this node as its first member (implied when --join is not given)")
-	fs.StringVar(&c.join, "join", "", "HTTP URL of a cluster member to join (e.g. http://10.0.0.1:8080)")
+	fs.StringVar(&c.join, "join", "", "HTTP URL of a cluster member to join (e.g. http://10.0.0.1:8080); several may be given, comma-separated")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "address for pprof (/debug/pprof/); off when empty")
 	fs.StringVar(&c.trusted, "trusted-proxy", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is trusted for client IPs (loopback always is)")
 	fs.Float64Var(&c.joinRate, "join-rate", fhttp.DefaultJoinRate, "ceiling of queue joins per second per client address (IPv6: per /64)")
@@ -87,118 +66,181 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.reqBurst, "request-burst", 100, fmt.Sprintf("burst of API requests per ticket (a client address gets %d times this)", fhttp.IPFactor))
 	fs.IntVar(&c.streamsPerIP, "streams-per-ip", fhttp.DefaultStreamsPerIP, "open event streams (SSE) per client address")
 	fs.DurationVar(&c.tick, "tick", 100*time.Millisecond, "how often the leader moves admission and hold expiry forward")
-	fs.DurationVar(&c.holdMaxPause, "hold-max-pause", 15*time.Minute, "the most a hold is paused while the identity provider is down")
-	fs.StringVar(&c.publicURL, "public-url", os.Getenv("FLOODGATE_PUBLIC_URL"), "public base URL of the site, for links in notices (e.g. https://shop.example.com)")
-	c.cluster.register(fs)
-	c.identity.RegisterFlags(fs)
-	c.status.RegisterFlags(fs)
+	fs.DurationVar(&c.holdMaxPause, "hold-max-pause", identity.DefaultMaxPause, "the most a hold is paused while the identity provider is down")
+	fs.StringVar(&c.publicURL, "public-url", "", "public base URL of the site, for links in notices (e.g. https://shop.example.com)")
+
+	fs.StringVar(&c.raftTLSCert, "raft-tls-cert", "", "PEM certificate this node presents to other nodes (turns on mutual TLS between nodes)")
+	fs.StringVar(&c.raftTLSKey, "raft-tls-key", "", "PEM private key of --raft-tls-cert")
+	fs.StringVar(&c.raftTLSCA, "raft-tls-ca", "", "PEM CA certificate that signed every node's certificate")
+	fs.Uint64Var(&c.snapshotThreshold, "snapshot-threshold", 8192, "log entries since the last snapshot that trigger a new one")
+	fs.DurationVar(&c.snapshotInterval, "snapshot-interval", 30*time.Second, "how often to check whether a snapshot is due")
+	fs.Uint64Var(&c.trailingLogs, "trailing-logs", 10240, "log entries kept after a snapshot, so a briefly lagging follower catches up from the log")
+
+	id := &c.identity
+	fs.StringVar(&id.Issuer, "oidc-issuer", "", "OIDC issuer URL; turns on OIDC login")
+	fs.StringVar(&id.ClientID, "oidc-client-id", "", "OIDC client id")
+	fs.StringVar(&id.ClientSecret, "oidc-client-secret", "", "OIDC client secret")
+	fs.StringVar(&id.RedirectURL, "oidc-redirect-url", "", "OIDC redirect URL, ending in /auth/callback")
+	statusFlags(fs, &c.status)
+}
+
+// statusFlags registers the flags of the status page's notices, shared by
+// floodgate serve and floodgate status serve.
+func statusFlags(fs *flag.FlagSet, c *status.Config) {
+	fs.StringVar(&c.PageName, "status-page-name", "Floodgate", "name shown on the status page")
+	fs.StringVar(&c.PublicURL, "status-public-url", "", "public base URL of the status page, for links in notices (e.g. https://status.example.com)")
+	fs.StringVar(&c.SMTP.Addr, "smtp-addr", "", "SMTP server host:port for email notices")
+	fs.StringVar(&c.SMTP.From, "smtp-from", "", "From address of email notices")
+	fs.StringVar(&c.SMTP.Username, "smtp-user", "", "SMTP user name (optional)")
+	fs.StringVar(&c.SMTP.Password, "smtp-password", "", "SMTP password (optional; prefer the environment variable)")
+	fs.StringVar(&c.SMS.URL, "sms-url", "", "SMS gateway URL taking a Twilio-style form post; {account} is replaced by --sms-account")
+	fs.StringVar(&c.SMS.Account, "sms-account", "", "SMS gateway account (basic auth user)")
+	fs.StringVar(&c.SMS.Token, "sms-token", "", "SMS gateway token (basic auth password; prefer the environment variable)")
+	fs.StringVar(&c.SMS.From, "sms-from", "", "sender number of SMS notices")
 }
 
 func runServe(ctx context.Context, args []string) error {
-	var cfg serveConfig
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	cfg.flags(fs)
-	if err := fs.Parse(args); err != nil {
+	m := NewMain()
+	if err := m.ParseFlags(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q; see floodgate serve -h", fs.Arg(0))
-	}
-	n, err := startNode(ctx, cfg)
-	if err != nil {
+	if err := m.Run(ctx); err != nil {
 		return err
 	}
 	<-ctx.Done()
 	slog.Info("shutting down")
-	return n.Close()
+	return m.Close()
 }
 
-// node is one running floodgate serve.
-type node struct {
+// Main is one floodgate serve: ParseFlags reads its configuration, Run
+// starts the node and returns once it serves, Close stops it. Tests run it
+// in-process on port 0.
+type Main struct {
+	cfg serveConfig
+
 	store  *store.Store
 	status *status.Service
 	http   *http.Server
 	debug  *http.Server
+	ln     net.Listener
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func startNode(parent context.Context, cfg serveConfig) (*node, error) {
-	if cfg.adminToken == "" {
-		return nil, errors.New("an admin token is required: pass --admin-token or set FLOODGATE_ADMIN_TOKEN")
+// NewMain returns a Main with the default configuration.
+func NewMain() *Main {
+	m := &Main{}
+	m.cfg.flags(flag.NewFlagSet("serve", flag.ContinueOnError))
+	return m
+}
+
+// ParseFlags reads the command line, with FLOODGATE_* environment variables
+// as defaults.
+func (m *Main) ParseFlags(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	m.cfg.flags(fs)
+	if err := parseFlags(fs, args, nil); err != nil {
+		return err
 	}
-	trusted, err := parsePrefixes(cfg.trusted)
+	if m.cfg.adminToken == "" {
+		return errors.New("an admin token is required: pass --admin-token or set FLOODGATE_ADMIN_TOKEN")
+	}
+	return nil
+}
+
+// URL returns the base URL of the node's HTTP API once it runs.
+func (m *Main) URL() string { return "http://" + m.ln.Addr().String() }
+
+// Run starts the node: the store, cluster membership, the queue, the pages,
+// the status page and the HTTP server. It returns once the node serves;
+// ctx ends what runs in the background, Close stops the rest.
+func (m *Main) Run(parent context.Context) (err error) {
+	cfg := m.cfg
+	trusted, err := fhttp.ParseTrustedProxies(cfg.trusted)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create the data dir: %w", err)
+		return fmt.Errorf("create the data dir: %w", err)
 	}
-	ln, err := net.Listen("tcp", cfg.httpAddr)
+	m.ln, err = net.Listen("tcp", cfg.httpAddr)
 	if err != nil {
-		return nil, fmt.Errorf("listen on --http-addr %s: %w", cfg.httpAddr, err)
+		return fmt.Errorf("listen on --http-addr %s: %w", cfg.httpAddr, err)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	log := slog.Default().With("node", cfg.nodeID)
 
-	sc := store.Config{
-		Dir:           filepath.Join(cfg.dataDir),
-		NodeID:        cfg.nodeID,
-		RaftAddr:      cfg.raftAddr,
-		AdvertiseAddr: cfg.raftAdvertise,
-		Bootstrap:     cfg.bootstrap || cfg.join == "",
-		Logger:        log,
-		Registerer:    reg,
-	}
-	if err := cfg.cluster.storeConfig(cfg, &sc); err != nil {
-		ln.Close()
-		return nil, err
-	}
-	st, err := store.Open(sc)
+	layer, err := store.NewLayer(store.LayerConfig{
+		Bind: cfg.raftAddr, Advertise: cfg.raftAdvertise,
+		CertFile: cfg.raftTLSCert, KeyFile: cfg.raftTLSKey, CAFile: cfg.raftTLSCA,
+	})
 	if err != nil {
-		ln.Close()
-		return nil, err
+		m.ln.Close()
+		return err
 	}
+	m.store, err = store.Open(store.Config{
+		Dir:               cfg.dataDir,
+		NodeID:            cfg.nodeID,
+		RaftAddr:          cfg.raftAddr,
+		AdvertiseAddr:     cfg.raftAdvertise,
+		Bootstrap:         cfg.bootstrap || cfg.join == "",
+		Layer:             layer,
+		SnapshotThreshold: cfg.snapshotThreshold,
+		SnapshotInterval:  cfg.snapshotInterval,
+		TrailingLogs:      cfg.trailingLogs,
+		Logger:            log,
+		Registerer:        reg,
+	})
+	if err != nil {
+		m.ln.Close()
+		return err
+	}
+	st := m.store
 	ctx, cancel := context.WithCancel(parent)
-	// fail undoes what startNode has started so far.
-	fail := func(err error) (*node, error) {
-		cancel()
-		st.Close()
-		ln.Close()
-		return nil, err
-	}
-	cluster, err := setupCluster(ctx, cfg, st, "http://"+ln.Addr().String(), log)
-	if err != nil {
-		return fail(err)
-	}
+	m.cancel = cancel
+	defer func() {
+		// One cleanup for every failure below.
+		if err != nil {
+			cancel()
+			if m.status != nil {
+				m.status.Close()
+			}
+			st.Close()
+			m.ln.Close()
+		}
+	}()
+	members := cluster.New(cluster.Config{
+		Store: st, NodeID: cfg.nodeID, HTTPURL: m.URL(), AdminToken: cfg.adminToken,
+		Join: strings.Split(cfg.join, ","), Logger: log,
+	})
+	go members.Run(ctx)
 	idCfg := cfg.identity
 	idCfg.MaxPause = cfg.holdMaxPause
 	idCfg.Logger = log
 	provider, err := identity.NewProvider(ctx, idCfg, cfg.dev)
 	if err != nil {
-		return fail(fmt.Errorf("identity provider: %w", err))
+		return fmt.Errorf("identity provider: %w", err)
 	}
 	health := identity.HealthOf(provider)
 	q := queue.New(queue.Config{Store: st, Health: health, TickInterval: cfg.tick, MaxPause: cfg.holdMaxPause, Logger: log})
 	sessions := identity.NewSessions(nil, sessionTTL)
-	drops := fhttp.DropReader{Store: st, Now: time.Now}
 	defaultDrop := ""
 	if cfg.demo {
 		defaultDrop = DemoDropID
 	}
 	pages, err := web.New(web.Config{
-		Drops:       drops,
+		Drops:       fhttp.DropReader{Store: st, Now: time.Now},
 		Sessions:    sessions,
 		Provider:    provider,
 		Dev:         cfg.dev,
 		Logger:      log,
-		CookieKey:   deriveKey(cfg.adminToken, "login cookies"),
+		CookieKey:   web.CookieKeyFrom(cfg.adminToken),
 		DefaultDrop: defaultDrop,
 		SessionTTL:  sessionTTL,
 	})
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	stCfg := cfg.status
 	stCfg.DataDir = cfg.dataDir
@@ -206,18 +248,26 @@ func startNode(parent context.Context, cfg serveConfig) (*node, error) {
 	stCfg.Dev = cfg.dev
 	stCfg.PublicURL = cfg.publicURL
 	stCfg.Logger = log
-	statusSvc, err := status.Open(stCfg)
+	m.status, err = status.Open(stCfg)
 	if err != nil {
-		return fail(fmt.Errorf("status page: %w", err))
+		return fmt.Errorf("status page: %w", err)
 	}
-	statusSvc.SetAffectedSource(affectedSource{st})
+	m.status.SetAffectedSource(status.AffectedFunc(func(from, to time.Time) ([]status.Buyer, error) {
+		var out []status.Buyer
+		st.Read(func(s *sale.State) {
+			for _, b := range s.Affected(from.UnixMilli(), to.UnixMilli()) {
+				out = append(out, status.Buyer{Customer: b.Customer, Email: b.Email})
+			}
+		})
+		return out, nil
+	}))
 	api := fhttp.New(fhttp.Config{
 		Store:          st,
 		Queue:          q,
 		Sessions:       sessions,
-		Cluster:        cluster,
-		Status:         statusSvc.Handler(),
-		StatusPaths:    statusPaths,
+		Cluster:        members,
+		Status:         m.status.Handler(),
+		StatusPaths:    status.Paths,
 		Web:            pages,
 		AdminToken:     cfg.adminToken,
 		Dev:            cfg.dev,
@@ -230,10 +280,10 @@ func startNode(parent context.Context, cfg serveConfig) (*node, error) {
 		Registry:       reg,
 		Logger:         log,
 	})
-	n := &node{store: st, status: statusSvc, cancel: cancel, done: make(chan struct{})}
-	n.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	m.done = make(chan struct{})
+	m.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() {
-		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := m.http.Serve(m.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
 		}
 	}()
@@ -244,12 +294,17 @@ func startNode(parent context.Context, cfg serveConfig) (*node, error) {
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		n.debug = &http.Server{Addr: cfg.debugAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = n.debug.ListenAndServe() }()
+		m.debug = &http.Server{Addr: cfg.debugAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = m.debug.ListenAndServe() }()
 	}
 	go func() {
-		defer close(n.done)
-		go watchHealth(ctx, st, health, api, statusSvc)
+		defer close(m.done)
+		go m.status.WatchHealth(ctx, status.Health{
+			HasLeader:    func() bool { id, _ := st.Leader(); return id != "" },
+			IdentityDown: health.Down,
+			Answers:      api.Answers,
+			Drops:        api.Drops,
+		})
 		q.Run(ctx)
 	}()
 	go func() {
@@ -266,49 +321,28 @@ func startNode(parent context.Context, cfg serveConfig) (*node, error) {
 			createDemoDrop(ctx, st, log)
 		}
 	}()
-	log.Info("floodgate serving", "http", "http://"+ln.Addr().String(), "raft", st.RaftAddr(), "data_dir", cfg.dataDir, "dev", cfg.dev)
+	log.Info("floodgate serving", "http", m.URL(), "raft", st.RaftAddr(), "data_dir", cfg.dataDir, "dev", cfg.dev)
 	if cfg.demo {
-		fmt.Fprintf(os.Stderr, "\n  Demo drop: http://%s/d/mini-speaker\n  Drop JSON: http://%s/api/v1/drops/mini-speaker\n\n", ln.Addr(), ln.Addr())
+		fmt.Fprintf(os.Stderr, "\n  Demo drop: %s/d/mini-speaker\n  Drop JSON: %s/api/v1/drops/mini-speaker\n\n", m.URL(), m.URL())
 	}
-	return n, nil
+	return nil
 }
 
 // Close stops serving and closes the store.
-func (n *node) Close() error {
+func (m *Main) Close() error {
+	if m.http == nil {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = n.http.Shutdown(ctx)
-	if n.debug != nil {
-		_ = n.debug.Close()
+	_ = m.http.Shutdown(ctx)
+	if m.debug != nil {
+		_ = m.debug.Close()
 	}
-	n.cancel()
-	<-n.done
-	_ = n.status.Close()
-	return n.store.Close()
-}
-
-func parsePrefixes(s string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		if !strings.Contains(part, "/") {
-			a, err := netip.ParseAddr(part)
-			if err != nil {
-				return nil, fmt.Errorf("--trusted-proxy %q: not an address or CIDR", part)
-			}
-			out = append(out, netip.PrefixFrom(a, a.BitLen()))
-			continue
-		}
-		p, err := netip.ParsePrefix(part)
-		if err != nil {
-			return nil, fmt.Errorf("--trusted-proxy %q: %v", part, err)
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
+	m.cancel()
+	<-m.done
+	_ = m.status.Close()
+	return m.store.Close()
 }
 
 // DemoDropID is the id of the drop --demo creates.

@@ -41,22 +41,19 @@ func runStatus(ctx context.Context, args []string) error {
 }
 
 func runStatusServe(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("floodgate status serve", flag.ContinueOnError)
+	fs := flag.NewFlagSet("status serve", flag.ContinueOnError)
 	var cfg status.Config
-	cfg.RegisterFlags(fs)
-	fs.StringVar(&cfg.DataDir, "data-dir", envOr("FLOODGATE_DATA_DIR", "./status-data"), "directory of the status store (its own, not the core's)")
-	addr := fs.String("http-addr", envOr("FLOODGATE_HTTP_ADDR", "127.0.0.1:8090"), "address to serve the status page on")
-	fs.StringVar(&cfg.AdminToken, "admin-token", envOr("FLOODGATE_ADMIN_TOKEN", ""), "admin token for posting incidents (required)")
+	statusFlags(fs, &cfg)
+	fs.StringVar(&cfg.DataDir, "data-dir", "./status-data", "directory of the status store (its own, not the core's)")
+	addr := fs.String("http-addr", "127.0.0.1:8090", "address to serve the status page on")
+	fs.StringVar(&cfg.AdminToken, "admin-token", "", "admin token for posting incidents (required)")
 	fs.BoolVar(&cfg.Dev, "dev", false, "allow subscriber targets on loopback and private addresses (tests and demos)")
-	from := fs.String("from", envOr("FLOODGATE_STATUS_FROM", ""), "base URL of a core node to mirror, e.g. http://core:8080 (optional)")
+	from := fs.String("from", "", "base URL of a core node to mirror, e.g. http://core:8080 (optional)")
 	poll := fs.Duration("poll-interval", 5*time.Second, "how often to read the core's status when --from is set")
 	fs.DurationVar(&cfg.AutoOpenAfter, "auto-open-after", 15*time.Second, "how long a health signal (such as the core not answering) must stay bad before an incident opens")
 	fs.DurationVar(&cfg.AutoResolveAfter, "auto-resolve-after", 60*time.Second, "how long a health signal must stay good before its incident resolves")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, map[string]string{"from": "FLOODGATE_STATUS_FROM"}); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q; see floodgate status serve -h", fs.Args())
 	}
 	if cfg.AdminToken == "" {
 		return errors.New("no admin token; pass --admin-token or set FLOODGATE_ADMIN_TOKEN")
@@ -103,10 +100,10 @@ func runStatusServe(ctx context.Context, args []string) error {
 }
 
 func runStatusExport(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("floodgate status export", flag.ContinueOnError)
-	from := fs.String("from", envOr("FLOODGATE_STATUS_FROM", ""), "base URL of a Floodgate node or status server, e.g. http://127.0.0.1:8080")
+	fs := flag.NewFlagSet("status export", flag.ContinueOnError)
+	from := fs.String("from", "", "base URL of a Floodgate node or status server, e.g. http://127.0.0.1:8080")
 	out := fs.String("out", "", "directory to write index.html, history.atom and api/v2/*.json into")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, map[string]string{"from": "FLOODGATE_STATUS_FROM"}); err != nil {
 		return err
 	}
 	if *from == "" || *out == "" {

@@ -1,11 +1,10 @@
-package main
+package cluster
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,86 +25,63 @@ import (
 	"github.com/floodgate/floodgate/store"
 )
 
-// clusterFlags are the cluster-only flags of floodgate serve (TLS between
-// nodes, snapshot tuning).
-type clusterFlags struct {
-	tlsCert, tlsKey, tlsCA string
-	snapshotThreshold      uint64
-	snapshotInterval       time.Duration
-	trailingLogs           uint64
+// Config configures a Membership.
+type Config struct {
+	Store      *store.Store
+	NodeID     string
+	HTTPURL    string   // base URL of this node's API, recorded for forwarding
+	AdminToken string   // the token every member shares, for calls to other members
+	Join       []string // base URLs of members to ask to add this node; none to bootstrap
+	Logger     *slog.Logger
 }
 
-func (c *clusterFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.tlsCert, "raft-tls-cert", "", "PEM certificate this node presents to other nodes (turns on mutual TLS between nodes)")
-	fs.StringVar(&c.tlsKey, "raft-tls-key", "", "PEM private key of --raft-tls-cert")
-	fs.StringVar(&c.tlsCA, "raft-tls-ca", "", "PEM CA certificate that signed every node's certificate")
-	fs.Uint64Var(&c.snapshotThreshold, "snapshot-threshold", 8192, "log entries since the last snapshot that trigger a new one")
-	fs.DurationVar(&c.snapshotInterval, "snapshot-interval", 30*time.Second, "how often to check whether a snapshot is due")
-	fs.Uint64Var(&c.trailingLogs, "trailing-logs", 10240, "log entries kept after a snapshot, so a briefly lagging follower catches up from the log")
-}
-
-// storeConfig fills the cluster settings of the store: the network layer
-// (plain TCP or mutual TLS) and snapshot tuning.
-func (c *clusterFlags) storeConfig(cfg serveConfig, sc *store.Config) error {
-	layer, err := store.NewLayer(store.LayerConfig{
-		Bind: cfg.raftAddr, Advertise: cfg.raftAdvertise,
-		CertFile: c.tlsCert, KeyFile: c.tlsKey, CAFile: c.tlsCA,
-	})
-	if err != nil {
-		return err
+// New returns the membership of the node; Run makes it a member.
+func New(cfg Config) *Membership {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
 	}
-	sc.Layer = layer
-	sc.SnapshotThreshold = c.snapshotThreshold
-	sc.SnapshotInterval = c.snapshotInterval
-	sc.TrailingLogs = c.trailingLogs
-	return nil
-}
-
-// setupCluster makes this node a cluster member: with --join it asks an
-// existing member to add it, and on every start it makes sure the cluster
-// knows where this node's HTTP API is (so followers can forward to it when it
-// leads). It returns what the API needs to know about the other nodes.
-func setupCluster(ctx context.Context, cfg serveConfig, st *store.Store, httpURL string, log *slog.Logger) (fhttp.Cluster, error) {
-	m := &membership{
-		st:         st,
-		self:       cfg.nodeID,
-		httpURL:    httpURL,
-		adminToken: cfg.adminToken,
+	var join []string
+	for _, u := range cfg.Join {
+		if u = strings.TrimRight(strings.TrimSpace(u), "/"); u != "" {
+			join = append(join, u)
+		}
+	}
+	return &Membership{
+		st:         cfg.Store,
+		self:       cfg.NodeID,
+		httpURL:    cfg.HTTPURL,
+		adminToken: cfg.AdminToken,
+		joinURLs:   join,
 		client:     &http.Client{Timeout: 5 * time.Second},
 		log:        log.With("component", "cluster"),
 	}
-	var joinURLs []string
-	for _, u := range strings.Split(cfg.join, ",") {
-		if u = strings.TrimRight(strings.TrimSpace(u), "/"); u != "" {
-			joinURLs = append(joinURLs, u)
-		}
-	}
-	go m.run(ctx, joinURLs)
-	return m, nil
 }
 
-// membership is the node's view of the cluster: the Raft configuration for
+// Membership is the node's view of the cluster: the Raft configuration for
 // who is a member, and the replicated node table (sale.State.Nodes) for
 // where each member's HTTP API is.
-type membership struct {
+type Membership struct {
 	st         *store.Store
 	self       string
 	httpURL    string
 	adminToken string
+	joinURLs   []string
 	client     *http.Client
 	log        *slog.Logger
 }
 
 var (
-	_ fhttp.Cluster      = (*membership)(nil)
-	_ fhttp.ClusterAdmin = (*membership)(nil)
+	_ fhttp.Cluster      = (*Membership)(nil)
+	_ fhttp.ClusterAdmin = (*Membership)(nil)
 )
 
-// run joins the cluster when asked to and this node is not a member yet,
-// then keeps this node's HTTP address recorded in the replicated state.
-func (m *membership) run(ctx context.Context, joinURLs []string) {
-	if len(joinURLs) > 0 && !m.isMember() {
-		m.join(ctx, joinURLs)
+// Run joins the cluster when asked to and this node is not a member yet,
+// then keeps this node's HTTP address recorded in the replicated state until
+// ctx is done.
+func (m *Membership) Run(ctx context.Context) {
+	if len(m.joinURLs) > 0 && !m.isMember() {
+		m.join(ctx, m.joinURLs)
 	}
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
@@ -121,7 +97,7 @@ func (m *membership) run(ctx context.Context, joinURLs []string) {
 	}
 }
 
-func (m *membership) isMember() bool {
+func (m *Membership) isMember() bool {
 	servers, err := m.st.Servers()
 	if err != nil {
 		return false
@@ -132,7 +108,7 @@ func (m *membership) isMember() bool {
 // join asks the members at urls, in turn, to add this node, until one of
 // them answers that it did. Any member will do: a follower forwards the
 // request to the leader.
-func (m *membership) join(ctx context.Context, urls []string) {
+func (m *Membership) join(ctx context.Context, urls []string) {
 	body, _ := json.Marshal(fhttp.JoinRequest{ID: m.self, RaftAddr: m.st.RaftAddr(), HTTPAddr: m.httpURL})
 	backoff := 200 * time.Millisecond
 	for attempt := 0; ctx.Err() == nil; attempt++ {
@@ -158,7 +134,7 @@ func (m *membership) join(ctx context.Context, urls []string) {
 // registerSelf records this node's HTTP address in the replicated node table
 // when it is missing or stale (the address may change between restarts).
 // Only a member does: a node that was removed must not add itself back.
-func (m *membership) registerSelf(ctx context.Context) error {
+func (m *Membership) registerSelf(ctx context.Context) error {
 	var recorded string
 	m.st.Read(func(s *sale.State) { recorded = s.Nodes[m.self] })
 	if recorded == m.httpURL || !m.isMember() {
@@ -177,7 +153,7 @@ func (m *membership) registerSelf(ctx context.Context) error {
 
 // call sends an admin request to another node and turns an error answer
 // into its *floodgate.Error.
-func (m *membership) call(ctx context.Context, method, url string, body []byte) error {
+func (m *Membership) call(ctx context.Context, method, url string, body []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
@@ -204,7 +180,7 @@ func (m *membership) call(ctx context.Context, method, url string, body []byte) 
 	return fmt.Errorf("%s %s: %s", method, url, resp.Status)
 }
 
-func (m *membership) setNode(ctx context.Context, id, httpAddr string) error {
+func (m *Membership) setNode(ctx context.Context, id, httpAddr string) error {
 	_, err := m.st.Apply(ctx, &sale.Command{Kind: sale.KindSetNode, Now: time.Now().UnixMilli(), NodeID: id, HTTPAddr: httpAddr})
 	return err
 }
@@ -214,7 +190,7 @@ func (m *membership) setNode(ctx context.Context, id, httpAddr string) error {
 // The new member's Raft address must answer first: a voter that cannot be
 // reached counts against the quorum, and in a small cluster one such voter
 // stops every write.
-func (m *membership) Join(ctx context.Context, id, raftAddr, httpAddr string) error {
+func (m *Membership) Join(ctx context.Context, id, raftAddr, httpAddr string) error {
 	d := net.Dialer{Timeout: 2 * time.Second}
 	conn, err := d.DialContext(ctx, "tcp", raftAddr)
 	if err != nil {
@@ -231,7 +207,7 @@ func (m *membership) Join(ctx context.Context, id, raftAddr, httpAddr string) er
 }
 
 // Register records the HTTP address of a member (leader only).
-func (m *membership) Register(ctx context.Context, id, httpAddr string) error {
+func (m *Membership) Register(ctx context.Context, id, httpAddr string) error {
 	servers, err := m.st.Servers()
 	if err != nil {
 		return unavailable(err)
@@ -245,7 +221,7 @@ func (m *membership) Register(ctx context.Context, id, httpAddr string) error {
 // Remove takes a member out of the Raft configuration and the node table
 // (leader only). Removing the leader itself hands leadership to another
 // member first.
-func (m *membership) Remove(ctx context.Context, id string) error {
+func (m *Membership) Remove(ctx context.Context, id string) error {
 	servers, err := m.st.Servers()
 	if err != nil {
 		return unavailable(err)
@@ -277,7 +253,7 @@ func unavailable(err error) error {
 
 // LeaderHTTP returns the base URL of the leader's API, or "" when this node
 // leads or the leader is not known.
-func (m *membership) LeaderHTTP() string {
+func (m *Membership) LeaderHTTP() string {
 	id, _ := m.st.Leader()
 	if id == "" || id == m.self {
 		return ""
@@ -290,7 +266,7 @@ func (m *membership) LeaderHTTP() string {
 // ClusterInfo lists the members with their state. The state of another node
 // is what this node can see: "leader" for the leader it follows, else
 // "follower" when its API answers, "unreachable" when it does not.
-func (m *membership) ClusterInfo(ctx context.Context) (fhttp.ClusterInfo, error) {
+func (m *Membership) ClusterInfo(ctx context.Context) (fhttp.ClusterInfo, error) {
 	servers, err := m.st.Servers()
 	if err != nil {
 		return fhttp.ClusterInfo{}, unavailable(err)
@@ -326,7 +302,7 @@ func (m *membership) ClusterInfo(ctx context.Context) (fhttp.ClusterInfo, error)
 }
 
 // probe tells whether the API of another node answers.
-func (m *membership) probe(ctx context.Context, base string) string {
+func (m *Membership) probe(ctx context.Context, base string) string {
 	if base == "" {
 		return "unknown"
 	}

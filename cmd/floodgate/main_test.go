@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/floodgate/floodgate/internal/testkit"
+)
+
+// startMain runs floodgate serve in-process on port 0 with the given extra
+// flags, and closes it when the test ends.
+func startMain(t *testing.T, dir string, extra ...string) *Main {
+	t.Helper()
+	m := NewMain()
+	args := append([]string{"--data-dir", dir, "--http-addr", "127.0.0.1:0", "--admin-token", "main-test-token"}, extra...)
+	if err := m.ParseFlags(args); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	waitHealthy(t, m.URL())
+	return m
+}
+
+func waitHealthy(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s/healthz never answered 200 (last: %v)", base, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestMainTakesAWriteAndKeepsItAcrossARestart(t *testing.T) {
+	dir := t.TempDir()
+	m := startMain(t, dir)
+	c := testkit.NewClient(m.URL(), "main-test-token")
+	c.MustCreateDrop(t, testkit.DropRequest{ID: "lamp", Name: "Lamp", Stock: 7})
+	if d := c.MustDrop(t, "lamp"); d.Stock != 7 || d.Available != 7 {
+		t.Fatalf("drop after create = %+v; want stock and available 7", d)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	// A 2xx is durable: the same data dir serves the drop after a restart.
+	m2 := startMain(t, dir)
+	if d := testkit.NewClient(m2.URL(), "main-test-token").MustDrop(t, "lamp"); d.Name != "Lamp" || d.Stock != 7 {
+		t.Fatalf("drop after restart = %+v", d)
+	}
+}
+
+func TestMainRefusesToStartWithoutAnAdminToken(t *testing.T) {
+	t.Setenv("FLOODGATE_ADMIN_TOKEN", "")
+	err := NewMain().ParseFlags([]string{"--data-dir", t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "admin token") {
+		t.Fatalf("ParseFlags without a token: err = %v; want one naming the admin token", err)
+	}
+}
+
+func TestParseFlagsReadsTheEnvironment(t *testing.T) {
+	t.Setenv("FLOODGATE_HOLD_MAX_PAUSE", "7m")
+	t.Setenv("FLOODGATE_OIDC_CLIENT_SECRET", "s3cret")
+	t.Setenv("FLOODGATE_SMTP_ADDR", "mail.example:25")
+	t.Setenv("FLOODGATE_ADMIN_TOKEN", "from-env")
+	t.Setenv("FLOODGATE_REQUEST_RATE", "12.5")
+	m := NewMain()
+	if err := m.ParseFlags([]string{"--oidc-client-id", "floodgate", "--request-rate", "20"}); err != nil {
+		t.Fatal(err)
+	}
+	c := m.cfg
+	if c.holdMaxPause != 7*time.Minute {
+		t.Errorf("hold max pause = %v; want FLOODGATE_HOLD_MAX_PAUSE's 7m", c.holdMaxPause)
+	}
+	if c.identity.ClientSecret != "s3cret" || c.identity.ClientID != "floodgate" {
+		t.Errorf("identity = %+v", c.identity)
+	}
+	if c.status.SMTP.Addr != "mail.example:25" || c.adminToken != "from-env" {
+		t.Errorf("smtp addr %q, admin token %q", c.status.SMTP.Addr, c.adminToken)
+	}
+	if c.reqRate != 20 {
+		t.Errorf("request rate = %v; the command line (20) wins over the environment (12.5)", c.reqRate)
+	}
+}
+
+func TestParseFlagsNamesABadEnvironmentVariable(t *testing.T) {
+	t.Setenv("FLOODGATE_HOLD_MAX_PAUSE", "a while")
+	err := NewMain().ParseFlags([]string{"--admin-token", "x"})
+	if err == nil || !strings.Contains(err.Error(), "FLOODGATE_HOLD_MAX_PAUSE") {
+		t.Fatalf("err = %v; want one naming FLOODGATE_HOLD_MAX_PAUSE", err)
+	}
+}

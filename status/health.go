@@ -1,0 +1,94 @@
+package status
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/floodgate/floodgate"
+)
+
+// AffectedFunc adapts a function to AffectedSource.
+type AffectedFunc func(from, to time.Time) ([]Buyer, error)
+
+// Affected calls f.
+func (f AffectedFunc) Affected(from, to time.Time) ([]Buyer, error) { return f(from, to) }
+
+// Health is what a core node reads its health signals from.
+type Health struct {
+	// HasLeader reports whether the cluster has a known Raft leader.
+	HasLeader func() bool
+	// IdentityDown reports whether the identity provider is failing.
+	IdentityDown func() bool
+	// Answers counts API answers, and of them 5xx, since the start.
+	Answers func() (total, failed uint64)
+	// Drops lists every drop with its state.
+	Drops func() []floodgate.Drop
+}
+
+// errorWindow is how many seconds of answers the error rate is taken over.
+const errorWindow = 30
+
+// WatchHealth turns what a core node sees into signals every second until
+// ctx is done: no Raft leader, the identity provider down, more than 5 % of
+// at least 50 API answers in the last 30 seconds failing, and drops that
+// sold out. Observe opens, updates and resolves incidents from them.
+func (s *Service) WatchHealth(ctx context.Context, h Health) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var lastTotal, lastFailed uint64
+	var window []struct{ total, failed uint64 }
+	known := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.Observe(Signal{
+			Key: "raft_leader", Component: "checkout,orders,waiting-room", OK: h.HasLeader(),
+			Impact: "major", Title: "Checkout is unavailable",
+			Message: "The sale core has no leader, so holds and orders cannot be committed; queue positions are kept.",
+		})
+		s.Observe(Signal{
+			Key: "identity_provider", Component: "login", OK: !h.IdentityDown(),
+			Impact: "major", Title: "Sign-in is unavailable",
+			Message: "The identity provider is not answering. Holds are paused, not lost: checkout continues when sign-in is back.",
+		})
+		total, failed := h.Answers()
+		window = append(window, struct{ total, failed uint64 }{total - lastTotal, failed - lastFailed})
+		lastTotal, lastFailed = total, failed
+		if len(window) > errorWindow {
+			window = window[1:]
+		}
+		var wt, wf uint64
+		for _, w := range window {
+			wt, wf = wt+w.total, wf+w.failed
+		}
+		s.Observe(Signal{
+			Key: "error_rate", Component: "checkout", OK: wt < 50 || wf*20 <= wt,
+			Impact: "minor", Title: "Elevated error rate",
+			Message: fmt.Sprintf("%d of the last %d API requests failed on our side.", wf, wt),
+		})
+		drops := h.Drops()
+		if len(drops) != known {
+			ids := make([]string, len(drops))
+			for i, d := range drops {
+				ids[i] = d.ID
+			}
+			sort.Strings(ids)
+			s.SetComponents(ids)
+			known = len(drops)
+		}
+		for _, d := range drops {
+			if d.State != floodgate.DropSoldOut {
+				continue
+			}
+			s.Observe(Signal{
+				Key: "sold_out:" + d.ID, Component: d.ID, OK: false, Impact: "none",
+				Title: d.Name + " is sold out", Message: "Every unit of " + d.Name + " has been sold. Thank you for your patience.",
+			})
+		}
+	}
+}
