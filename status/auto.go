@@ -34,6 +34,9 @@ func (s *Service) Observe(sig Signal) {
 		s.log.Warn("ignoring a health signal without a key", "title", sig.Title)
 		return
 	}
+	if !s.writer() {
+		return // the leader watches its own signals and writes the incidents
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()

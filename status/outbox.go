@@ -146,7 +146,7 @@ func (s *Service) finish(sent *Delivery, err error) {
 		s.log.Info("delivery failed; will retry", "delivery", d.ID, "channel", d.Channel, "attempt", entry.Attempt, "next_at", d.NextAt, "err", err)
 	}
 	b.logs = append(b.logs, entry)
-	if cerr := s.st.commit(&b); cerr != nil {
+	if cerr := s.persist(&b); cerr != nil {
 		s.log.Error("could not record a delivery attempt", "delivery", d.ID, "err", cerr)
 	}
 	s.kick()

@@ -67,6 +67,9 @@ type Config struct {
 	// Mirror marks a standalone status server fed by the core: incidents
 	// copied from the core are not delivered again to subscribers.
 	Mirror bool
+	// Replica, on a core node, replicates the status records through the
+	// cluster's log (see Replica); nil keeps them in DataDir/status only.
+	Replica Replica
 }
 
 // Service is the status page, its store, and the delivery of notices.
@@ -89,6 +92,14 @@ type Service struct {
 	noticeTried  map[string]time.Time // incident id → last try of its outage notice
 	// mirrorIndicator is the overall indicator the core last reported.
 	mirrorIndicator string
+
+	// With a Replica: the Seq last read, the Seq that last wrote each
+	// record, whether everything must be read afresh, and whether the
+	// node-local records were moved into the cluster.
+	seenSeq  uint64
+	recSeq   map[string]uint64
+	resync   bool
+	migrated bool
 
 	wake    chan struct{}
 	ctx     context.Context
@@ -149,15 +160,21 @@ func Open(cfg Config) (*Service, error) {
 		wake:         make(chan struct{}, 1),
 	}
 	s.channels = newChannels(&s.cfg)
-	if err := s.loadAll(); err != nil {
-		st.close()
-		return nil, err
-	}
-	if err := s.ensureFixedComponents(); err != nil {
-		st.close()
-		return nil, err
-	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if cfg.Replica != nil {
+		s.syncReplica(true)
+		s.wg.Add(1)
+		go s.follow()
+	} else {
+		if err := s.loadAll(); err != nil {
+			st.close()
+			return nil, err
+		}
+		if err := s.ensureFixedComponents(); err != nil {
+			st.close()
+			return nil, err
+		}
+	}
 	s.wg.Add(1)
 	go s.run()
 	return s, nil
@@ -183,11 +200,18 @@ func (s *Service) loadAll() error {
 	return nil
 }
 
+// ensureFixedComponents records the fixed components that are missing.
+// With a Replica, the leader records them once in the log, so that every
+// node shows the same creation times.
 func (s *Service) ensureFixedComponents() error {
 	return s.mutate(func(b *batch) error {
 		now := s.now()
 		for i, fc := range fixedComponents {
-			if _, ok := s.components[fc.ID]; ok {
+			if s.cfg.Replica != nil {
+				if _, ok := s.recSeq[string(bucketComponents)+"/"+fc.ID]; ok {
+					continue
+				}
+			} else if _, ok := s.components[fc.ID]; ok {
 				continue
 			}
 			c := fc
@@ -201,10 +225,27 @@ func (s *Service) ensureFixedComponents() error {
 	})
 }
 
+// addFixedLocked shows the fixed components before the leader has
+// recorded them (just after a new cluster starts).
+func (s *Service) addFixedLocked() {
+	for i, fc := range fixedComponents {
+		if _, ok := s.components[fc.ID]; ok {
+			continue
+		}
+		c := fc
+		c.Position = i + 1
+		c.Source = componentSourceFixed
+		s.components[c.ID] = &c
+	}
+}
+
 // SetComponents makes one component per drop, in addition to the fixed ones.
 // The component id is the drop id. Drops no longer listed are removed unless
 // an unresolved incident still names them.
 func (s *Service) SetComponents(drops []string) {
+	if !s.writer() {
+		return
+	}
 	err := s.mutate(func(b *batch) error {
 		now := s.now()
 		want := map[string]bool{}
@@ -285,7 +326,11 @@ func (s *Service) mutateLocked(fn func(b *batch) error) error {
 	if err := fn(&b); err != nil {
 		return err
 	}
-	if err := s.st.commit(&b); err != nil {
+	if err := s.persist(&b); err != nil {
+		if s.cfg.Replica != nil {
+			s.log.Warn("status change not committed", "err", err)
+			return err
+		}
 		s.log.Error("status store write failed", "err", err)
 		return floodgate.Errorf(floodgate.EUnavailable, "The status store could not save the change (%v); check the disk of the data directory and try again.", err)
 	}
@@ -316,9 +361,18 @@ func (s *Service) run() {
 		case <-s.wake:
 		case <-timer.C:
 		}
-		s.evaluateSignals()
-		s.checkOutageNotices()
-		next := s.dispatch()
+		next := idleWake
+		if s.writer() {
+			if s.cfg.Replica != nil {
+				s.migrateLocal()
+				if err := s.ensureFixedComponents(); err != nil {
+					s.log.Debug("could not record the fixed components yet", "err", err)
+				}
+			}
+			s.evaluateSignals()
+			s.checkOutageNotices()
+			next = s.dispatch()
+		}
 		if !timer.Stop() {
 			select {
 			case <-timer.C:

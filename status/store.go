@@ -22,7 +22,8 @@ var (
 	bucketOutbox       = []byte("outbox")
 	bucketLog          = []byte("delivery_log")
 	bucketSignals      = []byte("signals")
-	allBuckets         = [][]byte{bucketComponents, bucketIncidents, bucketMaintenances, bucketSubscribers, bucketOutbox, bucketLog, bucketSignals}
+	bucketLocal        = []byte("local")
+	allBuckets         = [][]byte{bucketComponents, bucketIncidents, bucketMaintenances, bucketSubscribers, bucketOutbox, bucketLog, bucketSignals, bucketLocal}
 )
 
 // maxLogEntries bounds the delivery log; older entries are dropped.
@@ -159,4 +160,33 @@ func (st *store) recentLog(limit int) ([]LogEntry, error) {
 		return nil
 	})
 	return out, err
+}
+
+// each calls fn with every key and raw value of bucket.
+func (st *store) each(bucket []byte, fn func(key string, value []byte)) error {
+	return st.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+			fn(string(k), v)
+			return nil
+		})
+	})
+}
+
+var keyMigrated = []byte("migrated_to_cluster")
+
+// migrated reports whether this store's records were moved into the
+// cluster's log already.
+func (st *store) migrated() (bool, error) {
+	var done bool
+	err := st.db.View(func(tx *bolt.Tx) error {
+		done = tx.Bucket(bucketLocal).Get(keyMigrated) != nil
+		return nil
+	})
+	return done, err
+}
+
+func (st *store) markMigrated() error {
+	return st.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketLocal).Put(keyMigrated, []byte(time.Now().UTC().Format(time.RFC3339)))
+	})
 }
