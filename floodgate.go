@@ -27,6 +27,7 @@ const (
 	EHoldExpired     = "hold_expired"
 	EAlreadyOrdered  = "already_ordered"
 	EConflict        = "conflict"
+	EPaymentExpired  = "payment_expired"
 	ETooLarge        = "too_large"
 	ERateLimited     = "rate_limited"
 	EUnavailable     = "unavailable"
@@ -99,6 +100,7 @@ type Drop struct {
 	Available        int64     `json:"available"`
 	Held             int64     `json:"held"`
 	Sold             int64     `json:"sold"`
+	AwaitingPayment  int64     `json:"awaiting_payment"`
 	State            string    `json:"state"`
 	StartsAt         time.Time `json:"starts_at"`
 	PerCustomerLimit int64     `json:"per_customer_limit"`
@@ -108,6 +110,8 @@ type Drop struct {
 	VouchersLeft     int64     `json:"vouchers_left"`
 	Queued           int64     `json:"queued"`
 	AdmittedUpTo     int64     `json:"admitted_up_to"`
+	PaymentSeconds   int64     `json:"payment_seconds"`
+	PaymentURL       string    `json:"payment_url,omitempty"`
 }
 
 // Hold is stock set aside for one ticket until it is ordered, released or
@@ -138,4 +142,32 @@ type Order struct {
 	Quantity  int64     `json:"quantity"`
 	Voucher   string    `json:"voucher,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	Status    string    `json:"status"`
+	// PayBy is when an unpaid order expires (drops with a payment step).
+	PayBy *time.Time `json:"pay_by,omitempty"`
+}
+
+// Order statuses. Orders of drops without a payment step are paid at once.
+const (
+	OrderAwaitingPayment = "awaiting_payment"
+	OrderPaid            = "paid"
+	OrderExpired         = "expired"
+	OrderCancelled       = "cancelled"
+)
+
+// Order event types, in the order feed and to sinks.
+const (
+	OrderEventCreated   = "order.created"
+	OrderEventPaid      = "order.paid"
+	OrderEventExpired   = "order.expired"
+	OrderEventCancelled = "order.cancelled"
+)
+
+// Event is one entry of the order feed: seq grows by one per event across
+// the whole cluster.
+type Event struct {
+	Seq   uint64    `json:"seq"`
+	Type  string    `json:"type"`
+	At    time.Time `json:"at"`
+	Order Order     `json:"order"`
 }

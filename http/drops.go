@@ -28,6 +28,8 @@ type createDropRequest struct {
 	AdmitPerSecond     *int64     `json:"admit_per_second,omitempty"`
 	AdmitWindowSeconds *int64     `json:"admit_window_seconds,omitempty"`
 	Vouchers           []string   `json:"vouchers,omitempty"`
+	PaymentSeconds     *int64     `json:"payment_seconds,omitempty"`
+	PaymentURL         string     `json:"payment_url,omitempty"`
 }
 
 // DropSpecFromJSON decodes and validates a create-drop body into a spec;
@@ -82,6 +84,10 @@ func DropSpecFromJSON(body []byte, now time.Time) (*sale.DropSpec, error) {
 	if req.AdmitWindowSeconds != nil {
 		spec.AdmitWindow = *req.AdmitWindowSeconds
 	}
+	if req.PaymentSeconds != nil {
+		spec.PaymentSeconds = *req.PaymentSeconds
+	}
+	spec.PaymentURL = req.PaymentURL
 	if err := sale.ValidateSpec(spec); err != nil {
 		return nil, err
 	}

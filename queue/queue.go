@@ -243,7 +243,7 @@ func StatusOf(d *sale.Drop, early bool, seq int64, now int64) Status {
 	switch {
 	case d.Closed:
 		st.State = floodgate.QueueClosed
-	case d.Sold >= d.Spec.Stock || d.Available+d.Held == 0:
+	case d.Sold >= d.Spec.Stock || d.Available+d.Held+d.AwaitingPayment == 0:
 		st.State = floodgate.QueueSoldOut
 	case known && pos < d.AdmittedUpTo:
 		st.State = floodgate.QueueAdmitted
@@ -266,7 +266,8 @@ func StatusOf(d *sale.Drop, early bool, seq int64, now int64) Status {
 	if !d.Started {
 		st.ETASeconds += max(0, (d.Spec.StartsAt-now+999)/1000)
 	}
-	st.BeyondStock = st.Ahead+d.Unresolved() >= d.Available+d.Held
+	// Units awaiting payment may come back (unpaid orders expire).
+	st.BeyondStock = st.Ahead+d.Unresolved() >= d.Available+d.Held+d.AwaitingPayment
 	return st
 }
 
@@ -308,6 +309,8 @@ func (s *Service) tick(ctx context.Context) error {
 		hasSecret = len(st.Secret) > 0
 		for id, d := range st.Drops {
 			if d.Closed {
+				// Unpaid orders of a closed drop still expire on time.
+				busy = busy || d.AwaitingPayment > 0
 				continue
 			}
 			if d.Started && d.Sold >= d.Spec.Stock {

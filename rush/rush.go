@@ -73,6 +73,7 @@ type dropJSON struct {
 	Available      int64     `json:"available"`
 	Held           int64     `json:"held"`
 	Sold           int64     `json:"sold"`
+	Awaiting       int64     `json:"awaiting_payment"`
 	State          string    `json:"state"`
 	StartsAt       time.Time `json:"starts_at"`
 	AdmitPerSecond int64     `json:"admit_per_second"`

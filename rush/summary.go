@@ -208,7 +208,7 @@ func (r *run) verify(ctx context.Context, res *Result) error {
 		}
 	}
 	s.Oversold = max(0, max(s.Sold, d.Sold)-r.stock)
-	s.CounterMismatch = d.Available+d.Held+d.Sold != d.Stock
+	s.CounterMismatch = d.Available+d.Held+d.Awaiting+d.Sold != d.Stock
 
 	outcomes := map[string]int{}
 	var fair, early []rankPair

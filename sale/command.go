@@ -20,6 +20,15 @@ const (
 	KindCloseDrop    Kind = 7
 	KindInitSecret   Kind = 8
 	KindSetNode      Kind = 9
+
+	// Orders leave Floodgate: payment and the order feed's sinks (20-29).
+	KindOrderPaid    Kind = 20
+	KindOrderCancel  Kind = 21
+	KindAddSink      Kind = 22
+	KindRemoveSink   Kind = 23
+	KindSinkProgress Kind = 24
+	KindRetrySink    Kind = 25
+	KindPruneEvents  Kind = 26
 )
 
 func (k Kind) String() string {
@@ -44,6 +53,20 @@ func (k Kind) String() string {
 		return "set_node"
 	case KindStatus:
 		return "status"
+	case KindOrderPaid:
+		return "order_paid"
+	case KindOrderCancel:
+		return "order_cancel"
+	case KindAddSink:
+		return "add_sink"
+	case KindRemoveSink:
+		return "remove_sink"
+	case KindSinkProgress:
+		return "sink_progress"
+	case KindRetrySink:
+		return "retry_sink"
+	case KindPruneEvents:
+		return "prune_events"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -61,6 +84,10 @@ type DropSpec struct {
 	AdmitPerSecond   int64    `json:"admit_per_second"`
 	AdmitWindow      int64    `json:"admit_window_seconds"`
 	Vouchers         []string `json:"vouchers,omitempty"`
+	// PaymentSeconds > 0 gives every order a payment deadline (payment.go);
+	// PaymentURL is the template of the buyer's "pay now" link.
+	PaymentSeconds int64  `json:"payment_seconds,omitempty"`
+	PaymentURL     string `json:"payment_url,omitempty"`
 	// Fingerprint identifies the request as the admin sent it, so that the
 	// same request again is recognised even when defaults (starts_at = now)
 	// would differ.
@@ -109,7 +136,14 @@ type Command struct {
 	NodeID   string // SetNode: a cluster member and where its HTTP API is
 	HTTPAddr string // SetNode ("" removes the node)
 
-	StatusOps []StatusOp // Status: records of the status page (sale/status.go)
+	StatusOps   []StatusOp // Status: records of the status page (sale/status.go)
+	OrderID     string     // OrderPaid, OrderCancel
+	Sink        *SinkSpec  // AddSink
+	SinkID      string     // RemoveSink, SinkProgress, RetrySink
+	Delivered   uint64     // SinkProgress: every event up to this seq reached the sink
+	SinkError   string     // SinkProgress: why the last attempt failed ("" for success)
+	Dead        bool       // SinkProgress: stop the sink until an operator retries it
+	RetentionMs int64      // PruneEvents
 }
 
 // Encoding: a batch is uvarint(count) then each command as uvarint(len) and
@@ -143,6 +177,8 @@ func AppendCommand(buf []byte, c *Command) []byte {
 		for _, v := range s.Vouchers {
 			buf = appendString(buf, v)
 		}
+		buf = binary.AppendVarint(buf, s.PaymentSeconds)
+		buf = appendString(buf, s.PaymentURL)
 	case KindReserveBlock:
 		buf = appendString(buf, c.Drop)
 		buf = appendBool(buf, c.Early)
@@ -181,6 +217,28 @@ func AppendCommand(buf []byte, c *Command) []byte {
 		buf = appendString(buf, c.HTTPAddr)
 	case KindStatus:
 		buf = appendStatusOps(buf, c.StatusOps)
+	case KindOrderPaid, KindOrderCancel:
+		buf = appendString(buf, c.OrderID)
+	case KindAddSink:
+		sp := c.Sink
+		if sp == nil {
+			sp = &SinkSpec{}
+		}
+		buf = appendString(buf, sp.Kind)
+		buf = appendString(buf, sp.URL)
+		buf = appendString(buf, sp.Secret)
+		buf = appendString(buf, sp.DSN)
+		buf = appendString(buf, sp.Table)
+		buf = appendString(buf, sp.Tenant)
+	case KindRemoveSink, KindRetrySink:
+		buf = appendString(buf, c.SinkID)
+	case KindSinkProgress:
+		buf = appendString(buf, c.SinkID)
+		buf = binary.AppendUvarint(buf, c.Delivered)
+		buf = appendString(buf, c.SinkError)
+		buf = appendBool(buf, c.Dead)
+	case KindPruneEvents:
+		buf = binary.AppendVarint(buf, c.RetentionMs)
 	}
 	return buf
 }
@@ -216,6 +274,8 @@ func DecodeCommand(buf []byte) (Command, error) {
 		for i := 0; i < n && d.err == nil; i++ {
 			s.Vouchers = append(s.Vouchers, d.string())
 		}
+		s.PaymentSeconds = d.varint()
+		s.PaymentURL = d.string()
 		c.Spec = s
 	case KindReserveBlock:
 		c.Drop = d.string()
@@ -255,6 +315,19 @@ func DecodeCommand(buf []byte) (Command, error) {
 		c.HTTPAddr = d.string()
 	case KindStatus:
 		c.StatusOps = d.statusOps()
+	case KindOrderPaid, KindOrderCancel:
+		c.OrderID = d.string()
+	case KindAddSink:
+		c.Sink = &SinkSpec{Kind: d.string(), URL: d.string(), Secret: d.string(), DSN: d.string(), Table: d.string(), Tenant: d.string()}
+	case KindRemoveSink, KindRetrySink:
+		c.SinkID = d.string()
+	case KindSinkProgress:
+		c.SinkID = d.string()
+		c.Delivered = d.uvarint()
+		c.SinkError = d.string()
+		c.Dead = d.bool()
+	case KindPruneEvents:
+		c.RetentionMs = d.varint()
 	default:
 		return Command{}, fmt.Errorf("%w: unknown kind %d", ErrMalformed, c.Kind)
 	}

@@ -12,6 +12,7 @@ func sampleCommands() []Command {
 	sp := spec("drop-1", 100)
 	sp.Vouchers = []string{"V1", "V2"}
 	sp.Price, sp.Currency = 59000, "KRW"
+	sp.PaymentSeconds, sp.PaymentURL = 600, "https://pay.example/{order}?t={token}"
 	return []Command{
 		{Kind: KindCreateDrop, Now: t0, Drop: "drop-1", Spec: sp},
 		{Kind: KindReserveBlock, Now: t0 + 1, Drop: "drop-1", Early: true, Size: 1000},
@@ -24,6 +25,13 @@ func sampleCommands() []Command {
 		{Kind: KindInitSecret, Now: t0, Secret: bytes.Repeat([]byte{7}, 32)},
 		{Kind: KindSetNode, Now: t0, NodeID: "n2", HTTPAddr: "http://127.0.0.1:8081"},
 		{Kind: KindStatus, Now: t0, StatusOps: []StatusOp{{Key: "incidents/inc_1", Value: []byte(`{"id":"inc_1"}`)}, {Key: "outbox/d_1", Del: true}}},
+		{Kind: KindOrderPaid, Now: t0, OrderID: "o_1_vis"},
+		{Kind: KindOrderCancel, Now: t0, OrderID: "o_1_vis"},
+		{Kind: KindAddSink, Now: t0, Sink: &SinkSpec{Kind: SinkWebhook, URL: "https://shop.example/h", Secret: "k", DSN: "d", Table: "t", Tenant: "acme"}},
+		{Kind: KindRemoveSink, Now: t0, SinkID: "sk_1"},
+		{Kind: KindSinkProgress, Now: t0, SinkID: "sk_1", Delivered: 1 << 40, SinkError: "refused", Dead: true},
+		{Kind: KindRetrySink, Now: t0, SinkID: "sk_1"},
+		{Kind: KindPruneEvents, Now: t0, RetentionMs: 3600_000},
 	}
 }
 

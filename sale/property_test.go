@@ -59,6 +59,9 @@ func (g *gen) spec(id string) *DropSpec {
 			sp.Vouchers = append(sp.Vouchers, fmt.Sprintf("%s-V%03d", id, i))
 		}
 	}
+	if g.chance(0.5) {
+		sp.PaymentSeconds = 1 + int64(g.pick(20))
+	}
 	switch g.pick(20) { // now and then a spec that must be refused
 	case 0:
 		sp.Stock = 0
@@ -101,6 +104,10 @@ func (g *gen) command() Command {
 		g.now -= 1500 // a new leader whose clock is a little behind
 	}
 	c := Command{Now: g.now}
+	if g.chance(0.15) {
+		g.paymentCommand(&c)
+		return c
+	}
 	switch p := g.pick(100); {
 	case p < 6:
 		id := g.drop()
@@ -186,13 +193,17 @@ func (g *gen) command() Command {
 		}
 	default:
 		c.Kind = Kind(10 + g.pick(240)) // a kind no version knows
+		for knownKind(c.Kind) {
+			c.Kind = Kind(10 + g.pick(240))
+		}
 	}
 	return c
 }
 
 // knownKind reports whether k is a kind this version decodes.
 func knownKind(k Kind) bool {
-	return k >= KindCreateDrop && k <= KindSetNode || k == KindStatus
+	_, err := DecodeCommand(AppendCommand(nil, &Command{Kind: k}))
+	return err == nil
 }
 
 // garbage returns random bytes that may or may not decode.
@@ -232,6 +243,7 @@ func (ck *checker) step(tb testing.TB, s *State, buf []byte) (res Result, ok boo
 		before[id] = snap{[3]int64{d.Available, d.Held, d.Sold}, d.AdmittedUpTo, d.Issued, d.Started, d.Unresolved(), d.Available}
 	}
 	lastTick, nHolds, nOrders, nextHold, nextOrder := s.LastTick, len(s.Holds), len(s.Orders), s.NextHold, s.NextOrder
+	before2 := paymentSnapshot(s)
 
 	res = s.Apply(&c)
 
@@ -262,7 +274,7 @@ func (ck *checker) step(tb testing.TB, s *State, buf []byte) (res Result, ok boo
 		if d.Issued > d.EarlyTotal+d.LateNext {
 			tb.Fatalf("drop %s counts %d issued, more than the %d+%d reserved", id, d.Issued, d.EarlyTotal, d.LateNext)
 		}
-		if existed && (d.AdmittedUpTo < b.admitted || d.Issued < b.issued || d.Sold < b.counts[2]) {
+		if existed && (d.AdmittedUpTo < b.admitted || d.Issued < b.issued || d.Sold < b.counts[2] && c.Kind != KindOrderCancel) {
 			tb.Fatalf("drop %s went backwards: admitted %d→%d issued %d→%d sold %d→%d", id, b.admitted, d.AdmittedUpTo, b.issued, d.Issued, b.counts[2], d.Sold)
 		}
 		if c.Kind != KindTick && existed && d.AdmittedUpTo != b.admitted {
@@ -302,13 +314,18 @@ func (ck *checker) step(tb testing.TB, s *State, buf []byte) (res Result, ok boo
 		}
 	case c.Kind == KindOrder && res.Created:
 		d := s.Drops[res.Order.Drop]
-		if d.Sold != before[res.Order.Drop].counts[2]+res.Order.Quantity {
+		wantSold := before[res.Order.Drop].counts[2]
+		if d.Spec.PaymentSeconds == 0 {
+			wantSold += res.Order.Quantity
+		}
+		if d.Sold != wantSold {
 			tb.Fatalf("an order of %d moved sold %d→%d", res.Order.Quantity, before[res.Order.Drop].counts[2], d.Sold)
 		}
 		if res.Order.Customer != c.Customer || res.Order.HoldID != c.HoldID {
 			tb.Fatalf("order %+v for command %+v", res.Order, c)
 		}
 	}
+	ck.checkPayment(tb, s, &c, res, before2)
 	return res, true
 }
 
@@ -447,7 +464,9 @@ func TestPropertyRandomCommandSequences(t *testing.T) {
 	// test proves little.
 	for _, k := range []string{"orders", "holds", "hold expired", "hold released", "hold ordered",
 		"refused " + floodgate.ESoldOut, "refused " + floodgate.ELimitExceeded, "refused " + floodgate.EConflict,
-		"refused " + floodgate.EHoldExpired, "refused " + floodgate.EAlreadyOrdered, "refused " + floodgate.ENotAdmitted} {
+		"refused " + floodgate.EHoldExpired, "refused " + floodgate.EAlreadyOrdered, "refused " + floodgate.ENotAdmitted,
+		"order " + floodgate.OrderPaid, "order " + floodgate.OrderExpired, "order " + floodgate.OrderCancelled,
+		"order " + floodgate.OrderAwaitingPayment, "refused " + floodgate.EPaymentExpired, "sinks", "events pruned"} {
 		if stats[k] == 0 {
 			t.Errorf("no sequence reached %q", k)
 		}
@@ -493,5 +512,14 @@ func checkSequence(t *testing.T, seed uint64, steps int, stats map[string]int) {
 	}
 	for _, h := range s.Holds {
 		stats["hold "+h.Status]++
+	}
+	for _, o := range s.Orders {
+		stats["order "+o.Status]++
+	}
+	if len(s.Sinks) > 0 {
+		stats["sinks"]++
+	}
+	if len(s.Events) > 0 && s.Events[0].Seq > 1 {
+		stats["events pruned"]++
 	}
 }

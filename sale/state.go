@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/floodgate/floodgate"
@@ -48,6 +49,12 @@ type State struct {
 	// StatusSeq counts the status commands applied.
 	Status    map[string]StatusRecord `json:"status,omitempty"`
 	StatusSeq uint64                  `json:"status_seq,omitempty"`
+
+	// The order feed and its sinks (events.go).
+	Events   []Event          `json:"events,omitempty"`
+	EventSeq uint64           `json:"event_seq,omitempty"`
+	Sinks    map[string]*Sink `json:"sinks,omitempty"`
+	NextSink uint64           `json:"next_sink,omitempty"`
 }
 
 // Drop is the replicated state of one drop.
@@ -66,6 +73,12 @@ type Drop struct {
 	NextExpiry int64 `json:"next_expiry"`
 	// AnyPaused is set while some active hold is marked paused.
 	AnyPaused bool `json:"any_paused"`
+
+	// The payment step (payment.go): units of orders awaiting payment, the
+	// ids of those orders, and the earliest of their deadlines (0: unknown).
+	AwaitingPayment int64           `json:"awaiting_payment,omitempty"`
+	Unpaid          map[string]bool `json:"unpaid,omitempty"`
+	NextPayBy       int64           `json:"next_pay_by,omitempty"`
 
 	// The waiting room.
 	Started      bool         `json:"started"`
@@ -126,6 +139,11 @@ type Order struct {
 	Voucher   string `json:"voucher,omitempty"`
 	IdemKey   string `json:"idem_key"`
 	CreatedAt int64  `json:"created_at"`
+	Status    string `json:"status"`
+	PayBy     int64  `json:"pay_by,omitempty"`
+	PaidAt    int64  `json:"paid_at,omitempty"`
+	EndedAt   int64  `json:"ended_at,omitempty"` // expired or cancelled
+	Seq       uint64 `json:"seq,omitempty"`      // of the order's latest event
 }
 
 // Result is what one command returns. Err is a coded error when the command
@@ -138,6 +156,7 @@ type Result struct {
 	Order   floodgate.Order
 	Start   int64 // ReserveBlock: the block is [Start, End)
 	End     int64
+	Sink    Sink // AddSink, RemoveSink, SinkProgress, RetrySink
 }
 
 // NewState returns an empty state.
@@ -164,6 +183,11 @@ func Unmarshal(buf []byte) (*State, error) {
 	}
 	if s.Nodes == nil {
 		s.Nodes = map[string]string{}
+	}
+	for _, o := range s.Orders {
+		if o.Status == "" {
+			o.Status = floodgate.OrderPaid // written before the payment step
+		}
 	}
 	for _, d := range s.Drops {
 		if d.Customers == nil {
@@ -205,6 +229,20 @@ func (s *State) Apply(c *Command) Result {
 			s.Secret = append([]byte(nil), c.Secret...)
 		}
 		return Result{}
+	case KindOrderPaid:
+		return s.orderPaid(c)
+	case KindOrderCancel:
+		return s.orderCancel(c)
+	case KindAddSink:
+		return s.addSink(c)
+	case KindRemoveSink:
+		return s.removeSink(c)
+	case KindSinkProgress:
+		return s.sinkProgress(c)
+	case KindRetrySink:
+		return s.retrySink(c)
+	case KindPruneEvents:
+		return s.pruneEvents(c)
 	case KindSetNode:
 		if c.NodeID == "" || len(c.NodeID) > MaxKeyLength || len(c.HTTPAddr) > 2048 {
 			return refuse(floodgate.EInvalid, "A node needs an id and an HTTP address.")
@@ -248,6 +286,10 @@ func ValidateSpec(s *DropSpec) *floodgate.Error {
 		return bad("\"admit_window_seconds\" must be between 5 and 3600.")
 	case s.StartsAt < 0 || s.StartsAt > 253402300799000:
 		return bad("\"starts_at\" must be an RFC 3339 time before the year 10000.")
+	case s.PaymentSeconds < 0 || s.PaymentSeconds > MaxPaymentSeconds:
+		return bad("\"payment_seconds\" must be between 0 (no payment step) and %d.", MaxPaymentSeconds)
+	case len(s.PaymentURL) > 2048 || s.PaymentURL != "" && !strings.HasPrefix(s.PaymentURL, "https://") && !strings.HasPrefix(s.PaymentURL, "http://"):
+		return bad("\"payment_url\" must be an http(s) URL template of at most 2048 bytes.")
 	case len(s.Vouchers) > MaxVouchers:
 		return bad("At most %d vouchers per drop.", MaxVouchers)
 	}
@@ -438,9 +480,8 @@ func (s *State) endHold(h *Hold, status string) {
 	h.Paused = false
 	delete(d.Active, h.ID)
 	d.Held -= h.Quantity
-	if status == floodgate.HoldOrdered {
-		d.Sold += h.Quantity
-	} else {
+	if status != floodgate.HoldOrdered {
+		// An ordered hold's units move on with the order (startOrder).
 		d.Available += h.Quantity
 	}
 }
@@ -510,10 +551,12 @@ func (s *State) order(c *Command) Result {
 		d.NextVoucher++
 	}
 	s.endHold(h, floodgate.HoldOrdered)
+	s.startOrder(d, o, c.Now)
 	h.OrderID = o.ID
 	d.Customers[c.Customer] += h.Quantity
 	s.Orders[o.ID] = o
 	s.Idem[c.IdemKey] = o.ID
+	s.emit(floodgate.OrderEventCreated, o, c.Now)
 	return Result{Created: true, Order: publicOrder(o)}
 }
 
@@ -544,6 +587,7 @@ func (s *State) tick(c *Command) {
 	for _, is := range c.Issued {
 		issued[is.Drop] = is
 	}
+	s.expirePayments(c.Now)
 	for id, d := range s.Drops {
 		if d.Closed {
 			continue
@@ -690,6 +734,7 @@ func PublicDrop(d *Drop, now int64) floodgate.Drop {
 		Available:        d.Available,
 		Held:             d.Held,
 		Sold:             d.Sold,
+		AwaitingPayment:  d.AwaitingPayment,
 		State:            d.DropState(now),
 		StartsAt:         Time(d.Spec.StartsAt),
 		PerCustomerLimit: d.Spec.PerCustomerLimit,
@@ -699,6 +744,8 @@ func PublicDrop(d *Drop, now int64) floodgate.Drop {
 		VouchersLeft:     int64(len(d.Spec.Vouchers) - d.NextVoucher),
 		Queued:           d.Issued,
 		AdmittedUpTo:     d.AdmittedUpTo,
+		PaymentSeconds:   d.Spec.PaymentSeconds,
+		PaymentURL:       d.Spec.PaymentURL,
 	}
 }
 
@@ -717,7 +764,7 @@ func publicHold(h *Hold) floodgate.Hold {
 func PublicHold(h *Hold) floodgate.Hold { return publicHold(h) }
 
 func publicOrder(o *Order) floodgate.Order {
-	return floodgate.Order{
+	po := floodgate.Order{
 		ID:        o.ID,
 		HoldID:    o.HoldID,
 		Drop:      o.Drop,
@@ -725,7 +772,13 @@ func publicOrder(o *Order) floodgate.Order {
 		Quantity:  o.Quantity,
 		Voucher:   o.Voucher,
 		CreatedAt: Time(o.CreatedAt),
+		Status:    o.Status,
 	}
+	if o.PayBy != 0 {
+		t := Time(o.PayBy)
+		po.PayBy = &t
+	}
+	return po
 }
 
 // PublicOrder is the API view of an order.
@@ -739,7 +792,20 @@ func Time(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 func (s *State) Check() error {
 	vouchers := map[string]string{}
 	perCustomer := map[string]map[string]int64{}
+	sold, awaiting := map[string]int64{}, map[string]int64{}
 	for id, o := range s.Orders {
+		switch o.Status {
+		case floodgate.OrderPaid:
+			sold[o.Drop] += o.Quantity
+		case floodgate.OrderAwaitingPayment:
+			awaiting[o.Drop] += o.Quantity
+			if d := s.Drops[o.Drop]; d == nil || !d.Unpaid[id] || o.PayBy < d.NextPayBy {
+				return fmt.Errorf("order %s awaits payment but its drop does not track it (or waits past its deadline)", id)
+			}
+		case floodgate.OrderExpired, floodgate.OrderCancelled:
+		default:
+			return fmt.Errorf("order %s has status %q", id, o.Status)
+		}
 		if o.Voucher != "" {
 			if other, dup := vouchers[o.Drop+"\x00"+o.Voucher]; dup {
 				return fmt.Errorf("voucher %q given to orders %s and %s", o.Voucher, other, id)
@@ -752,14 +818,24 @@ func (s *State) Check() error {
 		if perCustomer[o.Drop] == nil {
 			perCustomer[o.Drop] = map[string]int64{}
 		}
-		perCustomer[o.Drop][o.Customer] += o.Quantity
+		if o.Status == floodgate.OrderPaid || o.Status == floodgate.OrderAwaitingPayment {
+			perCustomer[o.Drop][o.Customer] += o.Quantity
+		}
 	}
 	if len(s.Idem) != len(s.Orders) {
 		return fmt.Errorf("%d idempotency keys for %d orders", len(s.Idem), len(s.Orders))
 	}
 	for id, d := range s.Drops {
-		if d.Available < 0 || d.Held < 0 || d.Sold < 0 || d.Available+d.Held+d.Sold != d.Spec.Stock {
-			return fmt.Errorf("drop %s: available %d + held %d + sold %d != stock %d", id, d.Available, d.Held, d.Sold, d.Spec.Stock)
+		if d.Available < 0 || d.Held < 0 || d.Sold < 0 || d.AwaitingPayment < 0 || d.Available+d.Held+d.AwaitingPayment+d.Sold != d.Spec.Stock {
+			return fmt.Errorf("drop %s: available %d + held %d + awaiting payment %d + sold %d != stock %d", id, d.Available, d.Held, d.AwaitingPayment, d.Sold, d.Spec.Stock)
+		}
+		if sold[id] != d.Sold || awaiting[id] != d.AwaitingPayment {
+			return fmt.Errorf("drop %s: sold %d and awaiting payment %d, orders sum to %d and %d", id, d.Sold, d.AwaitingPayment, sold[id], awaiting[id])
+		}
+		for oid := range d.Unpaid {
+			if o := s.Orders[oid]; o == nil || o.Status != floodgate.OrderAwaitingPayment {
+				return fmt.Errorf("drop %s: unpaid set has %s which is not awaiting payment", id, oid)
+			}
 		}
 		var held int64
 		for hid := range d.Active {
@@ -784,8 +860,10 @@ func (s *State) Check() error {
 			}
 		}
 	}
-	return nil
+	return s.checkEvents()
 }
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
 func fnv64(s string) uint64 {
 	h := uint64(14695981039346656037)

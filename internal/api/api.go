@@ -33,7 +33,7 @@ func Status(code string) int {
 	case floodgate.ENotFound:
 		return http.StatusNotFound
 	case floodgate.ESoldOut, floodgate.ELimitExceeded, floodgate.EHoldExpired,
-		floodgate.EAlreadyOrdered, floodgate.EConflict:
+		floodgate.EAlreadyOrdered, floodgate.EConflict, floodgate.EPaymentExpired:
 		return http.StatusConflict
 	case floodgate.ETooLarge:
 		return http.StatusRequestEntityTooLarge
