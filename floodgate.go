@@ -112,6 +112,7 @@ type Drop struct {
 	AdmittedUpTo     int64     `json:"admitted_up_to"`
 	PaymentSeconds   int64     `json:"payment_seconds"`
 	PaymentURL       string    `json:"payment_url,omitempty"`
+	DropFairness
 }
 
 // Hold is stock set aside for one ticket until it is ordered, released or
@@ -145,6 +146,9 @@ type Order struct {
 	Status    string    `json:"status"`
 	// PayBy is when an unpaid order expires (drops with a payment step).
 	PayBy *time.Time `json:"pay_by,omitempty"`
+	// Receipt is a compact JWS (EdDSA, key in /.well-known/jwks.json) over
+	// the order's leaf of its drop's transparency log.
+	Receipt string `json:"receipt,omitempty"`
 }
 
 // Order statuses. Orders of drops without a payment step are paid at once.

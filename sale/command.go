@@ -29,6 +29,10 @@ const (
 	KindSinkProgress Kind = 24
 	KindRetrySink    Kind = 25
 	KindPruneEvents  Kind = 26
+	// Fairness, draws and presale (fairness.go).
+	KindCreateDropV2   Kind = 60 // CreateDrop with the committed shuffle seed and the draw and presale fields
+	KindEnter          Kind = 61 // a customer enters a draw
+	KindUsePresaleCode Kind = 62 // a one-time presale code is spent
 )
 
 func (k Kind) String() string {
@@ -67,6 +71,12 @@ func (k Kind) String() string {
 		return "retry_sink"
 	case KindPruneEvents:
 		return "prune_events"
+	case KindCreateDropV2:
+		return "create_drop_v2"
+	case KindEnter:
+		return "enter"
+	case KindUsePresaleCode:
+		return "use_presale_code"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -92,6 +102,8 @@ type DropSpec struct {
 	// same request again is recognised even when defaults (starts_at = now)
 	// would differ.
 	Fingerprint string `json:"fingerprint"`
+
+	FairSpec // draw and presale (fairness.go)
 }
 
 // Issued is the leader's count of queue positions handed out for one drop,
@@ -110,6 +122,9 @@ type Command struct {
 
 	Drop string    // all but Tick and InitSecret
 	Spec *DropSpec // CreateDrop
+	// ShuffleSeed is the secret seed committed when a drop is created
+	// (CreateDropV2); the leader draws it at random.
+	ShuffleSeed []byte
 
 	Early bool  // ReserveBlock, Hold: which sequence the ticket is from
 	Size  int64 // ReserveBlock
@@ -123,7 +138,8 @@ type Command struct {
 	Quantity int64  // Hold
 
 	HoldID   string // Release, Order
-	Customer string // Order
+	Customer string // Order, Enter
+	Code     string // UsePresaleCode
 	IdemKey  string // Order
 
 	Issued     []Issued // Tick
@@ -156,7 +172,7 @@ func AppendCommand(buf []byte, c *Command) []byte {
 	buf = append(buf, byte(c.Kind))
 	buf = binary.AppendVarint(buf, c.Now)
 	switch c.Kind {
-	case KindCreateDrop:
+	case KindCreateDrop, KindCreateDropV2:
 		buf = appendString(buf, c.Drop)
 		s := c.Spec
 		if s == nil {
@@ -179,6 +195,9 @@ func AppendCommand(buf []byte, c *Command) []byte {
 		}
 		buf = binary.AppendVarint(buf, s.PaymentSeconds)
 		buf = appendString(buf, s.PaymentURL)
+		if c.Kind == KindCreateDropV2 {
+			buf = appendFair(buf, c)
+		}
 	case KindReserveBlock:
 		buf = appendString(buf, c.Drop)
 		buf = appendBool(buf, c.Early)
@@ -239,6 +258,12 @@ func AppendCommand(buf []byte, c *Command) []byte {
 		buf = appendBool(buf, c.Dead)
 	case KindPruneEvents:
 		buf = binary.AppendVarint(buf, c.RetentionMs)
+	case KindEnter:
+		buf = appendString(buf, c.Drop)
+		buf = appendString(buf, c.Customer)
+	case KindUsePresaleCode:
+		buf = appendString(buf, c.Drop)
+		buf = appendString(buf, c.Code)
 	}
 	return buf
 }
@@ -253,7 +278,7 @@ func DecodeCommand(buf []byte) (Command, error) {
 	c.Kind = Kind(d.byte())
 	c.Now = d.varint()
 	switch c.Kind {
-	case KindCreateDrop:
+	case KindCreateDrop, KindCreateDropV2:
 		c.Drop = d.string()
 		s := &DropSpec{}
 		s.ID = d.string()
@@ -277,6 +302,9 @@ func DecodeCommand(buf []byte) (Command, error) {
 		s.PaymentSeconds = d.varint()
 		s.PaymentURL = d.string()
 		c.Spec = s
+		if c.Kind == KindCreateDropV2 {
+			d.fair(&c)
+		}
 	case KindReserveBlock:
 		c.Drop = d.string()
 		c.Early = d.bool()
@@ -328,6 +356,12 @@ func DecodeCommand(buf []byte) (Command, error) {
 		c.Dead = d.bool()
 	case KindPruneEvents:
 		c.RetentionMs = d.varint()
+	case KindEnter:
+		c.Drop = d.string()
+		c.Customer = d.string()
+	case KindUsePresaleCode:
+		c.Drop = d.string()
+		c.Code = d.string()
 	default:
 		return Command{}, fmt.Errorf("%w: unknown kind %d", ErrMalformed, c.Kind)
 	}

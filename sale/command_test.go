@@ -32,6 +32,9 @@ func sampleCommands() []Command {
 		{Kind: KindSinkProgress, Now: t0, SinkID: "sk_1", Delivered: 1 << 40, SinkError: "refused", Dead: true},
 		{Kind: KindRetrySink, Now: t0, SinkID: "sk_1"},
 		{Kind: KindPruneEvents, Now: t0, RetentionMs: 3600_000},
+		{Kind: KindCreateDropV2, Now: t0, Drop: "drop-2", Spec: fairSpec(), ShuffleSeed: bytes.Repeat([]byte{3}, 32)},
+		{Kind: KindEnter, Now: t0, Drop: "drop-2", Customer: "a@example.com"},
+		{Kind: KindUsePresaleCode, Now: t0, Drop: "drop-2", Code: "CODE-0001"},
 	}
 }
 
@@ -169,4 +172,11 @@ func FuzzSplitBatch(f *testing.F) {
 			}
 		}
 	})
+}
+
+func fairSpec() *DropSpec {
+	sp := spec("drop-2", 10)
+	sp.Mode, sp.EntryEndsAt, sp.ClaimSeconds = ModeDraw, t0+1000, 60
+	sp.PresaleUntil, sp.PresaleCustomers, sp.PresaleCodes = t0+10, []string{"vip@example.com"}, []string{"CODE-0001", "CODE-0002"}
+	return sp
 }

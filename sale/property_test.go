@@ -112,6 +112,7 @@ func (g *gen) command() Command {
 	case p < 6:
 		id := g.drop()
 		c.Kind, c.Drop, c.Spec = KindCreateDrop, id, g.spec(id)
+		g.fair(&c)
 	case p < 14:
 		c.Kind, c.Drop, c.Early = KindReserveBlock, g.drop(), g.chance(0.4)
 		c.Size = int64(1 + g.pick(6))
@@ -191,6 +192,11 @@ func (g *gen) command() Command {
 			}
 			c.StatusOps = append(c.StatusOps, op)
 		}
+	case p < 99:
+		c.Kind, c.Drop, c.Customer = KindEnter, g.drop(), g.customer()
+		if g.chance(0.3) {
+			c.Kind, c.Customer, c.Code = KindUsePresaleCode, "", fmt.Sprintf("CODE-%04d", g.pick(4))
+		}
 	default:
 		c.Kind = Kind(10 + g.pick(240)) // a kind no version knows
 		for knownKind(c.Kind) {
@@ -204,6 +210,24 @@ func (g *gen) command() Command {
 func knownKind(k Kind) bool {
 	_, err := DecodeCommand(AppendCommand(nil, &Command{Kind: k}))
 	return err == nil
+}
+
+// fair turns half of the drops created into drops with a committed seed,
+// some of them draws or presales.
+func (g *gen) fair(c *Command) {
+	if g.chance(0.5) {
+		return
+	}
+	c.Kind, c.ShuffleSeed = KindCreateDropV2, bytes.Repeat([]byte{byte(g.pick(256))}, SeedSize)
+	sp := c.Spec
+	switch g.pick(3) {
+	case 0:
+		sp.Mode, sp.EntryEndsAt, sp.ClaimSeconds = ModeDraw, sp.StartsAt+int64(1+g.pick(5000)), 10+int64(g.pick(20))
+	case 1:
+		sp.PresaleUntil = sp.StartsAt + int64(1+g.pick(5000))
+		sp.PresaleCodes = []string{"CODE-0000", "CODE-0001"}
+		sp.PresaleCustomers = []string{g.customer()}
+	}
 }
 
 // garbage returns random bytes that may or may not decode.
@@ -293,7 +317,7 @@ func (ck *checker) step(tb testing.TB, s *State, buf []byte) (res Result, ok boo
 				tb.Fatalf("tick admitted %s up to %d: %d unresolved for %d available", id, d.AdmittedUpTo, d.Unresolved(), d.Available)
 			}
 		}
-		if d.Started {
+		if d.Started && !d.IsDraw() {
 			// Never faster than admit_per_second since the start.
 			if base, ok := ck.startBase[id]; ok && d.AdmittedUpTo*1000 > d.Spec.AdmitPerSecond*(s.LastTick-base) {
 				tb.Fatalf("drop %s admitted %d in %d ms at %d/s", id, d.AdmittedUpTo, s.LastTick-base, d.Spec.AdmitPerSecond)

@@ -95,6 +95,8 @@ type Drop struct {
 	// log knows, never handed out. Admission skips them.
 	LateIssued int64 `json:"late_issued"`
 	Gaps       []Gap `json:"gaps,omitempty"`
+
+	DropFair // the committed seed, the transparency log, draw entries (fairness.go)
 }
 
 // AdmitBatch is one step of the admission counter: positions [From, To)
@@ -127,6 +129,11 @@ type Hold struct {
 	Paused    bool   `json:"paused"`
 	Status    string `json:"status"`
 	OrderID   string `json:"order_id,omitempty"`
+	// The ticket's place, for receipts: early arrival or draw entry, its
+	// sequence, and when its position was admitted (unix ms).
+	Early      bool  `json:"early,omitempty"`
+	Seq        int64 `json:"seq,omitempty"`
+	AdmittedAt int64 `json:"admitted_at,omitempty"`
 }
 
 // Order is the replicated state of one order.
@@ -144,6 +151,7 @@ type Order struct {
 	PaidAt    int64  `json:"paid_at,omitempty"`
 	EndedAt   int64  `json:"ended_at,omitempty"` // expired or cancelled
 	Seq       uint64 `json:"seq,omitempty"`      // of the order's latest event
+	LogSeq    int64  `json:"log_seq,omitempty"`  // 1 + the order's index in its drop's log (0: none)
 }
 
 // Result is what one command returns. Err is a coded error when the command
@@ -209,8 +217,12 @@ func refuse(code, format string, args ...any) Result {
 func (s *State) Apply(c *Command) Result {
 	s.Applied++
 	switch c.Kind {
-	case KindCreateDrop:
+	case KindCreateDrop, KindCreateDropV2:
 		return s.createDrop(c)
+	case KindEnter:
+		return s.enter(c)
+	case KindUsePresaleCode:
+		return s.usePresaleCode(c)
 	case KindReserveBlock:
 		return s.reserveBlock(c)
 	case KindHold:
@@ -303,7 +315,7 @@ func ValidateSpec(s *DropSpec) *floodgate.Error {
 		}
 		seen[v] = struct{}{}
 	}
-	return nil
+	return validateFair(s)
 }
 
 // ValidID reports whether id is a valid drop id.
@@ -342,6 +354,9 @@ func (s *State) createDrop(c *Command) Result {
 		Customers: map[string]int64{},
 		Active:    map[string]bool{},
 	}
+	if c.Kind == KindCreateDropV2 && len(c.ShuffleSeed) == SeedSize {
+		d.ShuffleSeed = append([]byte(nil), c.ShuffleSeed...)
+	}
 	s.Drops[spec.ID] = d
 	return Result{Created: true, Drop: s.publicDrop(d, c.Now)}
 }
@@ -353,6 +368,9 @@ func (s *State) reserveBlock(c *Command) Result {
 	}
 	if c.Size < 1 || c.Size > MaxBlockSize {
 		return refuse(floodgate.EInvalid, "A queue block holds 1 to %d positions.", MaxBlockSize)
+	}
+	if d.IsDraw() {
+		return refuse(floodgate.EConflict, "This drop is a draw: enter it with POST /api/v1/drops/%s/entries; it has no queue.", c.Drop)
 	}
 	if c.Early {
 		if d.Started {
@@ -439,6 +457,8 @@ func (s *State) hold(c *Command) Result {
 		CreatedAt: c.Now,
 		ExpiresAt: c.Now + d.Spec.HoldSeconds*1000,
 		Status:    floodgate.HoldActive,
+		Early:     c.Early,
+		Seq:       c.Seq,
 	}
 	s.Holds[h.ID] = h
 	s.Tickets[ticketKey] = h.ID
@@ -452,6 +472,7 @@ func (s *State) hold(c *Command) Result {
 		b := &d.Batches[i]
 		if pos >= b.From && pos < b.To {
 			b.Resolved++
+			h.AdmittedAt = b.At
 			break
 		}
 	}
@@ -533,6 +554,9 @@ func (s *State) order(c *Command) Result {
 		return refuse(floodgate.EHoldExpired, "The hold was released before the order; join the queue again to try once more.")
 	}
 	d := s.Drops[h.Drop]
+	if err := d.drawOrderCheck(h, c.Customer); err != nil {
+		return Result{Err: err}
+	}
 	if d.Customers[c.Customer]+h.Quantity > d.Spec.PerCustomerLimit {
 		return refuse(floodgate.ELimitExceeded, "You have reached the limit of %d per customer for this drop.", d.Spec.PerCustomerLimit)
 	}
@@ -557,6 +581,8 @@ func (s *State) order(c *Command) Result {
 	s.Orders[o.ID] = o
 	s.Idem[c.IdemKey] = o.ID
 	s.emit(floodgate.OrderEventCreated, o, c.Now)
+	d.Log = append(d.Log, LogRecord{Type: LeafOrder, At: c.Now, Ref: o.ID})
+	o.LogSeq = int64(len(d.Log))
 	return Result{Created: true, Order: publicOrder(o)}
 }
 
@@ -564,6 +590,9 @@ func (s *State) closeDrop(c *Command) Result {
 	d, ok := s.Drops[c.Drop]
 	if !ok {
 		return refuse(floodgate.ENotFound, "There is no drop %q.", c.Drop)
+	}
+	if !d.Closed {
+		d.logClose(c.Now)
 	}
 	d.Closed = true
 	for id := range d.Active {
@@ -593,16 +622,18 @@ func (s *State) tick(c *Command) {
 			continue
 		}
 		is, reported := issued[id]
-		if !d.Started && c.Now >= d.Spec.StartsAt {
+		if !d.Started && c.Now >= d.opensAt() {
 			d.Started = true
-			d.Seed = c.Seed ^ fnv64(id)
+			d.Seed = d.startKey(c.Seed, id)
 			d.EarlyTotal = d.EarlyNext
-			if reported && is.Early >= 0 && is.Early < d.EarlyNext {
+			if reported && is.Early >= 0 && is.Early < d.EarlyNext && !d.IsDraw() {
 				d.EarlyTotal = is.Early
 			}
 			// No admission credit for the time before the start.
 			d.AdmitCredit = 0
+			d.logStart(c.Now)
 		}
+		d.markHead(c.Now)
 		if c.Paused || d.AnyPaused || c.Now >= d.NextExpiry {
 			s.scanHolds(d, c, dt)
 		}
@@ -648,7 +679,7 @@ func (s *State) scanHolds(d *Drop, c *Command, dt int64) {
 // the positions handed out, and never more unresolved admissions than the
 // available stock can serve.
 func (d *Drop) admit(now, dt int64) {
-	window := d.Spec.AdmitWindow * 1000
+	window := d.admitWindowMs()
 	live := d.Batches[:0]
 	var unresolved int64
 	for _, b := range d.Batches {
@@ -658,7 +689,7 @@ func (d *Drop) admit(now, dt int64) {
 		}
 	}
 	d.Batches = live
-	rate := d.Spec.AdmitPerSecond
+	rate := d.admitRate()
 	d.AdmitCredit = min(d.AdmitCredit+rate*dt, rate*1000)
 	// Skip positions nobody holds (see Gaps); a batch ends where a gap starts.
 	limit := d.Issued
@@ -680,6 +711,7 @@ func (d *Drop) admit(now, dt int64) {
 		return
 	}
 	d.Batches = append(d.Batches, AdmitBatch{From: d.AdmittedUpTo, To: d.AdmittedUpTo + n, At: now})
+	d.Log = append(d.Log, LogRecord{Type: LeafAdmit, At: now, From: d.AdmittedUpTo, To: d.AdmittedUpTo + n})
 	d.AdmittedUpTo += n
 	d.AdmitCredit -= n * 1000
 }
@@ -746,6 +778,7 @@ func PublicDrop(d *Drop, now int64) floodgate.Drop {
 		AdmittedUpTo:     d.AdmittedUpTo,
 		PaymentSeconds:   d.Spec.PaymentSeconds,
 		PaymentURL:       d.Spec.PaymentURL,
+		DropFairness:     d.fairnessView(now),
 	}
 }
 

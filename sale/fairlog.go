@@ -1,0 +1,207 @@
+package sale
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+)
+
+// The transparency log of a drop. The state machine appends one small record
+// per event that decides who gets the stock: the start (or the draw), each
+// step of the admission counter, each draw entry, each order and the close.
+// The leaf bytes are derived from the records and the state on demand
+// (LogLeaf), so the log costs the hot path one append; the Merkle tree over
+// the leaves is built outside the state machine, lazily (package fairness).
+
+// Leaf types.
+const (
+	LeafStart = "start" // the drop opened: early arrivals placed, or the draw ran
+	LeafAdmit = "admit" // positions [from, to) admitted
+	LeafEntry = "entry" // a draw entry
+	LeafOrder = "order" // an order (the leaf is the order's receipt payload)
+	LeafClose = "close" // the drop was closed
+)
+
+// HeadInterval is how often, at most, a tick publishes a tree head of a drop
+// whose log grew.
+const HeadInterval = 10_000 // ms
+
+// LogRecord is one leaf of a drop's log, as the state keeps it.
+type LogRecord struct {
+	Type string `json:"t"`
+	At   int64  `json:"at"`
+	From int64  `json:"f,omitempty"` // admit: first position; entry: entry index
+	To   int64  `json:"o,omitempty"` // admit: end position (exclusive)
+	Ref  string `json:"r,omitempty"` // entry: customer; order: order id
+}
+
+// HeadMark is a published tree head: the log size at a time.
+type HeadMark struct {
+	Size  int64 `json:"n"`
+	At    int64 `json:"at"`
+	Final bool  `json:"final,omitempty"`
+}
+
+// Leaf is the JSON of one log leaf. Fields that do not apply to a type are
+// left out. The order leaf is the payload of the order's receipt.
+type Leaf struct {
+	Type              string `json:"type"`
+	Drop              string `json:"drop"`
+	Order             string `json:"order,omitempty"`
+	CustomerHash      string `json:"customer_hash,omitempty"`
+	Position          int64  `json:"position,omitempty"`
+	AdmittedAt        string `json:"admitted_at,omitempty"`
+	OrderedAt         string `json:"ordered_at,omitempty"`
+	Quantity          int64  `json:"quantity,omitempty"`
+	Early             *bool  `json:"early,omitempty"`
+	Seq               *int64 `json:"seq,omitempty"`
+	Mode              string `json:"mode,omitempty"`
+	Algorithm         string `json:"algorithm,omitempty"`
+	ShuffleCommitment string `json:"shuffle_commitment,omitempty"`
+	Stock             int64  `json:"stock,omitempty"`
+	EarlyTotal        *int64 `json:"early_total,omitempty"`
+	From              *int64 `json:"from,omitempty"`
+	To                *int64 `json:"to,omitempty"`
+	Entry             *int64 `json:"entry,omitempty"`
+	At                string `json:"at,omitempty"`
+	LogIndex          int64  `json:"log_index"`
+}
+
+// CustomerHash hides a customer's id in the log and receipts while letting
+// the customer (who knows it) find their own leaves: hex SHA-256 of
+// "floodgate-customer-v1" ‖ 0x00 ‖ drop ‖ 0x00 ‖ customer.
+func CustomerHash(drop, customer string) string {
+	sum := sha256.Sum256([]byte("floodgate-customer-v1\x00" + drop + "\x00" + customer))
+	return hex.EncodeToString(sum[:])
+}
+
+// LogTime formats a log time: RFC 3339 in UTC with milliseconds.
+func LogTime(ms int64) string { return Time(ms).Format("2006-01-02T15:04:05.000Z07:00") }
+
+// ParseLogTime reads a time written by LogTime.
+func ParseLogTime(s string) (int64, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return 0, err
+	}
+	return t.UnixMilli(), nil
+}
+
+// LogSize returns the number of leaves in drop's log (0 for no such drop).
+func (s *State) LogSize(drop string) int64 {
+	if d, ok := s.Drops[drop]; ok {
+		return int64(len(d.Log))
+	}
+	return 0
+}
+
+// LogLeaf returns the bytes of leaf i of drop's log.
+func (s *State) LogLeaf(drop string, i int64) ([]byte, bool) {
+	d, ok := s.Drops[drop]
+	if !ok || i < 0 || i >= int64(len(d.Log)) {
+		return nil, false
+	}
+	r := d.Log[i]
+	l := Leaf{Type: r.Type, Drop: drop, LogIndex: i, At: LogTime(r.At)}
+	switch r.Type {
+	case LeafStart:
+		l.Mode = d.Spec.Mode
+		if l.Mode == "" {
+			l.Mode = ModeQueue
+		}
+		l.Stock = d.Spec.Stock
+		l.EarlyTotal = &d.EarlyTotal
+		if len(d.ShuffleSeed) > 0 {
+			l.Algorithm, l.ShuffleCommitment = ShuffleAlgorithm, Commitment(d.ShuffleSeed)
+		}
+	case LeafAdmit:
+		l.From, l.To = &r.From, &r.To
+	case LeafEntry:
+		l.Entry = &r.From
+		l.CustomerHash = CustomerHash(drop, r.Ref)
+	case LeafOrder:
+		o, ok := s.Orders[r.Ref]
+		if !ok {
+			return nil, false
+		}
+		return s.orderLeaf(o, i), true
+	}
+	b, _ := json.Marshal(l)
+	return b, true
+}
+
+// orderLeaf is the leaf of order o, also the payload of its receipt.
+func (s *State) orderLeaf(o *Order, i int64) []byte {
+	h := s.Holds[o.HoldID]
+	early, seq := h.Early, h.Seq
+	admitted := h.AdmittedAt
+	if admitted == 0 {
+		admitted = h.CreatedAt
+	}
+	l := Leaf{
+		Type:         LeafOrder,
+		Drop:         o.Drop,
+		Order:        o.ID,
+		CustomerHash: CustomerHash(o.Drop, o.Customer),
+		Position:     h.Position + 1,
+		AdmittedAt:   LogTime(admitted),
+		OrderedAt:    LogTime(o.CreatedAt),
+		Quantity:     o.Quantity,
+		Early:        &early,
+		Seq:          &seq,
+		LogIndex:     i,
+	}
+	b, _ := json.Marshal(l)
+	return b
+}
+
+// ReceiptPayload returns the receipt payload of order id (its log leaf), and
+// false when the order is unknown or predates the log.
+func (s *State) ReceiptPayload(id string) ([]byte, bool) {
+	o, ok := s.Orders[id]
+	if !ok || o.LogSeq == 0 {
+		return nil, false
+	}
+	return s.orderLeaf(o, o.LogSeq-1), true
+}
+
+// HeadAt returns the time of a tree head of size n of d: the time of its last
+// leaf, or the drop's creation for an empty log.
+func (d *Drop) HeadAt(n int64) int64 {
+	if n <= 0 || n > int64(len(d.Log)) {
+		return d.CreatedAt
+	}
+	return d.Log[n-1].At
+}
+
+// logStart records the start of d (the draw, for a draw).
+func (d *Drop) logStart(now int64) {
+	if d.IsDraw() {
+		d.EarlyTotal = int64(len(d.Entries))
+		d.Issued = d.EarlyTotal
+	}
+	d.Log = append(d.Log, LogRecord{Type: LeafStart, At: now})
+}
+
+// logClose records the close of d and publishes its final head.
+func (d *Drop) logClose(now int64) {
+	d.Log = append(d.Log, LogRecord{Type: LeafClose, At: now})
+	d.Heads = append(d.Heads, HeadMark{Size: int64(len(d.Log)), At: now, Final: true})
+}
+
+// markHead publishes a head when the log grew and the last head is at least
+// HeadInterval old.
+func (d *Drop) markHead(now int64) {
+	n := int64(len(d.Log))
+	if n == 0 {
+		return
+	}
+	if k := len(d.Heads); k > 0 {
+		last := d.Heads[k-1]
+		if last.Size >= n || now-last.At < HeadInterval {
+			return
+		}
+	}
+	d.Heads = append(d.Heads, HeadMark{Size: n, At: now})
+}
