@@ -284,7 +284,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			s.metrics.observe(r.Pattern, rw.status, d)
 			if strings.HasPrefix(r.URL.Path, "/api/") {
 				s.answered.Add(1)
-				if rw.status >= 500 {
+				// Only failures on our side move the error-rate signal:
+				// a refused input is a 4xx, and a client that went away
+				// before its answer (its context canceled) failed
+				// nothing of ours.
+				if rw.status >= 500 && r.Context().Err() == nil {
 					s.failed.Add(1)
 				}
 			}

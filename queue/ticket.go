@@ -21,6 +21,10 @@ import (
 // TicketTTL is how long a ticket stays valid after it was issued.
 const TicketTTL = 7 * 24 * time.Hour
 
+// ClockLeeway is how far the clock of whoever verifies a ticket may be
+// behind the node that issued it.
+const ClockLeeway = 2 * time.Minute
+
 // Claims are what a ticket says.
 type Claims struct {
 	Drop    string `json:"drop"`
@@ -144,8 +148,11 @@ func (v *Verifier) parse(token string, now time.Time) (*Claims, error) {
 	}
 	c := &Claims{}
 	// The times in the ticket are judged by the caller's clock.
+	// An edge's clock may be behind the leader that issued the ticket: a
+	// fresh ticket must not be refused (the page would throw the buyer's
+	// place away), so issue times up to ClockLeeway ahead are accepted.
 	parser := jwt.NewParser(jwt.WithValidMethods([]string{"EdDSA"}), jwt.WithExpirationRequired(), jwt.WithIssuedAt(),
-		jwt.WithTimeFunc(func() time.Time { return now }))
+		jwt.WithLeeway(ClockLeeway), jwt.WithTimeFunc(func() time.Time { return now }))
 	_, err := parser.ParseWithClaims(token, c, func(t *jwt.Token) (any, error) { return v.pub, nil })
 	if err != nil {
 		if errors.Is(err, jwt.ErrTokenExpired) {
@@ -192,6 +199,10 @@ func (v *Verifier) parseMAC(token string) (*Claims, bool) {
 		return nil, false
 	}
 	var got [32]byte
+	// An over-long value would overrun the buffer: it is no MAC of ours.
+	if base64.RawURLEncoding.DecodedLen(len(macB64)) > len(got) {
+		return nil, false
+	}
 	n, err := base64.RawURLEncoding.Decode(got[:], macB64)
 	if err != nil || !hmac.Equal(got[:n], ticketMAC(v.mac, p)) {
 		return nil, false
