@@ -28,6 +28,7 @@ const (
 	EAlreadyOrdered  = "already_ordered"
 	EConflict        = "conflict"
 	EPaymentExpired  = "payment_expired"
+	EQuotaExceeded   = "quota_exceeded"
 	ETooLarge        = "too_large"
 	ERateLimited     = "rate_limited"
 	EUnavailable     = "unavailable"

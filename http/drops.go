@@ -105,7 +105,11 @@ func (s *Server) createDrop(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	res, err := s.apply(r.Context(), &sale.Command{Kind: sale.KindCreateDrop, Drop: spec.ID, Spec: spec})
+	cmd := &sale.Command{Kind: sale.KindCreateDrop, Drop: spec.ID, Spec: spec}
+	if c := CallerOf(r); c.Tenant != "" {
+		cmd.Kind, cmd.Tenant = sale.KindCreateTenantDrop, c.Tenant
+	}
+	res, err := s.apply(r.Context(), cmd)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -119,6 +123,10 @@ func (s *Server) createDrop(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) closeDrop(w http.ResponseWriter, r *http.Request) {
+	if err := s.visibleDrop(r, r.PathValue("drop")); err != nil {
+		writeErr(w, err)
+		return
+	}
 	res, err := s.apply(r.Context(), &sale.Command{Kind: sale.KindCloseDrop, Drop: r.PathValue("drop")})
 	if err != nil {
 		writeErr(w, err)
@@ -198,12 +206,14 @@ func (s *Server) listDrops(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("drop")
+	c := CallerOf(r)
 	var (
 		orders []floodgate.Order
 		ok     bool
 	)
 	s.cfg.Store.Read(func(st *sale.State) {
-		if _, ok = st.Drops[id]; !ok {
+		d := st.Drops[id]
+		if ok = d != nil && c.Sees(d.Tenant); !ok {
 			return
 		}
 		for _, o := range st.Orders {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/floodgate/floodgate"
 )
 
 // TestForwardMarker: a follower's signed marker gives the leader the buyer's
@@ -87,7 +89,7 @@ func TestNodeAuth(t *testing.T) {
 func TestAdminRefusesForgedMarkers(t *testing.T) {
 	s := &Server{cfg: Config{AdminToken: "a-long-enough-admin-token", Now: time.Now}, nodeKey: NodeKey("a-long-enough-admin-token")}
 	called := false
-	h := s.admin(func(w http.ResponseWriter, r *http.Request) { called = true })
+	h := s.admin(floodgate.AccessRoot, func(w http.ResponseWriter, r *http.Request) { called = true })
 	for _, hdr := range []string{ForwardedHeader, NodeAuthHeader} {
 		called = false
 		r := httptest.NewRequest(http.MethodGet, "/api/v1/cluster", nil)

@@ -3,7 +3,6 @@ package http
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"log/slog"
@@ -101,6 +100,7 @@ type Server struct {
 	streams *streamLimiter
 	forward *forwarder
 	nodeKey []byte // signs calls between the nodes (NodeKey)
+	keyUses keyUses
 	ready   atomic.Bool
 
 	answered atomic.Uint64 // API answers, for the error-rate health signal
@@ -166,11 +166,11 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
 
-	mux.HandleFunc("POST /api/v1/drops", s.admin(s.leaderOnly(s.createDrop)))
+	mux.HandleFunc("POST /api/v1/drops", s.admin(floodgate.AccessOperate, s.leaderOnly(s.createDrop)))
 	mux.HandleFunc("GET /api/v1/drops", s.listDrops)
 	mux.HandleFunc("GET /api/v1/drops/{drop}", s.getDrop)
-	mux.HandleFunc("GET /api/v1/drops/{drop}/orders", s.admin(s.listOrders))
-	mux.HandleFunc("POST /api/v1/drops/{drop}/close", s.admin(s.leaderOnly(s.closeDrop)))
+	mux.HandleFunc("GET /api/v1/drops/{drop}/orders", s.admin(floodgate.AccessRead, s.listOrders))
+	mux.HandleFunc("POST /api/v1/drops/{drop}/close", s.admin(floodgate.AccessOperate, s.leaderOnly(s.closeDrop)))
 
 	mux.HandleFunc("POST /api/v1/drops/{drop}/queue", s.leaderOnly(s.join))
 	mux.HandleFunc("GET /api/v1/drops/{drop}/queue", s.queueStatus)
@@ -184,10 +184,16 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("DELETE /api/v1/holds/{hold}", s.leaderOnly(s.releaseHold))
 	mux.HandleFunc("POST /api/v1/holds/{hold}/order", s.leaderOnly(s.createOrder))
 
-	mux.HandleFunc("GET /api/v1/cluster", s.admin(s.clusterInfo))
-	mux.HandleFunc("POST /api/v1/cluster/join", s.admin(s.leaderOnly(s.clusterJoin)))
-	mux.HandleFunc("PUT /api/v1/cluster/nodes/{id}", s.admin(s.leaderOnly(s.clusterRegister)))
-	mux.HandleFunc("DELETE /api/v1/cluster/nodes/{id}", s.admin(s.leaderOnly(s.clusterRemove)))
+	mux.HandleFunc("GET /api/v1/cluster", s.admin(floodgate.AccessRoot, s.clusterInfo))
+	mux.HandleFunc("POST /api/v1/cluster/join", s.admin(floodgate.AccessRoot, s.leaderOnly(s.clusterJoin)))
+	mux.HandleFunc("PUT /api/v1/cluster/nodes/{id}", s.admin(floodgate.AccessRoot, s.leaderOnly(s.clusterRegister)))
+	mux.HandleFunc("DELETE /api/v1/cluster/nodes/{id}", s.admin(floodgate.AccessRoot, s.leaderOnly(s.clusterRemove)))
+
+	mux.HandleFunc("POST /api/v1/tenants", s.admin(floodgate.AccessRoot, s.leaderOnly(s.createTenant)))
+	mux.HandleFunc("GET /api/v1/tenants", s.admin(floodgate.AccessRead, s.listTenants))
+	mux.HandleFunc("POST /api/v1/tenants/{id}/keys", s.admin(floodgate.AccessOwn, s.leaderOnly(s.createKey)))
+	mux.HandleFunc("GET /api/v1/tenants/{id}/keys", s.admin(floodgate.AccessOwn, s.listKeys))
+	mux.HandleFunc("DELETE /api/v1/keys/{key_id}", s.admin(floodgate.AccessOwn, s.leaderOnly(s.revokeKey)))
 
 	if s.cfg.Status != nil {
 		for _, p := range s.cfg.StatusPaths {
@@ -403,23 +409,6 @@ func clientIPOf(r *http.Request) netip.Addr {
 		return info.ip
 	}
 	return netip.Addr{}
-}
-
-// admin requires the admin bearer token (or a node's signature, see
-// nodeauth.go).
-func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if info, ok := r.Context().Value(ctxRequest).(*requestInfo); ok && info.admin {
-			h(w, r)
-			return
-		}
-		tok := api.BearerToken(r)
-		if s.cfg.AdminToken == "" || tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.AdminToken)) != 1 {
-			api.WriteError(w, floodgate.Errorf(floodgate.EUnauthenticated, "This call needs \"Authorization: Bearer <admin token>\" with the token the server was started with."))
-			return
-		}
-		h(w, r)
-	}
 }
 
 // leaderOnly sends writes to the leader: on a follower the request is

@@ -33,6 +33,13 @@ const (
 	KindCreateDropV2   Kind = 60 // CreateDrop with the committed shuffle seed and the draw and presale fields
 	KindEnter          Kind = 61 // a customer enters a draw
 	KindUsePresaleCode Kind = 62 // a one-time presale code is spent
+
+	// Tenants and their keys (sale/tenant.go).
+	KindCreateTenant     Kind = 40
+	KindCreateKey        Kind = 41
+	KindRevokeKey        Kind = 42
+	KindKeysUsed         Kind = 43
+	KindCreateTenantDrop Kind = 44
 )
 
 func (k Kind) String() string {
@@ -77,6 +84,16 @@ func (k Kind) String() string {
 		return "enter"
 	case KindUsePresaleCode:
 		return "use_presale_code"
+	case KindCreateTenant:
+		return "create_tenant"
+	case KindCreateKey:
+		return "create_key"
+	case KindRevokeKey:
+		return "revoke_key"
+	case KindKeysUsed:
+		return "keys_used"
+	case KindCreateTenantDrop:
+		return "create_tenant_drop"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -160,6 +177,11 @@ type Command struct {
 	SinkError   string     // SinkProgress: why the last attempt failed ("" for success)
 	Dead        bool       // SinkProgress: stop the sink until an operator retries it
 	RetentionMs int64      // PruneEvents
+
+	Tenant     string      // CreateTenantDrop: the tenant the drop belongs to
+	TenantSpec *TenantSpec // CreateTenant
+	Key        *APIKey     // CreateKey; RevokeKey (ID, and Tenant when a tenant revokes)
+	Used       []KeyUse    // KeysUsed
 }
 
 // Encoding: a batch is uvarint(count) then each command as uvarint(len) and
@@ -172,7 +194,10 @@ func AppendCommand(buf []byte, c *Command) []byte {
 	buf = append(buf, byte(c.Kind))
 	buf = binary.AppendVarint(buf, c.Now)
 	switch c.Kind {
-	case KindCreateDrop, KindCreateDropV2:
+	case KindCreateDrop, KindCreateDropV2, KindCreateTenantDrop:
+		if c.Kind == KindCreateTenantDrop {
+			buf = appendString(buf, c.Tenant)
+		}
 		buf = appendString(buf, c.Drop)
 		s := c.Spec
 		if s == nil {
@@ -195,7 +220,7 @@ func AppendCommand(buf []byte, c *Command) []byte {
 		}
 		buf = binary.AppendVarint(buf, s.PaymentSeconds)
 		buf = appendString(buf, s.PaymentURL)
-		if c.Kind == KindCreateDropV2 {
+		if c.Kind == KindCreateDropV2 || c.Kind == KindCreateTenantDrop {
 			buf = appendFair(buf, c)
 		}
 	case KindReserveBlock:
@@ -264,6 +289,8 @@ func AppendCommand(buf []byte, c *Command) []byte {
 	case KindUsePresaleCode:
 		buf = appendString(buf, c.Drop)
 		buf = appendString(buf, c.Code)
+	case KindCreateTenant, KindCreateKey, KindRevokeKey, KindKeysUsed:
+		buf = appendTenantCommand(buf, c)
 	}
 	return buf
 }
@@ -278,7 +305,10 @@ func DecodeCommand(buf []byte) (Command, error) {
 	c.Kind = Kind(d.byte())
 	c.Now = d.varint()
 	switch c.Kind {
-	case KindCreateDrop, KindCreateDropV2:
+	case KindCreateDrop, KindCreateDropV2, KindCreateTenantDrop:
+		if c.Kind == KindCreateTenantDrop {
+			c.Tenant = d.string()
+		}
 		c.Drop = d.string()
 		s := &DropSpec{}
 		s.ID = d.string()
@@ -302,7 +332,7 @@ func DecodeCommand(buf []byte) (Command, error) {
 		s.PaymentSeconds = d.varint()
 		s.PaymentURL = d.string()
 		c.Spec = s
-		if c.Kind == KindCreateDropV2 {
+		if c.Kind == KindCreateDropV2 || c.Kind == KindCreateTenantDrop {
 			d.fair(&c)
 		}
 	case KindReserveBlock:
@@ -362,6 +392,8 @@ func DecodeCommand(buf []byte) (Command, error) {
 	case KindUsePresaleCode:
 		c.Drop = d.string()
 		c.Code = d.string()
+	case KindCreateTenant, KindCreateKey, KindRevokeKey, KindKeysUsed:
+		decodeTenantCommand(&d, &c)
 	default:
 		return Command{}, fmt.Errorf("%w: unknown kind %d", ErrMalformed, c.Kind)
 	}

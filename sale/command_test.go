@@ -35,6 +35,11 @@ func sampleCommands() []Command {
 		{Kind: KindCreateDropV2, Now: t0, Drop: "drop-2", Spec: fairSpec(), ShuffleSeed: bytes.Repeat([]byte{3}, 32)},
 		{Kind: KindEnter, Now: t0, Drop: "drop-2", Customer: "a@example.com"},
 		{Kind: KindUsePresaleCode, Now: t0, Drop: "drop-2", Code: "CODE-0001"},
+		{Kind: KindCreateTenant, Now: t0, TenantSpec: tenantSpec("acme", 3)},
+		{Kind: KindCreateKey, Now: t0, Key: &APIKey{ID: "fgk_acme_0123abcd", Tenant: "acme", Role: "owner", Hash: testHash, CreatedBy: "root"}},
+		{Kind: KindRevokeKey, Now: t0, Key: &APIKey{ID: "fgk_acme_0123abcd", Tenant: "acme"}},
+		{Kind: KindKeysUsed, Now: t0, Used: []KeyUse{{Key: "fgk_acme_0123abcd", At: t0}, {Key: "k2", At: -1}}},
+		{Kind: KindCreateTenantDrop, Now: t0, Tenant: "acme", Drop: "drop-1", Spec: sp},
 	}
 }
 
@@ -90,6 +95,9 @@ func fuzzState(tb testing.TB) *State {
 	mustOK(tb, s, orderCmd(h.ID, "vis", "a@example.com", "key", now))
 	mustOK(tb, s, Command{Kind: KindCreateDrop, Now: now, Drop: "closed", Spec: spec("closed", 3)})
 	mustOK(tb, s, Command{Kind: KindCloseDrop, Now: now, Drop: "closed"})
+	mustOK(tb, s, Command{Kind: KindCreateTenant, Now: now, TenantSpec: tenantSpec("acme", 2)})
+	mustOK(tb, s, Command{Kind: KindCreateKey, Now: now, Key: &APIKey{ID: "fgk_acme_0123abcd", Tenant: "acme", Role: "owner", Hash: testHash}})
+	mustOK(tb, s, Command{Kind: KindCreateTenantDrop, Now: now, Tenant: "acme", Drop: "acme-1", Spec: spec("acme-1", 3)})
 	return s
 }
 

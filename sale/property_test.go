@@ -178,6 +178,8 @@ func (g *gen) command() Command {
 		if g.chance(0.3) {
 			c.HTTPAddr = ""
 		}
+	case p < 97:
+		g.tenantCommand(&c)
 	case p < 98:
 		c.Kind = KindStatus
 		for range g.pick(4) {

@@ -55,6 +55,10 @@ type State struct {
 	EventSeq uint64           `json:"event_seq,omitempty"`
 	Sinks    map[string]*Sink `json:"sinks,omitempty"`
 	NextSink uint64           `json:"next_sink,omitempty"`
+
+	// Tenants and their API keys (sale/tenant.go).
+	Tenants map[string]*Tenant `json:"tenants,omitempty"`
+	Keys    map[string]*APIKey `json:"keys,omitempty"`
 }
 
 // Drop is the replicated state of one drop.
@@ -73,6 +77,8 @@ type Drop struct {
 	NextExpiry int64 `json:"next_expiry"`
 	// AnyPaused is set while some active hold is marked paused.
 	AnyPaused bool `json:"any_paused"`
+	// Tenant owns the drop ("" for drops of the platform).
+	Tenant string `json:"tenant,omitempty"`
 
 	// The payment step (payment.go): units of orders awaiting payment, the
 	// ids of those orders, and the earliest of their deadlines (0: unknown).
@@ -267,6 +273,9 @@ func (s *State) Apply(c *Command) Result {
 		return Result{}
 	case KindStatus:
 		return s.applyStatus(c)
+	}
+	if res, ok := s.applyTenant(c); ok {
+		return res
 	}
 	return refuse(floodgate.EInvalid, "Unknown command %v.", c.Kind)
 }

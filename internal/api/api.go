@@ -33,7 +33,7 @@ func Status(code string) int {
 	case floodgate.ENotFound:
 		return http.StatusNotFound
 	case floodgate.ESoldOut, floodgate.ELimitExceeded, floodgate.EHoldExpired,
-		floodgate.EAlreadyOrdered, floodgate.EConflict, floodgate.EPaymentExpired:
+		floodgate.EAlreadyOrdered, floodgate.EConflict, floodgate.EPaymentExpired, floodgate.EQuotaExceeded:
 		return http.StatusConflict
 	case floodgate.ETooLarge:
 		return http.StatusRequestEntityTooLarge
