@@ -121,7 +121,7 @@ func forbidden(c floodgate.Caller, need floodgate.Access) error {
 	case floodgate.AccessRoot:
 		return floodgate.Errorf(floodgate.EForbidden, "Only the platform's admin token may do this; a tenant's key cannot.")
 	case floodgate.AccessOwn:
-		return floodgate.Errorf(floodgate.EForbidden, "This needs an owner key of the tenant; this key is a %s key.", c.Role)
+		return floodgate.Errorf(floodgate.EForbidden, "This needs an owner key of the tenant; this key's role is %s.", c.Role)
 	}
 	return floodgate.Errorf(floodgate.EForbidden, "A viewer key can only read; use an operator or owner key to change things.")
 }
