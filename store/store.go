@@ -9,14 +9,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftwal "github.com/hashicorp/raft-wal"
 	"github.com/hashicorp/raft-wal/metadb"
@@ -50,7 +47,18 @@ type Config struct {
 	Registerer   prometheus.Registerer
 	// Layer, when set, replaces the plain TCP transport (e.g. with TLS).
 	Layer raft.StreamLayer
+
+	// wrapBarrier, in tests, wraps the barrier a new leader waits on.
+	wrapBarrier func(barrier func(time.Duration) error) func(time.Duration) error
 }
+
+// Defaults of the snapshot settings, also the defaults of floodgate serve's
+// flags.
+const (
+	DefaultSnapshotThreshold = 8192
+	DefaultSnapshotInterval  = 30 * time.Second
+	DefaultTrailingLogs      = 10240
+)
 
 func (c *Config) defaults() {
 	if c.NodeID == "" {
@@ -66,10 +74,13 @@ func (c *Config) defaults() {
 		c.InFlight = 2
 	}
 	if c.SnapshotThreshold == 0 {
-		c.SnapshotThreshold = 4096
+		c.SnapshotThreshold = DefaultSnapshotThreshold
 	}
 	if c.SnapshotInterval == 0 {
-		c.SnapshotInterval = 30 * time.Second
+		c.SnapshotInterval = DefaultSnapshotInterval
+	}
+	if c.TrailingLogs == 0 {
+		c.TrailingLogs = DefaultTrailingLogs
 	}
 	if c.ApplyTimeout == 0 {
 		c.ApplyTimeout = 10 * time.Second
@@ -96,10 +107,10 @@ type Store struct {
 	wg      sync.WaitGroup
 	closeMu sync.Once
 
-	leader    atomic.Bool
-	epoch     atomic.Uint64
-	obsMu     sync.Mutex
-	observers []func(leader bool)
+	leader atomic.Bool
+	epoch  atomic.Uint64
+	// barrier waits until every committed entry is applied.
+	barrier func(timeout time.Duration) error
 
 	metrics *metrics
 }
@@ -203,10 +214,7 @@ func openLocked(cfg Config, raftDir string, lock *os.File) (*Store, error) {
 	rc.BatchApplyCh = true
 	rc.SnapshotThreshold = cfg.SnapshotThreshold
 	rc.SnapshotInterval = cfg.SnapshotInterval
-	rc.TrailingLogs = 10240
-	if cfg.TrailingLogs > 0 {
-		rc.TrailingLogs = cfg.TrailingLogs
-	}
+	rc.TrailingLogs = cfg.TrailingLogs
 
 	hasState, err := raft.HasExistingState(wal, wal, snaps)
 	if err != nil {
@@ -219,6 +227,10 @@ func openLocked(cfg Config, raftDir string, lock *os.File) (*Store, error) {
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
 	s.raft = r
+	s.barrier = func(d time.Duration) error { return r.Barrier(d).Error() }
+	if cfg.wrapBarrier != nil {
+		s.barrier = cfg.wrapBarrier(s.barrier)
+	}
 	if !hasState && cfg.Bootstrap {
 		f := r.BootstrapCluster(raft.Configuration{Servers: []raft.Server{{
 			ID: rc.LocalID, Address: s.transport.LocalAddr(),
@@ -463,44 +475,52 @@ func (s *Store) RemoveServer(id string) error {
 // Snapshot takes a snapshot now.
 func (s *Store) Snapshot() error { return s.raft.Snapshot().Error() }
 
-// OnLeadership registers fn to be called (from one goroutine, in order) when
-// this node gains or loses leadership.
-func (s *Store) OnLeadership(fn func(leader bool)) {
-	s.obsMu.Lock()
-	s.observers = append(s.observers, fn)
-	s.obsMu.Unlock()
-	if s.IsLeader() {
-		fn(true)
-	}
-}
-
 func (s *Store) watchLeadership() {
 	defer s.wg.Done()
 	ch := s.raft.LeaderCh()
 	for {
 		select {
 		case isLeader := <-ch:
+			if isLeader && !s.catchUp() {
+				// Leadership was lost (or the store closed) before this
+				// node caught up; the channel tells what comes next.
+				continue
+			}
 			if isLeader {
-				// Apply everything committed by earlier leaders before this
-				// node decides anything as leader.
-				if err := s.raft.Barrier(s.cfg.ApplyTimeout).Error(); err != nil {
-					s.log.Warn("barrier after election failed", "err", err)
-					continue
-				}
 				s.epoch.Add(1)
 			}
 			s.leader.Store(isLeader)
 			s.metrics.isLeader.Set(b2f(isLeader))
 			s.log.Info("leadership changed", "leader", isLeader)
-			s.obsMu.Lock()
-			obs := slices.Clone(s.observers)
-			s.obsMu.Unlock()
-			for _, fn := range obs {
-				fn(isLeader)
-			}
 		case <-s.stop:
 			return
 		}
+	}
+}
+
+// catchUp applies everything committed by earlier leaders before this node
+// decides anything as leader. A failed barrier is retried for as long as the
+// node leads: giving up would leave a Raft leader that refuses every write
+// (IsLeader false) until the next election, which a healthy leader never
+// calls. It reports whether the node leads and is caught up.
+func (s *Store) catchUp() bool {
+	wait := 50 * time.Millisecond
+	for {
+		err := s.barrier(s.cfg.ApplyTimeout)
+		if err == nil {
+			return true
+		}
+		if s.raft.State() != raft.Leader {
+			s.log.Warn("barrier after election failed and leadership is lost", "err", err)
+			return false
+		}
+		s.log.Warn("barrier after election failed; retrying", "err", err, "in", wait)
+		select {
+		case <-s.stop:
+			return false
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
 	}
 }
 
@@ -509,24 +529,6 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-// WaitLeader waits until the cluster has a leader.
-func (s *Store) WaitLeader(ctx context.Context) error {
-	t := time.NewTicker(20 * time.Millisecond)
-	defer t.Stop()
-	for {
-		if id, _ := s.Leader(); id != "" {
-			if id != s.cfg.NodeID || s.IsLeader() {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return floodgate.Errorf(floodgate.EUnavailable, "No leader was elected in time.")
-		case <-t.C:
-		}
-	}
 }
 
 // Close stops Raft and closes the log. Acknowledged writes are already
@@ -557,13 +559,4 @@ func (s *Store) closeLow() {
 	if s.lock != nil {
 		_ = s.lock.Close()
 	}
-}
-
-// hclogger adapts slog to the hclog interface raft uses.
-func hclogger(l *slog.Logger, name string) hclog.Logger {
-	level := hclog.Info
-	if lv := strings.ToLower(os.Getenv("LOG_LEVEL")); lv != "" {
-		level = hclog.LevelFromString(lv)
-	}
-	return hclog.New(&hclog.LoggerOptions{Name: name, Level: level, Output: os.Stderr})
 }

@@ -72,9 +72,9 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.raftTLSCert, "raft-tls-cert", "", "PEM certificate this node presents to other nodes (turns on mutual TLS between nodes)")
 	fs.StringVar(&c.raftTLSKey, "raft-tls-key", "", "PEM private key of --raft-tls-cert")
 	fs.StringVar(&c.raftTLSCA, "raft-tls-ca", "", "PEM CA certificate that signed every node's certificate")
-	fs.Uint64Var(&c.snapshotThreshold, "snapshot-threshold", 8192, "log entries since the last snapshot that trigger a new one")
-	fs.DurationVar(&c.snapshotInterval, "snapshot-interval", 30*time.Second, "how often to check whether a snapshot is due")
-	fs.Uint64Var(&c.trailingLogs, "trailing-logs", 10240, "log entries kept after a snapshot, so a briefly lagging follower catches up from the log")
+	fs.Uint64Var(&c.snapshotThreshold, "snapshot-threshold", store.DefaultSnapshotThreshold, "log entries since the last snapshot that trigger a new one")
+	fs.DurationVar(&c.snapshotInterval, "snapshot-interval", store.DefaultSnapshotInterval, "how often to check whether a snapshot is due")
+	fs.Uint64Var(&c.trailingLogs, "trailing-logs", store.DefaultTrailingLogs, "log entries kept after a snapshot, so a briefly lagging follower catches up from the log")
 
 	id := &c.identity
 	fs.StringVar(&id.Issuer, "oidc-issuer", "", "OIDC issuer URL; turns on OIDC login")

@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"io"
+	"log"
+	"log/slog"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// levelTrace is hclog's Trace in slog terms, below Debug.
+const levelTrace = slog.LevelDebug - 4
+
+// slogHC sends Raft's logs (hclog) to slog, so they carry the node id and
+// every other attribute of the store's logger, in the process's format and
+// at its LOG_LEVEL.
+type slogHC struct {
+	l    *slog.Logger
+	name string
+	args []any
+}
+
+var _ hclog.Logger = (*slogHC)(nil)
+
+// hclogger returns an hclog.Logger that writes to l, naming the component.
+func hclogger(l *slog.Logger, name string) hclog.Logger {
+	return &slogHC{l: l.With("component", name), name: name}
+}
+
+func toSlog(level hclog.Level) slog.Level {
+	switch level {
+	case hclog.Trace:
+		return levelTrace
+	case hclog.Debug:
+		return slog.LevelDebug
+	case hclog.Warn:
+		return slog.LevelWarn
+	case hclog.Error:
+		return slog.LevelError
+	default:
+		return slog.LevelInfo
+	}
+}
+
+func (h *slogHC) Log(level hclog.Level, msg string, args ...any) {
+	if level == hclog.Off {
+		return
+	}
+	h.l.Log(context.Background(), toSlog(level), msg, args...)
+}
+
+func (h *slogHC) Trace(msg string, args ...any) { h.Log(hclog.Trace, msg, args...) }
+func (h *slogHC) Debug(msg string, args ...any) { h.Log(hclog.Debug, msg, args...) }
+func (h *slogHC) Info(msg string, args ...any)  { h.Log(hclog.Info, msg, args...) }
+func (h *slogHC) Warn(msg string, args ...any)  { h.Log(hclog.Warn, msg, args...) }
+func (h *slogHC) Error(msg string, args ...any) { h.Log(hclog.Error, msg, args...) }
+
+func (h *slogHC) enabled(l slog.Level) bool { return h.l.Enabled(context.Background(), l) }
+func (h *slogHC) IsTrace() bool             { return h.enabled(levelTrace) }
+func (h *slogHC) IsDebug() bool             { return h.enabled(slog.LevelDebug) }
+func (h *slogHC) IsInfo() bool              { return h.enabled(slog.LevelInfo) }
+func (h *slogHC) IsWarn() bool              { return h.enabled(slog.LevelWarn) }
+func (h *slogHC) IsError() bool             { return h.enabled(slog.LevelError) }
+
+func (h *slogHC) ImpliedArgs() []any { return h.args }
+
+func (h *slogHC) With(args ...any) hclog.Logger {
+	return &slogHC{l: h.l.With(args...), name: h.name, args: append(append([]any(nil), h.args...), args...)}
+}
+
+func (h *slogHC) Name() string { return h.name }
+
+func (h *slogHC) Named(name string) hclog.Logger {
+	if h.name != "" {
+		name = h.name + "." + name
+	}
+	return h.ResetNamed(name)
+}
+
+func (h *slogHC) ResetNamed(name string) hclog.Logger {
+	return &slogHC{l: h.l.With("component", name), name: name, args: h.args}
+}
+
+// SetLevel does nothing: the level is the process's (LOG_LEVEL).
+func (h *slogHC) SetLevel(hclog.Level) {}
+
+func (h *slogHC) GetLevel() hclog.Level {
+	switch {
+	case h.IsTrace():
+		return hclog.Trace
+	case h.IsDebug():
+		return hclog.Debug
+	case h.IsInfo():
+		return hclog.Info
+	case h.IsWarn():
+		return hclog.Warn
+	default:
+		return hclog.Error
+	}
+}
+
+func (h *slogHC) StandardLogger(*hclog.StandardLoggerOptions) *log.Logger {
+	return slog.NewLogLogger(h.l.Handler(), slog.LevelInfo)
+}
+
+func (h *slogHC) StandardWriter(opts *hclog.StandardLoggerOptions) io.Writer {
+	return h.StandardLogger(opts).Writer()
+}

@@ -1,0 +1,53 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/floodgate/floodgate/sale"
+)
+
+// A new leader waits on a barrier before it takes writes. When that barrier
+// fails once, the node must not stay a Raft leader that refuses writes: it
+// retries, then leads.
+func TestLeaderWhosePostElectionBarrierFailsOnceStillTakesWrites(t *testing.T) {
+	var calls atomic.Int32
+	st, err := Open(Config{
+		Dir: t.TempDir(), Bootstrap: true, Logger: quietLogger(),
+		wrapBarrier: func(barrier func(time.Duration) error) func(time.Duration) error {
+			return func(d time.Duration) error {
+				if calls.Add(1) == 1 {
+					return errors.New("injected barrier failure")
+				}
+				return barrier(d)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	deadline := time.Now().Add(15 * time.Second)
+	for !st.IsLeader() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the only node never leads after a failed barrier (raft state %s, barrier calls %d)", st.State(), calls.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := calls.Load(); n < 2 {
+		t.Fatalf("barrier called %d times; the failure was never retried", n)
+	}
+	if st.LeaderEpoch() != 1 {
+		t.Fatalf("leader epoch = %d; want 1", st.LeaderEpoch())
+	}
+	spec := &sale.DropSpec{ID: "d", Name: "D", Price: 1, Currency: "KRW", Stock: 3, PerCustomerLimit: 1,
+		StartsAt: benchNow, HoldSeconds: 60, AdmitPerSecond: 10, AdmitWindow: sale.DefaultAdmitWindow}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := st.Apply(ctx, &sale.Command{Kind: sale.KindCreateDrop, Now: benchNow, Drop: "d", Spec: spec}); err != nil {
+		t.Fatalf("write after the retried barrier: %v", err)
+	}
+}
