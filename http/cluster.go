@@ -62,30 +62,30 @@ func validHTTPAddr(addr string) error {
 func (s *Server) clusterJoin(w http.ResponseWriter, r *http.Request) {
 	ca, err := s.clusterAdmin()
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	var req JoinRequest
 	if err := api.Decode(r, &req); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	if err := validNodeID(req.ID); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	if _, _, err := net.SplitHostPort(req.RaftAddr); err != nil {
-		writeErr(w, floodgate.Errorf(floodgate.EInvalid, "\"raft_addr\" must be host:port, the address other nodes reach the new node's Raft transport at."))
+		api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "\"raft_addr\" must be host:port, the address other nodes reach the new node's Raft transport at."))
 		return
 	}
 	if req.HTTPAddr != "" {
 		if err := validHTTPAddr(req.HTTPAddr); err != nil {
-			writeErr(w, err)
+			api.WriteError(w, err)
 			return
 		}
 	}
 	if err := ca.Join(r.Context(), req.ID, req.RaftAddr, req.HTTPAddr); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	s.log.Info("node joined", "id", req.ID, "raft_addr", req.RaftAddr, "http_addr", req.HTTPAddr)
@@ -95,25 +95,25 @@ func (s *Server) clusterJoin(w http.ResponseWriter, r *http.Request) {
 func (s *Server) clusterRegister(w http.ResponseWriter, r *http.Request) {
 	ca, err := s.clusterAdmin()
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	id := r.PathValue("id")
 	if err := validNodeID(id); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	var req RegisterRequest
 	if err := api.Decode(r, &req); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	if err := validHTTPAddr(req.HTTPAddr); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	if err := ca.Register(r.Context(), id, req.HTTPAddr); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -122,16 +122,16 @@ func (s *Server) clusterRegister(w http.ResponseWriter, r *http.Request) {
 func (s *Server) clusterRemove(w http.ResponseWriter, r *http.Request) {
 	ca, err := s.clusterAdmin()
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	id := r.PathValue("id")
 	if err := validNodeID(id); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	if err := ca.Remove(r.Context(), id); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	s.log.Info("node removed", "id", id)

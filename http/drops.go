@@ -97,12 +97,12 @@ func DropSpecFromJSON(body []byte, now time.Time) (*sale.DropSpec, error) {
 func (s *Server) createDrop(w http.ResponseWriter, r *http.Request) {
 	body, err := api.ReadBody(r)
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	spec, err := DropSpecFromJSON(body, s.cfg.Now())
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	cmd := &sale.Command{Kind: sale.KindCreateDrop, Drop: spec.ID, Spec: spec}
@@ -111,7 +111,7 @@ func (s *Server) createDrop(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.apply(r.Context(), cmd)
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	status := http.StatusOK
@@ -129,7 +129,7 @@ func (s *Server) closeDrop(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.apply(r.Context(), &sale.Command{Kind: sale.KindCloseDrop, Drop: r.PathValue("drop")})
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	api.WriteJSON(w, http.StatusOK, res.Drop)
@@ -138,7 +138,7 @@ func (s *Server) closeDrop(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getDrop(w http.ResponseWriter, r *http.Request) {
 	d, err := s.Drop(r.Context(), r.PathValue("drop"))
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	api.WriteJSON(w, http.StatusOK, d)
@@ -223,7 +223,7 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) {
 		}
 	})
 	if !ok {
-		writeErr(w, floodgate.Errorf(floodgate.ENotFound, "There is no drop %q.", id))
+		api.WriteError(w, floodgate.Errorf(floodgate.ENotFound, "There is no drop %q.", id))
 		return
 	}
 	sort.Slice(orders, func(i, j int) bool {

@@ -18,18 +18,18 @@ func (s *Server) createHold(w http.ResponseWriter, r *http.Request) {
 	drop := r.PathValue("drop")
 	c, err := s.ticket(r, drop)
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	body, err := api.ReadBody(r)
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	var req holdRequest
 	if len(strings.TrimSpace(string(body))) > 0 {
 		if err := api.DecodeBytes(body, &req); err != nil {
-			writeErr(w, err)
+			api.WriteError(w, err)
 			return
 		}
 	}
@@ -37,13 +37,13 @@ func (s *Server) createHold(w http.ResponseWriter, r *http.Request) {
 	if req.Quantity != nil {
 		q = *req.Quantity
 		if q < 1 || q > 1000 {
-			writeErr(w, floodgate.Errorf(floodgate.EInvalid, "\"quantity\" must be at least 1 and within the per-customer limit."))
+			api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "\"quantity\" must be at least 1 and within the per-customer limit."))
 			return
 		}
 	}
 	res, err := s.apply(r.Context(), &sale.Command{Kind: sale.KindHold, Drop: drop, Visitor: c.Visitor, Early: c.Early, Seq: c.Seq, Quantity: q})
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	status := http.StatusOK
@@ -83,7 +83,7 @@ func (s *Server) holdTicket(r *http.Request) (string, string, error) {
 func (s *Server) getHold(w http.ResponseWriter, r *http.Request) {
 	id, visitor, err := s.holdTicket(r)
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	var (
@@ -97,7 +97,7 @@ func (s *Server) getHold(w http.ResponseWriter, r *http.Request) {
 		}
 	})
 	if !ok {
-		writeErr(w, floodgate.Errorf(floodgate.ENotFound, "There is no hold %q for this ticket.", id))
+		api.WriteError(w, floodgate.Errorf(floodgate.ENotFound, "There is no hold %q for this ticket.", id))
 		return
 	}
 	api.WriteJSON(w, http.StatusOK, h)
@@ -106,11 +106,11 @@ func (s *Server) getHold(w http.ResponseWriter, r *http.Request) {
 func (s *Server) releaseHold(w http.ResponseWriter, r *http.Request) {
 	id, visitor, err := s.holdTicket(r)
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	if _, err := s.apply(r.Context(), &sale.Command{Kind: sale.KindRelease, HoldID: id, Visitor: visitor}); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -123,31 +123,31 @@ type orderRequest struct {
 func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" || len(key) > sale.MaxKeyLength {
-		writeErr(w, floodgate.Errorf(floodgate.EInvalid, "The header Idempotency-Key is required (1 to %d characters); send the same key when you retry.", sale.MaxKeyLength))
+		api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "The header Idempotency-Key is required (1 to %d characters); send the same key when you retry.", sale.MaxKeyLength))
 		return
 	}
 	id, visitor, err := s.holdTicket(r)
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	var req orderRequest
 	if err := api.Decode(r, &req); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	if req.Session == "" {
-		writeErr(w, floodgate.Errorf(floodgate.EUnauthenticated, "\"session\" is required: sign in first; your hold is kept while you do."))
+		api.WriteError(w, floodgate.Errorf(floodgate.EUnauthenticated, "\"session\" is required: sign in first; your hold is kept while you do."))
 		return
 	}
 	customer, err := s.cfg.Sessions.Verify(req.Session, s.cfg.Now())
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	res, err := s.apply(r.Context(), &sale.Command{Kind: sale.KindOrder, HoldID: id, Visitor: visitor, Customer: customer, IdemKey: key})
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	status := http.StatusOK
@@ -165,23 +165,23 @@ type sessionRequest struct {
 // createSession is the dev identity provider's API: it trusts the email.
 func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	if !s.cfg.Dev {
-		writeErr(w, floodgate.Errorf(floodgate.ENotFound, "POST /api/v1/session exists only with --dev; sign in through the login page."))
+		api.WriteError(w, floodgate.Errorf(floodgate.ENotFound, "POST /api/v1/session exists only with --dev; sign in through the login page."))
 		return
 	}
 	var req sessionRequest
 	if err := api.Decode(r, &req); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	addr, err := mail.ParseAddress(req.Email)
 	if err != nil || addr.Address != req.Email || len(req.Email) > 254 {
-		writeErr(w, floodgate.Errorf(floodgate.EInvalid, "\"email\" must be a plain email address such as a@example.com."))
+		api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "\"email\" must be a plain email address such as a@example.com."))
 		return
 	}
 	customer := strings.ToLower(req.Email)
 	tok, err := s.cfg.Sessions.Issue(customer, "dev", s.cfg.Now())
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	api.WriteJSON(w, http.StatusCreated, map[string]string{"session": tok, "customer": customer})

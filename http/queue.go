@@ -22,13 +22,13 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 	drop := r.PathValue("drop")
 	body, err := api.ReadBody(r)
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	if len(strings.TrimSpace(string(body))) > 0 {
 		var empty struct{}
 		if err := api.DecodeBytes(body, &empty); err != nil {
-			writeErr(w, err)
+			api.WriteError(w, err)
 			return
 		}
 	}
@@ -39,7 +39,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 	}
 	tok, st, err := s.cfg.Queue.Join(r.Context(), drop)
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	s.metrics.joins.Inc()
@@ -66,7 +66,7 @@ func (s *Server) ticket(r *http.Request, drop string) (*queue.Claims, error) {
 func (s *Server) queueStatus(w http.ResponseWriter, r *http.Request) {
 	c, err := s.ticket(r, r.PathValue("drop"))
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
@@ -102,7 +102,7 @@ func (s *Server) queueEvents(w http.ResponseWriter, r *http.Request, c *queue.Cl
 		return st.AppendJSON(nil), final(st.State), changed
 	})
 	if err != nil {
-		writeErr(w, floodgate.Errorf(floodgate.EInternal, "streaming is not supported"))
+		api.WriteError(w, floodgate.Errorf(floodgate.EInternal, "streaming is not supported"))
 	}
 }
 
@@ -118,7 +118,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	drop := r.PathValue("drop")
 	c, err := s.ticket(r, drop)
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	resp := meResponse{Status: s.cfg.Queue.Status(c)}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -275,15 +275,16 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		w.Header()["X-Request-Id"] = []string{rid}
 		info := s.newRequestInfo(r, rid)
 		r = r.WithContext(context.WithValue(r.Context(), ctxRequest, info))
-		rw := &responseWriter{ResponseWriter: w, status: 200}
+		rw := &responseWriter{ResponseWriter: w, status: 200, log: s.log, requestID: rid}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				s.log.Error("panic", "request_id", rid, "panic", p, "stack", string(debug.Stack()))
 				if !rw.wrote {
-					api.WriteError(rw, floodgate.Errorf(floodgate.EInternal, "internal error"))
+					api.WriteError(rw, fmt.Errorf("panic: %v\n%s", p, debug.Stack()))
+				} else {
+					s.log.Error("panic", "request_id", rid, "panic", p, "stack", string(debug.Stack()))
 				}
 			}
 			d := time.Since(start)
@@ -310,7 +311,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}()
 		// A forwarded request was limited by the node that took it.
 		if strings.HasPrefix(r.URL.Path, "/api/") && !info.forwarded && !s.allowRequest(r, info.ip) {
-			api.WriteErrorRetry(rw, floodgate.Errorf(floodgate.ERateLimited, "Too many requests from your address; wait a moment and retry."), 1)
+			api.WriteErrorRetry(rw, floodgate.Errorf(floodgate.ERateLimited, "Too many requests with your ticket or from your address; wait a moment and retry."), 1)
 			return
 		}
 		next.ServeHTTP(rw, r)
@@ -338,8 +339,17 @@ func (s *Server) allowRequest(r *http.Request, ip netip.Addr) bool {
 
 type responseWriter struct {
 	http.ResponseWriter
-	status int
-	wrote  bool
+	status    int
+	wrote     bool
+	log       *slog.Logger
+	requestID string
+}
+
+var _ api.ErrorLogger = (*responseWriter)(nil)
+
+// LogError logs an unexpected error with the request it answers.
+func (w *responseWriter) LogError(err error) {
+	w.log.Error("unexpected error", "request_id", w.requestID, "err", err)
 }
 
 func (w *responseWriter) WriteHeader(code int) {
@@ -464,12 +474,4 @@ func (s *Server) clusterInfo(w http.ResponseWriter, r *http.Request) {
 func (s *Server) apply(ctx context.Context, c *sale.Command) (sale.Result, error) {
 	c.Now = s.cfg.Now().UnixMilli()
 	return s.cfg.Store.Apply(ctx, c)
-}
-
-func writeErr(w http.ResponseWriter, err error) {
-	var fe *floodgate.Error
-	if !errors.As(err, &fe) {
-		slog.Error("unexpected error", "err", err)
-	}
-	api.WriteError(w, err)
 }

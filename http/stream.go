@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/api"
 	"github.com/floodgate/floodgate/internal/sse"
 	"github.com/floodgate/floodgate/sale"
 )
@@ -72,7 +73,7 @@ func (s *Server) admissionStream(w http.ResponseWriter, r *http.Request) {
 		return b, true
 	}
 	if _, ok := event(); !ok {
-		writeErr(w, floodgate.Errorf(floodgate.ENotFound, "There is no drop %q.", id))
+		api.WriteError(w, floodgate.Errorf(floodgate.ENotFound, "There is no drop %q.", id))
 		return
 	}
 	s.metrics.sseStreams.Inc()
@@ -86,6 +87,6 @@ func (s *Server) admissionStream(w http.ResponseWriter, r *http.Request) {
 		return b, !ok, changed
 	})
 	if err != nil {
-		writeErr(w, floodgate.Errorf(floodgate.EInternal, "streaming is not supported"))
+		api.WriteError(w, floodgate.Errorf(floodgate.EInternal, "streaming is not supported"))
 	}
 }

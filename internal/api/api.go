@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -60,9 +61,39 @@ func WriteError(w http.ResponseWriter, err error) {
 	WriteErrorRetry(w, err, 1)
 }
 
+// ErrorLogger is implemented by a ResponseWriter that knows its request (the
+// API's middleware wraps every answer in one), so that an unexpected error is
+// logged with the request id where it becomes an answer.
+type ErrorLogger interface {
+	LogError(err error)
+}
+
+// logUnexpected logs an internal error through the first ErrorLogger that w
+// is or wraps, else through the default logger. Coded errors other than
+// internal are answers like any other and are not logged.
+func logUnexpected(w http.ResponseWriter, err error) {
+	for {
+		if l, ok := w.(ErrorLogger); ok {
+			l.LogError(err)
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			slog.Error("unexpected error", "err", err)
+			return
+		}
+		w = u.Unwrap()
+	}
+}
+
 // WriteErrorRetry is WriteError with an explicit Retry-After for 429 and 503.
+// Internal errors are logged (see ErrorLogger); the buyer sees only a
+// generic message.
 func WriteErrorRetry(w http.ResponseWriter, err error, retryAfter int) {
 	code := floodgate.ErrorCode(err)
+	if code == floodgate.EInternal {
+		logUnexpected(w, err)
+	}
 	status := Status(code)
 	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 		if retryAfter < 1 {
