@@ -124,7 +124,7 @@ func (s *Server) createDrop(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) closeDrop(w http.ResponseWriter, r *http.Request) {
 	if err := s.visibleDrop(r, r.PathValue("drop")); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	res, err := s.apply(r.Context(), &sale.Command{Kind: sale.KindCloseDrop, Drop: r.PathValue("drop")})

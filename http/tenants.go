@@ -105,11 +105,11 @@ func (s *Server) admin(need floodgate.Access, h http.HandlerFunc) http.HandlerFu
 		}
 		c, err := s.Caller(r)
 		if err != nil {
-			writeErr(w, err)
+			api.WriteError(w, err)
 			return
 		}
 		if !c.Allows(need) {
-			writeErr(w, forbidden(c, need))
+			api.WriteError(w, forbidden(c, need))
 			return
 		}
 		h(w, r.WithContext(WithCaller(r.Context(), c)))
@@ -271,22 +271,22 @@ func (s *Server) keyView(k *sale.APIKey) KeyView {
 func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) {
 	var req tenantRequest
 	if err := api.Decode(r, &req); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	if req.MaxDrops == nil {
-		writeErr(w, floodgate.Errorf(floodgate.EInvalid, "\"max_drops\" is required: how many drops the tenant may create."))
+		api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "\"max_drops\" is required: how many drops the tenant may create."))
 		return
 	}
 	spec := &sale.TenantSpec{ID: req.ID, Name: req.Name, MaxDrops: *req.MaxDrops, MaxAdmitPerSecond: req.MaxAdmitPerSecond,
 		DisplayName: req.DisplayName, LogoURL: req.LogoURL, Accent: strings.ToLower(req.Accent)}
 	if err := sale.ValidTenantSpec(spec); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	res, err := s.apply(r.Context(), &sale.Command{Kind: sale.KindCreateTenant, TenantSpec: spec})
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	var v TenantView
@@ -332,26 +332,26 @@ type keyRequest struct {
 func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 	tenant := r.PathValue("id")
 	if err := s.visibleTenant(r, tenant); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	var req keyRequest
 	if err := api.Decode(r, &req); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	if !sale.ValidRole(req.Role) {
-		writeErr(w, floodgate.Errorf(floodgate.EInvalid, "\"role\" must be owner, operator or viewer."))
+		api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "\"role\" must be owner, operator or viewer."))
 		return
 	}
 	var idPart [6]byte
 	var secret [24]byte
 	if _, err := rand.Read(idPart[:]); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	if _, err := rand.Read(secret[:]); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	id := sale.KeyPrefix(tenant) + hex.EncodeToString(idPart[:])
@@ -359,7 +359,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 	sum := sha256.Sum256([]byte(key))
 	k := &sale.APIKey{ID: id, Tenant: tenant, Role: req.Role, Hash: hex.EncodeToString(sum[:]), CreatedBy: CallerOf(r).Actor()}
 	if _, err := s.apply(r.Context(), &sale.Command{Kind: sale.KindCreateKey, Key: k}); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	var v NewKeyView
@@ -377,7 +377,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
 	tenant := r.PathValue("id")
 	if err := s.visibleTenant(r, tenant); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	out := []KeyView{}
@@ -406,11 +406,11 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
 		ok = k != nil && c.Sees(k.Tenant)
 	})
 	if !ok {
-		writeErr(w, floodgate.Errorf(floodgate.ENotFound, "There is no key %q.", id))
+		api.WriteError(w, floodgate.Errorf(floodgate.ENotFound, "There is no key %q.", id))
 		return
 	}
 	if _, err := s.apply(r.Context(), &sale.Command{Kind: sale.KindRevokeKey, Key: &sale.APIKey{ID: id, Tenant: c.Tenant}}); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	s.log.Info("api key revoked", "key", id, "by", c.Actor())
