@@ -196,8 +196,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("DELETE /api/v1/keys/{key_id}", s.admin(floodgate.AccessOwn, s.leaderOnly(s.revokeKey)))
 
 	if s.cfg.Status != nil {
+		status := s.statusWrites(s.cfg.Status)
 		for _, p := range s.cfg.StatusPaths {
-			mux.Handle(p, s.cfg.Status)
+			mux.Handle(p, status)
 		}
 	}
 	mux.HandleFunc("/api/", api.Unrouted(mux, "/api/"))

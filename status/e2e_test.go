@@ -74,7 +74,14 @@ func startRealCore(t *testing.T, bin string) *core {
 			resp.Body.Close()
 			switch resp.StatusCode {
 			case http.StatusOK:
-				return &core{URL: url, Token: token, Kill: kill, real: true}
+				// Status writes go through the cluster's log: wait
+				// until the node takes writes.
+				if h, err := http.Get(url + "/healthz"); err == nil {
+					h.Body.Close()
+					if h.StatusCode == http.StatusOK {
+						return &core{URL: url, Token: token, Kill: kill, real: true}
+					}
+				}
 			case http.StatusNotFound, http.StatusMethodNotAllowed:
 				kill() // up, but without the status page mounted
 				return nil

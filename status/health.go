@@ -39,7 +39,6 @@ func (s *Service) WatchHealth(ctx context.Context, h Health) {
 	defer t.Stop()
 	var lastTotal, lastFailed uint64
 	var window []struct{ total, failed uint64 }
-	known := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -72,15 +71,14 @@ func (s *Service) WatchHealth(ctx context.Context, h Health) {
 			Message: fmt.Sprintf("%d of the last %d API requests failed on our side.", wf, wt),
 		})
 		drops := h.Drops()
-		if len(drops) != known {
-			ids := make([]string, len(drops))
-			for i, d := range drops {
-				ids[i] = d.ID
-			}
-			sort.Strings(ids)
-			s.SetComponents(ids)
-			known = len(drops)
+		// Every second, not only when the drops change: with a replicated
+		// page only the leader records them, and leadership moves.
+		ids := make([]string, len(drops))
+		for i, d := range drops {
+			ids[i] = d.ID
 		}
+		sort.Strings(ids)
+		s.SetComponents(ids)
 		for _, d := range drops {
 			if d.State != floodgate.DropSoldOut {
 				continue

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sort"
 	"strings"
 	"sync"
@@ -67,6 +68,14 @@ type Config struct {
 	// Mirror marks a standalone status server fed by the core: incidents
 	// copied from the core are not delivered again to subscribers.
 	Mirror bool
+	// Vouched, on a core node, reports whether the node's router already
+	// checked that a request is an admin call (a write a follower forwarded
+	// without the token); nil trusts the token only.
+	Vouched func(r *http.Request) bool
+	// ClientIP, on a core node, is the client address the node's router
+	// found (through trusted proxies and forwarding); nil uses the peer
+	// address.
+	ClientIP func(r *http.Request) netip.Addr
 	// Replica, on a core node, replicates the status records through the
 	// cluster's log (see Replica); nil keeps them in DataDir/status only.
 	Replica Replica

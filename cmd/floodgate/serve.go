@@ -223,7 +223,8 @@ func (m *Main) Run(parent context.Context) (err error) {
 		return fmt.Errorf("identity provider: %w", err)
 	}
 	health := identity.HealthOf(provider)
-	q := queue.New(queue.Config{Store: st, Health: health, TickInterval: cfg.tick, MaxPause: cfg.holdMaxPause, Logger: log})
+	grace := &holdGrace{idp: health}
+	q := queue.New(queue.Config{Store: st, Health: grace, TickInterval: cfg.tick, MaxPause: cfg.holdMaxPause, Logger: log})
 	sessions := identity.NewSessions(nil, sessionTTL)
 	defaultDrop := ""
 	if cfg.demo {
@@ -248,10 +249,14 @@ func (m *Main) Run(parent context.Context) (err error) {
 	stCfg.Dev = cfg.dev
 	stCfg.PublicURL = cfg.publicURL
 	stCfg.Logger = log
+	stCfg.Replica = statusReplica{st}
+	stCfg.Vouched = fhttp.VouchedAdmin
+	stCfg.ClientIP = fhttp.ClientIP
 	m.status, err = status.Open(stCfg)
 	if err != nil {
 		return fmt.Errorf("status page: %w", err)
 	}
+	grace.status.Store(m.status)
 	m.status.SetAffectedSource(status.AffectedFunc(func(from, to time.Time) ([]status.Buyer, error) {
 		var out []status.Buyer
 		st.Read(func(s *sale.State) {

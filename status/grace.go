@@ -1,0 +1,28 @@
+package status
+
+// graceComponents are the components whose outage stops buyers from
+// finishing a purchase: while an acknowledged incident of impact major or
+// critical touches one of them, holds are paused as during a login outage.
+var graceComponents = []string{"checkout", "login"}
+
+// HoldsPaused reports whether an unresolved incident of impact major or
+// critical touches checkout or login. The leader passes it with the
+// identity provider's health into every Tick (Paused), so no buyer loses a
+// held unit to an outage the shop has acknowledged; holds resume when the
+// incident is resolved (or its impact lowered), and a hold is never paused
+// for longer than --hold-max-pause in all.
+func (s *Service) HoldsPaused() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, inc := range s.incidents {
+		if isResolved(inc.Status) || impactRank[inc.Impact] < impactRank[ImpactMajor] {
+			continue
+		}
+		for _, c := range graceComponents {
+			if contains(inc.Components, c) {
+				return true
+			}
+		}
+	}
+	return false
+}

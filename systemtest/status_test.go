@@ -1,0 +1,184 @@
+package systemtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/floodgate/floodgate/internal/testkit"
+)
+
+// statusDoc is what the test reads of /api/v2/incidents.json.
+type statusDoc struct {
+	Incidents []struct {
+		ID              string `json:"id"`
+		Name            string `json:"name"`
+		Status          string `json:"status"`
+		IncidentUpdates []struct {
+			Body string `json:"body"`
+		} `json:"incident_updates"`
+	} `json:"incidents"`
+}
+
+// incidentOn returns the status and the number of updates of incident id as
+// base serves it ("" when it does not have it).
+func incidentOn(base *testkit.Client, id string) (status string, updates int, names []string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var doc statusDoc
+	if _, err := base.Call(ctx, http.MethodGet, "/api/v2/incidents.json", nil, nil, &doc); err != nil {
+		return "", 0, nil
+	}
+	for _, inc := range doc.Incidents {
+		names = append(names, inc.Name)
+		if inc.ID == id {
+			status, updates = inc.Status, len(inc.IncidentUpdates)
+		}
+	}
+	return status, updates, names
+}
+
+// within waits up to d for cond on every reader, and fails with what each
+// one answered last.
+func within(t *testing.T, d time.Duration, what string, readers map[string]*testkit.Client, cond func(c *testkit.Client) bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		var behind []string
+		for name, c := range readers {
+			if !cond(c) {
+				behind = append(behind, name)
+			}
+		}
+		if len(behind) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not on %v within %v", what, behind, d)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestStatusReplicatedAcrossNodes: an incident posted to a follower is on
+// every node and on an edge within 2 s; an update posted to another node
+// too; the leader is killed with SIGKILL and nothing is lost; the old
+// leader comes back and catches up.
+func TestStatusReplicatedAcrossNodes(t *testing.T) {
+	c := testkit.StartCluster(t, 3, testkit.ClusterOptions{})
+	leader := c.WaitLeader(t, nil, 10*time.Second)
+	f1, f2 := (leader+1)%3, (leader+2)%3
+	edge := testkit.StartEdge(t, urls(c.Nodes))
+	readers := map[string]*testkit.Client{"edge": edge.Client}
+	for i, n := range c.Nodes {
+		readers[c.IDs[i]] = n.Client
+	}
+	admin := testkit.Bearer(testkit.DefaultAdminToken)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+
+	var inc struct{ ID string }
+	if _, err := c.Nodes[f1].Call(ctx, http.MethodPost, "/api/v1/incidents", admin, map[string]any{
+		"name": "Checkout is failing", "status": "investigating", "impact": "major",
+		"message": "Orders cannot be placed.", "components": []string{"checkout"},
+	}, &inc); err != nil {
+		t.Fatalf("post an incident to follower %s: %v", c.IDs[f1], err)
+	}
+	within(t, 2*time.Second, "the incident posted to a follower", readers, func(r *testkit.Client) bool {
+		st, n, _ := incidentOn(r, inc.ID)
+		return st == "investigating" && n == 1
+	})
+
+	if _, err := c.Nodes[f2].Call(ctx, http.MethodPost, "/api/v1/incidents/"+inc.ID+"/updates", admin, map[string]any{
+		"status": "identified", "message": "A database node is down; we are moving to the standby.",
+	}, nil); err != nil {
+		t.Fatalf("post an update to %s: %v", c.IDs[f2], err)
+	}
+	var mnt struct{ ID string }
+	if _, err := c.Nodes[f2].Call(ctx, http.MethodPost, "/api/v1/maintenances", admin, map[string]any{
+		"name": "Database upgrade", "message": "Orders pause for ten minutes.", "components": []string{"orders"},
+		"scheduled_for": time.Now().Add(48 * time.Hour), "scheduled_until": time.Now().Add(49 * time.Hour),
+	}, &mnt); err != nil {
+		t.Fatalf("schedule maintenance on %s: %v", c.IDs[f2], err)
+	}
+	if _, err := c.Nodes[f1].Call(ctx, http.MethodPost, "/api/v1/subscribers", admin, map[string]any{
+		"channel": "sms", "target": "+821012345678",
+	}, nil); err != nil {
+		t.Fatalf("add a subscriber on %s: %v", c.IDs[f1], err)
+	}
+	within(t, 2*time.Second, "the update posted to another node", readers, func(r *testkit.Client) bool {
+		st, n, _ := incidentOn(r, inc.ID)
+		return st == "identified" && n == 2
+	})
+	hasMaintenance := func(r *testkit.Client) bool {
+		resp, err := r.Do(ctx, http.MethodGet, "/api/v2/summary.json", nil, nil)
+		return err == nil && resp.Status == 200 && bytes.Contains(resp.Body, []byte(mnt.ID))
+	}
+	within(t, 2*time.Second, "the maintenance", readers, hasMaintenance)
+	subscribers := func(r *testkit.Client) bool {
+		var list struct{ Subscribers []struct{ Target string } }
+		_, err := r.Call(ctx, http.MethodGet, "/api/v1/subscribers", admin, nil, &list)
+		return err == nil && len(list.Subscribers) == 1 && list.Subscribers[0].Target == "+821012345678"
+	}
+	nodesOnly := map[string]*testkit.Client{}
+	for i, n := range c.Nodes {
+		nodesOnly[c.IDs[i]] = n.Client
+	}
+	within(t, 2*time.Second, "the subscriber", nodesOnly, subscribers)
+
+	// The leader dies without warning; nothing acknowledged is lost.
+	c.Nodes[leader].Kill()
+	survivors := map[string]*testkit.Client{"edge": edge.Client, c.IDs[f1]: c.Nodes[f1].Client, c.IDs[f2]: c.Nodes[f2].Client}
+	c.WaitLeader(t, []int{f1, f2}, 15*time.Second)
+	within(t, 2*time.Second, "the incident and its update after the leader's loss", survivors, func(r *testkit.Client) bool {
+		st, n, _ := incidentOn(r, inc.ID)
+		return st == "identified" && n == 2 && hasMaintenance(r)
+	})
+	// The new leader takes status writes, posted to either survivor.
+	if err := testkit.Retry(ctx, func() error {
+		_, err := c.Nodes[f1].Call(ctx, http.MethodPost, "/api/v1/incidents/"+inc.ID+"/updates", admin, map[string]any{
+			"status": "resolved", "message": "Orders work again.",
+		}, nil)
+		return err
+	}); err != nil {
+		t.Fatalf("resolve after the failover: %v", err)
+	}
+	within(t, 2*time.Second, "the resolution", survivors, func(r *testkit.Client) bool {
+		st, n, _ := incidentOn(r, inc.ID)
+		return st == "resolved" && n == 3
+	})
+
+	// The old leader comes back and catches up from the others.
+	c.Nodes[leader].Restart(t)
+	back := map[string]*testkit.Client{c.IDs[leader]: c.Nodes[leader].Client}
+	within(t, 10*time.Second, "the restarted node catching up", back, func(r *testkit.Client) bool {
+		st, n, _ := incidentOn(r, inc.ID)
+		return st == "resolved" && n == 3 && hasMaintenance(r) && subscribers(r)
+	})
+	// Every node serves the same documents.
+	within(t, 5*time.Second, "the same summary.json everywhere", readers, func(r *testkit.Client) bool {
+		want, err1 := c.Nodes[f1].Do(ctx, http.MethodGet, "/api/v2/summary.json", nil, nil)
+		got, err2 := r.Do(ctx, http.MethodGet, "/api/v2/summary.json", nil, nil)
+		return err1 == nil && err2 == nil && bytes.Equal(normalized(want.Body), normalized(got.Body))
+	})
+	resp, err := c.Nodes[leader].Do(ctx, http.MethodGet, "/status", nil, nil)
+	if err != nil || !strings.Contains(string(resp.Body), "Checkout is failing") {
+		t.Fatalf("the restarted node's page lacks the incident: %v", err)
+	}
+}
+
+// normalized drops the fields that are computed at read time from the
+// reader's clock (none today), so that documents compare by content.
+func normalized(b []byte) []byte {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return b
+	}
+	out, _ := json.Marshal(v)
+	return []byte(fmt.Sprint(string(out)))
+}
