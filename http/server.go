@@ -101,7 +101,9 @@ type Server struct {
 	forward *forwarder
 	nodeKey []byte // signs calls between the nodes (NodeKey)
 	keyUses keyUses
-	ready   atomic.Bool
+	// patterns are the routes registered (router.go).
+	patterns []string
+	ready    atomic.Bool
 
 	answered atomic.Uint64 // API answers, for the error-rate health signal
 	failed   atomic.Uint64 // of which 5xx
@@ -161,7 +163,8 @@ func New(cfg Config) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 func (s *Server) routes() http.Handler {
-	mux := http.NewServeMux()
+	mux := newRouter()
+	defer func() { s.patterns = mux.patterns }()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
@@ -201,7 +204,7 @@ func (s *Server) routes() http.Handler {
 			mux.Handle(p, status)
 		}
 	}
-	mux.HandleFunc("/api/", api.Unrouted(mux, "/api/"))
+	mux.HandleFunc("/api/", api.Unrouted(mux.ServeMux, "/api/"))
 	if s.cfg.Web != nil {
 		mux.Handle("/", s.cfg.Web)
 	} else {

@@ -1,0 +1,350 @@
+package http_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/floodgate/floodgate"
+	fhttp "github.com/floodgate/floodgate/http"
+	"github.com/floodgate/floodgate/identity"
+	"github.com/floodgate/floodgate/queue"
+	"github.com/floodgate/floodgate/store"
+)
+
+// The scoping walk: every route the server registers is either public or an
+// admin route with an entry below, and every admin route is called with the
+// root token, no token, a revoked key, and the owner, operator and viewer
+// keys of two tenants, on objects of the first tenant. The answers must be:
+//
+//   - no token, a wrong token or a revoked key: 401 unauthenticated;
+//   - the root token: not 401, 403 nor 404;
+//   - a key of the first tenant: 403 forbidden when its role is below the
+//     route's access, else not 401, 403 nor 404;
+//   - a key of the second tenant: 403 when its role is below the route's
+//     access, else 404 not_found for a route about one object (so ids do not
+//     leak), and not 401, 403 nor 404 for a route about the caller's own
+//     collection.
+//
+// A route added without an entry here fails the test: decide who may call
+// it and how it is scoped, then add it.
+
+const scopeRoot = "scope-root-token-0123456789"
+
+// scopeRoute says how one admin route is scoped.
+type scopeRoute struct {
+	access floodgate.Access
+	// object: the route is about one object named in its path, which the
+	// walk fills with the first tenant's; the second tenant gets 404.
+	object bool
+	// body is sent with the request.
+	body string
+}
+
+// publicRoutes are the routes that need no admin token (tickets, sessions
+// and public reads check their own credentials).
+var publicRoutes = map[string]bool{
+	"GET /healthz":                       true,
+	"GET /metrics":                       true,
+	"GET /.well-known/jwks.json":         true,
+	"GET /api/v1/drops":                  true,
+	"GET /api/v1/drops/{drop}":           true,
+	"POST /api/v1/drops/{drop}/queue":    true,
+	"GET /api/v1/drops/{drop}/queue":     true,
+	"GET /api/v1/drops/{drop}/me":        true,
+	"GET /api/v1/drops/{drop}/admission": true,
+	"POST /api/v1/session":               true,
+	"POST /api/v1/drops/{drop}/holds":    true,
+	"GET /api/v1/holds/{hold}":           true,
+	"DELETE /api/v1/holds/{hold}":        true,
+	"POST /api/v1/holds/{hold}/order":    true,
+	"/api/":                              true, // unrouted API paths: 404 in the error shape
+	"/":                                  true, // the buyer pages
+}
+
+// adminRoutes holds every admin route of the server.
+var adminRoutes = map[string]scopeRoute{
+	"POST /api/v1/drops":                {access: floodgate.AccessOperate, body: `{"id":"walk-new","name":"New","stock":1}`},
+	"GET /api/v1/drops/{drop}/orders":   {access: floodgate.AccessRead, object: true},
+	"POST /api/v1/drops/{drop}/close":   {access: floodgate.AccessOperate, object: true},
+	"GET /api/v1/cluster":               {access: floodgate.AccessRoot},
+	"POST /api/v1/cluster/join":         {access: floodgate.AccessRoot, body: `{"id":"n9","raft_addr":"127.0.0.1:1","http_addr":"http://127.0.0.1:1"}`},
+	"PUT /api/v1/cluster/nodes/{id}":    {access: floodgate.AccessRoot, body: `{"http_addr":"http://127.0.0.1:1"}`},
+	"DELETE /api/v1/cluster/nodes/{id}": {access: floodgate.AccessRoot},
+	"POST /api/v1/tenants":              {access: floodgate.AccessRoot, body: `{"id":"walk-t","name":"T","max_drops":1}`},
+	"GET /api/v1/tenants":               {access: floodgate.AccessRead},
+	"POST /api/v1/tenants/{id}/keys":    {access: floodgate.AccessOwn, object: true, body: `{"role":"viewer"}`},
+	"GET /api/v1/tenants/{id}/keys":     {access: floodgate.AccessOwn, object: true},
+	"DELETE /api/v1/keys/{key_id}":      {access: floodgate.AccessOwn, object: true},
+}
+
+// scopeEnv is a real single-node store with the API in front of it.
+type scopeEnv struct {
+	t    *testing.T
+	url  string
+	srv  *fhttp.Server
+	keys map[string]string // "a/owner" → key
+}
+
+func newScopeEnv(t *testing.T) *scopeEnv {
+	t.Helper()
+	t.Setenv("LOG_LEVEL", "error")
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := store.Open(store.Config{Dir: t.TempDir(), Bootstrap: true, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	deadline := time.Now().Add(15 * time.Second)
+	for !st.IsLeader() {
+		if time.Now().After(deadline) {
+			t.Fatal("the store did not lead within 15 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	srv := fhttp.New(fhttp.Config{
+		Store: st, Queue: queue.New(queue.Config{Store: st, Logger: quiet}),
+		Sessions: identity.NewSessions(nil, time.Hour), AdminToken: scopeRoot,
+		RequestRate: 10000, RequestBurst: 10000, Logger: quiet,
+	})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	e := &scopeEnv{t: t, url: hs.URL, srv: srv, keys: map[string]string{}}
+	for _, tenant := range []string{"a", "b"} {
+		e.mustDo(scopeRoot, "POST", "/api/v1/tenants", `{"id":"`+tenant+`","name":"Maker `+tenant+`","max_drops":50}`, http.StatusCreated)
+		for _, role := range []string{"owner", "operator", "viewer"} {
+			e.keys[tenant+"/"+role] = e.newKey(tenant, role)
+		}
+		e.mustDo(e.keys[tenant+"/operator"], "POST", "/api/v1/drops", `{"id":"drop-`+tenant+`","name":"Drop `+tenant+`","stock":5}`, http.StatusCreated)
+	}
+	revoked := e.newKey("a", "owner")
+	e.mustDo(scopeRoot, "DELETE", "/api/v1/keys/"+revoked[:strings.LastIndexByte(revoked, '_')], "", http.StatusNoContent)
+	e.keys["revoked"] = revoked
+	e.mustDo(scopeRoot, "POST", "/api/v1/drops", `{"id":"drop-root","name":"Drop of the platform","stock":5}`, http.StatusCreated)
+	return e
+}
+
+func (e *scopeEnv) newKey(tenant, role string) string {
+	var k struct{ Key string }
+	e.mustJSON(scopeRoot, "POST", "/api/v1/tenants/"+tenant+"/keys", `{"role":"`+role+`"}`, &k)
+	if !strings.HasPrefix(k.Key, "fgk_"+tenant+"_") {
+		e.t.Fatalf("key %q lacks its visible prefix", k.Key)
+	}
+	return k.Key
+}
+
+func (e *scopeEnv) do(token, method, path, body string) (int, []byte) {
+	e.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.url+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func (e *scopeEnv) mustDo(token, method, path, body string, want int) []byte {
+	e.t.Helper()
+	got, b := e.do(token, method, path, body)
+	if got != want {
+		e.t.Fatalf("%s %s: %d %s, want %d", method, path, got, b, want)
+	}
+	return b
+}
+
+func (e *scopeEnv) mustJSON(token, method, path, body string, v any) {
+	e.t.Helper()
+	got, b := e.do(token, method, path, body)
+	if got/100 != 2 {
+		e.t.Fatalf("%s %s: %d %s", method, path, got, b)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		e.t.Fatalf("%s %s: %v in %s", method, path, err, b)
+	}
+}
+
+// path fills the pattern's parameters with objects of tenant a.
+func (e *scopeEnv) path(pattern string) string {
+	_, p, _ := strings.Cut(pattern, " ")
+	switch {
+	case strings.HasPrefix(p, "/api/v1/tenants/"):
+		p = strings.ReplaceAll(p, "{id}", "a")
+	case strings.HasPrefix(p, "/api/v1/cluster/"):
+		p = strings.ReplaceAll(p, "{id}", "n9")
+	}
+	if strings.Contains(p, "{key_id}") {
+		// A fresh key of a for every call: the walk revokes it.
+		k := e.newKey("a", "viewer")
+		p = strings.ReplaceAll(p, "{key_id}", k[:strings.LastIndexByte(k, '_')])
+	}
+	p = strings.ReplaceAll(p, "{drop}", "drop-a")
+	if strings.Contains(p, "{") {
+		e.t.Fatalf("route %s: the walk does not know how to fill %s; teach scopeEnv.path", pattern, p)
+	}
+	return p
+}
+
+var roleOf = map[string]string{"owner": floodgate.RoleOwner, "operator": floodgate.RoleOperator, "viewer": floodgate.RoleViewer}
+
+func TestEveryAdminRouteIsScoped(t *testing.T) {
+	e := newScopeEnv(t)
+	routes := e.srv.Routes()
+	if len(routes) < 20 {
+		t.Fatalf("the router lists only %d routes", len(routes))
+	}
+	seen := map[string]bool{}
+	for _, pattern := range routes {
+		seen[pattern] = true
+		if publicRoutes[pattern] {
+			if _, both := adminRoutes[pattern]; both {
+				t.Errorf("%s is listed as public and as admin", pattern)
+			}
+			continue
+		}
+		rt, ok := adminRoutes[pattern]
+		if !ok {
+			t.Errorf("route %s has no entry in adminRoutes nor publicRoutes (http/scope_test.go): decide its access and scoping, then add it", pattern)
+			continue
+		}
+		method, _, _ := strings.Cut(pattern, " ")
+		type caller struct {
+			name, token string
+			want        func(status int) bool
+			wantText    string
+		}
+		ok2xx := func(s int) bool { return s != 401 && s != 403 && s != 404 && s < 500 }
+		is := func(want int) func(int) bool { return func(s int) bool { return s == want } }
+		callers := []caller{
+			{"no token", "", is(401), "401"},
+			{"a wrong token", "fgk_a_0123456789ab_" + strings.Repeat("0", 48), is(401), "401"},
+			{"a revoked key", e.keys["revoked"], is(401), "401"},
+			{"root", scopeRoot, ok2xx, "allowed"},
+		}
+		for _, tenant := range []string{"a", "b"} {
+			for _, role := range []string{"owner", "operator", "viewer"} {
+				c := floodgate.Caller{Tenant: tenant, Role: roleOf[role]}
+				cl := caller{name: tenant + "/" + role, token: e.keys[tenant+"/"+role]}
+				switch {
+				case !c.Allows(rt.access):
+					cl.want, cl.wantText = is(403), "403"
+				case tenant == "b" && rt.object:
+					cl.want, cl.wantText = is(404), "404"
+				default:
+					cl.want, cl.wantText = ok2xx, "allowed"
+				}
+				callers = append(callers, cl)
+			}
+		}
+		for _, c := range callers {
+			// Creations get a fresh id per caller, so each is a new one.
+			body := strings.Replace(rt.body, `"id":"walk-`, `"id":"walk-`+strings.NewReplacer("/", "-", " ", "-").Replace(c.name)+"-", 1)
+			status, b := e.do(c.token, method, e.path(pattern), body)
+			if !c.want(status) {
+				t.Errorf("%s with %s: %d %s, want %s", pattern, c.name, status, bytes.TrimSpace(b), c.wantText)
+				continue
+			}
+			if status >= 400 {
+				var eb struct {
+					Error struct{ Code, Message string }
+				}
+				if json.Unmarshal(b, &eb) != nil || eb.Error.Code == "" || eb.Error.Message == "" {
+					t.Errorf("%s with %s: %d without the error shape: %s", pattern, c.name, status, b)
+				}
+			}
+		}
+	}
+	var stale []string
+	for p := range adminRoutes {
+		if !seen[p] {
+			stale = append(stale, p)
+		}
+	}
+	sort.Strings(stale)
+	for _, p := range stale {
+		t.Errorf("adminRoutes lists %s, which the server does not register", p)
+	}
+}
+
+// TestTenantListsShowOnlyTheirOwn checks what the collections show to each
+// caller: tenants, keys and orders of another tenant never appear.
+func TestTenantListsShowOnlyTheirOwn(t *testing.T) {
+	e := newScopeEnv(t)
+	var tl struct{ Tenants []struct{ ID string } }
+	e.mustJSON(e.keys["b/viewer"], "GET", "/api/v1/tenants", "", &tl)
+	if len(tl.Tenants) != 1 || tl.Tenants[0].ID != "b" {
+		t.Errorf("tenant b's viewer sees tenants %+v, want only b", tl.Tenants)
+	}
+	e.mustJSON(scopeRoot, "GET", "/api/v1/tenants", "", &tl)
+	if len(tl.Tenants) != 2 {
+		t.Errorf("root sees tenants %+v, want a and b", tl.Tenants)
+	}
+	var kl struct {
+		Keys []struct {
+			ID, Tenant string
+			Key        *string
+		}
+	}
+	e.mustJSON(e.keys["b/owner"], "GET", "/api/v1/tenants/b/keys", "", &kl)
+	if len(kl.Keys) != 3 {
+		t.Errorf("tenant b has %d keys listed, want 3", len(kl.Keys))
+	}
+	for _, k := range kl.Keys {
+		if k.Tenant != "b" || !strings.HasPrefix(k.ID, "fgk_b_") || k.Key != nil {
+			t.Errorf("tenant b's key list shows %+v", k)
+		}
+	}
+	// The platform's drop is not a tenant's either.
+	e.mustDo(e.keys["a/owner"], "GET", "/api/v1/drops/drop-root/orders", "", http.StatusNotFound)
+	e.mustDo(e.keys["a/owner"], "POST", "/api/v1/drops/drop-root/close", "", http.StatusNotFound)
+	// A drop id of another tenant cannot be taken over by creating it.
+	e.mustDo(e.keys["b/owner"], "POST", "/api/v1/drops", `{"id":"drop-a","name":"Drop a","stock":5}`, http.StatusConflict)
+}
+
+func TestTenantQuota(t *testing.T) {
+	e := newScopeEnv(t)
+	e.mustDo(scopeRoot, "POST", "/api/v1/tenants", `{"id":"small","name":"Small","max_drops":1,"max_admit_per_second":50}`, http.StatusCreated)
+	op := e.newKey("small", "operator")
+	e.mustDo(op, "POST", "/api/v1/drops", `{"id":"s1","name":"One","stock":5,"admit_per_second":51}`, http.StatusConflict)
+	e.mustDo(op, "POST", "/api/v1/drops", `{"id":"s1","name":"One","stock":5,"admit_per_second":50}`, http.StatusCreated)
+	// The same request again is a replay, not a second drop.
+	e.mustDo(op, "POST", "/api/v1/drops", `{"id":"s1","name":"One","stock":5,"admit_per_second":50}`, http.StatusOK)
+	b := e.mustDo(op, "POST", "/api/v1/drops", `{"id":"s2","name":"Two","stock":5,"admit_per_second":50}`, http.StatusConflict)
+	if !bytes.Contains(b, []byte(`"quota_exceeded"`)) {
+		t.Errorf("over max_drops: %s, want quota_exceeded", b)
+	}
+	// The root token is not bound by a tenant's quota.
+	e.mustDo(scopeRoot, "POST", "/api/v1/drops", `{"id":"s3","name":"Three","stock":5,"admit_per_second":5000}`, http.StatusCreated)
+	// Bad tenants are refused with a reason.
+	for _, body := range []string{
+		`{"id":"x","name":"X"}`,
+		`{"id":"x","name":"X","max_drops":1,"logo_url":"http://cdn.example.com/x.png"}`,
+		`{"id":"x","name":"X","max_drops":1,"logo_url":"javascript:alert(1)"}`,
+		`{"id":"x","name":"X","max_drops":1,"accent":"red;background:url(//evil)"}`,
+		`{"id":"X Y","name":"X","max_drops":1}`,
+		`{"id":"x","name":"X","max_drops":1,"owner":"me"}`,
+	} {
+		e.mustDo(scopeRoot, "POST", "/api/v1/tenants", body, http.StatusBadRequest)
+	}
+	e.mustDo(scopeRoot, "POST", "/api/v1/tenants/small/keys", `{"role":"admin"}`, http.StatusBadRequest)
+	e.mustDo(scopeRoot, "POST", "/api/v1/tenants/nobody/keys", `{"role":"owner"}`, http.StatusNotFound)
+}
