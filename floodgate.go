@@ -114,6 +114,11 @@ type Drop struct {
 	PaymentSeconds   int64     `json:"payment_seconds"`
 	PaymentURL       string    `json:"payment_url,omitempty"`
 	DropFairness
+	// Paused is set while an operator holds admission; waiting visitors
+	// keep their places.
+	Paused      bool       `json:"paused"`
+	PauseReason string     `json:"pause_reason,omitempty"`
+	EndsAt      *time.Time `json:"ends_at,omitempty"`
 }
 
 // Hold is stock set aside for one ticket until it is ordered, released or

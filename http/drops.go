@@ -109,7 +109,7 @@ func (s *Server) createDrop(w http.ResponseWriter, r *http.Request) {
 	if c := CallerOf(r); c.Tenant != "" {
 		cmd.Kind, cmd.Tenant = sale.KindCreateTenantDrop, c.Tenant
 	}
-	res, err := s.apply(r.Context(), cmd)
+	res, err := s.apply(r.Context(), s.audited(r, cmd))
 	if err != nil {
 		api.WriteError(w, err)
 		return
@@ -127,7 +127,7 @@ func (s *Server) closeDrop(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	res, err := s.apply(r.Context(), &sale.Command{Kind: sale.KindCloseDrop, Drop: r.PathValue("drop")})
+	res, err := s.apply(r.Context(), s.audited(r, &sale.Command{Kind: sale.KindCloseDrop, Drop: r.PathValue("drop")}))
 	if err != nil {
 		api.WriteError(w, err)
 		return

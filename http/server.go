@@ -174,6 +174,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/drops/{drop}", s.getDrop)
 	mux.HandleFunc("GET /api/v1/drops/{drop}/orders", s.admin(floodgate.AccessRead, s.listOrders))
 	mux.HandleFunc("POST /api/v1/drops/{drop}/close", s.admin(floodgate.AccessOperate, s.leaderOnly(s.closeDrop)))
+	mux.HandleFunc("POST /api/v1/drops/{drop}/pause", s.admin(floodgate.AccessOperate, s.leaderOnly(s.pauseDrop)))
+	mux.HandleFunc("POST /api/v1/drops/{drop}/resume", s.admin(floodgate.AccessOperate, s.leaderOnly(s.resumeDrop)))
+	mux.HandleFunc("PATCH /api/v1/drops/{drop}", s.admin(floodgate.AccessOperate, s.leaderOnly(s.patchDrop)))
+	mux.HandleFunc("GET /api/v1/audit", s.admin(floodgate.AccessRead, s.listAudit))
 
 	mux.HandleFunc("POST /api/v1/drops/{drop}/queue", s.leaderOnly(s.join))
 	mux.HandleFunc("GET /api/v1/drops/{drop}/queue", s.queueStatus)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -218,6 +219,10 @@ type Status struct {
 	Early       bool       `json:"early,omitempty"`
 	StartsAt    *time.Time `json:"starts_at,omitempty"`
 	Available   int64      `json:"available"`
+	// Paused is set while an operator holds admission: the visitor keeps
+	// the place, and PauseReason says why when the operator gave a reason.
+	Paused      bool   `json:"paused,omitempty"`
+	PauseReason string `json:"pause_reason,omitempty"`
 }
 
 // Status computes a ticket's place from the applied state: any node can
@@ -238,7 +243,7 @@ func (s *Service) Status(c *Claims) Status {
 
 // StatusOf computes the queue status of a ticket (early, seq) in drop d at now.
 func StatusOf(d *sale.Drop, early bool, seq int64, now int64) Status {
-	st := Status{Early: early, Available: d.Available}
+	st := Status{Early: early, Available: d.Available, Paused: d.Paused, PauseReason: d.PauseReason}
 	pos, known := d.Position(early, seq)
 	switch {
 	case d.Closed:
@@ -383,5 +388,13 @@ func (st Status) AppendJSON(b []byte) []byte {
 	}
 	b = append(b, `,"available":`...)
 	b = strconv.AppendInt(b, st.Available, 10)
+	if st.Paused {
+		b = append(b, `,"paused":true`...)
+	}
+	if st.PauseReason != "" {
+		r, _ := json.Marshal(st.PauseReason)
+		b = append(b, `,"pause_reason":`...)
+		b = append(b, r...)
+	}
 	return append(b, '}')
 }

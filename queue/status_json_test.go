@@ -14,6 +14,8 @@ func TestStatusAppendJSON(t *testing.T) {
 		{State: "waiting", Position: 17, Ahead: 12, ETASeconds: 3, BeyondStock: true, Available: 40},
 		{State: "waiting", Early: true, StartsAt: &at, ETASeconds: 60, Available: 3000},
 		{State: "admitted", Position: 1 << 40, Available: -0},
+		{State: "waiting", Position: 9, Ahead: 3, Paused: true, PauseReason: "결제 점검 <잠시> \"wait\""},
+		{State: "waiting", Position: 9, Ahead: 3, Paused: true},
 	}
 	for _, st := range cases {
 		want, err := json.Marshal(st)

@@ -40,6 +40,12 @@ const (
 	KindRevokeKey        Kind = 42
 	KindKeysUsed         Kind = 43
 	KindCreateTenantDrop Kind = 44
+	// Live controls and the audit log (controls.go): 30-39.
+	KindPauseDrop  Kind = 30
+	KindResumeDrop Kind = 31
+	KindUpdateDrop Kind = 32
+	KindAudited    Kind = 33 // an operator's command with who made it
+	KindAuditNote  Kind = 34 // an operator's change outside the sale state
 )
 
 func (k Kind) String() string {
@@ -94,6 +100,16 @@ func (k Kind) String() string {
 		return "keys_used"
 	case KindCreateTenantDrop:
 		return "create_tenant_drop"
+	case KindPauseDrop:
+		return "pause_drop"
+	case KindResumeDrop:
+		return "resume_drop"
+	case KindUpdateDrop:
+		return "update_drop"
+	case KindAudited:
+		return "audited"
+	case KindAuditNote:
+		return "audit_note"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -121,6 +137,9 @@ type DropSpec struct {
 	Fingerprint string `json:"fingerprint"`
 
 	FairSpec // draw and presale (fairness.go)
+	// EndsAt (unix ms, 0: none) closes the drop at the first tick after it;
+	// set by a live update.
+	EndsAt int64 `json:"ends_at,omitempty"`
 }
 
 // Issued is the leader's count of queue positions handed out for one drop,
@@ -182,6 +201,13 @@ type Command struct {
 	TenantSpec *TenantSpec // CreateTenant
 	Key        *APIKey     // CreateKey; RevokeKey (ID, and Tenant when a tenant revokes)
 	Used       []KeyUse    // KeysUsed
+	Reason     string      // PauseDrop: shown to waiting visitors
+	Patch      *DropPatch  // UpdateDrop
+	Op         *Operator   // Audited, AuditNote: who made the change
+	Inner      *Command    // Audited: the change
+	Action     string      // AuditNote
+	Target     string      // AuditNote
+	Detail     string      // AuditNote
 }
 
 // Encoding: a batch is uvarint(count) then each command as uvarint(len) and
@@ -291,6 +317,26 @@ func AppendCommand(buf []byte, c *Command) []byte {
 		buf = appendString(buf, c.Code)
 	case KindCreateTenant, KindCreateKey, KindRevokeKey, KindKeysUsed:
 		buf = appendTenantCommand(buf, c)
+	case KindPauseDrop:
+		buf = appendString(buf, c.Drop)
+		buf = appendString(buf, c.Reason)
+	case KindResumeDrop:
+		buf = appendString(buf, c.Drop)
+	case KindUpdateDrop:
+		buf = appendString(buf, c.Drop)
+		buf = appendPatch(buf, c.Patch)
+	case KindAudited:
+		buf = appendOperator(buf, c.Op)
+		inner := c.Inner
+		if inner == nil {
+			inner = &Command{}
+		}
+		buf = appendString(buf, string(AppendCommand(nil, inner)))
+	case KindAuditNote:
+		buf = appendOperator(buf, c.Op)
+		buf = appendString(buf, c.Action)
+		buf = appendString(buf, c.Target)
+		buf = appendString(buf, c.Detail)
 	}
 	return buf
 }
@@ -394,6 +440,32 @@ func DecodeCommand(buf []byte) (Command, error) {
 		c.Code = d.string()
 	case KindCreateTenant, KindCreateKey, KindRevokeKey, KindKeysUsed:
 		decodeTenantCommand(&d, &c)
+	case KindPauseDrop:
+		c.Drop = d.string()
+		c.Reason = d.string()
+	case KindResumeDrop:
+		c.Drop = d.string()
+	case KindUpdateDrop:
+		c.Drop = d.string()
+		c.Patch = d.patch()
+	case KindAudited:
+		c.Op = d.operator()
+		inner := d.string()
+		if d.err == nil {
+			if len(inner) == 0 || Kind(inner[0]) == KindAudited {
+				return Command{}, fmt.Errorf("%w: bad inner command", ErrMalformed)
+			}
+			ic, err := DecodeCommand([]byte(inner))
+			if err != nil {
+				return Command{}, err
+			}
+			c.Inner = &ic
+		}
+	case KindAuditNote:
+		c.Op = d.operator()
+		c.Action = d.string()
+		c.Target = d.string()
+		c.Detail = d.string()
 	default:
 		return Command{}, fmt.Errorf("%w: unknown kind %d", ErrMalformed, c.Kind)
 	}
@@ -447,6 +519,74 @@ func SplitBatch(buf []byte, fn func(cmd []byte) error) error {
 		return fmt.Errorf("%w: %d trailing bytes in batch", ErrMalformed, len(d.buf))
 	}
 	return nil
+}
+
+func appendOperator(buf []byte, op *Operator) []byte {
+	if op == nil {
+		op = &Operator{}
+	}
+	buf = appendString(buf, op.Actor)
+	buf = appendString(buf, op.Tenant)
+	return appendString(buf, op.From)
+}
+
+func (d *decoder) operator() *Operator {
+	return &Operator{Actor: d.string(), Tenant: d.string(), From: d.string()}
+}
+
+// A patch is a byte of flags, one per field present, then those fields.
+const (
+	patchName = 1 << iota
+	patchStock
+	patchRate
+	patchHold
+	patchEnds
+	patchAll = patchName | patchStock | patchRate | patchHold | patchEnds
+)
+
+func appendPatch(buf []byte, p *DropPatch) []byte {
+	if p == nil {
+		return append(buf, 0)
+	}
+	var flags byte
+	for i, set := range []bool{p.Name != nil, p.Stock != nil, p.AdmitPerSecond != nil, p.HoldSeconds != nil, p.EndsAt != nil} {
+		if set {
+			flags |= 1 << i
+		}
+	}
+	buf = append(buf, flags)
+	if p.Name != nil {
+		buf = appendString(buf, *p.Name)
+	}
+	for _, v := range []*int64{p.Stock, p.AdmitPerSecond, p.HoldSeconds, p.EndsAt} {
+		if v != nil {
+			buf = binary.AppendVarint(buf, *v)
+		}
+	}
+	return buf
+}
+
+func (d *decoder) patch() *DropPatch {
+	flags := d.byte()
+	if flags&^patchAll != 0 {
+		d.fail("patch flags")
+		return nil
+	}
+	if flags == 0 {
+		return nil
+	}
+	p := &DropPatch{}
+	if flags&patchName != 0 {
+		v := d.string()
+		p.Name = &v
+	}
+	for i, dst := range []**int64{&p.Stock, &p.AdmitPerSecond, &p.HoldSeconds, &p.EndsAt} {
+		if flags&(patchStock<<i) != 0 {
+			v := d.varint()
+			*dst = &v
+		}
+	}
+	return p
 }
 
 func appendString(buf []byte, s string) []byte {

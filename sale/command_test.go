@@ -13,6 +13,7 @@ func sampleCommands() []Command {
 	sp.Vouchers = []string{"V1", "V2"}
 	sp.Price, sp.Currency = 59000, "KRW"
 	sp.PaymentSeconds, sp.PaymentURL = 600, "https://pay.example/{order}?t={token}"
+	renamed, stock, rate, holdS, ends := "Renamed", int64(150), int64(-3), int64(60), t0+1
 	return []Command{
 		{Kind: KindCreateDrop, Now: t0, Drop: "drop-1", Spec: sp},
 		{Kind: KindReserveBlock, Now: t0 + 1, Drop: "drop-1", Early: true, Size: 1000},
@@ -40,6 +41,13 @@ func sampleCommands() []Command {
 		{Kind: KindRevokeKey, Now: t0, Key: &APIKey{ID: "fgk_acme_0123abcd", Tenant: "acme"}},
 		{Kind: KindKeysUsed, Now: t0, Used: []KeyUse{{Key: "fgk_acme_0123abcd", At: t0}, {Key: "k2", At: -1}}},
 		{Kind: KindCreateTenantDrop, Now: t0, Tenant: "acme", Drop: "drop-1", Spec: sp},
+		{Kind: KindPauseDrop, Now: t0, Drop: "drop-1", Reason: "결제 점검"},
+		{Kind: KindResumeDrop, Now: t0, Drop: "drop-1"},
+		{Kind: KindUpdateDrop, Now: t0, Drop: "drop-1", Patch: &DropPatch{Name: &renamed, Stock: &stock, AdmitPerSecond: &rate, HoldSeconds: &holdS, EndsAt: &ends}},
+		{Kind: KindUpdateDrop, Now: t0, Drop: "drop-1", Patch: &DropPatch{Stock: &stock}},
+		{Kind: KindAudited, Now: t0, Op: &Operator{Actor: "admin", Tenant: "acme", From: "192.0.2.1"},
+			Inner: &Command{Kind: KindPauseDrop, Now: t0, Drop: "drop-1", Reason: "r"}},
+		{Kind: KindAuditNote, Now: t0, Op: &Operator{Actor: "admin"}, Action: "incident.create", Target: "inc_1", Detail: "d"},
 	}
 }
 

@@ -142,6 +142,7 @@ func (s *State) orderPaid(c *Command) Result {
 	delete(d.Unpaid, o.ID)
 	o.Status = floodgate.OrderPaid
 	o.PaidAt = c.Now
+	d.noteSold(c.Now)
 	s.emit(floodgate.OrderEventPaid, o, c.Now)
 	return Result{Order: publicOrder(o)}
 }

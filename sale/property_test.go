@@ -108,7 +108,7 @@ func (g *gen) command() Command {
 		g.paymentCommand(&c)
 		return c
 	}
-	switch p := g.pick(100); {
+	switch p := g.pick(103); {
 	case p < 6:
 		id := g.drop()
 		c.Kind, c.Drop, c.Spec = KindCreateDrop, id, g.spec(id)
@@ -199,6 +199,8 @@ func (g *gen) command() Command {
 		if g.chance(0.3) {
 			c.Kind, c.Customer, c.Code = KindUsePresaleCode, "", fmt.Sprintf("CODE-%04d", g.pick(4))
 		}
+	case p >= 100:
+		g.controlCommand(&c)
 	default:
 		c.Kind = Kind(10 + g.pick(240)) // a kind no version knows
 		for knownKind(c.Kind) {
@@ -208,10 +210,50 @@ func (g *gen) command() Command {
 	return c
 }
 
-// knownKind reports whether k is a kind this version decodes.
+// knownKind reports whether this version decodes kind k.
 func knownKind(k Kind) bool {
 	_, err := DecodeCommand(AppendCommand(nil, &Command{Kind: k}))
-	return err == nil
+	return err == nil || k == KindAudited
+}
+
+// controlCommand fills c with an operator's live control, often audited.
+func (g *gen) controlCommand(c *Command) {
+	c.Drop = g.drop()
+	switch g.pick(4) {
+	case 0:
+		c.Kind, c.Reason = KindPauseDrop, []string{"", "payment provider down"}[g.pick(2)]
+	case 1:
+		c.Kind = KindResumeDrop
+	default:
+		c.Kind, c.Patch = KindUpdateDrop, &DropPatch{}
+		if g.chance(0.5) {
+			v := int64(g.pick(30) - 5)
+			c.Patch.Stock = &v
+		}
+		if g.chance(0.4) {
+			v := int64(g.pick(2000) - 100)
+			c.Patch.AdmitPerSecond = &v
+		}
+		if g.chance(0.2) {
+			v := int64(5 + g.pick(60))
+			c.Patch.HoldSeconds = &v
+		}
+		if g.chance(0.2) {
+			v := g.now + int64(g.pick(20_000)-2000)
+			c.Patch.EndsAt = &v
+		}
+		if g.chance(0.1) {
+			v := "Renamed"
+			c.Patch.Name = &v
+		}
+		if c.Patch.Empty() {
+			c.Patch = nil
+		}
+	}
+	if g.chance(0.6) {
+		inner := *c
+		*c = Command{Kind: KindAudited, Now: c.Now, Op: &Operator{Actor: "admin", From: "127.0.0.1"}, Inner: &inner}
+	}
 }
 
 // fair turns half of the drops created into drops with a committed seed,
@@ -248,6 +290,7 @@ func (g *gen) garbage() []byte {
 // rules that State.Check cannot see from one state alone.
 type checker struct {
 	startBase map[string]int64 // LastTick when the drop started: admission credit begins there
+	maxRate   map[string]int64 // the highest admit_per_second a drop has had
 }
 
 // step applies one encoded command to s, checks every invariant and rule,
@@ -263,10 +306,11 @@ func (ck *checker) step(tb testing.TB, s *State, buf []byte) (res Result, ok boo
 		admitted, issued  int64
 		started           bool
 		unresolved, avail int64
+		paused            bool
 	}
 	before := map[string]snap{}
 	for id, d := range s.Drops {
-		before[id] = snap{[3]int64{d.Available, d.Held, d.Sold}, d.AdmittedUpTo, d.Issued, d.Started, d.Unresolved(), d.Available}
+		before[id] = snap{[3]int64{d.Available, d.Held, d.Sold}, d.AdmittedUpTo, d.Issued, d.Started, d.Unresolved(), d.Available, d.Paused}
 	}
 	lastTick, nHolds, nOrders, nextHold, nextOrder := s.LastTick, len(s.Holds), len(s.Orders), s.NextHold, s.NextOrder
 	before2 := paymentSnapshot(s)
@@ -303,6 +347,10 @@ func (ck *checker) step(tb testing.TB, s *State, buf []byte) (res Result, ok boo
 		if existed && (d.AdmittedUpTo < b.admitted || d.Issued < b.issued || d.Sold < b.counts[2] && c.Kind != KindOrderCancel) {
 			tb.Fatalf("drop %s went backwards: admitted %d→%d issued %d→%d sold %d→%d", id, b.admitted, d.AdmittedUpTo, b.issued, d.Issued, b.counts[2], d.Sold)
 		}
+		if c.Kind == KindTick && existed && b.paused && d.AdmittedUpTo != b.admitted {
+			tb.Fatalf("tick admitted %s up to %d while paused", id, d.AdmittedUpTo)
+		}
+		ck.maxRate[id] = max(ck.maxRate[id], d.Spec.AdmitPerSecond)
 		if c.Kind != KindTick && existed && d.AdmittedUpTo != b.admitted {
 			tb.Fatalf("%v moved admission of %s", c.Kind, id)
 		}
@@ -321,8 +369,8 @@ func (ck *checker) step(tb testing.TB, s *State, buf []byte) (res Result, ok boo
 		}
 		if d.Started && !d.IsDraw() {
 			// Never faster than admit_per_second since the start.
-			if base, ok := ck.startBase[id]; ok && d.AdmittedUpTo*1000 > d.Spec.AdmitPerSecond*(s.LastTick-base) {
-				tb.Fatalf("drop %s admitted %d in %d ms at %d/s", id, d.AdmittedUpTo, s.LastTick-base, d.Spec.AdmitPerSecond)
+			if base, ok := ck.startBase[id]; ok && d.AdmittedUpTo*1000 > ck.maxRate[id]*(s.LastTick-base) {
+				tb.Fatalf("drop %s admitted %d in %d ms at %d/s", id, d.AdmittedUpTo, s.LastTick-base, ck.maxRate[id])
 			}
 		}
 	}
@@ -361,7 +409,7 @@ func run(tb testing.TB, seed uint64, steps int) (log [][]byte, results []Result,
 	tb.Helper()
 	s = NewState()
 	g := &gen{r: rand.New(rand.NewPCG(seed, seed^0x5EED)), now: t0 - 10_000, s: s}
-	ck := &checker{startBase: map[string]int64{}}
+	ck := &checker{startBase: map[string]int64{}, maxRate: map[string]int64{}}
 	for i := range steps {
 		var buf []byte
 		if i < len(genDrops) {

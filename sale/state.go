@@ -59,6 +59,9 @@ type State struct {
 	// Tenants and their API keys (sale/tenant.go).
 	Tenants map[string]*Tenant `json:"tenants,omitempty"`
 	Keys    map[string]*APIKey `json:"keys,omitempty"`
+	// Audit is every change an operator made, oldest first (see controls.go).
+	Audit     []AuditEntry `json:"audit,omitempty"`
+	NextAudit uint64       `json:"next_audit,omitempty"`
 }
 
 // Drop is the replicated state of one drop.
@@ -103,6 +106,10 @@ type Drop struct {
 	Gaps       []Gap `json:"gaps,omitempty"`
 
 	DropFair // the committed seed, the transparency log, draw entries (fairness.go)
+	// Live controls (controls.go): while Paused nobody is admitted.
+	Paused      bool      `json:"paused,omitempty"`
+	PauseReason string    `json:"pause_reason,omitempty"`
+	Stats       DropStats `json:"stats"`
 }
 
 // AdmitBatch is one step of the admission counter: positions [From, To)
@@ -164,7 +171,8 @@ type Order struct {
 // was refused; a refused command changes nothing.
 type Result struct {
 	Err     *floodgate.Error
-	Created bool // a new drop, hold or order (false: an idempotent replay)
+	Detail  string // what an operator's command changed, for the audit log
+	Created bool   // a new drop, hold or order (false: an idempotent replay)
 	Drop    floodgate.Drop
 	Hold    floodgate.Hold
 	Order   floodgate.Order
@@ -222,6 +230,14 @@ func refuse(code, format string, args ...any) Result {
 // command: bad commands are refused with a coded error.
 func (s *State) Apply(c *Command) Result {
 	s.Applied++
+	res := s.apply(c)
+	if res.Err != nil {
+		s.countRefusal(c, refusalCode(res.Err))
+	}
+	return res
+}
+
+func (s *State) apply(c *Command) Result {
 	switch c.Kind {
 	case KindCreateDrop, KindCreateDropV2:
 		return s.createDrop(c)
@@ -273,6 +289,16 @@ func (s *State) Apply(c *Command) Result {
 		return Result{}
 	case KindStatus:
 		return s.applyStatus(c)
+	case KindPauseDrop:
+		return s.pauseDrop(c)
+	case KindResumeDrop:
+		return s.resumeDrop(c)
+	case KindUpdateDrop:
+		return s.updateDrop(c)
+	case KindAudited:
+		return s.audited(c)
+	case KindAuditNote:
+		return s.auditNote(c)
 	}
 	if res, ok := s.applyTenant(c); ok {
 		return res
@@ -477,6 +503,7 @@ func (s *State) hold(c *Command) Result {
 	}
 	d.Available -= c.Quantity
 	d.Held += c.Quantity
+	d.Stats.Holds++
 	for i := range d.Batches {
 		b := &d.Batches[i]
 		if pos >= b.From && pos < b.To {
@@ -510,9 +537,15 @@ func (s *State) endHold(h *Hold, status string) {
 	h.Paused = false
 	delete(d.Active, h.ID)
 	d.Held -= h.Quantity
-	if status != floodgate.HoldOrdered {
+	switch status {
+	case floodgate.HoldOrdered:
 		// An ordered hold's units move on with the order (startOrder).
+	case floodgate.HoldExpired:
 		d.Available += h.Quantity
+		d.Stats.HoldsExpired++
+	default:
+		d.Available += h.Quantity
+		d.Stats.HoldsReleased++
 	}
 }
 
@@ -592,6 +625,8 @@ func (s *State) order(c *Command) Result {
 	s.emit(floodgate.OrderEventCreated, o, c.Now)
 	d.Log = append(d.Log, LogRecord{Type: LeafOrder, At: c.Now, Ref: o.ID})
 	o.LogSeq = int64(len(d.Log))
+	d.Stats.Orders++
+	d.noteSold(c.Now)
 	return Result{Created: true, Order: publicOrder(o)}
 }
 
@@ -600,14 +635,23 @@ func (s *State) closeDrop(c *Command) Result {
 	if !ok {
 		return refuse(floodgate.ENotFound, "There is no drop %q.", c.Drop)
 	}
-	if !d.Closed {
-		d.logClose(c.Now)
+	s.close(d, c.Now)
+	return Result{Drop: s.publicDrop(d, c.Now)}
+}
+
+// close ends a drop's sale and returns the stock of its active holds.
+func (s *State) close(d *Drop, now int64) {
+	if d.Closed {
+		return
 	}
+	d.logClose(now)
 	d.Closed = true
+	d.Paused, d.PauseReason = false, ""
+	d.Stats.ClosedAt = now
 	for id := range d.Active {
 		s.endHold(s.Holds[id], floodgate.HoldReleased)
 	}
-	return Result{Drop: s.publicDrop(d, c.Now)}
+	d.record(now)
 }
 
 // tick moves time forward: drops start, paused holds keep their time,
@@ -630,6 +674,10 @@ func (s *State) tick(c *Command) {
 		if d.Closed {
 			continue
 		}
+		if d.Spec.EndsAt > 0 && c.Now >= d.Spec.EndsAt {
+			s.close(d, c.Now)
+			continue
+		}
 		is, reported := issued[id]
 		if !d.Started && c.Now >= d.opensAt() {
 			d.Started = true
@@ -641,6 +689,7 @@ func (s *State) tick(c *Command) {
 			// No admission credit for the time before the start.
 			d.AdmitCredit = 0
 			d.logStart(c.Now)
+			d.Stats.StartedAt = c.Now
 		}
 		d.markHead(c.Now)
 		if c.Paused || d.AnyPaused || c.Now >= d.NextExpiry {
@@ -657,6 +706,7 @@ func (s *State) tick(c *Command) {
 			}
 		}
 		d.admit(c.Now, dt)
+		d.record(c.Now)
 	}
 }
 
@@ -698,6 +748,11 @@ func (d *Drop) admit(now, dt int64) {
 		}
 	}
 	d.Batches = live
+	if d.Paused {
+		// No admission and no credit while paused: resuming is not a burst.
+		d.AdmitCredit = 0
+		return
+	}
 	rate := d.admitRate()
 	d.AdmitCredit = min(d.AdmitCredit+rate*dt, rate*1000)
 	// Skip positions nobody holds (see Gaps); a batch ends where a gap starts.
@@ -788,6 +843,9 @@ func PublicDrop(d *Drop, now int64) floodgate.Drop {
 		PaymentSeconds:   d.Spec.PaymentSeconds,
 		PaymentURL:       d.Spec.PaymentURL,
 		DropFairness:     d.fairnessView(now),
+		Paused:           d.Paused,
+		PauseReason:      d.PauseReason,
+		EndsAt:           optTime(d.Spec.EndsAt),
 	}
 }
 
@@ -825,6 +883,14 @@ func publicOrder(o *Order) floodgate.Order {
 
 // PublicOrder is the API view of an order.
 func PublicOrder(o *Order) floodgate.Order { return publicOrder(o) }
+
+func optTime(ms int64) *time.Time {
+	if ms == 0 {
+		return nil
+	}
+	t := Time(ms)
+	return &t
+}
 
 // Time converts unix milliseconds to a UTC time.
 func Time(ms int64) time.Time { return time.UnixMilli(ms).UTC() }

@@ -193,6 +193,10 @@
     // Past the stock, an estimate would promise what may not come.
     $("w-eta").textContent = st.beyond_stock ? "—" : etaText(st.eta_seconds);
     $("w-beyond").hidden = !st.beyond_stock;
+    // An operator paused admission: the place is kept, the line stands still.
+    $("w-paused").hidden = !st.paused;
+    $("w-paused-reason").textContent = st.paused && st.pause_reason ? t("pause_reason").replace("{reason}", st.pause_reason) : "";
+    if (st.paused) $("w-eta").textContent = "—";
     // The progress bar measures from where this ticket first stood.
     var key = "fg_first_ahead_" + drop + "_" + getTicket().slice(-16);
     if (firstAhead === null && !early) {
