@@ -46,11 +46,11 @@ type pauseRequest struct {
 func (s *Server) pauseDrop(w http.ResponseWriter, r *http.Request) {
 	var req pauseRequest
 	if err := decodeOptional(r, &req); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	if len(req.Reason) > sale.MaxReasonLength {
-		writeErr(w, floodgate.Errorf(floodgate.EInvalid, "\"reason\" is at most %d bytes; every waiting visitor reads it.", sale.MaxReasonLength))
+		api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "\"reason\" is at most %d bytes; every waiting visitor reads it.", sale.MaxReasonLength))
 		return
 	}
 	s.control(w, r, &sale.Command{Kind: sale.KindPauseDrop, Drop: r.PathValue("drop"), Reason: strings.TrimSpace(req.Reason)})
@@ -59,7 +59,7 @@ func (s *Server) pauseDrop(w http.ResponseWriter, r *http.Request) {
 func (s *Server) resumeDrop(w http.ResponseWriter, r *http.Request) {
 	var req struct{}
 	if err := decodeOptional(r, &req); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	s.control(w, r, &sale.Command{Kind: sale.KindResumeDrop, Drop: r.PathValue("drop")})
@@ -98,12 +98,12 @@ func DropPatchFromJSON(body []byte) (*sale.DropPatch, error) {
 func (s *Server) patchDrop(w http.ResponseWriter, r *http.Request) {
 	body, err := api.ReadBody(r)
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	p, err := DropPatchFromJSON(body)
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	s.control(w, r, &sale.Command{Kind: sale.KindUpdateDrop, Drop: r.PathValue("drop"), Patch: p})
@@ -112,12 +112,12 @@ func (s *Server) patchDrop(w http.ResponseWriter, r *http.Request) {
 // control applies an operator's command, audited, and answers the drop.
 func (s *Server) control(w http.ResponseWriter, r *http.Request, c *sale.Command) {
 	if err := s.visibleDrop(r, c.Drop); err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	res, err := s.apply(r.Context(), s.audited(r, c))
 	if err != nil {
-		writeErr(w, err)
+		api.WriteError(w, err)
 		return
 	}
 	if res.Created {
@@ -173,7 +173,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 10_000 {
-			writeErr(w, floodgate.Errorf(floodgate.EInvalid, "\"limit\" must be between 1 and 10000."))
+			api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "\"limit\" must be between 1 and 10000."))
 			return
 		}
 		limit = n
@@ -181,7 +181,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("before"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
-			writeErr(w, floodgate.Errorf(floodgate.EInvalid, "\"before\" must be the seq of an audit entry."))
+			api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "\"before\" must be the seq of an audit entry."))
 			return
 		}
 		before = n
