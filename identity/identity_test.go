@@ -235,7 +235,7 @@ func TestOIDCOutageIsDetectedAndRecovers(t *testing.T) {
 	code, _ := authorize(t, u)
 
 	i.Stop()
-	waitFor(t, "provider reported down", p.Down)
+	testkit.WaitFor(t, "provider reported down", p.Down)
 	if _, err := p.AuthCodeURL(ctx, identity.NewFlow()); floodgate.ErrorCode(err) != floodgate.EUnavailable {
 		t.Fatalf("AuthCodeURL while down: err = %v, want unavailable", err)
 	}
@@ -244,7 +244,7 @@ func TestOIDCOutageIsDetectedAndRecovers(t *testing.T) {
 	}
 
 	i.Start()
-	waitFor(t, "provider reported up again", func() bool { return !p.Down() })
+	testkit.WaitFor(t, "provider reported up again", func() bool { return !p.Down() })
 	// The code issued before the outage still works: nothing was lost.
 	if _, err := p.Exchange(ctx, code, f); err != nil {
 		t.Fatalf("Exchange after recovery: %v", err)
@@ -259,19 +259,8 @@ func TestOIDCUnreachableAtStartIsDownNotFatal(t *testing.T) {
 		t.Fatal("a provider never reached must be down")
 	}
 	i.Start()
-	waitFor(t, "provider discovered after start", func() bool { return !p.Down() })
+	testkit.WaitFor(t, "provider discovered after start", func() bool { return !p.Down() })
 	if _, err := p.AuthCodeURL(context.Background(), identity.NewFlow()); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting: %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

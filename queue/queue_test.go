@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/sale"
 	"github.com/floodgate/floodgate/store"
 )
@@ -23,19 +24,8 @@ func openStore(t *testing.T) *store.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	waitFor(t, "leadership", func() bool { return st.IsLeader() })
+	testkit.WaitFor(t, "leadership", func() bool { return st.IsLeader() })
 	return st
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within 15s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // startQueue runs the waiting room with a fast ticker on st.
@@ -46,7 +36,7 @@ func startQueue(t *testing.T, st *store.Store, blockSize int64) *Service {
 	done := make(chan struct{})
 	go func() { defer close(done); q.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	waitFor(t, "cluster secret", func() bool { _, _, err := q.Keys(); return err == nil })
+	testkit.WaitFor(t, "cluster secret", func() bool { _, _, err := q.Keys(); return err == nil })
 	return q
 }
 
@@ -78,7 +68,7 @@ func TestJoinAdmitsInOrderUpToStock(t *testing.T) {
 	now := time.Now()
 	createDrop(t, st, &sale.DropSpec{ID: "d", Name: "D", Stock: 3, PerCustomerLimit: 1, StartsAt: now.Add(-time.Second).UnixMilli(),
 		HoldSeconds: 60, AdmitPerSecond: 1000, AdmitWindow: 60, Fingerprint: "d"})
-	waitFor(t, "drop start", func() bool {
+	testkit.WaitFor(t, "drop start", func() bool {
 		var started bool
 		st.Read(func(s *sale.State) { started = s.Drops["d"].Started })
 		return started
@@ -98,7 +88,7 @@ func TestJoinAdmitsInOrderUpToStock(t *testing.T) {
 	if lateNext != 12 {
 		t.Fatalf("10 joins with blocks of 4 reserved %d positions, want 12 (3 blocks)", lateNext)
 	}
-	waitFor(t, "admission of the first 3", func() bool { return q.Status(tickets[2]).State == floodgate.QueueAdmitted })
+	testkit.WaitFor(t, "admission of the first 3", func() bool { return q.Status(tickets[2]).State == floodgate.QueueAdmitted })
 	time.Sleep(100 * time.Millisecond) // ten more ticks: still only 3
 	for i, c := range tickets {
 		s := q.Status(c)
@@ -135,7 +125,7 @@ func TestEarlyArrivalsAreShuffledAtTheStart(t *testing.T) {
 		}
 		early = append(early, c)
 	}
-	waitFor(t, "drop start", func() bool {
+	testkit.WaitFor(t, "drop start", func() bool {
 		var started bool
 		st.Read(func(s *sale.State) { started = s.Drops["e"].Started })
 		return started

@@ -6,55 +6,19 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/floodgate/floodgate/internal/testkit"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// floodgateBinary builds the real floodgate command once per test run (or
-// takes $FLOODGATE_BIN). It is built without the race detector: the rush
-// must measure the server at its real speed, and the race detector's
-// slowdown would turn a short rush into a long one.
-func floodgateBinary(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("FLOODGATE_BIN"); p != "" {
-		return p
-	}
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "floodgate-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "floodgate")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/floodgate/floodgate/cmd/floodgate").CombinedOutput()
-		if err != nil {
-			buildErr = &buildError{err, string(out)}
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build the floodgate binary: %v", buildErr)
-	}
-	return binPath
-}
-
-type buildError struct {
-	err error
-	out string
-}
-
-func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
+func TestMain(m *testing.M) { os.Exit(testkit.RunMain(m)) }
 
 // runFloodgate runs the binary and returns the last line of its stdout.
 func runFloodgate(t *testing.T, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(floodgateBinary(t), args...)
+	cmd := exec.Command(testkit.Binary(t), args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -73,13 +37,17 @@ func tail(s string, n int) string {
 }
 
 // TestShortRushKeepsEveryPromise is the sell-out in small: 5,000 visitors for
-// 300 units against a real server started by `floodgate rush --demo`.
+// 300 units against a real server with the limits of `floodgate rush --demo`.
 func TestShortRushKeepsEveryPromise(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server and 5,000 visitors")
 	}
 	report := filepath.Join(t.TempDir(), "report.html")
-	last := runFloodgate(t, "rush", "--demo", "--quiet", "--json", "--report", report,
+	// The limits of floodgate rush --demo: per-address join limits that
+	// hold the bots back, with rush's spread of client addresses trusted.
+	n := testkit.StartNode(t, testkit.Options{KeepRateLimits: true, Args: []string{
+		"--trusted-proxy", "127.0.0.1/32", "--join-rate", "2", "--join-burst", "5"}})
+	last := runFloodgate(t, "rush", "--target", n.URL, "--admin-token", n.AdminToken, "--server-pid", strconv.Itoa(n.PID()), "--quiet", "--json", "--report", report,
 		"--visitors", "5000", "--stock", "300", "--admit-rate", "500", "--lead", "3s", "--window", "5s", "--deadline", "60s", "--in-flight", "64")
 	var s Summary
 	if err := json.Unmarshal([]byte(last), &s); err != nil {
@@ -132,7 +100,8 @@ func TestBenchOrdersCommitsEveryReservation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server")
 	}
-	last := runFloodgate(t, "rush", "--demo", "--bench-orders", "300", "--concurrency", "16")
+	n := testkit.StartNode(t, testkit.Options{})
+	last := runFloodgate(t, "rush", "--target", n.URL, "--admin-token", n.AdminToken, "--bench-orders", "300", "--concurrency", "16")
 	var res BenchOrdersResult
 	if err := json.Unmarshal([]byte(last), &res); err != nil {
 		t.Fatalf("not a JSON result: %v\n%s", err, last)
@@ -151,7 +120,9 @@ func TestQueueOnlyQueuesEveryone(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server")
 	}
-	last := runFloodgate(t, "rush", "--demo", "--queue-only", "2000", "--concurrency", "32")
+	n := testkit.StartNode(t, testkit.Options{})
+	last := runFloodgate(t, "rush", "--target", n.URL, "--admin-token", n.AdminToken, "--server-pid", strconv.Itoa(n.PID()),
+		"--queue-only", "2000", "--concurrency", "32")
 	var res QueueOnlyResult
 	if err := json.Unmarshal([]byte(last), &res); err != nil {
 		t.Fatalf("not a JSON result: %v\n%s", err, last)

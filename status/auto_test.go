@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/floodgate/floodgate/internal/testkit"
 )
 
 func openIncidents(s *Service) []Incident {
@@ -136,7 +138,7 @@ func TestSoldOutNoticeIsInformational(t *testing.T) {
 	if b := s.Banner(); !b.Active || b.Level != "info" || !strings.Contains(b.Title, "sold out") {
 		t.Fatalf("banner %+v", b)
 	}
-	waitFor(t, "the notice webhook", func() bool { return len(hook.accepted()) == 1 })
+	testkit.WaitFor(t, "the notice webhook", func() bool { return len(hook.accepted()) == 1 })
 	var p webhookPayload
 	_ = json.Unmarshal(hook.accepted()[0].Body, &p)
 	if p.Incident == nil || p.Incident.Impact != ImpactNone {
@@ -168,7 +170,7 @@ func TestOutageNoticeAfterTwoHours(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the incident webhook", func() bool { return len(hook.accepted()) == 1 })
+	testkit.WaitFor(t, "the incident webhook", func() bool { return len(hook.accepted()) == 1 })
 
 	clock.Add(119 * time.Minute)
 	s.checkOutageNotices()
@@ -177,7 +179,7 @@ func TestOutageNoticeAfterTwoHours(t *testing.T) {
 	}
 	clock.Add(time.Minute)
 	s.checkOutageNotices()
-	waitFor(t, "the notices to every buyer and maker", func() bool {
+	testkit.WaitFor(t, "the notices to every buyer and maker", func() bool {
 		return len(hook.accepted()) == 2 && len(gateway.accepted()) == 1 && len(mb.messages()) == 2
 	})
 	// Buyers: SMS to the one with a phone, email to both, each with the fact, cause and response.

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/floodgate/floodgate/internal/testkit"
 )
 
 // decodeMail returns the decoded subject and body of a raw message.
@@ -59,7 +61,7 @@ func TestDeliveryToEveryChannel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "every channel to deliver", func() bool {
+	testkit.WaitFor(t, "every channel to deliver", func() bool {
 		return len(webhook.accepted()) == 1 && len(slack.accepted()) == 1 && len(gateway.accepted()) == 1 && len(mb.messages()) == 1
 	})
 
@@ -120,7 +122,7 @@ func TestDeliveryToEveryChannel(t *testing.T) {
 	}
 
 	// The delivery log has one successful attempt per channel.
-	waitFor(t, "the outbox to drain", func() bool { return s.OutboxLen() == 0 })
+	testkit.WaitFor(t, "the outbox to drain", func() bool { return s.OutboxLen() == 0 })
 	log, err := s.st.recentLog(100)
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +152,7 @@ func TestRetriedDeliveryArrivesOncePerSubscriber(t *testing.T) {
 	if _, err := s.CreateIncident(IncidentInput{Name: "Login is slow", Impact: ImpactMinor, Message: "Sign-in takes long.", Components: []string{"login"}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "both subscribers to get the event", func() bool { return len(flaky.accepted()) == 2 && s.OutboxLen() == 0 })
+	testkit.WaitFor(t, "both subscribers to get the event", func() bool { return len(flaky.accepted()) == 2 && s.OutboxLen() == 0 })
 	time.Sleep(150 * time.Millisecond) // a duplicate, if any, would arrive within a few retry periods
 	byPath := map[string][]received{}
 	for _, r := range flaky.all() {
@@ -218,7 +220,7 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 	if _, err := s.CreateIncident(IncidentInput{Name: "Orders delayed", Impact: ImpactMinor, Message: "Order emails are late."}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a failed attempt", func() bool {
+	testkit.WaitFor(t, "a failed attempt", func() bool {
 		log, _ := s.st.recentLog(10)
 		return len(log) > 0
 	})
@@ -234,7 +236,7 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 	rc := &receiver{tries: map[string]int{}}
 	rc.Server = newReceiverOn(t, ln, rc)
 	s2 := open()
-	waitFor(t, "the queued delivery after restart", func() bool { return len(rc.accepted()) == 1 && s2.OutboxLen() == 0 })
+	testkit.WaitFor(t, "the queued delivery after restart", func() bool { return len(rc.accepted()) == 1 && s2.OutboxLen() == 0 })
 	var p webhookPayload
 	if err := json.Unmarshal(rc.accepted()[0].Body, &p); err != nil || p.Type != EventIncidentCreated || p.Incident.Name != "Orders delayed" {
 		t.Fatalf("delivered after restart: %s (%v)", rc.accepted()[0].Body, err)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,80 +17,6 @@ import (
 
 	"github.com/floodgate/floodgate/internal/testkit"
 )
-
-// core is the sale core the status server mirrors: a real floodgate serve
-// process when it serves the status JSON, otherwise a stand-in that serves
-// the same Statuspage documents from a Service in this test.
-type core struct {
-	URL   string
-	Kill  func()
-	Token string
-	real  bool
-}
-
-func startCore(t *testing.T, bin string) *core {
-	t.Helper()
-	if c := startRealCore(t, bin); c != nil {
-		return c
-	}
-	t.Logf("floodgate serve does not serve /api/v2/summary.json (yet); using a stand-in core")
-	s, _ := MustOpen(t, nil)
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	return &core{URL: srv.URL, Token: testToken, Kill: func() {
-		srv.CloseClientConnections()
-		srv.Close()
-	}}
-}
-
-// startRealCore runs floodgate serve and returns it once it answers
-// summary.json, or nil (with the process gone) if it does not within 15 s.
-func startRealCore(t *testing.T, bin string) *core {
-	t.Helper()
-	addr := testkit.FreeAddr(t)
-	const token = "core-admin-token"
-	cmd := exec.Command(bin, "serve", "--data-dir", t.TempDir(), "--http-addr", addr, "--admin-token", token, "--dev")
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	if err := cmd.Start(); err != nil {
-		return nil
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	kill := func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	}
-	t.Cleanup(kill)
-	url := "http://" + addr
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			return nil
-		default:
-		}
-		if resp, err := http.Get(url + "/api/v2/summary.json"); err == nil {
-			resp.Body.Close()
-			switch resp.StatusCode {
-			case http.StatusOK:
-				// Status writes go through the cluster's log: wait
-				// until the node takes writes.
-				if h, err := http.Get(url + "/healthz"); err == nil {
-					h.Body.Close()
-					if h.StatusCode == http.StatusOK {
-						return &core{URL: url, Token: token, Kill: kill, real: true}
-					}
-				}
-			case http.StatusNotFound, http.StatusMethodNotAllowed:
-				kill() // up, but without the status page mounted
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	kill()
-	return nil
-}
 
 // statusProc is a running floodgate status serve.
 type statusProc struct {
@@ -190,12 +115,11 @@ func TestStatusServeOutlivesTheCore(t *testing.T) {
 		t.Skip("end-to-end test on the real binary")
 	}
 	bin := testkit.Binary(t)
-	c := startCore(t, bin)
-	t.Logf("core %s (real floodgate serve: %v)", c.URL, c.real)
+	c := testkit.StartNode(t, testkit.Options{})
 
 	// The core has an incident of its own before the outage.
 	var coreInc Incident
-	if code := doJSON(t, "POST", c.URL+"/api/v1/incidents", c.Token, map[string]any{"name": "Queue moves slowly",
+	if code := doJSON(t, "POST", c.URL+"/api/v1/incidents", c.AdminToken, map[string]any{"name": "Queue moves slowly",
 		"status": "monitoring", "impact": "minor", "message": "Admission is slower than planned.", "components": []string{"waiting-room"}}, &coreInc); code != http.StatusCreated {
 		t.Fatalf("post to the core: %d", code)
 	}
@@ -204,14 +128,14 @@ func TestStatusServeOutlivesTheCore(t *testing.T) {
 	p := startStatusServe(t, bin, "--data-dir", dataDir, "--http-addr", "127.0.0.1:0", "--admin-token", "status-token",
 		"--from", c.URL, "--poll-interval", "200ms", "--auto-open-after", "600ms", "--auto-resolve-after", "600ms", "--dev")
 
-	waitFor(t, "the core's incident mirrored", func() bool {
+	testkit.WaitFor(t, "the core's incident mirrored", func() bool {
 		s, ok := summaryOf(t, p.URL)
 		return ok && hasIncident(s, func(i SPIncident) bool { return i.ID == coreInc.ID })
 	})
 
 	// Kill the core. The status server notices by itself.
 	c.Kill()
-	waitFor(t, "the automatic 'unreachable' incident", func() bool {
+	testkit.WaitFor(t, "the automatic 'unreachable' incident", func() bool {
 		s, ok := summaryOf(t, p.URL)
 		return ok && s.Status.Indicator == ImpactCritical &&
 			hasIncident(s, func(i SPIncident) bool { return strings.Contains(i.Name, "unreachable") })
@@ -275,3 +199,5 @@ func TestStatusServeOutlivesTheCore(t *testing.T) {
 		t.Fatalf("after a restart the status server lost incidents: %+v", s.Incidents)
 	}
 }
+
+func TestMain(m *testing.M) { os.Exit(testkit.RunMain(m)) }

@@ -48,18 +48,6 @@ func MustOpen(tb testing.TB, mod func(*Config)) (*Service, Config) {
 	return s, cfg
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // doJSON sends a JSON request and decodes the JSON answer into out (when
 // not nil); it returns the status code.
 func doJSON(tb testing.TB, method, url, token string, body any, out any) int {

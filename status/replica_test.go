@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/floodgate/floodgate/internal/testkit"
 )
 
 // memLog stands in for the cluster log in these unit tests: it applies
@@ -105,7 +107,7 @@ func TestReplicatedIncidentsAndOneDeliveryAcrossLeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the follower to show the incident", func() bool {
+	testkit.WaitFor(t, "the follower to show the incident", func() bool {
 		sum := b.Summary()
 		return len(sum.Incidents) == 1 && sum.Incidents[0].ID == inc.ID && sum.Status.Indicator == ImpactMajor
 	})
@@ -113,8 +115,8 @@ func TestReplicatedIncidentsAndOneDeliveryAcrossLeaders(t *testing.T) {
 		t.Fatal("the follower does not know the subscriber")
 	}
 	// Both nodes answer the same summary, to the byte.
-	waitFor(t, "the same summary on both nodes", func() bool { return sameJSON(a.Summary(), b.Summary()) })
-	waitFor(t, "the first failed try", func() bool { return len(rc.all()) >= 1 })
+	testkit.WaitFor(t, "the same summary on both nodes", func() bool { return sameJSON(a.Summary(), b.Summary()) })
+	testkit.WaitFor(t, "the first failed try", func() bool { return len(rc.all()) >= 1 })
 
 	// The leader changes; the new leader delivers what is still queued,
 	// and the old one stops.
@@ -122,7 +124,7 @@ func TestReplicatedIncidentsAndOneDeliveryAcrossLeaders(t *testing.T) {
 	if _, err := b.AddUpdate(inc.ID, UpdateInput{Status: StatusResolved, Message: "Fixed."}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "both events delivered", func() bool { return len(rc.accepted()) == 2 && a.OutboxLen() == 0 && b.OutboxLen() == 0 })
+	testkit.WaitFor(t, "both events delivered", func() bool { return len(rc.accepted()) == 2 && a.OutboxLen() == 0 && b.OutboxLen() == 0 })
 	time.Sleep(700 * time.Millisecond) // a repeat, if any, would come within two retry periods
 	ids := map[string]int{}
 	for _, r := range rc.accepted() {
@@ -158,7 +160,7 @@ func TestNodeLocalRecordsMoveIntoTheCluster(t *testing.T) {
 	log.leader.Store(1)
 	s, _ := MustOpen(t, func(c *Config) { c.DataDir = dir; c.Replica = log.node(1) })
 	other, _ := MustOpen(t, func(c *Config) { c.Replica = log.node(2) })
-	waitFor(t, "the old incident on another node", func() bool {
+	testkit.WaitFor(t, "the old incident on another node", func() bool {
 		_, err := other.Incident(inc.ID)
 		return err == nil && len(other.Subscribers()) == 1
 	})

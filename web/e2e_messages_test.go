@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/floodgate/floodgate/internal/testkit"
 )
 
 // holdByAPI takes one item of drop without a browser (another buyer) and
@@ -18,7 +20,7 @@ func holdByAPI(n *node, drop string) (ticket, holdID string) {
 // holdWithTicket waits for the ticket's turn and takes its hold.
 func holdWithTicket(n *node, drop, ticket string) string {
 	n.t.Helper()
-	waitFor(n.t, "admission", func() bool {
+	testkit.WaitFor(n.t, "admission", func() bool {
 		var st struct {
 			State string `json:"state"`
 		}

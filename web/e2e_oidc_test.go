@@ -17,7 +17,7 @@ func startIDP(t *testing.T) *idp { return testkit.StartOIDC(t) }
 // startOIDCNode starts floodgate with OIDC login against the provider.
 func startOIDCNode(t *testing.T, i *idp) *node {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 	c := i.M.Config()
 	return startNode(t, addr, "--oidc-issuer", c.Issuer, "--oidc-client-id", c.ClientID,
 		"--oidc-client-secret", c.ClientSecret, "--oidc-redirect-url", "http://"+addr+"/auth/callback")
@@ -96,7 +96,7 @@ func TestE2EProviderOutageDuringCheckout(t *testing.T) {
 	if got := b.text("#banner-text"); !strings.Contains(got, "not answering") {
 		t.Fatalf("banner = %q", got)
 	}
-	waitFor(t, "the hold to be paused", func() bool {
+	testkit.WaitFor(t, "the hold to be paused", func() bool {
 		m := n.me(drop, ticket)
 		return m.Hold != nil && m.Hold.Paused
 	})
@@ -114,7 +114,7 @@ func TestE2EProviderOutageDuringCheckout(t *testing.T) {
 	}
 
 	i.Start()
-	waitFor(t, "the banner to say the provider is back", func() bool {
+	testkit.WaitFor(t, "the banner to say the provider is back", func() bool {
 		return strings.Contains(b.text("#banner-text"), "back")
 	})
 	orderID := signInAndBuy(b, n, drop, ticket, before)

@@ -11,6 +11,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/floodgate/floodgate/internal/testkit"
 )
 
 func vouchers(prefix string, n int) []string {
@@ -58,13 +60,13 @@ func TestE2EPurchaseWithDevProvider(t *testing.T) {
 
 	// Five visitors get in line first, slowly admitted (one a second), so
 	// the browser waits behind them.
-	waitFor(t, "the sale to start", func() bool { return time.Now().After(start.Add(200 * time.Millisecond)) })
+	testkit.WaitFor(t, "the sale to start", func() bool { return time.Now().After(start.Add(200 * time.Millisecond)) })
 	for range 5 {
 		joinByAPI(n, drop)
 	}
 	b.click("#join")
 	b.visible("#view-waiting")
-	waitFor(t, "a position", func() bool { return b.text("#w-position") != "—" })
+	testkit.WaitFor(t, "a position", func() bool { return b.text("#w-position") != "—" })
 	pos := b.text("#w-position")
 	if pos != "6" {
 		t.Fatalf("position = %q, want 6 (five visitors joined before)", pos)

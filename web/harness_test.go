@@ -4,33 +4,24 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/floodgate/floodgate/internal/testkit"
 )
 
-// This file is the end-to-end harness: it builds the real floodgate binary,
-// starts it on a free loopback port with its own data directory, and drives
-// Debian's headless Chromium against it.
+// This file is the end-to-end harness: it starts the real floodgate binary
+// through internal/testkit (a free loopback port, its own data directory)
+// and drives Debian's headless Chromium against it.
 
 const adminToken = "e2e-admin-token"
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-	buildDir  string
-)
 
 // needE2E skips (or, in CI, fails) when the tools of the end-to-end tests
 // are missing.
@@ -52,120 +43,21 @@ func needE2E(t *testing.T) string {
 	return chromium
 }
 
-func floodgateBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		out, err := exec.Command("go", "env", "GOMOD").Output()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		root := filepath.Dir(strings.TrimSpace(string(out)))
-		buildDir, buildErr = os.MkdirTemp("", "floodgate-e2e-bin")
-		if buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(buildDir, "floodgate")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/floodgate")
-		cmd.Dir = root
-		if b, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/floodgate: %v\n%s", err, b)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+func TestMain(m *testing.M) { os.Exit(testkit.RunMain(m)) }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
-	os.Exit(code)
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
-// node is one running floodgate serve.
+// node is one running floodgate serve --dev, started through testkit.
 type node struct {
+	*testkit.Node
 	t    *testing.T
-	URL  string
 	Addr string
-	cmd  *exec.Cmd
-	log  *bytes.Buffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.Buffer.Write(p)
 }
 
 // startNode starts floodgate serve --dev with extra flags; addr may be ""
 // for a free port.
 func startNode(t *testing.T, addr string, extra ...string) *node {
 	t.Helper()
-	bin := floodgateBinary(t)
-	if addr == "" {
-		addr = freeAddr(t)
-	}
-	args := append([]string{"serve", "--data-dir", t.TempDir(), "--http-addr", addr, "--admin-token", adminToken, "--dev",
-		"--request-rate", "1000", "--request-burst", "1000", "--join-rate", "1000", "--join-burst", "1000"}, extra...)
-	cmd := exec.Command(bin, args...)
-	var logs syncBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	n := &node{t: t, URL: "http://" + addr, Addr: addr, cmd: cmd, log: &logs.Buffer}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			logs.mu.Lock()
-			t.Logf("floodgate log:\n%s", logs.String())
-			logs.mu.Unlock()
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(n.URL + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return n
-			}
-		}
-		if time.Now().After(deadline) {
-			logs.mu.Lock()
-			defer logs.mu.Unlock()
-			t.Fatalf("floodgate did not become healthy at %s:\n%s", n.URL, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	n := testkit.StartNode(t, testkit.Options{HTTPAddr: addr, AdminToken: adminToken, Args: extra})
+	return &node{Node: n, t: t, Addr: n.HTTPAddr}
 }
 
 // call makes an API call and decodes the JSON answer into out (if not nil).
@@ -420,18 +312,5 @@ func (b *browser) shot(name string) {
 		if err := os.WriteFile(filepath.Join("..", "docs", "screenshots", name+".png"), png, 0o644); err != nil {
 			b.t.Fatal(err)
 		}
-	}
-}
-
-// waitFor polls cond until it holds; for the server's own pace (admission,
-// the identity provider's probe), never as a measurement.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(45 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting: %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
