@@ -292,7 +292,6 @@ var notYetBuilt = map[string]string{
 	"GET /api/v1/sinks":                   "orders leave Floodgate",
 	"POST /api/v1/orders/{id}/paid":       "orders leave Floodgate",
 	"POST /api/v1/orders/{id}/cancel":     "orders leave Floodgate",
-	"POST /api/v1/subscriptions":          "status, replicated",
 	"GET /api/v1/drops/{drop}/fairness":   "fairness",
 	"POST /api/v1/drops/{drop}/entries":   "fairness",
 	"GET /api/v1/drops/{drop}/entries/me": "fairness",

@@ -29,6 +29,9 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/banner", s.handleBanner)
 	mux.HandleFunc("GET /api/v1/unsubscribe/{token}", s.handleUnsubscribeForm)
 	mux.HandleFunc("POST /api/v1/unsubscribe/{token}", s.handleUnsubscribe)
+	mux.HandleFunc("POST /api/v1/subscriptions", s.handleSubscriptionRequest)
+	mux.HandleFunc("GET /api/v1/subscriptions/confirm/{token}", s.handleConfirmForm)
+	mux.HandleFunc("POST /api/v1/subscriptions/confirm/{token}", s.handleConfirm)
 	// Admin.
 	mux.HandleFunc("POST /api/v1/incidents", s.admin(s.handleCreateIncident))
 	// Reading incidents is public: the page shows the same facts.

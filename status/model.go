@@ -181,6 +181,19 @@ type Subscriber struct {
 	Secret           string    `json:"secret,omitempty"`
 	UnsubscribeToken string    `json:"unsubscribe_token"`
 	CreatedAt        time.Time `json:"created_at"`
+	// Components, when set, limits the notices to events touching one of
+	// them.
+	Components []string `json:"components,omitempty"`
+	// Public marks a subscription made on the status page. It is Pending
+	// until its ConfirmToken link is followed (before ExpiresAt), and gets
+	// nothing but its confirmation meanwhile.
+	Public        bool      `json:"public,omitempty"`
+	Pending       bool      `json:"pending,omitempty"`
+	ConfirmToken  string    `json:"confirm_token,omitempty"`
+	ExpiresAt     time.Time `json:"expires_at,omitzero"`
+	ConfirmedAt   time.Time `json:"confirmed_at,omitzero"`
+	ConfirmWindow time.Time `json:"confirm_window,omitzero"`
+	ConfirmsSent  int       `json:"confirms_sent,omitempty"`
 }
 
 // Buyer is a buyer who was queued or holding during an incident.

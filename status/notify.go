@@ -56,11 +56,14 @@ type SubscriberView struct {
 	UnsubscribeToken string    `json:"unsubscribe_token"`
 	UnsubscribeURL   string    `json:"unsubscribe_url"`
 	CreatedAt        time.Time `json:"created_at"`
+	Components       []string  `json:"components,omitempty"`
+	Pending          bool      `json:"pending,omitempty"`
 }
 
 func (s *Service) viewSubscriber(sub *Subscriber) SubscriberView {
 	return SubscriberView{ID: sub.ID, Channel: sub.Channel, Target: sub.Target, Signed: sub.Secret != "",
-		UnsubscribeToken: sub.UnsubscribeToken, UnsubscribeURL: s.unsubscribeURL(sub.UnsubscribeToken), CreatedAt: sub.CreatedAt}
+		UnsubscribeToken: sub.UnsubscribeToken, UnsubscribeURL: s.unsubscribeURL(sub.UnsubscribeToken), CreatedAt: sub.CreatedAt,
+		Components: sub.Components, Pending: sub.Pending}
 }
 
 func (s *Service) unsubscribeURL(token string) string {
@@ -174,6 +177,7 @@ type OutageNotice struct {
 type message struct {
 	eventID, kind string
 	at            time.Time
+	components    []string // what the event touches, for subscribers' filters
 	subject       string
 	text          string // email and Slack
 	sms           string
@@ -208,7 +212,7 @@ func (s *Service) queueIncidentEventLocked(b *batch, kind string, inc *Incident)
 	now := s.now()
 	sp := s.spIncidentLocked(inc, s.componentStatusesLocked(now))
 	last := inc.Updates[len(inc.Updates)-1]
-	m := message{eventID: newID("evt"), kind: kind, at: now,
+	m := message{eventID: newID("evt"), kind: kind, at: now, components: inc.Components,
 		payload: webhookPayload{Type: kind, CreatedAt: now, Page: s.pageLocked(now), Incident: &sp}}
 	m.subject = fmt.Sprintf("[%s] %s · %s: %s", s.cfg.PageName, statusKO[inc.Status], statusEN[inc.Status], inc.Name)
 	var t strings.Builder
@@ -234,7 +238,7 @@ func (s *Service) queueIncidentEventLocked(b *batch, kind string, inc *Incident)
 func (s *Service) queueMaintenanceEventLocked(b *batch, mt *Maintenance) {
 	now := s.now()
 	sp := s.spMaintenanceLocked(mt, now, s.componentStatusesLocked(now))
-	m := message{eventID: newID("evt"), kind: EventMaintenance, at: now,
+	m := message{eventID: newID("evt"), kind: EventMaintenance, at: now, components: mt.Components,
 		payload: webhookPayload{Type: EventMaintenance, CreatedAt: now, Page: s.pageLocked(now), Maintenance: &sp}}
 	m.subject = fmt.Sprintf("[%s] 점검 예정 · Scheduled maintenance: %s", s.cfg.PageName, mt.Name)
 	m.text = fmt.Sprintf("%s\n\n%s → %s\n구성 요소 Components: %s\n\n%s\n", mt.Name, fmtTime(mt.ScheduledFor), fmtTime(mt.ScheduledUntil),
@@ -257,10 +261,14 @@ func writeFCR(t *strings.Builder, fact, cause, response string) {
 	fmt.Fprintf(t, "대응 What we are doing: %s\n", response)
 }
 
-// queueToSubscribersLocked makes one delivery per subscriber for the event.
+// queueToSubscribersLocked makes one delivery per confirmed subscriber
+// whose components (if any) the event touches.
 func (s *Service) queueToSubscribersLocked(b *batch, m message) {
 	var ds []*Delivery
 	for _, sub := range s.subscribers {
+		if !sub.wants(m.components) {
+			continue
+		}
 		ds = append(ds, s.deliveryFor(m, sub.ID, sub.Channel, sub.Target, sub.Secret, s.unsubscribeURL(sub.UnsubscribeToken)))
 	}
 	s.enqueueLocked(b, ds)
@@ -283,6 +291,9 @@ func (s *Service) deliveryFor(m message, subID, channel, target, secret, unsub s
 		d.Payload, _ = json.Marshal(p)
 	case ChannelSMS:
 		d.Text = m.sms
+		if d.UnsubscribeURL != "" {
+			d.Text += " 수신거부 Stop: " + d.UnsubscribeURL
+		}
 	case ChannelEmail:
 		d.Subject = m.subject
 		d.Text = m.text
@@ -355,7 +366,7 @@ func (s *Service) queueOutageNotice(id string, buyers []Buyer) {
 	}
 	sp := s.spIncidentLocked(inc, s.componentStatusesLocked(now))
 	hours := int(now.Sub(inc.CreatedAt).Hours())
-	m := message{eventID: newID("evt"), kind: EventOutageNotice, at: now,
+	m := message{eventID: newID("evt"), kind: EventOutageNotice, at: now, components: inc.Components,
 		payload: webhookPayload{Type: EventOutageNotice, CreatedAt: now, Page: s.pageLocked(now), Incident: &sp, Notice: notice}}
 	m.subject = fmt.Sprintf("[%s] 서비스 장애 안내 · Service outage notice: %s", s.cfg.PageName, inc.Name)
 	var t strings.Builder

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -14,6 +15,9 @@ var pageHTML string
 
 //go:embed unsubscribe.html
 var unsubscribeHTML string
+
+//go:embed subscribe.html
+var subscribeHTML string
 
 var indicatorKO = map[string]string{
 	ImpactNone:     "모든 시스템 정상 작동",
@@ -58,6 +62,11 @@ var pageFuncs = template.FuncMap{
 		}
 		return *t
 	},
+	// subscribeAction is where the subscribe form posts: the live server
+	// of the page (PublicURL), so the form works from a static export too.
+	"subscribeAction": func(p Page) string {
+		return strings.TrimSuffix(p.URL, "/status") + "/api/v1/subscriptions"
+	},
 	"nameKO": func(e *Extension) string {
 		if e == nil {
 			return ""
@@ -76,6 +85,8 @@ func orDefault(v, def string) string {
 var pageTmpl = template.Must(template.New("page").Funcs(pageFuncs).Parse(pageHTML))
 
 var unsubscribeTmpl = template.Must(template.New("unsubscribe").Parse(unsubscribeHTML))
+
+var subscribeTmpl = template.Must(template.New("subscribe").Parse(subscribeHTML))
 
 // pageData is what the page template sees.
 type pageData struct {

@@ -7,6 +7,7 @@ var Paths = []string{
 	"/api/v1/banner", "/api/v1/unsubscribe/",
 	"/api/v1/incidents", "/api/v1/incidents/",
 	"/api/v1/subscribers", "/api/v1/subscribers/",
+	"/api/v1/subscriptions", "/api/v1/subscriptions/",
 	"/api/v1/maintenances", "/api/v1/maintenances/",
 	"/api/v1/deliveries",
 }

@@ -76,6 +76,13 @@ type Config struct {
 	// found (through trusted proxies and forwarding); nil uses the peer
 	// address.
 	ClientIP func(r *http.Request) netip.Addr
+	// PendingTTL is how long a public subscription waits for its
+	// confirmation (24 hours); ConfirmsPerTarget bounds the confirmation
+	// messages one target gets a day (3), SubscribesPerIP the subscription
+	// requests per client address an hour (10; negative: no limit).
+	PendingTTL        time.Duration
+	ConfirmsPerTarget int
+	SubscribesPerIP   int
 	// Replica, on a core node, replicates the status records through the
 	// cluster's log (see Replica); nil keeps them in DataDir/status only.
 	Replica Replica
@@ -99,6 +106,7 @@ type Service struct {
 	inflight     map[string]bool
 	affected     AffectedSource
 	noticeTried  map[string]time.Time // incident id → last try of its outage notice
+	subscribeIPs map[string]*ipWindow // client address → public subscription requests
 	// mirrorIndicator is the overall indicator the core last reported.
 	mirrorIndicator string
 
@@ -148,6 +156,15 @@ func Open(cfg Config) (*Service, error) {
 	if cfg.MaxAttempts == 0 {
 		cfg.MaxAttempts = 20
 	}
+	if cfg.PendingTTL <= 0 {
+		cfg.PendingTTL = DefaultPendingTTL
+	}
+	if cfg.ConfirmsPerTarget <= 0 {
+		cfg.ConfirmsPerTarget = DefaultConfirmsPerTarget
+	}
+	if cfg.SubscribesPerIP == 0 {
+		cfg.SubscribesPerIP = DefaultSubscribesPerIP
+	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	st, err := openStore(cfg.DataDir)
 	if err != nil {
@@ -166,6 +183,7 @@ func Open(cfg Config) (*Service, error) {
 		signals:      map[string]*signalState{},
 		inflight:     map[string]bool{},
 		noticeTried:  map[string]time.Time{},
+		subscribeIPs: map[string]*ipWindow{},
 		wake:         make(chan struct{}, 1),
 	}
 	s.channels = newChannels(&s.cfg)
@@ -380,6 +398,7 @@ func (s *Service) run() {
 			}
 			s.evaluateSignals()
 			s.checkOutageNotices()
+			s.expirePending()
 			next = s.dispatch()
 		}
 		if !timer.Stop() {

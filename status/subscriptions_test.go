@@ -1,0 +1,271 @@
+package status
+
+import (
+	"bytes"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// mail is one message as a reader sees it.
+type readMail struct {
+	to, subject, body string
+	header            mail.Header
+}
+
+func readMails(t *testing.T, mb *mailbox) []readMail {
+	t.Helper()
+	var out []readMail
+	for _, m := range mb.messages() {
+		msg, err := mail.ReadMessage(bytes.NewReader(m.Data))
+		if err != nil {
+			t.Fatalf("a message does not parse: %v", err)
+		}
+		body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		subj, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+		out = append(out, readMail{to: strings.Join(m.To, ","), subject: subj, body: string(body), header: msg.Header})
+	}
+	return out
+}
+
+func mailsTo(ms []readMail, to string) []readMail {
+	var out []readMail
+	for _, m := range ms {
+		if m.to == to {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+var confirmLinkRE = regexp.MustCompile(`https?://\S+/api/v1/subscriptions/confirm/[0-9a-f]+`)
+
+// startPublic starts a Service whose PublicURL is the test server it is
+// served on, so the links in messages can be followed.
+func startPublic(t *testing.T, mod func(*Config)) (*Service, string, *mailbox) {
+	t.Helper()
+	mb := startSMTP(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	s, _ := MustOpen(t, func(c *Config) {
+		c.PublicURL = base
+		c.SMTP = SMTPConfig{Addr: mb.addr, From: "status@floodgate.test"}
+		if mod != nil {
+			mod(c)
+		}
+	})
+	srv := httptest.NewUnstartedServer(s.Handler())
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return s, base, mb
+}
+
+func TestDoubleOptInByEmail(t *testing.T) {
+	s, base, mb := startPublic(t, nil)
+	subscribe := func(target string, comps ...string) int {
+		return doJSON(t, "POST", base+"/api/v1/subscriptions", "", map[string]any{"channel": "email", "target": target, "components": comps}, nil)
+	}
+	for _, req := range []struct {
+		target string
+		comps  []string
+	}{{"checkout-fan@example.com", []string{"checkout"}}, {"all@example.com", nil}, {"never@example.com", nil}} {
+		if code := subscribe(req.target, req.comps...); code != http.StatusAccepted {
+			t.Fatalf("subscribe %s: %d", req.target, code)
+		}
+	}
+	// Bad input is refused with the error shape.
+	var e map[string]any
+	if code := doJSON(t, "POST", base+"/api/v1/subscriptions", "", map[string]any{"channel": "webhook", "target": "https://x.example"}, &e); code != 400 || errorCode(e) != "invalid_argument" {
+		t.Fatalf("a webhook via the public call: %d %v", code, e)
+	}
+	if code := doJSON(t, "POST", base+"/api/v1/subscriptions", "", map[string]any{"channel": "email", "target": "a@example.com", "components": []string{"nope"}}, &e); code != 400 {
+		t.Fatalf("an unknown component: %d", code)
+	}
+	waitFor(t, "three confirmation messages", func() bool { return len(mb.messages()) == 3 })
+
+	// An incident before anyone confirms reaches nobody.
+	if _, err := s.CreateIncident(IncidentInput{Name: "Checkout is slow", Impact: ImpactMinor, Message: "Slow.", Components: []string{"checkout"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the outbox to drain", func() bool { return s.OutboxLen() == 0 })
+	time.Sleep(200 * time.Millisecond)
+	ms := readMails(t, mb)
+	if len(ms) != 3 {
+		t.Fatalf("%d messages before any confirmation, want only the 3 confirmations", len(ms))
+	}
+	links := map[string]string{}
+	for _, m := range ms {
+		if !strings.Contains(m.subject, "Confirm") {
+			t.Fatalf("a message before confirmation is not a confirmation: %q", m.subject)
+		}
+		link := confirmLinkRE.FindString(m.body)
+		if link == "" {
+			t.Fatalf("no confirmation link in %q", m.body)
+		}
+		links[m.to] = link
+	}
+
+	// Following the link: GET shows a button (scanners open links), POST confirms.
+	resp, err := http.Get(links["checkout-fan@example.com"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "<form") {
+		t.Fatalf("the confirmation page: %d %s", resp.StatusCode, page)
+	}
+	for _, who := range []string{"checkout-fan@example.com", "all@example.com"} {
+		if code := doJSON(t, "POST", links[who], "", nil, nil); code != 200 {
+			t.Fatalf("confirm %s: %d", who, code)
+		}
+	}
+	if code := doJSON(t, "POST", links["all@example.com"], "", nil, &e); code != 404 {
+		t.Fatalf("a used confirmation link: %d", code)
+	}
+
+	// Component filters: a login incident reaches only the subscriber of
+	// everything; a checkout incident reaches both.
+	if _, err := s.CreateIncident(IncidentInput{Name: "Login fails", Impact: ImpactMajor, Message: "Sign-in fails.", Components: []string{"login"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateIncident(IncidentInput{Name: "Checkout fails", Impact: ImpactMajor, Message: "Orders fail.", Components: []string{"checkout"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "three notices", func() bool { return len(mb.messages()) == 6 && s.OutboxLen() == 0 })
+	time.Sleep(200 * time.Millisecond)
+	ms = readMails(t, mb)
+	fan, all, never := mailsTo(ms, "checkout-fan@example.com"), mailsTo(ms, "all@example.com"), mailsTo(ms, "never@example.com")
+	if len(fan) != 2 || !strings.Contains(fan[1].subject, "Checkout fails") {
+		t.Fatalf("the checkout subscriber got %d messages (%v), want the confirmation and the checkout incident", len(fan), subjects(fan))
+	}
+	if len(all) != 3 {
+		t.Fatalf("the subscriber of everything got %v", subjects(all))
+	}
+	if len(never) != 1 {
+		t.Fatalf("the unconfirmed address got %v, want only its confirmation", subjects(never))
+	}
+	// Every notice has an unsubscribe link and RFC 8058 one-click headers.
+	for _, m := range append(fan[1:], all[1:]...) {
+		lu, lup := m.header.Get("List-Unsubscribe"), m.header.Get("List-Unsubscribe-Post")
+		if !strings.HasPrefix(lu, "<"+base+"/api/v1/unsubscribe/") || lup != "List-Unsubscribe=One-Click" {
+			t.Fatalf("notice %q: List-Unsubscribe %q, List-Unsubscribe-Post %q", m.subject, lu, lup)
+		}
+		if !strings.Contains(m.body, base+"/api/v1/unsubscribe/") {
+			t.Fatalf("notice %q has no unsubscribe link in its text", m.subject)
+		}
+	}
+
+	// One-click unsubscribe, as a mail client does it.
+	u := strings.Trim(fan[1].header.Get("List-Unsubscribe"), "<>")
+	r, err := http.Post(u, "application/x-www-form-urlencoded", strings.NewReader(url.Values{"List-Unsubscribe": {"One-Click"}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != 200 {
+		t.Fatalf("one-click unsubscribe: %d", r.StatusCode)
+	}
+	if _, err := s.CreateIncident(IncidentInput{Name: "Checkout fails again", Impact: ImpactMajor, Message: "Orders fail.", Components: []string{"checkout"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the notice to the remaining subscriber", func() bool { return len(mb.messages()) == 7 && s.OutboxLen() == 0 })
+	time.Sleep(200 * time.Millisecond)
+	if n := len(mailsTo(readMails(t, mb), "checkout-fan@example.com")); n != 2 {
+		t.Fatalf("the unsubscribed address got %d messages, want no new one", n)
+	}
+}
+
+func subjects(ms []readMail) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.subject)
+	}
+	return out
+}
+
+func TestPendingSubscriptionsExpireAndAreRateLimited(t *testing.T) {
+	clock := newFakeClock()
+	s, base, mb := startPublic(t, func(c *Config) { c.Now = clock.Now; c.SubscribesPerIP = 5 })
+	sub := func(target string) (int, map[string]any) {
+		var e map[string]any
+		code := doJSON(t, "POST", base+"/api/v1/subscriptions", "", map[string]any{"channel": "email", "target": target}, &e)
+		return code, e
+	}
+	// Per target: three confirmations a day, then 429.
+	for i := range 3 {
+		if code, _ := sub("again@example.com"); code != http.StatusAccepted {
+			t.Fatalf("request %d: %d", i+1, code)
+		}
+	}
+	if code, e := sub("again@example.com"); code != http.StatusTooManyRequests || errorCode(e) != "rate_limited" {
+		t.Fatalf("a fourth confirmation to one target: %d %v", code, e)
+	}
+	// Per address: five requests an hour from one client, then 429.
+	if code, _ := sub("other@example.com"); code != http.StatusAccepted {
+		t.Fatalf("fifth request: %d", code)
+	}
+	if code, e := sub("third@example.com"); code != http.StatusTooManyRequests || errorCode(e) != "rate_limited" {
+		t.Fatalf("a sixth request from one address: %d %v", code, e)
+	}
+	waitFor(t, "the confirmations", func() bool { return len(mb.messages()) == 4 })
+	if len(s.Subscribers()) != 2 {
+		t.Fatalf("%d pending subscribers, want 2", len(s.Subscribers()))
+	}
+	link := confirmLinkRE.FindString(readMails(t, mb)[0].body)
+
+	// A day later the pending requests are gone and the link is dead.
+	clock.Add(DefaultPendingTTL + time.Minute)
+	waitFor(t, "pending subscriptions to expire", func() bool { return len(s.Subscribers()) == 0 })
+	if code := doJSON(t, "POST", link, "", nil, nil); code != http.StatusNotFound {
+		t.Fatalf("an expired confirmation link: %d", code)
+	}
+}
+
+func TestSubscribeFormOnThePage(t *testing.T) {
+	s, base, mb := startPublic(t, nil)
+	resp, err := http.Get(base + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`action="` + base + `/api/v1/subscriptions"`, `name="target"`, `value="checkout"`, "구독하기", "Subscribe"} {
+		if !strings.Contains(string(page), want) {
+			t.Fatalf("the page lacks %q", want)
+		}
+	}
+	// The form posts urlencoded and gets an HTML answer.
+	form := url.Values{"channel": {"sms"}, "target": {"+82 10-1234-5678"}, "components": {"checkout", "login"}}
+	r, err := http.PostForm(base+"/api/v1/subscriptions", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if r.StatusCode != http.StatusAccepted || !strings.Contains(string(body), "확인 메시지를 보냈습니다") {
+		t.Fatalf("form answer %d: %s", r.StatusCode, body)
+	}
+	subs := s.Subscribers()
+	if len(subs) != 1 || !subs[0].Pending || subs[0].Target != "+821012345678" || len(subs[0].Components) != 2 {
+		t.Fatalf("subscribers after the form: %+v", subs)
+	}
+	_ = mb
+}
