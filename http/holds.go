@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/identity"
 	"github.com/floodgate/floodgate/internal/api"
 	"github.com/floodgate/floodgate/sale"
 )
@@ -137,6 +138,14 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Session == "" {
+		// The buyer page sends none: its session is the HttpOnly cookie.
+		// The call also needs the ticket as a bearer header, which another
+		// site cannot make a browser send, so the cookie is no CSRF risk.
+		if c, err := r.Cookie(identity.SessionCookie); err == nil {
+			req.Session = c.Value
+		}
+	}
+	if req.Session == "" {
 		api.WriteError(w, floodgate.Errorf(floodgate.EUnauthenticated, "\"session\" is required: sign in first; your hold is kept while you do."))
 		return
 	}
@@ -178,7 +187,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "\"email\" must be a plain email address such as a@example.com."))
 		return
 	}
-	customer := strings.ToLower(req.Email)
+	customer := identity.NormalizeEmail(req.Email)
 	tok, err := s.cfg.Sessions.Issue(customer, "dev", s.cfg.Now())
 	if err != nil {
 		api.WriteError(w, err)

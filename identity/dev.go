@@ -53,5 +53,21 @@ func CheckEmail(s string) (string, error) {
 	if err != nil || a.Address != s || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") {
 		return "", floodgate.Errorf(floodgate.EInvalid, "%q is not an email address; type one such as jane@example.com.", s)
 	}
-	return strings.ToLower(s), nil
+	return NormalizeEmail(s), nil
+}
+
+// NormalizeEmail is the customer an email address stands for: the address
+// with ASCII letters lower-cased and nothing else changed. Unicode
+// lower-casing would merge distinct addresses (the Kelvin sign "K"
+// lower-cases to "k", so "Kim@example.com" would become kim's orders
+// and per-customer limit); two addresses that differ in anything but ASCII
+// case stay two customers.
+func NormalizeEmail(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return string(b)
 }

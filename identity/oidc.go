@@ -139,9 +139,9 @@ func (p *OIDC) Exchange(ctx context.Context, code string, f Flow) (Buyer, error)
 		return Buyer{}, errLoginRejected
 	}
 	var claims struct {
-		Email         string `json:"email"`
-		EmailVerified *bool  `json:"email_verified"`
-		Name          string `json:"name"`
+		Email         string   `json:"email"`
+		EmailVerified flexBool `json:"email_verified"`
+		Name          string   `json:"name"`
 	}
 	if err := idt.Claims(&claims); err != nil {
 		return Buyer{}, errLoginRejected
@@ -149,8 +149,10 @@ func (p *OIDC) Exchange(ctx context.Context, code string, f Flow) (Buyer, error)
 	b := Buyer{Email: claims.Email, Name: claims.Name, Customer: idt.Issuer + "#" + idt.Subject}
 	// A verified email is the identity buyers recognise on their order; an
 	// unverified one could be anybody's, so the subject is used instead.
-	if claims.Email != "" && (claims.EmailVerified == nil || *claims.EmailVerified) {
-		b.Customer = strings.ToLower(claims.Email)
+	// A provider that does not say the email is verified has not verified
+	// it: a missing email_verified counts as false.
+	if claims.Email != "" && claims.EmailVerified {
+		b.Customer = NormalizeEmail(claims.Email)
 	}
 	return b, nil
 }
@@ -251,4 +253,18 @@ func (p *OIDC) failed(err error) {
 	if open && !was {
 		p.log.Warn("identity provider is down; holds are paused and buyers see a banner", "err", err)
 	}
+}
+
+// flexBool reads a JSON boolean, or the strings "true" and "false" that some
+// providers send for email_verified; anything else is false.
+type flexBool bool
+
+func (b *flexBool) UnmarshalJSON(data []byte) error {
+	switch strings.Trim(string(data), `"`) {
+	case "true":
+		*b = true
+	default:
+		*b = false
+	}
+	return nil
 }

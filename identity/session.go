@@ -22,6 +22,16 @@ import (
 type Sessions struct {
 	key atomic.Pointer[[]byte]
 	ttl time.Duration
+	// provider, when set, is the only provider whose sessions Verify
+	// accepts (RequireProvider).
+	provider atomic.Pointer[string]
+}
+
+// RequireProvider makes Verify accept only sessions issued through the
+// named provider ("dev" or "oidc"): a session made with the dev provider
+// while the cluster ran with --dev is refused once it runs with OIDC.
+func (s *Sessions) RequireProvider(name string) {
+	s.provider.Store(&name)
 }
 
 // NewSessions returns Sessions signing with key (nil: set it later with
@@ -39,6 +49,10 @@ func (s *Sessions) SetKey(key []byte) {
 	k := append([]byte(nil), key...)
 	s.key.Store(&k)
 }
+
+// SessionCookie is the HttpOnly cookie that carries a buyer's session in the
+// browser. The page never sees the token: the order call reads the cookie.
+const SessionCookie = "fg_session"
 
 var errNoKey = floodgate.Errorf(floodgate.EUnavailable, "Sign-in is starting up; retry in a moment.")
 
@@ -84,6 +98,9 @@ func (s *Sessions) Verify(token string, now time.Time) (string, error) {
 	}
 	var c sessionClaims
 	if err := json.Unmarshal(body, &c); err != nil || c.Customer == "" {
+		return "", bad
+	}
+	if want := s.provider.Load(); want != nil && c.Provider != *want {
 		return "", bad
 	}
 	if now.Unix() >= c.Expires {

@@ -1,6 +1,7 @@
 package status
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -70,6 +71,10 @@ func (s *Service) unsubscribeURL(token string) string {
 	return s.cfg.PublicURL + "/api/v1/unsubscribe/" + token
 }
 
+// MinWebhookSecret is the shortest secret a webhook may be signed with: a
+// shorter one could be guessed, and the signature would prove nothing.
+const MinWebhookSecret = 16
+
 // Subscribe adds a subscriber. Webhooks must have a secret, so that the
 // receiver can tell Floodgate's notices from forgeries.
 func (s *Service) Subscribe(in SubscriberInput) (SubscriberView, error) {
@@ -78,8 +83,8 @@ func (s *Service) Subscribe(in SubscriberInput) (SubscriberView, error) {
 		return SubscriberView{}, err
 	}
 	secret := strings.TrimSpace(in.Secret)
-	if in.Channel == ChannelWebhook && secret == "" {
-		return SubscriberView{}, floodgate.Errorf(floodgate.EInvalid, "A webhook needs a \"secret\" to sign its deliveries; use a long random one (32 characters or more).")
+	if in.Channel == ChannelWebhook && len(secret) < MinWebhookSecret {
+		return SubscriberView{}, floodgate.Errorf(floodgate.EInvalid, "A webhook needs a \"secret\" of at least %d characters to sign its deliveries; use a long random one (32 characters or more).", MinWebhookSecret)
 	}
 	if len(secret) > 512 {
 		return SubscriberView{}, floodgate.Errorf(floodgate.EInvalid, "The \"secret\" is longer than 512 characters.")
@@ -88,7 +93,7 @@ func (s *Service) Subscribe(in SubscriberInput) (SubscriberView, error) {
 	defer s.mu.Unlock()
 	for _, sub := range s.subscribers {
 		if sub.Channel == in.Channel && sub.Target == target {
-			if sub.Secret != secret {
+			if subtle.ConstantTimeCompare([]byte(sub.Secret), []byte(secret)) != 1 {
 				return SubscriberView{}, floodgate.Errorf(floodgate.EConflict, "This %s target is already subscribed with another secret; unsubscribe it first.", in.Channel)
 			}
 			return s.viewSubscriber(sub), nil
@@ -126,7 +131,8 @@ func (s *Service) Unsubscribe(idOrToken string, byToken bool) error {
 	defer s.mu.Unlock()
 	var found *Subscriber
 	for _, sub := range s.subscribers {
-		if (byToken && sub.UnsubscribeToken == idOrToken) || (!byToken && sub.ID == idOrToken) {
+		// The token is a secret: compared in constant time.
+		if (byToken && subtle.ConstantTimeCompare([]byte(sub.UnsubscribeToken), []byte(idOrToken)) == 1) || (!byToken && sub.ID == idOrToken) {
 			found = sub
 		}
 	}

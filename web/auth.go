@@ -17,7 +17,7 @@ import (
 )
 
 const (
-	sessionCookie   = "fg_session"
+	sessionCookie   = identity.SessionCookie
 	loginCookiePref = "fg_login_"
 	// loginTTL is how long a started sign-in may take.
 	loginTTL = 10 * time.Minute

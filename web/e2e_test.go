@@ -127,13 +127,20 @@ func TestE2EPurchaseWithDevProvider(t *testing.T) {
 	// The page's Idempotency-Key again (a double submit from another tab or
 	// a retry): the same order, never a second one.
 	key := evalJS[string](b, fmt.Sprintf("localStorage.getItem('fg_idem_%s')", before.Hold.ID))
-	var again orderJSON
-	// The session cookie is HttpOnly; the page carries the token for the
-	// order call.
-	session := evalJS[string](b, `document.getElementById("app").dataset.session`)
-	code := n.call("POST", "/api/v1/holds/"+url.PathEscape(before.Hold.ID)+"/order", ticket, map[string]string{"session": session}, &again, "Idempotency-Key", key)
-	if code != 200 || again.ID != orderID {
-		t.Fatalf("same key again: %d %+v, want 200 with order %s", code, again, orderID)
+	// The session cookie is HttpOnly and the page does not carry the token
+	// either: script on the page cannot read it. The order call sends the
+	// cookie.
+	if v := evalJS[string](b, `document.documentElement.outerHTML`); strings.Contains(v, "data-session") {
+		t.Fatal("the page embeds the session token")
+	}
+	if c := evalJS[string](b, `document.cookie`); strings.Contains(c, "fg_session") {
+		t.Fatalf("script can read the session cookie: %q", c)
+	}
+	again := evalJSAsync[orderJSON](b, fmt.Sprintf(`fetch("/api/v1/holds/%s/order", {method: "POST", credentials: "same-origin",
+		headers: {"Authorization": "Bearer " + %q, "Idempotency-Key": %q, "Content-Type": "application/json"}, body: "{}"}).then(function (r) { return r.json(); })`,
+		url.PathEscape(before.Hold.ID), ticket, key))
+	if again.ID != orderID {
+		t.Fatalf("same key again from the page: %+v, want order %s", again, orderID)
 	}
 	if got := n.orders(drop); len(got) != 1 || got[0].ID != orderID || got[0].Customer != "buyer@example.com" {
 		t.Fatalf("orders = %+v, want exactly order %s", got, orderID)

@@ -276,6 +276,18 @@ func evalJS[T any](b *browser, js string) T {
 	return v
 }
 
+// evalJSAsync evaluates js, which returns a promise, and waits for it.
+func evalJSAsync[T any](b *browser, js string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.fail("eval "+js, err)
+	}
+	return v
+}
+
 // cookie returns the value of a cookie the page can read.
 func (b *browser) cookie(name string) string {
 	b.t.Helper()

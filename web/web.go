@@ -179,7 +179,6 @@ type pageData struct {
 	Drops     []dropView
 	Messages  template.JS
 	Customer  string
-	Session   string
 	LoginURL  string
 	Return    string
 	State     string
@@ -292,7 +291,7 @@ func (h *Handler) dropPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		if customer, err := h.cfg.Sessions.Verify(c.Value, h.cfg.Now()); err == nil {
-			d.Customer, d.Session = customer, c.Value
+			d.Customer = customer
 		}
 	}
 	switch r.URL.Query().Get("login") {

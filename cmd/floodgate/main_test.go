@@ -104,3 +104,12 @@ func TestParseFlagsNamesABadEnvironmentVariable(t *testing.T) {
 		t.Fatalf("err = %v; want one naming FLOODGATE_HOLD_MAX_PAUSE", err)
 	}
 }
+
+// TestDevRefusedBesideOIDC: --dev (anyone signs in as any email, webhooks
+// may reach private addresses) is refused next to a real identity provider.
+func TestDevRefusedBesideOIDC(t *testing.T) {
+	err := NewMain().ParseFlags([]string{"--admin-token", "a-long-enough-admin-token", "--dev", "--oidc-issuer", "https://id.example.com", "--oidc-client-id", "c", "--oidc-redirect-url", "https://shop.example.com/auth/callback"})
+	if err == nil || !strings.Contains(err.Error(), "--dev") {
+		t.Fatalf("err = %v; want --dev with --oidc-issuer refused", err)
+	}
+}

@@ -145,6 +145,11 @@ func (m *Main) ParseFlags(args []string) error {
 	if m.cfg.adminToken == "" {
 		return errors.New("an admin token is required: pass --admin-token or set FLOODGATE_ADMIN_TOKEN")
 	}
+	if m.cfg.dev && m.cfg.identity.Issuer != "" {
+		// --dev lets anyone sign in as any email and lets webhooks reach
+		// private addresses: never beside a real identity provider.
+		return errors.New("--dev cannot be combined with --oidc-issuer: dev sign-in trusts any email; drop --dev in production")
+	}
 	return nil
 }
 
@@ -226,6 +231,9 @@ func (m *Main) Run(parent context.Context) (err error) {
 	grace := &holdGrace{idp: health}
 	q := queue.New(queue.Config{Store: st, Health: grace, TickInterval: cfg.tick, MaxPause: cfg.holdMaxPause, Logger: log})
 	sessions := identity.NewSessions(nil, sessionTTL)
+	if provider != nil {
+		sessions.RequireProvider(provider.Name())
+	}
 	defaultDrop := ""
 	if cfg.demo {
 		defaultDrop = DemoDropID

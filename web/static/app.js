@@ -9,7 +9,9 @@
   if (!app) return;
   var M = JSON.parse(document.getElementById("fg-i18n").textContent);
   var drop = app.dataset.drop;
-  var session = app.dataset.session || "";
+  // Signed in or not; the session itself is an HttpOnly cookie the page
+  // never sees, sent with the order call.
+  var session = app.dataset.signedIn === "1";
   var customer = app.dataset.customer || "";
   var loginURL = app.dataset.login || "";
   var lang = app.dataset.lang;
@@ -364,7 +366,7 @@
     $("t-error").hidden = true;
     var h = hold;
     var attempt = function () {
-      api("POST", "/api/v1/holds/" + encodeURIComponent(h.id) + "/order", { key: idemKey(h.id), body: { session: session } }).then(function (res) {
+      api("POST", "/api/v1/holds/" + encodeURIComponent(h.id) + "/order", { key: idemKey(h.id), body: {} }).then(function (res) {
         if ((res.status === 201 || res.status === 200) && res.body) { buying = false; return showOrder(res.body); }
         if (res.status === 0 || res.status === 503 || res.status === 429) {
           // Safe to retry with the same key: it can only make one order.
@@ -376,7 +378,7 @@
         if (code === "already_ordered") return refresh();
         if (res.status === 401 && session) {
           // The session is no longer good: sign in again, the hold stays.
-          session = ""; $("t-buy").hidden = true; $("t-signin").hidden = false;
+          session = false; $("t-buy").hidden = true; $("t-signin").hidden = false;
           $("t-error").hidden = false; $("t-error").textContent = t("login_failed");
           return;
         }
