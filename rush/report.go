@@ -2,13 +2,13 @@ package rush
 
 import (
 	"fmt"
-	"html"
 	"html/template"
 	"io"
 	"math"
-	"slices"
 	"strings"
 	"time"
+
+	"github.com/floodgate/floodgate/internal/chart"
 )
 
 // WriteReport writes the rush as one self-contained HTML page: the summary,
@@ -144,6 +144,23 @@ type seriesDef struct {
 	value func(i int, s sample) float64
 }
 
+// lineChart draws defs over the samples' time, with the opening marked.
+func lineChart(title, xLabel, yLabel string, series []sample, defs []seriesDef) template.HTML {
+	xs := make([]float64, len(series))
+	for j, s := range series {
+		xs[j] = s.T
+	}
+	var out []chart.Series
+	for _, d := range defs {
+		ys := make([]float64, len(series))
+		for j, s := range series {
+			ys[j] = d.value(j, s)
+		}
+		out = append(out, chart.Series{Name: d.name, Color: d.color, X: xs, Y: ys})
+	}
+	return chart.Line("", title, xLabel, yLabel, out, chart.Marker{X: 0, Label: "opening"})
+}
+
 // rateDefs turns the cumulative request count into a rate.
 func rateDefs(series []sample) []seriesDef {
 	rates := make(map[int]float64, len(series))
@@ -160,154 +177,15 @@ func rateDefs(series []sample) []seriesDef {
 	}}}
 }
 
-// Chart geometry.
-const (
-	chartW, chartH         = 720, 300
-	padL, padR, padT, padB = 70, 20, 36, 46
-	plotW, plotH           = chartW - padL - padR, chartH - padT - padB
-	maxFairnessPoints      = 2000
-	svgOpen                = `<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">`
-	fontAttrs              = `font-family="sans-serif" font-size="11"`
-)
-
-func niceMax(v float64) float64 {
-	if v <= 0 || math.IsNaN(v) {
-		return 1
-	}
-	p := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 2.5, 5, 10} {
-		if m*p >= v {
-			return m * p
-		}
-	}
-	return 10 * p
-}
-
-func fmtTick(v float64) string {
-	switch {
-	case v >= 1e6:
-		return fmt.Sprintf("%gM", v/1e6)
-	case v >= 1e3:
-		return fmt.Sprintf("%gk", v/1e3)
-	default:
-		return fmt.Sprintf("%g", math.Round(v*100)/100)
-	}
-}
-
-func axes(b *strings.Builder, title, xLabel, yLabel string, x0, x1, y1 float64) {
-	fmt.Fprintf(b, `<text x="%d" y="20" %s font-size="14" font-weight="bold">%s</text>`, padL, fontAttrs, html.EscapeString(title))
-	fmt.Fprintf(b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#999"/>`, padL, padT, plotW, plotH)
-	for i := 0; i <= 4; i++ {
-		y := padT + plotH - plotH*i/4
-		fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#eee"/>`, padL, y, padL+plotW, y)
-		fmt.Fprintf(b, `<text x="%d" y="%d" %s text-anchor="end">%s</text>`, padL-6, y+4, fontAttrs, fmtTick(y1*float64(i)/4))
-		x := padL + plotW*i/4
-		fmt.Fprintf(b, `<text x="%d" y="%d" %s text-anchor="middle">%s</text>`, x, padT+plotH+16, fontAttrs, fmtTick(x0+(x1-x0)*float64(i)/4))
-	}
-	fmt.Fprintf(b, `<text x="%d" y="%d" %s text-anchor="middle">%s</text>`, padL+plotW/2, chartH-8, fontAttrs, html.EscapeString(xLabel))
-	fmt.Fprintf(b, `<text x="14" y="%d" %s text-anchor="middle" transform="rotate(-90 14 %d)">%s</text>`, padT+plotH/2, fontAttrs, padT+plotH/2, html.EscapeString(yLabel))
-}
-
-func legend(b *strings.Builder, names, colors []string) {
-	x := padL + 10
-	for i, n := range names {
-		fmt.Fprintf(b, `<rect x="%d" y="%d" width="10" height="10" fill="%s"/>`, x, padT+8, colors[i])
-		fmt.Fprintf(b, `<text x="%d" y="%d" %s>%s</text>`, x+14, padT+17, fontAttrs, html.EscapeString(n))
-		x += 24 + 7*len(n)
-	}
-}
-
-func lineChart(title, xLabel, yLabel string, series []sample, defs []seriesDef) template.HTML {
-	var b strings.Builder
-	fmt.Fprintf(&b, svgOpen, chartW, chartH, chartW, chartH, html.EscapeString(title))
-	x0, x1 := 0.0, 1.0
-	if len(series) > 0 {
-		x0, x1 = series[0].T, series[len(series)-1].T
-		if x1 <= x0 {
-			x1 = x0 + 1
-		}
-	}
-	values := make([][]float64, len(defs))
-	ymax := 0.0
-	for i, d := range defs {
-		values[i] = make([]float64, len(series))
-		for j, s := range series {
-			v := d.value(j, s)
-			values[i][j] = v
-			if !math.IsNaN(v) && v > ymax {
-				ymax = v
-			}
-		}
-	}
-	ymax = niceMax(ymax)
-	axes(&b, title, xLabel, yLabel, x0, x1, ymax)
-	var names, colors []string
-	for i, d := range defs {
-		names, colors = append(names, d.name), append(colors, d.color)
-		var pts []string
-		for j, s := range series {
-			v := values[i][j]
-			if math.IsNaN(v) {
-				continue
-			}
-			px := float64(padL) + (s.T-x0)/(x1-x0)*plotW
-			py := float64(padT+plotH) - v/ymax*plotH
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", px, py))
-		}
-		if len(pts) > 0 {
-			fmt.Fprintf(&b, `<polyline class="series" fill="none" stroke="%s" stroke-width="2" points="%s"/>`, d.color, strings.Join(pts, " "))
-		}
-	}
-	if x0 < 0 && x1 > 0 {
-		px := float64(padL) + (0-x0)/(x1-x0)*plotW
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#000" stroke-dasharray="4 3"/>`, px, padT, px, padT+plotH)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" %s>opening</text>`, px+3, padT+plotH-4, fontAttrs)
-	}
-	legend(&b, names, colors)
-	b.WriteString(`</svg>`)
-	return template.HTML(b.String())
-}
-
 // latencyChart draws p50, p90 and p99 per endpoint as bars on a log scale
 // (latencies span from below a millisecond to seconds).
 func latencyChart(rows []latencyRow) template.HTML {
-	var b strings.Builder
-	const title = "Latency percentiles per endpoint (ms, log scale)"
-	fmt.Fprintf(&b, svgOpen, chartW, chartH, chartW, chartH, title)
-	maxV := 1.0
-	for _, r := range rows {
-		maxV = max(maxV, r.P99)
+	groups := make([]chart.Group, len(rows))
+	for i, r := range rows {
+		groups[i] = chart.Group{Name: shortName(r.Name), Values: []float64{r.P50, r.P90, r.P99}}
 	}
-	top := math.Pow(10, math.Ceil(math.Log10(maxV)))
-	const bottom = 0.01
-	logY := func(v float64) float64 {
-		v = max(v, bottom)
-		return float64(padT+plotH) - (math.Log10(v)-math.Log10(bottom))/(math.Log10(top)-math.Log10(bottom))*plotH
-	}
-	fmt.Fprintf(&b, `<text x="%d" y="20" %s font-size="14" font-weight="bold">%s</text>`, padL, fontAttrs, title)
-	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#999"/>`, padL, padT, plotW, plotH)
-	for v := bottom; v <= top*1.001; v *= 10 {
-		y := logY(v)
-		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#eee"/>`, padL, y, padL+plotW, y)
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" %s text-anchor="end">%s</text>`, padL-6, y+4, fontAttrs, fmtTick(v))
-	}
-	colors := []string{"#2ca02c", "#ff7f0e", "#d62728"}
-	if n := len(rows); n > 0 {
-		group := float64(plotW) / float64(n)
-		bar := group / 4
-		for i, r := range rows {
-			gx := float64(padL) + group*float64(i)
-			for k, v := range []float64{r.P50, r.P90, r.P99} {
-				y := logY(v)
-				fmt.Fprintf(&b, `<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s p%s %.2f ms</title></rect>`,
-					gx+bar*(float64(k)+0.5), y, bar*0.9, float64(padT+plotH)-y, colors[k], html.EscapeString(r.Name), []string{"50", "90", "99"}[k], v)
-			}
-			fmt.Fprintf(&b, `<text x="%.1f" y="%d" %s font-size="9" text-anchor="middle">%s</text>`, gx+group/2, padT+plotH+14, fontAttrs, html.EscapeString(shortName(r.Name)))
-		}
-	}
-	legend(&b, []string{"p50", "p90", "p99"}, colors)
-	b.WriteString(`</svg>`)
-	return template.HTML(b.String())
+	return chart.LogBars("Latency percentiles per endpoint (ms, log scale)", []string{"p50", "p90", "p99"},
+		[]string{"#2ca02c", "#ff7f0e", "#d62728"}, groups, 0.01)
 }
 
 func shortName(s string) string {
@@ -321,36 +199,20 @@ func shortName(s string) string {
 // position. A fair FIFO queue is a rising diagonal for arrivals after the
 // opening; early arrivals form a shuffled block at the front.
 func fairnessChart(pairs []rankPair, early int) template.HTML {
-	var b strings.Builder
-	const title = "Fairness: arrival rank against queue position (non-bot visitors)"
-	fmt.Fprintf(&b, svgOpen, chartW, chartH, chartW, chartH, title)
-	maxA, maxP := 1.0, 1.0
-	for _, p := range pairs {
-		maxA = max(maxA, float64(p.arrival))
-		maxP = max(maxP, float64(p.position))
-	}
-	maxA, maxP = niceMax(maxA), niceMax(maxP)
-	axes(&b, title, "arrival rank", "queue position", 0, maxA, maxP)
 	after := len(pairs) - early
-	step := max(1, len(pairs)/maxFairnessPoints)
-	idx := make([]int, 0, len(pairs)/step+1)
-	for i := 0; i < len(pairs); i += step {
-		idx = append(idx, i)
+	sets := []chart.Points{
+		{Name: "arrived after the opening", Color: "#1f77b4"},
+		{Name: "arrived early (shuffled at the opening)", Color: "#ff7f0e"},
 	}
-	slices.Sort(idx)
-	for _, i := range idx {
-		p := pairs[i]
-		color := "#1f77b4"
+	for i, p := range pairs {
+		k := 0
 		if i >= after {
-			color = "#ff7f0e"
+			k = 1
 		}
-		px := float64(padL) + float64(p.arrival)/maxA*plotW
-		py := float64(padT+plotH) - float64(p.position)/maxP*plotH
-		fmt.Fprintf(&b, `<circle class="point" cx="%.1f" cy="%.1f" r="1.6" fill="%s"/>`, px, py, color)
+		sets[k].X = append(sets[k].X, float64(p.arrival))
+		sets[k].Y = append(sets[k].Y, float64(p.position))
 	}
-	legend(&b, []string{"arrived after the opening", "arrived early (shuffled at the opening)"}, []string{"#1f77b4", "#ff7f0e"})
-	b.WriteString(`</svg>`)
-	return template.HTML(b.String())
+	return chart.Scatter("Fairness: arrival rank against queue position (non-bot visitors)", "arrival rank", "queue position", sets)
 }
 
 var reportTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
