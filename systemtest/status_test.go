@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/internal/testkit"
 )
 
@@ -181,4 +182,61 @@ func normalized(b []byte) []byte {
 	}
 	out, _ := json.Marshal(v)
 	return []byte(fmt.Sprint(string(out)))
+}
+
+// TestIncidentPausesHolds: while an acknowledged incident of impact major
+// touches checkout, holds are paused as during a login outage (their expiry
+// moves on with time); once it is resolved they run again.
+func TestIncidentPausesHolds(t *testing.T) {
+	node := testkit.StartNode(t, testkit.Options{})
+	node.MustCreateDrop(t, testkit.DropRequest{ID: "grace", Name: "Grace drop", Stock: 5, HoldSeconds: 30, AdmitPerSecond: 100})
+	tk := node.MustJoin(t, "grace")
+	node.MustWaitAdmitted(t, "grace", tk.Ticket)
+	h := node.MustHold(t, "grace", tk.Ticket, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	hold := func() floodgate.Hold {
+		t.Helper()
+		var got floodgate.Hold
+		if _, err := node.Call(ctx, http.MethodGet, "/api/v1/holds/"+h.ID, testkit.Bearer(tk.Ticket), nil, &got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := hold(); got.Paused {
+		t.Fatal("the hold is paused before any incident")
+	}
+	admin := testkit.Bearer(testkit.DefaultAdminToken)
+	// A minor incident on checkout does not pause holds.
+	var minor struct{ ID string }
+	if _, err := node.Call(ctx, http.MethodPost, "/api/v1/incidents", admin, map[string]any{
+		"name": "Checkout is slow", "impact": "minor", "message": "Slow.", "components": []string{"checkout"}}, &minor); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if got := hold(); got.Paused {
+		t.Fatal("a minor incident paused the hold")
+	}
+	var inc struct{ ID string }
+	if _, err := node.Call(ctx, http.MethodPost, "/api/v1/incidents", admin, map[string]any{
+		"name": "Checkout is failing", "impact": "major", "message": "Orders fail.", "components": []string{"checkout"}}, &inc); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, "the hold to pause", func() bool { return hold().Paused })
+	paused := hold()
+	time.Sleep(time.Second)
+	later := hold()
+	if !later.ExpiresAt.After(paused.ExpiresAt.Add(500*time.Millisecond)) || !later.ExpiresAt.After(h.ExpiresAt) {
+		t.Fatalf("a paused hold's expiry did not move on: %v then %v (first %v)", paused.ExpiresAt, later.ExpiresAt, h.ExpiresAt)
+	}
+	if _, err := node.Call(ctx, http.MethodPost, "/api/v1/incidents/"+inc.ID+"/updates", admin, map[string]any{
+		"status": "resolved", "message": "Orders work again."}, nil); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, "the hold to run again", func() bool { return !hold().Paused })
+	resumed := hold()
+	time.Sleep(time.Second)
+	if again := hold(); !again.ExpiresAt.Equal(resumed.ExpiresAt) || again.Status != floodgate.HoldActive {
+		t.Fatalf("after the resolution the hold still moves: %v then %v (%s)", resumed.ExpiresAt, again.ExpiresAt, again.Status)
+	}
 }
