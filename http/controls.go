@@ -26,7 +26,12 @@ func (s *Server) operator(r *http.Request) *sale.Operator {
 // audited wraps an operator's command so that the change and its audit
 // entry are one log entry.
 func (s *Server) audited(r *http.Request, c *sale.Command) *sale.Command {
-	return &sale.Command{Kind: sale.KindAudited, Op: s.operator(r), Inner: c}
+	op := s.operator(r)
+	if op.Tenant == "" && c.Drop != "" {
+		// The root token acting on a tenant's drop: the tenant sees it too.
+		op.Tenant, _ = s.DropTenant(c.Drop)
+	}
+	return &sale.Command{Kind: sale.KindAudited, Op: op, Inner: c}
 }
 
 // AuditNote records an operator's change made outside the sale state (an

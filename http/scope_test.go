@@ -122,7 +122,7 @@ func newScopeEnv(t *testing.T) *scopeEnv {
 	t.Cleanup(hs.Close)
 	e := &scopeEnv{t: t, url: hs.URL, srv: srv, keys: map[string]string{}}
 	for _, tenant := range []string{"a", "b"} {
-		e.mustDo(scopeRoot, "POST", "/api/v1/tenants", `{"id":"`+tenant+`","name":"Maker `+tenant+`","max_drops":50}`, http.StatusCreated)
+		e.mustDo(scopeRoot, "POST", "/api/v1/tenants", `{"id":"`+tenant+`","name":"Maker `+tenant+`","max_drops":50,"max_admit_per_second":1000}`, http.StatusCreated)
 		for _, role := range []string{"owner", "operator", "viewer"} {
 			e.keys[tenant+"/"+role] = e.newKey(tenant, role)
 		}
@@ -317,6 +317,41 @@ func TestTenantListsShowOnlyTheirOwn(t *testing.T) {
 			t.Errorf("tenant b's key list shows %+v", k)
 		}
 	}
+	// The audit log: a tenant sees the changes to its own drops (made with
+	// its keys or the root token), named by key id; never another's.
+	e.mustDo(e.keys["a/operator"], "POST", "/api/v1/drops/drop-a/pause", "", http.StatusOK)
+	e.mustDo(scopeRoot, "POST", "/api/v1/drops/drop-a/resume", "", http.StatusOK)
+	e.mustDo(e.keys["b/operator"], "POST", "/api/v1/drops/drop-b/pause", "", http.StatusOK)
+	e.mustDo(scopeRoot, "POST", "/api/v1/drops/drop-root/pause", "", http.StatusOK)
+	// Over the tenant's admission cap, a change is refused like a creation.
+	e.mustDo(e.keys["a/operator"], "PATCH", "/api/v1/drops/drop-a", `{"admit_per_second":1001}`, http.StatusConflict)
+	type entry struct{ Actor, Tenant, Action, Target string }
+	audit := func(token string) map[string]entry {
+		var al struct{ Entries []entry }
+		e.mustJSON(token, "GET", "/api/v1/audit", "", &al)
+		out := map[string]entry{}
+		for _, en := range al.Entries {
+			out[en.Target+" "+en.Action] = en
+		}
+		return out
+	}
+	opA := e.keys["a/operator"]
+	for k, en := range audit(e.keys["a/viewer"]) {
+		if en.Tenant != "a" || strings.Contains(k, "drop-b") || strings.Contains(k, "drop-root") {
+			t.Errorf("tenant a's audit log shows %s: %+v", k, en)
+		}
+	}
+	a := audit(e.keys["a/viewer"])
+	if en, ok := a["drop-a drop.pause"]; !ok || en.Actor != opA[:strings.LastIndexByte(opA, '_')] {
+		t.Errorf("tenant a's audit log: pause of drop-a is %+v (present %v), want actor %s", en, ok, opA[:strings.LastIndexByte(opA, '_')])
+	}
+	if en, ok := a["drop-a drop.resume"]; !ok || en.Actor != "root" {
+		t.Errorf("tenant a's audit log: the root's resume of drop-a is %+v (present %v)", en, ok)
+	}
+	if all := audit(scopeRoot); len(all) < 4 {
+		t.Errorf("root sees %d audit entries, want every one (4 or more)", len(all))
+	}
+
 	// The platform's drop is not a tenant's either.
 	e.mustDo(e.keys["a/owner"], "GET", "/api/v1/drops/drop-root/orders", "", http.StatusNotFound)
 	e.mustDo(e.keys["a/owner"], "POST", "/api/v1/drops/drop-root/close", "", http.StatusNotFound)

@@ -200,6 +200,9 @@ func (s *State) updateDrop(c *Command) Result {
 		if v := *p.AdmitPerSecond; v < 1 || v > MaxAdmitPerSecond {
 			return refuse(floodgate.EInvalid, "\"admit_per_second\" must be between 1 and %d; to stop admission, pause the drop.", MaxAdmitPerSecond)
 		}
+		if err := s.CheckAdmitRate(d.Tenant, *p.AdmitPerSecond); err != nil {
+			return Result{Err: err}
+		}
 		if *p.AdmitPerSecond != next.AdmitPerSecond {
 			changes = append(changes, fmt.Sprintf("admit_per_second %d→%d", next.AdmitPerSecond, *p.AdmitPerSecond))
 		}
