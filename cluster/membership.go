@@ -1,12 +1,8 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"net"
@@ -20,7 +16,7 @@ import (
 
 	"github.com/floodgate/floodgate"
 	fhttp "github.com/floodgate/floodgate/http"
-	"github.com/floodgate/floodgate/internal/api"
+	"github.com/floodgate/floodgate/internal/client"
 	"github.com/floodgate/floodgate/sale"
 	"github.com/floodgate/floodgate/store"
 )
@@ -109,11 +105,11 @@ func (m *Membership) isMember() bool {
 // them answers that it did. Any member will do: a follower forwards the
 // request to the leader.
 func (m *Membership) join(ctx context.Context, urls []string) {
-	body, _ := json.Marshal(fhttp.JoinRequest{ID: m.self, RaftAddr: m.st.RaftAddr(), HTTPAddr: m.httpURL})
+	body := fhttp.JoinRequest{ID: m.self, RaftAddr: m.st.RaftAddr(), HTTPAddr: m.httpURL}
 	backoff := 200 * time.Millisecond
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		u := urls[attempt%len(urls)]
-		err := m.call(ctx, http.MethodPost, u+"/api/v1/cluster/join", body)
+		err := m.call(ctx, http.MethodPost, u, "/api/v1/cluster/join", body)
 		if err == nil {
 			m.log.Info("joined the cluster", "via", u, "raft_addr", m.st.RaftAddr())
 			return
@@ -147,37 +143,23 @@ func (m *Membership) registerSelf(ctx context.Context) error {
 	if leader == "" {
 		return errors.New("no leader known yet")
 	}
-	body, _ := json.Marshal(fhttp.RegisterRequest{HTTPAddr: m.httpURL})
-	return m.call(ctx, http.MethodPut, leader+"/api/v1/cluster/nodes/"+m.self, body)
+	return m.call(ctx, http.MethodPut, leader, "/api/v1/cluster/nodes/"+m.self, fhttp.RegisterRequest{HTTPAddr: m.httpURL})
 }
 
-// call sends an admin request to another node and turns an error answer
-// into its *floodgate.Error.
-func (m *Membership) call(ctx context.Context, method, url string, body []byte) error {
+// call sends an admin request to the node at base. An error answer is a
+// *client.Error that unwraps to its *floodgate.Error.
+func (m *Membership) call(ctx context.Context, method, base, path string, in any) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	// Signed with a key derived from the admin token, which never crosses
-	// the network itself.
+	c := &client.Client{BaseURL: base, HTTP: m.client, Authorize: m.sign}
+	_, err := c.Call(ctx, method, path, nil, in, nil)
+	return err
+}
+
+// sign signs a call to another node with a key derived from the admin token,
+// which never crosses the network itself.
+func (m *Membership) sign(req *http.Request, body []byte) {
 	fhttp.SignNodeRequest(req, fhttp.NodeKey(m.adminToken), body, time.Now())
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := m.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	buf, _ := io.ReadAll(io.LimitReader(resp.Body, api.MaxBody))
-	if resp.StatusCode/100 == 2 {
-		return nil
-	}
-	var eb api.ErrorBody
-	if json.Unmarshal(buf, &eb) == nil && eb.Error.Code != "" {
-		return &floodgate.Error{Code: eb.Error.Code, Message: eb.Error.Message}
-	}
-	return fmt.Errorf("%s %s: %s", method, url, resp.Status)
 }
 
 func (m *Membership) setNode(ctx context.Context, id, httpAddr string) error {

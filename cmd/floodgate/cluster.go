@@ -1,22 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	fhttp "github.com/floodgate/floodgate/http"
-	"github.com/floodgate/floodgate/internal/api"
+	"github.com/floodgate/floodgate/internal/client"
 )
 
 const clusterUsage = `Usage:
@@ -63,7 +60,8 @@ func runCluster(ctx context.Context, args []string) error {
 	if *token == "" {
 		return errors.New("an admin token is required: pass --admin-token or set FLOODGATE_ADMIN_TOKEN")
 	}
-	c := &adminClient{base: strings.TrimRight(*addr, "/"), token: *token, http: &http.Client{Timeout: 30 * time.Second}}
+	c := &adminClient{client.New(strings.TrimRight(*addr, "/"))}
+	c.Authorize = client.BearerToken(*token)
 	switch sub {
 	case "status":
 		var info fhttp.ClusterInfo
@@ -114,44 +112,15 @@ func printCluster(w io.Writer, info fhttp.ClusterInfo) {
 	tw.Flush()
 }
 
-// adminClient calls the admin API of a node.
-type adminClient struct {
-	base, token string
-	http        *http.Client
-}
+// adminClient calls the admin API of a node and says what to check when the
+// node cannot be reached.
+type adminClient struct{ *client.Client }
 
 func (c *adminClient) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
+	_, err := c.Call(ctx, method, path, nil, in, out)
+	var answer *client.Error
+	if err != nil && !errors.As(err, &answer) {
+		return fmt.Errorf("could not reach %s (is the node running and --addr right?): %w", c.BaseURL, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return fmt.Errorf("--addr %q: %w", c.base, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("could not reach %s (is the node running and --addr right?): %w", c.base, err)
-	}
-	defer resp.Body.Close()
-	buf, _ := io.ReadAll(io.LimitReader(resp.Body, api.MaxBody))
-	if resp.StatusCode/100 != 2 {
-		var eb api.ErrorBody
-		if json.Unmarshal(buf, &eb) == nil && eb.Error.Code != "" {
-			return fmt.Errorf("%s (%s)", eb.Error.Message, eb.Error.Code)
-		}
-		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
-	}
-	if out != nil && len(buf) > 0 {
-		return json.Unmarshal(buf, out)
-	}
-	return nil
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/internal/testkit"
 )
 
@@ -111,5 +112,21 @@ func TestDevRefusedBesideOIDC(t *testing.T) {
 	err := NewMain().ParseFlags([]string{"--admin-token", "a-long-enough-admin-token", "--dev", "--oidc-issuer", "https://id.example.com", "--oidc-client-id", "c", "--oidc-redirect-url", "https://shop.example.com/auth/callback"})
 	if err == nil || !strings.Contains(err.Error(), "--dev") {
 		t.Fatalf("err = %v; want --dev with --oidc-issuer refused", err)
+	}
+}
+
+func TestClusterStatusCallsTheNodeAndReportsItsRefusal(t *testing.T) {
+	m := startMain(t, t.TempDir())
+	ctx := context.Background()
+	if err := runCluster(ctx, []string{"status", "--addr", m.URL(), "--admin-token", "main-test-token", "--json"}); err != nil {
+		t.Fatalf("cluster status: %v", err)
+	}
+	err := runCluster(ctx, []string{"status", "--addr", m.URL(), "--admin-token", "wrong"})
+	if floodgate.ErrorCode(err) != floodgate.EUnauthenticated {
+		t.Fatalf("cluster status with a wrong token: %v; want the node's unauthenticated answer", err)
+	}
+	err = runCluster(ctx, []string{"remove", "--addr", m.URL(), "--admin-token", "main-test-token", "--id", "node1"})
+	if floodgate.ErrorCode(err) != floodgate.EConflict {
+		t.Fatalf("removing the only node: %v; want conflict", err)
 	}
 }

@@ -1,12 +1,9 @@
 package testkit
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,158 +11,45 @@ import (
 	"time"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/client"
 )
 
-// Client calls the HTTP API v1 of one node. Its methods are safe for
-// concurrent use and never fail the test themselves.
+// Client calls the HTTP API v1 of one node through internal/client. Its
+// methods are safe for concurrent use and never fail the test themselves.
 type Client struct {
-	BaseURL    string
+	*client.Client
 	AdminToken string
-	HTTP       *http.Client
 }
 
 // NewClient returns a client for the API at baseURL (http://host:port).
 func NewClient(baseURL, adminToken string) *Client {
-	return &Client{
-		BaseURL:    baseURL,
-		AdminToken: adminToken,
-		HTTP: &http.Client{
-			Timeout: 30 * time.Second,
-			Transport: &http.Transport{
-				MaxIdleConns:        1024,
-				MaxIdleConnsPerHost: 1024,
-				IdleConnTimeout:     30 * time.Second,
-			},
-		},
+	c := client.New(baseURL)
+	c.HTTP.Transport = &http.Transport{
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 1024,
+		IdleConnTimeout:     30 * time.Second,
 	}
+	return &Client{Client: c, AdminToken: adminToken}
 }
 
 // Response is a raw answer.
-type Response struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
+type Response = client.Response
 
 // APIError is a non-2xx answer in the API's error shape.
-type APIError struct {
-	Status     int
-	Code       string
-	Message    string
-	RetryAfter string
-	Body       string
-}
-
-func (e *APIError) Error() string {
-	return fmt.Sprintf("HTTP %d %s: %s", e.Status, e.Code, e.Message)
-}
+type APIError = client.Error
 
 // Code returns the API error code of err ("" when err is not an *APIError).
-func Code(err error) string {
-	var ae *APIError
-	if errors.As(err, &ae) {
-		return ae.Code
-	}
-	return ""
-}
+func Code(err error) string { return client.Code(err) }
 
 // Retryable reports whether err asks the caller to retry the same request:
 // 429, 503, or no answer at all (connection refused or reset, timeout).
-func Retryable(err error) bool {
-	if err == nil {
-		return false
-	}
-	var ae *APIError
-	if errors.As(err, &ae) {
-		return ae.Status == http.StatusTooManyRequests || ae.Status == http.StatusServiceUnavailable
-	}
-	return true
-}
+func Retryable(err error) bool { return client.Retryable(err) }
 
-// Do sends one request and returns the raw answer. Only transport errors
-// are errors.
-func (c *Client) Do(ctx context.Context, method, path string, hdr http.Header, body []byte) (*Response, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, rd)
-	if err != nil {
-		return nil, err
-	}
-	for k, vs := range hdr {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
-	if body != nil && req.Header.Get("Content-Type") == "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
-}
-
-// Call sends in (JSON-encoded; a []byte is sent as is; nil sends no body) and
-// decodes a 2xx answer into out (may be nil). A non-2xx answer is an
-// *APIError; an answer that is not in the documented error shape is an
-// *APIError with Code "" and the body in Body.
-func (c *Client) Call(ctx context.Context, method, path string, hdr http.Header, in, out any) (int, error) {
-	var body []byte
-	switch v := in.(type) {
-	case nil:
-	case []byte:
-		body = v
-	default:
-		var err error
-		if body, err = json.Marshal(v); err != nil {
-			return 0, err
-		}
-	}
-	resp, err := c.Do(ctx, method, path, hdr, body)
-	if err != nil {
-		return 0, err
-	}
-	if resp.Status < 200 || resp.Status > 299 {
-		return resp.Status, ParseError(resp)
-	}
-	if out != nil && resp.Status != http.StatusNoContent {
-		if err := json.Unmarshal(resp.Body, out); err != nil {
-			return resp.Status, fmt.Errorf("decode the answer of %s %s (%d): %v: %s", method, path, resp.Status, err, resp.Body)
-		}
-	}
-	return resp.Status, nil
-}
-
-// ParseError reads a non-2xx answer as an *APIError. The code is left empty
-// when the body is not exactly {"error":{"code","message"}}.
-func ParseError(resp *Response) *APIError {
-	ae := &APIError{Status: resp.Status, Body: string(resp.Body), RetryAfter: resp.Header.Get("Retry-After")}
-	var eb struct {
-		Error *struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(resp.Body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&eb); err == nil && eb.Error != nil && eb.Error.Code != "" && eb.Error.Message != "" {
-		ae.Code, ae.Message = eb.Error.Code, eb.Error.Message
-	}
-	return ae
-}
+// ParseError reads a non-2xx answer as an *APIError.
+func ParseError(resp *Response) *APIError { return client.ParseError(resp) }
 
 // Bearer returns headers with "Authorization: Bearer token".
-func Bearer(token string) http.Header {
-	return http.Header{"Authorization": {"Bearer " + token}}
-}
+func Bearer(token string) http.Header { return client.Bearer(token) }
 
 func (c *Client) admin() http.Header { return Bearer(c.AdminToken) }
 
