@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/floodgate/floodgate/internal/testkit"
 )
 
 // mail is one message as a reader sees it.
@@ -98,13 +100,13 @@ func TestDoubleOptInByEmail(t *testing.T) {
 	if code := doJSON(t, "POST", base+"/api/v1/subscriptions", "", map[string]any{"channel": "email", "target": "a@example.com", "components": []string{"nope"}}, &e); code != 400 {
 		t.Fatalf("an unknown component: %d", code)
 	}
-	waitFor(t, "three confirmation messages", func() bool { return len(mb.messages()) == 3 })
+	testkit.WaitFor(t, "three confirmation messages", func() bool { return len(mb.messages()) == 3 })
 
 	// An incident before anyone confirms reaches nobody.
 	if _, err := s.CreateIncident(IncidentInput{Name: "Checkout is slow", Impact: ImpactMinor, Message: "Slow.", Components: []string{"checkout"}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the outbox to drain", func() bool { return s.OutboxLen() == 0 })
+	testkit.WaitFor(t, "the outbox to drain", func() bool { return s.OutboxLen() == 0 })
 	time.Sleep(200 * time.Millisecond)
 	ms := readMails(t, mb)
 	if len(ms) != 3 {
@@ -149,7 +151,7 @@ func TestDoubleOptInByEmail(t *testing.T) {
 	if _, err := s.CreateIncident(IncidentInput{Name: "Checkout fails", Impact: ImpactMajor, Message: "Orders fail.", Components: []string{"checkout"}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "three notices", func() bool { return len(mb.messages()) == 6 && s.OutboxLen() == 0 })
+	testkit.WaitFor(t, "three notices", func() bool { return len(mb.messages()) == 6 && s.OutboxLen() == 0 })
 	time.Sleep(200 * time.Millisecond)
 	ms = readMails(t, mb)
 	fan, all, never := mailsTo(ms, "checkout-fan@example.com"), mailsTo(ms, "all@example.com"), mailsTo(ms, "never@example.com")
@@ -186,7 +188,7 @@ func TestDoubleOptInByEmail(t *testing.T) {
 	if _, err := s.CreateIncident(IncidentInput{Name: "Checkout fails again", Impact: ImpactMajor, Message: "Orders fail.", Components: []string{"checkout"}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the notice to the remaining subscriber", func() bool { return len(mb.messages()) == 7 && s.OutboxLen() == 0 })
+	testkit.WaitFor(t, "the notice to the remaining subscriber", func() bool { return len(mb.messages()) == 7 && s.OutboxLen() == 0 })
 	time.Sleep(200 * time.Millisecond)
 	if n := len(mailsTo(readMails(t, mb), "checkout-fan@example.com")); n != 2 {
 		t.Fatalf("the unsubscribed address got %d messages, want no new one", n)
@@ -225,7 +227,7 @@ func TestPendingSubscriptionsExpireAndAreRateLimited(t *testing.T) {
 	if code, e := sub("third@example.com"); code != http.StatusTooManyRequests || errorCode(e) != "rate_limited" {
 		t.Fatalf("a sixth request from one address: %d %v", code, e)
 	}
-	waitFor(t, "the confirmations", func() bool { return len(mb.messages()) == 4 })
+	testkit.WaitFor(t, "the confirmations", func() bool { return len(mb.messages()) == 4 })
 	if len(s.Subscribers()) != 2 {
 		t.Fatalf("%d pending subscribers, want 2", len(s.Subscribers()))
 	}
@@ -233,7 +235,7 @@ func TestPendingSubscriptionsExpireAndAreRateLimited(t *testing.T) {
 
 	// A day later the pending requests are gone and the link is dead.
 	clock.Add(DefaultPendingTTL + time.Minute)
-	waitFor(t, "pending subscriptions to expire", func() bool { return len(s.Subscribers()) == 0 })
+	testkit.WaitFor(t, "pending subscriptions to expire", func() bool { return len(s.Subscribers()) == 0 })
 	if code := doJSON(t, "POST", link, "", nil, nil); code != http.StatusNotFound {
 		t.Fatalf("an expired confirmation link: %d", code)
 	}
