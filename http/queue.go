@@ -112,6 +112,8 @@ type meResponse struct {
 	queue.Status
 	Hold  *floodgate.Hold  `json:"hold"`
 	Order *floodgate.Order `json:"order"`
+	// PayURL is the buyer's "pay now" link while the order awaits payment.
+	PayURL string `json:"pay_url,omitempty"`
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
@@ -133,6 +135,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 		if o, ok := st.Orders[h.OrderID]; ok {
 			po := sale.PublicOrder(o)
 			resp.Order = &po
+			resp.PayURL = s.payURL(st.Drops[drop], o)
 		}
 	})
 	api.WriteJSON(w, http.StatusOK, resp)

@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/identity"
 	"github.com/floodgate/floodgate/queue"
+	"github.com/floodgate/floodgate/sale"
 	"github.com/floodgate/floodgate/store"
 )
 
@@ -87,6 +89,15 @@ var adminRoutes = map[string]scopeRoute{
 	"POST /api/v1/tenants/{id}/keys":    {access: floodgate.AccessOwn, object: true, body: `{"role":"viewer"}`},
 	"GET /api/v1/tenants/{id}/keys":     {access: floodgate.AccessOwn, object: true},
 	"DELETE /api/v1/keys/{key_id}":      {access: floodgate.AccessOwn, object: true},
+
+	"POST /api/v1/orders/{id}/paid":   {access: floodgate.AccessOperate, object: true},
+	"POST /api/v1/orders/{id}/cancel": {access: floodgate.AccessOperate, object: true},
+	"GET /api/v1/events":              {access: floodgate.AccessRead},
+	"POST /api/v1/sinks":              {access: floodgate.AccessOwn, body: `{"kind":"webhook","url":"https://shop.example/hook","secret":"k"}`},
+	"GET /api/v1/sinks":               {access: floodgate.AccessRead},
+	"GET /api/v1/sinks/{id}":          {access: floodgate.AccessRead, object: true},
+	"DELETE /api/v1/sinks/{id}":       {access: floodgate.AccessOwn, object: true},
+	"POST /api/v1/sinks/{id}/retry":   {access: floodgate.AccessOwn, object: true},
 }
 
 // scopeEnv is a real single-node store with the API in front of it.
@@ -94,7 +105,10 @@ type scopeEnv struct {
 	t    *testing.T
 	url  string
 	srv  *fhttp.Server
+	st   *store.Store
 	keys map[string]string // "a/owner" → key
+	// order and sink are objects of tenant a.
+	order, sink string
 }
 
 func newScopeEnv(t *testing.T) *scopeEnv {
@@ -120,7 +134,7 @@ func newScopeEnv(t *testing.T) *scopeEnv {
 	})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	e := &scopeEnv{t: t, url: hs.URL, srv: srv, keys: map[string]string{}}
+	e := &scopeEnv{t: t, url: hs.URL, srv: srv, st: st, keys: map[string]string{}}
 	for _, tenant := range []string{"a", "b"} {
 		e.mustDo(scopeRoot, "POST", "/api/v1/tenants", `{"id":"`+tenant+`","name":"Maker `+tenant+`","max_drops":50,"max_admit_per_second":1000}`, http.StatusCreated)
 		for _, role := range []string{"owner", "operator", "viewer"} {
@@ -132,7 +146,41 @@ func newScopeEnv(t *testing.T) *scopeEnv {
 	e.mustDo(scopeRoot, "DELETE", "/api/v1/keys/"+revoked[:strings.LastIndexByte(revoked, '_')], "", http.StatusNoContent)
 	e.keys["revoked"] = revoked
 	e.mustDo(scopeRoot, "POST", "/api/v1/drops", `{"id":"drop-root","name":"Drop of the platform","stock":5}`, http.StatusCreated)
+	e.order = e.newOrder("drop-a")
+	e.sink = e.newSink("a")
 	return e
+}
+
+// newOrder makes an order in drop through the state machine's commands:
+// start and admission by ticks, a hold, the order.
+func (e *scopeEnv) newOrder(drop string) string {
+	e.t.Helper()
+	ctx := context.Background()
+	now := time.Now().UnixMilli()
+	for _, c := range []sale.Command{
+		{Kind: sale.KindTick, Now: now},
+		{Kind: sale.KindReserveBlock, Now: now, Drop: drop, Size: 10},
+		{Kind: sale.KindTick, Now: now + 1000, Issued: []sale.Issued{{Drop: drop, Late: 10}}},
+		{Kind: sale.KindHold, Now: now + 1000, Drop: drop, Visitor: "walk-visitor", Seq: 0, Quantity: 1},
+	} {
+		if _, err := e.st.Apply(ctx, &c); err != nil {
+			e.t.Fatalf("%v: %v", c.Kind, err)
+		}
+	}
+	var hold string
+	e.st.Read(func(s *sale.State) { hold = s.Tickets[drop+"/walk-visitor"] })
+	res, err := e.st.Apply(ctx, &sale.Command{Kind: sale.KindOrder, Now: now + 1000, HoldID: hold, Visitor: "walk-visitor", Customer: "walk@example.com", IdemKey: "walk"})
+	if err != nil {
+		e.t.Fatalf("order: %v", err)
+	}
+	return res.Order.ID
+}
+
+// newSink adds a webhook sink with the owner key of tenant.
+func (e *scopeEnv) newSink(tenant string) string {
+	var sk struct{ ID string }
+	e.mustJSON(e.keys[tenant+"/owner"], "POST", "/api/v1/sinks", `{"kind":"webhook","url":"https://shop.example/hook","secret":"k"}`, &sk)
+	return sk.ID
 }
 
 func (e *scopeEnv) newKey(tenant, role string) string {
@@ -195,6 +243,13 @@ func (e *scopeEnv) path(pattern string) string {
 		p = strings.ReplaceAll(p, "{id}", "a")
 	case strings.HasPrefix(p, "/api/v1/cluster/"):
 		p = strings.ReplaceAll(p, "{id}", "n9")
+	case strings.HasPrefix(p, "/api/v1/orders/"):
+		p = strings.ReplaceAll(p, "{id}", e.order)
+	case strings.HasPrefix(pattern, "DELETE /api/v1/sinks/"):
+		// A fresh sink of a for every call: the walk deletes it.
+		p = strings.ReplaceAll(p, "{id}", e.newSink("a"))
+	case strings.HasPrefix(p, "/api/v1/sinks/"):
+		p = strings.ReplaceAll(p, "{id}", e.sink)
 	}
 	if strings.Contains(p, "{key_id}") {
 		// A fresh key of a for every call: the walk revokes it.

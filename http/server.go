@@ -66,6 +66,8 @@ type Config struct {
 	Cluster    Cluster
 	AdminToken string
 	Dev        bool
+	// PaymentKey signs the token in buyers' payment links.
+	PaymentKey []byte
 	// Status and Web, when set, are mounted for their paths.
 	Status http.Handler
 	Web    http.Handler
@@ -201,6 +203,15 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/v1/tenants/{id}/keys", s.admin(floodgate.AccessOwn, s.leaderOnly(s.createKey)))
 	mux.HandleFunc("GET /api/v1/tenants/{id}/keys", s.admin(floodgate.AccessOwn, s.listKeys))
 	mux.HandleFunc("DELETE /api/v1/keys/{key_id}", s.admin(floodgate.AccessOwn, s.leaderOnly(s.revokeKey)))
+
+	mux.HandleFunc("POST /api/v1/orders/{id}/paid", s.admin(floodgate.AccessOperate, s.leaderOnly(s.orderPaid)))
+	mux.HandleFunc("POST /api/v1/orders/{id}/cancel", s.admin(floodgate.AccessOperate, s.leaderOnly(s.orderCancel)))
+	mux.HandleFunc("GET /api/v1/events", s.admin(floodgate.AccessRead, s.listEvents))
+	mux.HandleFunc("POST /api/v1/sinks", s.admin(floodgate.AccessOwn, s.leaderOnly(s.createSink)))
+	mux.HandleFunc("GET /api/v1/sinks", s.admin(floodgate.AccessRead, s.listSinks))
+	mux.HandleFunc("GET /api/v1/sinks/{id}", s.admin(floodgate.AccessRead, s.getSink))
+	mux.HandleFunc("DELETE /api/v1/sinks/{id}", s.admin(floodgate.AccessOwn, s.leaderOnly(s.deleteSink)))
+	mux.HandleFunc("POST /api/v1/sinks/{id}/retry", s.admin(floodgate.AccessOwn, s.leaderOnly(s.retrySink)))
 
 	if s.cfg.Status != nil {
 		status := s.statusWrites(s.cfg.Status)

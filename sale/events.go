@@ -61,8 +61,14 @@ type Sink struct {
 	Dead         bool     `json:"dead,omitempty"`     // stopped until an operator retries it
 }
 
-// tenantOf is the tenant an order belongs to; its events are scoped by it.
-func (s *State) tenantOf(o *Order) string { return "" }
+// tenantOf is the tenant an order belongs to (its drop's); its events are
+// scoped by it.
+func (s *State) tenantOf(o *Order) string {
+	if d := s.Drops[o.Drop]; d != nil {
+		return d.Tenant
+	}
+	return ""
+}
 
 // emit appends an event for o, which has just changed.
 func (s *State) emit(typ string, o *Order, now int64) {

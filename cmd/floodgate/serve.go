@@ -22,6 +22,7 @@ import (
 	"github.com/floodgate/floodgate/identity"
 	"github.com/floodgate/floodgate/queue"
 	"github.com/floodgate/floodgate/sale"
+	"github.com/floodgate/floodgate/sink"
 	"github.com/floodgate/floodgate/status"
 	"github.com/floodgate/floodgate/store"
 	"github.com/floodgate/floodgate/web"
@@ -45,6 +46,8 @@ type serveConfig struct {
 	snapshotInterval                         time.Duration
 	identity                                 identity.Config
 	status                                   status.Config
+	sinks                                    sink.Config
+	paymentSecret                            string
 }
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
@@ -75,6 +78,11 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.Uint64Var(&c.snapshotThreshold, "snapshot-threshold", store.DefaultSnapshotThreshold, "log entries since the last snapshot that trigger a new one")
 	fs.DurationVar(&c.snapshotInterval, "snapshot-interval", store.DefaultSnapshotInterval, "how often to check whether a snapshot is due")
 	fs.Uint64Var(&c.trailingLogs, "trailing-logs", store.DefaultTrailingLogs, "log entries kept after a snapshot, so a briefly lagging follower catches up from the log")
+	fs.DurationVar(&c.sinks.Retention, "event-retention", time.Hour, "how long order events stay in the feed after every sink has them")
+	fs.DurationVar(&c.sinks.Timeout, "sink-timeout", 10*time.Second, "time limit of one delivery to a sink (a webhook request, a PostgreSQL batch)")
+	fs.DurationVar(&c.sinks.MaxBackoff, "sink-max-backoff", time.Minute, "longest wait between two attempts of a failing sink")
+	fs.IntVar(&c.sinks.DeadAfter, "sink-dead-after", 30, "failures in a row after which a sink is dead-lettered until an operator retries it")
+	fs.StringVar(&c.paymentSecret, "payment-secret", "", "key of the token in payment links (HMAC-SHA256 of the order id); the admin token when empty")
 
 	id := &c.identity
 	fs.StringVar(&id.Issuer, "oidc-issuer", "", "OIDC issuer URL; turns on OIDC login")
@@ -274,7 +282,15 @@ func (m *Main) Run(parent context.Context) (err error) {
 		})
 		return out, nil
 	}))
+	sinkCfg := cfg.sinks
+	sinkCfg.Store, sinkCfg.Dev, sinkCfg.Registerer, sinkCfg.Logger = st, cfg.dev, reg, log
+	sinks := sink.New(sinkCfg)
+	paymentKey := cfg.paymentSecret
+	if paymentKey == "" {
+		paymentKey = cfg.adminToken
+	}
 	api := fhttp.New(fhttp.Config{
+		PaymentKey:     []byte(paymentKey),
 		Store:          st,
 		Queue:          q,
 		Sessions:       sessions,
@@ -312,6 +328,9 @@ func (m *Main) Run(parent context.Context) (err error) {
 	}
 	go func() {
 		defer close(m.done)
+		sinksDone := make(chan struct{})
+		go func() { defer close(sinksDone); sinks.Run(ctx) }()
+		defer func() { <-sinksDone }()
 		go m.status.WatchHealth(ctx, status.Health{
 			HasLeader:    func() bool { id, _ := st.Leader(); return id != "" },
 			IdentityDown: health.Down,

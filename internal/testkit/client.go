@@ -67,6 +67,8 @@ type DropRequest struct {
 	AdmitPerSecond     int64      `json:"admit_per_second,omitempty"`
 	AdmitWindowSeconds int64      `json:"admit_window_seconds,omitempty"`
 	Vouchers           []string   `json:"vouchers,omitempty"`
+	PaymentSeconds     int64      `json:"payment_seconds,omitempty"`
+	PaymentURL         string     `json:"payment_url,omitempty"`
 }
 
 // Ticket is the answer of POST /api/v1/drops/{drop}/queue.
