@@ -70,7 +70,10 @@ type Config struct {
 	PaymentKey []byte
 	// Status and Web, when set, are mounted for their paths.
 	Status http.Handler
-	Web    http.Handler
+	// Incidents lists the status page's incidents for the sale report; may
+	// be nil.
+	Incidents func() []IncidentSummary
+	Web       http.Handler
 	// StatusPaths are the path prefixes Status serves.
 	StatusPaths []string
 
@@ -180,6 +183,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/v1/drops/{drop}/resume", s.admin(floodgate.AccessOperate, s.leaderOnly(s.resumeDrop)))
 	mux.HandleFunc("PATCH /api/v1/drops/{drop}", s.admin(floodgate.AccessOperate, s.leaderOnly(s.patchDrop)))
 	mux.HandleFunc("GET /api/v1/audit", s.admin(floodgate.AccessRead, s.listAudit))
+	mux.HandleFunc("GET /api/v1/drops/{drop}/report", s.admin(floodgate.AccessRead, s.getReport))
+	mux.HandleFunc("GET /api/v1/drops/{drop}/orders.csv", s.admin(floodgate.AccessRead, s.ordersCSV))
 
 	mux.HandleFunc("POST /api/v1/drops/{drop}/queue", s.leaderOnly(s.join))
 	mux.HandleFunc("GET /api/v1/drops/{drop}/queue", s.queueStatus)

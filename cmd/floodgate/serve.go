@@ -296,6 +296,7 @@ func (m *Main) Run(parent context.Context) (err error) {
 		Sessions:       sessions,
 		Cluster:        members,
 		Status:         m.status.Handler(),
+		Incidents:      incidentSummaries(m.status),
 		StatusPaths:    status.Paths,
 		Web:            pages,
 		AdminToken:     cfg.adminToken,
