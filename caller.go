@@ -57,3 +57,12 @@ func (c Caller) Allows(a Access) bool {
 	}
 	return false
 }
+
+// Brand is how a tenant's drop pages look: the maker's name, an https logo
+// and an accent colour (#rrggbb), all checked when the tenant was made.
+type Brand struct {
+	Tenant  string
+	Name    string
+	LogoURL string
+	Accent  string
+}

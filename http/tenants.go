@@ -416,3 +416,28 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("api key revoked", "key", id, "by", c.Actor())
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// Brand returns the branding of a drop's tenant (web.BrandReader); false for
+// drops of the platform and tenants without branding.
+func (s DropReader) Brand(_ context.Context, drop string) (floodgate.Brand, bool) {
+	var (
+		b  floodgate.Brand
+		ok bool
+	)
+	s.Store.Read(func(st *sale.State) {
+		d := st.Drops[drop]
+		if d == nil || d.Tenant == "" {
+			return
+		}
+		t := st.Tenants[d.Tenant]
+		if t == nil || (t.Spec.DisplayName == "" && t.Spec.LogoURL == "" && t.Spec.Accent == "") {
+			return
+		}
+		name := t.Spec.DisplayName
+		if name == "" {
+			name = t.Spec.Name
+		}
+		b, ok = floodgate.Brand{Tenant: t.Spec.ID, Name: name, LogoURL: t.Spec.LogoURL, Accent: t.Spec.Accent}, true
+	})
+	return b, ok
+}

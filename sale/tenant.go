@@ -99,7 +99,17 @@ func ValidLogoURL(u string) bool {
 		}
 	}
 	p, err := url.Parse(u)
-	return err == nil && p.Scheme == "https" && p.Host != "" && p.User == nil && p.Hostname() != ""
+	if err != nil || p.Scheme != "https" || p.User != nil || p.Hostname() == "" {
+		return false
+	}
+	// The origin goes into the page's Content-Security-Policy: a plain
+	// host name or address and a port only.
+	for i := 0; i < len(p.Host); i++ {
+		if c := p.Host[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == ':' || c == '[' || c == ']') {
+			return false
+		}
+	}
+	return true
 }
 
 // ValidAccent reports whether c is a colour written #rrggbb.

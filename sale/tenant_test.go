@@ -78,6 +78,8 @@ func TestTenantSpecValidation(t *testing.T) {
 		func(t *TenantSpec) { t.LogoURL = "https://cdn.example.com/a).png" },
 		func(t *TenantSpec) { t.LogoURL = "https://user:pw@cdn.example.com/a.png" },
 		func(t *TenantSpec) { t.LogoURL = "https:///a.png" },
+		func(t *TenantSpec) { t.LogoURL = "https://cdn.example.com;script-src/a.png" },
+		func(t *TenantSpec) { t.LogoURL = "https://cdn.example.com,x/a.png" },
 		func(t *TenantSpec) { t.Accent = "red" },
 		func(t *TenantSpec) { t.Accent = "#12345" },
 		func(t *TenantSpec) { t.Accent = "#12345g" },

@@ -185,7 +185,7 @@ func newBrowser(t *testing.T, lang string) *browser {
 
 // newBrowserIn starts Chromium on the profile in dir; a second browser on
 // the same dir is the same browser closed and opened again.
-func newBrowserIn(t *testing.T, lang, dir string) *browser {
+func newBrowserIn(t *testing.T, lang, dir string, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	chromium := needE2E(t)
 	opts := []chromedp.ExecAllocatorOption{
@@ -204,6 +204,7 @@ func newBrowserIn(t *testing.T, lang, dir string) *browser {
 		chromedp.Flag("accept-lang", lang),
 		chromedp.Flag("hide-scrollbars", true),
 	}
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })

@@ -112,6 +112,7 @@ func New(cfg Config) (*Handler, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", h.index)
 	mux.HandleFunc("GET /d/{drop}", h.dropPage)
+	mux.HandleFunc("GET /d/{drop}/brand.css", h.brandCSS)
 	mux.HandleFunc("GET /login", h.login)
 	mux.HandleFunc("GET "+identity.DevLoginPath, h.devLoginForm)
 	mux.HandleFunc("POST "+identity.DevLoginPath, h.devLoginSubmit)
@@ -134,7 +135,7 @@ func New(cfg Config) (*Handler, error) {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
-	hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	hd.Set("Content-Security-Policy", csp(""))
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "same-origin")
 	h.mux.ServeHTTP(w, r)
@@ -193,6 +194,7 @@ type pageData struct {
 	Status    int
 	IDPDown   bool
 	Dev       bool
+	Brand     *brandView // a partner maker's drop (brand.go)
 }
 
 type dropView struct {
@@ -285,6 +287,9 @@ func (h *Handler) dropPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v := h.view(lang, drop)
 	d := &pageData{Lang: lang, Title: drop.Name, Drop: &v, NowUnixMS: h.cfg.Now().UnixMilli()}
+	if d.Brand, _ = h.brand(ctx, id); d.Brand != nil && d.Brand.origin != "" {
+		w.Header().Set("Content-Security-Policy", csp(d.Brand.origin))
+	}
 	if h.cfg.Provider != nil {
 		d.LoginURL = "/login?" + urlValues("return", "/d/"+id)
 		d.IDPDown = h.cfg.Provider.Down()
