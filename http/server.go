@@ -19,9 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/floodgate/floodgate"
-	"github.com/floodgate/floodgate/identity"
 	"github.com/floodgate/floodgate/internal/api"
-	"github.com/floodgate/floodgate/queue"
 	"github.com/floodgate/floodgate/sale"
 )
 
@@ -61,8 +59,8 @@ type ClusterNode struct {
 // Config configures the API server.
 type Config struct {
 	Store      Store
-	Queue      *queue.Service
-	Sessions   *identity.Sessions
+	Queue      Queue
+	Sessions   Sessions
 	Cluster    Cluster
 	AdminToken string
 	Dev        bool

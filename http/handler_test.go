@@ -1,0 +1,214 @@
+package http_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/floodgate/floodgate"
+	fhttp "github.com/floodgate/floodgate/http"
+	"github.com/floodgate/floodgate/identity"
+	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/queue"
+	"github.com/floodgate/floodgate/store"
+)
+
+// Handler tests: the API in front of a real single-node store, with the
+// interfaces http owns (Store, Queue, Cluster) swapped where a test needs
+// a follower or a failure. No process, no network beyond httptest.
+
+const handlerToken = "handler-test-admin-token"
+
+// syncBuffer is a log the server writes from its handler goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// leaderStore opens a real single-node store and waits until it leads.
+func leaderStore(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(store.Config{Dir: t.TempDir(), Bootstrap: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	testkit.WaitFor(t, "the store to lead", st.IsLeader)
+	return st
+}
+
+func handlerServer(t *testing.T, cfg fhttp.Config) *httptest.Server {
+	t.Helper()
+	if cfg.Sessions == nil {
+		cfg.Sessions = identity.NewSessions(nil, time.Hour)
+	}
+	cfg.AdminToken = handlerToken
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	hs := httptest.NewServer(fhttp.New(cfg))
+	t.Cleanup(hs.Close)
+	return hs
+}
+
+// answer is one response, read whole.
+type answer struct {
+	status int
+	header http.Header
+	code   string
+	msg    string
+	body   string
+}
+
+func call(t *testing.T, method, url, token, body string) answer {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	a := answer{status: resp.StatusCode, header: resp.Header, body: string(raw)}
+	var eb struct {
+		Error struct{ Code, Message string }
+	}
+	if json.Unmarshal(raw, &eb) == nil {
+		a.code, a.msg = eb.Error.Code, eb.Error.Message
+	}
+	return a
+}
+
+// brokenQueue fails every join with an error the API does not expect.
+type brokenQueue struct{ fhttp.Queue }
+
+func (brokenQueue) Join(context.Context, string) (string, queue.Status, error) {
+	return "", queue.Status{}, errors.New("disk on fire at /var/lib/floodgate")
+}
+
+func TestUnexpectedErrorIsAGeneric500LoggedWithTheRequestID(t *testing.T) {
+	st := leaderStore(t)
+	var logs syncBuffer
+	hs := handlerServer(t, fhttp.Config{
+		Store: st, Queue: brokenQueue{queue.New(queue.Config{Store: st})},
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	a := call(t, "POST", hs.URL+"/api/v1/drops", handlerToken, `{"id":"lamp","name":"Lamp","stock":3}`)
+	if a.status != http.StatusCreated {
+		t.Fatalf("create drop: %d %s", a.status, a.body)
+	}
+	a = call(t, "POST", hs.URL+"/api/v1/drops/lamp/queue", "", "")
+	if a.status != http.StatusInternalServerError || a.code != floodgate.EInternal {
+		t.Fatalf("join with a broken queue: %d %s; want 500 internal", a.status, a.body)
+	}
+	if strings.Contains(a.body, "disk on fire") {
+		t.Fatalf("the answer leaks the internal error: %s", a.body)
+	}
+	rid := a.header.Get("X-Request-Id")
+	log := logs.String()
+	if rid == "" || !strings.Contains(log, "request_id="+rid) || !strings.Contains(log, "disk on fire") {
+		t.Fatalf("the unexpected error is not logged with request id %q:\n%s", rid, log)
+	}
+
+	// A refusal the API expects is an answer, not an error to log.
+	a = call(t, "GET", hs.URL+"/api/v1/drops/no-such-drop", "", "")
+	if a.status != http.StatusNotFound || a.code != floodgate.ENotFound {
+		t.Fatalf("unknown drop: %d %s; want 404 not_found", a.status, a.body)
+	}
+	if rid := a.header.Get("X-Request-Id"); strings.Contains(logs.String(), "request_id="+rid+" ") {
+		t.Fatalf("a 404 was logged as unexpected:\n%s", logs.String())
+	}
+}
+
+// follower is the real store seen from a node that does not lead.
+type follower struct{ *store.Store }
+
+func (follower) IsLeader() bool { return false }
+
+// knownLeader is a cluster whose leader's API is at url ("" for none known).
+type knownLeader struct{ url string }
+
+func (knownLeader) ClusterInfo(context.Context) (fhttp.ClusterInfo, error) {
+	return fhttp.ClusterInfo{}, nil
+}
+func (k knownLeader) LeaderHTTP() string { return k.url }
+
+func TestLeaderOnlyRoutesOnAFollowerWithoutALeader(t *testing.T) {
+	st := leaderStore(t)
+	leader := handlerServer(t, fhttp.Config{Store: st, Queue: queue.New(queue.Config{Store: st})})
+	if a := call(t, "POST", leader.URL+"/api/v1/drops", handlerToken, `{"id":"lamp","name":"Lamp","stock":3}`); a.status != http.StatusCreated {
+		t.Fatalf("create drop: %d %s", a.status, a.body)
+	}
+	hs := handlerServer(t, fhttp.Config{Store: follower{st}, Queue: queue.New(queue.Config{Store: follower{st}}), Cluster: knownLeader{}})
+	for _, r := range []struct{ method, path, token, body string }{
+		{"POST", "/api/v1/drops", handlerToken, `{"id":"desk","name":"Desk","stock":1}`},
+		{"POST", "/api/v1/drops/lamp/close", handlerToken, ""},
+		{"POST", "/api/v1/drops/lamp/queue", "", ""},
+		{"POST", "/api/v1/drops/lamp/holds", "some-ticket", `{"quantity":1}`},
+		{"POST", "/api/v1/holds/h1/order", "some-ticket", `{}`},
+		{"DELETE", "/api/v1/holds/h1", "some-ticket", ""},
+	} {
+		a := call(t, r.method, hs.URL+r.path, r.token, r.body)
+		if a.status != http.StatusServiceUnavailable || a.code != floodgate.EUnavailable || a.header.Get("Retry-After") == "" {
+			t.Errorf("%s %s on a follower without a leader: %d %s (Retry-After %q); want 503 unavailable with Retry-After",
+				r.method, r.path, a.status, a.body, a.header.Get("Retry-After"))
+		}
+	}
+	// Reads are served from the follower's own state.
+	if a := call(t, "GET", hs.URL+"/api/v1/drops/lamp", "", ""); a.status != http.StatusOK {
+		t.Fatalf("read on a follower: %d %s", a.status, a.body)
+	}
+}
+
+func TestFollowerForwardsWritesToTheLeader(t *testing.T) {
+	st := leaderStore(t)
+	leader := handlerServer(t, fhttp.Config{Store: st, Queue: queue.New(queue.Config{Store: st})})
+	hs := handlerServer(t, fhttp.Config{Store: follower{st}, Queue: queue.New(queue.Config{Store: follower{st}}), Cluster: knownLeader{leader.URL}})
+
+	a := call(t, "POST", hs.URL+"/api/v1/drops", handlerToken, `{"id":"lamp","name":"Lamp","stock":3}`)
+	if a.status != http.StatusCreated {
+		t.Fatalf("create a drop through the follower: %d %s; want the leader's 201", a.status, a.body)
+	}
+	if a := call(t, "GET", leader.URL+"/api/v1/drops/lamp", "", ""); a.status != http.StatusOK {
+		t.Fatalf("the leader does not have the forwarded drop: %d %s", a.status, a.body)
+	}
+	// The leader's refusal comes back as it was given.
+	a = call(t, "POST", hs.URL+"/api/v1/drops", handlerToken, `{"id":"lamp","name":"Another lamp","stock":5}`)
+	if a.status != http.StatusConflict || a.code != floodgate.EConflict {
+		t.Fatalf("a conflicting drop through the follower: %d %s; want 409 conflict", a.status, a.body)
+	}
+	// Admin calls are checked where they arrive too: a wrong token is not forwarded.
+	if a := call(t, "POST", hs.URL+"/api/v1/drops", "wrong-token", `{"id":"desk","name":"Desk","stock":1}`); a.status != http.StatusUnauthorized {
+		t.Fatalf("a wrong admin token through the follower: %d %s; want 401", a.status, a.body)
+	}
+}
