@@ -92,7 +92,7 @@ go build -o "$WORK/reserveprep" ./bench/reserveprep
 for kind in holds orders; do
   wrk -t2 -c"$CONNS" -d"$WRK_DURATION" -s bench/wrk/replay.lua "$FG" -- "$WORK/$kind.tsv" 2 | tee "$OUT/wrk-$kind.txt"
 done
-curl -fsS "$FG/metrics" | grep -E '^floodgate_raft_batch_commands_(sum|count)' | tee "$OUT/batch.txt"
+curl -fsS -H "Authorization: Bearer $TOKEN" "$FG/metrics" | grep -E '^floodgate_raft_batch_commands_(sum|count)' | tee "$OUT/batch.txt"
 kill "$FG_PID"; wait "$FG_PID" 2>/dev/null || true
 
 for fsync in everysec always; do

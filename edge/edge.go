@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/internal/api"
+	"github.com/floodgate/floodgate/internal/clientaddr"
 	"github.com/floodgate/floodgate/internal/sse"
 	"github.com/floodgate/floodgate/queue"
 )
@@ -41,9 +44,18 @@ type Config struct {
 	FirstEventTimeout time.Duration
 	// MaxDrops bounds the drops followed at once (1000).
 	MaxDrops int
-	Registry *prometheus.Registry
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Trusted are the proxies in front of the edge whose X-Forwarded-For
+	// and X-Forwarded-Proto it believes; loopback always is.
+	Trusted []netip.Prefix
+	// StreamsPerIP caps the open queue event streams per client address
+	// (IPv6: per /64); 1024 when zero.
+	StreamsPerIP int
+	// MetricsToken is the bearer token /metrics needs; without one the
+	// edge serves no metrics on its public address.
+	MetricsToken string
+	Registry     *prometheus.Registry
+	Logger       *slog.Logger
+	Now          func() time.Time
 }
 
 // Edge is a stateless front process. It implements http.Handler.
@@ -60,6 +72,9 @@ type Edge struct {
 	proxy  http.Handler
 
 	keys atomic.Pointer[keyset]
+
+	trusted clientaddr.Trusted
+	streams *clientaddr.Streams
 
 	mu        sync.Mutex
 	followers map[string]*follower
@@ -98,6 +113,9 @@ func New(cfg Config) (*Edge, error) {
 	if cfg.MaxDrops <= 0 {
 		cfg.MaxDrops = 1000
 	}
+	if cfg.StreamsPerIP <= 0 {
+		cfg.StreamsPerIP = 1024
+	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
@@ -112,6 +130,8 @@ func New(cfg Config) (*Edge, error) {
 		log:       cfg.Logger.With("component", "edge"),
 		followers: map[string]*follower{},
 		cancels:   map[string]context.CancelFunc{},
+		trusted:   clientaddr.NewTrusted(cfg.Trusted),
+		streams:   clientaddr.NewStreams(cfg.StreamsPerIP),
 	}
 	for _, raw := range cfg.Upstreams {
 		u, err := url.Parse(strings.TrimRight(raw, "/"))
@@ -239,12 +259,29 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) { e.mux.ServeHT
 func (e *Edge) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", e.healthz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(e.cfg.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /metrics", e.metricsHandler(promhttp.HandlerFor(e.cfg.Registry, promhttp.HandlerOpts{})))
 	mux.HandleFunc("GET /.well-known/jwks.json", e.jwks)
 	mux.HandleFunc("GET /api/v1/drops/{drop}", e.getDrop)
 	mux.HandleFunc("GET /api/v1/drops/{drop}/queue", e.queueStatus)
 	mux.Handle("/", e.proxy)
 	return mux
+}
+
+// metricsHandler serves the metrics to holders of the metrics token only:
+// they tell an attacker how the sale is doing and where it hurts.
+func (e *Edge) metricsHandler(h http.Handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if e.cfg.MetricsToken == "" {
+			api.WriteError(w, floodgate.Errorf(floodgate.ENotFound, "This edge serves no metrics: start it with the admin token (FLOODGATE_ADMIN_TOKEN) to read them."))
+			return
+		}
+		tok := api.BearerToken(r)
+		if tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(e.cfg.MetricsToken)) != 1 {
+			api.WriteError(w, floodgate.Errorf(floodgate.EUnauthenticated, "The metrics need \"Authorization: Bearer <admin token>\"."))
+			return
+		}
+		h.ServeHTTP(w, r)
+	}
 }
 
 func (e *Edge) healthz(w http.ResponseWriter, r *http.Request) {
@@ -346,6 +383,12 @@ func final(state string) bool {
 // queueEvents streams a ticket's status as server-sent events until its
 // state is final, like the nodes do, from the followed counters.
 func (e *Edge) queueEvents(w http.ResponseWriter, r *http.Request, f *follower, c *queue.Claims) {
+	release, ok := e.streams.Acquire(e.trusted.Of(r))
+	if !ok {
+		e.writeErr(w, "queue_events", floodgate.Errorf(floodgate.ERateLimited, "Too many open queue streams from your address; close some tabs, or poll GET /queue without text/event-stream."))
+		return
+	}
+	defer release()
 	e.metrics.sse.Inc()
 	defer e.metrics.sse.Dec()
 	opts := sse.Options{Retry: 2 * time.Second, MinInterval: sseInterval, Done: e.ctx.Done()}

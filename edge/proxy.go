@@ -25,6 +25,10 @@ func (e *Edge) newProxy(tr *http.Transport) http.Handler {
 				pr.Out.Header["X-Forwarded-For"] = append([]string(nil), xff...)
 			}
 			pr.SetXForwarded()
+			// SetXForwarded says "http" whenever the edge itself took no
+			// TLS; behind a TLS-terminating proxy the buyer came over
+			// https, and the session cookie must be Secure.
+			pr.Out.Header.Set("X-Forwarded-Proto", e.trusted.Proto(pr.In))
 		},
 		Transport:     &failover{e: e, next: tr},
 		FlushInterval: -1, // pass server-sent events through at once

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"sync/atomic"
 	"time"
+
+	"github.com/floodgate/floodgate/internal/clientaddr"
 )
 
 // limiter limits requests per client IP with the generic cell rate
@@ -74,34 +76,6 @@ func (l *limiter) allowSlot(slot *atomic.Int64, now int64) bool {
 	}
 }
 
-// streamLimiter bounds the open event streams per client IP, in a fixed
-// table like limiter: a stream holds a connection and a goroutine for as
-// long as the visitor waits, so one address must not open thousands.
-type streamLimiter struct {
-	max   int32
-	seed  maphash.Seed
-	slots []atomic.Int32
-}
-
-// streamSlots is the size of the table: 256 KiB of counters.
-const streamSlots = 1 << 16
-
-func newStreamLimiter(max int) *streamLimiter {
-	return &streamLimiter{max: int32(max), seed: maphash.MakeSeed(), slots: make([]atomic.Int32, streamSlots)}
-}
-
-// acquire takes a stream slot for ip; release must be called when the
-// stream ends. It reports false when ip has max streams open.
-func (l *streamLimiter) acquire(ip netip.Addr) (release func(), ok bool) {
-	b := addrGroup(ip).As16()
-	slot := &l.slots[maphash.Bytes(l.seed, b[:])%streamSlots]
-	if slot.Add(1) > l.max {
-		slot.Add(-1)
-		return nil, false
-	}
-	return func() { slot.Add(-1) }, true
-}
-
 // The defaults of the per-address ceilings. They are meant never to touch
 // people: 200 buyers behind one carrier NAT joining at the same moment fit
 // in the burst, and hundreds of them waiting fit in the rates. What stops a
@@ -118,16 +92,7 @@ const (
 
 // LoopbackProxies are always trusted for X-Forwarded-For: a reverse proxy on
 // the same host (Caddy, nginx) is the common way to run Floodgate behind TLS.
-var LoopbackProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+var LoopbackProxies = clientaddr.Loopback
 
-// addrGroup is the unit an address is limited as: an IPv4 address, or the
-// /64 of an IPv6 address (one subscriber usually holds a whole /64).
-func addrGroup(ip netip.Addr) netip.Addr {
-	ip = ip.Unmap()
-	if ip.Is6() {
-		if p, err := ip.Prefix(64); err == nil {
-			return p.Addr()
-		}
-	}
-	return ip
-}
+// addrGroup is the unit an address is limited as (clientaddr.Group).
+func addrGroup(ip netip.Addr) netip.Addr { return clientaddr.Group(ip) }

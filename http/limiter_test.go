@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/floodgate/floodgate/internal/clientaddr"
 )
 
 // TestLimiterBurstAndRate checks the GCRA: a fresh address gets its burst at
@@ -45,22 +47,22 @@ func TestLimiterBurstAndRate(t *testing.T) {
 // TestStreamLimiter: an address gets at most max open streams; closing one
 // frees a place; other addresses are not affected.
 func TestStreamLimiter(t *testing.T) {
-	l := newStreamLimiter(2)
+	l := clientaddr.NewStreams(2)
 	a := netip.MustParseAddr("198.18.0.1")
 	b := netip.MustParseAddr("198.18.0.2")
-	r1, ok1 := l.acquire(a)
-	_, ok2 := l.acquire(a)
+	r1, ok1 := l.Acquire(a)
+	_, ok2 := l.Acquire(a)
 	if !ok1 || !ok2 {
 		t.Fatal("the first two streams were refused")
 	}
-	if _, ok := l.acquire(a); ok {
+	if _, ok := l.Acquire(a); ok {
 		t.Fatal("a third stream from one address was allowed; the limit is 2")
 	}
-	if _, ok := l.acquire(b); !ok {
+	if _, ok := l.Acquire(b); !ok {
 		t.Fatal("another address was refused")
 	}
 	r1()
-	if _, ok := l.acquire(a); !ok {
+	if _, ok := l.Acquire(a); !ok {
 		t.Fatal("closing a stream did not free its place")
 	}
 }
@@ -124,11 +126,11 @@ func TestLimiterGroupsIPv6By64(t *testing.T) {
 	if !l.allowAt(other, 0) {
 		t.Fatal("another /64 was limited")
 	}
-	sl := newStreamLimiter(1)
-	if _, ok := sl.acquire(a1); !ok {
+	sl := clientaddr.NewStreams(1)
+	if _, ok := sl.Acquire(a1); !ok {
 		t.Fatal("first stream refused")
 	}
-	if _, ok := sl.acquire(a2); ok {
+	if _, ok := sl.Acquire(a2); ok {
 		t.Fatal("a second stream from the same /64 passed the limit of 1")
 	}
 }

@@ -88,7 +88,7 @@ const sseInterval = 500 * time.Millisecond
 // queueEvents streams the ticket's status as server-sent events until the
 // state is final or the client goes away.
 func (s *Server) queueEvents(w http.ResponseWriter, r *http.Request, c *queue.Claims) {
-	release, ok := s.streams.acquire(clientIPOf(r))
+	release, ok := s.streams.Acquire(clientIPOf(r))
 	if !ok {
 		api.WriteErrorRetry(w, floodgate.Errorf(floodgate.ERateLimited, "Too many open queue streams from your address; close some tabs, or poll GET /queue without text/event-stream."), 5)
 		return

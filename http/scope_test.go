@@ -54,7 +54,6 @@ type scopeRoute struct {
 // and public reads check their own credentials).
 var publicRoutes = map[string]bool{
 	"GET /healthz":                       true,
-	"GET /metrics":                       true,
 	"GET /.well-known/jwks.json":         true,
 	"GET /api/v1/drops":                  true,
 	"GET /api/v1/drops/{drop}":           true,
@@ -83,6 +82,7 @@ var adminRoutes = map[string]scopeRoute{
 	"GET /api/v1/drops/{drop}/report":     {access: floodgate.AccessRead, object: true},
 	"GET /api/v1/drops/{drop}/orders.csv": {access: floodgate.AccessRead, object: true},
 	"GET /api/v1/cluster":                 {access: floodgate.AccessRoot},
+	"GET /metrics":                        {access: floodgate.AccessRoot},
 	"POST /api/v1/cluster/join":           {access: floodgate.AccessRoot, body: `{"id":"n9","raft_addr":"127.0.0.1:1","http_addr":"http://127.0.0.1:1"}`},
 	"PUT /api/v1/cluster/nodes/{id}":      {access: floodgate.AccessRoot, body: `{"http_addr":"http://127.0.0.1:1"}`},
 	"DELETE /api/v1/cluster/nodes/{id}":   {access: floodgate.AccessRoot},

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"runtime/debug"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/internal/api"
+	"github.com/floodgate/floodgate/internal/clientaddr"
 	"github.com/floodgate/floodgate/sale"
 )
 
@@ -100,7 +100,8 @@ type Server struct {
 	joins   *limiter
 	reqs    *limiter // per ticket (or per address for calls without one)
 	ipReqs  *limiter // per address, for every API call
-	streams *streamLimiter
+	streams *clientaddr.Streams
+	trusted clientaddr.Trusted
 	forward *forwarder
 	nodeKey []byte // signs calls between the nodes (NodeKey)
 	keyUses keyUses
@@ -142,7 +143,7 @@ func New(cfg Config) *Server {
 	if cfg.StreamsPerIP <= 0 {
 		cfg.StreamsPerIP = DefaultStreamsPerIP
 	}
-	cfg.TrustedProxies = append(cfg.TrustedProxies, LoopbackProxies...)
+
 	s := &Server{
 		cfg:   cfg,
 		log:   cfg.Logger.With("component", "http"),
@@ -153,7 +154,8 @@ func New(cfg Config) *Server {
 		ipReqs: newLimiter(IPFactor*cfg.RequestRate, IPFactor*cfg.RequestBurst),
 		// Hundreds of buyers behind one address are fine; tens of
 		// thousands of streams from one address are not.
-		streams: newStreamLimiter(cfg.StreamsPerIP),
+		streams: clientaddr.NewStreams(cfg.StreamsPerIP),
+		trusted: clientaddr.NewTrusted(cfg.TrustedProxies),
 		nodeKey: NodeKey(cfg.AdminToken),
 	}
 	s.forward = newForwarder(cfg.Cluster, cfg.AdminToken)
@@ -169,7 +171,9 @@ func (s *Server) routes() http.Handler {
 	mux := newRouter()
 	defer func() { s.patterns = mux.patterns }()
 	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+	// Metrics tell an attacker how the sale is doing and where it hurts:
+	// they need the admin token (Prometheus: authorization.credentials).
+	mux.HandleFunc("GET /metrics", s.admin(floodgate.AccessRoot, promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}).ServeHTTP))
 	mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
 
 	mux.HandleFunc("POST /api/v1/drops", s.admin(floodgate.AccessOperate, s.leaderOnly(s.createDrop)))
@@ -398,43 +402,7 @@ func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 
 // clientIP is the peer address, or the address a trusted proxy forwarded
 // for (the rightmost untrusted address of X-Forwarded-For).
-func (s *Server) clientIP(r *http.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.IPv4Unspecified()
-	}
-	ip = ip.Unmap()
-	if !s.trusted(ip) {
-		return ip
-	}
-	xff := r.Header.Values("X-Forwarded-For")
-	parts := strings.Split(strings.Join(xff, ","), ",")
-	for i := len(parts) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
-		if err != nil {
-			break
-		}
-		a = a.Unmap()
-		if !s.trusted(a) {
-			return a
-		}
-		ip = a
-	}
-	return ip
-}
-
-func (s *Server) trusted(ip netip.Addr) bool {
-	for _, p := range s.cfg.TrustedProxies {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
+func (s *Server) clientIP(r *http.Request) netip.Addr { return s.trusted.Of(r) }
 
 func clientIPOf(r *http.Request) netip.Addr {
 	if info, ok := r.Context().Value(ctxRequest).(*requestInfo); ok {

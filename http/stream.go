@@ -76,6 +76,14 @@ func (s *Server) admissionStream(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, floodgate.Errorf(floodgate.ENotFound, "There is no drop %q.", id))
 		return
 	}
+	// Capped per address like the queue's streams: an edge follows one
+	// stream per drop, nobody needs thousands.
+	release, ok := s.streams.Acquire(clientIPOf(r))
+	if !ok {
+		api.WriteErrorRetry(w, floodgate.Errorf(floodgate.ERateLimited, "Too many open event streams from your address; close some first."), 5)
+		return
+	}
+	defer release()
 	s.metrics.sseStreams.Inc()
 	defer s.metrics.sseStreams.Dec()
 	opts := sse.Options{Retry: time.Second, MinInterval: admissionInterval, Keepalive: admissionKeepalive}

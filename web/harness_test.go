@@ -21,7 +21,7 @@ import (
 // through internal/testkit (a free loopback port, its own data directory)
 // and drives Debian's headless Chromium against it.
 
-const adminToken = "e2e-admin-token"
+const adminToken = "web-e2e-admin-token"
 
 // needE2E skips (or, in CI, fails) when the tools of the end-to-end tests
 // are missing.

@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/floodgate/floodgate/edge"
+	fhttp "github.com/floodgate/floodgate/http"
+	"github.com/floodgate/floodgate/internal/clientaddr"
 )
 
 // runEdge runs floodgate edge: a stateless front process in front of the
@@ -25,7 +27,19 @@ func runEdge(ctx context.Context, args []string) error {
 	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "address to serve buyers on")
 	cluster := fs.String("cluster", "", "comma-separated base URLs of cluster nodes, e.g. http://10.0.0.1:8080,http://10.0.0.2:8080")
 	jwksRefresh := fs.Duration("jwks-refresh", 5*time.Minute, "how often to fetch the ticket keys again")
+	trustedFlag := fs.String("trusted-proxy", "", "comma-separated CIDRs of proxies in front of the edge whose X-Forwarded-For and X-Forwarded-Proto are trusted (loopback always is)")
+	streamsPerIP := fs.Int("streams-per-ip", fhttp.DefaultStreamsPerIP, "open queue event streams per client address (IPv6: per /64)")
+	connsPerIP := fs.Int("conns-per-ip", fhttp.DefaultConnsPerIP, "open connections per client address (IPv6: per /64; trusted proxies are not capped)")
+	bodyTimeout := fs.Duration("body-timeout", clientaddr.DefaultBodyTimeout, "how long a client has to send a request body")
+	adminToken := fs.String("admin-token", "", "the cluster's admin token; only /metrics uses it (without it the edge serves no metrics)")
 	if err := parseFlags(fs, args, nil); err != nil {
+		return err
+	}
+	if *adminToken != "" && len(*adminToken) < minAdminToken {
+		return fmt.Errorf("the admin token has %d characters; use at least %d", len(*adminToken), minAdminToken)
+	}
+	trusted, err := fhttp.ParseTrustedProxies(*trustedFlag)
+	if err != nil {
 		return err
 	}
 	var upstreams []string
@@ -39,7 +53,8 @@ func runEdge(ctx context.Context, args []string) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	e, err := edge.New(edge.Config{Upstreams: upstreams, JWKSRefresh: *jwksRefresh, Registry: reg, Logger: slog.Default()})
+	e, err := edge.New(edge.Config{Upstreams: upstreams, JWKSRefresh: *jwksRefresh, Registry: reg, Logger: slog.Default(),
+		Trusted: trusted, StreamsPerIP: *streamsPerIP, MetricsToken: *adminToken})
 	if err != nil {
 		return err
 	}
@@ -47,8 +62,9 @@ func runEdge(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on --http-addr %s: %w", *httpAddr, err)
 	}
+	ln = clientaddr.LimitListener(ln, *connsPerIP, clientaddr.NewTrusted(trusted))
 	go e.Run(ctx)
-	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	srv := &http.Server{Handler: clientaddr.BodyDeadline(e, *bodyTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() {
 		<-ctx.Done()
 		e.Close()

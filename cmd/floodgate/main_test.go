@@ -16,7 +16,7 @@ import (
 func startMain(t *testing.T, dir string, extra ...string) *Main {
 	t.Helper()
 	m := NewMain()
-	args := append([]string{"--data-dir", dir, "--http-addr", "127.0.0.1:0", "--admin-token", "main-test-token"}, extra...)
+	args := append([]string{"--data-dir", dir, "--http-addr", "127.0.0.1:0", "--admin-token", "main-test-admin-token"}, extra...)
 	if err := m.ParseFlags(args); err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func waitHealthy(t *testing.T, base string) {
 func TestMainTakesAWriteAndKeepsItAcrossARestart(t *testing.T) {
 	dir := t.TempDir()
 	m := startMain(t, dir)
-	c := testkit.NewClient(m.URL(), "main-test-token")
+	c := testkit.NewClient(m.URL(), "main-test-admin-token")
 	c.MustCreateDrop(t, testkit.DropRequest{ID: "lamp", Name: "Lamp", Stock: 7})
 	if d := c.MustDrop(t, "lamp"); d.Stock != 7 || d.Available != 7 {
 		t.Fatalf("drop after create = %+v; want stock and available 7", d)
@@ -60,7 +60,7 @@ func TestMainTakesAWriteAndKeepsItAcrossARestart(t *testing.T) {
 
 	// A 2xx is durable: the same data dir serves the drop after a restart.
 	m2 := startMain(t, dir)
-	if d := testkit.NewClient(m2.URL(), "main-test-token").MustDrop(t, "lamp"); d.Name != "Lamp" || d.Stock != 7 {
+	if d := testkit.NewClient(m2.URL(), "main-test-admin-token").MustDrop(t, "lamp"); d.Name != "Lamp" || d.Stock != 7 {
 		t.Fatalf("drop after restart = %+v", d)
 	}
 }
@@ -77,7 +77,7 @@ func TestParseFlagsReadsTheEnvironment(t *testing.T) {
 	t.Setenv("FLOODGATE_HOLD_MAX_PAUSE", "7m")
 	t.Setenv("FLOODGATE_OIDC_CLIENT_SECRET", "s3cret")
 	t.Setenv("FLOODGATE_SMTP_ADDR", "mail.example:25")
-	t.Setenv("FLOODGATE_ADMIN_TOKEN", "from-env")
+	t.Setenv("FLOODGATE_ADMIN_TOKEN", "from-env-admin-token")
 	t.Setenv("FLOODGATE_REQUEST_RATE", "12.5")
 	m := NewMain()
 	if err := m.ParseFlags([]string{"--oidc-client-id", "floodgate", "--request-rate", "20"}); err != nil {
@@ -90,7 +90,7 @@ func TestParseFlagsReadsTheEnvironment(t *testing.T) {
 	if c.identity.ClientSecret != "s3cret" || c.identity.ClientID != "floodgate" {
 		t.Errorf("identity = %+v", c.identity)
 	}
-	if c.status.SMTP.Addr != "mail.example:25" || c.adminToken != "from-env" {
+	if c.status.SMTP.Addr != "mail.example:25" || c.adminToken != "from-env-admin-token" {
 		t.Errorf("smtp addr %q, admin token %q", c.status.SMTP.Addr, c.adminToken)
 	}
 	if c.reqRate != 20 {

@@ -20,6 +20,7 @@ import (
 	"github.com/floodgate/floodgate/cluster"
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/identity"
+	"github.com/floodgate/floodgate/internal/clientaddr"
 	"github.com/floodgate/floodgate/queue"
 	"github.com/floodgate/floodgate/sale"
 	"github.com/floodgate/floodgate/sink"
@@ -42,6 +43,10 @@ type serveConfig struct {
 	joinBurst, reqBurst, streamsPerIP        int
 	tick, holdMaxPause                       time.Duration
 	raftTLSCert, raftTLSKey, raftTLSCA       string
+	adminTokenFile                           string
+	insecureRaft                             bool
+	connsPerIP                               int
+	bodyTimeout                              time.Duration
 	snapshotThreshold, trailingLogs          uint64
 	snapshotInterval                         time.Duration
 	identity                                 identity.Config
@@ -53,7 +58,11 @@ type serveConfig struct {
 func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.dataDir, "data-dir", "./data", "directory for the Raft log and snapshots")
 	fs.StringVar(&c.httpAddr, "http-addr", "127.0.0.1:8080", "address of the HTTP API and pages")
-	fs.StringVar(&c.adminToken, "admin-token", "", "bearer token for admin calls")
+	fs.StringVar(&c.adminToken, "admin-token", "", "bearer token for admin calls, 16+ characters (prefer FLOODGATE_ADMIN_TOKEN or --admin-token-file: a flag shows in ps)")
+	fs.StringVar(&c.adminTokenFile, "admin-token-file", "", "file whose first line is the admin token")
+	fs.IntVar(&c.connsPerIP, "conns-per-ip", fhttp.DefaultConnsPerIP, "open connections per client address (IPv6: per /64; trusted proxies are not capped)")
+	fs.DurationVar(&c.bodyTimeout, "body-timeout", clientaddr.DefaultBodyTimeout, "how long a client has to send a request body (event streams have no body and no limit)")
+	fs.BoolVar(&c.insecureRaft, "insecure-raft-plaintext", false, "allow Raft in plain TCP on a non-loopback address (anyone reaching it can read the cluster secret and inject entries)")
 	fs.BoolVar(&c.dev, "dev", false, "turn on the dev identity provider (trusts any email; tests and demos only)")
 	fs.BoolVar(&c.demo, "demo", false, "create the demo drop mini-speaker (3,000 units, 1 per customer, music-pass vouchers)")
 	fs.StringVar(&c.nodeID, "node-id", "node1", "unique id of this node in the cluster")
@@ -150,8 +159,13 @@ func (m *Main) ParseFlags(args []string) error {
 	if err := parseFlags(fs, args, nil); err != nil {
 		return err
 	}
-	if m.cfg.adminToken == "" {
-		return errors.New("an admin token is required: pass --admin-token or set FLOODGATE_ADMIN_TOKEN")
+	tok, err := adminTokenFrom(fs, m.cfg.adminToken, m.cfg.adminTokenFile)
+	if err != nil {
+		return err
+	}
+	m.cfg.adminToken = tok
+	if err := checkRaftTransport(m.cfg.raftAddr, m.cfg.raftAdvertise, m.cfg.raftTLSCert, m.cfg.insecureRaft); err != nil {
+		return err
 	}
 	if m.cfg.dev && m.cfg.identity.Issuer != "" {
 		// --dev lets anyone sign in as any email and lets webhooks reach
@@ -173,13 +187,20 @@ func (m *Main) Run(parent context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	privateFiles()
 	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
 		return fmt.Errorf("create the data dir: %w", err)
+	}
+	// A data dir made by hand may be world-readable; it holds the cluster
+	// secret and every order.
+	if err := os.Chmod(cfg.dataDir, 0o700); err != nil {
+		return fmt.Errorf("restrict the data dir: %w", err)
 	}
 	m.ln, err = net.Listen("tcp", cfg.httpAddr)
 	if err != nil {
 		return fmt.Errorf("listen on --http-addr %s: %w", cfg.httpAddr, err)
 	}
+	m.ln = clientaddr.LimitListener(m.ln, cfg.connsPerIP, clientaddr.NewTrusted(trusted))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	log := slog.Default().With("node", cfg.nodeID)
@@ -311,7 +332,7 @@ func (m *Main) Run(parent context.Context) (err error) {
 		Logger:         log,
 	})
 	m.done = make(chan struct{})
-	m.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	m.http = &http.Server{Handler: clientaddr.BodyDeadline(api, cfg.bodyTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() {
 		if err := m.http.Serve(m.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
