@@ -15,6 +15,7 @@ require (
 	github.com/jackc/pgx/v5 v5.7.6
 	github.com/oauth2-proxy/mockoidc v0.0.0-20240214162133-caebfff84d25
 	github.com/prometheus/client_golang v1.25.0
+	github.com/transparency-dev/merkle v0.0.2
 	go.etcd.io/bbolt v1.3.6
 	golang.org/x/oauth2 v0.37.0
 	golang.org/x/text v0.42.0

@@ -30,6 +30,7 @@ type createDropRequest struct {
 	Vouchers           []string   `json:"vouchers,omitempty"`
 	PaymentSeconds     *int64     `json:"payment_seconds,omitempty"`
 	PaymentURL         string     `json:"payment_url,omitempty"`
+	fairRequest
 }
 
 // DropSpecFromJSON decodes and validates a create-drop body into a spec;
@@ -88,6 +89,9 @@ func DropSpecFromJSON(body []byte, now time.Time) (*sale.DropSpec, error) {
 		spec.PaymentSeconds = *req.PaymentSeconds
 	}
 	spec.PaymentURL = req.PaymentURL
+	if err := req.fairRequest.apply(spec); err != nil {
+		return nil, err
+	}
 	if err := sale.ValidateSpec(spec); err != nil {
 		return nil, err
 	}
@@ -105,7 +109,7 @@ func (s *Server) createDrop(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	cmd := &sale.Command{Kind: sale.KindCreateDrop, Drop: spec.ID, Spec: spec}
+	cmd := &sale.Command{Kind: sale.KindCreateDropV2, Drop: spec.ID, Spec: spec, ShuffleSeed: newShuffleSeed()}
 	if c := CallerOf(r); c.Tenant != "" {
 		cmd.Kind, cmd.Tenant = sale.KindCreateTenantDrop, c.Tenant
 	}
@@ -235,5 +239,6 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) {
 	if orders == nil {
 		orders = []floodgate.Order{}
 	}
+	s.withReceipts(orders)
 	api.WriteJSON(w, http.StatusOK, map[string]any{"orders": orders})
 }

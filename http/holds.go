@@ -164,7 +164,9 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusCreated
 		s.metrics.orders.Inc()
 	}
-	api.WriteJSON(w, status, res.Order)
+	o := []floodgate.Order{res.Order}
+	s.withReceipts(o)
+	api.WriteJSON(w, status, o[0])
 }
 
 type sessionRequest struct {

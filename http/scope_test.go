@@ -66,8 +66,18 @@ var publicRoutes = map[string]bool{
 	"GET /api/v1/holds/{hold}":           true,
 	"DELETE /api/v1/holds/{hold}":        true,
 	"POST /api/v1/holds/{hold}/order":    true,
-	"/api/":                              true, // unrouted API paths: 404 in the error shape
-	"/":                                  true, // the buyer pages
+	// Fairness you can check: public reads, and draw entries with a session.
+	"GET /api/v1/drops/{drop}/fairness":        true,
+	"GET /api/v1/drops/{drop}/log/head":        true,
+	"GET /api/v1/drops/{drop}/log/heads":       true,
+	"GET /api/v1/drops/{drop}/log/entries":     true,
+	"GET /api/v1/drops/{drop}/log/proof":       true,
+	"GET /api/v1/drops/{drop}/log/consistency": true,
+	"POST /api/v1/drops/{drop}/entries":        true,
+	"GET /api/v1/drops/{drop}/entries/me":      true,
+	"GET /openapi.yaml":                        true,
+	"/api/":                                    true, // unrouted API paths: 404 in the error shape
+	"/":                                        true, // the buyer pages
 }
 
 // adminRoutes holds every admin route of the server.

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/fairness"
 	"github.com/floodgate/floodgate/internal/api"
 	"github.com/floodgate/floodgate/internal/clientaddr"
 	"github.com/floodgate/floodgate/sale"
@@ -107,6 +108,7 @@ type Server struct {
 	keyUses keyUses
 	// patterns are the routes registered (router.go).
 	patterns []string
+	logs     *fairness.Logs
 	ready    atomic.Bool
 
 	answered atomic.Uint64 // API answers, for the error-rate health signal
@@ -159,6 +161,7 @@ func New(cfg Config) *Server {
 		nodeKey: NodeKey(cfg.AdminToken),
 	}
 	s.forward = newForwarder(cfg.Cluster, cfg.AdminToken)
+	s.logs = fairness.NewLogs(cfg.Store.Read)
 	s.metrics = newMetrics(cfg.Registry, cfg.Store, cfg.Now)
 	s.handler = s.middleware(s.routes())
 	return s
@@ -194,6 +197,16 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/drops/{drop}/admission", s.admissionStream)
 
 	mux.HandleFunc("POST /api/v1/session", s.createSession)
+
+	mux.HandleFunc("GET /api/v1/drops/{drop}/fairness", s.fairness)
+	mux.HandleFunc("GET /api/v1/drops/{drop}/log/head", s.logHead)
+	mux.HandleFunc("GET /api/v1/drops/{drop}/log/heads", s.logHeads)
+	mux.HandleFunc("GET /api/v1/drops/{drop}/log/entries", s.logEntries)
+	mux.HandleFunc("GET /api/v1/drops/{drop}/log/proof", s.logProof)
+	mux.HandleFunc("GET /api/v1/drops/{drop}/log/consistency", s.logConsistency)
+	mux.HandleFunc("POST /api/v1/drops/{drop}/entries", s.leaderOnly(s.createEntry))
+	mux.HandleFunc("GET /api/v1/drops/{drop}/entries/me", s.myEntry)
+	mux.HandleFunc("GET /openapi.yaml", s.openAPI)
 
 	mux.HandleFunc("POST /api/v1/drops/{drop}/holds", s.leaderOnly(s.createHold))
 	mux.HandleFunc("GET /api/v1/holds/{hold}", s.getHold)

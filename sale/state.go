@@ -389,7 +389,7 @@ func (s *State) createDrop(c *Command) Result {
 		Customers: map[string]int64{},
 		Active:    map[string]bool{},
 	}
-	if c.Kind == KindCreateDropV2 && len(c.ShuffleSeed) == SeedSize {
+	if (c.Kind == KindCreateDropV2 || c.Kind == KindCreateTenantDrop) && len(c.ShuffleSeed) == SeedSize {
 		d.ShuffleSeed = append([]byte(nil), c.ShuffleSeed...)
 	}
 	s.Drops[spec.ID] = d

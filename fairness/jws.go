@@ -1,0 +1,98 @@
+package fairness
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Token types of the protected header.
+const (
+	TypeReceipt = "floodgate-receipt+jws"
+	TypeHead    = "floodgate-sth+jws"
+)
+
+// Signer signs with one Ed25519 key named by kid in the JWKS.
+type Signer struct {
+	Key ed25519.PrivateKey
+	Kid string
+}
+
+type header struct {
+	Alg string `json:"alg"`
+	Kid string `json:"kid"`
+	Typ string `json:"typ"`
+}
+
+// Sign returns the compact JWS of payload with the given typ. Ed25519 is
+// deterministic: the same key and payload give the same token on every node.
+func (s Signer) Sign(typ string, payload []byte) string {
+	h, _ := json.Marshal(header{Alg: "EdDSA", Kid: s.Kid, Typ: typ})
+	signing := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(payload)
+	sig := ed25519.Sign(s.Key, []byte(signing))
+	return signing + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// JWK is one key of a JWKS document, as far as an EdDSA verifier reads it.
+type JWK struct {
+	Kty string `json:"kty"`
+	Crv string `json:"crv"`
+	X   string `json:"x"`
+	Kid string `json:"kid"`
+	Alg string `json:"alg,omitempty"`
+}
+
+// JWKS is the key set of /.well-known/jwks.json.
+type JWKS struct {
+	Keys []JWK `json:"keys"`
+}
+
+// ErrSignature is returned for a token that does not verify.
+var ErrSignature = errors.New("fairness: the signature does not verify with the published keys")
+
+// Verify checks a compact JWS of type typ against the key set and returns its
+// payload. Only EdDSA with an Ed25519 key of the set named by kid is accepted.
+func Verify(keys JWKS, typ, token string) ([]byte, error) {
+	parts := strings.Split(strings.TrimSpace(token), ".")
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("fairness: not a compact JWS (want three dot-separated parts, got %d)", len(parts))
+	}
+	hb, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil {
+		return nil, fmt.Errorf("fairness: bad JWS header encoding: %w", err)
+	}
+	var h header
+	if err := json.Unmarshal(hb, &h); err != nil {
+		return nil, fmt.Errorf("fairness: bad JWS header: %w", err)
+	}
+	if h.Alg != "EdDSA" {
+		return nil, fmt.Errorf("fairness: JWS algorithm %q, want EdDSA", h.Alg)
+	}
+	if h.Typ != typ {
+		return nil, fmt.Errorf("fairness: JWS type %q, want %q", h.Typ, typ)
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return nil, ErrSignature
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, fmt.Errorf("fairness: bad JWS payload encoding: %w", err)
+	}
+	for _, k := range keys.Keys {
+		if k.Kid != h.Kid || k.Kty != "OKP" || k.Crv != "Ed25519" {
+			continue
+		}
+		pub, err := base64.RawURLEncoding.DecodeString(k.X)
+		if err != nil || len(pub) != ed25519.PublicKeySize {
+			continue
+		}
+		if ed25519.Verify(pub, []byte(parts[0]+"."+parts[1]), sig) {
+			return payload, nil
+		}
+	}
+	return nil, ErrSignature
+}

@@ -1,0 +1,529 @@
+package http
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/fairness"
+	"github.com/floodgate/floodgate/internal/api"
+	"github.com/floodgate/floodgate/queue"
+	"github.com/floodgate/floodgate/sale"
+)
+
+// fairRequest holds the fields of POST /api/v1/drops about draws and presale.
+type fairRequest struct {
+	Mode             string     `json:"mode,omitempty"`
+	EntryEndsAt      *time.Time `json:"entry_ends_at,omitempty"`
+	ClaimSeconds     *int64     `json:"claim_seconds,omitempty"`
+	PresaleUntil     *time.Time `json:"presale_until,omitempty"`
+	PresaleCustomers []string   `json:"presale_customers,omitempty"`
+	PresaleCodes     []string   `json:"presale_codes,omitempty"`
+}
+
+// apply copies the request's fields into spec; ValidateSpec checks them.
+func (f *fairRequest) apply(spec *sale.DropSpec) error {
+	ms := func(name string, t *time.Time) (int64, error) {
+		if t.Year() < 1970 || t.Year() > 9999 {
+			return 0, floodgate.Errorf(floodgate.EInvalid, "%q must be between 1970 and 9999.", name)
+		}
+		return t.UnixMilli(), nil
+	}
+	spec.Mode = f.Mode
+	if f.EntryEndsAt != nil {
+		v, err := ms("entry_ends_at", f.EntryEndsAt)
+		if err != nil {
+			return err
+		}
+		spec.EntryEndsAt = v
+	}
+	if f.ClaimSeconds != nil {
+		spec.ClaimSeconds = *f.ClaimSeconds
+	} else if f.Mode == sale.ModeDraw {
+		spec.ClaimSeconds = sale.DefaultClaimSeconds
+	}
+	if f.PresaleUntil != nil {
+		v, err := ms("presale_until", f.PresaleUntil)
+		if err != nil {
+			return err
+		}
+		spec.PresaleUntil = v
+	}
+	spec.PresaleCustomers = f.PresaleCustomers
+	spec.PresaleCodes = f.PresaleCodes
+	return nil
+}
+
+// newShuffleSeed draws the secret seed a new drop commits to.
+func newShuffleSeed() []byte {
+	seed := make([]byte, sale.SeedSize)
+	_, _ = rand.Read(seed)
+	return seed
+}
+
+func (s *Server) signer() (fairness.Signer, error) {
+	keys, _, err := s.cfg.Queue.Keys()
+	if err != nil {
+		return fairness.Signer{}, err
+	}
+	return fairness.Signer{Key: keys.TicketKey, Kid: keys.KeyID}, nil
+}
+
+// withReceipts adds the signed receipt to each order that has a log leaf.
+func (s *Server) withReceipts(orders []floodgate.Order) {
+	sg, err := s.signer()
+	if err != nil {
+		return
+	}
+	payloads := make([][]byte, len(orders))
+	s.cfg.Store.Read(func(st *sale.State) {
+		for i, o := range orders {
+			payloads[i], _ = st.ReceiptPayload(o.ID)
+		}
+	})
+	for i, p := range payloads {
+		if p != nil {
+			orders[i].Receipt = sg.SignReceipt(p)
+		}
+	}
+}
+
+// fairnessAnswer is GET /api/v1/drops/{drop}/fairness.
+type fairnessAnswer struct {
+	Drop              string `json:"drop"`
+	Mode              string `json:"mode"`
+	Algorithm         string `json:"algorithm"`
+	Spec              string `json:"spec"`
+	ShuffleCommitment string `json:"shuffle_commitment"`
+	Revealed          bool   `json:"revealed"`
+	RevealsAt         string `json:"reveals_at"`
+	Seed              string `json:"seed,omitempty"`
+	ShuffleKey        string `json:"shuffle_key,omitempty"`
+	// EarlyTotal is the number of early arrivals the seed placed (for a
+	// draw: the number of entries it ranked).
+	EarlyTotal   *int64         `json:"early_total,omitempty"`
+	AdmittedUpTo int64          `json:"admitted_up_to"`
+	State        floodgate.Drop `json:"state"`
+	Log          headAnswer     `json:"log"`
+}
+
+// headAnswer is a signed tree head and what it says.
+type headAnswer struct {
+	fairness.Head
+	Signed string `json:"signed"`
+}
+
+func (s *Server) fairness(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("drop")
+	var (
+		a    fairnessAnswer
+		ok   bool
+		size int64
+		at   int64
+	)
+	now := s.cfg.Now().UnixMilli()
+	s.cfg.Store.Read(func(st *sale.State) {
+		d, found := st.Drops[id]
+		if !found || len(d.ShuffleSeed) == 0 {
+			return
+		}
+		ok = true
+		a = fairnessAnswer{
+			Drop: id, Algorithm: sale.ShuffleAlgorithm, Spec: "docs/fairness-spec.md",
+			ShuffleCommitment: sale.Commitment(d.ShuffleSeed),
+			RevealsAt:         sale.LogTime(max(d.Spec.StartsAt, d.Spec.EntryEndsAt)),
+			AdmittedUpTo:      d.AdmittedUpTo,
+			State:             sale.PublicDrop(d, now),
+		}
+		a.Mode = a.State.Mode
+		if d.Started {
+			a.Revealed = true
+			a.Seed = hex.EncodeToString(d.ShuffleSeed)
+			a.ShuffleKey = strconv.FormatUint(sale.ShuffleKey(d.ShuffleSeed), 16)
+			total := d.EarlyTotal
+			a.EarlyTotal = &total
+		}
+		size = int64(len(d.Log))
+		at = d.HeadAt(size)
+	})
+	if !ok {
+		api.WriteError(w, floodgate.Errorf(floodgate.ENotFound, "There is no drop %q with a committed shuffle seed.", id))
+		return
+	}
+	h, err := s.head(id, size, at, false)
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	a.Log = h
+	api.WriteJSON(w, http.StatusOK, a)
+}
+
+// head signs the tree head of drop at size.
+func (s *Server) head(drop string, size, at int64, final bool) (headAnswer, error) {
+	t, err := s.logs.Sync(drop)
+	if err != nil {
+		return headAnswer{}, err
+	}
+	root, err := t.Root(size)
+	if err != nil {
+		return headAnswer{}, floodgate.Errorf(floodgate.EUnavailable, "The log of this node is behind; retry in a moment.")
+	}
+	sg, err := s.signer()
+	if err != nil {
+		return headAnswer{}, err
+	}
+	h := fairness.Head{Drop: drop, TreeSize: size, RootHash: hex.EncodeToString(root), At: sale.LogTime(at), Final: final}
+	return headAnswer{Head: h, Signed: sg.SignHead(h)}, nil
+}
+
+// queryInt reads an optional integer query parameter in [0, max].
+func queryInt(r *http.Request, name string, def, max int64) (int64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > max {
+		return 0, floodgate.Errorf(floodgate.EInvalid, "%q must be an integer between 0 and %d.", name, max)
+	}
+	return n, nil
+}
+
+// logSize returns the size of drop's log and the time and finality of the
+// head of the given size (-1: the current size).
+func (s *Server) logSize(drop string, want int64) (size, at int64, final bool, err error) {
+	var ok bool
+	s.cfg.Store.Read(func(st *sale.State) {
+		d, found := st.Drops[drop]
+		if ok = found; !found {
+			return
+		}
+		size = int64(len(d.Log))
+		if want >= 0 && want <= size {
+			size = want
+		} else if want > size {
+			ok, size = false, -1
+			return
+		}
+		at = d.HeadAt(size)
+		for _, m := range d.Heads {
+			if m.Size == size && m.Final {
+				final = true
+			}
+		}
+	})
+	if size < 0 {
+		return 0, 0, false, floodgate.Errorf(floodgate.EInvalid, "The log of drop %q is smaller than %d leaves.", drop, want)
+	}
+	if !ok {
+		return 0, 0, false, floodgate.Errorf(floodgate.ENotFound, "There is no drop %q.", drop)
+	}
+	return size, at, final, nil
+}
+
+func (s *Server) logHead(w http.ResponseWriter, r *http.Request) {
+	drop := r.PathValue("drop")
+	want, err := queryInt(r, "size", -1, 1<<40)
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	if r.URL.Query().Get("size") == "" {
+		want = -1
+	}
+	size, at, final, err := s.logSize(drop, want)
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	h, err := s.head(drop, size, at, final)
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, h)
+}
+
+func (s *Server) logHeads(w http.ResponseWriter, r *http.Request) {
+	drop := r.PathValue("drop")
+	var (
+		marks []sale.HeadMark
+		ok    bool
+	)
+	s.cfg.Store.Read(func(st *sale.State) {
+		var d *sale.Drop
+		if d, ok = st.Drops[drop]; ok {
+			for _, m := range d.Heads {
+				// A head's time is that of its last leaf, as on log/head.
+				m.At = d.HeadAt(m.Size)
+				marks = append(marks, m)
+			}
+		}
+	})
+	if !ok {
+		api.WriteError(w, floodgate.Errorf(floodgate.ENotFound, "There is no drop %q.", drop))
+		return
+	}
+	out := make([]headAnswer, 0, len(marks))
+	for _, m := range marks {
+		h, err := s.head(drop, m.Size, m.At, m.Final)
+		if err != nil {
+			api.WriteError(w, err)
+			return
+		}
+		out = append(out, h)
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]any{"heads": out})
+}
+
+// maxLogEntries is the most leaves one call of log/entries returns.
+const maxLogEntries = 1000
+
+type logEntry struct {
+	Index int64  `json:"index"`
+	Data  string `json:"data"` // base64 (standard, padded) of the leaf bytes
+}
+
+func (s *Server) logEntries(w http.ResponseWriter, r *http.Request) {
+	drop := r.PathValue("drop")
+	start, err := queryInt(r, "start", 0, 1<<40)
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	end, err := queryInt(r, "end", start+maxLogEntries, 1<<40)
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	end = min(end, start+maxLogEntries)
+	var (
+		out = []logEntry{}
+		ok  bool
+	)
+	s.cfg.Store.Read(func(st *sale.State) {
+		if _, ok = st.Drops[drop]; !ok {
+			return
+		}
+		for i := start; i < end; i++ {
+			b, found := st.LogLeaf(drop, i)
+			if !found {
+				break
+			}
+			out = append(out, logEntry{Index: i, Data: base64.StdEncoding.EncodeToString(b)})
+		}
+	})
+	if !ok {
+		api.WriteError(w, floodgate.Errorf(floodgate.ENotFound, "There is no drop %q.", drop))
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]any{"entries": out})
+}
+
+func (s *Server) logProof(w http.ResponseWriter, r *http.Request) {
+	drop := r.PathValue("drop")
+	index, err := queryInt(r, "index", -1, 1<<40)
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	if oid := r.URL.Query().Get("order"); oid != "" {
+		index = -1
+		s.cfg.Store.Read(func(st *sale.State) {
+			if o, ok := st.Orders[oid]; ok && o.Drop == drop && o.LogSeq > 0 {
+				index = o.LogSeq - 1
+			}
+		})
+		if index < 0 {
+			api.WriteError(w, floodgate.Errorf(floodgate.ENotFound, "Drop %q has no logged order %q.", drop, oid))
+			return
+		}
+	}
+	if index < 0 {
+		api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "Name the leaf: ?index=N or ?order=ID (and optionally &size=N)."))
+		return
+	}
+	want, err := queryInt(r, "size", -1, 1<<40)
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	if r.URL.Query().Get("size") == "" {
+		want = -1
+	}
+	size, _, _, err := s.logSize(drop, want)
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	if index >= size {
+		api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "Leaf %d is not in a tree of %d leaves.", index, size))
+		return
+	}
+	t, err := s.logs.Sync(drop)
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	p, err := t.Inclusion(index, size)
+	if err != nil {
+		api.WriteError(w, floodgate.Errorf(floodgate.EUnavailable, "The log of this node is behind; retry in a moment."))
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]any{"index": index, "tree_size": size, "proof": fairness.HexHashes(p)})
+}
+
+func (s *Server) logConsistency(w http.ResponseWriter, r *http.Request) {
+	drop := r.PathValue("drop")
+	from, err := queryInt(r, "from", 0, 1<<40)
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	to, err := queryInt(r, "to", 0, 1<<40)
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	if from > to {
+		api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "\"from\" (%d) must not be larger than \"to\" (%d).", from, to))
+		return
+	}
+	if _, _, _, err := s.logSize(drop, to); err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	t, err := s.logs.Sync(drop)
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	p, err := t.Consistency(from, to)
+	if err != nil {
+		api.WriteError(w, floodgate.Errorf(floodgate.EUnavailable, "The log of this node is behind; retry in a moment."))
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "proof": fairness.HexHashes(p)})
+}
+
+type entryRequest struct {
+	Session string `json:"session"`
+}
+
+// entryAnswer is what an entrant is told; a winner gets the ticket that
+// claims the win through the normal hold and order calls.
+type entryAnswer struct {
+	Drop string `json:"drop"`
+	sale.EntryStatus
+	EntryEndsAt time.Time  `json:"entry_ends_at"`
+	ClaimBy     *time.Time `json:"claim_by,omitempty"`
+	Ticket      string     `json:"ticket,omitempty"`
+}
+
+func (s *Server) createEntry(w http.ResponseWriter, r *http.Request) {
+	drop := r.PathValue("drop")
+	var req entryRequest
+	if err := api.Decode(r, &req); err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	if req.Session == "" {
+		api.WriteError(w, floodgate.Errorf(floodgate.EUnauthenticated, "\"session\" is required: sign in first, then enter the draw."))
+		return
+	}
+	customer, err := s.cfg.Sessions.Verify(req.Session, s.cfg.Now())
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	res, err := s.apply(r.Context(), &sale.Command{Kind: sale.KindEnter, Drop: drop, Customer: customer})
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	a, err := s.entryAnswer(drop, customer)
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	status := http.StatusOK
+	if res.Created {
+		status = http.StatusCreated
+	}
+	api.WriteJSON(w, status, a)
+}
+
+func (s *Server) myEntry(w http.ResponseWriter, r *http.Request) {
+	drop := r.PathValue("drop")
+	tok := api.BearerToken(r)
+	if tok == "" {
+		api.WriteError(w, floodgate.Errorf(floodgate.EUnauthenticated, "Send your session as \"Authorization: Bearer <session>\"."))
+		return
+	}
+	customer, err := s.cfg.Sessions.Verify(tok, s.cfg.Now())
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	a, err := s.entryAnswer(drop, customer)
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, a)
+}
+
+// entryAnswer reads customer's entry in drop; a winner gets a claim ticket.
+func (s *Server) entryAnswer(drop, customer string) (entryAnswer, error) {
+	now := s.cfg.Now()
+	var (
+		st     sale.EntryStatus
+		found  bool
+		isDraw bool
+		ends   int64
+	)
+	s.cfg.Store.Read(func(state *sale.State) {
+		d, ok := state.Drops[drop]
+		if !ok {
+			return
+		}
+		isDraw, ends = d.IsDraw(), d.Spec.EntryEndsAt
+		st, found = state.EntryOf(drop, customer, now.UnixMilli())
+	})
+	if !isDraw {
+		return entryAnswer{}, floodgate.Errorf(floodgate.ENotFound, "There is no draw %q.", drop)
+	}
+	if !found {
+		return entryAnswer{}, floodgate.Errorf(floodgate.ENotFound, "You have not entered this draw; enter with POST /api/v1/drops/%s/entries.", drop)
+	}
+	a := entryAnswer{Drop: drop, EntryStatus: st, EntryEndsAt: sale.Time(ends)}
+	if st.State == sale.EntryWon {
+		t := sale.Time(st.ClaimBy)
+		a.ClaimBy = &t
+		keys, _, err := s.cfg.Queue.Keys()
+		if err != nil {
+			return entryAnswer{}, err
+		}
+		c := &queue.Claims{
+			Drop: drop, Visitor: sale.DrawVisitor(drop, customer), Early: true, Seq: st.Index, Position: st.Rank,
+			RegisteredClaims: jwt.RegisteredClaims{IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(queue.TicketTTL))},
+		}
+		if a.Ticket, err = queue.SignTicket(keys, c); err != nil {
+			return entryAnswer{}, err
+		}
+	}
+	return a, nil
+}
+
+func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(floodgate.OpenAPI)
+}
