@@ -23,6 +23,7 @@ Usage:
   floodgate rush    [flags]   replay a sell-out against a server and write a report
   floodgate status  <cmd>     status page: serve, export
   floodgate cluster <cmd>     cluster: status, add, remove
+  floodgate verify  [flags]   check a drop's fairness: seed, signed log, positions, draw, stock, a receipt
   floodgate version           print the version
 
 Run "floodgate <command> -h" for the flags of a command.
@@ -38,6 +39,7 @@ var commands = map[string]command{
 	"status":  runStatus,
 	"cluster": runCluster,
 	"version": runVersion,
+	"verify":  runVerify,
 }
 
 func main() {

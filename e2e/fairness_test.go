@@ -1,0 +1,371 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/fairness"
+	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/sale"
+)
+
+func mustGet(t *testing.T, n *testkit.Node, path string, out any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := n.Call(ctx, http.MethodGet, path, nil, nil, out); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+}
+
+// runVerify runs the real `floodgate verify` and returns its output and
+// whether it exited 0.
+func runVerify(t *testing.T, target, drop, receiptFile string) (string, bool) {
+	t.Helper()
+	args := []string{"verify", "--target", target, "--drop", drop}
+	if receiptFile != "" {
+		args = append(args, "--receipt", receiptFile)
+	}
+	out, err := exec.Command(testkit.Binary(t), args...).CombinedOutput()
+	if err != nil {
+		if _, ok := err.(*exec.ExitError); !ok {
+			t.Fatalf("run floodgate verify: %v", err)
+		}
+	}
+	return string(out), err == nil
+}
+
+// tamperProxy serves the node through a reverse proxy that rewrites the
+// answers of one path with edit, as a dishonest server would.
+func tamperProxy(t *testing.T, n *testkit.Node, path string, edit func([]byte) []byte) string {
+	t.Helper()
+	u, _ := url.Parse(n.URL)
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.ModifyResponse = func(resp *http.Response) error {
+		if !strings.HasSuffix(resp.Request.URL.Path, path) {
+			return nil
+		}
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		b = edit(b)
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		resp.ContentLength = int64(len(b))
+		resp.Header.Del("Content-Length")
+		return nil
+	}
+	srv := httptest.NewServer(rp)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+type fairnessDoc struct {
+	ShuffleCommitment string `json:"shuffle_commitment"`
+	Revealed          bool   `json:"revealed"`
+	Seed              string `json:"seed"`
+	EarlyTotal        *int64 `json:"early_total"`
+	Log               struct {
+		Signed string `json:"signed"`
+	} `json:"log"`
+}
+
+// TestFairnessQueueIsCheckable: a queue drop commits to its seed before the
+// first arrival, reveals it at the opening, and every early arrival's
+// position, the log, its heads, the receipts and the stock check out with
+// public data only; floodgate verify passes, and fails on a tampered log, a
+// wrong seed and a forged receipt.
+func TestFairnessQueueIsCheckable(t *testing.T) {
+	n := testkit.StartNode(t, testkit.Options{})
+	start := time.Now().Add(3 * time.Second).UTC()
+	n.MustCreateDrop(t, testkit.DropRequest{ID: "fair", Name: "Fair", Stock: 4, StartsAt: &start, AdmitPerSecond: 1000})
+	var d floodgate.Drop
+	mustGet(t, n, "/api/v1/drops/fair", &d)
+	if len(d.ShuffleCommitment) != 64 {
+		t.Fatalf("the drop shows no shuffle commitment: %+v", d.DropFairness)
+	}
+	var before fairnessDoc
+	mustGet(t, n, "/api/v1/drops/fair/fairness", &before)
+	if before.Revealed || before.Seed != "" || before.ShuffleCommitment != d.ShuffleCommitment {
+		t.Fatalf("before the opening the fairness answer shows %+v", before)
+	}
+	// Six early arrivals, then the opening.
+	var tickets []testkit.Ticket
+	for range 6 {
+		tickets = append(tickets, n.MustJoin(t, "fair"))
+	}
+	time.Sleep(time.Until(start) + 300*time.Millisecond)
+	var after fairnessDoc
+	mustGet(t, n, "/api/v1/drops/fair/fairness", &after)
+	seed, _ := hex.DecodeString(after.Seed)
+	if !after.Revealed || sale.Commitment(seed) != d.ShuffleCommitment || after.EarlyTotal == nil || *after.EarlyTotal != 6 {
+		t.Fatalf("after the opening: %+v", after)
+	}
+	// The positions the queue gives are the ones the seed computes.
+	for i, tk := range tickets {
+		st, err := n.QueueStatus(context.Background(), "fair", tk.Ticket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := sale.Rank(seed, int64(i), 6) + 1; st.Position != want {
+			t.Fatalf("early arrival %d is at %d; the revealed seed puts it at %d", i, st.Position, want)
+		}
+	}
+	var keys fairness.JWKS
+	mustGet(t, n, "/.well-known/jwks.json", &keys)
+	var head1 struct{ Signed string }
+	mustGet(t, n, "/api/v1/drops/fair/log/head", &head1)
+	// The four first in the shuffled order buy, in their order.
+	ranking := sale.Ranking(seed, 6)
+	var orders []floodgate.Order
+	for _, i := range ranking[:4] {
+		tk := tickets[i]
+		n.MustWaitAdmitted(t, "fair", tk.Ticket)
+		h := n.MustHold(t, "fair", tk.Ticket, 1)
+		o := n.MustOrder(t, h.ID, tk.Ticket, n.MustSession(t, fmt.Sprintf("b%d@example.com", i)), fmt.Sprintf("k%d", i))
+		orders = append(orders, o)
+	}
+	// Receipts verify with the JWKS alone, and say where the buyer stood.
+	for r, o := range orders {
+		i := ranking[r]
+		rc, err := fairness.VerifyReceipt(keys, o.Receipt)
+		if err != nil {
+			t.Fatalf("receipt of %s: %v", o.ID, err)
+		}
+		if rc.Order != o.ID || rc.Drop != "fair" || rc.CustomerHash != sale.CustomerHash("fair", fmt.Sprintf("b%d@example.com", i)) ||
+			rc.Position != int64(r+1) || !*rc.Early || *rc.Seq != i {
+			t.Fatalf("receipt of %s says %+v", o.ID, rc.Leaf)
+		}
+	}
+	// Inclusion of every receipt, and consistency of an earlier head with
+	// the current one, checked here with the proofs the server gives.
+	var head2 struct{ Signed string }
+	mustGet(t, n, "/api/v1/drops/fair/log/head", &head2)
+	h1, err := fairness.VerifyHead(keys, head1.Signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2, err := fairness.VerifyHead(keys, head2.Signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range orders {
+		r, _ := fairness.VerifyReceipt(keys, o.Receipt)
+		var p struct{ Proof []string }
+		mustGet(t, n, fmt.Sprintf("/api/v1/drops/fair/log/proof?order=%s&size=%d", o.ID, h2.TreeSize), &p)
+		hs, _ := fairness.ParseHashes(p.Proof)
+		if err := fairness.VerifyInclusion(r.LogIndex, h2.TreeSize, fairness.LeafHash(r.Payload), hs, h2.Root()); err != nil {
+			t.Fatalf("inclusion of %s: %v", o.ID, err)
+		}
+	}
+	var cp struct{ Proof []string }
+	mustGet(t, n, fmt.Sprintf("/api/v1/drops/fair/log/consistency?from=%d&to=%d", h1.TreeSize, h2.TreeSize), &cp)
+	hs, _ := fairness.ParseHashes(cp.Proof)
+	if h1.TreeSize >= h2.TreeSize {
+		t.Fatalf("the log did not grow: %d then %d leaves", h1.TreeSize, h2.TreeSize)
+	}
+	if err := fairness.VerifyConsistency(h1.TreeSize, h2.TreeSize, hs, h1.Root(), h2.Root()); err != nil {
+		t.Fatalf("consistency %d→%d: %v", h1.TreeSize, h2.TreeSize, err)
+	}
+	if err := fairness.VerifyConsistency(h1.TreeSize, h2.TreeSize, hs, h2.Root(), h1.Root()); err == nil {
+		t.Fatal("a consistency proof verified with the roots swapped")
+	}
+
+	dir := t.TempDir()
+	receiptFile := filepath.Join(dir, "order.json")
+	b, _ := json.Marshal(orders[2])
+	if err := os.WriteFile(receiptFile, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, ok := runVerify(t, n.URL, "fair", receiptFile)
+	t.Logf("floodgate verify:\n%s", out)
+	if !ok || !strings.Contains(out, "every check passed") || !strings.Contains(out, "receipt of order "+orders[2].ID) {
+		t.Fatalf("floodgate verify of an honest server failed:\n%s", out)
+	}
+
+	// A dishonest server is caught.
+	t.Run("tampered log", func(t *testing.T) {
+		target := tamperProxy(t, n, "/log/entries", func(b []byte) []byte {
+			var page struct {
+				Entries []struct {
+					Index int64  `json:"index"`
+					Data  string `json:"data"`
+				} `json:"entries"`
+			}
+			_ = json.Unmarshal(b, &page)
+			for i, e := range page.Entries {
+				leaf, _ := base64.StdEncoding.DecodeString(e.Data)
+				if bytes.Contains(leaf, []byte(`"type":"order"`)) {
+					leaf = bytes.Replace(leaf, []byte(`"quantity":1`), []byte(`"quantity":2`), 1)
+					page.Entries[i].Data = base64.StdEncoding.EncodeToString(leaf)
+					break
+				}
+			}
+			out, _ := json.Marshal(page)
+			return out
+		})
+		out, ok := runVerify(t, target, "fair", "")
+		if ok || !strings.Contains(out, "MISMATCH") || !strings.Contains(out, "the log was altered") {
+			t.Fatalf("floodgate verify did not catch a tampered log:\n%s", out)
+		}
+	})
+	t.Run("wrong seed", func(t *testing.T) {
+		target := tamperProxy(t, n, "/fairness", func(b []byte) []byte {
+			return bytes.Replace(b, []byte(after.Seed), []byte(strings.Repeat("ab", 32)), 1)
+		})
+		out, ok := runVerify(t, target, "fair", "")
+		if ok || !strings.Contains(out, "MISMATCH") || !strings.Contains(out, "not the one committed") {
+			t.Fatalf("floodgate verify did not catch a wrong seed:\n%s", out)
+		}
+	})
+	t.Run("forged receipt", func(t *testing.T) {
+		parts := strings.Split(orders[1].Receipt, ".")
+		payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+		payload = bytes.Replace(payload, []byte(`"position":2`), []byte(`"position":1`), 1)
+		forged := parts[0] + "." + base64.RawURLEncoding.EncodeToString(payload) + "." + parts[2]
+		if _, err := fairness.VerifyReceipt(keys, forged); err == nil {
+			t.Fatal("a forged receipt verified with the JWKS")
+		}
+		f := filepath.Join(dir, "forged.jws")
+		if err := os.WriteFile(f, []byte(forged), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, ok := runVerify(t, n.URL, "fair", f)
+		if ok || !strings.Contains(out, "MISMATCH") || !strings.Contains(out, "signature") {
+			t.Fatalf("floodgate verify did not catch a forged receipt:\n%s", out)
+		}
+	})
+
+	// The close publishes a final head, consistent with everything before.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := n.Call(ctx, http.MethodPost, "/api/v1/drops/fair/close", testkit.Bearer(n.AdminToken), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	var heads struct {
+		Heads []struct {
+			Signed string `json:"signed"`
+			Final  bool   `json:"final"`
+		} `json:"heads"`
+	}
+	mustGet(t, n, "/api/v1/drops/fair/log/heads", &heads)
+	if len(heads.Heads) == 0 || !heads.Heads[len(heads.Heads)-1].Final {
+		t.Fatalf("no final head after the close: %+v", heads)
+	}
+	if out, ok := runVerify(t, n.URL, "fair", receiptFile); !ok {
+		t.Fatalf("floodgate verify after the close:\n%s", out)
+	}
+}
+
+type entryAnswer struct {
+	State   string `json:"state"`
+	Entry   int64  `json:"entry"`
+	Rank    int64  `json:"rank"`
+	Ticket  string `json:"ticket"`
+	Order   string `json:"order"`
+	ClaimBy string `json:"claim_by"`
+}
+
+// TestDrawIsReproducible: entrants enter a draw once each; at entry_ends_at
+// the committed seed draws the winners, who claim through the normal hold
+// and order path; the others learn they were not drawn; floodgate verify
+// recomputes the same winners from the revealed seed.
+func TestDrawIsReproducible(t *testing.T) {
+	n := testkit.StartNode(t, testkit.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ends := time.Now().Add(3 * time.Second).UTC()
+	body := map[string]any{"id": "raffle", "name": "Raffle", "stock": 2, "mode": "draw", "entry_ends_at": ends, "claim_seconds": 60}
+	var d floodgate.Drop
+	if _, err := n.Call(ctx, http.MethodPost, "/api/v1/drops", testkit.Bearer(n.AdminToken), body, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Mode != "draw" || d.ShuffleCommitment == "" {
+		t.Fatalf("draw drop %+v", d.DropFairness)
+	}
+	// A draw has no queue.
+	if _, err := n.Join(ctx, "raffle"); testkit.Code(err) != floodgate.EConflict {
+		t.Fatalf("joining a draw's queue: %v", err)
+	}
+	var sessions []string
+	for i := range 5 {
+		s := n.MustSession(t, fmt.Sprintf("e%d@example.com", i))
+		sessions = append(sessions, s)
+		var e entryAnswer
+		st, err := n.Call(ctx, http.MethodPost, "/api/v1/drops/raffle/entries", nil, map[string]string{"session": s}, &e)
+		if err != nil || st != http.StatusCreated || e.Entry != int64(i) || e.State != sale.EntryPending {
+			t.Fatalf("entry %d: %d %+v %v", i, st, e, err)
+		}
+	}
+	if st, err := n.Call(ctx, http.MethodPost, "/api/v1/drops/raffle/entries", nil, map[string]string{"session": sessions[0]}, nil); err != nil || st != http.StatusOK {
+		t.Fatalf("entering twice: %d %v", st, err)
+	}
+	me := func(i int) entryAnswer {
+		var e entryAnswer
+		if _, err := n.Call(ctx, http.MethodGet, "/api/v1/drops/raffle/entries/me", testkit.Bearer(sessions[i]), nil, &e); err != nil {
+			t.Fatalf("entries/me of %d: %v", i, err)
+		}
+		return e
+	}
+	time.Sleep(time.Until(ends))
+	for me(0).State == sale.EntryPending {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := n.Call(ctx, http.MethodPost, "/api/v1/drops/raffle/entries", nil, map[string]string{"session": n.MustSession(t, "late@example.com")}, nil); testkit.Code(err) != floodgate.EConflict {
+		t.Fatalf("an entry after entry_ends_at: %v", err)
+	}
+	var f fairnessDoc
+	mustGet(t, n, "/api/v1/drops/raffle/fairness", &f)
+	seed, _ := hex.DecodeString(f.Seed)
+	if sale.Commitment(seed) != d.ShuffleCommitment {
+		t.Fatal("the revealed seed is not the committed one")
+	}
+	ranking := sale.Ranking(seed, 5)
+	for r, i := range ranking {
+		e := me(int(i))
+		want := sale.EntryBackup
+		if r < 2 {
+			want = sale.EntryWon
+		}
+		if e.State != want || e.Rank != int64(r+1) {
+			t.Fatalf("entrant %d of rank %d: %+v, want %s", i, r+1, e, want)
+		}
+	}
+	// The winners claim with the ticket they are given, through the normal
+	// hold and order calls, without queueing.
+	for _, i := range ranking[:2] {
+		e := me(int(i))
+		h := n.MustHold(t, "raffle", e.Ticket, 1)
+		n.MustOrder(t, h.ID, e.Ticket, sessions[i], fmt.Sprintf("draw-%d", i))
+		if got := me(int(i)); got.State != sale.EntryOrdered || got.Order == "" {
+			t.Fatalf("winner after ordering: %+v", got)
+		}
+	}
+	for _, i := range ranking[2:] {
+		if e := me(int(i)); e.State != sale.EntryLost {
+			t.Fatalf("entrant %d after the sell-out: %+v", i, e)
+		}
+	}
+	out, ok := runVerify(t, n.URL, "raffle", "")
+	want := fmt.Sprintf("winners are entries %v", ranking[:2])
+	if !ok || !strings.Contains(out, want) {
+		t.Fatalf("floodgate verify does not reproduce the draw (%s):\n%s", want, out)
+	}
+}
