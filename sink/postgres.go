@@ -78,6 +78,9 @@ func (p *postgresSink) prepare(ctx context.Context) error {
 	return nil
 }
 
+// batch: one transaction takes many rows cheaply.
+func (p *postgresSink) batch() int { return 500 }
+
 func (p *postgresSink) close() {
 	if p.conn != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

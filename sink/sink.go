@@ -152,6 +152,9 @@ type deliverer interface {
 	// a failure is reported like a failed delivery.
 	prepare(ctx context.Context) error
 	close()
+	// batch is the most events one delivery should carry, so the cursor
+	// is committed often enough that a new leader repeats little.
+	batch() int
 }
 
 // Runner delivers on the leader.
@@ -291,7 +294,7 @@ func (r *Runner) deliverLoop(ctx context.Context, id string, spec sale.SinkSpec)
 				return
 			}
 			cur = cursor{exists: true, dead: sk.Dead, delivered: sk.DeliveredSeq, failures: sk.Failures, tenant: sk.Spec.Tenant}
-			events, upTo = pending(st, sk, r.cfg.Batch)
+			events, upTo = pending(st, sk, min(r.cfg.Batch, d.batch()))
 			r.metrics.backlog(id, st.EventSeq-sk.DeliveredSeq)
 		})
 		if !cur.exists {

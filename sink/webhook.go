@@ -30,6 +30,9 @@ func (w *webhookSink) prepare(context.Context) error { return nil }
 
 func (w *webhookSink) close() {}
 
+// batch: webhooks go one by one; commit the cursor every 20.
+func (w *webhookSink) batch() int { return 20 }
+
 func (w *webhookSink) deliver(ctx context.Context, events []sale.Event) (int, error) {
 	for i := range events {
 		if err := w.post(ctx, &events[i]); err != nil {

@@ -1,0 +1,73 @@
+package sink
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/sale"
+)
+
+func TestValidateSpec(t *testing.T) {
+	for _, tc := range []struct {
+		spec sale.SinkSpec
+		dev  bool
+		ok   bool
+	}{
+		{sale.SinkSpec{Kind: "webhook", URL: "https://shop.example/hook", Secret: "k"}, false, true},
+		// The status webhooks' address guard: loopback and private
+		// targets only with --dev.
+		{sale.SinkSpec{Kind: "webhook", URL: "http://127.0.0.1:9/hook", Secret: "k"}, false, false},
+		{sale.SinkSpec{Kind: "webhook", URL: "http://10.1.2.3/hook", Secret: "k"}, false, false},
+		{sale.SinkSpec{Kind: "webhook", URL: "http://localhost/hook", Secret: "k"}, false, false},
+		{sale.SinkSpec{Kind: "webhook", URL: "http://127.0.0.1:9/hook", Secret: "k"}, true, true},
+		{sale.SinkSpec{Kind: "webhook", URL: "https://user:pw@shop.example/hook", Secret: "k"}, false, false},
+		{sale.SinkSpec{Kind: "webhook", URL: "file:///etc/passwd", Secret: "k"}, true, false},
+		// A DSN may point anywhere the operator runs PostgreSQL.
+		{sale.SinkSpec{Kind: "postgres", DSN: "postgres://u:p@127.0.0.1:5432/shop"}, false, true},
+		{sale.SinkSpec{Kind: "postgres", DSN: "host=127.0.0.1 user=u"}, false, false},
+		{sale.SinkSpec{Kind: "postgres", DSN: "postgres://u:p@127.0.0.1:5432/shop", Table: "1bad"}, false, false},
+		{sale.SinkSpec{Kind: "postgres", DSN: "postgres://u:p@127.0.0.1:5432/shop?sslmode=bogus"}, false, false},
+	} {
+		got, err := ValidateSpec(tc.spec, tc.dev)
+		if (err == nil) != tc.ok {
+			t.Errorf("%+v dev=%v: err %v, want ok=%v", tc.spec, tc.dev, err, tc.ok)
+			continue
+		}
+		if err != nil && floodgate.ErrorCode(err) != floodgate.EInvalid {
+			t.Errorf("%+v: code %s, want invalid_argument", tc.spec, floodgate.ErrorCode(err))
+		}
+		if err != nil && strings.Contains(err.Error(), ":p@") {
+			t.Errorf("%+v: the error shows the password: %v", tc.spec, err)
+		}
+		if err == nil && tc.spec.Kind == "postgres" && tc.spec.Table == "" && got.Table != sale.DefaultSinkTbl {
+			t.Errorf("default table %q", got.Table)
+		}
+	}
+}
+
+func TestRedactDSN(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://shop:hunter2@db:5432/x":          "postgres://shop:redacted@db:5432/x",
+		"postgres://db/x?password=hunter2&sslmode=a": "postgres://db/x?password=redacted&sslmode=a",
+		"postgres://db/x":                            "postgres://db/x",
+	} {
+		if got := RedactDSN(in); got != want {
+			t.Errorf("RedactDSN(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestBackoffDoublesUpToTheMax(t *testing.T) {
+	r := New(Config{MinBackoff: 100_000_000, MaxBackoff: 1_000_000_000})
+	prev := r.backoff(1)
+	if prev > 100_000_000 || prev < 75_000_000 {
+		t.Fatalf("first backoff %v", prev)
+	}
+	for f := int64(2); f < 70; f++ {
+		d := r.backoff(f)
+		if d > 1_000_000_000 || d < 750_000_000 && f > 5 {
+			t.Fatalf("backoff after %d failures: %v", f, d)
+		}
+	}
+}
