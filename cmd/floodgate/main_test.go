@@ -118,14 +118,14 @@ func TestDevRefusedBesideOIDC(t *testing.T) {
 func TestClusterStatusCallsTheNodeAndReportsItsRefusal(t *testing.T) {
 	m := startMain(t, t.TempDir())
 	ctx := context.Background()
-	if err := runCluster(ctx, []string{"status", "--addr", m.URL(), "--admin-token", "main-test-token", "--json"}); err != nil {
+	if err := runCluster(ctx, []string{"status", "--addr", m.URL(), "--admin-token", "main-test-admin-token", "--json"}); err != nil {
 		t.Fatalf("cluster status: %v", err)
 	}
 	err := runCluster(ctx, []string{"status", "--addr", m.URL(), "--admin-token", "wrong"})
 	if floodgate.ErrorCode(err) != floodgate.EUnauthenticated {
 		t.Fatalf("cluster status with a wrong token: %v; want the node's unauthenticated answer", err)
 	}
-	err = runCluster(ctx, []string{"remove", "--addr", m.URL(), "--admin-token", "main-test-token", "--id", "node1"})
+	err = runCluster(ctx, []string{"remove", "--addr", m.URL(), "--admin-token", "main-test-admin-token", "--id", "node1"})
 	if floodgate.ErrorCode(err) != floodgate.EConflict {
 		t.Fatalf("removing the only node: %v; want conflict", err)
 	}
