@@ -74,8 +74,16 @@ func Export(ctx context.Context, client *http.Client, from, dir string) error {
 	if err != nil {
 		return err
 	}
+	// uptime.json is newer than the other documents: a server without it
+	// gives a page without the bars.
+	var up *UptimeDoc
+	var doc UptimeDoc
+	upRaw, err := fetchDoc(ctx, client, from, "/api/v2/uptime.json", &doc)
+	if err == nil {
+		up = &doc
+	}
 	var page, atom bytes.Buffer
-	if err := RenderPage(&page, sum, inc.Incidents, exportNow()); err != nil {
+	if err := RenderPage(&page, sum, inc.Incidents, up, exportNow()); err != nil {
 		return fmt.Errorf("render the page: %w", err)
 	}
 	if err := RenderAtom(&atom, inc); err != nil {
@@ -88,10 +96,14 @@ func Export(ctx context.Context, client *http.Client, from, dir string) error {
 		{"api/v2/summary.json", sumRaw},
 		{"api/v2/status.json", statusRaw},
 		{"api/v2/incidents.json", incRaw},
+		{"api/v2/uptime.json", upRaw},
 		{"history.atom", atom.Bytes()},
 		{"index.html", page.Bytes()}, // last: the page appears when its JSON is in place
 	}
 	for _, f := range files {
+		if f.data == nil {
+			continue
+		}
 		if err := writeFileAtomic(filepath.Join(dir, filepath.FromSlash(f.name)), f.data); err != nil {
 			return err
 		}

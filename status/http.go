@@ -26,6 +26,9 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v2/incidents/unresolved.json", s.handleUnresolvedV2)
 	mux.HandleFunc("GET /api/v2/components.json", s.handleComponentsV2)
 	mux.HandleFunc("GET /api/v2/scheduled-maintenances.json", s.handleMaintenancesV2)
+	mux.HandleFunc("GET /api/v2/uptime.json", s.handleUptime)
+	mux.HandleFunc("GET /status/widget.js", s.handleWidget)
+	mux.HandleFunc("GET /status/badge.svg", s.handleBadge)
 	mux.HandleFunc("GET /api/v1/banner", s.handleBanner)
 	mux.HandleFunc("GET /api/v1/unsubscribe/{token}", s.handleUnsubscribeForm)
 	mux.HandleFunc("POST /api/v1/unsubscribe/{token}", s.handleUnsubscribe)
@@ -39,6 +42,9 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/incidents/{id}", s.handleGetIncident)
 	mux.HandleFunc("PATCH /api/v1/incidents/{id}", s.admin(s.handleEditIncident))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/updates", s.admin(s.handleAddUpdate))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/postmortem", s.admin(s.handlePostmortem))
+	mux.HandleFunc("PUT /api/v1/component-groups/{id}", s.admin(s.handlePutGroup))
+	mux.HandleFunc("DELETE /api/v1/component-groups/{id}", s.admin(s.handleDeleteGroup))
 	mux.HandleFunc("GET /api/v1/incidents/{id}/affected", s.admin(s.handleAffected))
 	mux.HandleFunc("GET /api/v1/incidents/{id}/affected.csv", s.admin(s.handleAffectedCSV))
 	mux.HandleFunc("POST /api/v1/subscribers", s.admin(s.handleSubscribe))
@@ -136,9 +142,10 @@ func (s *Service) handlePage(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	sum := s.summaryLocked(now)
 	hist := s.incidentsDocLocked(now)
+	up := s.uptimeLocked(now)
 	s.mu.Unlock()
 	var buf bytes.Buffer
-	if err := RenderPage(&buf, sum, hist.Incidents, now); err != nil {
+	if err := RenderPage(&buf, sum, hist.Incidents, &up, now); err != nil {
 		api.WriteError(w, err)
 		return
 	}

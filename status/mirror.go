@@ -93,7 +93,7 @@ func (s *Service) importMirror(sum Summary, doc IncidentsDoc) error {
 	return s.mutateLocked(func(b *batch) error {
 		seen := map[string]bool{}
 		for _, c := range sum.Components {
-			if c.ID == "" || c.Group {
+			if c.ID == "" {
 				continue
 			}
 			seen[c.ID] = true
@@ -103,7 +103,10 @@ func (s *Service) importMirror(sum Summary, doc IncidentsDoc) error {
 			}
 			cur, ok := s.components[c.ID]
 			next := Component{ID: c.ID, Name: c.Name, Position: c.Position, Source: componentSourceMirror, Status: st,
-				CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+				CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Group: c.Group}
+			if c.GroupID != nil {
+				next.GroupID = *c.GroupID
+			}
 			if c.Description != nil {
 				next.Description = *c.Description
 			}

@@ -101,6 +101,10 @@ type Component struct {
 	Status      string    `json:"status,omitempty"` // only for mirrored components: the status the core reported
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+	// Group marks a component group (its status is the worst of its
+	// members'); GroupID names the group a component belongs to.
+	Group   bool   `json:"group,omitempty"`
+	GroupID string `json:"group_id,omitempty"`
 }
 
 // fixedComponents are the parts every Floodgate has.
@@ -145,6 +149,9 @@ type Incident struct {
 	Source string `json:"source,omitempty"`
 	// OutageNoticeAt is when the two-hour notice was queued.
 	OutageNoticeAt time.Time `json:"outage_notice_at,omitzero"`
+	// Postmortem is the write-up attached once the incident is resolved.
+	Postmortem   string    `json:"postmortem,omitempty"`
+	PostmortemAt time.Time `json:"postmortem_at,omitzero"`
 }
 
 // Maintenance is a scheduled maintenance window.
@@ -160,6 +167,11 @@ type Maintenance struct {
 	// Completed ends the window early.
 	Completed bool   `json:"completed,omitempty"`
 	Source    string `json:"source,omitempty"`
+	// When the reminder ahead of the window, and the notices of its start
+	// and its end, were queued.
+	ReminderAt time.Time `json:"reminder_at,omitzero"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	EndedAt    time.Time `json:"ended_at,omitzero"`
 }
 
 // statusAt is the Statuspage status of the window at now.

@@ -242,14 +242,27 @@ func (s *Service) queueIncidentEventLocked(b *batch, kind string, inc *Incident)
 }
 
 func (s *Service) queueMaintenanceEventLocked(b *batch, mt *Maintenance) {
+	s.queueMaintenanceKindLocked(b, mt, EventMaintenance)
+}
+
+// queueMaintenanceKindLocked tells subscribers about a maintenance window:
+// scheduled, starting soon, started or completed (kind).
+func (s *Service) queueMaintenanceKindLocked(b *batch, mt *Maintenance, kind string) {
 	now := s.now()
 	sp := s.spMaintenanceLocked(mt, now, s.componentStatusesLocked(now))
-	m := message{eventID: newID("evt"), kind: EventMaintenance, at: now, components: mt.Components,
-		payload: webhookPayload{Type: EventMaintenance, CreatedAt: now, Page: s.pageLocked(now), Maintenance: &sp}}
-	m.subject = fmt.Sprintf("[%s] 점검 예정 · Scheduled maintenance: %s", s.cfg.PageName, mt.Name)
-	m.text = fmt.Sprintf("%s\n\n%s → %s\n구성 요소 Components: %s\n\n%s\n", mt.Name, fmtTime(mt.ScheduledFor), fmtTime(mt.ScheduledUntil),
+	m := message{eventID: newID("evt"), kind: kind, at: now, components: mt.Components,
+		payload: webhookPayload{Type: kind, CreatedAt: now, Page: s.pageLocked(now), Maintenance: &sp}}
+	m.subject = fmt.Sprintf("[%s] %s: %s", s.cfg.PageName, maintenanceSubject[kind], mt.Name)
+	lead := maintenanceLeadText(kind, mt)
+	if lead != "" {
+		lead += "\n\n"
+	}
+	m.text = fmt.Sprintf("%s%s\n\n%s → %s\n구성 요소 Components: %s\n\n%s\n", lead, mt.Name, fmtTime(mt.ScheduledFor), fmtTime(mt.ScheduledUntil),
 		s.componentNamesLocked(mt.Components), mt.Message)
-	m.sms = truncate(fmt.Sprintf("[%s] 점검/Maintenance %s: %s", s.cfg.PageName, fmtTime(mt.ScheduledFor), mt.Name), 300)
+	if l := s.statusLink(); l != "" {
+		m.text += "\n" + l + "\n"
+	}
+	m.sms = truncate(fmt.Sprintf("[%s] %s %s: %s", s.cfg.PageName, maintenanceSubject[kind], fmtTime(mt.ScheduledFor), mt.Name), 300)
 	s.queueToSubscribersLocked(b, m)
 }
 
@@ -270,6 +283,14 @@ func writeFCR(t *strings.Builder, fact, cause, response string) {
 // queueToSubscribersLocked makes one delivery per confirmed subscriber
 // whose components (if any) the event touches.
 func (s *Service) queueToSubscribersLocked(b *batch, m message) {
+	// A subscriber of a group hears of events touching its members.
+	touched := append([]string(nil), m.components...)
+	for _, id := range m.components {
+		if c, ok := s.components[id]; ok && c.GroupID != "" && !contains(touched, c.GroupID) {
+			touched = append(touched, c.GroupID)
+		}
+	}
+	m.components = touched
 	var ds []*Delivery
 	for _, sub := range s.subscribers {
 		if !sub.wants(m.components) {

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -67,6 +68,12 @@ var pageFuncs = template.FuncMap{
 	"subscribeAction": func(p Page) string {
 		return strings.TrimSuffix(p.URL, "/status") + "/api/v1/subscriptions"
 	},
+	"pct": func(f *float64) string {
+		if f == nil {
+			return "—"
+		}
+		return strconv.FormatFloat(*f, 'f', 2, 64) + "%"
+	},
 	"nameKO": func(e *Extension) string {
 		if e == nil {
 			return ""
@@ -93,14 +100,56 @@ type pageData struct {
 	Summary Summary
 	Active  []SPIncident
 	Past    []SPIncident
+	Rows    []componentRow
 	Now     time.Time
+}
+
+// componentRow is one line of the component list: a component with its
+// uptime bars, or a group with its members.
+type componentRow struct {
+	C        SPComponent
+	Uptime   *ComponentUptime
+	Children []componentRow
+}
+
+// componentRows nests members under their groups, in page order.
+func componentRows(comps []SPComponent, up *UptimeDoc) []componentRow {
+	byID := map[string]*ComponentUptime{}
+	if up != nil {
+		for i := range up.Components {
+			byID[up.Components[i].ID] = &up.Components[i]
+		}
+	}
+	groups := map[string]bool{}
+	for _, c := range comps {
+		if c.Group {
+			groups[c.ID] = true
+		}
+	}
+	var rows []componentRow
+	for _, c := range comps {
+		if c.GroupID != nil && groups[*c.GroupID] {
+			continue
+		}
+		row := componentRow{C: c, Uptime: byID[c.ID]}
+		if c.Group {
+			for _, m := range comps {
+				if m.GroupID != nil && *m.GroupID == c.ID {
+					row.Children = append(row.Children, componentRow{C: m, Uptime: byID[m.ID]})
+				}
+			}
+		}
+		rows = append(rows, row)
+	}
+	return rows
 }
 
 // RenderPage writes the status page as one self-contained HTML document (no
 // scripts, no outside files), so that it can be served from a static export.
 // history is incidents.json's list; resolved ones show as past incidents.
-func RenderPage(w io.Writer, sum Summary, history []SPIncident, now time.Time) error {
-	d := pageData{Summary: sum, Active: append([]SPIncident(nil), sum.Incidents...), Now: now}
+// uptime (may be nil) gives the 90-day bars.
+func RenderPage(w io.Writer, sum Summary, history []SPIncident, uptime *UptimeDoc, now time.Time) error {
+	d := pageData{Summary: sum, Active: append([]SPIncident(nil), sum.Incidents...), Now: now, Rows: componentRows(sum.Components, uptime)}
 	// The most serious first; a notice (impact none) after every problem.
 	sort.SliceStable(d.Active, func(i, j int) bool { return impactRank[d.Active[i].Impact] > impactRank[d.Active[j].Impact] })
 	active := map[string]bool{}

@@ -80,9 +80,12 @@ type Config struct {
 	// confirmation (24 hours); ConfirmsPerTarget bounds the confirmation
 	// messages one target gets a day (3), SubscribesPerIP the subscription
 	// requests per client address an hour (10; negative: no limit).
-	PendingTTL        time.Duration
-	ConfirmsPerTarget int
-	SubscribesPerIP   int
+	PendingTTL time.Duration
+	// MaintenanceReminder is how long before a maintenance window its
+	// subscribers are reminded (1 hour).
+	MaintenanceReminder time.Duration
+	ConfirmsPerTarget   int
+	SubscribesPerIP     int
 	// Replica, on a core node, replicates the status records through the
 	// cluster's log (see Replica); nil keeps them in DataDir/status only.
 	Replica Replica
@@ -155,6 +158,9 @@ func Open(cfg Config) (*Service, error) {
 	}
 	if cfg.MaxAttempts == 0 {
 		cfg.MaxAttempts = 20
+	}
+	if cfg.MaintenanceReminder <= 0 {
+		cfg.MaintenanceReminder = time.Hour
 	}
 	if cfg.PendingTTL <= 0 {
 		cfg.PendingTTL = DefaultPendingTTL
@@ -399,6 +405,7 @@ func (s *Service) run() {
 			s.evaluateSignals()
 			s.checkOutageNotices()
 			s.expirePending()
+			s.checkMaintenances()
 			next = s.dispatch()
 		}
 		if !timer.Stop() {
@@ -429,6 +436,9 @@ func (s *Service) sortedComponents() []*Component {
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Position != out[j].Position {
 			return out[i].Position < out[j].Position
+		}
+		if out[i].Group != out[j].Group {
+			return out[i].Group // a group before its first member
 		}
 		return out[i].ID < out[j].ID
 	})

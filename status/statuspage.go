@@ -62,6 +62,7 @@ type SPComponent struct {
 	PageID             string     `json:"page_id"`
 	Group              bool       `json:"group"`
 	OnlyShowIfDegraded bool       `json:"only_show_if_degraded"`
+	Components         []string   `json:"components,omitempty"` // a group's members
 	Floodgate          *Extension `json:"floodgate,omitempty"`
 }
 
@@ -111,11 +112,13 @@ type SPAffectedComponent struct {
 
 // Extension carries what Statuspage has no field for.
 type Extension struct {
-	NameKO   string `json:"name_ko,omitempty"`
-	Fact     string `json:"fact,omitempty"`
-	Cause    string `json:"cause,omitempty"`
-	Response string `json:"response,omitempty"`
-	Auto     bool   `json:"auto,omitempty"`
+	NameKO       string     `json:"name_ko,omitempty"`
+	Fact         string     `json:"fact,omitempty"`
+	Cause        string     `json:"cause,omitempty"`
+	Response     string     `json:"response,omitempty"`
+	Auto         bool       `json:"auto,omitempty"`
+	Postmortem   string     `json:"postmortem,omitempty"`
+	PostmortemAt *time.Time `json:"postmortem_at,omitempty"`
 }
 
 var indicatorDescription = map[string]string{
@@ -167,6 +170,13 @@ func (s *Service) componentStatusesLocked(now time.Time) map[string]string {
 			worse(id, componentStatusFor(inc.Impact))
 		}
 	}
+	for id, c := range s.components {
+		if c.GroupID != "" {
+			if g, ok := s.components[c.GroupID]; ok && g.Group {
+				worse(c.GroupID, out[id])
+			}
+		}
+	}
 	return out
 }
 
@@ -180,8 +190,19 @@ func (s *Service) spComponentLocked(c *Component, st string) SPComponent {
 	if c.NameKO != "" {
 		ext = &Extension{NameKO: c.NameKO}
 	}
-	return SPComponent{ID: c.ID, Name: c.Name, Status: st, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
-		Position: c.Position, Description: desc, PageID: pageID, Floodgate: ext}
+	out := SPComponent{ID: c.ID, Name: c.Name, Status: st, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		Position: c.Position, Description: desc, PageID: pageID, Floodgate: ext, Group: c.Group}
+	if c.GroupID != "" {
+		g := c.GroupID
+		out.GroupID = &g
+	}
+	if c.Group {
+		out.Components = s.membersLocked(c.ID)
+		if out.Components == nil {
+			out.Components = []string{}
+		}
+	}
+	return out
 }
 
 func (s *Service) spIncidentLocked(inc *Incident, statuses map[string]string) SPIncident {
@@ -208,8 +229,12 @@ func (s *Service) spIncidentLocked(inc *Incident, statuses map[string]string) SP
 			out.Components = append(out.Components, s.spComponentLocked(c, statuses[id]))
 		}
 	}
-	if inc.Fact != "" || inc.Cause != "" || inc.Response != "" || inc.SignalKey != "" {
-		out.Floodgate = &Extension{Fact: inc.Fact, Cause: inc.Cause, Response: inc.Response, Auto: inc.SignalKey != ""}
+	if inc.Fact != "" || inc.Cause != "" || inc.Response != "" || inc.SignalKey != "" || inc.Postmortem != "" {
+		out.Floodgate = &Extension{Fact: inc.Fact, Cause: inc.Cause, Response: inc.Response, Auto: inc.SignalKey != "", Postmortem: inc.Postmortem}
+		if !inc.PostmortemAt.IsZero() {
+			t := inc.PostmortemAt
+			out.Floodgate.PostmortemAt = &t
+		}
 	}
 	return out
 }

@@ -1,0 +1,297 @@
+package status
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/floodgate/floodgate/internal/testkit"
+)
+
+// seedHistory gives a service 80 days of history: a three-hour critical
+// checkout outage 32 days ago, a major login incident with a postmortem 12
+// days ago, a minor slowdown today, and a "Sale" group of the waiting room,
+// checkout and orders.
+func seedHistory(t *testing.T, s *Service, clock *fakeClock) (outageDay string) {
+	t.Helper()
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The components exist from the start of the clock.
+	testkit.WaitFor(t, "the fixed components", func() bool { return len(s.Summary().Components) >= 4 })
+	clock.Add(48 * 24 * time.Hour)
+	outageDay = dayStart(clock.Now()).Format("2006-01-02")
+	inc, err := s.CreateIncident(IncidentInput{Name: "Checkout down · 결제 중단", Impact: ImpactCritical, Message: "Orders fail. 주문이 실패합니다.", Components: []string{"checkout"}})
+	must(inc, err)
+	clock.Add(3 * time.Hour)
+	must(s.AddUpdate(inc.ID, UpdateInput{Status: StatusResolved, Message: "Orders work again. 주문이 정상화되었습니다."}))
+	clock.Add(20*24*time.Hour + 2*time.Hour) // 01:00 KST: the incident stays within one day
+	login, err := s.CreateIncident(IncidentInput{Name: "Sign-in fails · 로그인 실패", Impact: ImpactMajor, Message: "The identity provider rejects logins. 로그인이 거부됩니다.",
+		Components: []string{"login"}, Cause: "An expired certificate at the identity provider.", Response: "Holds were paused; nobody lost a unit."})
+	must(login, err)
+	clock.Add(5 * time.Hour)
+	must(s.AddUpdate(login.ID, UpdateInput{Status: StatusResolved, Message: "Sign-in works again. 로그인이 정상화되었습니다."}))
+	must(s.AttachPostmortem(login.ID, PostmortemInput{Body: "The provider's certificate expired at 03:12 KST. We now watch its expiry and page two weeks ahead.\n공급자의 인증서가 만료되었습니다. 이제 만료 2주 전에 알립니다."}))
+	clock.Add(12 * 24 * time.Hour)
+	must(s.PutGroup("sale", GroupInput{Name: "Sale", NameKO: "판매", Components: []string{"waiting-room", "checkout", "orders"}}))
+	must(s.CreateIncident(IncidentInput{Name: "Slow queue updates · 대기열 갱신 지연", Impact: ImpactMinor, Message: "Positions update every 20 s. 순번이 20초마다 갱신됩니다.",
+		Components: []string{"waiting-room"}}))
+	return outageDay
+}
+
+func TestUptimeGroupsAndPostmortems(t *testing.T) {
+	clock := newFakeClock()
+	clock.Add(-80 * 24 * time.Hour)
+	s, _ := MustOpen(t, func(c *Config) { c.Now = clock.Now })
+	outageDay := seedHistory(t, s, clock)
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+
+	var up UptimeDoc
+	if code := doJSON(t, "GET", srv.URL+"/api/v2/uptime.json", "", nil, &up); code != 200 {
+		t.Fatalf("uptime.json: %d", code)
+	}
+	byID := map[string]ComponentUptime{}
+	for _, c := range up.Components {
+		if len(c.History) != UptimeDays {
+			t.Fatalf("%s has %d days, want %d", c.ID, len(c.History), UptimeDays)
+		}
+		byID[c.ID] = c
+	}
+	if _, ok := byID["sale"]; ok {
+		t.Fatal("a group has its own uptime")
+	}
+	co := byID["checkout"]
+	if co.GroupID != "sale" {
+		t.Fatalf("checkout's group is %q", co.GroupID)
+	}
+	var found bool
+	for _, d := range co.History {
+		if d.Date == outageDay {
+			found = true
+			// Three hours of a full outage in a 24-hour day.
+			if d.Uptime == nil || *d.Uptime != 87.5 || d.MajorSeconds != 3*3600 || d.Level != ComponentMajorOutage {
+				t.Fatalf("the outage day: %+v (uptime %v)", d, d.Uptime)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no day %s in the history", outageDay)
+	}
+	if co.History[0].Level != "no_data" || co.History[0].Uptime != nil {
+		t.Fatalf("the day before checkout existed: %+v", co.History[0])
+	}
+	// A major incident counts 30 %: five hours of it cost 1.5 hours.
+	lg := byID["login"]
+	var loginDay *UptimeDay
+	for i := range lg.History {
+		if lg.History[i].PartialSeconds > 0 {
+			loginDay = &lg.History[i]
+		}
+	}
+	if loginDay == nil || loginDay.PartialSeconds != 5*3600 || *loginDay.Uptime != 93.75 {
+		t.Fatalf("the login incident's day: %+v", loginDay)
+	}
+
+	// The group in summary.json: Statuspage's group fields, the worst
+	// status of its members.
+	sum := s.Summary()
+	var group *SPComponent
+	for i := range sum.Components {
+		if sum.Components[i].ID == "sale" {
+			group = &sum.Components[i]
+		}
+	}
+	if group == nil || !group.Group || group.Status != ComponentDegraded || strings.Join(group.Components, ",") != "waiting-room,checkout,orders" {
+		t.Fatalf("the group in summary.json: %+v", group)
+	}
+	// A postmortem needs a resolved incident.
+	open := sum.Incidents[0]
+	if _, err := s.AttachPostmortem(open.ID, PostmortemInput{Body: "too early"}); err == nil {
+		t.Fatal("a postmortem was attached to an open incident")
+	}
+	// Groups do not nest, and a component id is not a group.
+	if _, err := s.PutGroup("inner", GroupInput{Name: "x", Components: []string{"sale"}}); err == nil {
+		t.Fatal("a group took a group")
+	}
+	if _, err := s.PutGroup("checkout", GroupInput{Name: "x", Components: []string{"login"}}); err == nil {
+		t.Fatal("a component was turned into a group")
+	}
+
+	// The widget and the badge.
+	resp, err := http.Get(srv.URL + "/status/widget.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") || !strings.Contains(string(js), "/api/v2/status.json") || strings.Contains(string(js), "innerHTML") {
+		t.Fatalf("widget.js: %s", resp.Header.Get("Content-Type"))
+	}
+	for path, want := range map[string]string{"/status/badge.svg": "degraded performance", "/status/badge.svg?component=login": "operational"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(string(svg), want) || !strings.HasPrefix(string(svg), "<svg") {
+			t.Fatalf("%s: %s %s", path, resp.Header.Get("Content-Type"), svg)
+		}
+	}
+	if resp, _ := http.Get(srv.URL + "/status/badge.svg?component=%3Cscript%3E"); resp.StatusCode != 404 {
+		t.Fatalf("a badge of an unknown component: %d", resp.StatusCode)
+	}
+}
+
+func TestMaintenanceOpensClosesAndNotifies(t *testing.T) {
+	clock := newFakeClock()
+	hook := newReceiver(t, 0)
+	s, _ := MustOpen(t, func(c *Config) { c.Now = clock.Now })
+	if _, err := s.Subscribe(SubscriberInput{Channel: ChannelWebhook, Target: hook.URL + "/h", Secret: "0123456789abcdef0123456789abcdef"}); err != nil {
+		t.Fatal(err)
+	}
+	now := clock.Now()
+	m, err := s.ScheduleMaintenance(MaintenanceInput{Name: "DB upgrade", Message: "Orders pause.", Components: []string{"orders"},
+		ScheduledFor: now.Add(3 * time.Hour), ScheduledUntil: now.Add(4 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := func() []string {
+		var out []string
+		for _, r := range hook.accepted() {
+			out = append(out, r.Header.Get("Floodgate-Event-Type"))
+		}
+		return out
+	}
+	status := func() string {
+		for _, c := range s.Summary().Components {
+			if c.ID == "orders" {
+				return c.Status
+			}
+		}
+		return ""
+	}
+	testkit.WaitFor(t, "the scheduled notice", func() bool { return len(kinds()) == 1 })
+	clock.Add(2*time.Hour + 5*time.Minute) // within the hour before
+	testkit.WaitFor(t, "the reminder", func() bool { return len(kinds()) == 2 })
+	if status() != ComponentOperational {
+		t.Fatalf("orders are %s before the window", status())
+	}
+	clock.Add(time.Hour)
+	testkit.WaitFor(t, "the start notice", func() bool { return len(kinds()) == 3 })
+	if status() != ComponentUnderMaintenance {
+		t.Fatalf("orders are %s during the window", status())
+	}
+	clock.Add(time.Hour)
+	testkit.WaitFor(t, "the end notice", func() bool { return len(kinds()) == 4 })
+	if status() != ComponentOperational {
+		t.Fatalf("orders are %s after the window", status())
+	}
+	want := []string{EventMaintenance, EventMaintenanceReminder, EventMaintenanceStarted, EventMaintenanceCompleted}
+	if strings.Join(kinds(), ",") != strings.Join(want, ",") {
+		t.Fatalf("notices %v, want %v", kinds(), want)
+	}
+	var p webhookPayload
+	if err := json.Unmarshal(hook.accepted()[3].Body, &p); err != nil || p.Maintenance == nil || p.Maintenance.ID != m.ID || p.Maintenance.Status != maintenanceCompleted {
+		t.Fatalf("the end notice: %s (%v)", hook.accepted()[3].Body, err)
+	}
+}
+
+// TestStatusPageInChromium renders the live page with 90 days of uptime
+// bars, a component group, a postmortem and the subscribe form, and keeps
+// screenshots in docs/screenshots.
+func TestStatusPageInChromium(t *testing.T) {
+	chromium := chromiumPath(t)
+	clock := newFakeClock()
+	clock.Add(-80 * 24 * time.Hour)
+	s, _ := MustOpen(t, func(c *Config) { c.Now = clock.Now })
+	outageDay := seedHistory(t, s, clock)
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
+		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.UserDataDir(t.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
+	defer cancelT()
+
+	shots := map[string][]byte{}
+	for _, v := range []struct {
+		name          string
+		width, height int64
+		mobile        bool
+	}{{"status-page-mobile.png", 420, 900, true}, {"status-page-desktop.png", 1100, 900, false}} {
+		steps := []chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(v.width, v.height, chromedp.EmulateScale(2))}
+		if v.mobile {
+			steps = []chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(v.width, v.height, chromedp.EmulateScale(2), chromedp.EmulateMobile)}
+		}
+		steps = append(steps, chromedp.Navigate(srv.URL+"/status"), chromedp.WaitVisible(chromedp.CSS(".bars")))
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("chromium: %v", err)
+		}
+		// textContent: the past incidents' details are folded.
+		text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.textContent`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"판매", "Sale", "90일", "구독하기", "Subscribe", "Postmortem", "certificate expired"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("the page lacks %q", want)
+			}
+		}
+		bars, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".bars i").length`))
+		if err != nil || bars != 4*UptimeDays {
+			t.Fatalf("%d uptime bars (%v), want %d", bars, err, 4*UptimeDays)
+		}
+		red, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".bars .u-major_outage").length`))
+		if err != nil || red != 1 {
+			t.Fatalf("%d red bars (%v), want the one outage day", red, err)
+		}
+		title, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector(".bars .u-major_outage").title`))
+		if err != nil || title != outageDay+" · 87.50%" {
+			t.Fatalf("the red bar says %q (%v), want %q", title, err, outageDay+" · 87.50%")
+		}
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		shots[v.name] = png
+		if v.mobile {
+			for name, sel := range map[string]string{"status-subscribe-form.png": "form.subscribe", "status-components.png": "ul.components"} {
+				img, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(sel)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				shots[name] = img
+			}
+		}
+	}
+	for name, png := range shots {
+		if len(png) < 8 || string(png[1:4]) != "PNG" {
+			t.Fatalf("%s is not a PNG", name)
+		}
+		out := filepath.Join("..", "docs", "screenshots", name)
+		if err := os.WriteFile(out, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot written to %s", out)
+	}
+}
