@@ -78,6 +78,7 @@ var publicRoutes = map[string]bool{
 	"GET /openapi.yaml":                        true,
 	"/api/":                                    true, // unrouted API paths: 404 in the error shape
 	"/":                                        true, // the buyer pages
+	"/admin/":                                  true, // the operator console signs in with its own form
 }
 
 // adminRoutes holds every admin route of the server.

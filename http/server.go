@@ -111,6 +111,8 @@ type Server struct {
 	logs     *fairness.Logs
 	ready    atomic.Bool
 
+	recent   recentWindow // the last seconds of API answers, for the console
+	console  atomic.Pointer[http.Handler]
 	answered atomic.Uint64 // API answers, for the error-rate health signal
 	failed   atomic.Uint64 // of which 5xx
 }
@@ -163,6 +165,7 @@ func New(cfg Config) *Server {
 	s.forward = newForwarder(cfg.Cluster, cfg.AdminToken)
 	s.logs = fairness.NewLogs(cfg.Store.Read)
 	s.metrics = newMetrics(cfg.Registry, cfg.Store, cfg.Now)
+	cfg.Registry.MustRegister(newDropCollector(cfg.Store))
 	s.handler = s.middleware(s.routes())
 	return s
 }
@@ -190,6 +193,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/audit", s.admin(floodgate.AccessRead, s.listAudit))
 	mux.HandleFunc("GET /api/v1/drops/{drop}/report", s.admin(floodgate.AccessRead, s.getReport))
 	mux.HandleFunc("GET /api/v1/drops/{drop}/orders.csv", s.admin(floodgate.AccessRead, s.ordersCSV))
+	// The operator console (package console) checks its own session.
+	mux.Handle("/admin/", http.HandlerFunc(s.serveConsole))
 
 	mux.HandleFunc("POST /api/v1/drops/{drop}/queue", s.leaderOnly(s.join))
 	mux.HandleFunc("GET /api/v1/drops/{drop}/queue", s.queueStatus)
@@ -329,6 +334,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			d := time.Since(start)
 			s.metrics.observe(r.Pattern, rw.status, d)
 			if strings.HasPrefix(r.URL.Path, "/api/") {
+				s.recent.record(start, d, rw.status >= 500 && r.Context().Err() == nil)
 				s.answered.Add(1)
 				// Only failures on our side move the error-rate signal:
 				// a refused input is a 4xx, and a client that went away

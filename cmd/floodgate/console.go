@@ -1,7 +1,12 @@
 package main
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"log/slog"
 	"time"
+
+	"github.com/floodgate/floodgate/console"
 
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/status"
@@ -21,4 +26,17 @@ func incidentSummaries(svc *status.Service) func() []fhttp.IncidentSummary {
 		}
 		return out
 	}
+}
+
+// mountConsole serves the operator console at /admin. Its session key comes
+// from the admin token, so every node of a cluster accepts the same cookie.
+func mountConsole(api *fhttp.Server, adminToken string, log *slog.Logger) error {
+	m := hmac.New(sha256.New, []byte(adminToken))
+	m.Write([]byte("floodgate console session key"))
+	h, err := console.New(console.Config{API: api, Key: m.Sum(nil), Logger: log})
+	if err != nil {
+		return err
+	}
+	api.SetConsole(h)
+	return nil
 }

@@ -1,0 +1,216 @@
+package console
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+
+	fhttp "github.com/floodgate/floodgate/http"
+	"github.com/floodgate/floodgate/internal/chart"
+)
+
+// lang picks Korean or English: ?lang=, then the fg_lang cookie, then the
+// browser's Accept-Language.
+func lang(r *http.Request) string {
+	if v := r.URL.Query().Get("lang"); v == "ko" || v == "en" {
+		return v
+	}
+	if c, err := r.Cookie("fg_lang"); err == nil && (c.Value == "ko" || c.Value == "en") {
+		return c.Value
+	}
+	al := strings.ToLower(r.Header.Get("Accept-Language"))
+	if strings.HasPrefix(al, "ko") {
+		return "ko"
+	}
+	return "en"
+}
+
+func (h *Handler) parseTemplates() error {
+	funcs := template.FuncMap{
+		"t":    T,
+		"msgs": msgs,
+		"list": func(v ...string) []string { return v },
+		"err": func(l string, errs map[string]string, field string) string {
+			v, ok := errs[field]
+			if !ok {
+				return ""
+			}
+			if strings.HasPrefix(v, "api:") {
+				return v[4:]
+			}
+			return T(l, v)
+		},
+		"num": func(v int64) string { return group(v) },
+		"f1":  func(v float64) string { return fmt.Sprintf("%.1f", v) },
+		"f2":  func(v float64) string { return fmt.Sprintf("%.2f", v) },
+		"pct": func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) },
+		"when": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.UTC().Format("2006-01-02 15:04:05 UTC")
+		},
+		"whenp": func(t *time.Time) string {
+			if t == nil {
+				return "—"
+			}
+			return t.UTC().Format("2006-01-02 15:04:05 UTC")
+		},
+		"secs": func(v *float64) string {
+			if v == nil {
+				return "—"
+			}
+			return fmt.Sprintf("%.2f s", *v)
+		},
+		"eta": func(v *float64) string {
+			if v == nil {
+				return "—"
+			}
+			return fmt.Sprintf("%.0f s", math.Ceil(*v))
+		},
+		"share": func(a, b int64) string {
+			if b == 0 {
+				return "—"
+			}
+			return fmt.Sprintf("%.1f%%", 100*float64(a)/float64(b))
+		},
+	}
+	h.pages = map[string]*template.Template{}
+	for _, name := range []string{"login", "drops", "new", "live", "report", "orders", "incidents", "audit", "notfound"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return fmt.Errorf("console: parse %s: %w", name, err)
+		}
+		h.pages[name] = t
+	}
+	return nil
+}
+
+// page is what every template gets.
+type page struct {
+	Lang    string
+	Path    string
+	CSRF    string
+	Signed  bool
+	Done    string
+	Data    map[string]any
+	Expires time.Time
+}
+
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, name string, status int, data map[string]any) {
+	l := lang(r)
+	if v := r.URL.Query().Get("lang"); v == "ko" || v == "en" {
+		http.SetCookie(w, &http.Cookie{Name: "fg_lang", Value: v, Path: "/admin", MaxAge: 365 * 86400, SameSite: http.SameSiteLaxMode, Secure: h.cfg.Secure})
+	}
+	p := page{Lang: l, Path: r.URL.Path, Data: data, Done: r.URL.Query().Get("done")}
+	if s := sessionOf(r); s.ID != "" {
+		p.Signed, p.CSRF, p.Expires = true, h.csrf(s), time.Unix(s.Exp, 0).UTC()
+	}
+	var buf bytes.Buffer
+	if err := h.pages[name].Execute(&buf, p); err != nil {
+		h.log.Error("render", "page", name, "err", err)
+		http.Error(w, "The page could not be drawn.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if status != 0 && status != http.StatusOK {
+		w.WriteHeader(status)
+	}
+	_, _ = w.Write(buf.Bytes())
+}
+
+func group(v int64) string {
+	s := fmt.Sprint(v)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func jsonJS(v any) template.JS {
+	b, _ := json.Marshal(v) // escapes <, > and &
+	return template.JS(b)
+}
+
+// timelineSeries turns timeline points into chart series.
+func timelineSeries(l string, tl []fhttp.TimelinePoint) (counts, rates []chart.Series) {
+	xs := make([]float64, len(tl))
+	var joined, admitted, held, sold, waiting []float64
+	for i, p := range tl {
+		xs[i] = p.T
+		joined = append(joined, float64(p.Joined))
+		admitted = append(admitted, float64(p.Admitted))
+		held = append(held, float64(p.Held))
+		sold = append(sold, float64(p.Sold))
+		waiting = append(waiting, float64(max(0, p.Joined-p.Admitted)))
+	}
+	counts = []chart.Series{
+		{Name: T(l, "waiting"), Color: "#1f5fa8", X: xs, Y: waiting},
+		{Name: T(l, "admitted"), Color: "#c25e00", X: xs, Y: admitted},
+		{Name: T(l, "holds"), Color: "#7b3fa0", X: xs, Y: held},
+		{Name: T(l, "sold"), Color: "#1d7a36", X: xs, Y: sold},
+	}
+	rate := func(vals []float64) []float64 {
+		out := make([]float64, len(vals))
+		for i := range vals {
+			out[i] = math.NaN()
+			// Over about a second, so that one tick's jitter does not show.
+			j := i
+			for j > 0 && xs[i]-xs[j] < 1 {
+				j--
+			}
+			if dt := xs[i] - xs[j]; dt > 0 {
+				out[i] = (vals[i] - vals[j]) / dt
+			}
+		}
+		return out
+	}
+	rates = []chart.Series{
+		{Name: T(l, "joins_per_s"), Color: "#1f5fa8", X: xs, Y: rate(joined)},
+		{Name: T(l, "admitted_per_s"), Color: "#c25e00", X: xs, Y: rate(admitted)},
+		{Name: T(l, "sold_per_s"), Color: "#1d7a36", X: xs, Y: rate(sold)},
+	}
+	_ = joined
+	return counts, rates
+}
+
+func liveCharts(lv fhttp.LiveView, l string) []template.HTML {
+	counts, rates := timelineSeries(l, lv.Timeline)
+	return []template.HTML{
+		chart.Line("counts", T(l, "chart_counts"), T(l, "seconds_since_opening"), T(l, "people_units"), counts, chart.Marker{X: 0, Label: T(l, "opening")}),
+		chart.Line("rates", T(l, "chart_rates"), T(l, "seconds_since_opening"), T(l, "per_second"), rates, chart.Marker{X: 0, Label: T(l, "opening")}),
+	}
+}
+
+func reportCharts(rep fhttp.Report, l string) []template.HTML {
+	counts, rates := timelineSeries(l, rep.Timeline)
+	var labels []string
+	var values []float64
+	for _, st := range rep.Funnel {
+		labels = append(labels, T(l, "funnel_"+st.Step))
+		values = append(values, float64(st.Count))
+	}
+	out := []template.HTML{
+		chart.Bars(T(l, "chart_funnel"), T(l, "people"), labels, values, "#1f5fa8"),
+		chart.Line("", T(l, "chart_counts"), T(l, "seconds_since_opening"), T(l, "people_units"), counts, chart.Marker{X: 0, Label: T(l, "opening")}),
+		chart.Line("", T(l, "chart_rates"), T(l, "seconds_since_opening"), T(l, "per_second"), rates, chart.Marker{X: 0, Label: T(l, "opening")}),
+	}
+	if w := rep.WaitSeconds; w != nil {
+		out = append(out, chart.Bars(T(l, "chart_wait"), T(l, "seconds"), []string{"p50", "p90", "p99"}, []float64{w.P50, w.P90, w.P99}, "#c25e00"))
+	}
+	return out
+}
