@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,6 +85,15 @@ func TestStatusReplicatedAcrossNodes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
+	// A maker's webhook, subscribed through a follower: every event must
+	// reach it once, from whichever node leads.
+	hook := startEventCounter(t)
+	if _, err := c.Nodes[f2].Call(ctx, http.MethodPost, "/api/v1/subscribers", admin, map[string]any{
+		"channel": "webhook", "target": hook.URL, "secret": "a-shared-secret-of-the-maker",
+	}, nil); err != nil {
+		t.Fatalf("subscribe a webhook on %s: %v", c.IDs[f2], err)
+	}
+
 	var inc struct{ ID string }
 	if _, err := c.Nodes[f1].Call(ctx, http.MethodPost, "/api/v1/incidents", admin, map[string]any{
 		"name": "Checkout is failing", "status": "investigating", "impact": "major",
@@ -124,13 +135,24 @@ func TestStatusReplicatedAcrossNodes(t *testing.T) {
 	subscribers := func(r *testkit.Client) bool {
 		var list struct{ Subscribers []struct{ Target string } }
 		_, err := r.Call(ctx, http.MethodGet, "/api/v1/subscribers", admin, nil, &list)
-		return err == nil && len(list.Subscribers) == 1 && list.Subscribers[0].Target == "+821012345678"
+		if err != nil || len(list.Subscribers) != 2 {
+			return false
+		}
+		return list.Subscribers[0].Target == "+821012345678" || list.Subscribers[1].Target == "+821012345678"
 	}
 	nodesOnly := map[string]*testkit.Client{}
 	for i, n := range c.Nodes {
 		nodesOnly[c.IDs[i]] = n.Client
 	}
 	within(t, 2*time.Second, "the subscriber", nodesOnly, subscribers)
+	// Three events so far (incident, update, maintenance), each delivered,
+	// and every node knows the outbox is empty.
+	testkit.WaitFor(t, "three webhook deliveries", func() bool { return hook.total() == 3 })
+	within(t, 5*time.Second, "an empty outbox", nodesOnly, func(r *testkit.Client) bool {
+		var d struct{ Queued []json.RawMessage }
+		_, err := r.Call(ctx, http.MethodGet, "/api/v1/deliveries", admin, nil, &d)
+		return err == nil && len(d.Queued) == 0
+	})
 
 	// The leader dies without warning; nothing acknowledged is lost.
 	c.Nodes[leader].Kill()
@@ -171,6 +193,50 @@ func TestStatusReplicatedAcrossNodes(t *testing.T) {
 	if err != nil || !strings.Contains(string(resp.Body), "Checkout is failing") {
 		t.Fatalf("the restarted node's page lacks the incident: %v", err)
 	}
+	// The new leader sent the resolution, and nobody sent anything twice.
+	testkit.WaitFor(t, "the fourth webhook delivery", func() bool { return hook.total() == 4 })
+	time.Sleep(time.Second)
+	if n, ids := hook.total(), hook.ids(); n != 4 || len(ids) != 4 {
+		t.Fatalf("the webhook took %d deliveries of %d events, want 4 distinct events once each: %v", n, len(ids), ids)
+	}
+}
+
+// eventCounter is a maker's webhook endpoint that counts deliveries by
+// Floodgate-Event-Id.
+type eventCounter struct {
+	URL string
+	mu  sync.Mutex
+	got map[string]int
+	n   int
+}
+
+func startEventCounter(t *testing.T) *eventCounter {
+	ec := &eventCounter{got: map[string]int{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ec.mu.Lock()
+		ec.got[r.Header.Get("Floodgate-Event-Id")]++
+		ec.n++
+		ec.mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	ec.URL = srv.URL + "/floodgate"
+	return ec
+}
+
+func (ec *eventCounter) total() int {
+	ec.mu.Lock()
+	defer ec.mu.Unlock()
+	return ec.n
+}
+
+func (ec *eventCounter) ids() map[string]int {
+	ec.mu.Lock()
+	defer ec.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range ec.got {
+		out[k] = v
+	}
+	return out
 }
 
 // normalized drops the fields that are computed at read time from the
