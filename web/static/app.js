@@ -398,11 +398,22 @@
   $("release").addEventListener("click", releaseHold);
 
   // ---- the order ----
-  function showOrder(o) {
+  var payClock = null, payPoll = null;
+  function stopPayment() {
+    clearInterval(payClock); payClock = null;
+    clearInterval(payPoll); payPoll = null;
+  }
+  // showOrder shows an order; payUrl is the "pay now" link from /me (undefined
+  // when the order came from the order call, which does not carry it).
+  function showOrder(o, payUrl) {
     hold = null;
     clearInterval(tickTimer);
     clearInterval(healthTimer); healthTimer = null;
+    stopPayment();
+    if (o.status === "expired") return message(t("order_expired_title"), t("order_expired"), null, "icon-warn");
+    if (o.status === "cancelled") return message(t("order_cancelled_title"), t("order_cancelled"), null, "icon-warn");
     show("order");
+    showPayment(o, payUrl);
     $("o-id").textContent = o.id;
     $("o-customer").textContent = o.customer || customer;
     var at = Date.parse(o.created_at);
@@ -410,6 +421,32 @@
     $("o-voucher-box").hidden = !o.voucher;
     $("o-voucher").textContent = o.voucher || "";
     setBanner("");
+  }
+
+  // An order awaiting payment: the deadline counting down, the pay link,
+  // and a look at the server every few seconds (paid, expired).
+  function showPayment(o, payUrl) {
+    var due = o.status === "awaiting_payment" && o.pay_by ? Date.parse(o.pay_by) : NaN;
+    var awaiting = !isNaN(due);
+    $("o-title").textContent = awaiting ? t("pay_title") : t("order_title");
+    $("o-lead").hidden = awaiting;
+    $("o-pay").hidden = !awaiting;
+    if (!awaiting) return;
+    if (payUrl === undefined) return refresh(true); // fetch the link
+    $("o-pay-due").textContent = t("pay_due", { at: new Date(due).toLocaleString(lang === "ko" ? "ko-KR" : "en-US", { dateStyle: "medium", timeStyle: "short" }) });
+    $("o-pay-link").hidden = !payUrl;
+    $("o-pay-nolink").hidden = !!payUrl;
+    if (payUrl) $("o-pay-link").href = payUrl;
+    var tick = function () {
+      var left = Math.max(0, due - now());
+      var s = Math.floor(left / 1000), h = Math.floor(s / 3600);
+      $("o-pay-clock").textContent = (h > 0 ? h + ":" : "") + pad(Math.floor(s / 60) % 60) + ":" + pad(s % 60);
+      $("o-pay-clock").classList.toggle("low", left < 60000);
+      if (left <= 0) { stopPayment(); refresh(true); }
+    };
+    tick();
+    payClock = setInterval(tick, 1000);
+    payPoll = setInterval(function () { refresh(true); }, 5000);
   }
 
   // ---- errors ----
@@ -468,7 +505,7 @@
         return handleError(res);
       }
       var me = res.body;
-      if (me.order) return showOrder(me.order);
+      if (me.order) return showOrder(me.order, me.pay_url || "");
       if (me.hold && me.hold.status === "active") return showHold(me.hold);
       if (me.hold && me.hold.status === "ordered") return showOrder(me.order || { id: me.hold.id });
       if (me.state === "sold_out" || me.state === "closed") {
