@@ -369,3 +369,45 @@ func TestDrawIsReproducible(t *testing.T) {
 		t.Fatalf("floodgate verify does not reproduce the draw (%s):\n%s", want, out)
 	}
 }
+
+// TestPresaleLetsOnlyTheInvitedIn: until presale_until only a customer on
+// the list or the holder of an unused one-time code gets a ticket.
+func TestPresaleLetsOnlyTheInvitedIn(t *testing.T) {
+	n := testkit.StartNode(t, testkit.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	until := time.Now().Add(time.Hour).UTC()
+	body := map[string]any{"id": "pre", "name": "Presale", "stock": 10, "presale_until": until,
+		"presale_customers": []string{"VIP@example.com"}, "presale_codes": []string{"CODE-0001"}}
+	if _, err := n.Call(ctx, http.MethodPost, "/api/v1/drops", testkit.Bearer(n.AdminToken), body, nil); err != nil {
+		t.Fatal(err)
+	}
+	join := func(presale map[string]string) (int, error) {
+		var in any
+		if presale != nil {
+			in = map[string]any{"presale": presale}
+		}
+		return n.Call(ctx, http.MethodPost, "/api/v1/drops/pre/queue", nil, in, nil)
+	}
+	for name, c := range map[string]struct {
+		presale map[string]string
+		status  int
+	}{
+		"nobody":         {nil, http.StatusForbidden},
+		"not invited":    {map[string]string{"session": n.MustSession(t, "other@example.com")}, http.StatusForbidden},
+		"a wrong code":   {map[string]string{"code": "CODE-9999"}, http.StatusForbidden},
+		"the invited":    {map[string]string{"session": n.MustSession(t, "vip@example.com")}, http.StatusCreated},
+		"a bad session":  {map[string]string{"session": "forged"}, http.StatusUnauthorized},
+		"invited, again": {map[string]string{"session": n.MustSession(t, "vip@example.com")}, http.StatusCreated},
+	} {
+		if st, _ := join(c.presale); st != c.status {
+			t.Errorf("%s: %d, want %d", name, st, c.status)
+		}
+	}
+	if st, err := join(map[string]string{"code": "CODE-0001"}); st != http.StatusCreated {
+		t.Fatalf("a one-time code: %d %v", st, err)
+	}
+	if st, _ := join(map[string]string{"code": "CODE-0001"}); st != http.StatusForbidden {
+		t.Fatalf("the same code twice: %d", st)
+	}
+}

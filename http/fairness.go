@@ -1,11 +1,13 @@
 package http
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -55,7 +57,10 @@ func (f *fairRequest) apply(spec *sale.DropSpec) error {
 		}
 		spec.PresaleUntil = v
 	}
-	spec.PresaleCustomers = f.PresaleCustomers
+	for _, c := range f.PresaleCustomers {
+		// Customers are lower-case emails (or identity provider subjects).
+		spec.PresaleCustomers = append(spec.PresaleCustomers, strings.ToLower(strings.TrimSpace(c)))
+	}
 	spec.PresaleCodes = f.PresaleCodes
 	return nil
 }
@@ -526,4 +531,60 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	_, _ = w.Write(floodgate.OpenAPI)
+}
+
+// joinRequest is the optional body of POST /api/v1/drops/{drop}/queue.
+type joinRequest struct {
+	Presale *presaleRequest `json:"presale,omitempty"`
+}
+
+// presaleRequest is how a visitor gets in during a presale: the session of
+// a customer on the list, or a one-time code.
+type presaleRequest struct {
+	Session string `json:"session,omitempty"`
+	Code    string `json:"code,omitempty"`
+}
+
+// presaleGate lets a join through during a drop's presale only for an
+// invited customer or with an unused one-time code (which it spends).
+func (s *Server) presaleGate(ctx context.Context, drop string, p *presaleRequest) error {
+	now := s.cfg.Now()
+	var (
+		in    bool
+		until int64
+		d     *sale.Drop
+	)
+	s.cfg.Store.Read(func(st *sale.State) {
+		if d = st.Drops[drop]; d != nil {
+			in, until = d.InPresale(now.UnixMilli()), d.Spec.PresaleUntil
+		}
+	})
+	if !in {
+		return nil
+	}
+	closed := floodgate.Errorf(floodgate.EForbidden, "This drop is open to invited customers until %s: join with {\"presale\": {\"session\": ...}} as an invited customer, or {\"presale\": {\"code\": ...}} with your code.", sale.LogTime(until))
+	switch {
+	case p == nil || (p.Session == "" && p.Code == ""):
+		return closed
+	case p.Code != "":
+		if len(p.Code) > 200 {
+			return floodgate.Errorf(floodgate.EInvalid, "\"code\" is at most 200 bytes.")
+		}
+		_, err := s.apply(ctx, &sale.Command{Kind: sale.KindUsePresaleCode, Drop: drop, Code: p.Code})
+		return err
+	}
+	customer, err := s.cfg.Sessions.Verify(p.Session, now)
+	if err != nil {
+		return err
+	}
+	var allowed bool
+	s.cfg.Store.Read(func(st *sale.State) {
+		if d := st.Drops[drop]; d != nil {
+			allowed = d.PresaleAllows(customer)
+		}
+	})
+	if !allowed {
+		return floodgate.Errorf(floodgate.EForbidden, "%s is not on this drop's presale list; it opens to everyone at %s.", customer, sale.LogTime(until))
+	}
+	return nil
 }

@@ -25,9 +25,9 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
+	var req joinRequest
 	if len(strings.TrimSpace(string(body))) > 0 {
-		var empty struct{}
-		if err := api.DecodeBytes(body, &empty); err != nil {
+		if err := api.DecodeBytes(body, &req); err != nil {
 			api.WriteError(w, err)
 			return
 		}
@@ -35,6 +35,10 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 	if !s.joins.allow(clientIPOf(r)) {
 		s.metrics.joinsLimited.Inc()
 		api.WriteErrorRetry(w, floodgate.Errorf(floodgate.ERateLimited, "Too many queue joins from your address; wait a few seconds. Your place is kept by the ticket you already have."), 5)
+		return
+	}
+	if err := s.presaleGate(r.Context(), drop, req.Presale); err != nil {
+		api.WriteError(w, err)
 		return
 	}
 	tok, st, err := s.cfg.Queue.Join(r.Context(), drop)
