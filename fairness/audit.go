@@ -12,8 +12,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
+	"github.com/floodgate/floodgate/internal/client"
 	"github.com/floodgate/floodgate/sale"
 )
 
@@ -22,7 +22,7 @@ import (
 // and draw rank against the revealed seed, the stock invariant, and a receipt.
 type Auditor struct {
 	Target string       // base URL of any node or edge
-	HTTP   *http.Client // nil: a client with a 30 s timeout
+	HTTP   *http.Client // nil: internal/client's default (30 s timeout)
 	Out    io.Writer    // progress lines; nil: discarded
 }
 
@@ -42,28 +42,12 @@ func (a *Auditor) logf(format string, args ...any) {
 }
 
 func (a *Auditor) get(ctx context.Context, path string, out any) error {
-	c := a.HTTP
-	if c == nil {
-		c = &http.Client{Timeout: 30 * time.Second}
+	c := client.New(strings.TrimRight(a.Target, "/"))
+	if a.HTTP != nil {
+		c.HTTP = a.HTTP
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(a.Target, "/")+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
+	if _, err := c.Call(ctx, http.MethodGet, path, nil, nil, out); err != nil {
 		return fmt.Errorf("GET %s: %w", path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("GET %s: %w", path, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s: %s", path, resp.Status, bytes.TrimSpace(body))
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("GET %s: the answer is not the expected JSON: %w", path, err)
 	}
 	return nil
 }
