@@ -17,6 +17,7 @@ import (
 	"github.com/floodgate/floodgate"
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/internal/client"
+	"github.com/floodgate/floodgate/internal/ticker"
 	"github.com/floodgate/floodgate/sale"
 	"github.com/floodgate/floodgate/store"
 )
@@ -79,18 +80,13 @@ func (m *Membership) Run(ctx context.Context) {
 	if len(m.joinURLs) > 0 && !m.isMember() {
 		m.join(ctx, m.joinURLs)
 	}
-	t := time.NewTicker(500 * time.Millisecond)
-	defer t.Stop()
-	for {
+	register := func(ctx context.Context) {
 		if err := m.registerSelf(ctx); err != nil {
 			m.log.Debug("recording this node's HTTP address failed; retrying", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
 	}
+	register(ctx)
+	ticker.Every(ctx, 500*time.Millisecond, register)
 }
 
 func (m *Membership) isMember() bool {

@@ -331,12 +331,9 @@ func (e *Edge) getDrop(w http.ResponseWriter, r *http.Request) {
 
 // ticket verifies the ticket of a request with the cluster's public key.
 func (e *Edge) ticket(r *http.Request, drop string) (*queue.Claims, error) {
-	tok := api.BearerToken(r)
-	if tok == "" {
-		tok = r.URL.Query().Get("ticket")
-	}
-	if tok == "" {
-		return nil, floodgate.Errorf(floodgate.EUnauthenticated, "A ticket is required: send \"Authorization: Bearer <ticket>\" from POST /api/v1/drops/{drop}/queue.")
+	tok, err := api.Ticket(r)
+	if err != nil {
+		return nil, err
 	}
 	ks := e.keys.Load()
 	if ks == nil {

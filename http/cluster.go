@@ -59,33 +59,45 @@ func validHTTPAddr(addr string) error {
 	return nil
 }
 
-func (s *Server) clusterJoin(w http.ResponseWriter, r *http.Request) {
-	ca, err := s.clusterAdmin()
-	if err != nil {
-		api.WriteError(w, err)
-		return
-	}
-	var req JoinRequest
-	if err := api.Decode(r, &req); err != nil {
-		api.WriteError(w, err)
-		return
-	}
+// validate checks a join request before the cluster is asked.
+func (req *JoinRequest) validate() error {
 	if err := validNodeID(req.ID); err != nil {
-		api.WriteError(w, err)
-		return
+		return err
 	}
 	if _, _, err := net.SplitHostPort(req.RaftAddr); err != nil {
-		api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "\"raft_addr\" must be host:port, the address other nodes reach the new node's Raft transport at."))
-		return
+		return floodgate.Errorf(floodgate.EInvalid, "\"raft_addr\" must be host:port, the address other nodes reach the new node's Raft transport at.")
 	}
-	if req.HTTPAddr != "" {
-		if err := validHTTPAddr(req.HTTPAddr); err != nil {
-			api.WriteError(w, err)
-			return
-		}
+	if req.HTTPAddr == "" {
+		return nil
 	}
-	if err := ca.Join(r.Context(), req.ID, req.RaftAddr, req.HTTPAddr); err != nil {
+	return validHTTPAddr(req.HTTPAddr)
+}
+
+// changeMembers runs one change of the cluster's members: it decodes the
+// body into in (none when in is nil), checks it with valid, makes the
+// change, and answers the first error. It reports whether all went well.
+func (s *Server) changeMembers(w http.ResponseWriter, r *http.Request, in any, valid func() error, change func(ClusterAdmin) error) bool {
+	ca, err := s.clusterAdmin()
+	if err == nil && in != nil {
+		err = api.Decode(r, in)
+	}
+	if err == nil {
+		err = valid()
+	}
+	if err == nil {
+		err = change(ca)
+	}
+	if err != nil {
 		api.WriteError(w, err)
+	}
+	return err == nil
+}
+
+func (s *Server) clusterJoin(w http.ResponseWriter, r *http.Request) {
+	var req JoinRequest
+	if !s.changeMembers(w, r, &req, req.validate, func(ca ClusterAdmin) error {
+		return ca.Join(r.Context(), req.ID, req.RaftAddr, req.HTTPAddr)
+	}) {
 		return
 	}
 	s.log.Info("node joined", "id", req.ID, "raft_addr", req.RaftAddr, "http_addr", req.HTTPAddr)
@@ -93,47 +105,24 @@ func (s *Server) clusterJoin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) clusterRegister(w http.ResponseWriter, r *http.Request) {
-	ca, err := s.clusterAdmin()
-	if err != nil {
-		api.WriteError(w, err)
-		return
-	}
 	id := r.PathValue("id")
-	if err := validNodeID(id); err != nil {
-		api.WriteError(w, err)
-		return
-	}
 	var req RegisterRequest
-	if err := api.Decode(r, &req); err != nil {
-		api.WriteError(w, err)
-		return
+	valid := func() error {
+		if err := validNodeID(id); err != nil {
+			return err
+		}
+		return validHTTPAddr(req.HTTPAddr)
 	}
-	if err := validHTTPAddr(req.HTTPAddr); err != nil {
-		api.WriteError(w, err)
-		return
+	if s.changeMembers(w, r, &req, valid, func(ca ClusterAdmin) error { return ca.Register(r.Context(), id, req.HTTPAddr) }) {
+		w.WriteHeader(http.StatusNoContent)
 	}
-	if err := ca.Register(r.Context(), id, req.HTTPAddr); err != nil {
-		api.WriteError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) clusterRemove(w http.ResponseWriter, r *http.Request) {
-	ca, err := s.clusterAdmin()
-	if err != nil {
-		api.WriteError(w, err)
-		return
-	}
 	id := r.PathValue("id")
-	if err := validNodeID(id); err != nil {
-		api.WriteError(w, err)
-		return
+	valid := func() error { return validNodeID(id) }
+	if s.changeMembers(w, r, nil, valid, func(ca ClusterAdmin) error { return ca.Remove(r.Context(), id) }) {
+		s.log.Info("node removed", "id", id)
+		w.WriteHeader(http.StatusNoContent)
 	}
-	if err := ca.Remove(r.Context(), id); err != nil {
-		api.WriteError(w, err)
-		return
-	}
-	s.log.Info("node removed", "id", id)
-	w.WriteHeader(http.StatusNoContent)
 }

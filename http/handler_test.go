@@ -212,3 +212,59 @@ func TestFollowerForwardsWritesToTheLeader(t *testing.T) {
 		t.Fatalf("a wrong admin token through the follower: %d %s; want 401", a.status, a.body)
 	}
 }
+
+// members records the membership changes the API asks for.
+type members struct {
+	knownLeader
+	mu    sync.Mutex
+	calls []string
+}
+
+func (m *members) record(s string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls = append(m.calls, s)
+	return nil
+}
+
+func (m *members) Join(_ context.Context, id, raftAddr, httpAddr string) error {
+	return m.record("join " + id + " " + raftAddr + " " + httpAddr)
+}
+func (m *members) Remove(_ context.Context, id string) error { return m.record("remove " + id) }
+func (m *members) Register(_ context.Context, id, httpAddr string) error {
+	return m.record("register " + id + " " + httpAddr)
+}
+
+func TestMembershipRoutesCheckTheirInputBeforeTheCluster(t *testing.T) {
+	st := leaderStore(t)
+	m := &members{}
+	hs := handlerServer(t, fhttp.Config{Store: st, Queue: queue.New(queue.Config{Store: st}), Cluster: m})
+	for _, r := range []struct {
+		method, path, body string
+		status             int
+	}{
+		{"POST", "/api/v1/cluster/join", `{"id":"Node 2","raft_addr":"10.0.0.2:7000"}`, http.StatusBadRequest},
+		{"POST", "/api/v1/cluster/join", `{"id":"node2","raft_addr":"10.0.0.2"}`, http.StatusBadRequest},
+		{"POST", "/api/v1/cluster/join", `{"id":"node2","raft_addr":"10.0.0.2:7000","http_addr":"ftp://x"}`, http.StatusBadRequest},
+		{"POST", "/api/v1/cluster/join", `{"id":"node2","raft_addr":"10.0.0.2:7000","extra":1}`, http.StatusBadRequest},
+		{"POST", "/api/v1/cluster/join", `{"id":"node2","raft_addr":"10.0.0.2:7000","http_addr":"http://10.0.0.2:8080"}`, http.StatusOK},
+		{"PUT", "/api/v1/cluster/nodes/node2", `{"http_addr":"10.0.0.2:8080"}`, http.StatusBadRequest},
+		{"PUT", "/api/v1/cluster/nodes/node2", `{"http_addr":"https://node2.example"}`, http.StatusNoContent},
+		{"DELETE", "/api/v1/cluster/nodes/NODE2", "", http.StatusBadRequest},
+		{"DELETE", "/api/v1/cluster/nodes/node2", "", http.StatusNoContent},
+	} {
+		if a := call(t, r.method, hs.URL+r.path, handlerToken, r.body); a.status != r.status {
+			t.Errorf("%s %s %s: %d %s; want %d", r.method, r.path, r.body, a.status, a.body, r.status)
+		}
+	}
+	want := []string{"join node2 10.0.0.2:7000 http://10.0.0.2:8080", "register node2 https://node2.example", "remove node2"}
+	if strings.Join(m.calls, "|") != strings.Join(want, "|") {
+		t.Fatalf("the cluster was asked %q; want only the valid changes %q", m.calls, want)
+	}
+
+	// A node without cluster support says so.
+	plain := handlerServer(t, fhttp.Config{Store: st, Queue: queue.New(queue.Config{Store: st}), Cluster: knownLeader{}})
+	if a := call(t, "DELETE", plain.URL+"/api/v1/cluster/nodes/node2", handlerToken, ""); a.status != http.StatusConflict {
+		t.Fatalf("remove on a node without cluster support: %d %s; want 409", a.status, a.body)
+	}
+}

@@ -53,12 +53,9 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 // ticket reads and verifies the ticket of a request: the Authorization
 // bearer token, or ?ticket= for EventSource, which cannot send headers.
 func (s *Server) ticket(r *http.Request, drop string) (*queue.Claims, error) {
-	tok := api.BearerToken(r)
-	if tok == "" {
-		tok = r.URL.Query().Get("ticket")
-	}
-	if tok == "" {
-		return nil, floodgate.Errorf(floodgate.EUnauthenticated, "A ticket is required: send \"Authorization: Bearer <ticket>\" from POST /api/v1/drops/{drop}/queue.")
+	tok, err := api.Ticket(r)
+	if err != nil {
+		return nil, err
 	}
 	_, v, err := s.cfg.Queue.Keys()
 	if err != nil {

@@ -372,11 +372,7 @@ func (s *Server) allowRequest(r *http.Request, ip netip.Addr) bool {
 	if !s.ipReqs.allow(ip) {
 		return false
 	}
-	tok := api.BearerToken(r)
-	if tok == "" {
-		tok = r.URL.Query().Get("ticket")
-	}
-	if tok != "" {
+	if tok, err := api.Ticket(r); err == nil {
 		return s.reqs.allowKey(tok)
 	}
 	return true

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/ticker"
 )
 
 // Buyer-facing messages of provider faults. They say what happened to the
@@ -219,16 +220,7 @@ func (p *OIDC) probe(ctx context.Context) error {
 }
 
 func (p *OIDC) probeLoop(ctx context.Context) {
-	t := time.NewTicker(p.cfg.ProbeInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			_ = p.probe(ctx)
-		}
-	}
+	ticker.Every(ctx, p.cfg.ProbeInterval, func(ctx context.Context) { _ = p.probe(ctx) })
 }
 
 func (p *OIDC) succeeded() {

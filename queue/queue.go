@@ -15,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/ticker"
 	"github.com/floodgate/floodgate/sale"
 )
 
@@ -280,21 +281,14 @@ func StatusOf(d *sale.Drop, early bool, seq int64, now int64) Status {
 // cluster secret once, and a Tick every TickInterval that starts drops,
 // expires holds, pauses them while login is down, and moves admission on.
 func (s *Service) Run(ctx context.Context) {
-	t := time.NewTicker(s.cfg.TickInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	ticker.Every(ctx, s.cfg.TickInterval, func(ctx context.Context) {
 		if !s.cfg.Store.IsLeader() {
-			continue
+			return
 		}
 		if err := s.tick(ctx); err != nil {
 			s.log.Warn("tick failed", "err", err)
 		}
-	}
+	})
 }
 
 func (s *Service) tick(ctx context.Context) error {

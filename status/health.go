@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/ticker"
 )
 
 // AffectedFunc adapts a function to AffectedSource.
@@ -35,16 +36,9 @@ const errorWindow = 30
 // at least 50 API answers in the last 30 seconds failing, and drops that
 // sold out. Observe opens, updates and resolves incidents from them.
 func (s *Service) WatchHealth(ctx context.Context, h Health) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
 	var lastTotal, lastFailed uint64
 	var window []struct{ total, failed uint64 }
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	ticker.Every(ctx, time.Second, func(context.Context) {
 		s.Observe(Signal{
 			Key: "raft_leader", Component: "checkout,orders,waiting-room", OK: h.HasLeader(),
 			Impact: "major", Title: "Checkout is unavailable",
@@ -88,5 +82,5 @@ func (s *Service) WatchHealth(ctx context.Context, h Health) {
 				Title: d.Name + " is sold out", Message: "Every unit of " + d.Name + " has been sold. Thank you for your patience.",
 			})
 		}
-	}
+	})
 }

@@ -56,21 +56,13 @@ func (s *Service) CreateIncident(in IncidentInput) (*Incident, error) {
 }
 
 func (s *Service) createIncidentLocked(in IncidentInput, signalKey, by string) (*Incident, error) {
-	name, err := checkText("name", in.Name, true, maxName)
-	if err != nil {
-		return nil, err
-	}
-	msg, err := checkText("message", in.Message, true, maxMessage)
-	if err != nil {
-		return nil, err
-	}
-	cause, err := checkText("cause", in.Cause, false, maxMessage)
-	if err != nil {
-		return nil, err
-	}
-	response, err := checkText("response", in.Response, false, maxMessage)
-	if err != nil {
-		return nil, err
+	var t texts
+	name := t.check("name", in.Name, true, maxName)
+	msg := t.check("message", in.Message, true, maxMessage)
+	cause := t.check("cause", in.Cause, false, maxMessage)
+	response := t.check("response", in.Response, false, maxMessage)
+	if t.err != nil {
+		return nil, t.err
 	}
 	if in.Status == "" {
 		in.Status = StatusInvestigating
@@ -139,27 +131,16 @@ func (s *Service) changeIncidentLocked(id string, in UpdateInput, isUpdate bool,
 	inc := *cur
 	inc.Components = append([]string(nil), cur.Components...)
 	inc.Updates = append([]Update(nil), cur.Updates...)
-	msg, err := checkText("message", in.Message, isUpdate, maxMessage)
-	if err != nil {
-		return nil, err
+	var t texts
+	msg := t.check("message", in.Message, isUpdate, maxMessage)
+	t.replace(&inc.Name, "name", in.Name, true, maxName)
+	t.replace(&inc.Fact, "fact", in.Fact, false, maxMessage)
+	t.replace(&inc.Cause, "cause", in.Cause, false, maxMessage)
+	t.replace(&inc.Response, "response", in.Response, false, maxMessage)
+	if t.err != nil {
+		return nil, t.err
 	}
-	if in.Name != "" {
-		if inc.Name, err = checkText("name", in.Name, true, maxName); err != nil {
-			return nil, err
-		}
-	}
-	for _, f := range []struct {
-		name string
-		in   string
-		dst  *string
-	}{{"fact", in.Fact, &inc.Fact}, {"cause", in.Cause, &inc.Cause}, {"response", in.Response, &inc.Response}} {
-		if f.in == "" {
-			continue
-		}
-		if *f.dst, err = checkText(f.name, f.in, false, maxMessage); err != nil {
-			return nil, err
-		}
-	}
+	var err error
 	if in.Impact != "" {
 		if !validImpact(in.Impact) {
 			return nil, floodgate.Errorf(floodgate.EInvalid, "Unknown impact %q; use none, minor, major or critical.", in.Impact)
@@ -251,13 +232,11 @@ type MaintenanceInput struct {
 func (s *Service) ScheduleMaintenance(in MaintenanceInput) (*Maintenance, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	name, err := checkText("name", in.Name, true, maxName)
-	if err != nil {
-		return nil, err
-	}
-	msg, err := checkText("message", in.Message, true, maxMessage)
-	if err != nil {
-		return nil, err
+	var t texts
+	name := t.check("name", in.Name, true, maxName)
+	msg := t.check("message", in.Message, true, maxMessage)
+	if t.err != nil {
+		return nil, t.err
 	}
 	if in.ScheduledFor.IsZero() || in.ScheduledUntil.IsZero() {
 		return nil, floodgate.Errorf(floodgate.EInvalid, "The fields \"scheduled_for\" and \"scheduled_until\" are required (RFC 3339 times).")

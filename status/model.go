@@ -249,6 +249,32 @@ func newToken() string {
 	return hex.EncodeToString(b[:])
 }
 
+// texts checks the text fields of one input in turn and keeps the first
+// error, so that the checks read as a list.
+type texts struct{ err error }
+
+// check returns s trimmed, or "" once a check has failed.
+func (t *texts) check(field, s string, required bool, max int) string {
+	if t.err != nil {
+		return ""
+	}
+	s, t.err = checkText(field, s, required, max)
+	return s
+}
+
+// replace sets *dst to s trimmed when s is given (an edit leaves out the
+// fields it does not change).
+func (t *texts) replace(dst *string, field, s string, required bool, max int) {
+	if s == "" || t.err != nil {
+		return
+	}
+	if v, err := checkText(field, s, required, max); err != nil {
+		t.err = err
+	} else {
+		*dst = v
+	}
+}
+
 // checkText trims s and checks its length; field names the JSON field.
 func checkText(field, s string, required bool, max int) (string, error) {
 	s = strings.TrimSpace(s)

@@ -207,6 +207,20 @@ func BearerToken(r *http.Request) string {
 	return ""
 }
 
+// Ticket returns the queue ticket of a request: the Authorization bearer
+// token, or ?ticket= for EventSource, which cannot send headers. Without
+// one it returns "" and an unauthenticated error that says how to get one.
+func Ticket(r *http.Request) (string, error) {
+	tok := BearerToken(r)
+	if tok == "" {
+		tok = r.URL.Query().Get("ticket")
+	}
+	if tok == "" {
+		return "", floodgate.Errorf(floodgate.EUnauthenticated, "A ticket is required: send \"Authorization: Bearer <ticket>\" from POST /api/v1/drops/{drop}/queue.")
+	}
+	return tok, nil
+}
+
 // probeMethods are the methods tried to tell "wrong method" from "no such path".
 var probeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
