@@ -62,6 +62,7 @@ var publicRoutes = map[string]bool{
 	"GET /api/v1/drops/{drop}/me":        true,
 	"GET /api/v1/drops/{drop}/admission": true,
 	"POST /api/v1/session":               true,
+	"POST /logout":                       true, // ends the buyer's own session
 	"POST /api/v1/drops/{drop}/holds":    true,
 	"GET /api/v1/holds/{hold}":           true,
 	"DELETE /api/v1/holds/{hold}":        true,

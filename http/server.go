@@ -202,6 +202,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/drops/{drop}/admission", s.admissionStream)
 
 	mux.HandleFunc("POST /api/v1/session", s.createSession)
+	mux.HandleFunc("POST /logout", s.leaderOnly(s.logout))
 
 	mux.HandleFunc("GET /api/v1/drops/{drop}/fairness", s.fairness)
 	mux.HandleFunc("GET /api/v1/drops/{drop}/log/head", s.logHead)

@@ -23,6 +23,8 @@ type Queue interface {
 type Sessions interface {
 	Issue(customer, provider string, now time.Time) (string, error)
 	Verify(token string, now time.Time) (customer string, err error)
+	// Parse is Verify with the session's id and expiry (for logout).
+	Parse(token string, now time.Time) (identity.Session, error)
 }
 
 var (

@@ -2,8 +2,10 @@ package identity
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"sync/atomic"
@@ -25,6 +27,23 @@ type Sessions struct {
 	// provider, when set, is the only provider whose sessions Verify
 	// accepts (RequireProvider).
 	provider atomic.Pointer[string]
+	// revoked, when set, tells whether a session id was revoked (logout).
+	revoked atomic.Pointer[func(id string, now time.Time) bool]
+}
+
+// SetRevoked sets how Verify learns that a session was ended at logout: the
+// node reads the revocations from the replicated state.
+func (s *Sessions) SetRevoked(fn func(id string, now time.Time) bool) {
+	s.revoked.Store(&fn)
+}
+
+// Session is what a verified session token says.
+type Session struct {
+	Customer string
+	// ID identifies the session for revocation ("" for tokens issued
+	// before sessions had ids).
+	ID      string
+	Expires time.Time
 }
 
 // RequireProvider makes Verify accept only sessions issued through the
@@ -57,6 +76,7 @@ const SessionCookie = "fg_session"
 var errNoKey = floodgate.Errorf(floodgate.EUnavailable, "Sign-in is starting up; retry in a moment.")
 
 type sessionClaims struct {
+	ID       string `json:"sid,omitempty"`
 	Customer string `json:"sub"`
 	Provider string `json:"prv,omitempty"`
 	Expires  int64  `json:"exp"`
@@ -70,7 +90,11 @@ func (s *Sessions) Issue(customer, provider string, now time.Time) (string, erro
 	if s.key.Load() == nil {
 		return "", errNoKey
 	}
-	body, err := json.Marshal(sessionClaims{Customer: customer, Provider: provider, Expires: now.Add(s.ttl).Unix()})
+	var id [16]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return "", err
+	}
+	body, err := json.Marshal(sessionClaims{ID: hex.EncodeToString(id[:]), Customer: customer, Provider: provider, Expires: now.Add(s.ttl).Unix()})
 	if err != nil {
 		return "", err
 	}
@@ -80,33 +104,50 @@ func (s *Sessions) Issue(customer, provider string, now time.Time) (string, erro
 
 // Verify checks token and returns its customer. Any fault is EUnauthenticated.
 func (s *Sessions) Verify(token string, now time.Time) (string, error) {
+	sess, err := s.Parse(token, now)
+	return sess.Customer, err
+}
+
+// Parse checks token like Verify and returns what it says.
+func (s *Sessions) Parse(token string, now time.Time) (Session, error) {
+	c, err := s.parse(token, now)
+	if err != nil {
+		return Session{}, err
+	}
+	return Session{Customer: c.Customer, ID: c.ID, Expires: time.Unix(c.Expires, 0)}, nil
+}
+
+func (s *Sessions) parse(token string, now time.Time) (sessionClaims, error) {
 	if s.key.Load() == nil {
-		return "", errNoKey
+		return sessionClaims{}, errNoKey
 	}
 	bad := floodgate.Errorf(floodgate.EUnauthenticated, "The buyer session is missing, invalid or expired; sign in again.")
 	p, sig, ok := strings.Cut(token, ".")
 	if !ok || len(token) > 4096 {
-		return "", bad
+		return sessionClaims{}, bad
 	}
 	want, err := base64.RawURLEncoding.DecodeString(sig)
 	if err != nil || !hmac.Equal(want, s.mac(p)) {
-		return "", bad
+		return sessionClaims{}, bad
 	}
 	body, err := base64.RawURLEncoding.DecodeString(p)
 	if err != nil {
-		return "", bad
+		return sessionClaims{}, bad
 	}
 	var c sessionClaims
 	if err := json.Unmarshal(body, &c); err != nil || c.Customer == "" {
-		return "", bad
+		return sessionClaims{}, bad
 	}
 	if want := s.provider.Load(); want != nil && c.Provider != *want {
-		return "", bad
+		return sessionClaims{}, bad
 	}
 	if now.Unix() >= c.Expires {
-		return "", floodgate.Errorf(floodgate.EUnauthenticated, "The buyer session has expired; sign in again.")
+		return sessionClaims{}, floodgate.Errorf(floodgate.EUnauthenticated, "The buyer session has expired; sign in again.")
 	}
-	return c.Customer, nil
+	if fn := s.revoked.Load(); fn != nil && c.ID != "" && (*fn)(c.ID, now) {
+		return sessionClaims{}, floodgate.Errorf(floodgate.EUnauthenticated, "This buyer session was signed out; sign in again.")
+	}
+	return c, nil
 }
 
 func (s *Sessions) mac(payload string) []byte {

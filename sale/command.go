@@ -110,6 +110,8 @@ func (k Kind) String() string {
 		return "audited"
 	case KindAuditNote:
 		return "audit_note"
+	case KindRevokeSession:
+		return "revoke_session"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -208,6 +210,9 @@ type Command struct {
 	Action     string      // AuditNote
 	Target     string      // AuditNote
 	Detail     string      // AuditNote
+
+	SessionID string // RevokeSession
+	Until     int64  // RevokeSession: when the session would expire (unix ms)
 }
 
 // Encoding: a batch is uvarint(count) then each command as uvarint(len) and
@@ -337,6 +342,9 @@ func AppendCommand(buf []byte, c *Command) []byte {
 		buf = appendString(buf, c.Action)
 		buf = appendString(buf, c.Target)
 		buf = appendString(buf, c.Detail)
+	case KindRevokeSession:
+		buf = appendString(buf, c.SessionID)
+		buf = binary.AppendVarint(buf, c.Until)
 	}
 	return buf
 }
@@ -466,6 +474,9 @@ func DecodeCommand(buf []byte) (Command, error) {
 		c.Action = d.string()
 		c.Target = d.string()
 		c.Detail = d.string()
+	case KindRevokeSession:
+		c.SessionID = d.string()
+		c.Until = d.varint()
 	default:
 		return Command{}, fmt.Errorf("%w: unknown kind %d", ErrMalformed, c.Kind)
 	}

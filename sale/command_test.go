@@ -48,6 +48,7 @@ func sampleCommands() []Command {
 		{Kind: KindAudited, Now: t0, Op: &Operator{Actor: "admin", Tenant: "acme", From: "192.0.2.1"},
 			Inner: &Command{Kind: KindPauseDrop, Now: t0, Drop: "drop-1", Reason: "r"}},
 		{Kind: KindAuditNote, Now: t0, Op: &Operator{Actor: "admin"}, Action: "incident.create", Target: "inc_1", Detail: "d"},
+		{Kind: KindRevokeSession, Now: t0, SessionID: "s_0123456789abcdef", Until: t0 + 43_200_000},
 	}
 }
 

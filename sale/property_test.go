@@ -108,7 +108,7 @@ func (g *gen) command() Command {
 		g.paymentCommand(&c)
 		return c
 	}
-	switch p := g.pick(103); {
+	switch p := g.pick(104); {
 	case p < 6:
 		id := g.drop()
 		c.Kind, c.Drop, c.Spec = KindCreateDrop, id, g.spec(id)
@@ -198,6 +198,11 @@ func (g *gen) command() Command {
 		c.Kind, c.Drop, c.Customer = KindEnter, g.drop(), g.customer()
 		if g.chance(0.3) {
 			c.Kind, c.Customer, c.Code = KindUsePresaleCode, "", fmt.Sprintf("CODE-%04d", g.pick(4))
+		}
+	case p == 103:
+		c.Kind, c.SessionID, c.Until = KindRevokeSession, fmt.Sprintf("sid-%d", g.pick(6)), g.now+int64(g.pick(5000))-1000
+		if g.chance(0.05) {
+			c.SessionID = ""
 		}
 	case p >= 100:
 		g.controlCommand(&c)

@@ -33,7 +33,8 @@ type State struct {
 	Drops  map[string]*Drop  `json:"drops"`
 	Holds  map[string]*Hold  `json:"holds"`
 	Orders map[string]*Order `json:"orders"`
-	// Idem maps an Idempotency-Key to the order it created.
+	// Idem maps a customer's Idempotency-Key (idemKey) to the order it
+	// created.
 	Idem map[string]string `json:"idem"`
 	// Tickets maps drop + "/" + visitor to the ticket's hold.
 	Tickets map[string]string `json:"tickets"`
@@ -62,6 +63,9 @@ type State struct {
 	// Audit is every change an operator made, oldest first (see controls.go).
 	Audit     []AuditEntry `json:"audit,omitempty"`
 	NextAudit uint64       `json:"next_audit,omitempty"`
+	// RevokedSessions maps the id of a buyer session ended at logout to
+	// when it would have expired (unix ms; sessions.go).
+	RevokedSessions map[string]int64 `json:"revoked_sessions,omitempty"`
 }
 
 // Drop is the replicated state of one drop.
@@ -206,6 +210,7 @@ func Unmarshal(buf []byte) (*State, error) {
 	if s.Nodes == nil {
 		s.Nodes = map[string]string{}
 	}
+	s.rebuildIdem()
 	for _, o := range s.Orders {
 		if o.Status == "" {
 			o.Status = floodgate.OrderPaid // written before the payment step
@@ -299,6 +304,8 @@ func (s *State) apply(c *Command) Result {
 		return s.audited(c)
 	case KindAuditNote:
 		return s.auditNote(c)
+	case KindRevokeSession:
+		return s.revokeSession(c)
 	}
 	if res, ok := s.applyTenant(c); ok {
 		return res
@@ -571,7 +578,7 @@ func (s *State) order(c *Command) Result {
 	if c.Customer == "" {
 		return refuse(floodgate.EUnauthenticated, "An order needs a signed-in buyer.")
 	}
-	if id, ok := s.Idem[c.IdemKey]; ok {
+	if id, ok := s.Idem[idemKey(c.Customer, c.IdemKey)]; ok {
 		o := s.Orders[id]
 		if o.HoldID != c.HoldID || o.Customer != c.Customer {
 			return refuse(floodgate.EConflict, "This Idempotency-Key was already used for a different request; use a new key.")
@@ -621,7 +628,7 @@ func (s *State) order(c *Command) Result {
 	h.OrderID = o.ID
 	d.Customers[c.Customer] += h.Quantity
 	s.Orders[o.ID] = o
-	s.Idem[c.IdemKey] = o.ID
+	s.Idem[idemKey(c.Customer, c.IdemKey)] = o.ID
 	s.emit(floodgate.OrderEventCreated, o, c.Now)
 	d.Log = append(d.Log, LogRecord{Type: LeafOrder, At: c.Now, Ref: o.ID})
 	o.LogSeq = int64(len(d.Log))
@@ -920,8 +927,8 @@ func (s *State) Check() error {
 			}
 			vouchers[o.Drop+"\x00"+o.Voucher] = id
 		}
-		if s.Idem[o.IdemKey] != id {
-			return fmt.Errorf("order %s: idempotency key %q maps to %q", id, o.IdemKey, s.Idem[o.IdemKey])
+		if k := idemKey(o.Customer, o.IdemKey); s.Idem[k] != id {
+			return fmt.Errorf("order %s: idempotency key %q maps to %q", id, o.IdemKey, s.Idem[k])
 		}
 		if perCustomer[o.Drop] == nil {
 			perCustomer[o.Drop] = map[string]int64{}

@@ -231,7 +231,9 @@ func TestOrderIdempotencyAndLimits(t *testing.T) {
 	}
 	before := counts(s, "d")
 	mustRefuse(t, s, orderCmd(h1.ID, "v1", "a@x", "k0", now+4), floodgate.EConflict) // same key, other hold
-	mustRefuse(t, s, orderCmd(h0.ID, "v0", "b@x", "k0", now+4), floodgate.EConflict) // same key, other customer
+	// Keys count per customer: another customer's k0 is a key of theirs,
+	// and this hold is simply ordered already.
+	mustRefuse(t, s, orderCmd(h0.ID, "v0", "b@x", "k0", now+4), floodgate.EAlreadyOrdered)
 	mustRefuse(t, s, orderCmd(h0.ID, "v0", "a@x", "k9", now+4), floodgate.EAlreadyOrdered)
 	mustRefuse(t, s, orderCmd(h1.ID, "v0", "a@x", "k5", now+4), floodgate.ENotFound) // another ticket's hold
 	mustRefuse(t, s, orderCmd(h1.ID, "v1", "", "k5", now+4), floodgate.EUnauthenticated)

@@ -263,6 +263,10 @@ func (m *Main) Run(parent context.Context) (err error) {
 	if provider != nil {
 		sessions.RequireProvider(provider.Name())
 	}
+	sessions.SetRevoked(func(id string, now time.Time) (revoked bool) {
+		st.Read(func(s *sale.State) { revoked = s.SessionRevoked(id, now.UnixMilli()) })
+		return revoked
+	})
 	defaultDrop := ""
 	if cfg.demo {
 		defaultDrop = DemoDropID
