@@ -60,6 +60,16 @@ func Export(ctx context.Context, client *http.Client, from, dir string) error {
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
+	// from may list several nodes of a cluster: the first that answers.
+	if urls := splitURLs(from); len(urls) > 1 {
+		var err error
+		for _, u := range urls {
+			if err = Export(ctx, client, u, dir); err == nil {
+				return nil
+			}
+		}
+		return err
+	}
 	var sum Summary
 	var inc IncidentsDoc
 	sumRaw, err := fetchDoc(ctx, client, from, "/api/v2/summary.json", &sum)

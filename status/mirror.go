@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -29,8 +30,25 @@ func (s *Service) Mirror(ctx context.Context, from string, interval time.Duratio
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	urls := splitURLs(from)
+	if len(urls) == 0 {
+		return
+	}
+	pref := 0
 	for {
-		err := s.MirrorOnce(ctx, client, from)
+		// Any node of the cluster will do: they all serve the same
+		// replicated page. Start with the one that answered last.
+		var err error
+		for i := range urls {
+			u := urls[(pref+i)%len(urls)]
+			if err = s.MirrorOnce(ctx, client, u); err == nil {
+				pref = (pref + i) % len(urls)
+				break
+			}
+			if ctx.Err() != nil {
+				return
+			}
+		}
 		if ctx.Err() != nil {
 			return
 		}
@@ -53,6 +71,17 @@ func (s *Service) Mirror(ctx context.Context, from string, interval time.Duratio
 		case <-t.C:
 		}
 	}
+}
+
+// splitURLs splits a comma-separated list of base URLs.
+func splitURLs(from string) []string {
+	var out []string
+	for _, u := range strings.Split(from, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 func joinComma(v []string) string {
@@ -196,7 +225,10 @@ func fromSP(sp SPIncident) *Incident {
 		inc.Updates = append(inc.Updates, Update{ID: u.ID, Status: u.Status, Body: u.Body, CreatedAt: u.CreatedAt})
 	}
 	if e := sp.Floodgate; e != nil {
-		inc.Fact, inc.Cause, inc.Response = e.Fact, e.Cause, e.Response
+		inc.Fact, inc.Cause, inc.Response, inc.Postmortem = e.Fact, e.Cause, e.Response, e.Postmortem
+		if e.PostmortemAt != nil {
+			inc.PostmortemAt = *e.PostmortemAt
+		}
 		if e.Auto {
 			inc.SignalKey = "core"
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -305,4 +306,71 @@ func TestIncidentPausesHolds(t *testing.T) {
 	if again := hold(); !again.ExpiresAt.Equal(resumed.ExpiresAt) || again.Status != floodgate.HoldActive {
 		t.Fatalf("after the resolution the hold still moves: %v then %v (%s)", resumed.ExpiresAt, again.ExpiresAt, again.Status)
 	}
+}
+
+// TestStatusServeFollowsTheCluster: a standalone status server follows all
+// three nodes, keeps following when the node it read from dies, and keeps
+// serving its own copy when the whole core is down.
+func TestStatusServeFollowsTheCluster(t *testing.T) {
+	c := testkit.StartCluster(t, 3, testkit.ClusterOptions{})
+	leader := c.WaitLeader(t, nil, 10*time.Second)
+	admin := testkit.Bearer(testkit.DefaultAdminToken)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+
+	addr := testkit.FreeAddr(t)
+	cmd := exec.Command(testkit.Binary(t), "status", "serve", "--data-dir", t.TempDir(), "--http-addr", addr,
+		"--admin-token", "status-server-token-0123", "--from", strings.Join(urls(c.Nodes), ","), "--poll-interval", "200ms", "--dev")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("status serve log:\n%s", logs.String())
+		}
+	})
+	mirror := map[string]*testkit.Client{"status serve": testkit.NewClient("http://"+addr, "")}
+
+	var inc struct{ ID string }
+	if _, err := c.Nodes[leader].Call(ctx, http.MethodPost, "/api/v1/incidents", admin, map[string]any{
+		"name": "Queue moves slowly", "impact": "minor", "message": "Admission is slow.", "components": []string{"waiting-room"},
+	}, &inc); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 15*time.Second, "the incident on the status server", mirror, func(r *testkit.Client) bool {
+		st, _, _ := incidentOn(r, inc.ID)
+		return st == "investigating"
+	})
+	// The first node of --from dies; the status server reads another.
+	c.Nodes[0].Kill()
+	var alive []int
+	for i := 1; i < 3; i++ {
+		alive = append(alive, i)
+	}
+	next := c.WaitLeader(t, alive, 15*time.Second)
+	if err := testkit.Retry(ctx, func() error {
+		_, err := c.Nodes[next].Call(ctx, http.MethodPost, "/api/v1/incidents/"+inc.ID+"/updates", admin, map[string]any{
+			"status": "monitoring", "message": "Admission is back to speed.",
+		}, nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 10*time.Second, "the update read from another node", mirror, func(r *testkit.Client) bool {
+		st, n, _ := incidentOn(r, inc.ID)
+		return st == "monitoring" && n == 2
+	})
+	// The whole core goes down: the status server keeps its copy.
+	for _, n := range c.Nodes {
+		n.Kill()
+	}
+	time.Sleep(time.Second)
+	within(t, 2*time.Second, "the copy after the core is gone", mirror, func(r *testkit.Client) bool {
+		st, n, _ := incidentOn(r, inc.ID)
+		return st == "monitoring" && n == 2
+	})
 }

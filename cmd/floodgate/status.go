@@ -48,7 +48,7 @@ func runStatusServe(ctx context.Context, args []string) error {
 	addr := fs.String("http-addr", "127.0.0.1:8090", "address to serve the status page on")
 	fs.StringVar(&cfg.AdminToken, "admin-token", "", "admin token for posting incidents (required)")
 	fs.BoolVar(&cfg.Dev, "dev", false, "allow subscriber targets on loopback and private addresses (tests and demos)")
-	from := fs.String("from", "", "base URL of a core node to mirror, e.g. http://core:8080 (optional)")
+	from := fs.String("from", "", "base URLs of core nodes to mirror, comma-separated, e.g. http://core-1:8080,http://core-2:8080 (optional; any node serves the same page)")
 	poll := fs.Duration("poll-interval", 5*time.Second, "how often to read the core's status when --from is set")
 	fs.DurationVar(&cfg.AutoOpenAfter, "auto-open-after", 15*time.Second, "how long a health signal (such as the core not answering) must stay bad before an incident opens")
 	fs.DurationVar(&cfg.AutoResolveAfter, "auto-resolve-after", 60*time.Second, "how long a health signal must stay good before its incident resolves")
@@ -101,7 +101,7 @@ func runStatusServe(ctx context.Context, args []string) error {
 
 func runStatusExport(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("status export", flag.ContinueOnError)
-	from := fs.String("from", "", "base URL of a Floodgate node or status server, e.g. http://127.0.0.1:8080")
+	from := fs.String("from", "", "base URL of a Floodgate node or status server, e.g. http://127.0.0.1:8080; several comma-separated: the first that answers")
 	out := fs.String("out", "", "directory to write index.html, history.atom and api/v2/*.json into")
 	if err := parseFlags(fs, args, map[string]string{"from": "FLOODGATE_STATUS_FROM"}); err != nil {
 		return err
