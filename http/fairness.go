@@ -14,6 +14,7 @@ import (
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/fairness"
+	"github.com/floodgate/floodgate/identity"
 	"github.com/floodgate/floodgate/internal/api"
 	"github.com/floodgate/floodgate/queue"
 	"github.com/floodgate/floodgate/sale"
@@ -439,6 +440,12 @@ func (s *Server) createEntry(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
+	if req.Session == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		// The buyer page sends none: its session is the HttpOnly cookie,
+		// which is SameSite=Lax, and a JSON body is no form another site
+		// can post.
+		req.Session = sessionCookie(r)
+	}
 	if req.Session == "" {
 		api.WriteError(w, floodgate.Errorf(floodgate.EUnauthenticated, "\"session\" is required: sign in first, then enter the draw."))
 		return
@@ -468,6 +475,9 @@ func (s *Server) createEntry(w http.ResponseWriter, r *http.Request) {
 func (s *Server) myEntry(w http.ResponseWriter, r *http.Request) {
 	drop := r.PathValue("drop")
 	tok := api.BearerToken(r)
+	if tok == "" {
+		tok = sessionCookie(r) // the buyer page
+	}
 	if tok == "" {
 		api.WriteError(w, floodgate.Errorf(floodgate.EUnauthenticated, "Send your session as \"Authorization: Bearer <session>\"."))
 		return
@@ -587,4 +597,12 @@ func (s *Server) presaleGate(ctx context.Context, drop string, p *presaleRequest
 		return floodgate.Errorf(floodgate.EForbidden, "%s is not on this drop's presale list; it opens to everyone at %s.", customer, sale.LogTime(until))
 	}
 	return nil
+}
+
+// sessionCookie is the buyer page's session cookie, or "".
+func sessionCookie(r *http.Request) string {
+	if c, err := r.Cookie(identity.SessionCookie); err == nil {
+		return c.Value
+	}
+	return ""
 }

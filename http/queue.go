@@ -139,5 +139,10 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 			resp.PayURL = s.payURL(st.Drops[drop], o)
 		}
 	})
+	if resp.Order != nil {
+		o := []floodgate.Order{*resp.Order}
+		s.withReceipts(o)
+		resp.Order = &o[0]
+	}
 	api.WriteJSON(w, http.StatusOK, resp)
 }

@@ -205,6 +205,8 @@ type dropView struct {
 	StartsUnixMS int64
 	StateText    string
 	HoldMinutes  int64
+	// EntryEndsUnixMS is when a draw's entries close (0: not a draw).
+	EntryEndsUnixMS int64
 }
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, page string, status int, d *pageData) {
@@ -233,14 +235,19 @@ func (h *Handler) message(w http.ResponseWriter, r *http.Request, status int, la
 }
 
 func (h *Handler) view(lang string, d floodgate.Drop) dropView {
+	var entryEnds int64
+	if d.EntryEndsAt != nil {
+		entryEnds = d.EntryEndsAt.UnixMilli()
+	}
 	return dropView{
-		Drop:         d,
-		PriceText:    formatPrice(lang, d.Price, d.Currency),
-		StartsAtText: formatTime(lang, d.StartsAt),
-		StartsAtISO:  d.StartsAt.UTC().Format(time.RFC3339),
-		StartsUnixMS: d.StartsAt.UnixMilli(),
-		StateText:    T(lang, "state_"+d.State),
-		HoldMinutes:  (d.HoldSeconds + 59) / 60,
+		EntryEndsUnixMS: entryEnds,
+		Drop:            d,
+		PriceText:       formatPrice(lang, d.Price, d.Currency),
+		StartsAtText:    formatTime(lang, d.StartsAt),
+		StartsAtISO:     d.StartsAt.UTC().Format(time.RFC3339),
+		StartsUnixMS:    d.StartsAt.UnixMilli(),
+		StateText:       T(lang, "state_"+d.State),
+		HoldMinutes:     (d.HoldSeconds + 59) / 60,
 	}
 }
 

@@ -34,6 +34,9 @@
   var lastAnnounce = 0;
   var firstAhead = null;
   var buying = false;
+  var isDraw = app.dataset.mode === "draw";
+  var entryEnds = Number(app.dataset.entryEnds || 0);
+  var drawTimer = null;
 
   function t(key, vars) {
     var s = M[key] || key;
@@ -86,11 +89,12 @@
 
   // ---- views ----
   function show(name) {
-    ["loading", "join", "waiting", "turn", "order", "message"].forEach(function (v) {
+    ["loading", "join", "draw", "waiting", "turn", "order", "message"].forEach(function (v) {
       $("view-" + v).hidden = v !== name;
     });
     if (name !== "waiting") stopStream();
     if (name !== "turn") { clearInterval(meTimer); meTimer = null; }
+    if (name !== "draw") { clearTimeout(drawTimer); drawTimer = null; }
     if (current !== name) {
       var changed = current !== null && current !== "loading";
       current = name;
@@ -128,6 +132,7 @@
   // ---- before the start: countdown and join ----
   function pad(n) { return n < 10 ? "0" + n : String(n); }
   function showJoin(note) {
+    if (isDraw) return drawRefresh();
     show("join");
     var box = $("countdown-box");
     clearInterval(tickTimer);
@@ -420,8 +425,94 @@
     $("o-at").textContent = isNaN(at) ? "" : new Date(at).toLocaleString(lang === "ko" ? "ko-KR" : "en-US", { dateStyle: "medium", timeStyle: "short" });
     $("o-voucher-box").hidden = !o.voucher;
     $("o-voucher").textContent = o.voucher || "";
+    showReceipt(o);
     setBanner("");
   }
+
+  // The signed receipt: shown to copy, and offered as a file.
+  var receiptURL = null;
+  function showReceipt(o) {
+    $("o-receipt-box").hidden = !o.receipt;
+    if (!o.receipt) return;
+    $("o-receipt").value = o.receipt;
+    if (receiptURL) URL.revokeObjectURL(receiptURL);
+    receiptURL = URL.createObjectURL(new Blob([o.receipt + "\n"], { type: "application/jose" }));
+    var a = $("o-receipt-download");
+    a.href = receiptURL;
+    a.download = "receipt-" + o.id + ".jws";
+  }
+
+  // ---- a draw: enter, wait for the draw, claim a win ----
+  function fmtTime(ms) {
+    return new Date(ms).toLocaleString(lang === "ko" ? "ko-KR" : "en-US", { dateStyle: "medium", timeStyle: "short" });
+  }
+  function drawView(title, text) {
+    show("draw");
+    $("d-title").textContent = title;
+    $("d-text").textContent = text;
+    $("d-ends").textContent = entryEnds ? t("draw_ends", { time: fmtTime(entryEnds) }) : "";
+    $("d-signin").hidden = true; $("d-enter").hidden = true; $("d-claim").hidden = true;
+    $("d-error").hidden = true;
+  }
+  function drawError(res) {
+    var e = $("d-error");
+    e.hidden = false;
+    e.textContent = (res.body && res.body.error) ? res.body.error.message : t("error_generic");
+  }
+  function drawPoll(ms) {
+    clearTimeout(drawTimer);
+    drawTimer = setTimeout(drawRefresh, ms);
+  }
+  function drawRefresh() {
+    if (!session) {
+      drawView(t("draw_title"), t("draw_open"));
+      $("d-signin").hidden = false;
+      return;
+    }
+    return api("GET", apiDrop + "/entries/me", { noTicket: true }).then(function (res) {
+      if (res.status === 404) {
+        if (entryEnds && now() >= entryEnds) return message(t("closed_title"), t("draw_closed"));
+        drawView(t("draw_title"), t("draw_open"));
+        $("d-enter").hidden = false;
+        return;
+      }
+      if (res.status === 401) { session = false; return drawRefresh(); }
+      if (res.status !== 200 || !res.body) return retryLater(res, drawRefresh);
+      var e = res.body;
+      switch (e.state) {
+        case "pending":
+          drawView(t("draw_entered_title"), t("draw_entered"));
+          return drawPoll(entryEnds && entryEnds - now() > 5000 ? 5000 : 1000);
+        case "won":
+          drawView(t("draw_won_title"), t("draw_won", { rank: e.rank, entries: e.entries, time: fmtTime(Date.parse(e.claim_by)) }));
+          $("d-claim").hidden = false;
+          $("d-claim").onclick = function () {
+            $("d-claim").disabled = true;
+            setTicket(e.ticket);
+            refresh();
+          };
+          return drawPoll(5000);
+        case "backup":
+          drawView(t("draw_backup_title"), t("draw_backup", { rank: e.rank, entries: e.entries }));
+          return drawPoll(3000);
+        case "lost":
+          return message(t("draw_lost_title"), t("draw_lost"));
+        case "expired":
+          return message(t("draw_expired_title"), t("draw_expired"), null, "icon-warn");
+        case "ordered":
+          return message(t("draw_ordered_title"), t("draw_ordered", { order: e.order }), null, "icon-ok");
+      }
+    });
+  }
+  $("d-enter").addEventListener("click", function () {
+    var b = $("d-enter");
+    b.disabled = true;
+    api("POST", apiDrop + "/entries", { noTicket: true, body: {} }).then(function (res) {
+      b.disabled = false;
+      if (res.status === 201 || res.status === 200) return drawRefresh();
+      drawError(res);
+    });
+  });
 
   // An order awaiting payment: the deadline counting down, the pay link,
   // and a look at the server every few seconds (paid, expired).

@@ -1,0 +1,93 @@
+package web_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/floodgate/floodgate/fairness"
+	"github.com/floodgate/floodgate/internal/testkit"
+)
+
+// TestE2EDraw runs a draw in two browsers: both buyers sign in and enter;
+// when entries close, the committed seed draws one winner for the one unit.
+// The winner sees "You won", claims and orders through the normal hold and
+// order path and gets a signed receipt; the other sees "Not drawn".
+func TestE2EDraw(t *testing.T) {
+	a := newBrowser(t, "en-US")
+	b := newBrowser(t, "en-US")
+	n := startNode(t, "")
+	const drop = "raffle"
+	ends := time.Now().Add(15 * time.Second).UTC()
+	var out map[string]any
+	if code := n.call("POST", "/api/v1/drops", adminToken, map[string]any{
+		"id": drop, "name": "Limited sneaker", "price": 189000, "currency": "KRW", "stock": 1,
+		"mode": "draw", "entry_ends_at": ends.Format(time.RFC3339Nano), "claim_seconds": 120,
+	}, &out); code != 201 {
+		t.Fatalf("create the draw: %d %v", code, out)
+	}
+
+	enter := func(br *browser, email string) {
+		br.do("open the draw", chromedp.Navigate(n.URL+"/d/"+drop))
+		br.visible("#d-signin")
+		br.click("#d-signin")
+		br.visible("#email")
+		br.do("type email", chromedp.SendKeys(chromedp.CSS("#email"), email))
+		br.click("#dev-continue")
+		br.visible("#d-enter")
+		br.click("#d-enter")
+		testkit.WaitFor(t, email+"'s entry", func() bool { return br.text("#d-title") == "You are in the draw" })
+	}
+	enter(a, "alice@example.com")
+	a.shot("draw-01-entered")
+	enter(b, "bob@example.com")
+	if time.Now().After(ends) {
+		t.Fatal("the entries closed before both buyers entered; the machine is too slow for this window")
+	}
+
+	// The draw runs at entry_ends_at; each page finds out by itself.
+	won := func(br *browser) bool {
+		return evalJS[bool](br, `!document.getElementById("d-claim").hidden && document.getElementById("view-draw").hidden === false`)
+	}
+	var winner, loser *browser
+	testkit.WaitFor(t, "the draw", func() bool {
+		switch {
+		case won(a):
+			winner, loser = a, b
+		case won(b):
+			winner, loser = b, a
+		}
+		return winner != nil
+	})
+	if got := winner.text("#d-title"); got != "You won" {
+		t.Fatalf("the winner's page says %q", got)
+	}
+	winner.shot("draw-02-won")
+
+	// The winner claims: a hold without queueing, then the order.
+	winner.click("#d-claim")
+	winner.visible("#buy")
+	winner.click("#buy")
+	winner.visible("#view-order")
+	winner.do("open the receipt", chromedp.Click(chromedp.CSS("#o-receipt-box summary"), chromedp.NodeVisible))
+	receipt := evalJS[string](winner, `document.getElementById("o-receipt").value`)
+	var keys fairness.JWKS
+	if code := n.call("GET", "/.well-known/jwks.json", "", nil, &keys); code != 200 {
+		t.Fatalf("jwks: %d", code)
+	}
+	r, err := fairness.VerifyReceipt(keys, receipt)
+	if err != nil || r.Drop != drop || r.Position != 1 {
+		t.Fatalf("the receipt on the order page: %+v %v", r.Leaf, err)
+	}
+	winner.shot("draw-03-ordered")
+	if orders := n.orders(drop); len(orders) != 1 {
+		t.Fatalf("%d orders, want 1", len(orders))
+	}
+
+	// The other entrant learns the result on the page.
+	testkit.WaitFor(t, "the losing entrant's result", func() bool {
+		return evalJS[string](loser, `document.getElementById("view-message").hidden ? "" : document.getElementById("m-title").textContent`) == "Not drawn"
+	})
+	loser.shot("draw-04-not-drawn")
+}
