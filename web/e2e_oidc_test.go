@@ -19,8 +19,11 @@ func startOIDCNode(t *testing.T, i *idp) *node {
 	t.Helper()
 	addr := testkit.FreeAddr(t)
 	c := i.M.Config()
-	return startNode(t, addr, "--oidc-issuer", c.Issuer, "--oidc-client-id", c.ClientID,
-		"--oidc-client-secret", c.ClientSecret, "--oidc-redirect-url", "http://"+addr+"/auth/callback")
+	// A real provider runs without --dev: the two together are refused.
+	n := testkit.StartNode(t, testkit.Options{HTTPAddr: addr, AdminToken: adminToken, NoDev: true, Args: []string{
+		"--oidc-issuer", c.Issuer, "--oidc-client-id", c.ClientID,
+		"--oidc-client-secret", c.ClientSecret, "--oidc-redirect-url", "http://" + addr + "/auth/callback"}})
+	return &node{Node: n, t: t, Addr: n.HTTPAddr}
 }
 
 // toTheTurn opens the drop, joins and waits for the hold; it returns the
