@@ -62,6 +62,20 @@ func TestPaymentDeadlineAndFeed(t *testing.T) {
 	if _, status, err := n.Pay(ctx, "o_nope"); status != http.StatusNotFound {
 		t.Fatalf("paying an unknown order: %d %v", status, err)
 	}
+	// The operator's changes are in the audit log, paying twice once.
+	var audit struct {
+		Entries []struct{ Action, Target, Actor string }
+	}
+	if _, err := n.Call(ctx, "GET", "/api/v1/audit", testkit.Bearer(n.AdminToken), nil, &audit); err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, e := range audit.Entries {
+		count[e.Action+" "+e.Target]++
+	}
+	if count["order.paid "+a.ID] != 1 || count["order.paid "+c.ID] != 1 || count["order.cancel "+a.ID] != 1 {
+		t.Fatalf("audit log %+v", audit.Entries)
+	}
 
 	page, err := n.Events(ctx, 0, 100, 0)
 	if err != nil {

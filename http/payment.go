@@ -32,11 +32,11 @@ func (s *Server) orderCommand(w http.ResponseWriter, r *http.Request, kind sale.
 		return
 	}
 	// Another tenant's order is not found, as if it did not exist.
-	c, seen := CallerOf(r), false
+	c, seen, tenant := CallerOf(r), false, ""
 	s.cfg.Store.Read(func(st *sale.State) {
 		if o := st.Orders[id]; o != nil {
 			if d := st.Drops[o.Drop]; d != nil {
-				seen = c.Sees(d.Tenant)
+				seen, tenant = c.Sees(d.Tenant), d.Tenant
 			}
 		}
 	})
@@ -44,7 +44,12 @@ func (s *Server) orderCommand(w http.ResponseWriter, r *http.Request, kind sale.
 		api.WriteError(w, errNoOrder(id))
 		return
 	}
-	res, err := s.apply(r.Context(), &sale.Command{Kind: kind, OrderID: id})
+	cmd := s.audited(r, &sale.Command{Kind: kind, OrderID: id})
+	if cmd.Op.Tenant == "" {
+		// The root token acting on a tenant's order: the tenant sees it too.
+		cmd.Op.Tenant = tenant
+	}
+	res, err := s.apply(r.Context(), cmd)
 	if err != nil {
 		api.WriteError(w, err)
 		return

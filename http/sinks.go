@@ -162,7 +162,7 @@ func (s *Server) createSink(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	res, err := s.apply(r.Context(), &sale.Command{Kind: sale.KindAddSink, Sink: &spec})
+	res, err := s.apply(r.Context(), s.audited(r, &sale.Command{Kind: sale.KindAddSink, Sink: &spec}))
 	if err != nil {
 		api.WriteError(w, err)
 		return
@@ -223,7 +223,7 @@ func (s *Server) deleteSink(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	if _, err := s.apply(r.Context(), &sale.Command{Kind: sale.KindRemoveSink, SinkID: r.PathValue("id")}); err != nil {
+	if _, err := s.apply(r.Context(), s.audited(r, &sale.Command{Kind: sale.KindRemoveSink, SinkID: r.PathValue("id")})); err != nil {
 		api.WriteError(w, err)
 		return
 	}
@@ -236,7 +236,7 @@ func (s *Server) retrySink(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	res, err := s.apply(r.Context(), &sale.Command{Kind: sale.KindRetrySink, SinkID: r.PathValue("id")})
+	res, err := s.apply(r.Context(), s.audited(r, &sale.Command{Kind: sale.KindRetrySink, SinkID: r.PathValue("id")}))
 	if err != nil {
 		api.WriteError(w, err)
 		return

@@ -66,6 +66,16 @@ func action(k Kind) string {
 		return "drop.resume"
 	case KindUpdateDrop:
 		return "drop.update"
+	case KindOrderPaid:
+		return "order.paid"
+	case KindOrderCancel:
+		return "order.cancel"
+	case KindAddSink:
+		return "sink.add"
+	case KindRemoveSink:
+		return "sink.remove"
+	case KindRetrySink:
+		return "sink.retry"
 	}
 	return k.String()
 }
@@ -96,11 +106,22 @@ func (s *State) audited(c *Command) Result {
 		changed = res.Created
 	case KindCloseDrop:
 		changed = !wasClosed
+	case KindOrderPaid, KindOrderCancel:
+		changed = res.Created // paying or cancelling again changes nothing
 	}
 	if changed {
 		target := inner.Drop
 		if target == "" {
 			target = inner.HoldID
+		}
+		if target == "" {
+			target = inner.OrderID
+		}
+		if target == "" {
+			target = inner.SinkID
+		}
+		if target == "" && inner.Kind == KindAddSink {
+			target = res.Sink.ID
 		}
 		s.appendAudit(c.Now, c.Op, action(inner.Kind), target, res.Detail)
 	}

@@ -144,7 +144,7 @@ func (s *State) orderPaid(c *Command) Result {
 	o.PaidAt = c.Now
 	d.noteSold(c.Now)
 	s.emit(floodgate.OrderEventPaid, o, c.Now)
-	return Result{Order: publicOrder(o)}
+	return Result{Created: true, Order: publicOrder(o)}
 }
 
 func (s *State) orderCancel(c *Command) Result {
@@ -162,5 +162,5 @@ func (s *State) orderCancel(c *Command) Result {
 		return refuse(floodgate.EConflict, "Order %s has already expired; its units went back on sale.", o.ID)
 	}
 	s.endOrder(o, floodgate.OrderCancelled, c.Now)
-	return Result{Order: publicOrder(o)}
+	return Result{Created: true, Order: publicOrder(o)}
 }
