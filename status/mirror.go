@@ -38,16 +38,29 @@ func (s *Service) Mirror(ctx context.Context, from string, interval time.Duratio
 	for {
 		// Any node of the cluster will do: they all serve the same
 		// replicated page. Start with the one that answered last.
+		// A node that answers but has no leader (503 on /healthz) still
+		// gives its copy of the page, but the core is down unless another
+		// node takes writes.
 		var err error
+		mirrored := false
 		for i := range urls {
 			u := urls[(pref+i)%len(urls)]
-			if err = s.MirrorOnce(ctx, client, u); err == nil {
-				pref = (pref + i) % len(urls)
-				break
+			if merr := s.MirrorOnce(ctx, client, u); merr != nil {
+				err = merr
+				if ctx.Err() != nil {
+					return
+				}
+				continue
 			}
-			if ctx.Err() != nil {
-				return
+			if !mirrored {
+				mirrored, pref = true, (pref+i)%len(urls)
 			}
+			if herr := checkWrites(ctx, client, u); herr != nil {
+				err = herr
+				continue
+			}
+			err = nil
+			break
 		}
 		if ctx.Err() != nil {
 			return
@@ -71,6 +84,24 @@ func (s *Service) Mirror(ctx context.Context, from string, interval time.Duratio
 		case <-t.C:
 		}
 	}
+}
+
+// checkWrites asks a node's /healthz whether it can take writes (a leader
+// is known). A server without /healthz (404) is taken as healthy.
+func checkWrites(ctx context.Context, client *http.Client, base string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusServiceUnavailable {
+		return fmt.Errorf("%s answers but cannot take writes (no leader)", base)
+	}
+	return nil
 }
 
 // splitURLs splits a comma-separated list of base URLs.

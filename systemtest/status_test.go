@@ -309,8 +309,9 @@ func TestIncidentPausesHolds(t *testing.T) {
 }
 
 // TestStatusServeFollowsTheCluster: a standalone status server follows all
-// three nodes, keeps following when the node it read from dies, and keeps
-// serving its own copy when the whole core is down.
+// three nodes, keeps following when the node it read from dies, opens an
+// incident when the core loses its majority, and keeps serving its own copy
+// when the whole core is down.
 func TestStatusServeFollowsTheCluster(t *testing.T) {
 	c := testkit.StartCluster(t, 3, testkit.ClusterOptions{})
 	leader := c.WaitLeader(t, nil, 10*time.Second)
@@ -320,7 +321,7 @@ func TestStatusServeFollowsTheCluster(t *testing.T) {
 
 	addr := testkit.FreeAddr(t)
 	cmd := exec.Command(testkit.Binary(t), "status", "serve", "--data-dir", t.TempDir(), "--http-addr", addr,
-		"--admin-token", "status-server-token-0123", "--from", strings.Join(urls(c.Nodes), ","), "--poll-interval", "200ms", "--dev")
+		"--admin-token", "status-server-token-0123", "--from", strings.Join(urls(c.Nodes), ","), "--poll-interval", "200ms", "--auto-open-after", "600ms", "--dev")
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -363,6 +364,18 @@ func TestStatusServeFollowsTheCluster(t *testing.T) {
 	within(t, 10*time.Second, "the update read from another node", mirror, func(r *testkit.Client) bool {
 		st, n, _ := incidentOn(r, inc.ID)
 		return st == "monitoring" && n == 2
+	})
+	// Two of three nodes down: the last one still answers, but with no
+	// leader nothing can be bought; the status server says so.
+	c.Nodes[next].Kill()
+	within(t, 15*time.Second, "the status server noticing the core cannot take writes", mirror, func(r *testkit.Client) bool {
+		_, _, names := incidentOn(r, inc.ID)
+		for _, n := range names {
+			if strings.Contains(n, "unreachable") {
+				return true
+			}
+		}
+		return false
 	})
 	// The whole core goes down: the status server keeps its copy.
 	for _, n := range c.Nodes {
