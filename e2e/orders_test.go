@@ -164,7 +164,7 @@ func TestSinkSpecs(t *testing.T) {
 	// cannot deliver.
 	down := "postgres://shop:hunter2@" + testkit.FreeAddr(t) + "/shop?sslmode=disable"
 	pg := n.MustAddSink(t, testkit.SinkRequest{Kind: "postgres", DSN: down})
-	wh := n.MustAddSink(t, testkit.SinkRequest{Kind: "webhook", URL: "https://shop.example/hook", Secret: "s3cret-value"})
+	wh := n.MustAddSink(t, testkit.SinkRequest{Kind: "webhook", URL: "https://shop.example/hook", Secret: "s3cret-value-of-16+"})
 	if pg.Table != "floodgate_orders" || strings.Contains(pg.DSN, "hunter2") {
 		t.Fatalf("postgres sink %+v: want the default table and no password", pg)
 	}

@@ -107,7 +107,7 @@ var adminRoutes = map[string]scopeRoute{
 	"POST /api/v1/orders/{id}/paid":   {access: floodgate.AccessOperate, object: true},
 	"POST /api/v1/orders/{id}/cancel": {access: floodgate.AccessOperate, object: true},
 	"GET /api/v1/events":              {access: floodgate.AccessRead},
-	"POST /api/v1/sinks":              {access: floodgate.AccessOwn, body: `{"kind":"webhook","url":"https://shop.example/hook","secret":"k"}`},
+	"POST /api/v1/sinks":              {access: floodgate.AccessOwn, body: `{"kind":"webhook","url":"https://shop.example/hook","secret":"a-16-char-secret"}`},
 	"GET /api/v1/sinks":               {access: floodgate.AccessRead},
 	"GET /api/v1/sinks/{id}":          {access: floodgate.AccessRead, object: true},
 	"DELETE /api/v1/sinks/{id}":       {access: floodgate.AccessOwn, object: true},
@@ -193,7 +193,7 @@ func (e *scopeEnv) newOrder(drop string) string {
 // newSink adds a webhook sink with the owner key of tenant.
 func (e *scopeEnv) newSink(tenant string) string {
 	var sk struct{ ID string }
-	e.mustJSON(e.keys[tenant+"/owner"], "POST", "/api/v1/sinks", `{"kind":"webhook","url":"https://shop.example/hook","secret":"k"}`, &sk)
+	e.mustJSON(e.keys[tenant+"/owner"], "POST", "/api/v1/sinks", `{"kind":"webhook","url":"https://shop.example/hook","secret":"a-16-char-secret"}`, &sk)
 	return sk.ID
 }
 

@@ -78,9 +78,9 @@ func waitDelivered(t *testing.T, n *testkit.Node, id string, timeout time.Durati
 // shared secret and carrying its seq in Floodgate-Event-Id; a shop that stays
 // down is dead-lettered, and an operator's retry delivers the rest.
 func TestWebhookSinkDeliversEveryEventInOrder(t *testing.T) {
-	recv := testkit.StartWebhookReceiver(t, "shop-secret", 3)
+	recv := testkit.StartWebhookReceiver(t, "shop-webhook-secret", 3)
 	n := testkit.StartNode(t, testkit.Options{Args: []string{"--sink-max-backoff", "300ms", "--sink-dead-after", "4"}})
-	sk := n.MustAddSink(t, testkit.SinkRequest{Kind: "webhook", URL: recv.URL, Secret: "shop-secret"})
+	sk := n.MustAddSink(t, testkit.SinkRequest{Kind: "webhook", URL: recv.URL, Secret: "shop-webhook-secret"})
 	n.MustCreateDrop(t, testkit.DropRequest{ID: "hook", Name: "Hook", Stock: 20, PaymentSeconds: 600})
 	var orders []floodgate.Order
 	for i := range 8 {

@@ -101,6 +101,9 @@ func ValidateSpec(sp sale.SinkSpec, dev bool) (sale.SinkSpec, error) {
 	}
 	switch sp.Kind {
 	case sale.SinkWebhook:
+		if len(sp.Secret) < status.MinWebhookSecret {
+			return sp, floodgate.Errorf(floodgate.EInvalid, "A webhook sink needs a \"secret\" of at least %d characters to sign its deliveries; use a long random one.", status.MinWebhookSecret)
+		}
 		u, err := status.CheckWebhookURL(sp.URL, dev)
 		if err != nil {
 			return sp, err

@@ -14,15 +14,21 @@ func TestValidateSpec(t *testing.T) {
 		dev  bool
 		ok   bool
 	}{
-		{sale.SinkSpec{Kind: "webhook", URL: "https://shop.example/hook", Secret: "k"}, false, true},
+		{sale.SinkSpec{Kind: "webhook", URL: "https://shop.example/hook", Secret: "a-16-char-secret"}, false, true},
 		// The status webhooks' address guard: loopback and private
 		// targets only with --dev.
-		{sale.SinkSpec{Kind: "webhook", URL: "http://127.0.0.1:9/hook", Secret: "k"}, false, false},
-		{sale.SinkSpec{Kind: "webhook", URL: "http://10.1.2.3/hook", Secret: "k"}, false, false},
-		{sale.SinkSpec{Kind: "webhook", URL: "http://localhost/hook", Secret: "k"}, false, false},
-		{sale.SinkSpec{Kind: "webhook", URL: "http://127.0.0.1:9/hook", Secret: "k"}, true, true},
-		{sale.SinkSpec{Kind: "webhook", URL: "https://user:pw@shop.example/hook", Secret: "k"}, false, false},
-		{sale.SinkSpec{Kind: "webhook", URL: "file:///etc/passwd", Secret: "k"}, true, false},
+		{sale.SinkSpec{Kind: "webhook", URL: "http://127.0.0.1:9/hook", Secret: "a-16-char-secret"}, false, false},
+		{sale.SinkSpec{Kind: "webhook", URL: "http://10.1.2.3/hook", Secret: "a-16-char-secret"}, false, false},
+		{sale.SinkSpec{Kind: "webhook", URL: "http://localhost/hook", Secret: "a-16-char-secret"}, false, false},
+		{sale.SinkSpec{Kind: "webhook", URL: "http://127.0.0.1:9/hook", Secret: "a-16-char-secret"}, true, true},
+		{sale.SinkSpec{Kind: "webhook", URL: "https://user:pw@shop.example/hook", Secret: "a-16-char-secret"}, false, false},
+		{sale.SinkSpec{Kind: "webhook", URL: "file:///etc/passwd", Secret: "a-16-char-secret"}, true, false},
+		// A secret of one character signs nothing worth checking.
+		{sale.SinkSpec{Kind: "webhook", URL: "https://shop.example/hook", Secret: "k"}, false, false},
+		// Carrier-grade NAT, benchmarking and NAT64 ranges reach inside.
+		{sale.SinkSpec{Kind: "webhook", URL: "http://100.64.0.1/hook", Secret: "a-16-char-secret"}, false, false},
+		{sale.SinkSpec{Kind: "webhook", URL: "http://198.18.0.1/hook", Secret: "a-16-char-secret"}, false, false},
+		{sale.SinkSpec{Kind: "webhook", URL: "http://[64:ff9b::a00:1]/hook", Secret: "a-16-char-secret"}, false, false},
 		// A DSN may point anywhere the operator runs PostgreSQL.
 		{sale.SinkSpec{Kind: "postgres", DSN: "postgres://u:p@127.0.0.1:5432/shop"}, false, true},
 		{sale.SinkSpec{Kind: "postgres", DSN: "host=127.0.0.1 user=u"}, false, false},

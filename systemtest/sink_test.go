@@ -14,12 +14,12 @@ import (
 // old one committed, so the shop gets every event, in seq order, with
 // repeats only of what the old leader sent after its last committed cursor.
 func TestSinkSurvivesLeaderKill(t *testing.T) {
-	recv := testkit.StartWebhookReceiver(t, "shop-secret", 0)
+	recv := testkit.StartWebhookReceiver(t, "shop-webhook-secret", 0)
 	recv.SetDelay(40 * time.Millisecond)
 	c := testkit.StartCluster(t, 3, testkit.ClusterOptions{Node: testkit.Options{Args: []string{"--sink-max-backoff", "300ms"}}})
 	leader := c.WaitLeader(t, nil, 10*time.Second)
 	ln := c.Nodes[leader]
-	sk := ln.MustAddSink(t, testkit.SinkRequest{Kind: "webhook", URL: recv.URL, Secret: "shop-secret"})
+	sk := ln.MustAddSink(t, testkit.SinkRequest{Kind: "webhook", URL: recv.URL, Secret: "shop-webhook-secret"})
 	createDrop(t, ln, "feed", 100)
 	recv.SetDown(true) // let a backlog build up first
 	for i := range 30 {
