@@ -1,5 +1,7 @@
 package status
 
+import "sync/atomic"
+
 // graceComponents are the components whose outage stops buyers from
 // finishing a purchase: while an acknowledged incident of impact major or
 // critical touches one of them, holds are paused as during a login outage.
@@ -25,4 +27,24 @@ func (s *Service) HoldsPaused() bool {
 		}
 	}
 	return false
+}
+
+// HoldGrace is the health the leader's ticks pause holds by: down while the
+// identity provider is down, and while HoldsPaused of the status page it is
+// given (SetStatus) says so.
+type HoldGrace struct {
+	IDP    interface{ Down() bool }
+	status atomic.Pointer[Service]
+}
+
+// SetStatus gives the grace the status page, once it is open.
+func (g *HoldGrace) SetStatus(s *Service) { g.status.Store(s) }
+
+// Down reports whether holds are paused now.
+func (g *HoldGrace) Down() bool {
+	if g.IDP != nil && g.IDP.Down() {
+		return true
+	}
+	s := g.status.Load()
+	return s != nil && s.HoldsPaused()
 }

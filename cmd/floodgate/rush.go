@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"runtime/pprof"
-	"time"
 
 	"github.com/floodgate/floodgate/rush"
 )
@@ -110,14 +107,14 @@ Flags:
 		if err != nil {
 			return err
 		}
-		return printJSON(os.Stdout, res)
+		return rush.WriteJSON(os.Stdout, res)
 	case *queueOnly > 0:
 		bc.Buyers = *queueOnly
 		res, err := rush.QueueOnly(ctx, bc)
 		if err != nil {
 			return err
 		}
-		return printJSON(os.Stdout, res)
+		return rush.WriteJSON(os.Stdout, res)
 	}
 
 	if cfg.Progress != nil {
@@ -143,43 +140,15 @@ Flags:
 	}
 	s := res.Summary
 	if *jsonOut {
-		if err := printJSON(os.Stdout, s); err != nil {
+		if err := rush.WriteJSON(os.Stdout, s); err != nil {
 			return err
 		}
 	} else {
-		printSummary(os.Stdout, s)
+		s.WriteText(os.Stdout)
 	}
 	if *check && !s.Clean() {
 		return fmt.Errorf("the rush broke a promise (oversold %d, lost %d, duplicates %d, 5xx %d, forged/premature/reused tickets taken %d/%d/%d); see the report",
 			s.Oversold, s.LostOrders, s.DuplicateOrders, s.Errors5xx, s.ForgedAccepted, s.PrematureAccepted, s.ReuseAccepted)
 	}
 	return nil
-}
-
-func printJSON(w io.Writer, v any) error {
-	buf, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(w, "%s\n", buf)
-	return err
-}
-
-func printSummary(w io.Writer, s rush.Summary) {
-	sellout := "not sold out"
-	if s.SelloutSeconds >= 0 {
-		sellout = (time.Duration(s.SelloutSeconds * float64(time.Second))).Round(time.Millisecond).String() + " after the opening"
-	}
-	fmt.Fprintf(w, `
-visitors          %d (%d bots, %d admitted)
-stock / sold      %d / %d   sold out: %s
-oversold          %d
-lost orders       %d
-duplicate orders  %d
-5xx answers       %d
-latency           p50 %.1f ms, p99 %.1f ms
-fairness          Kendall tau %.4f over %d after-start arrivals (early arrivals: %.4f)
-generator CPU     %.0f%% of all cores
-`, s.Visitors, s.Bots, s.BotsAdmitted, s.Stock, s.Sold, sellout, s.Oversold, s.LostOrders, s.DuplicateOrders, s.Errors5xx,
-		s.P50MS, s.P99MS, s.KendallTau, s.FairnessSample, s.EarlyKendallTau, 100*s.GeneratorCPUShare)
 }

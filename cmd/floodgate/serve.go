@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -16,11 +15,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/cluster"
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/identity"
 	"github.com/floodgate/floodgate/internal/clientaddr"
+	"github.com/floodgate/floodgate/internal/demo"
 	"github.com/floodgate/floodgate/queue"
 	"github.com/floodgate/floodgate/sale"
 	"github.com/floodgate/floodgate/sink"
@@ -164,7 +163,7 @@ func (m *Main) ParseFlags(args []string) error {
 		return err
 	}
 	m.cfg.adminToken = tok
-	if err := checkRaftTransport(m.cfg.raftAddr, m.cfg.raftAdvertise, m.cfg.raftTLSCert, m.cfg.insecureRaft); err != nil {
+	if err := store.CheckPlaintext(m.cfg.raftAddr, m.cfg.raftAdvertise, m.cfg.raftTLSCert, m.cfg.insecureRaft); err != nil {
 		return err
 	}
 	if m.cfg.dev && m.cfg.identity.Issuer != "" {
@@ -257,7 +256,7 @@ func (m *Main) Run(parent context.Context) (err error) {
 		return fmt.Errorf("identity provider: %w", err)
 	}
 	health := identity.HealthOf(provider)
-	grace := &holdGrace{idp: health}
+	grace := &status.HoldGrace{IDP: health}
 	q := queue.New(queue.Config{Store: st, Health: grace, TickInterval: cfg.tick, MaxPause: cfg.holdMaxPause, Logger: log})
 	sessions := identity.NewSessions(nil, sessionTTL)
 	if provider != nil {
@@ -269,7 +268,7 @@ func (m *Main) Run(parent context.Context) (err error) {
 	})
 	defaultDrop := ""
 	if cfg.demo {
-		defaultDrop = DemoDropID
+		defaultDrop = demo.DropID
 	}
 	pages, err := web.New(web.Config{
 		Drops:       fhttp.DropReader{Store: st, Now: time.Now},
@@ -290,14 +289,14 @@ func (m *Main) Run(parent context.Context) (err error) {
 	stCfg.Dev = cfg.dev
 	stCfg.PublicURL = cfg.publicURL
 	stCfg.Logger = log
-	stCfg.Replica = statusReplica{st}
+	stCfg.Replica = store.StatusReplica{Store: st}
 	stCfg.Vouched = fhttp.VouchedAdmin
 	stCfg.ClientIP = fhttp.ClientIP
 	m.status, err = status.Open(stCfg)
 	if err != nil {
 		return fmt.Errorf("status page: %w", err)
 	}
-	grace.status.Store(m.status)
+	grace.SetStatus(m.status)
 	m.status.SetAffectedSource(status.AffectedFunc(func(from, to time.Time) ([]status.Buyer, error) {
 		var out []status.Buyer
 		st.Read(func(s *sale.State) {
@@ -346,13 +345,7 @@ func (m *Main) Run(parent context.Context) (err error) {
 		}
 	}()
 	if cfg.debugAddr != "" {
-		mux := http.NewServeMux()
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		m.debug = &http.Server{Addr: cfg.debugAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		m.debug = &http.Server{Addr: cfg.debugAddr, Handler: fhttp.DebugHandler(), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = m.debug.ListenAndServe() }()
 	}
 	go func() {
@@ -379,7 +372,7 @@ func (m *Main) Run(parent context.Context) (err error) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		if cfg.demo {
-			createDemoDrop(ctx, st, log)
+			demo.Create(ctx, st, log)
 		}
 	}()
 	log.Info("floodgate serving", "http", m.URL(), "raft", st.RaftAddr(), "data_dir", cfg.dataDir, "dev", cfg.dev)
@@ -404,44 +397,4 @@ func (m *Main) Close() error {
 	<-m.done
 	_ = m.status.Close()
 	return m.store.Close()
-}
-
-// DemoDropID is the id of the drop --demo creates.
-const DemoDropID = "mini-speaker"
-
-// createDemoDrop creates the demo drop on the leader if it does not exist:
-// 3,000 Mini AI speakers, one per customer, each with a music-pass code,
-// opening 30 seconds after the first start so the countdown and the queue
-// can be seen.
-func createDemoDrop(ctx context.Context, st *store.Store, log *slog.Logger) {
-	for ctx.Err() == nil {
-		var exists bool
-		st.Read(func(s *sale.State) { _, exists = s.Drops[DemoDropID] })
-		if exists {
-			return
-		}
-		if !st.IsLeader() {
-			time.Sleep(100 * time.Millisecond)
-			continue
-		}
-		vouchers := make([]string, 3000)
-		for i := range vouchers {
-			vouchers[i] = fmt.Sprintf("MELON-%04d", i+1)
-		}
-		now := time.Now()
-		spec := &sale.DropSpec{
-			ID: DemoDropID, Name: "Mini AI speaker", Price: 59000, Currency: "KRW",
-			Stock: 3000, PerCustomerLimit: 1, StartsAt: now.Add(30 * time.Second).UnixMilli(),
-			HoldSeconds: 300, AdmitPerSecond: 200, AdmitWindow: sale.DefaultAdmitWindow,
-			Vouchers: vouchers, Fingerprint: "demo",
-		}
-		_, err := st.Apply(ctx, &sale.Command{Kind: sale.KindCreateDrop, Now: now.UnixMilli(), Drop: spec.ID, Spec: spec})
-		if err != nil && floodgate.ErrorCode(err) != floodgate.EConflict {
-			log.Warn("creating the demo drop failed; retrying", "err", err)
-			time.Sleep(time.Second)
-			continue
-		}
-		log.Info("demo drop created", "drop", DemoDropID, "starts_at", sale.Time(spec.StartsAt))
-		return
-	}
 }

@@ -1,0 +1,39 @@
+package rush
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+)
+
+// WriteJSON writes v as one line of JSON: the last line of floodgate rush
+// --json, which scripts read.
+func WriteJSON(w io.Writer, v any) error {
+	buf, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", buf)
+	return err
+}
+
+// WriteText writes the summary as the table floodgate rush prints.
+func (s Summary) WriteText(w io.Writer) {
+	sellout := "not sold out"
+	if s.SelloutSeconds >= 0 {
+		sellout = (time.Duration(s.SelloutSeconds * float64(time.Second))).Round(time.Millisecond).String() + " after the opening"
+	}
+	fmt.Fprintf(w, `
+visitors          %d (%d bots, %d admitted)
+stock / sold      %d / %d   sold out: %s
+oversold          %d
+lost orders       %d
+duplicate orders  %d
+5xx answers       %d
+latency           p50 %.1f ms, p99 %.1f ms
+fairness          Kendall tau %.4f over %d after-start arrivals (early arrivals: %.4f)
+generator CPU     %.0f%% of all cores
+`, s.Visitors, s.Bots, s.BotsAdmitted, s.Stock, s.Sold, sellout, s.Oversold, s.LostOrders, s.DuplicateOrders, s.Errors5xx,
+		s.P50MS, s.P99MS, s.KendallTau, s.FairnessSample, s.EarlyKendallTau, 100*s.GeneratorCPUShare)
+}
