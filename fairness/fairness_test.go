@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/floodgate/floodgate/sale"
 )
 
 func testSigner(b byte) (Signer, JWKS) {
@@ -130,4 +132,26 @@ func FuzzVerify(f *testing.F) {
 		_, _ = VerifyReceipt(keys, tok)
 		_, _ = VerifyHead(keys, tok)
 	})
+}
+
+// TestPublishedHeadsAreSignedOnce: asking for the published heads again
+// signs only those published since, and a new key signs them all again.
+func TestPublishedHeadsAreSignedOnce(t *testing.T) {
+	l := NewLogs(func(func(*sale.State)) {})
+	signed := 0
+	sign := func(m sale.HeadMark) (SignedHead, error) {
+		signed++
+		return SignedHead{Head: Head{TreeSize: m.Size, Final: m.Final}, Signed: fmt.Sprint(m.Size)}, nil
+	}
+	marks := []sale.HeadMark{{Size: 2}, {Size: 5}}
+	if hs, _ := l.PublishedHeads("d", "k1", marks, sign); len(hs) != 2 || signed != 2 {
+		t.Fatalf("first ask: %d heads, %d signed", len(hs), signed)
+	}
+	marks = append(marks, sale.HeadMark{Size: 7, Final: true})
+	if hs, _ := l.PublishedHeads("d", "k1", marks, sign); len(hs) != 3 || signed != 3 || !hs[2].Final {
+		t.Fatalf("after one more head: %+v, %d signed", hs, signed)
+	}
+	if _, _ = l.PublishedHeads("d", "k2", marks, sign); signed != 6 {
+		t.Fatalf("a new key re-signed %d", signed-3)
+	}
 }

@@ -14,9 +14,10 @@ type Reader func(fn func(st *sale.State))
 // replicated state when asked (Sync): the state holds the records, the trees
 // live here and are rebuilt from the state after a restart.
 type Logs struct {
-	read  Reader
-	mu    sync.Mutex
-	trees map[string]*logTree
+	read      Reader
+	mu        sync.Mutex
+	trees     map[string]*logTree
+	published map[string]*published
 }
 
 type logTree struct {
@@ -70,4 +71,49 @@ func (l *Logs) Sync(drop string) (*Tree, error) {
 			return &lt.tree, nil
 		}
 	}
+}
+
+// SignedHead is a tree head and its compact JWS, as the API shows it.
+type SignedHead struct {
+	Head
+	Signed string `json:"signed"`
+}
+
+// published caches the signed published heads of a drop: they only ever
+// grow, so each is signed once per key however often the list is asked for.
+type published struct {
+	kid   string
+	heads []SignedHead
+}
+
+// PublishedHeads returns the signed heads of drop for marks (the drop's
+// published heads, oldest first), signing with sign only those not signed
+// before with the same key id.
+func (l *Logs) PublishedHeads(drop, kid string, marks []sale.HeadMark, sign func(sale.HeadMark) (SignedHead, error)) ([]SignedHead, error) {
+	l.mu.Lock()
+	p := l.published[drop]
+	var have []SignedHead
+	if p != nil && p.kid == kid {
+		have = p.heads
+	}
+	l.mu.Unlock()
+	n := 0
+	for n < len(have) && n < len(marks) && have[n].TreeSize == marks[n].Size && have[n].Final == marks[n].Final {
+		n++
+	}
+	out := append([]SignedHead(nil), have[:n]...)
+	for _, m := range marks[n:] {
+		h, err := sign(m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	l.mu.Lock()
+	if l.published == nil {
+		l.published = map[string]*published{}
+	}
+	l.published[drop] = &published{kid: kid, heads: out}
+	l.mu.Unlock()
+	return out, nil
 }

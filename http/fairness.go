@@ -120,10 +120,7 @@ type fairnessAnswer struct {
 }
 
 // headAnswer is a signed tree head and what it says.
-type headAnswer struct {
-	fairness.Head
-	Signed string `json:"signed"`
-}
+type headAnswer = fairness.SignedHead
 
 func (s *Server) fairness(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("drop")
@@ -277,14 +274,20 @@ func (s *Server) logHeads(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, floodgate.Errorf(floodgate.ENotFound, "There is no drop %q.", drop))
 		return
 	}
-	out := make([]headAnswer, 0, len(marks))
-	for _, m := range marks {
-		h, err := s.head(drop, m.Size, m.At, m.Final)
-		if err != nil {
-			api.WriteError(w, err)
-			return
-		}
-		out = append(out, h)
+	sg, err := s.signer()
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	out, err := s.logs.PublishedHeads(drop, sg.Kid, marks, func(m sale.HeadMark) (headAnswer, error) {
+		return s.head(drop, m.Size, m.At, m.Final)
+	})
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	if out == nil {
+		out = []headAnswer{}
 	}
 	api.WriteJSON(w, http.StatusOK, map[string]any{"heads": out})
 }
