@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/floodgate/floodgate/identity"
 	"github.com/floodgate/floodgate/queue"
 	"github.com/floodgate/floodgate/sale"
+	"github.com/floodgate/floodgate/status"
 	"github.com/floodgate/floodgate/store"
 )
 
@@ -48,6 +50,9 @@ type scopeRoute struct {
 	object bool
 	// body is sent with the request.
 	body string
+	// rootMay404: the walk names no real object, so the root token may
+	// get 404.
+	rootMay404 bool
 }
 
 // publicRoutes are the routes that need no admin token (tickets, sessions
@@ -80,6 +85,26 @@ var publicRoutes = map[string]bool{
 	"/api/":                                    true, // unrouted API paths: 404 in the error shape
 	"/":                                        true, // the buyer pages
 	"/admin/":                                  true, // the operator console signs in with its own form
+	// The status page's public routes.
+	"GET /status":                                true,
+	"GET /history.atom":                          true,
+	"GET /api/v2/summary.json":                   true,
+	"GET /api/v2/status.json":                    true,
+	"GET /api/v2/incidents.json":                 true,
+	"GET /api/v2/incidents/unresolved.json":      true,
+	"GET /api/v2/components.json":                true,
+	"GET /api/v2/scheduled-maintenances.json":    true,
+	"GET /api/v1/banner":                         true,
+	"GET /api/v1/unsubscribe/{token}":            true,
+	"POST /api/v1/unsubscribe/{token}":           true,
+	"POST /api/v1/subscriptions":                 true,
+	"GET /api/v1/subscriptions/confirm/{token}":  true,
+	"POST /api/v1/subscriptions/confirm/{token}": true,
+	"GET /api/v1/incidents":                      true,
+	"GET /api/v1/incidents/{id}":                 true,
+	"GET /api/v2/uptime.json":                    true,
+	"GET /status/widget.js":                      true,
+	"GET /status/badge.svg":                      true,
 }
 
 // adminRoutes holds every admin route of the server.
@@ -112,6 +137,24 @@ var adminRoutes = map[string]scopeRoute{
 	"GET /api/v1/sinks/{id}":          {access: floodgate.AccessRead, object: true},
 	"DELETE /api/v1/sinks/{id}":       {access: floodgate.AccessOwn, object: true},
 	"POST /api/v1/sinks/{id}/retry":   {access: floodgate.AccessOwn, object: true},
+
+	// The status page (package status): the platform's, except the buyers
+	// an incident affected, which a tenant reads for its own drops.
+	"POST /api/v1/incidents":                  {access: floodgate.AccessRoot, body: `{"name":"Walk","status":"investigating","impact":"none","message":"m","components":[]}`},
+	"PATCH /api/v1/incidents/{id}":            {access: floodgate.AccessRoot, body: `{"name":"Checkout is slow"}`},
+	"POST /api/v1/incidents/{id}/updates":     {access: floodgate.AccessRoot, body: `{"status":"investigating","message":"Still looking."}`},
+	"GET /api/v1/incidents/{id}/affected":     {access: floodgate.AccessRead},
+	"GET /api/v1/incidents/{id}/affected.csv": {access: floodgate.AccessRead},
+	"POST /api/v1/subscribers":                {access: floodgate.AccessRoot, body: `{"channel":"webhook","target":"http://127.0.0.1:9/hook","secret":"0123456789abcdef"}`},
+	"GET /api/v1/subscribers":                 {access: floodgate.AccessRoot},
+	"DELETE /api/v1/subscribers/{id}":         {access: floodgate.AccessRoot, rootMay404: true},
+	"POST /api/v1/maintenances":               {access: floodgate.AccessRoot, body: `{}`},
+	"GET /api/v1/maintenances":                {access: floodgate.AccessRoot},
+	"POST /api/v1/maintenances/{id}/complete": {access: floodgate.AccessRoot, rootMay404: true},
+	"GET /api/v1/deliveries":                  {access: floodgate.AccessRoot},
+	"POST /api/v1/incidents/{id}/postmortem":  {access: floodgate.AccessRoot, body: `{"summary":"What happened."}`},
+	"PUT /api/v1/component-groups/{id}":       {access: floodgate.AccessRoot, body: `{"name":"Shop"}`},
+	"DELETE /api/v1/component-groups/{id}":    {access: floodgate.AccessRoot, rootMay404: true},
 }
 
 // scopeEnv is a real single-node store with the API in front of it.
@@ -123,6 +166,11 @@ type scopeEnv struct {
 	keys map[string]string // "a/owner" → key
 	// order and sink are objects of tenant a.
 	order, sink string
+	// The status page, mounted as floodgate serve mounts it, and an
+	// incident on it.
+	status   *status.Service
+	incident string
+	orderAt  int64 // unix ms of the order
 }
 
 func newScopeEnv(t *testing.T) *scopeEnv {
@@ -141,14 +189,25 @@ func newScopeEnv(t *testing.T) *scopeEnv {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	svc, err := status.Open(status.Config{DataDir: t.TempDir(), AdminToken: scopeRoot, Dev: true, Logger: quiet,
+		Vouched: fhttp.VouchedAdmin, Caller: fhttp.ResolveCaller})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	svc.SetAffectedSource(storeBuyers{st})
 	srv := fhttp.New(fhttp.Config{
 		Store: st, Queue: queue.New(queue.Config{Store: st, Logger: quiet}),
 		Sessions: identity.NewSessions(nil, time.Hour), AdminToken: scopeRoot,
+		Status: svc.Handler(), StatusPaths: status.Paths,
 		RequestRate: 10000, RequestBurst: 10000, Logger: quiet,
 	})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	e := &scopeEnv{t: t, url: hs.URL, srv: srv, st: st, keys: map[string]string{}}
+	e := &scopeEnv{t: t, url: hs.URL, srv: srv, st: st, keys: map[string]string{}, status: svc}
+	var inc struct{ ID string }
+	e.mustJSON(scopeRoot, "POST", "/api/v1/incidents", `{"name":"Checkout is slow","status":"investigating","impact":"minor","message":"Orders take long.","components":[]}`, &inc)
+	e.incident = inc.ID
 	for _, tenant := range []string{"a", "b"} {
 		e.mustDo(scopeRoot, "POST", "/api/v1/tenants", `{"id":"`+tenant+`","name":"Maker `+tenant+`","max_drops":50,"max_admit_per_second":1000}`, http.StatusCreated)
 		for _, role := range []string{"owner", "operator", "viewer"} {
@@ -163,6 +222,24 @@ func newScopeEnv(t *testing.T) *scopeEnv {
 	e.order = e.newOrder("drop-a")
 	e.sink = e.newSink("a")
 	return e
+}
+
+// storeBuyers reads affected buyers from the sale state, as floodgate
+// serve does.
+type storeBuyers struct{ st *store.Store }
+
+func (b storeBuyers) Affected(from, to time.Time) ([]status.Buyer, error) {
+	return b.AffectedOf("", from, to)
+}
+
+func (b storeBuyers) AffectedOf(tenant string, from, to time.Time) ([]status.Buyer, error) {
+	out := []status.Buyer{}
+	b.st.Read(func(s *sale.State) {
+		for _, x := range s.AffectedOf(tenant, from.UnixMilli(), to.UnixMilli()) {
+			out = append(out, status.Buyer{Customer: x.Customer, Email: x.Email})
+		}
+	})
+	return out, nil
 }
 
 // newOrder makes an order in drop through the state machine's commands:
@@ -187,6 +264,7 @@ func (e *scopeEnv) newOrder(drop string) string {
 	if err != nil {
 		e.t.Fatalf("order: %v", err)
 	}
+	e.orderAt = now + 1000
 	return res.Order.ID
 }
 
@@ -264,6 +342,10 @@ func (e *scopeEnv) path(pattern string) string {
 		p = strings.ReplaceAll(p, "{id}", e.newSink("a"))
 	case strings.HasPrefix(p, "/api/v1/sinks/"):
 		p = strings.ReplaceAll(p, "{id}", e.sink)
+	case strings.HasPrefix(p, "/api/v1/incidents/"):
+		p = strings.ReplaceAll(p, "{id}", e.incident)
+	case strings.HasPrefix(p, "/api/v1/subscribers/"), strings.HasPrefix(p, "/api/v1/maintenances/"), strings.HasPrefix(p, "/api/v1/component-groups/"):
+		p = strings.ReplaceAll(p, "{id}", "none") // rootMay404
 	}
 	if strings.Contains(p, "{key_id}") {
 		// A fresh key of a for every call: the walk revokes it.
@@ -285,9 +367,14 @@ func TestEveryAdminRouteIsScoped(t *testing.T) {
 	if len(routes) < 20 {
 		t.Fatalf("the router lists only %d routes", len(routes))
 	}
+	// The status page is mounted under its paths; walk its own routes.
+	routes = append(routes, e.status.Routes()...)
 	seen := map[string]bool{}
 	for _, pattern := range routes {
 		seen[pattern] = true
+		if slices.Contains(status.Paths, pattern) {
+			continue // a mount point of the status page
+		}
 		if publicRoutes[pattern] {
 			if _, both := adminRoutes[pattern]; both {
 				t.Errorf("%s is listed as public and as admin", pattern)
@@ -312,6 +399,9 @@ func TestEveryAdminRouteIsScoped(t *testing.T) {
 			{"a wrong token", "fgk_a_0123456789ab_" + strings.Repeat("0", 48), is(401), "401"},
 			{"a revoked key", e.keys["revoked"], is(401), "401"},
 			{"root", scopeRoot, ok2xx, "allowed"},
+		}
+		if rt.rootMay404 {
+			callers[3].want = func(s int) bool { return s != 401 && s != 403 && s < 500 }
 		}
 		for _, tenant := range []string{"a", "b"} {
 			for _, role := range []string{"owner", "operator", "viewer"} {
@@ -419,6 +509,20 @@ func TestTenantListsShowOnlyTheirOwn(t *testing.T) {
 	}
 	if all := audit(scopeRoot); len(all) < 4 {
 		t.Errorf("root sees %d audit entries, want every one (4 or more)", len(all))
+	}
+
+	// The buyers an incident affected: each tenant sees those of its drops.
+	// (The walk's order is stamped a second ahead, to be admitted.)
+	time.Sleep(time.Until(time.UnixMilli(e.orderAt + 1)))
+	for token, want := range map[string]int{scopeRoot: 1, e.keys["a/viewer"]: 1, e.keys["b/owner"]: 0} {
+		var al struct{ Buyers []struct{ Customer string } }
+		e.mustJSON(token, "GET", "/api/v1/incidents/"+e.incident+"/affected", "", &al)
+		if len(al.Buyers) != want || want == 1 && al.Buyers[0].Customer != "walk@example.com" {
+			t.Errorf("affected buyers for %.8s…: %+v, want %d", token, al.Buyers, want)
+		}
+	}
+	if b := e.mustDo(e.keys["b/owner"], "GET", "/api/v1/incidents/"+e.incident+"/affected.csv", "", http.StatusOK); strings.Contains(string(b), "walk@") {
+		t.Errorf("tenant b's affected.csv lists a's buyer: %s", b)
 	}
 
 	// The platform's drop is not a tenant's either.

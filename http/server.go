@@ -275,12 +275,15 @@ type requestInfo struct {
 	// admin: the admin token was checked by the node that forwarded the
 	// request, or the request is a signed call from another node.
 	admin bool
+	// srv resolves the caller for handlers mounted on the server
+	// (ResolveCaller).
+	srv *Server
 }
 
 // newRequestInfo finds the client's address, believing a forwarding node's
 // signed marker over the address it came from.
 func (s *Server) newRequestInfo(r *http.Request, rid string) *requestInfo {
-	info := &requestInfo{id: rid, ip: s.clientIP(r)}
+	info := &requestInfo{id: rid, ip: s.clientIP(r), srv: s}
 	if r.Header.Get(ForwardedHeader) != "" {
 		if m, ok := checkForward(s.nodeKey, r, s.cfg.Now()); ok {
 			info.forwarded, info.ip, info.admin = true, m.ip, m.admin

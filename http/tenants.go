@@ -441,3 +441,15 @@ func (s DropReader) Brand(_ context.Context, drop string) (floodgate.Brand, bool
 	})
 	return b, ok
 }
+
+// ResolveCaller resolves the caller of a request this package's server is
+// serving, with Server.Caller, for handlers mounted on it (the status page);
+// false when r carries no working credential.
+func ResolveCaller(r *http.Request) (floodgate.Caller, bool) {
+	info, ok := r.Context().Value(ctxRequest).(*requestInfo)
+	if !ok || info.srv == nil {
+		return floodgate.Caller{}, false
+	}
+	c, err := info.srv.Caller(r)
+	return c, err == nil
+}

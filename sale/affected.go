@@ -13,10 +13,17 @@ type AffectedBuyer struct {
 // between from and to (Unix milliseconds). Waiting visitors are not listed:
 // nothing is kept per waiting visitor (their tickets are self-contained), so
 // only buyers who reached a hold are known.
-func (s *State) Affected(from, to int64) []AffectedBuyer {
+func (s *State) Affected(from, to int64) []AffectedBuyer { return s.AffectedOf("", from, to) }
+
+// AffectedOf is Affected limited to the drops of one tenant ("" is every
+// drop).
+func (s *State) AffectedOf(tenant string, from, to int64) []AffectedBuyer {
 	seen := map[string]bool{}
 	var out []AffectedBuyer
 	for _, h := range s.Holds {
+		if d := s.Drops[h.Drop]; tenant != "" && (d == nil || d.Tenant != tenant) {
+			continue
+		}
 		end := h.ExpiresAt
 		var customer string
 		if o, ok := s.Orders[h.OrderID]; ok {

@@ -16,7 +16,11 @@ import (
 // is under /status, /history.atom, /api/v2/ or /api/v1/{banner, incidents,
 // subscribers, unsubscribe, maintenances, deliveries}.
 func (s *Service) Handler() http.Handler {
-	mux := http.NewServeMux()
+	return securityHeaders(api.Routed(s.mux().ServeMux))
+}
+
+func (s *Service) mux() *api.Router {
+	mux := api.NewRouter()
 	// Public.
 	mux.HandleFunc("GET /status", s.handlePage)
 	mux.HandleFunc("GET /history.atom", s.handleAtom)
@@ -45,8 +49,8 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/incidents/{id}/postmortem", s.admin(s.handlePostmortem))
 	mux.HandleFunc("PUT /api/v1/component-groups/{id}", s.admin(s.handlePutGroup))
 	mux.HandleFunc("DELETE /api/v1/component-groups/{id}", s.admin(s.handleDeleteGroup))
-	mux.HandleFunc("GET /api/v1/incidents/{id}/affected", s.admin(s.handleAffected))
-	mux.HandleFunc("GET /api/v1/incidents/{id}/affected.csv", s.admin(s.handleAffectedCSV))
+	mux.HandleFunc("GET /api/v1/incidents/{id}/affected", s.admin(s.handleAffected, tenantsToo))
+	mux.HandleFunc("GET /api/v1/incidents/{id}/affected.csv", s.admin(s.handleAffectedCSV, tenantsToo))
 	mux.HandleFunc("POST /api/v1/subscribers", s.admin(s.handleSubscribe))
 	mux.HandleFunc("GET /api/v1/subscribers", s.admin(s.handleListSubscribers))
 	mux.HandleFunc("DELETE /api/v1/subscribers/{id}", s.admin(s.handleDeleteSubscriber))
@@ -54,7 +58,7 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/maintenances", s.admin(s.handleListMaintenances))
 	mux.HandleFunc("POST /api/v1/maintenances/{id}/complete", s.admin(s.handleCompleteMaintenance))
 	mux.HandleFunc("GET /api/v1/deliveries", s.admin(s.handleDeliveries))
-	return securityHeaders(api.Routed(mux))
+	return mux
 }
 
 // pageCSP lets the status pages use their own inline styles and forms and
@@ -74,13 +78,27 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-func (s *Service) admin(h http.HandlerFunc) http.HandlerFunc {
+// admin lets the admin token (or a vouched call) through, and a tenant's
+// key too when tenantsToo is passed (status/tenants.go); any other tenant
+// key is 403.
+func (s *Service) admin(h http.HandlerFunc, opts ...adminOption) http.HandlerFunc {
+	tenants := len(opts) > 0 && opts[0] == tenantsToo
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.Vouched != nil && s.cfg.Vouched(r) {
 			h(w, r)
 			return
 		}
 		tok := api.BearerToken(r)
+		if tok != "" && (s.cfg.AdminToken == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.AdminToken)) != 1) {
+			if c, ok := s.tenantCaller(r); ok {
+				if !tenants {
+					s.refuseTenant(w)
+					return
+				}
+				h(w, withTenant(r, c.Tenant))
+				return
+			}
+		}
 		if s.cfg.AdminToken == "" {
 			api.WriteError(w, floodgate.Errorf(floodgate.EUnauthenticated, "This server has no admin token; start it with --admin-token or FLOODGATE_ADMIN_TOKEN."))
 			return
@@ -300,7 +318,11 @@ type AffectedList struct {
 }
 
 // Affected lists the buyers who were queued or holding during an incident.
-func (s *Service) Affected(id string) (AffectedList, error) {
+func (s *Service) Affected(id string) (AffectedList, error) { return s.AffectedFor(id, "") }
+
+// AffectedFor is Affected limited to the buyers of one tenant's drops
+// (tenant "" is every buyer).
+func (s *Service) AffectedFor(id, tenant string) (AffectedList, error) {
 	s.mu.Lock()
 	inc, ok := s.incidents[id]
 	src := s.affected
@@ -319,7 +341,17 @@ func (s *Service) Affected(id string) (AffectedList, error) {
 	if src == nil {
 		return out, floodgate.Errorf(floodgate.EUnavailable, "This status server has no buyer records (it runs apart from the core); ask a core node for the affected buyers.")
 	}
-	buyers, err := src.Affected(out.From, out.To)
+	var (
+		buyers []Buyer
+		err    error
+	)
+	if tenant == "" {
+		buyers, err = src.Affected(out.From, out.To)
+	} else if ts, ok := src.(TenantAffectedSource); ok {
+		buyers, err = ts.AffectedOf(tenant, out.From, out.To)
+	} else {
+		return out, floodgate.Errorf(floodgate.EUnavailable, "This status server cannot tell one maker's buyers from another's; ask a core node.")
+	}
 	if err != nil {
 		return out, floodgate.Errorf(floodgate.EUnavailable, "The buyer records could not be read (%v); try again when the core is healthy.", err)
 	}
@@ -331,7 +363,7 @@ func (s *Service) Affected(id string) (AffectedList, error) {
 }
 
 func (s *Service) handleAffected(w http.ResponseWriter, r *http.Request) {
-	list, err := s.Affected(r.PathValue("id"))
+	list, err := s.AffectedFor(r.PathValue("id"), tenantOf(r))
 	if err != nil {
 		api.WriteErrorRetry(w, err, 30)
 		return
@@ -340,7 +372,7 @@ func (s *Service) handleAffected(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) handleAffectedCSV(w http.ResponseWriter, r *http.Request) {
-	list, err := s.Affected(r.PathValue("id"))
+	list, err := s.AffectedFor(r.PathValue("id"), tenantOf(r))
 	if err != nil {
 		api.WriteErrorRetry(w, err, 30)
 		return

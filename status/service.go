@@ -72,6 +72,10 @@ type Config struct {
 	// checked that a request is an admin call (a write a follower forwarded
 	// without the token); nil trusts the token only.
 	Vouched func(r *http.Request) bool
+	// Caller, on a core node, resolves a bearer token that is not the
+	// admin token to a tenant's API key (http.ResolveCaller); tenant keys
+	// may read their own affected buyers and nothing else here.
+	Caller func(r *http.Request) (floodgate.Caller, bool)
 	// ClientIP, on a core node, is the client address the node's router
 	// found (through trusted proxies and forwarding); nil uses the peer
 	// address.

@@ -291,21 +291,14 @@ func (m *Main) Run(parent context.Context) (err error) {
 	stCfg.Logger = log
 	stCfg.Replica = store.StatusReplica{Store: st}
 	stCfg.Vouched = fhttp.VouchedAdmin
+	stCfg.Caller = fhttp.ResolveCaller
 	stCfg.ClientIP = fhttp.ClientIP
 	m.status, err = status.Open(stCfg)
 	if err != nil {
 		return fmt.Errorf("status page: %w", err)
 	}
 	grace.SetStatus(m.status)
-	m.status.SetAffectedSource(status.AffectedFunc(func(from, to time.Time) ([]status.Buyer, error) {
-		var out []status.Buyer
-		st.Read(func(s *sale.State) {
-			for _, b := range s.Affected(from.UnixMilli(), to.UnixMilli()) {
-				out = append(out, status.Buyer{Customer: b.Customer, Email: b.Email})
-			}
-		})
-		return out, nil
-	}))
+	m.status.SetAffectedSource(affectedBuyers{st})
 	sinkCfg := cfg.sinks
 	sinkCfg.Store, sinkCfg.Dev, sinkCfg.Registerer, sinkCfg.Logger = st, cfg.dev, reg, log
 	sinks := sink.New(sinkCfg)
