@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -204,4 +205,61 @@ func (d *Drop) markHead(now int64) {
 		}
 	}
 	d.Heads = append(d.Heads, HeadMark{Size: n, At: now})
+}
+
+// checkFair verifies the invariants of the transparency logs (State.Check):
+// every order is logged once, at the index it records; draw entries are
+// numbered in order, one per customer, all before the draw; admissions only
+// move forward; published heads grow and stay within the log.
+func (s *State) checkFair() error {
+	for id, o := range s.Orders {
+		if o.LogSeq == 0 {
+			continue
+		}
+		d := s.Drops[o.Drop]
+		if d == nil || o.LogSeq > int64(len(d.Log)) || d.Log[o.LogSeq-1].Type != LeafOrder || d.Log[o.LogSeq-1].Ref != id {
+			return fmt.Errorf("order %s: log index %d is not its leaf", id, o.LogSeq-1)
+		}
+	}
+	for id, d := range s.Drops {
+		var entries, admitted int64
+		started := false
+		for i, r := range d.Log {
+			switch r.Type {
+			case LeafEntry:
+				if started || r.From != entries || d.EntryIndex[r.Ref] != entries {
+					return fmt.Errorf("drop %s: leaf %d: entry %d of %s out of order", id, i, r.From, r.Ref)
+				}
+				entries++
+			case LeafStart:
+				if started {
+					return fmt.Errorf("drop %s: leaf %d: a second start", id, i)
+				}
+				started = true
+			case LeafAdmit:
+				if !started || r.From < admitted || r.To <= r.From {
+					return fmt.Errorf("drop %s: leaf %d: admission [%d, %d) after %d", id, i, r.From, r.To, admitted)
+				}
+				admitted = r.To
+			case LeafOrder:
+				if o := s.Orders[r.Ref]; o == nil || o.LogSeq != int64(i+1) {
+					return fmt.Errorf("drop %s: leaf %d: order %s does not point back to it", id, i, r.Ref)
+				}
+			}
+		}
+		if entries != int64(len(d.Entries)) || len(d.EntryIndex) != len(d.Entries) {
+			return fmt.Errorf("drop %s: %d entries, %d logged, %d indexed", id, len(d.Entries), entries, len(d.EntryIndex))
+		}
+		if admitted > d.AdmittedUpTo {
+			return fmt.Errorf("drop %s: the log admits up to %d, the counter is at %d", id, admitted, d.AdmittedUpTo)
+		}
+		var last int64
+		for _, h := range d.Heads {
+			if h.Size < last || h.Size > int64(len(d.Log)) {
+				return fmt.Errorf("drop %s: published head of %d leaves after %d, log of %d", id, h.Size, last, len(d.Log))
+			}
+			last = h.Size
+		}
+	}
+	return nil
 }

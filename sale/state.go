@@ -975,6 +975,9 @@ func (s *State) Check() error {
 			}
 		}
 	}
+	if err := s.checkFair(); err != nil {
+		return err
+	}
 	return s.checkEvents()
 }
 
