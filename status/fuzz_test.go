@@ -17,6 +17,10 @@ func FuzzAdminBodies(f *testing.F) {
 		`{"name":"m","message":"m","scheduled_for":"2026-01-01T00:00:00Z","scheduled_until":"2026-01-01T01:00:00Z"}`,
 		`{"name":"\u0000","impact":"critical","message":"` + "\xff" + `"}`,
 		`[]`, `null`, `{"components":null}`, `{"name":1}`,
+		`{"channel":"email","target":"a@example.com","components":["checkout"]}`,
+		`{"channel":"sms","target":"+821012345678"}`,
+		`{"name":"Sale","name_ko":"판매","components":["checkout","orders"]}`,
+		`{"body":"What happened and what we changed."}`,
 	} {
 		f.Add(seed)
 	}
@@ -32,6 +36,9 @@ func FuzzAdminBodies(f *testing.F) {
 		{"PATCH", "/api/v1/incidents/" + inc.ID},
 		{"POST", "/api/v1/subscribers"},
 		{"POST", "/api/v1/maintenances"},
+		{"POST", "/api/v1/subscriptions"},
+		{"PUT", "/api/v1/component-groups/sale"},
+		{"POST", "/api/v1/incidents/" + inc.ID + "/postmortem"},
 	}
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, p := range paths {
