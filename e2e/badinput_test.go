@@ -193,8 +193,10 @@ func TestBadInputGetsDocumentedErrors(t *testing.T) {
 		{"order without ticket", "POST", "/api/v1/holds/" + holdB.ID + "/order", http.Header{"Idempotency-Key": {"key-B"}}, sessionBody(sessB), 401, floodgate.EUnauthenticated},
 		{"order of another ticket's hold", "POST", "/api/v1/holds/" + holdB.ID + "/order", orderHdr(a.Ticket, "key-B"), sessionBody(sessB), 404, floodgate.ENotFound},
 		{"order of an unknown hold", "POST", "/api/v1/holds/h_zz_nothing/order", orderHdr(b.Ticket, "key-B"), sessionBody(sessB), 404, floodgate.ENotFound},
-		{"replayed key with another hold", "POST", "/api/v1/holds/" + holdB.ID + "/order", orderHdr(b.Ticket, "key-A"), sessionBody(sessB), 409, floodgate.EConflict},
-		{"replayed key with another session", "POST", "/api/v1/holds/" + holdA.ID + "/order", orderHdr(a.Ticket, "key-A"), sessionBody(sessB), 409, floodgate.EConflict},
+		{"replayed key with another hold", "POST", "/api/v1/holds/" + holdB.ID + "/order", orderHdr(b.Ticket, "key-A"), sessionBody(sessA), 409, floodgate.EConflict},
+		// Keys count per customer: B's "key-A" is B's own and tells nothing
+		// about A's; the hold is simply ordered already.
+		{"another customer's key", "POST", "/api/v1/holds/" + holdA.ID + "/order", orderHdr(a.Ticket, "key-A"), sessionBody(sessB), 409, floodgate.EAlreadyOrdered},
 		{"a second order of an ordered hold", "POST", "/api/v1/holds/" + holdA.ID + "/order", orderHdr(a.Ticket, "key-A2"), sessionBody(sessA), 409, floodgate.EAlreadyOrdered},
 		{"release of an ordered hold", "DELETE", "/api/v1/holds/" + holdA.ID, testkit.Bearer(a.Ticket), nil, 409, floodgate.EAlreadyOrdered},
 		{"release with another ticket", "DELETE", "/api/v1/holds/" + holdB.ID, testkit.Bearer(a.Ticket), nil, 404, floodgate.ENotFound},
