@@ -29,6 +29,7 @@ const (
 	EConflict        = "conflict"
 	EPaymentExpired  = "payment_expired"
 	EQuotaExceeded   = "quota_exceeded"
+	EChallenge       = "challenge_required"
 	ETooLarge        = "too_large"
 	ERateLimited     = "rate_limited"
 	EUnavailable     = "unavailable"
@@ -119,6 +120,9 @@ type Drop struct {
 	Paused      bool       `json:"paused"`
 	PauseReason string     `json:"pause_reason,omitempty"`
 	EndsAt      *time.Time `json:"ends_at,omitempty"`
+	// ChallengeDifficulty is "auto" or the fixed difficulty (bits) of the
+	// join challenge.
+	ChallengeDifficulty any `json:"challenge_difficulty"`
 }
 
 // Hold is stock set aside for one ticket until it is ordered, released or

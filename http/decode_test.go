@@ -25,7 +25,8 @@ func TestDropSpecFromJSON(t *testing.T) {
 	}
 	want := sale.DropSpec{ID: "mini-speaker", Name: "Mini AI speaker", Price: 59000, Currency: "KRW", Stock: 3000,
 		PerCustomerLimit: 1, StartsAt: fuzzNow.UnixMilli(), HoldSeconds: 300, AdmitPerSecond: 200,
-		AdmitWindow: sale.DefaultAdmitWindow, Vouchers: []string{"MELON-0001", "MELON-0002"}, Fingerprint: spec.Fingerprint}
+		AdmitWindow: sale.DefaultAdmitWindow, Vouchers: []string{"MELON-0001", "MELON-0002"}, Fingerprint: spec.Fingerprint,
+		ChallengeDifficulty: sale.ChallengeAuto}
 	if !reflect.DeepEqual(*spec, want) {
 		t.Fatalf("spec\n got %+v\nwant %+v", *spec, want)
 	}
@@ -144,4 +145,25 @@ func FuzzDecodeRequests(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestDropSpecChallengeDifficulty(t *testing.T) {
+	for body, want := range map[string]int64{
+		`{"id":"d","name":"D","stock":5}`:                               sale.ChallengeAuto,
+		`{"id":"d","name":"D","stock":5,"challenge_difficulty":"auto"}`: sale.ChallengeAuto,
+		`{"id":"d","name":"D","stock":5,"challenge_difficulty":null}`:   sale.ChallengeAuto,
+		`{"id":"d","name":"D","stock":5,"challenge_difficulty":0}`:      0,
+		`{"id":"d","name":"D","stock":5,"challenge_difficulty":28}`:     28,
+	} {
+		spec, err := DropSpecFromJSON([]byte(body), fuzzNow)
+		if err != nil || spec.ChallengeDifficulty != want {
+			t.Errorf("%s: %v, %v; want %d", body, spec, err, want)
+		}
+	}
+	for _, v := range []string{`29`, `-1`, `1.5`, `"AUTO"`, `true`, `"12"`} {
+		body := `{"id":"d","name":"D","stock":5,"challenge_difficulty":` + v + `}`
+		if _, err := DropSpecFromJSON([]byte(body), fuzzNow); floodgate.ErrorCode(err) != floodgate.EInvalid {
+			t.Errorf("challenge_difficulty %s: %v, want invalid_argument", v, err)
+		}
+	}
 }

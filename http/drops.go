@@ -31,6 +31,8 @@ type createDropRequest struct {
 	PaymentSeconds     *int64     `json:"payment_seconds,omitempty"`
 	PaymentURL         string     `json:"payment_url,omitempty"`
 	fairRequest
+	// ChallengeDifficulty is "auto" or an integer 0-28 (challenge.go).
+	ChallengeDifficulty json.RawMessage `json:"challenge_difficulty,omitempty"`
 }
 
 // DropSpecFromJSON decodes and validates a create-drop body into a spec;
@@ -92,6 +94,11 @@ func DropSpecFromJSON(body []byte, now time.Time) (*sale.DropSpec, error) {
 	if err := req.fairRequest.apply(spec); err != nil {
 		return nil, err
 	}
+	challenge, err := challengeSetting(req.ChallengeDifficulty)
+	if err != nil {
+		return nil, err
+	}
+	spec.ChallengeDifficulty = challenge
 	if err := sale.ValidateSpec(spec); err != nil {
 		return nil, err
 	}

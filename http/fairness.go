@@ -549,6 +549,8 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
 // joinRequest is the optional body of POST /api/v1/drops/{drop}/queue.
 type joinRequest struct {
 	Presale *presaleRequest `json:"presale,omitempty"`
+	// Challenge is the solution of the join challenge (challenge.go).
+	Challenge *queue.Solution `json:"challenge,omitempty"`
 }
 
 // presaleRequest is how a visitor gets in during a presale: the session of

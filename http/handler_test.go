@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -112,8 +113,8 @@ func call(t *testing.T, method, url, token, body string) answer {
 // brokenQueue fails every join with an error the API does not expect.
 type brokenQueue struct{ fhttp.Queue }
 
-func (brokenQueue) Join(context.Context, string) (string, queue.Status, error) {
-	return "", queue.Status{}, errors.New("disk on fire at /var/lib/floodgate")
+func (brokenQueue) JoinChallenged(context.Context, string, netip.Addr, *queue.Solution) (string, queue.Status, *queue.Challenge, error) {
+	return "", queue.Status{}, nil, errors.New("disk on fire at /var/lib/floodgate")
 }
 
 func TestUnexpectedErrorIsAGeneric500LoggedWithTheRequestID(t *testing.T) {

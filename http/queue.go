@@ -37,13 +37,28 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 		api.WriteErrorRetry(w, floodgate.Errorf(floodgate.ERateLimited, "Too many queue joins from your address; wait a few seconds. Your place is kept by the ticket you already have."), 5)
 		return
 	}
-	if err := s.presaleGate(r.Context(), drop, req.Presale); err != nil {
+	var (
+		tok string
+		st  queue.Status
+		ch  *queue.Challenge
+	)
+	if s.inPresale(drop) {
+		// An invited customer or a one-time code: the join is accounted
+		// for already, so no work is asked for.
+		if err := s.presaleGate(r.Context(), drop, req.Presale); err != nil {
+			api.WriteError(w, err)
+			return
+		}
+		tok, st, err = s.cfg.Queue.Join(r.Context(), drop)
+	} else {
+		tok, st, ch, err = s.cfg.Queue.JoinChallenged(r.Context(), drop, clientIPOf(r), req.Challenge)
+	}
+	if err != nil {
 		api.WriteError(w, err)
 		return
 	}
-	tok, st, err := s.cfg.Queue.Join(r.Context(), drop)
-	if err != nil {
-		api.WriteError(w, err)
+	if ch != nil {
+		writeChallenge(w, ch)
 		return
 	}
 	s.metrics.joins.Inc()

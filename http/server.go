@@ -166,6 +166,7 @@ func New(cfg Config) *Server {
 	s.logs = fairness.NewLogs(cfg.Store.Read)
 	s.metrics = newMetrics(cfg.Registry, cfg.Store, cfg.Now)
 	cfg.Registry.MustRegister(newDropCollector(cfg.Store))
+	registerChallengeMetrics(cfg.Registry, cfg.Queue)
 	s.handler = s.middleware(s.routes())
 	return s
 }

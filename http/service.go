@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
 	"github.com/floodgate/floodgate/identity"
@@ -10,8 +11,15 @@ import (
 
 // Queue is what the API needs from the waiting room (queue.Service).
 type Queue interface {
-	// Join admits a visitor to a drop's queue and returns their ticket.
+	// Join admits a visitor to a drop's queue and returns their ticket,
+	// asking for no work (presale joins, which are accounted for already).
 	Join(ctx context.Context, drop string) (ticket string, st queue.Status, err error)
+	// JoinChallenged admits a visitor from src to a drop's queue and
+	// returns their ticket, or the join challenge to solve first (sol is
+	// the visitor's solution, or nil).
+	JoinChallenged(ctx context.Context, drop string, src netip.Addr, sol *queue.Solution) (ticket string, st queue.Status, ch *queue.Challenge, err error)
+	// Challenges returns the counters of the join challenge.
+	Challenges() *queue.ChallengeStats
 	// Keys returns the ticket keys and a verifier, once the cluster secret
 	// is committed.
 	Keys() (*queue.Keys, *queue.Verifier, error)

@@ -15,6 +15,8 @@ type Keys struct {
 	KeyID      string
 	SessionKey []byte
 	MACKey     []byte // authenticates tickets between the nodes (see SignTicket)
+	// ChallengeKey signs join challenges (challenge.go).
+	ChallengeKey []byte
 }
 
 // DeriveKeys derives the ticket and session keys from the cluster secret.
@@ -25,7 +27,8 @@ func DeriveKeys(secret []byte) *Keys {
 	kid := sha256.Sum256(pub)
 	sess := sha256.Sum256(append([]byte("floodgate session key v1\x00"), secret...))
 	mac := sha256.Sum256(append([]byte("floodgate ticket mac v1\x00"), secret...))
-	return &Keys{TicketKey: priv, TicketPub: pub, KeyID: hex.EncodeToString(kid[:8]), SessionKey: sess[:], MACKey: mac[:]}
+	ch := sha256.Sum256(append([]byte("floodgate challenge key v1\x00"), secret...))
+	return &Keys{TicketKey: priv, TicketPub: pub, KeyID: hex.EncodeToString(kid[:8]), SessionKey: sess[:], MACKey: mac[:], ChallengeKey: ch[:]}
 }
 
 // JWK is one JSON Web Key.

@@ -38,8 +38,11 @@ type Config struct {
 	TickInterval time.Duration // how often the leader moves time forward (default 100ms)
 	BlockSize    int64         // positions reserved per Raft entry (default 1000)
 	MaxPause     time.Duration // the most a hold may be paused by a login outage (default 15m)
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// AutoChallenge is the policy of drops whose join challenge is "auto"
+	// (zero: DefaultAutoPolicy).
+	AutoChallenge AutoPolicy
+	Logger        *slog.Logger
+	Now           func() time.Time
 }
 
 // Service is the waiting room of one node.
@@ -50,6 +53,8 @@ type Service struct {
 
 	mu      sync.Mutex
 	issuers map[string]*issuer
+
+	gate gate
 }
 
 type keyset struct {
@@ -96,7 +101,12 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, log: cfg.Logger.With("component", "queue"), issuers: map[string]*issuer{}}
+	if cfg.AutoChallenge == (AutoPolicy{}) {
+		cfg.AutoChallenge = DefaultAutoPolicy()
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "queue"), issuers: map[string]*issuer{}}
+	s.gate.pressure = newPressure(cfg.AutoChallenge)
+	return s
 }
 
 // Keys returns the signing keys, or an EUnavailable error before the cluster

@@ -133,6 +133,10 @@ type DropSpec struct {
 	// PaymentURL is the template of the buyer's "pay now" link.
 	PaymentSeconds int64  `json:"payment_seconds,omitempty"`
 	PaymentURL     string `json:"payment_url,omitempty"`
+	// ChallengeDifficulty is the join challenge's difficulty in bits:
+	// ChallengeAuto (-1) sets it from join pressure, 0 turns it off, 1 to
+	// MaxChallengeDifficulty fixes it (see queue/challenge.go).
+	ChallengeDifficulty int64 `json:"challenge_difficulty,omitempty"`
 	// Fingerprint identifies the request as the admin sent it, so that the
 	// same request again is recognised even when defaults (starts_at = now)
 	// would differ.
@@ -251,6 +255,7 @@ func AppendCommand(buf []byte, c *Command) []byte {
 		}
 		buf = binary.AppendVarint(buf, s.PaymentSeconds)
 		buf = appendString(buf, s.PaymentURL)
+		buf = binary.AppendVarint(buf, s.ChallengeDifficulty)
 		if c.Kind == KindCreateDropV2 || c.Kind == KindCreateTenantDrop {
 			buf = appendFair(buf, c)
 		}
@@ -385,6 +390,7 @@ func DecodeCommand(buf []byte) (Command, error) {
 		}
 		s.PaymentSeconds = d.varint()
 		s.PaymentURL = d.string()
+		s.ChallengeDifficulty = d.varint()
 		c.Spec = s
 		if c.Kind == KindCreateDropV2 || c.Kind == KindCreateTenantDrop {
 			d.fair(&c)

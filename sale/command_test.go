@@ -14,6 +14,7 @@ func sampleCommands() []Command {
 	sp.Price, sp.Currency = 59000, "KRW"
 	sp.PaymentSeconds, sp.PaymentURL = 600, "https://pay.example/{order}?t={token}"
 	renamed, stock, rate, holdS, ends := "Renamed", int64(150), int64(-3), int64(60), t0+1
+	sp.ChallengeDifficulty = ChallengeAuto
 	return []Command{
 		{Kind: KindCreateDrop, Now: t0, Drop: "drop-1", Spec: sp},
 		{Kind: KindReserveBlock, Now: t0 + 1, Drop: "drop-1", Early: true, Size: 1000},

@@ -52,6 +52,10 @@ func (g *gen) spec(id string) *DropSpec {
 		AdmitPerSecond:   1 + int64(g.pick(30)),
 		AdmitWindow:      5 + int64(g.pick(10)),
 		Fingerprint:      fmt.Sprintf("fp%d", g.pick(2)),
+		// -1 (auto) to 28 bits, drawn without touching the generator so
+		// that the sequences stay what they were; the state machine only
+		// keeps it.
+		ChallengeDifficulty: stock%(MaxChallengeDifficulty+2) - 1,
 	}
 	if g.chance(0.5) {
 		n := g.pick(int(stock) + 3)

@@ -25,6 +25,11 @@ const (
 	DefaultHoldSeconds    = 300
 	DefaultAdmitPerSecond = 200
 	DefaultAdmitWindow    = 60
+
+	// ChallengeAuto lets the join challenge's difficulty follow join
+	// pressure; MaxChallengeDifficulty is the hardest fixed difficulty.
+	ChallengeAuto          = -1
+	MaxChallengeDifficulty = 28
 )
 
 // State is the whole replicated state of the sale. It is changed only by
@@ -346,6 +351,8 @@ func ValidateSpec(s *DropSpec) *floodgate.Error {
 		return bad("\"payment_url\" must be an http(s) URL template of at most 2048 bytes.")
 	case len(s.Vouchers) > MaxVouchers:
 		return bad("At most %d vouchers per drop.", MaxVouchers)
+	case s.ChallengeDifficulty < ChallengeAuto || s.ChallengeDifficulty > MaxChallengeDifficulty:
+		return bad("\"challenge_difficulty\" must be \"auto\" or an integer from 0 to %d.", MaxChallengeDifficulty)
 	}
 	seen := make(map[string]struct{}, len(s.Vouchers))
 	for i, v := range s.Vouchers {
@@ -853,7 +860,18 @@ func PublicDrop(d *Drop, now int64) floodgate.Drop {
 		Paused:           d.Paused,
 		PauseReason:      d.PauseReason,
 		EndsAt:           optTime(d.Spec.EndsAt),
+
+		ChallengeDifficulty: publicChallenge(d.Spec.ChallengeDifficulty),
 	}
+}
+
+// publicChallenge is a drop's challenge_difficulty as the API shows it:
+// "auto" or the fixed number of bits.
+func publicChallenge(d int64) any {
+	if d == ChallengeAuto {
+		return "auto"
+	}
+	return d
 }
 
 func publicHold(h *Hold) floodgate.Hold {

@@ -48,6 +48,7 @@ type serveConfig struct {
 	bodyTimeout                              time.Duration
 	snapshotThreshold, trailingLogs          uint64
 	snapshotInterval                         time.Duration
+	challenge                                queue.AutoPolicy
 	identity                                 identity.Config
 	status                                   status.Config
 	sinks                                    sink.Config
@@ -78,6 +79,10 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.streamsPerIP, "streams-per-ip", fhttp.DefaultStreamsPerIP, "open event streams (SSE) per client address")
 	fs.DurationVar(&c.tick, "tick", 100*time.Millisecond, "how often the leader moves admission and hold expiry forward")
 	fs.DurationVar(&c.holdMaxPause, "hold-max-pause", identity.DefaultMaxPause, "the most a hold is paused while the identity provider is down")
+	auto := queue.DefaultAutoPolicy()
+	fs.Float64Var(&c.challenge.PressureRate, "challenge-pressure", auto.PressureRate, `queue joins per second of a drop from which its "auto" join challenge applies`)
+	fs.Float64Var(&c.challenge.Household, "challenge-household", auto.Household, `joins per minute a client address (IPv6: /64) sends without a challenge under "auto"`)
+	fs.Float64Var(&c.challenge.NAT, "challenge-nat", auto.NAT, fmt.Sprintf(`joins per minute of a shared address (a carrier NAT) that pay at most %d bits under "auto"; beyond it, the work doubles every NAT/8 joins`, auto.NATBits))
 	fs.StringVar(&c.publicURL, "public-url", "", "public base URL of the site, for links in notices (e.g. https://shop.example.com)")
 
 	fs.StringVar(&c.raftTLSCert, "raft-tls-cert", "", "PEM certificate this node presents to other nodes (turns on mutual TLS between nodes)")
@@ -171,6 +176,9 @@ func (m *Main) ParseFlags(args []string) error {
 		// private addresses: never beside a real identity provider.
 		return errors.New("--dev cannot be combined with --oidc-issuer: dev sign-in trusts any email; drop --dev in production")
 	}
+	if ch := m.cfg.challenge; ch.PressureRate <= 0 || ch.Household < 0 || ch.NAT <= ch.Household {
+		return errors.New("--challenge-pressure must be above 0, and --challenge-nat above --challenge-household")
+	}
 	return nil
 }
 
@@ -257,7 +265,9 @@ func (m *Main) Run(parent context.Context) (err error) {
 	}
 	health := identity.HealthOf(provider)
 	grace := &status.HoldGrace{IDP: health}
-	q := queue.New(queue.Config{Store: st, Health: grace, TickInterval: cfg.tick, MaxPause: cfg.holdMaxPause, Logger: log})
+	auto := queue.DefaultAutoPolicy()
+	auto.PressureRate, auto.Household, auto.NAT = cfg.challenge.PressureRate, cfg.challenge.Household, cfg.challenge.NAT
+	q := queue.New(queue.Config{Store: st, Health: grace, TickInterval: cfg.tick, MaxPause: cfg.holdMaxPause, AutoChallenge: auto, Logger: log})
 	sessions := identity.NewSessions(nil, sessionTTL)
 	if provider != nil {
 		sessions.RequireProvider(provider.Name())

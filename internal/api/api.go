@@ -36,6 +36,8 @@ func Status(code string) int {
 	case floodgate.ESoldOut, floodgate.ELimitExceeded, floodgate.EHoldExpired,
 		floodgate.EAlreadyOrdered, floodgate.EConflict, floodgate.EPaymentExpired, floodgate.EQuotaExceeded:
 		return http.StatusConflict
+	case floodgate.EChallenge:
+		return http.StatusPreconditionRequired
 	case floodgate.ETooLarge:
 		return http.StatusRequestEntityTooLarge
 	case floodgate.ERateLimited:

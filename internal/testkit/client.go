@@ -2,8 +2,12 @@ package testkit
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -69,6 +73,8 @@ type DropRequest struct {
 	Vouchers           []string   `json:"vouchers,omitempty"`
 	PaymentSeconds     int64      `json:"payment_seconds,omitempty"`
 	PaymentURL         string     `json:"payment_url,omitempty"`
+	// ChallengeDifficulty is "auto" or an integer; nil leaves it out.
+	ChallengeDifficulty any `json:"challenge_difficulty,omitempty"`
 }
 
 // Ticket is the answer of POST /api/v1/drops/{drop}/queue.
@@ -111,11 +117,78 @@ func (c *Client) Orders(ctx context.Context, drop string) ([]floodgate.Order, er
 	return out.Orders, err
 }
 
-// Join joins the queue of a drop.
+// Join joins the queue of a drop, solving the join challenge when the
+// server asks for one, as a browser does.
 func (c *Client) Join(ctx context.Context, drop string) (Ticket, error) {
 	var t Ticket
-	_, err := c.Call(ctx, http.MethodPost, "/api/v1/drops/"+url.PathEscape(drop)+"/queue", nil, nil, &t)
-	return t, err
+	path := "/api/v1/drops/" + url.PathEscape(drop) + "/queue"
+	resp, err := c.Do(ctx, http.MethodPost, path, nil, nil)
+	if err != nil {
+		return t, err
+	}
+	if resp.Status == http.StatusPreconditionRequired {
+		ch, err := ParseChallenge(resp)
+		if err != nil {
+			return t, err
+		}
+		body, _ := json.Marshal(map[string]any{"challenge": map[string]string{"id": ch.ID, "nonce": ch.Solve()}})
+		if resp, err = c.Do(ctx, http.MethodPost, path, nil, body); err != nil {
+			return t, err
+		}
+	}
+	if resp.Status/100 != 2 {
+		return t, ParseError(resp)
+	}
+	return t, json.Unmarshal(resp.Body, &t)
+}
+
+// Challenge is the join challenge of a 428 answer.
+type Challenge struct {
+	ID         string    `json:"id"`
+	Algorithm  string    `json:"algorithm"`
+	Prefix     string    `json:"prefix"`
+	Difficulty int       `json:"difficulty"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+// ParseChallenge reads the challenge of a 428 challenge_required answer.
+func ParseChallenge(resp *Response) (Challenge, error) {
+	var b struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+		Challenge *Challenge `json:"challenge"`
+	}
+	if err := json.Unmarshal(resp.Body, &b); err != nil || b.Error.Code != "challenge_required" || b.Challenge == nil {
+		return Challenge{}, fmt.Errorf("testkit: a 428 answer without a challenge: %s", resp.Body)
+	}
+	return *b.Challenge, nil
+}
+
+// Solve finds a nonce such that SHA-256(prefix ‖ nonce) begins with
+// Difficulty zero bits, counting in base 36.
+func (ch Challenge) Solve() string {
+	prefix, _ := base64.RawURLEncoding.DecodeString(ch.Prefix)
+	for i := int64(0); ; i++ {
+		n := strconv.FormatInt(i, 36)
+		if ch.Solves(prefix, n) {
+			return n
+		}
+	}
+}
+
+// Solves reports whether nonce solves the challenge with the given prefix.
+func (ch Challenge) Solves(prefix []byte, nonce string) bool {
+	sum := sha256.Sum256(append(append([]byte(nil), prefix...), nonce...))
+	zeros := 0
+	for _, b := range sum {
+		if b != 0 {
+			zeros += bits.LeadingZeros8(b)
+			break
+		}
+		zeros += 8
+	}
+	return zeros >= ch.Difficulty
 }
 
 // QueueStatus asks for a ticket's place in the queue.

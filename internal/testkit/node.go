@@ -120,9 +120,11 @@ type Options struct {
 	NoDev bool
 	// Tick is the leader's tick (--tick); 50ms when zero.
 	Tick time.Duration
-	// KeepRateLimits leaves the server's default per-IP limits in place;
-	// otherwise they are raised so that every test client shares 127.0.0.1
-	// without being limited.
+	// KeepRateLimits leaves the server's default per-IP limits and the
+	// "auto" join challenge in place; otherwise the limits are raised and
+	// "auto" never asks for work, so that every test client shares
+	// 127.0.0.1 without being limited. A drop with a fixed
+	// challenge_difficulty asks for work either way.
 	KeepRateLimits bool
 	// Args are more flags for floodgate serve (e.g. --node-id, --raft-addr,
 	// --join for cluster tests). They come after the flags above and so
@@ -210,7 +212,8 @@ func (n *Node) args() []string {
 	}
 	if !n.opts.KeepRateLimits {
 		a = append(a, "--join-rate", "1000000", "--join-burst", "1000000",
-			"--request-rate", "1000000", "--request-burst", "1000000", "--streams-per-ip", "1000000")
+			"--request-rate", "1000000", "--request-burst", "1000000", "--streams-per-ip", "1000000",
+			"--challenge-pressure", "1e9")
 	}
 	return append(a, n.opts.Args...)
 }
