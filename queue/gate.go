@@ -66,17 +66,18 @@ func (s *Service) JoinChallenged(ctx context.Context, drop string, src netip.Add
 	}
 	now := s.cfg.Now()
 	var (
-		known, closed, soldOut bool
+		known, closed, soldOut, draw bool
 		setting                int64
 	)
 	s.cfg.Store.Read(func(st *sale.State) {
 		if d, ok := st.Drops[drop]; ok {
 			known, closed, setting = true, d.Closed, d.Spec.ChallengeDifficulty
 			soldOut = d.DropState(now.UnixMilli()) == floodgate.DropSoldOut
+			draw = d.IsDraw()
 		}
 	})
-	if !known || closed || !s.cfg.Store.IsLeader() {
-		// Join gives the right answer for each.
+	if !known || closed || draw || !s.cfg.Store.IsLeader() {
+		// Join gives the right answer for each (a draw has no queue).
 		tok, st, err := s.Join(ctx, drop)
 		return tok, st, nil, err
 	}
