@@ -146,12 +146,13 @@ func TestSinkSpecs(t *testing.T) {
 		`{"kind": "ftp", "url": "ftp://x"}`,
 		`{"kind": "webhook", "url": "not a url", "secret": "k"}`,
 		`{"kind": "webhook", "url": "https://shop.example/h"}`,
-		`{"kind": "webhook", "url": "https://shop.example/h", "secret": "k", "dsn": "postgres://x/y"}`,
+		`{"kind": "webhook", "url": "https://shop.example/h", "secret": "too-short"}`,
+		`{"kind": "webhook", "url": "https://shop.example/h", "secret": "shop-secret-0123456789", "dsn": "postgres://x/y"}`,
 		`{"kind": "postgres", "dsn": "mysql://x/y"}`,
 		`{"kind": "postgres", "dsn": "postgres://x:bad port/y"}`,
 		`{"kind": "postgres", "dsn": "postgres://x/y", "table": "Robert'); DROP TABLE students;--"}`,
-		`{"kind": "webhook", "url": "https://shop.example/h", "secret": "k", "tenant": "t"}`,
-		`{"kind": "webhook", "url": "https://shop.example/h", "secret": "k", "extra": 1}`,
+		`{"kind": "webhook", "url": "https://shop.example/h", "secret": "shop-secret-0123456789", "tenant": "t"}`,
+		`{"kind": "webhook", "url": "https://shop.example/h", "secret": "shop-secret-0123456789", "extra": 1}`,
 		`[`,
 	}
 	for _, body := range bad {
@@ -192,7 +193,7 @@ func TestSinkSpecs(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	resp, _ := n.Do(ctx, "GET", "/api/v1/sinks", testkit.Bearer(n.AdminToken), nil)
-	if strings.Contains(string(resp.Body), "s3cret-value") || strings.Contains(string(resp.Body), "hunter2") {
+	if strings.Contains(string(resp.Body), "s3cret-value-0123456789") || strings.Contains(string(resp.Body), "hunter2") {
 		t.Fatalf("the sink list shows a secret: %s", resp.Body)
 	}
 	for i, want := range []int{http.StatusNoContent, http.StatusNotFound} {
