@@ -17,12 +17,14 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/floodgate/floodgate"
@@ -58,7 +60,8 @@ type Config struct {
 	Key []byte
 	// SessionTTL is how long a sign-in lasts; 8 h by default.
 	SessionTTL time.Duration
-	// Secure marks the cookie Secure (behind TLS).
+	// Secure marks the cookie Secure on every answer; without it the cookie
+	// is Secure when the request came over TLS or X-Forwarded-Proto: https.
 	Secure bool
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -72,7 +75,19 @@ type Handler struct {
 	pages map[string]*template.Template
 	aead  cipher.AEAD
 	mac   []byte
+
+	failMu sync.Mutex
+	fails  map[string]*failCount // sign-in failures per client address
 }
+
+// failCount counts failed sign-ins from one address in the current minute.
+type failCount struct {
+	n     int
+	since time.Time
+}
+
+// maxFails is how many wrong tokens one address may try per minute.
+const maxFails = 10
 
 var _ http.Handler = (*Handler)(nil)
 
@@ -106,7 +121,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, log: cfg.Logger.With("component", "console"), aead: aead, mac: derive(cfg.Key, "floodgate console csrf")}
+	h := &Handler{cfg: cfg, log: cfg.Logger.With("component", "console"), aead: aead, mac: derive(cfg.Key, "floodgate console csrf"), fails: map[string]*failCount{}}
 	if err := h.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -219,7 +234,7 @@ func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 			ok = err == nil
 		}
 		if !ok {
-			h.clearCookie(w)
+			h.clearCookie(w, r)
 			if r.Method == http.MethodGet && !strings.HasSuffix(r.URL.Path, "/events") {
 				http.Redirect(w, r, "/admin/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
@@ -254,12 +269,19 @@ func (h *Handler) csrf(s session) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-func (h *Handler) setCookie(w http.ResponseWriter, value string, maxAge int) {
+func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: value, Path: "/admin", MaxAge: maxAge,
-		HttpOnly: true, Secure: h.cfg.Secure, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteStrictMode})
 }
 
-func (h *Handler) clearCookie(w http.ResponseWriter) { h.setCookie(w, "", -1) }
+// secure tells whether cookies get the Secure flag: always with
+// Config.Secure, else when the request came over TLS (directly or through a
+// proxy that says so).
+func (h *Handler) secure(r *http.Request) bool {
+	return h.cfg.Secure || r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+func (h *Handler) clearCookie(w http.ResponseWriter, r *http.Request) { h.setCookie(w, r, "", -1) }
 
 func sessionOf(r *http.Request) session {
 	s, _ := r.Context().Value(ctxSession).(session)
@@ -294,7 +316,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, "login", http.StatusBadRequest, map[string]any{"Next": next, "Error": "token_required"})
 		return
 	}
+	if !h.allowSignIn(r) {
+		w.Header().Set("Retry-After", "60")
+		h.render(w, r, "login", http.StatusTooManyRequests, map[string]any{"Next": next, "Error": "too_many_tries"})
+		return
+	}
 	if _, err := h.check(r.Context(), cred); err != nil {
+		h.failedSignIn(r)
 		h.log.Info("console sign-in refused", "ip", r.RemoteAddr)
 		h.render(w, r, "login", http.StatusUnauthorized, map[string]any{"Next": next, "Error": "token_wrong"})
 		return
@@ -302,12 +330,49 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	id := make([]byte, 16)
 	_, _ = rand.Read(id)
 	s := session{Cred: cred, Exp: h.cfg.Now().Add(h.cfg.SessionTTL).Unix(), ID: hex.EncodeToString(id)}
-	h.setCookie(w, h.seal(s), int(h.cfg.SessionTTL.Seconds()))
+	h.setCookie(w, r, h.seal(s), int(h.cfg.SessionTTL.Seconds()))
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
+func addrOf(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// allowSignIn refuses an address that gave maxFails wrong tokens within the
+// last minute: the admin token cannot be guessed one form post at a time.
+func (h *Handler) allowSignIn(r *http.Request) bool {
+	h.failMu.Lock()
+	defer h.failMu.Unlock()
+	f := h.fails[addrOf(r)]
+	return f == nil || h.cfg.Now().Sub(f.since) > time.Minute || f.n < maxFails
+}
+
+func (h *Handler) failedSignIn(r *http.Request) {
+	h.failMu.Lock()
+	defer h.failMu.Unlock()
+	now := h.cfg.Now()
+	if len(h.fails) > 10_000 {
+		for k, f := range h.fails {
+			if now.Sub(f.since) > time.Minute {
+				delete(h.fails, k)
+			}
+		}
+	}
+	a := addrOf(r)
+	f := h.fails[a]
+	if f == nil || now.Sub(f.since) > time.Minute {
+		f = &failCount{since: now}
+		h.fails[a] = f
+	}
+	f.n++
+}
+
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	h.clearCookie(w)
+	h.clearCookie(w, r)
 	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
 }
 
@@ -469,7 +534,8 @@ func (h *Handler) createDrop(w http.ResponseWriter, r *http.Request) {
 			field = "_form"
 		}
 		errs[field] = "api:" + e.Message
-		w.WriteHeader(status)
+		h.render(w, r, "new", status, map[string]any{"Form": f, "Errors": errs})
+		return
 	}
 	h.render(w, r, "new", http.StatusBadRequest, map[string]any{"Form": f, "Errors": errs})
 }

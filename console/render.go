@@ -105,7 +105,7 @@ type page struct {
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, name string, status int, data map[string]any) {
 	l := lang(r)
 	if v := r.URL.Query().Get("lang"); v == "ko" || v == "en" {
-		http.SetCookie(w, &http.Cookie{Name: "fg_lang", Value: v, Path: "/admin", MaxAge: 365 * 86400, SameSite: http.SameSiteLaxMode, Secure: h.cfg.Secure})
+		http.SetCookie(w, &http.Cookie{Name: "fg_lang", Value: v, Path: "/admin", MaxAge: 365 * 86400, SameSite: http.SameSiteLaxMode, Secure: h.secure(r)})
 	}
 	p := page{Lang: l, Path: r.URL.Path, Data: data, Done: r.URL.Query().Get("done")}
 	if s := sessionOf(r); s.ID != "" {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -137,5 +139,33 @@ func TestLiveControls(t *testing.T) {
 	}
 	if resp, _ := n.Do(ctx, http.MethodGet, "/api/v1/audit", nil, nil); resp.Status != http.StatusUnauthorized {
 		t.Fatalf("audit without the admin token: %d", resp.Status)
+	}
+
+	// A hold on the closed drop is refused, and counted by reason.
+	if _, _, err := n.Hold(ctx, "live", tickets[2].Ticket, 1); err == nil {
+		t.Fatal("a hold on a closed drop was taken")
+	}
+	// Every metric the Grafana dashboard in docs/ queries is on /metrics.
+	resp, err := n.Do(ctx, http.MethodGet, "/metrics", admin, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dash, err := os.ReadFile("../docs/grafana-floodgate.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := regexp.MustCompile(`floodgate_[a-z_]+`).FindAllString(string(dash), -1)
+	if len(names) < 10 {
+		t.Fatalf("the dashboard queries only %v", names)
+	}
+	for _, name := range names {
+		if !strings.Contains(string(resp.Body), "\n"+name) {
+			t.Errorf("the dashboard queries %s, which /metrics does not have", name)
+		}
+	}
+	for _, want := range []string{`floodgate_drop_paused{drop="live"} 0`, `floodgate_drop_stock_units{drop="live"} 8`, `floodgate_drop_refusals_total{code="conflict",drop="live"} 1`} {
+		if !strings.Contains(string(resp.Body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }

@@ -1,0 +1,195 @@
+package console_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/floodgate/floodgate/console"
+	fhttp "github.com/floodgate/floodgate/http"
+	"github.com/floodgate/floodgate/identity"
+	"github.com/floodgate/floodgate/queue"
+	"github.com/floodgate/floodgate/store"
+)
+
+const root = "console-test-root-token"
+
+// env is a real single-node store with the API and the console in front.
+type env struct {
+	t   *testing.T
+	url string
+	now atomic.Int64 // the console's clock, unix seconds offset
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := store.Open(store.Config{Dir: t.TempDir(), Bootstrap: true, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	for deadline := time.Now().Add(15 * time.Second); !st.IsLeader(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the store did not lead within 15 s")
+		}
+	}
+	srv := fhttp.New(fhttp.Config{Store: st, Queue: queue.New(queue.Config{Store: st, Logger: quiet}),
+		Sessions: identity.NewSessions(nil, time.Hour), AdminToken: root, RequestRate: 10000, RequestBurst: 10000, Logger: quiet})
+	e := &env{t: t}
+	h, err := console.New(console.Config{API: srv, Key: []byte("k"), SessionTTL: time.Hour, Logger: quiet,
+		Now: func() time.Time { return time.Now().Add(time.Duration(e.now.Load()) * time.Second) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.SetConsole(h)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	e.url = hs.URL
+	return e
+}
+
+func (e *env) client() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func (e *env) get(c *http.Client, path string) (int, string) {
+	e.t.Helper()
+	resp, err := c.Get(e.url + path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (e *env) post(c *http.Client, path string, form url.Values, hdr ...string) (int, string, string) {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.url+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Location"), string(b)
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
+
+func (e *env) signIn(c *http.Client) string {
+	e.t.Helper()
+	st, loc, _ := e.post(c, "/admin/login", url.Values{"token": {root}})
+	if st != http.StatusSeeOther || loc != "/admin/" {
+		e.t.Fatalf("sign in: %d %s", st, loc)
+	}
+	_, page := e.get(c, "/admin/")
+	m := csrfRE.FindStringSubmatch(page)
+	if m == nil {
+		e.t.Fatalf("no CSRF token on the drops page:\n%.2000s", page)
+	}
+	return m[1]
+}
+
+func TestSessionsCSRFAndExpiry(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	if st, _ := e.get(c, "/admin/drops/new"); st != http.StatusSeeOther {
+		t.Fatalf("a page without a session answered %d, want a redirect to sign in", st)
+	}
+	csrf := e.signIn(c)
+	u, _ := url.Parse(e.url + "/admin/")
+	var cookie *http.Cookie
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == "fg_console" {
+			cookie = ck
+		}
+	}
+	if cookie == nil || strings.Contains(cookie.Value, root) {
+		t.Fatalf("the session cookie is missing or shows the token: %+v", cookie)
+	}
+	form := url.Values{"csrf": {csrf}, "id": {"d1"}, "name": {"Drop one"}, "stock": {"5"}}
+	// Without the CSRF token, or from another site: refused, nothing made.
+	if st, _, _ := e.post(c, "/admin/drops/new", url.Values{"id": {"d1"}, "name": {"x"}, "stock": {"5"}}); st != http.StatusForbidden {
+		t.Fatalf("a form without the CSRF token answered %d", st)
+	}
+	if st, _, _ := e.post(c, "/admin/drops/new", form, "Origin", "https://evil.example"); st != http.StatusForbidden {
+		t.Fatalf("a form from another origin answered %d", st)
+	}
+	if st, _ := e.get(c, "/admin/drops/d1"); st != http.StatusNotFound {
+		t.Fatalf("a refused form made the drop (%d)", st)
+	}
+	// A bad value is answered beside its field with the API's message.
+	bad := url.Values{"csrf": {csrf}, "id": {"d1"}, "name": {"Drop one"}, "stock": {"0"}}
+	st, _, page := e.post(c, "/admin/drops/new", bad)
+	if st != http.StatusBadRequest || !strings.Contains(page, `id="e-stock"`) || !strings.Contains(page, "stock") {
+		t.Fatalf("stock 0: %d\n%.3000s", st, page)
+	}
+	if st, loc, _ := e.post(c, "/admin/drops/new", form); st != http.StatusSeeOther || loc != "/admin/drops/d1" {
+		t.Fatalf("create: %d %s", st, loc)
+	}
+	// A double-clicked pause pauses once; the live page says so.
+	for range 2 {
+		if st, _, _ := e.post(c, "/admin/drops/d1/pause", url.Values{"csrf": {csrf}, "reason": {"check"}}); st != http.StatusSeeOther {
+			t.Fatalf("pause: %d", st)
+		}
+	}
+	_, page = e.get(c, "/admin/audit")
+	if n := strings.Count(page, "drop.pause"); n != 1 {
+		t.Fatalf("the audit page lists %d pauses, want 1", n)
+	}
+	// Rate 0 is refused beside its field.
+	st, _, page = e.post(c, "/admin/drops/d1/update", url.Values{"csrf": {csrf}, "admit_per_second": {"0"}})
+	if st != http.StatusBadRequest || !strings.Contains(page, `id="e-admit_per_second"`) {
+		t.Fatalf("rate 0: %d", st)
+	}
+	// Closing needs the drop's id typed.
+	if st, _, _ := e.post(c, "/admin/drops/d1/close", url.Values{"csrf": {csrf}, "confirm": {"d"}}); st != http.StatusBadRequest {
+		t.Fatalf("close without the id: %d", st)
+	}
+	// The session ends after its lifetime.
+	e.now.Store(int64(2 * time.Hour / time.Second))
+	if st, _ := e.get(c, "/admin/"); st != http.StatusSeeOther {
+		t.Fatalf("an expired session answered %d", st)
+	}
+	e.now.Store(0)
+	// Sign out forgets the cookie.
+	csrf = e.signIn(c)
+	if st, _, _ := e.post(c, "/admin/logout", url.Values{"csrf": {csrf}}); st != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", st)
+	}
+	if st, _ := e.get(c, "/admin/"); st != http.StatusSeeOther {
+		t.Fatalf("after sign out: %d", st)
+	}
+}
+
+func TestSignInIsLimitedPerAddress(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	for i := range 10 {
+		if st, _, _ := e.post(c, "/admin/login", url.Values{"token": {"wrong-token-wrong"}}); st != http.StatusUnauthorized {
+			t.Fatalf("wrong token %d answered %d", i, st)
+		}
+	}
+	if st, _, _ := e.post(c, "/admin/login", url.Values{"token": {root}}); st != http.StatusTooManyRequests {
+		t.Fatalf("after 10 wrong tokens, sign-in answered %d", st)
+	}
+	e.now.Store(61)
+	if st, _, _ := e.post(c, "/admin/login", url.Values{"token": {root}}); st != http.StatusSeeOther {
+		t.Fatalf("a minute later, sign-in answered %d", st)
+	}
+}
