@@ -125,6 +125,7 @@ var adminRoutes = map[string]scopeRoute{
 	"DELETE /api/v1/cluster/nodes/{id}":   {access: floodgate.AccessRoot},
 	"POST /api/v1/tenants":                {access: floodgate.AccessRoot, body: `{"id":"walk-t","name":"T","max_drops":1}`},
 	"GET /api/v1/tenants":                 {access: floodgate.AccessRead},
+	"PATCH /api/v1/tenants/{id}":          {access: floodgate.AccessRoot, body: `{"max_drops":60}`},
 	"POST /api/v1/tenants/{id}/keys":      {access: floodgate.AccessOwn, object: true, body: `{"role":"viewer"}`},
 	"GET /api/v1/tenants/{id}/keys":       {access: floodgate.AccessOwn, object: true},
 	"DELETE /api/v1/keys/{key_id}":        {access: floodgate.AccessOwn, object: true},
@@ -546,6 +547,23 @@ func TestTenantQuota(t *testing.T) {
 	}
 	// The root token is not bound by a tenant's quota.
 	e.mustDo(scopeRoot, "POST", "/api/v1/drops", `{"id":"s3","name":"Three","stock":5,"admit_per_second":5000}`, http.StatusCreated)
+	// The platform raises the quota; a tenant's own key cannot.
+	e.mustDo(e.keys["a/owner"], "PATCH", "/api/v1/tenants/small", `{"max_drops":2}`, http.StatusForbidden)
+	e.mustDo(op, "PATCH", "/api/v1/tenants/small", `{"max_drops":2}`, http.StatusForbidden)
+	var tv struct {
+		MaxDrops int64  `json:"max_drops"`
+		Drops    int64  `json:"drops"`
+		Accent   string `json:"accent"`
+		Name     string `json:"name"`
+	}
+	e.mustJSON(scopeRoot, "PATCH", "/api/v1/tenants/small", `{"max_drops":2,"accent":"#AABBCC"}`, &tv)
+	if tv.MaxDrops != 2 || tv.Drops != 1 || tv.Accent != "#aabbcc" || tv.Name != "Small" {
+		t.Errorf("tenant after PATCH: %+v", tv)
+	}
+	e.mustDo(op, "POST", "/api/v1/drops", `{"id":"s2","name":"Two","stock":5,"admit_per_second":50}`, http.StatusCreated)
+	e.mustDo(scopeRoot, "PATCH", "/api/v1/tenants/small", `{"logo_url":"http://insecure.example/x.png"}`, http.StatusBadRequest)
+	e.mustDo(scopeRoot, "PATCH", "/api/v1/tenants/nobody", `{"max_drops":2}`, http.StatusNotFound)
+	e.mustDo(scopeRoot, "PATCH", "/api/v1/tenants/small", `{"id":"other"}`, http.StatusBadRequest)
 	// Bad tenants are refused with a reason.
 	for _, body := range []string{
 		`{"id":"x","name":"X"}`,

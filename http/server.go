@@ -227,6 +227,7 @@ func (s *Server) routes() http.Handler {
 
 	mux.HandleFunc("POST /api/v1/tenants", s.admin(floodgate.AccessRoot, s.leaderOnly(s.createTenant)))
 	mux.HandleFunc("GET /api/v1/tenants", s.admin(floodgate.AccessRead, s.listTenants))
+	mux.HandleFunc("PATCH /api/v1/tenants/{id}", s.admin(floodgate.AccessRoot, s.leaderOnly(s.patchTenant)))
 	mux.HandleFunc("POST /api/v1/tenants/{id}/keys", s.admin(floodgate.AccessOwn, s.leaderOnly(s.createKey)))
 	mux.HandleFunc("GET /api/v1/tenants/{id}/keys", s.admin(floodgate.AccessOwn, s.listKeys))
 	mux.HandleFunc("DELETE /api/v1/keys/{key_id}", s.admin(floodgate.AccessOwn, s.leaderOnly(s.revokeKey)))

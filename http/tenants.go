@@ -453,3 +453,65 @@ func ResolveCaller(r *http.Request) (floodgate.Caller, bool) {
 	c, err := info.srv.Caller(r)
 	return c, err == nil
 }
+
+// patchTenantRequest is the body of PATCH /api/v1/tenants/{id}: any of the
+// settings; "" clears a branding field.
+type patchTenantRequest struct {
+	Name              *string `json:"name"`
+	MaxDrops          *int64  `json:"max_drops"`
+	MaxAdmitPerSecond *int64  `json:"max_admit_per_second"`
+	DisplayName       *string `json:"display_name"`
+	LogoURL           *string `json:"logo_url"`
+	Accent            *string `json:"accent"`
+}
+
+func (s *Server) patchTenant(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var req patchTenantRequest
+	if err := api.Decode(r, &req); err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	var (
+		spec sale.TenantSpec
+		ok   bool
+	)
+	s.cfg.Store.Read(func(st *sale.State) {
+		if t := st.Tenants[id]; t != nil {
+			spec, ok = t.Spec, true
+		}
+	})
+	if !ok {
+		api.WriteError(w, floodgate.Errorf(floodgate.ENotFound, "There is no tenant %q.", id))
+		return
+	}
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&spec.Name, req.Name)
+	set(&spec.DisplayName, req.DisplayName)
+	set(&spec.LogoURL, req.LogoURL)
+	if req.Accent != nil {
+		spec.Accent = strings.ToLower(*req.Accent)
+	}
+	if req.MaxDrops != nil {
+		spec.MaxDrops = *req.MaxDrops
+	}
+	if req.MaxAdmitPerSecond != nil {
+		spec.MaxAdmitPerSecond = *req.MaxAdmitPerSecond
+	}
+	if err := sale.ValidTenantSpec(&spec); err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	if _, err := s.apply(r.Context(), &sale.Command{Kind: sale.KindUpdateTenant, TenantSpec: &spec}); err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	var v TenantView
+	s.cfg.Store.Read(func(st *sale.State) { v = tenantView(st, st.Tenants[id]) })
+	s.log.Info("tenant changed", "tenant", id, "by", CallerOf(r).Actor())
+	api.WriteJSON(w, http.StatusOK, v)
+}

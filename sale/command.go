@@ -40,6 +40,7 @@ const (
 	KindRevokeKey        Kind = 42
 	KindKeysUsed         Kind = 43
 	KindCreateTenantDrop Kind = 44
+	KindUpdateTenant     Kind = 45
 	// Live controls and the audit log (controls.go): 30-39.
 	KindPauseDrop  Kind = 30
 	KindResumeDrop Kind = 31
@@ -100,6 +101,8 @@ func (k Kind) String() string {
 		return "keys_used"
 	case KindCreateTenantDrop:
 		return "create_tenant_drop"
+	case KindUpdateTenant:
+		return "update_tenant"
 	case KindPauseDrop:
 		return "pause_drop"
 	case KindResumeDrop:
@@ -325,7 +328,7 @@ func AppendCommand(buf []byte, c *Command) []byte {
 	case KindUsePresaleCode:
 		buf = appendString(buf, c.Drop)
 		buf = appendString(buf, c.Code)
-	case KindCreateTenant, KindCreateKey, KindRevokeKey, KindKeysUsed:
+	case KindCreateTenant, KindCreateKey, KindRevokeKey, KindKeysUsed, KindUpdateTenant:
 		buf = appendTenantCommand(buf, c)
 	case KindPauseDrop:
 		buf = appendString(buf, c.Drop)
@@ -452,7 +455,7 @@ func DecodeCommand(buf []byte) (Command, error) {
 	case KindUsePresaleCode:
 		c.Drop = d.string()
 		c.Code = d.string()
-	case KindCreateTenant, KindCreateKey, KindRevokeKey, KindKeysUsed:
+	case KindCreateTenant, KindCreateKey, KindRevokeKey, KindKeysUsed, KindUpdateTenant:
 		decodeTenantCommand(&d, &c)
 	case KindPauseDrop:
 		c.Drop = d.string()

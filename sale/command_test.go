@@ -42,6 +42,7 @@ func sampleCommands() []Command {
 		{Kind: KindRevokeKey, Now: t0, Key: &APIKey{ID: "fgk_acme_0123abcd", Tenant: "acme"}},
 		{Kind: KindKeysUsed, Now: t0, Used: []KeyUse{{Key: "fgk_acme_0123abcd", At: t0}, {Key: "k2", At: -1}}},
 		{Kind: KindCreateTenantDrop, Now: t0, Tenant: "acme", Drop: "drop-1", Spec: sp},
+		{Kind: KindUpdateTenant, Now: t0, TenantSpec: tenantSpec("acme", 5)},
 		{Kind: KindPauseDrop, Now: t0, Drop: "drop-1", Reason: "결제 점검"},
 		{Kind: KindResumeDrop, Now: t0, Drop: "drop-1"},
 		{Kind: KindUpdateDrop, Now: t0, Drop: "drop-1", Patch: &DropPatch{Name: &renamed, Stock: &stock, AdmitPerSecond: &rate, HoldSeconds: &holdS, EndsAt: &ends}},

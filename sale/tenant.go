@@ -200,8 +200,28 @@ func (s *State) applyTenant(c *Command) (Result, bool) {
 		return Result{}, true
 	case KindCreateTenantDrop:
 		return s.createTenantDrop(c), true
+	case KindUpdateTenant:
+		return s.updateTenant(c), true
 	}
 	return Result{}, false
+}
+
+// updateTenant replaces a tenant's settings (the HTTP layer merges a PATCH
+// into the current ones). Lowering max_drops below the drops the tenant has
+// keeps them and refuses new ones.
+func (s *State) updateTenant(c *Command) Result {
+	if c.TenantSpec == nil {
+		return refuse(floodgate.EInvalid, "A tenant needs a spec.")
+	}
+	t, ok := s.Tenants[c.TenantSpec.ID]
+	if !ok {
+		return refuse(floodgate.ENotFound, "There is no tenant %q.", c.TenantSpec.ID)
+	}
+	if err := ValidTenantSpec(c.TenantSpec); err != nil {
+		return Result{Err: err}
+	}
+	t.Spec = *c.TenantSpec
+	return Result{}
 }
 
 func (s *State) createTenant(c *Command) Result {
@@ -331,7 +351,7 @@ func (s *State) createTenantDrop(c *Command) Result {
 
 func appendTenantCommand(buf []byte, c *Command) []byte {
 	switch c.Kind {
-	case KindCreateTenant:
+	case KindCreateTenant, KindUpdateTenant:
 		t := c.TenantSpec
 		if t == nil {
 			t = &TenantSpec{}
@@ -367,7 +387,7 @@ func appendTenantCommand(buf []byte, c *Command) []byte {
 
 func decodeTenantCommand(d *decoder, c *Command) {
 	switch c.Kind {
-	case KindCreateTenant:
+	case KindCreateTenant, KindUpdateTenant:
 		t := &TenantSpec{}
 		t.ID = d.string()
 		t.Name = d.string()

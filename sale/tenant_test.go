@@ -177,7 +177,7 @@ func TestTenantStateRoundTrip(t *testing.T) {
 func (g *gen) tenantCommand(c *Command) {
 	tenant := []string{"t1", "t2", "nobody"}[g.pick(3)]
 	keyID := fmt.Sprintf("fgk_%s_0000000%d", tenant, g.pick(3))
-	switch g.pick(5) {
+	switch g.pick(6) {
 	case 0:
 		c.Kind, c.TenantSpec = KindCreateTenant, tenantSpec(tenant, int64(g.pick(3)))
 	case 1:
@@ -187,8 +187,33 @@ func (g *gen) tenantCommand(c *Command) {
 		c.Kind, c.Key = KindRevokeKey, &APIKey{ID: keyID}
 	case 3:
 		c.Kind, c.Used = KindKeysUsed, []KeyUse{{Key: keyID, At: g.now}}
+	case 4:
+		c.Kind, c.TenantSpec = KindUpdateTenant, tenantSpec(tenant, int64(g.pick(3)))
 	default:
 		id := []string{"a", "t-a", "t-b", "t-c"}[g.pick(4)]
 		c.Kind, c.Tenant, c.Drop, c.Spec = KindCreateTenantDrop, tenant, id, g.spec(id)
+	}
+}
+
+func TestUpdateTenant(t *testing.T) {
+	s := NewState()
+	mustOK(t, s, Command{Kind: KindCreateTenant, Now: t0, TenantSpec: tenantSpec("acme", 1)})
+	mustOK(t, s, Command{Kind: KindCreateTenantDrop, Now: t0, Tenant: "acme", Drop: "a1", Spec: spec("a1", 3)})
+	mustRefuse(t, s, Command{Kind: KindCreateTenantDrop, Now: t0, Tenant: "acme", Drop: "a2", Spec: spec("a2", 3)}, floodgate.EQuotaExceeded)
+	// The platform raises the quota and changes the branding.
+	more := tenantSpec("acme", 2)
+	more.Accent, more.DisplayName = "#112233", "Acme"
+	mustOK(t, s, Command{Kind: KindUpdateTenant, Now: t0, TenantSpec: more})
+	if got := s.Tenants["acme"].Spec; got != *more {
+		t.Fatalf("tenant after update: %+v", got)
+	}
+	mustOK(t, s, Command{Kind: KindCreateTenantDrop, Now: t0, Tenant: "acme", Drop: "a2", Spec: spec("a2", 3)})
+	// Bad settings and unknown tenants change nothing.
+	bad := tenantSpec("acme", 2)
+	bad.LogoURL = "http://insecure.example/logo.png"
+	mustRefuse(t, s, Command{Kind: KindUpdateTenant, Now: t0, TenantSpec: bad}, floodgate.EInvalid)
+	mustRefuse(t, s, Command{Kind: KindUpdateTenant, Now: t0, TenantSpec: tenantSpec("nobody", 2)}, floodgate.ENotFound)
+	if got := s.Tenants["acme"].Spec; got != *more {
+		t.Fatalf("a refused update changed the tenant: %+v", got)
 	}
 }
