@@ -10,12 +10,6 @@ import (
 	"github.com/floodgate/floodgate/internal/ticker"
 )
 
-// AffectedFunc adapts a function to AffectedSource.
-type AffectedFunc func(from, to time.Time) ([]Buyer, error)
-
-// Affected calls f.
-func (f AffectedFunc) Affected(from, to time.Time) ([]Buyer, error) { return f(from, to) }
-
 // Health is what a core node reads its health signals from.
 type Health struct {
 	// HasLeader reports whether the cluster has a known Raft leader.

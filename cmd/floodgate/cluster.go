@@ -6,11 +6,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"strings"
-	"text/tabwriter"
 
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/internal/client"
@@ -73,7 +71,7 @@ func runCluster(ctx context.Context, args []string) error {
 			enc.SetIndent("", "  ")
 			return enc.Encode(info)
 		}
-		printCluster(os.Stdout, info)
+		info.WriteText(os.Stdout)
 		return nil
 	case "add":
 		if *id == "" || *raftAddr == "" {
@@ -84,7 +82,7 @@ func runCluster(ctx context.Context, args []string) error {
 			return err
 		}
 		fmt.Printf("added %s (%s)\n\n", *id, *raftAddr)
-		printCluster(os.Stdout, info)
+		info.WriteText(os.Stdout)
 		return nil
 	default: // remove
 		if *id == "" {
@@ -96,20 +94,6 @@ func runCluster(ctx context.Context, args []string) error {
 		fmt.Printf("removed %s; stop its process and, to reuse the machine, empty its data dir before it joins again\n", *id)
 		return nil
 	}
-}
-
-func printCluster(w io.Writer, info fhttp.ClusterInfo) {
-	leader := info.Leader
-	if leader == "" {
-		leader = "(none: no quorum, or an election is under way)"
-	}
-	fmt.Fprintf(w, "leader: %s\n", leader)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tRAFT\tHTTP")
-	for _, n := range info.Nodes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.ID, n.State, n.RaftAddr, n.HTTPAddr)
-	}
-	tw.Flush()
 }
 
 // adminClient calls the admin API of a node and says what to check when the

@@ -67,14 +67,8 @@ func runEdge(ctx context.Context, args []string) error {
 	srv := &http.Server{Handler: clientaddr.BodyDeadline(e, *bodyTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() {
 		<-ctx.Done()
-		e.Close()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
+		e.Close() // ends the event streams, so the shutdown does not wait for them
 	}()
 	slog.Info("floodgate edge serving", "http", "http://"+ln.Addr().String(), "cluster", upstreams)
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serveUntil(ctx, srv, ln)
 }

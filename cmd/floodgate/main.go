@@ -9,10 +9,13 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 )
 
 const usage = `Floodgate sells a limited product to a rush of buyers.
@@ -105,4 +108,18 @@ func parseFlags(fs *flag.FlagSet, args []string, rename map[string]string) error
 		return fmt.Errorf("unexpected argument %q; see floodgate %s -h", fs.Arg(0), fs.Name())
 	}
 	return nil
+}
+
+// serveUntil serves srv on ln until ctx ends, then shuts it down gracefully.
+func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	return srv.Shutdown(shutdown)
 }

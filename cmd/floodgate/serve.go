@@ -308,7 +308,7 @@ func (m *Main) Run(parent context.Context) (err error) {
 		return fmt.Errorf("status page: %w", err)
 	}
 	grace.SetStatus(m.status)
-	m.status.SetAffectedSource(affectedBuyers{st})
+	m.status.SetAffectedSource(store.StatusReplica{Store: st})
 	sinkCfg := cfg.sinks
 	sinkCfg.Store, sinkCfg.Dev, sinkCfg.Registerer, sinkCfg.Logger = st, cfg.dev, reg, log
 	sinks := sink.New(sinkCfg)

@@ -66,20 +66,11 @@ func runStatusServe(ctx context.Context, args []string) error {
 	}
 	defer svc.Close()
 
-	mux := http.NewServeMux()
-	mux.Handle("/", svc.Handler())
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/status", http.StatusFound)
-	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
-	})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is the address in use? pick another with --http-addr)", *addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	srv := &http.Server{Handler: svc.StandaloneHandler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	slog.Info("status page listening", "addr", ln.Addr().String(), "from", *from, "data_dir", cfg.DataDir)
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -87,16 +78,7 @@ func runStatusServe(ctx context.Context, args []string) error {
 	if *from != "" {
 		go svc.Mirror(ctx, *from, *poll)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, stop := context.WithTimeout(context.Background(), 10*time.Second)
-	defer stop()
-	return srv.Shutdown(shutdown)
+	return serveUntil(ctx, srv, ln)
 }
 
 func runStatusExport(ctx context.Context, args []string) error {
