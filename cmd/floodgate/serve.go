@@ -297,7 +297,10 @@ func (m *Main) Run(parent context.Context) (err error) {
 	stCfg.DataDir = cfg.dataDir
 	stCfg.AdminToken = cfg.adminToken
 	stCfg.Dev = cfg.dev
-	stCfg.PublicURL = cfg.publicURL
+	if stCfg.PublicURL == "" {
+		// --status-public-url wins; else the site's own URL serves /status.
+		stCfg.PublicURL = cfg.publicURL
+	}
 	stCfg.Logger = log
 	stCfg.Replica = store.StatusReplica{Store: st}
 	stCfg.Vouched = fhttp.VouchedAdmin
