@@ -32,6 +32,12 @@ type Config struct {
 	SSEShare         float64 // share of real visitors that wait over SSE
 	DoubleSubmit     float64 // share of buyers that send their order twice (same key)
 
+	// PaymentSeconds > 0 gives the drop a payment step (rush/payment.go):
+	// UnpaidShare of the buyers never pay, the others pay within PayDelay.
+	PaymentSeconds int64
+	UnpaidShare    float64
+	PayDelay       time.Duration
+
 	// Lead is the time from now to the opening for a drop the rush creates;
 	// early arrivals come within it.
 	Lead time.Duration
@@ -125,8 +131,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("--visitors must be at least 1, not %d", c.Visitors)
 	case c.Stock < 1:
 		return fmt.Errorf("--stock must be at least 1, not %d", c.Stock)
-	case c.EarlyShare < 0 || c.EarlyShare > 1, c.BotShare < 0 || c.BotShare > 1, c.SSEShare < 0 || c.SSEShare > 1, c.DoubleSubmit < 0 || c.DoubleSubmit > 1:
-		return fmt.Errorf("shares (--early, --bots, --sse, --double-submit) must lie between 0 and 1")
+	case c.EarlyShare < 0 || c.EarlyShare > 1, c.BotShare < 0 || c.BotShare > 1, c.SSEShare < 0 || c.SSEShare > 1, c.DoubleSubmit < 0 || c.DoubleSubmit > 1, c.UnpaidShare < 0 || c.UnpaidShare > 1:
+		return fmt.Errorf("shares (--early, --bots, --sse, --double-submit, --unpaid) must lie between 0 and 1")
+	case c.PaymentSeconds < 0 || c.PayDelay < 0:
+		return fmt.Errorf("--payment-seconds and --pay-delay must not be negative")
 	case c.Deadline <= c.Window:
 		return fmt.Errorf("--deadline (%v) must be longer than --window (%v), or late visitors never get a chance", c.Deadline, c.Window)
 	case c.MinPoll > c.MaxPoll:

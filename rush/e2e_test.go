@@ -134,3 +134,35 @@ func TestQueueOnlyQueuesEveryone(t *testing.T) {
 		t.Errorf("server RSS %v MiB; want a measurement", res.RSSAfterMB)
 	}
 }
+
+// TestRushWithPaymentPhase: with a payment step, a share of the buyers never
+// pay; their orders expire, the units go to visitors still waiting, and the
+// drop still sells out, later, with every promise kept.
+func TestRushWithPaymentPhase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server and 1,000 visitors")
+	}
+	n := testkit.StartNode(t, testkit.Options{KeepRateLimits: true, Args: []string{
+		"--trusted-proxy", "127.0.0.1/32", "--join-rate", "2", "--join-burst", "5"}})
+	last := runFloodgate(t, "rush", "--target", n.URL, "--admin-token", n.AdminToken, "--quiet", "--json",
+		"--visitors", "1000", "--stock", "60", "--admit-rate", "200", "--lead", "2s", "--window", "3s", "--deadline", "50s", "--in-flight", "64",
+		"--payment-seconds", "3", "--unpaid", "0.3", "--pay-delay", "1s")
+	var s Summary
+	if err := json.Unmarshal([]byte(last), &s); err != nil {
+		t.Fatalf("the last line of stdout is not the JSON summary: %v\n%s", err, last)
+	}
+	t.Logf("summary: %s", last)
+	if s.Oversold != 0 || s.LostOrders != 0 || s.DuplicateOrders != 0 || s.Errors5xx != 0 || s.CounterMismatch || s.DuplicateVouchers != 0 {
+		t.Errorf("oversold %d, lost %d, duplicates %d, 5xx %d, counters mismatch %v, duplicate vouchers %d",
+			s.Oversold, s.LostOrders, s.DuplicateOrders, s.Errors5xx, s.CounterMismatch, s.DuplicateVouchers)
+	}
+	if s.PaymentSeconds != 3 || s.Paid == 0 || s.Unpaid == 0 || s.UnitsRecycled == 0 {
+		t.Errorf("payment phase: %d s, paid %d, unpaid %d, units recycled %d; want all above 0", s.PaymentSeconds, s.Paid, s.Unpaid, s.UnitsRecycled)
+	}
+	if s.Ordered <= s.Stock {
+		t.Errorf("%d orders for %d units: recycled units were not ordered again", s.Ordered, s.Stock)
+	}
+	if s.Sold != 60 || s.FinalSelloutSeconds <= 0 {
+		t.Errorf("sold %d of 60, final sell-out at %.1f s; want every unit paid within the deadline", s.Sold, s.FinalSelloutSeconds)
+	}
+}

@@ -36,4 +36,14 @@ fairness          Kendall tau %.4f over %d after-start arrivals (early arrivals:
 generator CPU     %.0f%% of all cores
 `, s.Visitors, s.Bots, s.BotsAdmitted, s.Stock, s.Sold, sellout, s.Oversold, s.LostOrders, s.DuplicateOrders, s.Errors5xx,
 		s.P50MS, s.P99MS, s.KendallTau, s.FairnessSample, s.EarlyKendallTau, 100*s.GeneratorCPUShare)
+	if s.PaymentSeconds > 0 {
+		final := "not sold out"
+		if s.FinalSelloutSeconds >= 0 {
+			final = (time.Duration(s.FinalSelloutSeconds * float64(time.Second))).Round(time.Millisecond).String() + " after the opening"
+		}
+		fmt.Fprintf(w, `payment           %d s to pay: %d paid, %d never paid, %d paid too late
+units recycled    %d (expired or cancelled orders, back on sale)
+final sell-out    %s (every unit paid)
+`, s.PaymentSeconds, s.Paid, s.Unpaid, s.PaidLate, s.UnitsRecycled, final)
+	}
 }

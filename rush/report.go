@@ -41,6 +41,12 @@ func WriteReport(w io.Writer, res *Result) error {
 		{"Generator CPU", fmt.Sprintf("%.0f%% of all cores", 100*s.GeneratorCPUShare), serverNote(s)},
 		{"Generator queueing p99", fmt.Sprintf("%.1f ms", s.GeneratorQueueP99), "time requests waited for a free slot in the generator; large values mean the generator, not the server, set the pace"},
 	}
+	if s.PaymentSeconds > 0 {
+		rows = append(rows,
+			row{"Payment", fmt.Sprintf("%d paid, %d never paid", s.Paid, s.Unpaid), fmt.Sprintf("%d s to pay; %d paid too late", s.PaymentSeconds, s.PaidLate)},
+			row{"Units recycled", fmt.Sprint(s.UnitsRecycled), "units of expired or cancelled orders that went back on sale"},
+			row{"Final sell-out after the opening", seconds(s.FinalSelloutSeconds), "every unit paid"})
+	}
 	var outcomes []row
 	for _, name := range outcomeNames {
 		if n := s.Outcomes[name]; n > 0 {

@@ -89,6 +89,7 @@ type orderJSON struct {
 	Customer string `json:"customer"`
 	Quantity int64  `json:"quantity"`
 	Voucher  string `json:"voucher"`
+	Status   string `json:"status"`
 }
 
 // counters are the live numbers of a rush, read by the progress line and
@@ -111,6 +112,7 @@ type run struct {
 	stock     int64
 	runID     string
 	cnt       counters
+	pc        paymentCounters
 	lastDrop  atomic.Pointer[dropJSON]
 	monSold   atomic.Int64 // nanos since opening when the monitor first saw the drop sold out
 	monGone   atomic.Int64 // nanos since opening when the monitor first saw nothing available
@@ -233,6 +235,9 @@ func (r *run) setupDrop(ctx context.Context) error {
 		"starts_at":          startsAt.Format(time.RFC3339),
 		"hold_seconds":       r.cfg.HoldSeconds,
 		"admit_per_second":   r.cfg.AdmitPerSecond,
+	}
+	if r.cfg.PaymentSeconds > 0 {
+		body["payment_seconds"] = r.cfg.PaymentSeconds
 	}
 	if r.cfg.Vouchers {
 		codes := make([]string, r.cfg.Stock)
@@ -601,6 +606,7 @@ func (r *run) buy(ctx context.Context, v *visitor, ticket string) {
 			r.cnt.botsOrdered.Add(1)
 			r.reuseTicket(ctx, v, ticket)
 		}
+		r.pay(ctx, v, o.ID)
 		return
 	}
 }

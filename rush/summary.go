@@ -53,6 +53,14 @@ type Summary struct {
 	ServerCPUShare    float64        `json:"server_cpu_share,omitempty"`
 	ServerPeakRSSMB   float64        `json:"server_peak_rss_mb,omitempty"`
 	Outcomes          map[string]int `json:"outcomes"`
+
+	// The payment phase (rush/payment.go), with --payment-seconds.
+	PaymentSeconds      int64   `json:"payment_seconds,omitempty"`
+	Paid                int64   `json:"paid,omitempty"`                  // orders the buyers paid in time
+	PaidLate            int64   `json:"paid_late,omitempty"`             // payments refused as expired
+	Unpaid              int64   `json:"unpaid,omitempty"`                // buyers who never paid
+	UnitsRecycled       int64   `json:"units_recycled,omitempty"`        // units of expired or cancelled orders, back on sale
+	FinalSelloutSeconds float64 `json:"final_sellout_seconds,omitempty"` // every unit paid; -1: never
 }
 
 // Clean reports whether the rush kept every promise the CI checks: nothing
@@ -182,8 +190,14 @@ func (r *run) verify(ctx context.Context, res *Result) error {
 			continue
 		}
 		q := max(o.Quantity, 1)
-		s.Sold += q
 		s.ServerOrders++
+		if o.Status == "expired" || o.Status == "cancelled" {
+			// Its units went back on sale: not sold, and not the
+			// customer's any more.
+			s.UnitsRecycled += q
+			q = 0
+		}
+		s.Sold += q
 		if listed[o.ID] {
 			s.DuplicateOrders++ // the same order listed twice
 		}
@@ -207,6 +221,7 @@ func (r *run) verify(ctx context.Context, res *Result) error {
 			s.DuplicateOrders += bought - limit
 		}
 	}
+	r.paymentSummary(s)
 	s.Oversold = max(0, max(s.Sold, d.Sold)-r.stock)
 	s.CounterMismatch = d.Available+d.Held+d.Awaiting+d.Sold != d.Stock
 
