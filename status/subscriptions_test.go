@@ -271,3 +271,22 @@ func TestSubscribeFormOnThePage(t *testing.T) {
 	}
 	_ = mb
 }
+
+func TestNoFormWithoutAPublicURL(t *testing.T) {
+	s, _ := MustOpen(t, func(c *Config) { c.PublicURL = "" })
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(page), "<form") {
+		t.Fatal("the page offers a subscribe form although confirmation links could not be made")
+	}
+	var e map[string]any
+	if code := doJSON(t, "POST", srv.URL+"/api/v1/subscriptions", "", map[string]any{"channel": "email", "target": "a@example.com"}, &e); code != http.StatusServiceUnavailable || errorCode(e) != "unavailable" {
+		t.Fatalf("subscribing without a public URL: %d %v", code, e)
+	}
+}
