@@ -8,16 +8,23 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
+	"mime/quotedprintable"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
+	"net/mail"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-smtp"
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/fairness"
@@ -288,7 +295,8 @@ type entryAnswer struct {
 // and order path; the others learn they were not drawn; floodgate verify
 // recomputes the same winners from the revealed seed.
 func TestDrawIsReproducible(t *testing.T) {
-	n := testkit.StartNode(t, testkit.Options{})
+	mb := startMailbox(t)
+	n := testkit.StartNode(t, testkit.Options{Args: []string{"--smtp-addr", mb.addr, "--smtp-from", "draws@example.com"}})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	ends := time.Now().Add(3 * time.Second).UTC()
@@ -348,6 +356,18 @@ func TestDrawIsReproducible(t *testing.T) {
 			t.Fatalf("entrant %d of rank %d: %+v, want %s", i, r+1, e, want)
 		}
 	}
+	// Each entrant hears of the draw by email as well.
+	wantMail := map[string]string{}
+	for r, i := range ranking {
+		to := fmt.Sprintf("e%d@example.com", i)
+		if r < 2 {
+			wantMail[to+" won"] = "You were drawn for Raffle"
+		} else {
+			wantMail[to+" backup"] = "You are backup rank"
+			wantMail[to+" lost"] = "You were not drawn for Raffle"
+		}
+	}
+	testkit.WaitFor(t, "the draw results by email", func() bool { return len(mb.results(t)) >= 5 })
 	// The winners claim with the ticket they are given, through the normal
 	// hold and order calls, without queueing.
 	for _, i := range ranking[:2] {
@@ -362,6 +382,18 @@ func TestDrawIsReproducible(t *testing.T) {
 		if e := me(int(i)); e.State != sale.EntryLost {
 			t.Fatalf("entrant %d after the sell-out: %+v", i, e)
 		}
+	}
+	// Every entrant is told by email too, each result once: the winners that
+	// they won, the others that they were backups and then not drawn.
+	testkit.WaitFor(t, "the not-drawn emails", func() bool { return len(mb.results(t)) >= 8 })
+	got := mb.results(t)
+	for k, text := range wantMail {
+		if !strings.Contains(got[k], text) {
+			t.Errorf("email %q: %q, want it to say %q", k, got[k], text)
+		}
+	}
+	if len(got) != len(wantMail) {
+		t.Errorf("%d distinct emails, want %d: %v", len(got), len(wantMail), got)
 	}
 	out, ok := runVerify(t, n.URL, "raffle", "")
 	want := fmt.Sprintf("winners are entries %v", ranking[:2])
@@ -410,4 +442,95 @@ func TestPresaleLetsOnlyTheInvitedIn(t *testing.T) {
 	if st, _ := join(map[string]string{"code": "CODE-0001"}); st != http.StatusForbidden {
 		t.Fatalf("the same code twice: %d", st)
 	}
+}
+
+// mailbox is a real SMTP server (go-smtp) that keeps every message.
+type mailbox struct {
+	mu   sync.Mutex
+	msgs []mailMsg
+	addr string
+}
+
+type mailMsg struct {
+	To   []string
+	Data []byte
+}
+
+func startMailbox(t *testing.T) *mailbox {
+	t.Helper()
+	mb := &mailbox{}
+	srv := smtp.NewServer(mb)
+	srv.Domain = "localhost"
+	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb.addr = ln.Addr().String()
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close() })
+	return mb
+}
+
+// results maps "recipient state" to the body of the email about it; two
+// emails for the same result fail the test.
+func (mb *mailbox) results(t *testing.T) map[string]string {
+	t.Helper()
+	mb.mu.Lock()
+	msgs := append([]mailMsg(nil), mb.msgs...)
+	mb.mu.Unlock()
+	out := map[string]string{}
+	for _, m := range msgs {
+		msg, err := mail.ReadMessage(bytes.NewReader(m.Data))
+		if err != nil {
+			t.Fatalf("a malformed email: %v", err)
+		}
+		body, _ := io.ReadAll(quotedprintable.NewReader(msg.Body))
+		subject, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+		state := ""
+		switch {
+		case strings.Contains(subject, "You won"):
+			state = "won"
+		case strings.Contains(subject, "backup"):
+			state = "backup"
+		case strings.Contains(subject, "Not drawn"):
+			state = "lost"
+		default:
+			continue
+		}
+		for _, to := range m.To {
+			k := to + " " + state
+			if _, dup := out[k]; dup {
+				t.Fatalf("%s was told %q twice", to, state)
+			}
+			out[k] = string(body)
+		}
+	}
+	return out
+}
+
+func (mb *mailbox) NewSession(*smtp.Conn) (smtp.Session, error) { return &mailSession{mb: mb}, nil }
+
+type mailSession struct {
+	mb  *mailbox
+	cur mailMsg
+}
+
+func (s *mailSession) Reset()                               { s.cur = mailMsg{} }
+func (s *mailSession) Logout() error                        { return nil }
+func (s *mailSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.cur.To = append(s.cur.To, to)
+	return nil
+}
+func (s *mailSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.cur.Data = b
+	s.mb.mu.Lock()
+	s.mb.msgs = append(s.mb.msgs, s.cur)
+	s.mb.mu.Unlock()
+	return nil
 }

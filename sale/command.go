@@ -33,6 +33,7 @@ const (
 	KindCreateDropV2   Kind = 60 // CreateDrop with the committed shuffle seed and the draw and presale fields
 	KindEnter          Kind = 61 // a customer enters a draw
 	KindUsePresaleCode Kind = 62 // a one-time presale code is spent
+	KindDrawNotified   Kind = 63 // entrants were told a draw result (by email)
 
 	// Tenants and their keys (sale/tenant.go).
 	KindCreateTenant     Kind = 40
@@ -91,6 +92,8 @@ func (k Kind) String() string {
 		return "enter"
 	case KindUsePresaleCode:
 		return "use_presale_code"
+	case KindDrawNotified:
+		return "draw_notified"
 	case KindCreateTenant:
 		return "create_tenant"
 	case KindCreateKey:
@@ -184,8 +187,10 @@ type Command struct {
 
 	HoldID   string // Release, Order
 	Customer string // Order, Enter
-	Code     string // UsePresaleCode
-	IdemKey  string // Order
+	Code     string // UsePresaleCode; DrawNotified: the entry state told
+	// Customers are the entrants a DrawNotified command is about.
+	Customers []string
+	IdemKey   string // Order
 
 	Issued     []Issued // Tick
 	Seed       uint64   // Tick: random seed for drops that start in this tick
@@ -328,6 +333,13 @@ func AppendCommand(buf []byte, c *Command) []byte {
 	case KindUsePresaleCode:
 		buf = appendString(buf, c.Drop)
 		buf = appendString(buf, c.Code)
+	case KindDrawNotified:
+		buf = appendString(buf, c.Drop)
+		buf = appendString(buf, c.Code)
+		buf = binary.AppendUvarint(buf, uint64(len(c.Customers)))
+		for _, v := range c.Customers {
+			buf = appendString(buf, v)
+		}
 	case KindCreateTenant, KindCreateKey, KindRevokeKey, KindKeysUsed, KindUpdateTenant:
 		buf = appendTenantCommand(buf, c)
 	case KindPauseDrop:
@@ -455,6 +467,13 @@ func DecodeCommand(buf []byte) (Command, error) {
 	case KindUsePresaleCode:
 		c.Drop = d.string()
 		c.Code = d.string()
+	case KindDrawNotified:
+		c.Drop = d.string()
+		c.Code = d.string()
+		n := d.count()
+		for i := 0; i < n && d.err == nil; i++ {
+			c.Customers = append(c.Customers, d.string())
+		}
 	case KindCreateTenant, KindCreateKey, KindRevokeKey, KindKeysUsed, KindUpdateTenant:
 		decodeTenantCommand(&d, &c)
 	case KindPauseDrop:

@@ -37,6 +37,7 @@ func sampleCommands() []Command {
 		{Kind: KindCreateDropV2, Now: t0, Drop: "drop-2", Spec: fairSpec(), ShuffleSeed: bytes.Repeat([]byte{3}, 32)},
 		{Kind: KindEnter, Now: t0, Drop: "drop-2", Customer: "a@example.com"},
 		{Kind: KindUsePresaleCode, Now: t0, Drop: "drop-2", Code: "CODE-0001"},
+		{Kind: KindDrawNotified, Now: t0, Drop: "drop-2", Code: "won", Customers: []string{"a@example.com", "b@example.com"}},
 		{Kind: KindCreateTenant, Now: t0, TenantSpec: tenantSpec("acme", 3)},
 		{Kind: KindCreateKey, Now: t0, Key: &APIKey{ID: "fgk_acme_0123abcd", Tenant: "acme", Role: "owner", Hash: testHash, CreatedBy: "root"}},
 		{Kind: KindRevokeKey, Now: t0, Key: &APIKey{ID: "fgk_acme_0123abcd", Tenant: "acme"}},

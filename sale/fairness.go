@@ -62,6 +62,8 @@ type DropFair struct {
 	EntryIndex map[string]int64 `json:"entry_index,omitempty"`
 	// PresaleUsed holds the one-time presale codes already used.
 	PresaleUsed map[string]bool `json:"presale_used,omitempty"`
+	// Notified is the draw result each entrant was last told by email.
+	Notified map[string]string `json:"notified,omitempty"`
 }
 
 // Entry is one customer's entry in a draw.
@@ -421,4 +423,37 @@ func (d *decoder) fair(c *Command) {
 			*list = append(*list, d.string())
 		}
 	}
+}
+
+// MaxNotifiedBatch is the most entrants one DrawNotified command names.
+const MaxNotifiedBatch = 1000
+
+// drawNotified records that entrants were told a result (KindDrawNotified),
+// so that the leader tells each entrant each result once, across restarts
+// and leader changes.
+func (s *State) drawNotified(c *Command) Result {
+	d, ok := s.Drops[c.Drop]
+	if !ok {
+		return refuse(floodgate.ENotFound, "There is no drop %q.", c.Drop)
+	}
+	switch c.Code {
+	case EntryWon, EntryLost, EntryBackup, EntryExpired:
+	default:
+		return refuse(floodgate.EInvalid, "%q is not a draw result to notify.", c.Code)
+	}
+	if len(c.Customers) == 0 || len(c.Customers) > MaxNotifiedBatch {
+		return refuse(floodgate.EInvalid, "Name 1 to %d entrants.", MaxNotifiedBatch)
+	}
+	for _, cu := range c.Customers {
+		if _, ok := d.EntryIndex[cu]; !ok {
+			return refuse(floodgate.ENotFound, "%q has not entered this draw.", cu)
+		}
+	}
+	if d.Notified == nil {
+		d.Notified = map[string]string{}
+	}
+	for _, cu := range c.Customers {
+		d.Notified[cu] = c.Code
+	}
+	return Result{}
 }

@@ -269,3 +269,14 @@ func TestFairSpecValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestDrawNotifiedRecordsWhatEntrantsWereTold(t *testing.T) {
+	s, now := drawDrop(t, 1, []string{"a@x", "b@x"})
+	mustRefuse(t, s, Command{Kind: KindDrawNotified, Now: now, Drop: "raffle", Code: EntryWon, Customers: []string{"stranger@x"}}, floodgate.ENotFound)
+	mustRefuse(t, s, Command{Kind: KindDrawNotified, Now: now, Drop: "raffle", Code: EntryPending, Customers: []string{"a@x"}}, floodgate.EInvalid)
+	mustRefuse(t, s, Command{Kind: KindDrawNotified, Now: now, Drop: "raffle", Code: EntryWon}, floodgate.EInvalid)
+	mustOK(t, s, Command{Kind: KindDrawNotified, Now: now, Drop: "raffle", Code: EntryLost, Customers: []string{"a@x", "b@x"}})
+	if got := s.Drops["raffle"].Notified; got["a@x"] != EntryLost || got["b@x"] != EntryLost {
+		t.Fatalf("notified %v", got)
+	}
+}

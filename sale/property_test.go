@@ -203,6 +203,10 @@ func (g *gen) command() Command {
 		if g.chance(0.3) {
 			c.Kind, c.Customer, c.Code = KindUsePresaleCode, "", fmt.Sprintf("CODE-%04d", g.pick(4))
 		}
+		if g.chance(0.2) {
+			c.Kind, c.Customer, c.Code = KindDrawNotified, "", []string{"won", "lost", "backup", "pending"}[g.pick(4)]
+			c.Customers = []string{g.customer(), g.customer()}
+		}
 	case p == 103:
 		c.Kind, c.SessionID, c.Until = KindRevokeSession, fmt.Sprintf("sid-%d", g.pick(6)), g.now+int64(g.pick(5000))-1000
 		if g.chance(0.05) {

@@ -255,6 +255,8 @@ func (s *State) apply(c *Command) Result {
 		return s.enter(c)
 	case KindUsePresaleCode:
 		return s.usePresaleCode(c)
+	case KindDrawNotified:
+		return s.drawNotified(c)
 	case KindReserveBlock:
 		return s.reserveBlock(c)
 	case KindHold:

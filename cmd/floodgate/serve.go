@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/floodgate/floodgate/cluster"
+	"github.com/floodgate/floodgate/fairness"
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/identity"
 	"github.com/floodgate/floodgate/internal/clientaddr"
@@ -359,6 +360,10 @@ func (m *Main) Run(parent context.Context) (err error) {
 		sinksDone := make(chan struct{})
 		go func() { defer close(sinksDone); sinks.Run(ctx) }()
 		defer func() { <-sinksDone }()
+		if cfg.status.SMTP.Addr != "" {
+			// Draw entrants hear their result by email too.
+			go (&fairness.Notifier{Store: st, Mailer: m.status, BaseURL: cfg.publicURL, Logger: log}).Run(ctx)
+		}
 		go m.status.WatchHealth(ctx, status.Health{
 			HasLeader:    func() bool { id, _ := st.Leader(); return id != "" },
 			IdentityDown: health.Down,
