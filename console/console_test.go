@@ -157,6 +157,18 @@ func TestSessionsCSRFAndExpiry(t *testing.T) {
 	if st != http.StatusBadRequest || !strings.Contains(page, `id="e-admit_per_second"`) {
 		t.Fatalf("rate 0: %d", st)
 	}
+	// The report, its JSON and the orders page render.
+	for _, path := range []string{"/admin/drops/d1/report", "/admin/drops/d1/report.json", "/admin/drops/d1/orders?q=x", "/admin/drops/d1/orders.csv", "/admin/incidents"} {
+		if st, page := e.get(c, path); st != http.StatusOK {
+			t.Fatalf("%s: %d\n%.2000s", path, st, page)
+		}
+	}
+	if _, page := e.get(c, "/admin/drops/d1/report"); !strings.Contains(page, `id="challenges"`) || !strings.Contains(page, "<svg") {
+		t.Fatalf("the report lacks the challenge figures or its charts:\n%.3000s", page)
+	}
+	if st, _ := e.get(c, "/admin/drops/nope/report"); st != http.StatusNotFound {
+		t.Fatalf("the report of a drop that does not exist: %d", st)
+	}
 	// Closing needs the drop's id typed.
 	if st, _, _ := e.post(c, "/admin/drops/d1/close", url.Values{"csrf": {csrf}, "confirm": {"d"}}); st != http.StatusBadRequest {
 		t.Fatalf("close without the id: %d", st)

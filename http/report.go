@@ -52,8 +52,20 @@ type Report struct {
 	Refusals        map[string]int64  `json:"refusals"`
 	Fairness        Fairness          `json:"fairness"`
 	Incidents       []IncidentSummary `json:"incidents"`
+	Challenges      *ChallengeFigures `json:"challenges,omitempty"`
 	Timeline        []TimelinePoint   `json:"timeline"`
 	GeneratedAt     time.Time         `json:"generated_at"`
+}
+
+// ChallengeFigures are the join challenge's counts (proof of work against
+// bots). They are this node's, since it started, over every drop: the
+// challenge is answered by the leader without a log entry per visitor.
+type ChallengeFigures struct {
+	Scope  string `json:"scope"` // "node"
+	Issued uint64 `json:"issued"`
+	Solved uint64 `json:"solved"`
+	Wrong  uint64 `json:"wrong"`
+	Reused uint64 `json:"reused"`
 }
 
 // FunnelStep is one step of joined → admitted → held → ordered → paid.
@@ -106,6 +118,11 @@ func (s *Server) Report(c floodgate.Caller, id string) (Report, error) {
 		return Report{}, floodgate.Errorf(floodgate.ENotFound, "There is no drop %q.", id)
 	}
 	rep.GeneratedAt = now.UTC()
+	if s.cfg.Queue != nil {
+		if cs := s.cfg.Queue.Challenges(); cs != nil {
+			rep.Challenges = &ChallengeFigures{Scope: "node", Issued: cs.Issued.Load(), Solved: cs.Solved.Load(), Wrong: cs.Wrong.Load(), Reused: cs.Reused.Load()}
+		}
+	}
 	rep.Incidents = []IncidentSummary{}
 	if s.cfg.Incidents != nil {
 		from := rep.StartsAt
