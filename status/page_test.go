@@ -284,6 +284,33 @@ func TestStatusPageInChromium(t *testing.T) {
 			}
 		}
 	}
+	// The widget on a shop's page on another origin, and the badge.
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, `<!doctype html><html lang="ko"><meta charset="utf-8"><body style="font-family:sans-serif;padding:16px">`+
+			`<div id="shop"><h3 style="margin:0 0 8px">Mini AI speaker · 미니 AI 스피커</h3>`+
+			`<script src="`+srv.URL+`/status/widget.js" async></script>`+
+			`<p style="margin:12px 0 0"><img src="`+srv.URL+`/status/badge.svg" alt="status"> <img src="`+srv.URL+`/status/badge.svg?component=checkout" alt="checkout"></p></div></body></html>`)
+	}))
+	defer shop.Close()
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(420, 300, chromedp.EmulateScale(2)), chromedp.Navigate(shop.URL),
+		chromedp.WaitVisible(chromedp.CSS(".floodgate-status-widget"))); err != nil {
+		t.Fatalf("the widget: %v", err)
+	}
+	var widget string
+	testkit.WaitFor(t, "the widget to read the status", func() bool {
+		var err error
+		widget, err = chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector(".floodgate-status-widget").textContent`))
+		return err == nil && strings.Contains(widget, "일부 서비스 장애")
+	})
+	if !strings.Contains(widget, "Minor Service Outage") {
+		t.Fatalf("the widget says %q", widget)
+	}
+	img, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS("#shop")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shots["status-widget.png"] = img
 	for name, png := range shots {
 		if len(png) < 8 || string(png[1:4]) != "PNG" {
 			t.Fatalf("%s is not a PNG", name)
