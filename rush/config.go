@@ -31,6 +31,13 @@ type Config struct {
 	BotAttempts      int     // join attempts a bot makes before it gives up
 	SSEShare         float64 // share of real visitors that wait over SSE
 	DoubleSubmit     float64 // share of buyers that send their order twice (same key)
+	// ChallengeDifficulty is the challenge_difficulty of a drop the rush
+	// creates: "auto", or "0" to "28"; empty leaves the server's default.
+	ChallengeDifficulty string
+	// BotSolvers is how many goroutines all bots share to solve join
+	// challenges: the bot farm's CPU. Visitors solve in their own
+	// goroutine, as each phone does.
+	BotSolvers int
 
 	// PaymentSeconds > 0 gives the drop a payment step (rush/payment.go):
 	// UnpaidShare of the buyers never pay, the others pay within PayDelay.
@@ -83,6 +90,7 @@ func DefaultConfig() Config {
 		BotAttempts:      20,
 		SSEShare:         0.01,
 		DoubleSubmit:     0.05,
+		BotSolvers:       1,
 		Lead:             10 * time.Second,
 		Window:           10 * time.Second,
 		Burst:            2 * time.Second,
@@ -106,6 +114,7 @@ func (c *Config) fillDefaults() {
 	setIf(&c.BotAddrs, d.BotAddrs)
 	setIf(&c.BotAttempts, d.BotAttempts)
 	setIf(&c.InFlight, d.InFlight)
+	setIf(&c.BotSolvers, d.BotSolvers)
 	for _, p := range []struct{ v, def *int64 }{{&c.Stock, &d.Stock}, {&c.PerCustomerLimit, &d.PerCustomerLimit}, {&c.AdmitPerSecond, &d.AdmitPerSecond}, {&c.HoldSeconds, &d.HoldSeconds}} {
 		if *p.v == 0 {
 			*p.v = *p.def

@@ -82,6 +82,14 @@ func TestShortRushKeepsEveryPromise(t *testing.T) {
 	if s.SelloutSeconds < 0 {
 		t.Error("no sell-out time recorded")
 	}
+	// The "auto" join challenge: bots on four addresses are asked for work
+	// and solve it; visitors, each on their own address, are asked for none.
+	if s.BotChallenges == 0 || s.BotChallengesSolved == 0 || s.BotMaxBits == 0 {
+		t.Errorf("bots: %d challenges, %d solved, up to %d bits; want the bots challenged", s.BotChallenges, s.BotChallengesSolved, s.BotMaxBits)
+	}
+	if s.VisitorChallenges != 0 || s.VisitorChallengeP50MS != 0 {
+		t.Errorf("visitors on their own addresses got %d challenges (median %.1f ms); want none", s.VisitorChallenges, s.VisitorChallengeP50MS)
+	}
 
 	f, err := os.Open(report)
 	if err != nil {
@@ -89,8 +97,8 @@ func TestShortRushKeepsEveryPromise(t *testing.T) {
 	}
 	defer f.Close()
 	charts, marks, _ := parseReport(t, f)
-	if charts != 5 || marks < 10 {
-		t.Errorf("report has %d charts with %d marks; want 5 charts with their data", charts, marks)
+	if charts != 6 || marks < 10 {
+		t.Errorf("report has %d charts with %d marks; want 6 charts with their data", charts, marks)
 	}
 }
 

@@ -36,6 +36,10 @@ func WriteReport(w io.Writer, res *Result) error {
 		{"Latency p50 / p99", fmt.Sprintf("%.1f ms / %.1f ms", s.P50MS, s.P99MS), "over join, status, hold, session and order requests"},
 		{"Kendall tau (after-start arrivals)", fmt.Sprintf("%.4f", s.KendallTau), fmt.Sprintf("%d visitors; early arrivals, shuffled on purpose: %.4f", s.FairnessSample, s.EarlyKendallTau)},
 		{"Bots admitted / bought", fmt.Sprintf("%d / %d", s.BotsAdmitted, s.BotsOrdered), fmt.Sprintf("%d bots got a ticket; %d bot joins answered 429", s.BotsJoined, s.BotJoinsLimited)},
+		{"Join challenge, visitors", fmt.Sprintf("median %.1f ms per visitor", s.VisitorChallengeP50MS),
+			fmt.Sprintf("%d challenges (up to %d bits), p50 %.1f ms / p99 %.1f ms each, %.1f s of hashing in all", s.VisitorChallenges, s.VisitorMaxBits, s.VisitorChallengedP50, s.VisitorChallengedP99, s.VisitorSolveSeconds)},
+		{"Join challenge, bots", fmt.Sprintf("%.1f s of hashing", s.BotSolveSeconds),
+			fmt.Sprintf("%d challenges (up to %d bits): %d solved, %d given up; %d hashes; per bot admitted: %s", s.BotChallenges, s.BotMaxBits, s.BotChallengesSolved, s.BotChallengesGaveUp, s.BotHashes, perAdmitted(s))},
 		{"Forged / premature / reused tickets taken", fmt.Sprintf("%d / %d / %d", s.ForgedAccepted, s.PrematureAccepted, s.ReuseAccepted), verdict(s.ForgedAccepted+s.PrematureAccepted+s.ReuseAccepted == 0)},
 		{"Requests", fmt.Sprintf("%d (%.0f/s)", s.Requests, s.RequestsPerSecond), fmt.Sprintf("over %.1f s", s.DurationSeconds)},
 		{"Generator CPU", fmt.Sprintf("%.0f%% of all cores", 100*s.GeneratorCPUShare), serverNote(s)},
@@ -85,11 +89,23 @@ func WriteReport(w io.Writer, res *Result) error {
 				return float64(s.StockLeft)
 			}},
 		}),
+		lineChart("Join challenge difficulty", "seconds since the opening", "bits (each doubles the work)", res.Series, []seriesDef{
+			{"bots", "#d62728", func(_ int, s sample) float64 { return float64(s.BotBits) }},
+			{"visitors", "#1f77b4", func(_ int, s sample) float64 { return float64(s.VisitorBits) }},
+		}),
 		lineChart("Requests per second", "seconds since the opening", "requests/s", res.Series, rateDefs(res.Series)),
 		latencyChart(data.Latency),
 		fairnessChart(res.fairness, res.earlyCount),
 	}
 	return reportTemplate.Execute(w, data)
+}
+
+// perAdmitted is the bots' hashing per bot admitted.
+func perAdmitted(s Summary) string {
+	if s.BotsAdmitted == 0 {
+		return "no bot admitted"
+	}
+	return fmt.Sprintf("%.2f s", s.BotSolveSeconds/float64(s.BotsAdmitted))
 }
 
 func serverNote(s Summary) string {

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,8 @@ type visitor struct {
 	voucher    string
 	orderedAt  time.Duration
 	admittedAt time.Duration
+	// challengeTime is the time this visitor spent solving join challenges.
+	challengeTime time.Duration
 }
 
 type outcome int
@@ -118,6 +121,8 @@ type run struct {
 	monGone   atomic.Int64 // nanos since opening when the monitor first saw nothing available
 	samplesMu sync.Mutex
 	samples   []sample
+	chal      challengeStats
+	bots      *botSolver
 }
 
 // sample is one point of the time series of the report.
@@ -131,6 +136,10 @@ type sample struct {
 	StockLeft int64   `json:"stock_left"` // -1: unknown
 	Errors    int64   `json:"errors"`
 	Requests  int64   `json:"requests"`
+	// The highest join challenge difficulty (bits) visitors and bots were
+	// asked for since the previous sample.
+	VisitorBits int64 `json:"visitor_bits"`
+	BotBits     int64 `json:"bot_bits"`
 }
 
 // Run performs a rush against cfg.Target and checks the result against the
@@ -140,7 +149,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	r := &run{cfg: cfg, c: newClient(cfg.Target, cfg.InFlight), runID: randomToken()[:8]}
+	r := &run{cfg: cfg, c: newClient(cfg.Target, cfg.InFlight), runID: randomToken()[:8], bots: newBotSolver(cfg.BotSolvers)}
 	defer r.c.close()
 	if err := r.setupDrop(ctx); err != nil {
 		return nil, err
@@ -239,6 +248,13 @@ func (r *run) setupDrop(ctx context.Context) error {
 	if r.cfg.PaymentSeconds > 0 {
 		body["payment_seconds"] = r.cfg.PaymentSeconds
 	}
+	if c := r.cfg.ChallengeDifficulty; c != "" {
+		if n, err := strconv.Atoi(c); err == nil {
+			body["challenge_difficulty"] = n
+		} else {
+			body["challenge_difficulty"] = c
+		}
+	}
 	if r.cfg.Vouchers {
 		codes := make([]string, r.cfg.Stock)
 		for i := range codes {
@@ -323,8 +339,21 @@ func retryPause(a answer) time.Duration {
 func botPause() time.Duration { return 250*time.Millisecond + rand.N(500*time.Millisecond) }
 
 func (r *run) join(ctx context.Context, v *visitor) (string, queueStatus) {
+	var solution any // the answer to the last join challenge
 	for attempt := 1; ; attempt++ {
-		a := r.c.do(ctx, call{ep: epJoin, method: "POST", path: r.dropPath + "/queue", forward: v.addr})
+		a := r.c.do(ctx, call{ep: epJoin, method: "POST", path: r.dropPath + "/queue", forward: v.addr, body: solution})
+		solution = nil
+		if a.status == http.StatusPreconditionRequired {
+			// Solve and join again at once: the work is the wait.
+			if ch, ok := parseChallenge(a.body); ok {
+				if solution = r.answer(ctx, v, ch); solution != nil {
+					attempt--
+					continue
+				}
+				v.outcome = outRejected
+				return "", queueStatus{}
+			}
+		}
 		if a.status == http.StatusCreated || a.status == http.StatusOK {
 			var st queueStatus
 			if err := json.Unmarshal(a.body, &st); err != nil || st.Ticket == "" {

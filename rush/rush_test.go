@@ -220,10 +220,10 @@ func TestReportOfASyntheticRush(t *testing.T) {
 		t.Fatal(err)
 	}
 	charts, marks, title := parseReport(t, &buf)
-	if charts != 5 {
-		t.Errorf("%d charts, want 5", charts)
+	if charts != 6 {
+		t.Errorf("%d charts, want 6", charts)
 	}
-	if marks < 4+2+1+3+5 {
+	if marks < 4+2+2+1+3+5 {
 		t.Errorf("%d drawn marks, want at least one per series, bar and point", marks)
 	}
 	if title != "Floodgate rush: d<&>" {

@@ -61,6 +61,21 @@ type Summary struct {
 	Unpaid              int64   `json:"unpaid,omitempty"`                // buyers who never paid
 	UnitsRecycled       int64   `json:"units_recycled,omitempty"`        // units of expired or cancelled orders, back on sale
 	FinalSelloutSeconds float64 `json:"final_sellout_seconds,omitempty"` // every unit paid; -1: never
+
+	// The join challenge: what it cost visitors and bots.
+	VisitorChallenges     int64   `json:"visitor_challenges"`       // challenges real visitors solved or tried
+	VisitorChallengeP50MS float64 `json:"visitor_challenge_p50_ms"` // median over every real visitor (0 for those asked for none)
+	VisitorChallengedP50  float64 `json:"visitor_challenged_p50_ms"`
+	VisitorChallengedP99  float64 `json:"visitor_challenged_p99_ms"` // over the challenges visitors solved
+	VisitorHashes         int64   `json:"visitor_hashes"`
+	VisitorSolveSeconds   float64 `json:"visitor_solve_seconds"` // CPU time (one core) all visitors spent solving
+	VisitorMaxBits        int64   `json:"visitor_max_bits"`
+	BotChallenges         int64   `json:"bot_challenges"`
+	BotChallengesSolved   int64   `json:"bot_challenges_solved"`
+	BotChallengesGaveUp   int64   `json:"bot_challenges_gave_up"`
+	BotHashes             int64   `json:"bot_hashes"`
+	BotSolveSeconds       float64 `json:"bot_solve_seconds"` // time the bot farm's solvers hashed
+	BotMaxBits            int64   `json:"bot_max_bits"`
 }
 
 // Clean reports whether the rush kept every promise the CI checks: nothing
@@ -145,6 +160,9 @@ func (r *run) takeSample() {
 		StockLeft: -1,
 		Errors:    r.errorCount(),
 		Requests:  r.c.reqs.Load(),
+
+		VisitorBits: r.chal.visitorTop.Swap(0),
+		BotBits:     r.chal.botTop.Swap(0),
 	}
 	if d := r.lastDrop.Load(); d != nil {
 		s.StockLeft = d.Available
@@ -274,6 +292,19 @@ func (r *run) verify(ctx context.Context, res *Result) error {
 	s.BotsJoined = r.cnt.botsJoined.Load()
 	s.BotsOrdered = r.cnt.botsOrdered.Load()
 	s.BotJoinsLimited = r.cnt.botJoinLimited.Load()
+	ch := &r.chal
+	s.VisitorChallenges = ch.visitorChallenges.Load()
+	s.VisitorChallengeP50MS = visitorChallengeP50(res.visitors)
+	s.VisitorChallengedP50, s.VisitorChallengedP99 = ch.visitorTime.quantile(0.5), ch.visitorTime.quantile(0.99)
+	s.VisitorHashes = ch.visitorHashes.Load()
+	s.VisitorSolveSeconds = time.Duration(ch.visitorNanos.Load()).Seconds()
+	s.VisitorMaxBits = ch.visitorMax.Load()
+	s.BotChallenges = ch.botChallenges.Load()
+	s.BotChallengesSolved = ch.botSolved.Load()
+	s.BotChallengesGaveUp = ch.botGaveUp.Load()
+	s.BotHashes = ch.botHashes.Load()
+	s.BotSolveSeconds = time.Duration(ch.botNanos.Load()).Seconds()
+	s.BotMaxBits = ch.botMax.Load()
 	s.VisitorJoinsLimit = r.cnt.joinLimited.Load()
 	s.ForgedAccepted = r.cnt.forgedAccepted.Load()
 	s.PrematureAccepted = r.cnt.prematureAccepted.Load()
