@@ -2,6 +2,7 @@ package sale
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -216,4 +217,29 @@ func TestUpdateTenant(t *testing.T) {
 	if got := s.Tenants["acme"].Spec; got != *more {
 		t.Fatalf("a refused update changed the tenant: %+v", got)
 	}
+}
+
+// FuzzValidLogoURL: a logo URL that passes is an https URL with a host, no
+// credentials, and nothing that could end an HTML attribute, a CSS url() or
+// a Content-Security-Policy source (the pages put its origin in the CSP).
+func FuzzValidLogoURL(f *testing.F) {
+	for _, s := range []string{"https://cdn.example.com/logo.png", "https://127.0.0.1:8443/l.svg", "https://[::1]/x",
+		"https://a.example/x;y", "https://a.example,b/x", "http://a.example/x", "https://u:p@a.example/", "javascript:alert(1)"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, u string) {
+		if !ValidLogoURL(u) {
+			return
+		}
+		p, err := url.Parse(u)
+		if err != nil || p.Scheme != "https" || p.Hostname() == "" || p.User != nil {
+			t.Fatalf("%q passed: %+v %v", u, p, err)
+		}
+		if strings.ContainsAny(u, "\"'<>\\() \t\n\r") {
+			t.Fatalf("%q passed with a character that ends an attribute or url()", u)
+		}
+		if strings.ContainsAny(p.Host, ";,*'\" ") {
+			t.Fatalf("%q passed with host %q, which would change the CSP", u, p.Host)
+		}
+	})
 }
