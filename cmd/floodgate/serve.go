@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -352,7 +353,13 @@ func (m *Main) Run(parent context.Context) (err error) {
 		}
 	}()
 	if cfg.debugAddr != "" {
-		m.debug = &http.Server{Addr: cfg.debugAddr, Handler: fhttp.DebugHandler(), ReadHeaderTimeout: 10 * time.Second}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		m.debug = &http.Server{Addr: cfg.debugAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = m.debug.ListenAndServe() }()
 	}
 	go func() {
