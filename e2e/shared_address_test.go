@@ -90,7 +90,7 @@ func buyOnce(ctx context.Context, c *testkit.Client, drop, email string, limited
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(500 * time.Millisecond): // as the page polls without a stream
 		}
 	}
 	h, _, err := c.Hold(ctx, drop, tk.Ticket, 1)

@@ -43,7 +43,9 @@ func openStream(t *testing.T, ctx context.Context, url string, hdr http.Header) 
 // came over https, so the sign-in cookies are Secure.
 func TestStreamCapsAndForwardedProto(t *testing.T) {
 	node := testkit.StartNode(t, testkit.Options{Args: []string{"--streams-per-ip", "2"}})
-	node.MustCreateDrop(t, testkit.DropRequest{ID: "caps", Name: "Caps", Stock: 5})
+	// Opening in an hour: the visitors' streams stay open while they wait.
+	later := time.Now().Add(time.Hour)
+	node.MustCreateDrop(t, testkit.DropRequest{ID: "caps", Name: "Caps", Stock: 5, StartsAt: &later})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	adm := node.URL + "/api/v1/drops/caps/admission"
@@ -60,7 +62,14 @@ func TestStreamCapsAndForwardedProto(t *testing.T) {
 	admCancel()
 	time.Sleep(500 * time.Millisecond)
 
-	edge := testkit.StartEdge(t, []string{node.URL}, "--streams-per-ip", "2")
+	edge := testkit.StartEdge(t, []string{node.URL}, "--streams-per-ip", "2", "--admin-token", testkit.DefaultAdminToken)
+	// The edge's metrics need the admin token too.
+	if r, err := edge.Do(ctx, http.MethodGet, "/metrics", nil, nil); err != nil || r.Status != http.StatusUnauthorized {
+		t.Fatalf("edge /metrics without a token: %v %v, want 401", r, err)
+	}
+	if r, err := edge.Do(ctx, http.MethodGet, "/metrics", testkit.Bearer(testkit.DefaultAdminToken), nil); err != nil || r.Status != http.StatusOK {
+		t.Fatalf("edge /metrics with the admin token: %v %v", r, err)
+	}
 	tk := node.MustJoin(t, "caps")
 	q := edge.URL + "/api/v1/drops/caps/queue"
 	for i := range 2 {
