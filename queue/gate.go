@@ -67,7 +67,7 @@ func (s *Service) JoinChallenged(ctx context.Context, drop string, src netip.Add
 	now := s.cfg.Now()
 	var (
 		known, closed, soldOut, draw bool
-		setting                int64
+		setting                      int64
 	)
 	s.cfg.Store.Read(func(st *sale.State) {
 		if d, ok := st.Drops[drop]; ok {
