@@ -534,3 +534,43 @@ func (s *mailSession) Data(r io.Reader) error {
 	s.mb.mu.Unlock()
 	return nil
 }
+
+// TestDrawEntryPaysTheJoinChallenge: a new entry pays the drop's join
+// challenge like a queue join; entering again does not.
+func TestDrawEntryPaysTheJoinChallenge(t *testing.T) {
+	n := testkit.StartNode(t, testkit.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	body := map[string]any{"id": "hard", "name": "Hard", "stock": 1, "mode": "draw",
+		"entry_ends_at": time.Now().Add(time.Hour).UTC(), "challenge_difficulty": 8}
+	if _, err := n.Call(ctx, http.MethodPost, "/api/v1/drops", testkit.Bearer(n.AdminToken), body, nil); err != nil {
+		t.Fatal(err)
+	}
+	s := n.MustSession(t, "c@example.com")
+	enter := func(in any) *testkit.Response {
+		b, _ := json.Marshal(in)
+		resp, err := n.Do(ctx, http.MethodPost, "/api/v1/drops/hard/entries", nil, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	resp := enter(map[string]any{"session": s})
+	if resp.Status != http.StatusPreconditionRequired {
+		t.Fatalf("an entry without a solution: %d %s", resp.Status, resp.Body)
+	}
+	ch, err := testkit.ParseChallenge(resp)
+	if err != nil || ch.Difficulty != 8 {
+		t.Fatalf("challenge %+v %v", ch, err)
+	}
+	if resp := enter(map[string]any{"session": s, "challenge": map[string]string{"id": ch.ID, "nonce": "not-a-solution"}}); resp.Status != http.StatusBadRequest {
+		t.Fatalf("a wrong solution: %d %s", resp.Status, resp.Body)
+	}
+	sol := map[string]any{"session": s, "challenge": map[string]string{"id": ch.ID, "nonce": ch.Solve()}}
+	if resp := enter(sol); resp.Status != http.StatusCreated {
+		t.Fatalf("a solved entry: %d %s", resp.Status, resp.Body)
+	}
+	if resp := enter(map[string]any{"session": s}); resp.Status != http.StatusOK {
+		t.Fatalf("entering again: %d %s", resp.Status, resp.Body)
+	}
+}

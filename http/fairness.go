@@ -424,6 +424,8 @@ func (s *Server) logConsistency(w http.ResponseWriter, r *http.Request) {
 
 type entryRequest struct {
 	Session string `json:"session"`
+	// Challenge is the solution of the drop's join challenge (challenge.go).
+	Challenge *queue.Solution `json:"challenge,omitempty"`
 }
 
 // entryAnswer is what an entrant is told; a winner gets the ticket that
@@ -458,10 +460,24 @@ func (s *Server) createEntry(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	res, err := s.apply(r.Context(), &sale.Command{Kind: sale.KindEnter, Drop: drop, Customer: customer})
-	if err != nil {
-		api.WriteError(w, err)
-		return
+	var entered bool
+	s.cfg.Store.Read(func(st *sale.State) { _, entered = st.EntryOf(drop, customer, 0) })
+	created := false
+	if !entered {
+		// An entry pays the drop's join challenge, as a queue join does.
+		ch, err := s.cfg.Queue.Gated(r.Context(), drop, clientIPOf(r), req.Challenge, func() error {
+			res, err := s.apply(r.Context(), &sale.Command{Kind: sale.KindEnter, Drop: drop, Customer: customer})
+			created = res.Created
+			return err
+		})
+		if err != nil {
+			api.WriteError(w, err)
+			return
+		}
+		if ch != nil {
+			writeChallenge(w, ch)
+			return
+		}
 	}
 	a, err := s.entryAnswer(drop, customer)
 	if err != nil {
@@ -469,7 +485,7 @@ func (s *Server) createEntry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status := http.StatusOK
-	if res.Created {
+	if created {
 		status = http.StatusCreated
 	}
 	api.WriteJSON(w, status, a)

@@ -18,7 +18,11 @@ type Queue interface {
 	// returns their ticket, or the join challenge to solve first (sol is
 	// the visitor's solution, or nil).
 	JoinChallenged(ctx context.Context, drop string, src netip.Addr, sol *queue.Solution) (ticket string, st queue.Status, ch *queue.Challenge, err error)
+	// Gated runs do behind the drop's join challenge (a draw entry), or
+	// returns the challenge to solve first.
+	Gated(ctx context.Context, drop string, src netip.Addr, sol *queue.Solution, do func() error) (*queue.Challenge, error)
 	// Challenges returns the counters of the join challenge.
+
 	Challenges() *queue.ChallengeStats
 	// Keys returns the ticket keys and a verifier, once the cluster secret
 	// is committed.

@@ -60,9 +60,30 @@ func (s *Service) leaderTag() [8]byte {
 // the client must solve a challenge first, the challenge is returned and no
 // ticket.
 func (s *Service) JoinChallenged(ctx context.Context, drop string, src netip.Addr, sol *Solution) (string, Status, *Challenge, error) {
+	var (
+		tok string
+		st  Status
+	)
+	ch, err := s.gated(ctx, drop, src, sol, false, func() error {
+		var err error
+		tok, st, err = s.Join(ctx, drop)
+		return err
+	})
+	return tok, st, ch, err
+}
+
+// Gated runs do behind drop's join challenge, as JoinChallenged does for a
+// join: a draw's entries pay the same price as a queue's joins. do runs only
+// when no work is due or sol solves a challenge this node issued; a
+// solution counts as used only when do succeeds.
+func (s *Service) Gated(ctx context.Context, drop string, src netip.Addr, sol *Solution, do func() error) (*Challenge, error) {
+	return s.gated(ctx, drop, src, sol, true, do)
+}
+
+func (s *Service) gated(ctx context.Context, drop string, src netip.Addr, sol *Solution, entry bool, do func() error) (*Challenge, error) {
 	keys, _, err := s.Keys()
 	if err != nil {
-		return "", Status{}, nil, err
+		return nil, err
 	}
 	now := s.cfg.Now()
 	var (
@@ -76,10 +97,9 @@ func (s *Service) JoinChallenged(ctx context.Context, drop string, src netip.Add
 			draw = d.IsDraw()
 		}
 	})
-	if !known || closed || draw || !s.cfg.Store.IsLeader() {
-		// Join gives the right answer for each (a draw has no queue).
-		tok, st, err := s.Join(ctx, drop)
-		return tok, st, nil, err
+	if !known || closed || (draw && !entry) || !s.cfg.Store.IsLeader() {
+		// do gives the right answer for each (a draw has no queue).
+		return nil, do()
 	}
 	codec := challengeCodec{key: keys.ChallengeKey}
 	g := &s.gate
@@ -107,36 +127,33 @@ func (s *Service) JoinChallenged(ctx context.Context, drop string, src netip.Add
 	}
 	if sol == nil {
 		if d := difficulty(true); d > 0 {
-			return "", Status{}, challenge(d), nil
+			return challenge(d), nil
 		}
-		tok, st, err := s.Join(ctx, drop)
-		return tok, st, nil, err
+		return nil, do()
 	}
 	chk, err := codec.check(drop, *sol, now)
 	if err != nil {
 		g.stats.Wrong.Add(1)
-		return "", Status{}, nil, err
+		return nil, err
 	}
 	if chk.tag != tag {
 		// Issued by another node or in another term of this one: only the
 		// issuer can tell whether it was used. Solving a fresh one is the
 		// price of a leader change.
 		if d := difficulty(false); d > 0 {
-			return "", Status{}, challenge(d), nil
+			return challenge(d), nil
 		}
-		tok, st, err := s.Join(ctx, drop)
-		return tok, st, nil, err
+		return nil, do()
 	}
 	if !g.used.add(chk.key, now) {
 		g.stats.Reused.Add(1)
-		return "", Status{}, nil, errChallengeUsed
+		return nil, errChallengeUsed
 	}
-	tok, st, err := s.Join(ctx, drop)
-	if err != nil {
-		// No ticket was given: the solution may be sent again.
+	if err := do(); err != nil {
+		// Nothing was given: the solution may be sent again.
 		g.used.remove(chk.key)
-		return "", Status{}, nil, err
+		return nil, err
 	}
 	g.stats.Solved.Add(1)
-	return tok, st, nil, nil
+	return nil, nil
 }
