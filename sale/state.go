@@ -925,6 +925,9 @@ func Time(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 // Check verifies the invariants of the state and returns the first one that
 // does not hold.
 func (s *State) Check() error {
+	if err := s.checkTenants(); err != nil {
+		return err
+	}
 	vouchers := map[string]string{}
 	perCustomer := map[string]map[string]int64{}
 	sold, awaiting := map[string]int64{}, map[string]int64{}

@@ -2,6 +2,7 @@ package sale
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/url"
 	"strings"
 
@@ -289,6 +290,28 @@ func (s *State) revokeKey(c *Command) Result {
 		k.RevokedAt = max(c.Now, 1)
 	}
 	return Result{}
+}
+
+// checkTenants verifies what tenants and keys promise: every tenant's drop
+// and key belongs to a tenant that exists, a key's id carries its tenant's
+// prefix, and a key's hash is a SHA-256.
+func (s *State) checkTenants() error {
+	for id, d := range s.Drops {
+		if d.Tenant != "" && s.Tenants[d.Tenant] == nil {
+			return fmt.Errorf("drop %s belongs to tenant %q, which does not exist", id, d.Tenant)
+		}
+	}
+	for id, t := range s.Tenants {
+		if t.Spec.ID != id || ValidTenantSpec(&t.Spec) != nil {
+			return fmt.Errorf("tenant %s has a bad spec %+v", id, t.Spec)
+		}
+	}
+	for id, k := range s.Keys {
+		if k.ID != id || s.Tenants[k.Tenant] == nil || !validKeyID(id, k.Tenant) || !validHash(k.Hash) || !ValidRole(k.Role) {
+			return fmt.Errorf("key %s is malformed or of no tenant: %+v", id, k)
+		}
+	}
+	return nil
 }
 
 // TenantDrops counts the drops of a tenant.
