@@ -38,6 +38,10 @@ type Notifier struct {
 	Interval time.Duration // 2 s by default
 	Logger   *slog.Logger
 	Now      func() time.Time
+
+	// done holds closed draws whose every result was told: results of a
+	// closed drop do not change, so they are not scanned again.
+	done map[string]bool
 }
 
 // notifyStates are the results worth an email.
@@ -78,12 +82,24 @@ type pending struct {
 
 // Once sends the notices due now.
 func (n *Notifier) Once(ctx context.Context) error {
+	if n.Now == nil {
+		n.Now = time.Now
+	}
+	if n.done == nil {
+		n.done = map[string]bool{}
+	}
 	now := n.Now()
-	var due []pending
+	var (
+		due    []pending
+		closed []string
+	)
 	n.Store.Read(func(st *sale.State) {
 		for id, d := range st.Drops {
-			if !d.IsDraw() || !d.Started {
+			if !d.IsDraw() || !d.Started || n.done[id] {
 				continue
+			}
+			if d.Closed {
+				closed = append(closed, id)
 			}
 			for _, e := range d.Entries {
 				es, ok := st.EntryOf(id, e.Customer, now.UnixMilli())
@@ -97,6 +113,15 @@ func (n *Notifier) Once(ctx context.Context) error {
 			}
 		}
 	})
+	for _, id := range closed {
+		clean := true
+		for _, p := range due {
+			clean = clean && p.drop != id
+		}
+		if clean && len(due) < sale.MaxNotifiedBatch {
+			n.done[id] = true
+		}
+	}
 	if len(due) == 0 {
 		return nil
 	}
