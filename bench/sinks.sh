@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The cost of order sinks, in one run on one machine (BENCHMARKS.md, "Order sinks"):
+#  (a) committed hold+order pairs/s (floodgate rush --bench-orders) without sinks,
+#      and with two sinks (a webhook to a local hello-world server and a local
+#      PostgreSQL 15), each against a fresh node;
+#  (b) delivery lag (commit to delivery, floodgate_sink_delivery_lag_seconds) of
+#      the two sinks during the default rush (100,000 visitors for 3,000 units).
+# Raw outputs go to bench/results/<UTC time>-sinks/; ratios are printed at the end.
+# Needs: go, curl, python3, PostgreSQL 15 (/usr/lib/postgresql/15/bin), run as root
+# (PostgreSQL runs as the postgres user) or as the owner of a PostgreSQL install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONNS=${CONNS:-64}
+BUYERS=${BUYERS:-20000}
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ)-sinks
+mkdir -p "$OUT"
+WORK=$(mktemp -d /tmp/floodgate-sinks.XXXXXX)
+chmod 755 "$WORK"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if [[ -f $WORK/pg/postmaster.pid ]]; then
+    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -m fast stop >/dev/null 2>&1 || true
+  fi
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+[[ -x $PGBIN/initdb ]] || { echo "bench: no PostgreSQL 15 in $PGBIN; install postgresql-15" >&2; exit 1; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 200); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done; echo "bench: $1 did not come up" >&2; exit 1; }
+json() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])[sys.argv[1]])' "$1"; }
+
+{ uname -a; nproc; uptime; go version; "$PGBIN/postgres" --version; } | tee "$OUT/machine.txt"
+go build -o "$WORK/floodgate" ./cmd/floodgate
+go build -o "$WORK/hello" ./bench/hello
+
+HELLO_PORT=$(free_port)
+"$WORK/hello" -addr "127.0.0.1:$HELLO_PORT" & PIDS+=($!)
+wait_http "http://127.0.0.1:$HELLO_PORT/"
+
+PGPORT=$(free_port)
+mkdir -p "$WORK/pg" "$WORK/pgsock"; chown postgres "$WORK/pg" "$WORK/pgsock"
+runuser -u postgres -- "$PGBIN/initdb" -D "$WORK/pg" -U postgres --auth=trust >"$OUT/initdb.log" 2>&1
+runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pgsock/log" -w \
+  -o "-p $PGPORT -k $WORK/pgsock -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on" start >/dev/null
+DSN="postgres://postgres@127.0.0.1:$PGPORT/postgres?sslmode=disable"
+
+TOKEN=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+# serve NAME [extra flags]: a fresh node; prints its base URL
+serve() {
+  local port; port=$(free_port)
+  shift
+  "$WORK/floodgate" serve --data-dir "$WORK/fg-$port" --http-addr "127.0.0.1:$port" --admin-token "$TOKEN" --dev \
+    --trusted-proxy 127.0.0.1/32 "$@" >"$OUT/serve-$port.log" 2>&1 & PIDS+=($!)
+  wait_http "http://127.0.0.1:$port/healthz"
+  echo "http://127.0.0.1:$port"
+}
+add_sinks() {
+  curl -fsS -X POST "$1/api/v1/sinks" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d "{\"kind\":\"webhook\",\"url\":\"http://127.0.0.1:$HELLO_PORT/hook\",\"secret\":\"bench-secret-0123456789\"}" >/dev/null
+  curl -fsS -X POST "$1/api/v1/sinks" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d "{\"kind\":\"postgres\",\"dsn\":\"$DSN\",\"table\":\"orders_$2\"}" >/dev/null
+}
+# wait_delivered URL: until every sink has every event
+wait_delivered() {
+  for _ in $(seq 600); do
+    if curl -fsS "$1/api/v1/sinks" -H "Authorization: Bearer $TOKEN" | python3 -c 'import json,sys; s=json.load(sys.stdin)["sinks"]; sys.exit(0 if s and all(x["backlog"]==0 for x in s) else 1)'; then return 0; fi
+    sleep 0.5
+  done
+  echo "bench: the sinks did not catch up" >&2; exit 1
+}
+
+echo "== (a) committed hold+order pairs/s, no sinks"
+FG=$(serve none --request-rate 1000000000 --request-burst 1000000000 --join-rate 1000000000 --join-burst 1000000000)
+"$WORK/floodgate" rush --target "$FG" --admin-token "$TOKEN" --bench-orders "$BUYERS" --concurrency "$CONNS" | tee "$OUT/orders-none.json"
+
+echo "== (a) committed hold+order pairs/s, two sinks"
+FG=$(serve two --request-rate 1000000000 --request-burst 1000000000 --join-rate 1000000000 --join-burst 1000000000)
+add_sinks "$FG" bench
+"$WORK/floodgate" rush --target "$FG" --admin-token "$TOKEN" --bench-orders "$BUYERS" --concurrency "$CONNS" | tee "$OUT/orders-two.json"
+wait_delivered "$FG"
+curl -fsS "$FG/metrics" -H "Authorization: Bearer $TOKEN" | grep '^floodgate_sink_' >"$OUT/metrics-bench.txt"
+
+echo "== (b) the default rush with two sinks"
+FG=$(serve rush --join-rate 2 --join-burst 5)
+add_sinks "$FG" rush
+"$WORK/floodgate" rush --target "$FG" --admin-token "$TOKEN" --quiet --json | tee "$OUT/rush.txt"
+wait_delivered "$FG"
+curl -fsS "$FG/metrics" -H "Authorization: Bearer $TOKEN" | grep '^floodgate_sink_' >"$OUT/metrics-rush.txt"
+runuser -u postgres -- psql -h 127.0.0.1 -p "$PGPORT" -U postgres -Atc 'SELECT count(*), count(DISTINCT id) FROM orders_rush' postgres | tee "$OUT/rows-rush.txt"
+
+python3 - "$OUT" <<'PY' | tee "$OUT/summary.md"
+import json, re, sys
+out = sys.argv[1]
+last = lambda f: json.loads(open(f).read().strip().splitlines()[-1])
+none, two, rush = last(out + "/orders-none.json"), last(out + "/orders-two.json"), last(out + "/rush.txt")
+def quantiles(path):
+    b = [(float(le), float(v)) for le, v in re.findall(r'^floodgate_sink_delivery_lag_seconds_bucket\{le="([^"+]+)"\} (\S+)', open(path).read(), re.M)]
+    total = float(re.search(r'^floodgate_sink_delivery_lag_seconds_count (\S+)', open(path).read(), re.M).group(1))
+    q = lambda p: next((le for le, v in sorted(b) if v >= p * total), float("inf"))
+    return q(0.5), q(0.99), total
+p50, p99, n = quantiles(out + "/metrics-rush.txt")
+rows = open(out + "/rows-rush.txt").read().split("|")
+print("| measure | without sinks | with two sinks | ratio |")
+print("|---|---:|---:|---:|")
+print(f"| committed hold+order pairs/s (--bench-orders {none['buyers']}) | {none['per_second']:,.0f} | {two['per_second']:,.0f} | {two['per_second']/none['per_second']:.2f}x |")
+print(f"| order p99, ms | {none['order_p99_ms']:.1f} | {two['order_p99_ms']:.1f} | {two['order_p99_ms']/max(none['order_p99_ms'],1e-9):.2f}x |")
+print()
+print(f"Default rush with the two sinks: sold {rush['sold']} of {rush['stock']} in {rush['sellout_seconds']:.1f} s, "
+      f"{int(n)} deliveries; delivery lag p50 <= {p50*1000:.0f} ms, p99 <= {p99*1000:.0f} ms (histogram bucket bounds); "
+      f"PostgreSQL rows {rows[0].strip()} for {rows[1].strip()} distinct orders.")
+PY
