@@ -136,7 +136,9 @@ func startLoopbackProxy(t *testing.T, target string) string {
 // joins.
 func TestLoopbackProxyTrustedByDefault(t *testing.T) {
 	n := testkit.StartNode(t, testkit.Options{KeepRateLimits: true})
-	n.MustCreateDrop(t, testkit.DropRequest{ID: "proxied", Name: "Proxied", Stock: 10})
+	// The join challenge is off for this drop, so that the flood below
+	// meets the per-address ceiling itself.
+	n.MustCreateDrop(t, testkit.DropRequest{ID: "proxied", Name: "Proxied", Stock: 10, ChallengeDifficulty: 0})
 	proxyURL := startLoopbackProxy(t, n.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
