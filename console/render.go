@@ -148,6 +148,7 @@ func jsonJS(v any) template.JS {
 
 // timelineSeries turns timeline points into chart series.
 func timelineSeries(l string, tl []fhttp.TimelinePoint) (counts, rates []chart.Series) {
+	tl = steps(tl)
 	xs := make([]float64, len(tl))
 	var joined, admitted, held, sold, waiting []float64
 	for i, p := range tl {
@@ -211,6 +212,22 @@ func reportCharts(rep fhttp.Report, l string) []template.HTML {
 	}
 	if w := rep.WaitSeconds; w != nil {
 		out = append(out, chart.Bars(T(l, "chart_wait"), T(l, "seconds"), []string{"p50", "p90", "p99"}, []float64{w.P50, w.P90, w.P99}, "#c25e00"))
+	}
+	return out
+}
+
+// steps makes the timeline a step function: points are recorded only when
+// a counter moves, so before each point that follows a quiet spell the
+// counters stood where the previous point left them.
+func steps(tl []fhttp.TimelinePoint) []fhttp.TimelinePoint {
+	out := make([]fhttp.TimelinePoint, 0, len(tl))
+	for i, p := range tl {
+		if i > 0 && p.T-tl[i-1].T > 0.5 {
+			q := tl[i-1]
+			q.T = p.T - 0.1
+			out = append(out, q)
+		}
+		out = append(out, p)
 	}
 	return out
 }

@@ -94,7 +94,13 @@
     var p = $("v-paused");
     if (p) p.hidden = !d.paused;
     set("v-reason", d.paused && d.pause_reason ? ": " + d.pause_reason : "");
-    var tl = lv.timeline || [];
+    var raw = lv.timeline || [], tl = [];
+    // A step function: before a point after a quiet spell, the counters
+    // stood where the previous point left them (as the server draws it).
+    raw.forEach(function (q, i) {
+      if (i > 0 && q.t - raw[i - 1].t > 0.5) tl.push(Object.assign({}, raw[i - 1], { t: q.t - 0.1 }));
+      tl.push(q);
+    });
     var xs = tl.map(function (q) { return q.t; });
     var joined = tl.map(function (q) { return q.joined; }), adm = tl.map(function (q) { return q.admitted; });
     var held = tl.map(function (q) { return q.held; }), sold = tl.map(function (q) { return q.sold; });
