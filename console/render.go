@@ -224,6 +224,10 @@ func steps(tl []fhttp.TimelinePoint) []fhttp.TimelinePoint {
 	for i, p := range tl {
 		if i > 0 && p.T-tl[i-1].T > 0.5 {
 			q := tl[i-1]
+			if p.T-q.T > 1.2 {
+				q.T = tl[i-1].T + 1
+				out = append(out, q)
+			}
 			q.T = p.T - 0.1
 			out = append(out, q)
 		}

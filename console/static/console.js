@@ -98,7 +98,10 @@
     // A step function: before a point after a quiet spell, the counters
     // stood where the previous point left them (as the server draws it).
     raw.forEach(function (q, i) {
-      if (i > 0 && q.t - raw[i - 1].t > 0.5) tl.push(Object.assign({}, raw[i - 1], { t: q.t - 0.1 }));
+      if (i > 0 && q.t - raw[i - 1].t > 0.5) {
+        if (q.t - raw[i - 1].t > 1.2) tl.push(Object.assign({}, raw[i - 1], { t: raw[i - 1].t + 1 }));
+        tl.push(Object.assign({}, raw[i - 1], { t: q.t - 0.1 }));
+      }
       tl.push(q);
     });
     var xs = tl.map(function (q) { return q.t; });
