@@ -203,13 +203,25 @@ func (r *Runner) Run(ctx context.Context) {
 	}
 }
 
+// prune proposes PruneEvents when the oldest event is due, so that an idle
+// cluster writes nothing.
 func (r *Runner) prune(ctx context.Context) {
-	var n int
-	r.cfg.Store.Read(func(st *sale.State) { n = len(st.Events) })
-	if n == 0 {
+	now := r.cfg.Now().UnixMilli()
+	due := false
+	r.cfg.Store.Read(func(st *sale.State) {
+		if len(st.Events) == 0 {
+			return
+		}
+		oldest := st.Events[0]
+		due = oldest.At <= now-r.cfg.Retention.Milliseconds()
+		for _, sk := range st.Sinks {
+			due = due && sk.DeliveredSeq >= oldest.Seq
+		}
+	})
+	if !due {
 		return
 	}
-	c := &sale.Command{Kind: sale.KindPruneEvents, Now: r.cfg.Now().UnixMilli(), RetentionMs: r.cfg.Retention.Milliseconds()}
+	c := &sale.Command{Kind: sale.KindPruneEvents, Now: now, RetentionMs: r.cfg.Retention.Milliseconds()}
 	if _, err := r.cfg.Store.Apply(ctx, c); err != nil {
 		r.log.Debug("prune events", "err", err)
 	}

@@ -1,0 +1,68 @@
+package sink
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/floodgate/floodgate/sale"
+	"github.com/floodgate/floodgate/store"
+)
+
+// TestPruneOnlyWhatEverySinkHas runs the leader's pruning against a real
+// in-process store: events a sink has not taken stay; once it has them and
+// the retention has passed, they go, and an idle store gets no command.
+func TestPruneOnlyWhatEverySinkHas(t *testing.T) {
+	t.Setenv("LOG_LEVEL", "error")
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := store.Open(store.Config{Dir: t.TempDir(), Bootstrap: true, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for deadline := time.Now().Add(15 * time.Second); !st.IsLeader(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no leader")
+		}
+	}
+	ctx := context.Background()
+	now := time.Now().UnixMilli()
+	apply := func(c sale.Command) sale.Result {
+		t.Helper()
+		res, err := st.Apply(ctx, &c)
+		if err != nil {
+			t.Fatalf("%v: %v", c.Kind, err)
+		}
+		return res
+	}
+	spec := &sale.DropSpec{ID: "d", Name: "D", Stock: 5, PerCustomerLimit: 1, StartsAt: now - 1000, HoldSeconds: 60, AdmitPerSecond: 100, AdmitWindow: 60, Fingerprint: "f"}
+	apply(sale.Command{Kind: sale.KindCreateDrop, Now: now, Drop: "d", Spec: spec})
+	apply(sale.Command{Kind: sale.KindTick, Now: now})
+	apply(sale.Command{Kind: sale.KindReserveBlock, Now: now, Drop: "d", Size: 5})
+	apply(sale.Command{Kind: sale.KindTick, Now: now + 1000, Issued: []sale.Issued{{Drop: "d", Late: 5}}})
+	h := apply(sale.Command{Kind: sale.KindHold, Now: now + 1000, Drop: "d", Visitor: "v", Quantity: 1}).Hold
+	apply(sale.Command{Kind: sale.KindOrder, Now: now + 1000, HoldID: h.ID, Visitor: "v", Customer: "c@example.com", IdemKey: "k"})
+	sk := apply(sale.Command{Kind: sale.KindAddSink, Now: now, Sink: &sale.SinkSpec{Kind: sale.SinkWebhook, URL: "https://shop.example/h", Secret: "shop-secret-0123456789"}}).Sink
+
+	r := New(Config{Store: st, Logger: quiet, Now: func() time.Time { return time.UnixMilli(now + 10_000) }})
+	events := func() (n int, applied uint64) {
+		st.Read(func(s *sale.State) { n, applied = len(s.Events), s.Applied })
+		return
+	}
+	r.prune(ctx)
+	if n, _ := events(); n != 1 {
+		t.Fatalf("%d events after pruning with a sink behind, want 1", n)
+	}
+	apply(sale.Command{Kind: sale.KindSinkProgress, Now: now, SinkID: sk.ID, Delivered: 1})
+	r.prune(ctx)
+	n, applied := events()
+	if n != 0 {
+		t.Fatalf("%d events after the sink took them and the retention passed, want 0", n)
+	}
+	r.prune(ctx)
+	if _, again := events(); again != applied {
+		t.Fatal("pruning with nothing to prune wrote a command")
+	}
+}
