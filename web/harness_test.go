@@ -103,6 +103,8 @@ type dropSpec struct {
 	HoldSeconds      int64    `json:"hold_seconds"`
 	AdmitPerSecond   int64    `json:"admit_per_second"`
 	Vouchers         []string `json:"vouchers,omitempty"`
+	// ChallengeDifficulty is "auto" or 0-28; nil leaves the default.
+	ChallengeDifficulty any `json:"challenge_difficulty,omitempty"`
 }
 
 func (n *node) createDrop(d dropSpec) {

@@ -162,12 +162,70 @@
     tickTimer = setInterval(tick, 1000);
   }
 
+  // ---- the join challenge: a short proof of work, solved in a worker ----
+  var powWorker = null;
+  function stopPow() {
+    if (powWorker) { powWorker.terminate(); powWorker = null; }
+    $("pow").hidden = true;
+  }
+  // solveChallenge resolves with the nonce, or null if it cannot be solved
+  // here (no Web Worker, or the worker failed).
+  function solveChallenge(ch) {
+    return new Promise(function (resolve) {
+      var box = $("pow"), bar = $("pow-bar"), prog = $("pow-progress"), live = $("pow-live");
+      var expected = Math.pow(2, ch.difficulty), lastSaid = 0, lastPct = -1;
+      box.hidden = false;
+      bar.style.width = "3%";
+      prog.setAttribute("aria-valuenow", "0");
+      live.textContent = t("pow_progress", { pct: 0 });
+      if (!window.Worker) { resolve(null); return; }
+      stopPowWorkerOnly();
+      try { powWorker = new Worker("/static/pow.js"); } catch (e) { resolve(null); return; }
+      powWorker.onmessage = function (ev) {
+        var m = ev.data || {};
+        if (m.error) { stopPow(); resolve(null); return; }
+        // The chance that the answer would have turned up by now: it
+        // rises smoothly and never claims to be done before it is.
+        var pct = m.nonce ? 100 : Math.min(99, Math.floor(100 * (1 - Math.exp(-m.hashes / expected))));
+        if (pct !== lastPct) {
+          lastPct = pct;
+          bar.style.width = Math.max(3, pct) + "%";
+          prog.setAttribute("aria-valuenow", String(pct));
+          $("pow-text").textContent = t("pow_progress", { pct: pct });
+        }
+        // Screen readers hear the progress at most every 3 s.
+        if (m.nonce || Date.now() - lastSaid > 3000) {
+          lastSaid = Date.now();
+          live.textContent = m.nonce ? t("pow_done") : t("pow_progress", { pct: pct });
+        }
+        if (m.nonce) { stopPowWorkerOnly(); resolve(m.nonce); }
+      };
+      powWorker.onerror = function () { stopPow(); resolve(null); };
+      powWorker.postMessage({ prefix: ch.prefix, difficulty: ch.difficulty });
+    });
+  }
+  function stopPowWorkerOnly() { if (powWorker) { powWorker.terminate(); powWorker = null; } }
+
+  // joinQueue posts the join, solving the challenge when the server asks
+  // for one (at most a few rounds: a leader change asks for a fresh one).
+  function joinQueue(body, rounds) {
+    return api("POST", apiDrop + "/queue", { noTicket: true, body: body }).then(function (res) {
+      if (res.status !== 428 || !res.body || !res.body.challenge || rounds >= 3) { stopPow(); return res; }
+      var ch = res.body.challenge;
+      return solveChallenge(ch).then(function (nonce) {
+        if (nonce === null) { stopPow(); return { status: 428, body: res.body, retryAfter: 0, unsolved: true }; }
+        return joinQueue({ challenge: { id: ch.id, nonce: nonce } }, rounds + 1);
+      });
+    });
+  }
+
   $("join").addEventListener("click", function () {
     var btn = $("join");
     if (btn.disabled) return;
     btn.disabled = true; btn.textContent = t("joining");
-    api("POST", apiDrop + "/queue", { noTicket: true }).then(function (res) {
+    joinQueue(undefined, 0).then(function (res) {
       btn.disabled = false; btn.textContent = t("join");
+      if (res.unsolved) return showJoin(t("pow_unsupported"));
       if ((res.status === 201 || res.status === 200) && res.body && res.body.ticket) {
         setTicket(res.body.ticket);
         firstAhead = null;
