@@ -77,3 +77,26 @@ func TestBackoffDoublesUpToTheMax(t *testing.T) {
 		}
 	}
 }
+
+// FuzzValidateSpec feeds arbitrary sink specs to ValidateSpec: it never
+// panics, refuses with invalid_argument only, and whatever it accepts the
+// state machine accepts too.
+func FuzzValidateSpec(f *testing.F) {
+	f.Add("webhook", "https://shop.example/hook", "shop-secret-0123456789", "", "")
+	f.Add("postgres", "", "", "postgres://u:pw@127.0.0.1:5432/shop", "orders")
+	f.Add("postgres", "", "", "postgres://u:pw@[::1/shop", "")
+	f.Add("webhook", "http://[fe80::1%25eth0]/x", "shop-secret-0123456789", "", "")
+	f.Fuzz(func(t *testing.T, kind, url, secret, dsn, table string) {
+		sp := sale.SinkSpec{Kind: kind, URL: url, Secret: secret, DSN: dsn, Table: table}
+		got, err := ValidateSpec(sp, false)
+		if err != nil {
+			if floodgate.ErrorCode(err) != floodgate.EInvalid {
+				t.Fatalf("%+v: code %s", sp, floodgate.ErrorCode(err))
+			}
+			return
+		}
+		if e := sale.ValidateSinkSpec(&got); e != nil {
+			t.Fatalf("accepted %+v, which the state machine refuses: %v", got, e)
+		}
+	})
+}
