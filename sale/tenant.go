@@ -209,7 +209,8 @@ func (s *State) applyTenant(c *Command) (Result, bool) {
 
 // updateTenant replaces a tenant's settings (the HTTP layer merges a PATCH
 // into the current ones). Lowering max_drops below the drops the tenant has
-// keeps them and refuses new ones.
+// keeps them and refuses new ones; lowering max_admit_per_second slows the
+// tenant's open drops that admit faster to the new cap.
 func (s *State) updateTenant(c *Command) Result {
 	if c.TenantSpec == nil {
 		return refuse(floodgate.EInvalid, "A tenant needs a spec.")
@@ -222,6 +223,14 @@ func (s *State) updateTenant(c *Command) Result {
 		return Result{Err: err}
 	}
 	t.Spec = *c.TenantSpec
+	// A lower admission cap holds at once for the tenant's open drops.
+	if limit := t.Spec.MaxAdmitPerSecond; limit > 0 {
+		for _, d := range s.Drops {
+			if d.Tenant == t.Spec.ID && !d.Closed && d.Spec.AdmitPerSecond > limit {
+				d.Spec.AdmitPerSecond = limit
+			}
+		}
+	}
 	return Result{}
 }
 

@@ -209,6 +209,15 @@ func TestUpdateTenant(t *testing.T) {
 		t.Fatalf("tenant after update: %+v", got)
 	}
 	mustOK(t, s, Command{Kind: KindCreateTenantDrop, Now: t0, Tenant: "acme", Drop: "a2", Spec: spec("a2", 3)})
+	// A lower admission cap slows the tenant's open drops at once.
+	slower := *more
+	slower.MaxAdmitPerSecond = 40
+	mustOK(t, s, Command{Kind: KindCloseDrop, Now: t0, Drop: "a2"})
+	mustOK(t, s, Command{Kind: KindUpdateTenant, Now: t0, TenantSpec: &slower})
+	if a1, a2 := s.Drops["a1"].Spec.AdmitPerSecond, s.Drops["a2"].Spec.AdmitPerSecond; a1 != 40 || a2 != 1000 {
+		t.Fatalf("admit_per_second after the cap fell to 40: open drop %d (want 40), closed drop %d (want 1000)", a1, a2)
+	}
+	more = &slower
 	// Bad settings and unknown tenants change nothing.
 	bad := tenantSpec("acme", 2)
 	bad.LogoURL = "http://insecure.example/logo.png"
