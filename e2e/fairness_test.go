@@ -276,6 +276,12 @@ func TestFairnessQueueIsCheckable(t *testing.T) {
 	if len(heads.Heads) == 0 || !heads.Heads[len(heads.Heads)-1].Final {
 		t.Fatalf("no final head after the close: %+v", heads)
 	}
+	// The fairness answer's head is that same final head, byte for byte.
+	var closed fairnessDoc
+	mustGet(t, n, "/api/v1/drops/fair/fairness", &closed)
+	if closed.Log.Signed != heads.Heads[len(heads.Heads)-1].Signed {
+		t.Fatalf("after the close the fairness answer's head differs from the final published head")
+	}
 	if out, ok := runVerify(t, n.URL, "fair", receiptFile); !ok {
 		t.Fatalf("floodgate verify after the close:\n%s", out)
 	}

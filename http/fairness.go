@@ -125,10 +125,11 @@ type headAnswer = fairness.SignedHead
 func (s *Server) fairness(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("drop")
 	var (
-		a    fairnessAnswer
-		ok   bool
-		size int64
-		at   int64
+		a     fairnessAnswer
+		ok    bool
+		size  int64
+		at    int64
+		final bool
 	)
 	now := s.cfg.Now().UnixMilli()
 	s.cfg.Store.Read(func(st *sale.State) {
@@ -154,12 +155,15 @@ func (s *Server) fairness(w http.ResponseWriter, r *http.Request) {
 		}
 		size = int64(len(d.Log))
 		at = d.HeadAt(size)
+		for _, m := range d.Heads {
+			final = final || (m.Final && m.Size == size)
+		}
 	})
 	if !ok {
 		api.WriteError(w, floodgate.Errorf(floodgate.ENotFound, "There is no drop %q with a committed shuffle seed.", id))
 		return
 	}
-	h, err := s.head(id, size, at, false)
+	h, err := s.head(id, size, at, final)
 	if err != nil {
 		api.WriteError(w, err)
 		return
