@@ -50,14 +50,15 @@ runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pgsock/log" -w \
 DSN="postgres://postgres@127.0.0.1:$PGPORT/postgres?sslmode=disable"
 
 TOKEN=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-# serve NAME [extra flags]: a fresh node; prints its base URL
+# serve [extra flags]: a fresh node (the one before is stopped); sets FG to its base URL
 serve() {
   local port; port=$(free_port)
-  shift
+  if [[ -n ${FG_PID:-} ]]; then kill "$FG_PID" 2>/dev/null || true; wait "$FG_PID" 2>/dev/null || true; fi
   "$WORK/floodgate" serve --data-dir "$WORK/fg-$port" --http-addr "127.0.0.1:$port" --admin-token "$TOKEN" --dev \
-    --trusted-proxy 127.0.0.1/32 "$@" >"$OUT/serve-$port.log" 2>&1 & PIDS+=($!)
+    --trusted-proxy 127.0.0.1/32 "$@" >"$WORK/serve-$port.log" 2>&1 & PIDS+=($!)
+  FG_PID=$!
   wait_http "http://127.0.0.1:$port/healthz"
-  echo "http://127.0.0.1:$port"
+  FG="http://127.0.0.1:$port"
 }
 add_sinks() {
   curl -fsS -X POST "$1/api/v1/sinks" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
@@ -75,18 +76,18 @@ wait_delivered() {
 }
 
 echo "== (a) committed hold+order pairs/s, no sinks"
-FG=$(serve none --request-rate 1000000000 --request-burst 1000000000 --join-rate 1000000000 --join-burst 1000000000)
+serve --request-rate 1000000000 --request-burst 1000000000 --join-rate 1000000000 --join-burst 1000000000
 "$WORK/floodgate" rush --target "$FG" --admin-token "$TOKEN" --bench-orders "$BUYERS" --concurrency "$CONNS" | tee "$OUT/orders-none.json"
 
 echo "== (a) committed hold+order pairs/s, two sinks"
-FG=$(serve two --request-rate 1000000000 --request-burst 1000000000 --join-rate 1000000000 --join-burst 1000000000)
+serve --request-rate 1000000000 --request-burst 1000000000 --join-rate 1000000000 --join-burst 1000000000
 add_sinks "$FG" bench
 "$WORK/floodgate" rush --target "$FG" --admin-token "$TOKEN" --bench-orders "$BUYERS" --concurrency "$CONNS" | tee "$OUT/orders-two.json"
 wait_delivered "$FG"
 curl -fsS "$FG/metrics" -H "Authorization: Bearer $TOKEN" | grep '^floodgate_sink_' >"$OUT/metrics-bench.txt"
 
 echo "== (b) the default rush with two sinks"
-FG=$(serve rush --join-rate 2 --join-burst 5)
+serve --join-rate 2 --join-burst 5
 add_sinks "$FG" rush
 "$WORK/floodgate" rush --target "$FG" --admin-token "$TOKEN" --quiet --json | tee "$OUT/rush.txt"
 wait_delivered "$FG"
