@@ -210,7 +210,7 @@ func reportCharts(rep fhttp.Report, l string) []template.HTML {
 		chart.Line("", T(l, "chart_counts"), T(l, "seconds_since_opening"), T(l, "people_units"), counts, chart.Marker{X: 0, Label: T(l, "opening")}),
 		chart.Line("", T(l, "chart_rates"), T(l, "seconds_since_opening"), T(l, "per_second"), rates, chart.Marker{X: 0, Label: T(l, "opening")}),
 	}
-	if w := rep.WaitSeconds; w != nil {
+	if w := rep.WaitSeconds; rep.WaitSample > 0 {
 		out = append(out, chart.Bars(T(l, "chart_wait"), T(l, "seconds"), []string{"p50", "p90", "p99"}, []float64{w.P50, w.P90, w.P99}, "#c25e00"))
 	}
 	return out

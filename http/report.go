@@ -46,7 +46,8 @@ type Report struct {
 	SoldOutAt       *time.Time        `json:"sold_out_at,omitempty"`
 	ClosedAt        *time.Time        `json:"closed_at,omitempty"`
 	SelloutSeconds  *float64          `json:"sellout_seconds"`
-	WaitSeconds     *Percentiles      `json:"wait_seconds"`
+	WaitSeconds     Percentiles       `json:"wait_seconds"` // zeros while nobody is admitted
+	WaitSample      int64             `json:"wait_sample"`  // admitted positions behind wait_seconds
 	HoldsExpired    int64             `json:"holds_expired"`
 	HoldsReleased   int64             `json:"holds_released"`
 	Refusals        map[string]int64  `json:"refusals"`
@@ -180,7 +181,8 @@ func reportOf(st *sale.State, d *sale.Drop, now int64) Report {
 		rep.SelloutSeconds = &v
 	}
 	if w, ok := d.WaitPercentiles(0.5, 0.9, 0.99); ok {
-		rep.WaitSeconds = &Percentiles{P50: w[0], P90: w[1], P99: w[2]}
+		rep.WaitSeconds = Percentiles{P50: w[0], P90: w[1], P99: w[2]}
+		rep.WaitSample = d.AdmittedUpTo
 	}
 	tau, n, early, ne := d.Fairness()
 	rep.Fairness = Fairness{KendallTau: tau, Admitted: n, EarlyShuffleTau: early, EarlyArrivals: ne}
