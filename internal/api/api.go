@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,7 +142,13 @@ func ReadBody(r *http.Request) ([]byte, error) {
 	}
 	buf, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
-		return nil, floodgate.Errorf(floodgate.EInvalid, "The request body could not be read: %v.", err)
+		// The reason is the connection's (a deadline, a reset), and its
+		// text names this server's addresses: say what happened instead.
+		var ne net.Error
+		if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+			return nil, floodgate.Errorf(floodgate.EInvalid, "The request body did not arrive in time; send it whole and at once.")
+		}
+		return nil, floodgate.Errorf(floodgate.EInvalid, "The request body could not be read: the connection broke while it was sent.")
 	}
 	if len(buf) > MaxBody {
 		return nil, floodgate.Errorf(floodgate.ETooLarge, "The request body is larger than 1 MiB; send less.")
