@@ -10,8 +10,11 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/floodgate
 
+# The demo's admin token (for /admin and the admin API) is demo-admin-token
+# unless FLOODGATE_ADMIN_TOKEN is set; it goes through the environment, not
+# the command line, where every user of the machine could read it.
 demo: build
-	$(BIN) serve --demo --dev --data-dir $${DATA_DIR:-./data} --http-addr $${HTTP_ADDR:-127.0.0.1:8080} --admin-token $${FLOODGATE_ADMIN_TOKEN:-demo-admin-token}
+	FLOODGATE_ADMIN_TOKEN=$${FLOODGATE_ADMIN_TOKEN:-demo-admin-token} $(BIN) serve --demo --dev --data-dir $${DATA_DIR:-./data} --http-addr $${HTTP_ADDR:-127.0.0.1:8080}
 
 test:
 	./scripts/test.sh

@@ -395,7 +395,8 @@ func (m *Main) Run(parent context.Context) (err error) {
 	}()
 	log.Info("floodgate serving", "http", m.URL(), "raft", st.RaftAddr(), "data_dir", cfg.dataDir, "dev", cfg.dev)
 	if cfg.demo {
-		fmt.Fprintf(os.Stderr, "\n  Demo drop: %s/d/mini-speaker\n  Drop JSON: %s/api/v1/drops/mini-speaker\n\n", m.URL(), m.URL())
+		u := m.URL()
+		fmt.Fprintf(os.Stderr, "\n  Demo drop:   %s/d/mini-speaker\n  Drop JSON:   %s/api/v1/drops/mini-speaker\n  Status page: %s/status\n  Console:     %s/admin (sign in with the admin token)\n\n", u, u, u, u)
 	}
 	return nil
 }
