@@ -167,3 +167,34 @@ func TestDropSpecChallengeDifficulty(t *testing.T) {
 		}
 	}
 }
+
+func FuzzDropPatchFromJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"stock":10}`, `{"admit_per_second":0}`, `{"name":""}`, `{"ends_at":"2026-11-23T11:00:00Z"}`,
+		`{"ends_at":"0001-01-01T00:00:00Z"}`, `{"hold_seconds":1e300}`, `{"stock":-1,"name":"x"}`,
+		`{}`, `{"colour":"red"}`, `{"stock":"1"}`, `null`, `[]`, ``, `{"stock":1}{}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		p, err := DropPatchFromJSON(body)
+		if err != nil {
+			var fe *floodgate.Error
+			if !errors.As(err, &fe) || fe.Code != floodgate.EInvalid || fe.Message == "" {
+				t.Fatalf("refusal %#v is not invalid_argument with a message", err)
+			}
+			return
+		}
+		if p.Empty() {
+			t.Fatalf("an empty patch was accepted from %q", body)
+		}
+		// The state machine judges the values; it never panics on them.
+		s := sale.NewState()
+		sp := &sale.DropSpec{ID: "d", Name: "D", Stock: 5, PerCustomerLimit: 1, HoldSeconds: 60, AdmitPerSecond: 10, AdmitWindow: 60, Fingerprint: "f"}
+		s.Apply(&sale.Command{Kind: sale.KindCreateDrop, Now: 1, Drop: "d", Spec: sp})
+		s.Apply(&sale.Command{Kind: sale.KindUpdateDrop, Now: 2, Drop: "d", Patch: p})
+		if err := s.Check(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
