@@ -49,3 +49,36 @@ func TestReadBodyTimeoutIsAClearErrorWithoutAddresses(t *testing.T) {
 		t.Fatalf("message %q: want the reason in plain words, without addresses", body.Error.Message)
 	}
 }
+
+// A value of the wrong JSON type is named in JSON's words, never by the
+// server's Go type names.
+func TestDecodeNamesWrongTypesInJSONWords(t *testing.T) {
+	type inner struct {
+		ID string `json:"id"`
+	}
+	var v struct {
+		N     int64    `json:"n"`
+		F     float64  `json:"f"`
+		B     bool     `json:"b"`
+		S     string   `json:"s"`
+		L     []string `json:"l"`
+		Inner *inner   `json:"inner"`
+	}
+	for body, want := range map[string]string{
+		`{"n":"x"}`:     `field "n" must be an integer, not string`,
+		`{"f":"x"}`:     `field "f" must be a number, not string`,
+		`{"b":1}`:       `field "b" must be true or false, not number`,
+		`{"s":{}}`:      `field "s" must be a string, not object`,
+		`{"l":"x"}`:     `field "l" must be an array, not string`,
+		`{"inner":"x"}`: `field "inner" must be an object, not string`,
+		`[]`:            `expected an object, got array`,
+	} {
+		err := DecodeBytes([]byte(body), &v)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want it to say %q", body, err, want)
+		}
+		if err != nil && (strings.Contains(err.Error(), "int64") || strings.Contains(err.Error(), "api.")) {
+			t.Errorf("%s: %v names a Go type", body, err)
+		}
+	}
+}
