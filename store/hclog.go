@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
+	"slices"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -47,7 +49,26 @@ func (h *slogHC) Log(level hclog.Level, msg string, args ...any) {
 	if level == hclog.Off {
 		return
 	}
-	h.l.Log(context.Background(), toSlog(level), msg, args...)
+	h.l.Log(context.Background(), toSlog(level), msg, formatArgs(args)...)
+}
+
+// formatArgs renders hclog.Fmt values (Raft logs its configuration with
+// one), which slog would otherwise print as the raw format and arguments.
+func formatArgs(args []any) []any {
+	out := args
+	for i, a := range args {
+		f, ok := a.(hclog.Format)
+		if !ok || len(f) == 0 {
+			continue
+		}
+		if format, ok := f[0].(string); ok {
+			if &out[0] == &args[0] {
+				out = slices.Clone(args)
+			}
+			out[i] = fmt.Sprintf(format, f[1:]...)
+		}
+	}
+	return out
 }
 
 func (h *slogHC) Trace(msg string, args ...any) { h.Log(hclog.Trace, msg, args...) }
