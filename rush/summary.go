@@ -30,7 +30,7 @@ type Summary struct {
 	Drop              string         `json:"drop"`
 	Ordered           int64          `json:"ordered"`            // orders visitors got a 2xx for
 	ServerOrders      int64          `json:"server_orders"`      // orders the server lists
-	CounterMismatch   bool           `json:"counter_mismatch"`   // available+held+sold != stock at the end
+	CounterMismatch   bool           `json:"counter_mismatch"`   // available+held+awaiting_payment+sold != stock at the end
 	DuplicateVouchers int64          `json:"duplicate_vouchers"` // voucher codes given twice
 	EarlyKendallTau   float64        `json:"early_kendall_tau"`  // early arrivals: randomized on purpose, expect about 0
 	FairnessSample    int            `json:"fairness_sample"`    // visitors in kendall_tau

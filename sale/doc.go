@@ -9,8 +9,8 @@
 //
 // Invariants, checked by State.Check after every command in the tests:
 //
-//	available + held + sold == stock            for every drop
-//	ordered quantity per customer <= limit      for every drop and customer
+//	available + held + awaiting_payment + sold == stock   for every drop
+//	ordered quantity per customer <= limit                for every drop and customer
 //	no voucher code is given to two orders
 //	an idempotency key maps to exactly one order
 package sale
