@@ -163,7 +163,9 @@ func (s *Service) handlePage(w http.ResponseWriter, r *http.Request) {
 	up := s.uptimeLocked(now)
 	s.mu.Unlock()
 	var buf bytes.Buffer
-	if err := RenderPage(&buf, sum, hist.Incidents, &up, now); err != nil {
+	// A core node serves the page beside the sale; a standalone status
+	// server serves it apart, and only that page may say so.
+	if err := renderPage(&buf, sum, hist.Incidents, &up, now, s.cfg.Apart); err != nil {
 		api.WriteError(w, err)
 		return
 	}

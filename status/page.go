@@ -102,6 +102,9 @@ type pageData struct {
 	Past    []SPIncident
 	Rows    []componentRow
 	Now     time.Time
+	// Apart is true when the page is served apart from the sale servers
+	// (a standalone status server or a static export), and only then says so.
+	Apart bool
 }
 
 // componentRow is one line of the component list: a component with its
@@ -149,7 +152,11 @@ func componentRows(comps []SPComponent, up *UptimeDoc) []componentRow {
 // history is incidents.json's list; resolved ones show as past incidents.
 // uptime (may be nil) gives the 90-day bars.
 func RenderPage(w io.Writer, sum Summary, history []SPIncident, uptime *UptimeDoc, now time.Time) error {
-	d := pageData{Summary: sum, Active: append([]SPIncident(nil), sum.Incidents...), Now: now, Rows: componentRows(sum.Components, uptime)}
+	return renderPage(w, sum, history, uptime, now, true)
+}
+
+func renderPage(w io.Writer, sum Summary, history []SPIncident, uptime *UptimeDoc, now time.Time, apart bool) error {
+	d := pageData{Summary: sum, Active: append([]SPIncident(nil), sum.Incidents...), Now: now, Rows: componentRows(sum.Components, uptime), Apart: apart}
 	// The most serious first; a notice (impact none) after every problem.
 	sort.SliceStable(d.Active, func(i, j int) bool { return impactRank[d.Active[i].Impact] > impactRank[d.Active[j].Impact] })
 	active := map[string]bool{}

@@ -68,6 +68,10 @@ type Config struct {
 	// Mirror marks a standalone status server fed by the core: incidents
 	// copied from the core are not delivered again to subscribers.
 	Mirror bool
+	// Apart marks a status server that runs apart from the sale servers
+	// (floodgate status serve); only its page says it stays up when they
+	// are down.
+	Apart bool
 	// Vouched, on a core node, reports whether the node's router already
 	// checked that a request is an admin call (a write a follower forwarded
 	// without the token); nil trusts the token only.

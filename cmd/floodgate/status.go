@@ -60,6 +60,7 @@ func runStatusServe(ctx context.Context, args []string) error {
 	}
 	cfg.Logger = slog.Default()
 	cfg.Mirror = *from != ""
+	cfg.Apart = true
 	svc, err := status.Open(cfg)
 	if err != nil {
 		return err

@@ -1,0 +1,46 @@
+package status
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The page says it is served apart from the sale servers only where that is
+// true: on a standalone status server and in a static export, not on a
+// sale node.
+func TestPageSaysApartOnlyWhenItIs(t *testing.T) {
+	const apart = "served apart from the sale servers"
+	page := func(apart bool) string {
+		s, _ := MustOpen(t, func(c *Config) { c.Apart = apart })
+		srv := httptest.NewServer(s.Handler())
+		defer srv.Close()
+		resp, err := http.Get(srv.URL + "/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /status: %d", resp.StatusCode)
+		}
+		return string(b)
+	}
+	if strings.Contains(page(false), apart) {
+		t.Error("a sale node's status page claims to be served apart from the sale servers")
+	}
+	if !strings.Contains(page(true), apart) {
+		t.Error("a standalone status server's page does not say it is served apart")
+	}
+	var buf bytes.Buffer
+	if err := RenderPage(&buf, Summary{}, nil, nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), apart) {
+		t.Error("the static export does not say it is served apart")
+	}
+}
