@@ -5,6 +5,7 @@ package demo
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"time"
@@ -34,6 +35,8 @@ func Spec(now time.Time) *sale.DropSpec {
 		Stock: 3000, PerCustomerLimit: 1, StartsAt: now.Add(30 * time.Second).UnixMilli(),
 		HoldSeconds: 300, AdmitPerSecond: 200, AdmitWindow: sale.DefaultAdmitWindow,
 		Vouchers: vouchers, Fingerprint: "demo",
+		// As a drop created through the API: the join challenge on "auto".
+		ChallengeDifficulty: sale.ChallengeAuto,
 	}
 }
 
@@ -53,7 +56,15 @@ func Create(ctx context.Context, st Store, log *slog.Logger) {
 		}
 		now := time.Now()
 		spec := Spec(now)
-		_, err := st.Apply(ctx, &sale.Command{Kind: sale.KindCreateDrop, Now: now.UnixMilli(), Drop: spec.ID, Spec: spec})
+		// Like a drop created through the API, it commits to a secret
+		// shuffle seed, so its fairness can be checked (docs/fairness.md).
+		seed := make([]byte, sale.SeedSize)
+		if _, err := rand.Read(seed); err != nil {
+			log.Warn("no randomness for the demo drop's shuffle seed; retrying", "err", err)
+			time.Sleep(time.Second)
+			continue
+		}
+		_, err := st.Apply(ctx, &sale.Command{Kind: sale.KindCreateDropV2, Now: now.UnixMilli(), Drop: spec.ID, Spec: spec, ShuffleSeed: seed})
 		if err != nil && floodgate.ErrorCode(err) != floodgate.EConflict {
 			log.Warn("creating the demo drop failed; retrying", "err", err)
 			time.Sleep(time.Second)
