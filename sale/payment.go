@@ -121,12 +121,9 @@ func orderNumber(id string) uint64 {
 }
 
 func (s *State) orderPaid(c *Command) Result {
-	o, ok := s.Orders[c.OrderID]
-	if !ok {
-		return refuse(floodgate.ENotFound, "There is no order %q.", c.OrderID)
-	}
-	if o.Status == floodgate.OrderAwaitingPayment && c.Now >= o.PayBy {
-		s.endOrder(o, floodgate.OrderExpired, c.Now)
+	o, refused := s.orderAsOf(c)
+	if o == nil {
+		return refused
 	}
 	switch o.Status {
 	case floodgate.OrderPaid:
@@ -147,13 +144,24 @@ func (s *State) orderPaid(c *Command) Result {
 	return Result{Created: true, Order: publicOrder(o)}
 }
 
-func (s *State) orderCancel(c *Command) Result {
+// orderAsOf finds the order a paid or cancel command names, expired first
+// if its deadline passed before the command (a tick may not have run yet),
+// so paying and cancelling judge the order as of the command's time.
+func (s *State) orderAsOf(c *Command) (*Order, Result) {
 	o, ok := s.Orders[c.OrderID]
 	if !ok {
-		return refuse(floodgate.ENotFound, "There is no order %q.", c.OrderID)
+		return nil, refuse(floodgate.ENotFound, "There is no order %q.", c.OrderID)
 	}
 	if o.Status == floodgate.OrderAwaitingPayment && c.Now >= o.PayBy {
 		s.endOrder(o, floodgate.OrderExpired, c.Now)
+	}
+	return o, Result{}
+}
+
+func (s *State) orderCancel(c *Command) Result {
+	o, refused := s.orderAsOf(c)
+	if o == nil {
+		return refused
 	}
 	switch o.Status {
 	case floodgate.OrderCancelled:
