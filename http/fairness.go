@@ -380,17 +380,26 @@ func (s *Server) logProof(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "Leaf %d is not in a tree of %d leaves.", index, size))
 		return
 	}
+	p, ok := s.proof(w, drop, func(t *fairness.Tree) ([][]byte, error) { return t.Inclusion(index, size) })
+	if ok {
+		api.WriteJSON(w, http.StatusOK, map[string]any{"index": index, "tree_size": size, "proof": p})
+	}
+}
+
+// proof brings this node's tree of the drop up to date and asks it for a
+// proof; a tree that cannot give one is behind the log (503, retry).
+func (s *Server) proof(w http.ResponseWriter, drop string, prove func(*fairness.Tree) ([][]byte, error)) ([]string, bool) {
 	t, err := s.logs.Sync(drop)
 	if err != nil {
 		api.WriteError(w, err)
-		return
+		return nil, false
 	}
-	p, err := t.Inclusion(index, size)
+	p, err := prove(t)
 	if err != nil {
 		api.WriteError(w, floodgate.Errorf(floodgate.EUnavailable, "The log of this node is behind; retry in a moment."))
-		return
+		return nil, false
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"index": index, "tree_size": size, "proof": fairness.HexHashes(p)})
+	return fairness.HexHashes(p), true
 }
 
 func (s *Server) logConsistency(w http.ResponseWriter, r *http.Request) {
@@ -413,17 +422,10 @@ func (s *Server) logConsistency(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	t, err := s.logs.Sync(drop)
-	if err != nil {
-		api.WriteError(w, err)
-		return
+	p, ok := s.proof(w, drop, func(t *fairness.Tree) ([][]byte, error) { return t.Consistency(from, to) })
+	if ok {
+		api.WriteJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "proof": p})
 	}
-	p, err := t.Consistency(from, to)
-	if err != nil {
-		api.WriteError(w, floodgate.Errorf(floodgate.EUnavailable, "The log of this node is behind; retry in a moment."))
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "proof": fairness.HexHashes(p)})
 }
 
 type entryRequest struct {
