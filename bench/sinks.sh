@@ -3,8 +3,9 @@
 #  (a) committed hold+order pairs/s (floodgate rush --bench-orders) without sinks,
 #      and with two sinks (a webhook to a local hello-world server and a local
 #      PostgreSQL 15), each against a fresh node;
-#  (b) delivery lag (commit to delivery, floodgate_sink_delivery_lag_seconds) of
-#      the two sinks during the default rush (100,000 visitors for 3,000 units).
+#  (b) the default rush (100,000 visitors for 3,000 units) without and with the
+#      two sinks, and the delivery lag (commit to delivery,
+#      floodgate_sink_delivery_lag_seconds) of the two sinks during it.
 # Raw outputs go to bench/results/<UTC time>-sinks/; ratios are printed at the end.
 # Needs: go, curl, python3, PostgreSQL 15 (/usr/lib/postgresql/15/bin), run as root
 # (PostgreSQL runs as the postgres user) or as the owner of a PostgreSQL install.
@@ -86,6 +87,10 @@ add_sinks "$FG" bench
 wait_delivered "$FG"
 curl -fsS "$FG/metrics" -H "Authorization: Bearer $TOKEN" | grep '^floodgate_sink_' >"$OUT/metrics-bench.txt"
 
+echo "== (b) the default rush without sinks"
+serve --join-rate 2 --join-burst 5
+"$WORK/floodgate" rush --target "$FG" --admin-token "$TOKEN" --quiet --json | tee "$OUT/rush-none.txt"
+
 echo "== (b) the default rush with two sinks"
 serve --join-rate 2 --join-burst 5
 add_sinks "$FG" rush
@@ -99,6 +104,7 @@ import json, re, sys
 out = sys.argv[1]
 last = lambda f: json.loads(open(f).read().strip().splitlines()[-1])
 none, two, rush = last(out + "/orders-none.json"), last(out + "/orders-two.json"), last(out + "/rush.txt")
+rush0 = last(out + "/rush-none.txt")
 def quantiles(path):
     b = [(float(le), float(v)) for le, v in re.findall(r'^floodgate_sink_delivery_lag_seconds_bucket\{le="([^"+]+)"\} (\S+)', open(path).read(), re.M)]
     total = float(re.search(r'^floodgate_sink_delivery_lag_seconds_count (\S+)', open(path).read(), re.M).group(1))
@@ -110,6 +116,8 @@ print("| measure | without sinks | with two sinks | ratio |")
 print("|---|---:|---:|---:|")
 print(f"| committed hold+order pairs/s (--bench-orders {none['buyers']}) | {none['per_second']:,.0f} | {two['per_second']:,.0f} | {two['per_second']/none['per_second']:.2f}x |")
 print(f"| order p99, ms | {none['order_p99_ms']:.1f} | {two['order_p99_ms']:.1f} | {two['order_p99_ms']/max(none['order_p99_ms'],1e-9):.2f}x |")
+print(f"| default rush sell-out, s | {rush0['sellout_seconds']:.1f} | {rush['sellout_seconds']:.1f} | {rush['sellout_seconds']/rush0['sellout_seconds']:.2f}x |")
+print(f"| default rush generator queue p99, ms | {rush0['generator_queue_p99_ms']:.0f} | {rush['generator_queue_p99_ms']:.0f} | |")
 print()
 print(f"Default rush with the two sinks: sold {rush['sold']} of {rush['stock']} in {rush['sellout_seconds']:.1f} s, "
       f"{int(n)} deliveries; delivery lag p50 <= {p50*1000:.0f} ms, p99 <= {p99*1000:.0f} ms (histogram bucket bounds); "
