@@ -105,10 +105,16 @@ out = sys.argv[1]
 last = lambda f: json.loads(open(f).read().strip().splitlines()[-1])
 none, two, rush = last(out + "/orders-none.json"), last(out + "/orders-two.json"), last(out + "/rush.txt")
 rush0 = last(out + "/rush-none.txt")
-def quantiles(path):
-    b = [(float(le), float(v)) for le, v in re.findall(r'^floodgate_sink_delivery_lag_seconds_bucket\{le="([^"+]+)"\} (\S+)', open(path).read(), re.M)]
-    total = float(re.search(r'^floodgate_sink_delivery_lag_seconds_count (\S+)', open(path).read(), re.M).group(1))
-    q = lambda p: next((le for le, v in sorted(b) if v >= p * total), float("inf"))
+def quantiles(path, sink=None):
+    # the lag histogram has a series per sink; None adds them up
+    text, b, total = open(path).read(), {}, 0.0
+    for labels, le, v in re.findall(r'^floodgate_sink_delivery_lag_seconds_bucket\{(.*?)le="([^"]+)"\} (\S+)', text, re.M):
+        if sink is None or f'sink="{sink}"' in labels:
+            b[float(le)] = b.get(float(le), 0.0) + float(v)
+    for labels, v in re.findall(r'^floodgate_sink_delivery_lag_seconds_count\{(.*?)\} (\S+)', text, re.M):
+        if sink is None or f'sink="{sink}"' in labels:
+            total += float(v)
+    q = lambda p: next((le for le, v in sorted(b.items()) if v >= p * total), float("inf"))
     return q(0.5), q(0.99), total
 p50, p99, n = quantiles(out + "/metrics-rush.txt")
 rows = open(out + "/rows-rush.txt").read().split("|")
@@ -122,4 +128,7 @@ print()
 print(f"Default rush with the two sinks: sold {rush['sold']} of {rush['stock']} in {rush['sellout_seconds']:.1f} s, "
       f"{int(n)} deliveries; delivery lag p50 <= {p50*1000:.0f} ms, p99 <= {p99*1000:.0f} ms (histogram bucket bounds); "
       f"PostgreSQL rows {rows[0].strip()} for {rows[1].strip()} distinct orders.")
+for sink, kind in (("sk_1", "webhook"), ("sk_2", "PostgreSQL")):
+    p50, p99, n = quantiles(out + "/metrics-rush.txt", sink)
+    print(f"- {kind} sink: {int(n)} deliveries, lag p50 <= {p50*1000:.0f} ms, p99 <= {p99*1000:.0f} ms")
 PY

@@ -5,7 +5,7 @@ import (
 )
 
 type metrics struct {
-	lag       prometheus.Histogram
+	lag       *prometheus.HistogramVec
 	delivered prometheus.Counter
 	failures  prometheus.Counter
 	backlogs  *prometheus.GaugeVec
@@ -14,11 +14,11 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
-		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
+		lag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "floodgate_sink_delivery_lag_seconds",
-			Help:    "Time from an order event's commit to its delivery to a sink.",
+			Help:    "Time from an order event's commit to its delivery, per sink (on the leader).",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
-		}),
+		}, []string{"sink"}),
 		delivered: prometheus.NewCounter(prometheus.CounterOpts{Name: "floodgate_sink_events_delivered_total", Help: "Order events delivered to sinks."}),
 		failures:  prometheus.NewCounter(prometheus.CounterOpts{Name: "floodgate_sink_failures_total", Help: "Failed deliveries to sinks."}),
 		backlogs:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "floodgate_sink_backlog_events", Help: "Events not yet delivered, per sink (on the leader)."}, []string{"sink"}),
@@ -44,5 +44,6 @@ func (m *metrics) dead(id string, dead bool) {
 
 func (m *metrics) forget(id string) {
 	m.backlogs.DeleteLabelValues(id)
+	m.lag.DeleteLabelValues(id)
 	m.deads.DeleteLabelValues(id)
 }

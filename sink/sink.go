@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -296,6 +297,12 @@ func (r *Runner) deliverLoop(ctx context.Context, id string, spec sale.SinkSpec)
 	defer d.close()
 	log := r.log.With("sink", id, "kind", spec.Kind)
 	prepared := false
+	// The cursor is committed beside delivery, not in its way: the next
+	// batch goes out while the one before is being committed, so a busy
+	// log slows the cursor, not the sink. A new leader resumes from the
+	// committed cursor and may repeat what this one delivered since.
+	cc := &cursorCommitter{r: r, id: id, kick: make(chan struct{}, 1)}
+	go cc.run(ctx)
 	for ctx.Err() == nil {
 		changed := r.cfg.Store.Changed()
 		var (
@@ -308,9 +315,10 @@ func (r *Runner) deliverLoop(ctx context.Context, id string, spec sale.SinkSpec)
 			if !ok {
 				return
 			}
-			cur = cursor{exists: true, dead: sk.Dead, delivered: sk.DeliveredSeq, failures: sk.Failures, tenant: sk.Spec.Tenant}
-			events, upTo = pending(st, sk, min(r.cfg.Batch, d.batch()))
-			r.metrics.backlog(id, st.EventSeq-sk.DeliveredSeq)
+			delivered := max(sk.DeliveredSeq, cc.want.Load())
+			cur = cursor{exists: true, dead: sk.Dead, delivered: delivered, failures: sk.Failures, tenant: sk.Spec.Tenant}
+			events, upTo = pending(st, delivered, sk.Spec.Tenant, min(r.cfg.Batch, d.batch()))
+			r.metrics.backlog(id, st.EventSeq-delivered)
 		})
 		if !cur.exists {
 			return
@@ -344,13 +352,14 @@ func (r *Runner) deliverLoop(ctx context.Context, id string, spec sale.SinkSpec)
 			delivered = events[n-1].Seq
 		}
 		now := r.cfg.Now()
+		lag := r.metrics.lag.WithLabelValues(id)
 		for _, e := range events[:min(n, len(events))] {
-			r.metrics.lag.Observe(now.Sub(sale.Time(e.At)).Seconds())
+			lag.Observe(now.Sub(sale.Time(e.At)).Seconds())
 		}
 		if err == nil && len(events) == 0 && upTo == cur.delivered {
 			if cur.failures > 0 {
 				// The preparation that failed before works now.
-				r.progress(ctx, id, delivered, "", false)
+				cc.commitNow(ctx, delivered, "", false)
 			}
 			if !wait(ctx, changed, 5*time.Second) {
 				return
@@ -359,8 +368,9 @@ func (r *Runner) deliverLoop(ctx context.Context, id string, spec sale.SinkSpec)
 		}
 		if err == nil {
 			r.metrics.delivered.Add(float64(len(events)))
-			if !r.progress(ctx, id, delivered, "", false) {
-				sleep(ctx, r.cfg.MinBackoff)
+			cc.set(delivered)
+			if cur.failures > 0 {
+				cc.commitNow(ctx, delivered, "", false)
 			}
 			continue
 		}
@@ -368,23 +378,23 @@ func (r *Runner) deliverLoop(ctx context.Context, id string, spec sale.SinkSpec)
 		dead := failures >= int64(r.cfg.DeadAfter)
 		log.Warn("delivery failed", "err", err, "failures", failures, "dead", dead, "delivered_seq", delivered)
 		r.metrics.failures.Inc()
-		r.progress(ctx, id, delivered, err.Error(), dead)
+		cc.commitNow(ctx, delivered, err.Error(), dead)
 		sleep(ctx, r.backoff(failures))
 	}
 }
 
-// pending returns the next events for sk (its tenant's only) and the seq up
-// to which events were looked at: events of other tenants are skipped, and
-// the cursor moves past them too.
-func pending(st *sale.State, sk *sale.Sink, limit int) ([]sale.Event, uint64) {
-	upTo := sk.DeliveredSeq
+// pending returns the next events after the cursor (the tenant's only, when
+// the sink belongs to one) and the seq up to which events were looked at:
+// events of other tenants are skipped, and the cursor moves past them too.
+func pending(st *sale.State, cursor uint64, tenant string, limit int) ([]sale.Event, uint64) {
+	upTo := cursor
 	var out []sale.Event
-	for _, e := range st.EventsAfter(sk.DeliveredSeq, limit*4, nil) {
+	for _, e := range st.EventsAfter(cursor, limit*4, nil) {
 		if len(out) >= limit {
 			break
 		}
 		upTo = e.Seq
-		if sk.Spec.Tenant == "" || e.Tenant == sk.Spec.Tenant {
+		if tenant == "" || e.Tenant == tenant {
 			out = append(out, e)
 		}
 	}
@@ -400,6 +410,72 @@ func (r *Runner) progress(ctx context.Context, id string, delivered uint64, msg 
 		r.log.Debug("commit sink progress", "sink", id, "err", err)
 	}
 	return err == nil
+}
+
+// cursorCommitter commits one sink's cursor off the delivery path: set
+// records how far delivery got and wakes run, which commits the latest
+// value, one command at a time. commitNow commits in line (with an error,
+// or to clear failures) after any commit in flight, so that commits of one
+// sink never overtake each other.
+type cursorCommitter struct {
+	r    *Runner
+	id   string
+	want atomic.Uint64 // delivered on this leader, perhaps not yet committed
+	kick chan struct{}
+
+	mu   sync.Mutex // held while a commit is in flight
+	done uint64     // committed by this worker
+}
+
+func (c *cursorCommitter) set(delivered uint64) {
+	if delivered <= c.want.Load() {
+		return
+	}
+	c.want.Store(delivered)
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (c *cursorCommitter) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.kick:
+		}
+		for !c.commitWanted(ctx) {
+			sleep(ctx, c.r.cfg.MinBackoff)
+			if ctx.Err() != nil {
+				return
+			}
+		}
+	}
+}
+
+// commitWanted commits the latest delivered seq unless it is already
+// committed; it reports false when the commit failed.
+func (c *cursorCommitter) commitWanted(ctx context.Context) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v := c.want.Load()
+	if v <= c.done {
+		return true
+	}
+	if !c.r.progress(ctx, c.id, v, "", false) {
+		return false
+	}
+	c.done = v
+	return true
+}
+
+func (c *cursorCommitter) commitNow(ctx context.Context, delivered uint64, msg string, dead bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.r.progress(ctx, c.id, delivered, msg, dead) {
+		c.done = max(c.done, delivered)
+	}
 }
 
 func (r *Runner) backoff(failures int64) time.Duration {
