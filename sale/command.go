@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Kind tells which command a Command is.
@@ -440,7 +441,7 @@ func DecodeCommand(buf []byte) (Command, error) {
 	case KindCloseDrop:
 		c.Drop = d.string()
 	case KindInitSecret:
-		if s := d.string(); s != "" {
+		if s := d.raw(); s != "" {
 			c.Secret = []byte(s)
 		}
 	case KindSetNode:
@@ -486,7 +487,7 @@ func DecodeCommand(buf []byte) (Command, error) {
 		c.Patch = d.patch()
 	case KindAudited:
 		c.Op = d.operator()
-		inner := d.string()
+		inner := d.raw()
 		if d.err == nil {
 			if len(inner) == 0 || Kind(inner[0]) == KindAudited {
 				return Command{}, fmt.Errorf("%w: bad inner command", ErrMalformed)
@@ -509,7 +510,7 @@ func DecodeCommand(buf []byte) (Command, error) {
 		return Command{}, fmt.Errorf("%w: unknown kind %d", ErrMalformed, c.Kind)
 	}
 	if d.err != nil {
-		return Command{}, d.err
+		return Command{}, fmt.Errorf("%v: %w", c.Kind, d.err)
 	}
 	if len(d.buf) != 0 {
 		return Command{}, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(d.buf))
@@ -709,7 +710,21 @@ func (d *decoder) count() int {
 	return int(v)
 }
 
+// string reads a text field. Text must be valid UTF-8: the state is saved as
+// JSON, which would turn invalid bytes into U+FFFD, so a state reloaded from
+// a snapshot would differ from the one that applied the log.
 func (d *decoder) string() string {
+	s := d.raw()
+	if d.err == nil && !utf8.ValidString(s) {
+		d.err = fmt.Errorf("%w: a text field is not valid UTF-8", ErrMalformed)
+		d.buf = nil
+		return ""
+	}
+	return s
+}
+
+// raw reads a field of arbitrary bytes (secrets, seeds, encoded commands).
+func (d *decoder) raw() string {
 	n := d.count()
 	if d.err != nil {
 		return ""

@@ -115,7 +115,8 @@ func fuzzState(tb testing.TB) *State {
 
 // FuzzDecodeCommand feeds arbitrary bytes to DecodeCommand: it never panics;
 // whatever decodes encodes back to a command that decodes the same; and
-// applying it to a live state never panics nor breaks an invariant.
+// applying it to a live state never panics nor breaks an invariant, and
+// leaves a state that a snapshot saves and reloads unchanged.
 func FuzzDecodeCommand(f *testing.F) {
 	for _, c := range sampleCommands() {
 		f.Add(AppendCommand(nil, &c))
@@ -124,6 +125,9 @@ func FuzzDecodeCommand(f *testing.F) {
 	f.Add([]byte{0})
 	f.Add([]byte{byte(KindTick), 0, 0, 2, 0, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Add([]byte{byte(KindCreateDrop), 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01})
+	// Text that is not UTF-8 would not survive the JSON snapshot.
+	f.Add(AppendCommand(nil, &Command{Kind: KindSetNode, Now: t0, NodeID: "n\xff", HTTPAddr: "http://127.0.0.1:1"}))
+	f.Add(AppendCommand(nil, &Command{Kind: KindPauseDrop, Now: t0, Drop: "drop-1", Reason: "\xc3("}))
 	base := fuzzState(f)
 	baseBytes, _ := base.Marshal()
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -145,6 +149,18 @@ func FuzzDecodeCommand(f *testing.F) {
 		s.Apply(&c)
 		if err := s.Check(); err != nil {
 			t.Fatalf("after %+v: %v", c, err)
+		}
+		// The state after it survives a snapshot unchanged.
+		buf, err := s.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		reloaded, err := Unmarshal(buf)
+		if err != nil {
+			t.Fatalf("after %+v: reload: %v", c, err)
+		}
+		if again, _ := reloaded.Marshal(); !bytes.Equal(again, buf) {
+			t.Fatalf("after %+v: Marshal → Unmarshal → Marshal changed the state", c)
 		}
 	})
 }

@@ -409,7 +409,7 @@ func appendFair(buf []byte, c *Command) []byte {
 
 // fair decodes what appendFair wrote into c (whose Spec is decoded).
 func (d *decoder) fair(c *Command) {
-	if seed := d.string(); seed != "" {
+	if seed := d.raw(); seed != "" {
 		c.ShuffleSeed = []byte(seed)
 	}
 	s := c.Spec

@@ -296,6 +296,11 @@ func (g *gen) garbage() []byte {
 	if len(b) > 0 && g.chance(0.7) {
 		b[0] = byte(1 + g.pick(9)) // a known kind, so decoding goes further
 	}
+	if g.chance(0.1) {
+		// Text that is not UTF-8, which a JSON snapshot could not keep:
+		// refused by the decoder.
+		b = AppendCommand(nil, &Command{Kind: KindSetNode, Now: g.now, NodeID: "n\xff" + string(b), HTTPAddr: "http://127.0.0.1:1"})
+	}
 	return b
 }
 

@@ -67,7 +67,7 @@ func (d *decoder) statusOps() []StatusOp {
 		op.Del = d.bool()
 		op.Key = d.string()
 		if !op.Del {
-			op.Value = []byte(d.string())
+			op.Value = []byte(d.raw())
 		}
 		ops = append(ops, op)
 	}
