@@ -125,7 +125,7 @@ func TestStatusServeOutlivesTheCore(t *testing.T) {
 	}
 
 	dataDir := t.TempDir()
-	p := startStatusServe(t, bin, "--data-dir", dataDir, "--http-addr", "127.0.0.1:0", "--admin-token", "status-token",
+	p := startStatusServe(t, bin, "--data-dir", dataDir, "--http-addr", "127.0.0.1:0", "--admin-token", "status-admin-token-0123",
 		"--from", c.URL, "--poll-interval", "200ms", "--auto-open-after", "600ms", "--auto-resolve-after", "600ms", "--dev")
 
 	testkit.WaitFor(t, "the core's incident mirrored", func() bool {
@@ -143,13 +143,13 @@ func TestStatusServeOutlivesTheCore(t *testing.T) {
 
 	// During the outage an operator posts to the status server directly.
 	var posted Incident
-	if code := doJSON(t, "POST", p.URL+"/api/v1/incidents", "status-token", map[string]any{
+	if code := doJSON(t, "POST", p.URL+"/api/v1/incidents", "status-admin-token-0123", map[string]any{
 		"name": "Sale paused: data centre power loss", "status": "identified", "impact": "critical",
 		"message": "Your place in the queue is kept. 대기 순번은 유지됩니다.", "components": []string{"checkout", "orders"},
 		"cause": "Power loss at the primary site.", "response": "Moving to the second site."}, &posted); code != http.StatusCreated {
 		t.Fatalf("post to the status server during the outage: %d", code)
 	}
-	if code := doJSON(t, "POST", p.URL+"/api/v1/incidents/"+posted.ID+"/updates", "status-token",
+	if code := doJSON(t, "POST", p.URL+"/api/v1/incidents/"+posted.ID+"/updates", "status-admin-token-0123",
 		map[string]any{"status": "monitoring", "message": "The second site is taking orders."}, nil); code != http.StatusCreated {
 		t.Fatalf("update during the outage: %d", code)
 	}
@@ -193,7 +193,7 @@ func TestStatusServeOutlivesTheCore(t *testing.T) {
 	// The status server's own store outlives a restart of itself too.
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	<-p.done
-	p2 := startStatusServe(t, bin, "--data-dir", dataDir, "--http-addr", "127.0.0.1:0", "--admin-token", "status-token")
+	p2 := startStatusServe(t, bin, "--data-dir", dataDir, "--http-addr", "127.0.0.1:0", "--admin-token", "status-admin-token-0123")
 	s, ok := summaryOf(t, p2.URL)
 	if !ok || !hasIncident(s, func(i SPIncident) bool { return i.ID == posted.ID }) || !hasIncident(s, func(i SPIncident) bool { return i.ID == coreInc.ID }) {
 		t.Fatalf("after a restart the status server lost incidents: %+v", s.Incidents)

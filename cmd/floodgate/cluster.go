@@ -34,7 +34,7 @@ func runCluster(ctx context.Context, args []string) error {
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("cluster "+sub, flag.ContinueOnError)
 	addr := fs.String("addr", "http://127.0.0.1:8080", "HTTP API of any cluster member")
-	token := fs.String("admin-token", "", "admin token")
+	fs.String("admin-token", "", "admin token")
 	var (
 		asJSON                 *bool
 		id, raftAddr, httpAddr *string
@@ -55,11 +55,12 @@ func runCluster(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args, nil); err != nil {
 		return err
 	}
-	if *token == "" {
-		return errors.New("an admin token is required: pass --admin-token or set FLOODGATE_ADMIN_TOKEN")
+	token, err := adminTokenFrom(fs, false)
+	if err != nil {
+		return err
 	}
 	c := &adminClient{client.New(strings.TrimRight(*addr, "/"))}
-	c.Authorize = client.BearerToken(*token)
+	c.Authorize = client.BearerToken(token)
 	switch sub {
 	case "status":
 		var info fhttp.ClusterInfo

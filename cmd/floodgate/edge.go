@@ -31,12 +31,13 @@ func runEdge(ctx context.Context, args []string) error {
 	streamsPerIP := fs.Int("streams-per-ip", fhttp.DefaultStreamsPerIP, "open queue event streams per client address (IPv6: per /64)")
 	connsPerIP := fs.Int("conns-per-ip", fhttp.DefaultConnsPerIP, "open connections per client address (IPv6: per /64; trusted proxies are not capped)")
 	bodyTimeout := fs.Duration("body-timeout", clientaddr.DefaultBodyTimeout, "how long a client has to send a request body")
-	adminToken := fs.String("admin-token", "", "the cluster's admin token; only /metrics uses it (without it the edge serves no metrics)")
+	fs.String("admin-token", "", "the cluster's admin token; only /metrics uses it (without it the edge serves no metrics)")
 	if err := parseFlags(fs, args, nil); err != nil {
 		return err
 	}
-	if *adminToken != "" && len(*adminToken) < minAdminToken {
-		return fmt.Errorf("the admin token has %d characters; use at least %d", len(*adminToken), minAdminToken)
+	adminToken, err := adminTokenFrom(fs, true)
+	if err != nil {
+		return err
 	}
 	trusted, err := fhttp.ParseTrustedProxies(*trustedFlag)
 	if err != nil {
@@ -54,7 +55,7 @@ func runEdge(ctx context.Context, args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	e, err := edge.New(edge.Config{Upstreams: upstreams, JWKSRefresh: *jwksRefresh, Registry: reg, Logger: slog.Default(),
-		Trusted: trusted, StreamsPerIP: *streamsPerIP, MetricsToken: *adminToken})
+		Trusted: trusted, StreamsPerIP: *streamsPerIP, MetricsToken: adminToken})
 	if err != nil {
 		return err
 	}

@@ -121,7 +121,7 @@ func TestClusterStatusCallsTheNodeAndReportsItsRefusal(t *testing.T) {
 	if err := runCluster(ctx, []string{"status", "--addr", m.URL(), "--admin-token", "main-test-admin-token", "--json"}); err != nil {
 		t.Fatalf("cluster status: %v", err)
 	}
-	err := runCluster(ctx, []string{"status", "--addr", m.URL(), "--admin-token", "wrong"})
+	err := runCluster(ctx, []string{"status", "--addr", m.URL(), "--admin-token", "wrong-admin-token-0123"})
 	if floodgate.ErrorCode(err) != floodgate.EUnauthenticated {
 		t.Fatalf("cluster status with a wrong token: %v; want the node's unauthenticated answer", err)
 	}

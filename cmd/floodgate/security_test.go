@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io/fs"
 	"net/http"
 	"os"
@@ -12,12 +13,40 @@ import (
 	"github.com/floodgate/floodgate/internal/testkit"
 )
 
-// TestAdminTokenRules: a token of 5 characters is refused; a token file
-// keeps the token out of ps and is read.
+// TestAdminTokenRules: a token of 5 characters is refused by every command
+// that takes one, before it opens anything; a token file keeps the token out
+// of ps and is read.
 func TestAdminTokenRules(t *testing.T) {
 	t.Setenv("FLOODGATE_ADMIN_TOKEN", "")
 	if err := NewMain().ParseFlags([]string{"--admin-token", "s3cr3"}); err == nil || !strings.Contains(err.Error(), "at least 16") {
 		t.Fatalf("a 5-character token: err = %v", err)
+	}
+	// A command that took the token would serve until the context ends.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name string
+		run  command
+		args []string
+	}{
+		{"status serve", runStatusServe, []string{"--data-dir", dir, "--http-addr", "127.0.0.1:0"}},
+		{"cluster status", runCluster, []string{"status", "--addr", "http://127.0.0.1:1"}},
+		{"edge", runEdge, []string{"--cluster", "http://127.0.0.1:1", "--http-addr", "127.0.0.1:0"}},
+	} {
+		err := c.run(ctx, append(c.args, "--admin-token", "s3cr3"))
+		if err == nil || !strings.Contains(err.Error(), "at least 16") {
+			t.Errorf("%s with a 5-character token: err = %v", c.name, err)
+		}
+		if c.name == "edge" {
+			continue // the edge runs without a token: it then serves no metrics
+		}
+		if err := c.run(ctx, c.args); err == nil || !strings.Contains(err.Error(), "admin token is required") {
+			t.Errorf("%s without a token: err = %v", c.name, err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+		t.Errorf("status serve with a refused token wrote %d files into its data dir", len(entries))
 	}
 	file := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(file, []byte("0123456789abcdef0123\n"), 0o600); err != nil {

@@ -165,11 +165,10 @@ func (m *Main) ParseFlags(args []string) error {
 	if err := parseFlags(fs, args, nil); err != nil {
 		return err
 	}
-	tok, err := adminTokenFrom(fs, m.cfg.adminToken, m.cfg.adminTokenFile)
-	if err != nil {
+	var err error
+	if m.cfg.adminToken, err = adminTokenFrom(fs, false); err != nil {
 		return err
 	}
-	m.cfg.adminToken = tok
 	if err := store.CheckPlaintext(m.cfg.raftAddr, m.cfg.raftAdvertise, m.cfg.raftTLSCert, m.cfg.insecureRaft); err != nil {
 		return err
 	}

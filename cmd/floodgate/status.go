@@ -55,8 +55,9 @@ func runStatusServe(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args, map[string]string{"from": "FLOODGATE_STATUS_FROM"}); err != nil {
 		return err
 	}
-	if cfg.AdminToken == "" {
-		return errors.New("no admin token; pass --admin-token or set FLOODGATE_ADMIN_TOKEN")
+	var err error
+	if cfg.AdminToken, err = adminTokenFrom(fs, false); err != nil {
+		return err
 	}
 	cfg.Logger = slog.Default()
 	cfg.Mirror = *from != ""
