@@ -17,7 +17,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/floodgate/floodgate"
 	fhttp "github.com/floodgate/floodgate/http"
+	"github.com/floodgate/floodgate/internal/clientaddr"
 )
 
 //go:embed templates/*.html
@@ -63,8 +63,11 @@ type Config struct {
 	// Secure marks the cookie Secure on every answer; without it the cookie
 	// is Secure when the request came over TLS or X-Forwarded-Proto: https.
 	Secure bool
-	Logger *slog.Logger
-	Now    func() time.Time
+	// Trusted are the proxies whose X-Forwarded-For names the operator's
+	// address, for the sign-in limit; nil counts the peer address.
+	Trusted clientaddr.Trusted
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Handler serves /admin.
@@ -323,7 +326,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := h.check(r.Context(), cred); err != nil {
 		h.failedSignIn(r)
-		h.log.Info("console sign-in refused", "ip", r.RemoteAddr)
+		h.log.Info("console sign-in refused", "ip", h.addrOf(r))
 		h.render(w, r, "login", http.StatusUnauthorized, map[string]any{"Next": next, "Error": "token_wrong"})
 		return
 	}
@@ -334,12 +337,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-func addrOf(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+// addrOf is the operator's address as the sign-in limit counts it: behind
+// a trusted proxy, the forwarded one, so that operators behind one proxy do
+// not share one budget of wrong tries; IPv6 per /64.
+func (h *Handler) addrOf(r *http.Request) string {
+	return clientaddr.Group(h.cfg.Trusted.Of(r)).String()
 }
 
 // allowSignIn refuses an address that gave maxFails wrong tokens within the
@@ -347,7 +349,7 @@ func addrOf(r *http.Request) string {
 func (h *Handler) allowSignIn(r *http.Request) bool {
 	h.failMu.Lock()
 	defer h.failMu.Unlock()
-	f := h.fails[addrOf(r)]
+	f := h.fails[h.addrOf(r)]
 	return f == nil || h.cfg.Now().Sub(f.since) > time.Minute || f.n < maxFails
 }
 
@@ -362,7 +364,7 @@ func (h *Handler) failedSignIn(r *http.Request) {
 			}
 		}
 	}
-	a := addrOf(r)
+	a := h.addrOf(r)
 	f := h.fails[a]
 	if f == nil || now.Sub(f.since) > time.Minute {
 		f = &failCount{since: now}

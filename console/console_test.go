@@ -16,6 +16,7 @@ import (
 	"github.com/floodgate/floodgate/console"
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/identity"
+	"github.com/floodgate/floodgate/internal/clientaddr"
 	"github.com/floodgate/floodgate/queue"
 	"github.com/floodgate/floodgate/store"
 )
@@ -45,7 +46,7 @@ func newEnv(t *testing.T) *env {
 	srv := fhttp.New(fhttp.Config{Store: st, Queue: queue.New(queue.Config{Store: st, Logger: quiet}),
 		Sessions: identity.NewSessions(nil, time.Hour), AdminToken: root, RequestRate: 10000, RequestBurst: 10000, Logger: quiet})
 	e := &env{t: t}
-	h, err := console.New(console.Config{API: srv, Key: []byte("k"), SessionTTL: time.Hour, Logger: quiet,
+	h, err := console.New(console.Config{API: srv, Key: []byte("k"), SessionTTL: time.Hour, Logger: quiet, Trusted: clientaddr.NewTrusted(nil),
 		Now: func() time.Time { return time.Now().Add(time.Duration(e.now.Load()) * time.Second) }})
 	if err != nil {
 		t.Fatal(err)
@@ -203,5 +204,25 @@ func TestSignInIsLimitedPerAddress(t *testing.T) {
 	e.now.Store(61)
 	if st, _, _ := e.post(c, "/admin/login", url.Values{"token": {root}}); st != http.StatusSeeOther {
 		t.Fatalf("a minute later, sign-in answered %d", st)
+	}
+}
+
+// TestSignInLimitBehindAProxy: behind a trusted proxy (loopback here), the
+// limit counts the address the proxy forwards, so one operator guessing
+// does not lock out the others behind the same proxy.
+func TestSignInLimitBehindAProxy(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	for i := range 10 {
+		st, _, _ := e.post(c, "/admin/login", url.Values{"token": {"wrong-token-wrong"}}, "X-Forwarded-For", "203.0.113.7")
+		if st != http.StatusUnauthorized {
+			t.Fatalf("wrong token %d answered %d", i, st)
+		}
+	}
+	if st, _, _ := e.post(c, "/admin/login", url.Values{"token": {root}}, "X-Forwarded-For", "203.0.113.7"); st != http.StatusTooManyRequests {
+		t.Fatalf("after 10 wrong tokens from 203.0.113.7, sign-in answered %d", st)
+	}
+	if st, _, _ := e.post(e.client(), "/admin/login", url.Values{"token": {root}}, "X-Forwarded-For", "203.0.113.8"); st != http.StatusSeeOther {
+		t.Fatalf("another operator behind the same proxy: sign-in answered %d", st)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/floodgate/floodgate/console"
+	"github.com/floodgate/floodgate/internal/clientaddr"
 
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/status"
@@ -30,10 +31,10 @@ func incidentSummaries(svc *status.Service) func() []fhttp.IncidentSummary {
 
 // mountConsole serves the operator console at /admin. Its session key comes
 // from the admin token, so every node of a cluster accepts the same cookie.
-func mountConsole(api *fhttp.Server, adminToken string, log *slog.Logger) error {
+func mountConsole(api *fhttp.Server, adminToken string, trusted clientaddr.Trusted, log *slog.Logger) error {
 	m := hmac.New(sha256.New, []byte(adminToken))
 	m.Write([]byte("floodgate console session key"))
-	h, err := console.New(console.Config{API: api, Key: m.Sum(nil), Logger: log})
+	h, err := console.New(console.Config{API: api, Key: m.Sum(nil), Trusted: trusted, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -342,7 +342,7 @@ func (m *Main) Run(parent context.Context) (err error) {
 		Logger:         log,
 	})
 	m.done = make(chan struct{})
-	if err := mountConsole(api, cfg.adminToken, log); err != nil {
+	if err := mountConsole(api, cfg.adminToken, clientaddr.NewTrusted(trusted), log); err != nil {
 		return err
 	}
 	m.http = &http.Server{Handler: clientaddr.BodyDeadline(api, cfg.bodyTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
