@@ -3,22 +3,119 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/internal/testkit"
 )
 
-// TestDiskFull fills the data disk of a real node: writes must be refused
-// with 503 (never a 2xx that is not durable, never a crash), and after the
-// node restarts with room again, every write acknowledged before is there
-// and new writes succeed.
+// diskBuyers buys one unit per buyer and remembers every hold and order the
+// node acknowledged (2xx), whatever the disk was doing.
+type diskBuyers struct {
+	t     *testing.T
+	c     *testkit.Client
+	drop  string
+	n     int
+	holds map[string]bool            // every hold answered 2xx
+	acked map[string]floodgate.Order // every order answered 2xx, by id
+}
+
+// buy runs one buyer as far as the node lets it: join, admission, a hold, an
+// order. A 503 ends the buyer there (the write was not made, or may be sent
+// again); any other refusal fails the test.
+func (b *diskBuyers) buy(ctx context.Context) (ordered bool) {
+	b.t.Helper()
+	b.n++
+	ok := func(what string, err error) bool {
+		b.t.Helper()
+		if err == nil {
+			return true
+		}
+		var ae *testkit.APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusServiceUnavailable {
+			if ae.Code != floodgate.EUnavailable {
+				b.t.Fatalf("%s: 503 with code %q, want unavailable", what, ae.Code)
+			}
+			return false
+		}
+		b.t.Fatalf("buyer %d, %s: %v (want a 2xx or a 503)", b.n, what, err)
+		return false
+	}
+	tk, err := b.c.Join(ctx, b.drop)
+	if !ok("join", err) {
+		return false
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	st, err := b.c.WaitAdmitted(wctx, b.drop, tk.Ticket, 20*time.Millisecond)
+	cancel()
+	if err != nil || st.State != floodgate.QueueAdmitted {
+		// Admission is a tick, a write: it stands still while the disk is full.
+		return false
+	}
+	h, _, err := b.c.Hold(ctx, b.drop, tk.Ticket, 1)
+	if !ok("hold", err) {
+		return false
+	}
+	b.holds[h.ID] = true
+	session, err := b.c.Session(ctx, fmt.Sprintf("disk%04d@example.com", b.n))
+	if !ok("sign in", err) {
+		return false
+	}
+	o, _, err := b.c.Order(ctx, h.ID, tk.Ticket, session, fmt.Sprintf("disk-%d", b.n))
+	if !ok("order", err) {
+		return false
+	}
+	b.acked[o.ID] = o
+	return true
+}
+
+// check asserts that every acknowledged order and hold is there and that
+// stock adds up.
+func (b *diskBuyers) check(ctx context.Context, when string) {
+	b.t.Helper()
+	orders, err := b.c.Orders(ctx, b.drop)
+	if err != nil {
+		b.t.Fatalf("%s: list orders: %v", when, err)
+	}
+	have := map[string]bool{}
+	for _, o := range orders {
+		have[o.ID] = true
+	}
+	for id := range b.acked {
+		if !have[id] {
+			b.t.Errorf("%s: acknowledged order %s is lost", when, id)
+		}
+	}
+	d, err := b.c.Drop(ctx, b.drop)
+	if err != nil {
+		b.t.Fatalf("%s: read drop: %v", when, err)
+	}
+	if d.Available+d.Held+d.AwaitingPayment+d.Sold != d.Stock {
+		b.t.Errorf("%s: available %d + held %d + awaiting payment %d + sold %d != stock %d", when, d.Available, d.Held, d.AwaitingPayment, d.Sold, d.Stock)
+	}
+	if d.Sold != int64(len(orders)) {
+		b.t.Errorf("%s: sold %d but %d orders", when, d.Sold, len(orders))
+	}
+	// Holds last 10 minutes: every acknowledged one is still held or sold.
+	if d.Held+d.Sold < int64(len(b.holds)) {
+		b.t.Errorf("%s: %d units held or sold, but %d holds were acknowledged", when, d.Held+d.Sold, len(b.holds))
+	}
+}
+
+// TestDiskFull fills the data disk of a real node: writes are refused with
+// 503 (never a 2xx that is not durable, never a crash), /healthz and
+// /metrics say the disk is full, and once space is freed the same process
+// takes writes again within seconds, with every hold and order acknowledged
+// before, during and after present, and again after a restart.
 //
 // The disk is a small tmpfs, which needs root (CI runs as root).
 func TestDiskFull(t *testing.T) {
@@ -35,37 +132,52 @@ func TestDiskFull(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	// raft-wal preallocates 64 MiB segments; 150 MiB leaves room for about
-	// one more segment, so the disk fills at the second rotation.
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=150M", "tmpfs", dir).CombinedOutput(); err != nil {
+	// raft-wal preallocates 64 MiB segments: the node's first segment fits,
+	// and the ballast file takes the rest.
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=200M", "tmpfs", dir).CombinedOutput(); err != nil {
 		t.Fatalf("mount tmpfs: %v: %s", err, out)
 	}
 	t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
 
 	n := testkit.StartNode(t, testkit.Options{DataDir: filepath.Join(dir, "data")})
 	c := testkit.NewClient(n.URL, n.AdminToken)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
+	now := time.Now()
+	c.MustCreateDrop(t, testkit.DropRequest{ID: "shoe", Name: "Shoe", Stock: 500, PerCustomerLimit: 1,
+		StartsAt: &now, HoldSeconds: 600, AdmitPerSecond: 1000})
+	b := &diskBuyers{t: t, c: c, drop: "shoe", holds: map[string]bool{}, acked: map[string]floodgate.Order{}}
+	for range 5 {
+		if !b.buy(ctx) {
+			t.Fatal("a buyer failed before the disk filled")
+		}
+	}
+	before := len(b.acked)
+
+	// Fill the file system. The node goes on writing into its preallocated
+	// segment (durable), and fails when it needs the next one.
+	ballast := filepath.Join(dir, "ballast")
+	fillDisk(t, ballast)
 	vouchers := make([]string, 2000)
 	for i := range vouchers {
 		vouchers[i] = fmt.Sprintf("V%06d-%s", i, strings.Repeat("x", 180))
 	}
-	var acked []string
 	full := false
 	for i := 0; i < 1000 && !full; i++ {
-		id := fmt.Sprintf("big-%d", i)
-		body, _ := json.Marshal(map[string]any{"id": id, "name": "filler", "stock": 1000, "vouchers": vouchers})
+		body, _ := json.Marshal(map[string]any{"id": fmt.Sprintf("big-%d", i), "name": "filler", "stock": 1000, "vouchers": vouchers})
 		resp, err := c.Do(ctx, http.MethodPost, "/api/v1/drops", testkit.Bearer(n.AdminToken), body)
 		if err != nil {
 			t.Fatalf("create drop %d: %v (the node must answer, not crash)", i, err)
 		}
 		switch resp.Status {
 		case http.StatusCreated:
-			acked = append(acked, id)
+			if i%20 == 0 {
+				b.buy(ctx) // acknowledged or 503; remembered either way
+			}
 		case http.StatusServiceUnavailable:
 			apiErr := testkit.ParseError(resp)
-			if apiErr.Code != "unavailable" || resp.Header.Get("Retry-After") == "" {
+			if apiErr.Code != floodgate.EUnavailable || resp.Header.Get("Retry-After") == "" {
 				t.Fatalf("disk full answered %d %+v; want 503 unavailable with Retry-After", resp.Status, apiErr)
 			}
 			full = true
@@ -74,42 +186,113 @@ func TestDiskFull(t *testing.T) {
 		}
 	}
 	if !full {
-		t.Fatalf("the disk never filled after %d drops", len(acked))
+		t.Fatal("the disk never filled")
 	}
-	if len(acked) == 0 {
-		t.Fatal("no write was acknowledged before the disk filled")
+	during := len(b.acked) - before
+	// What the operator sees.
+	health := healthz(t, ctx, c)
+	if health.Status != http.StatusServiceUnavailable || !strings.Contains(string(health.Body), "disk_full") {
+		t.Fatalf("/healthz with a full disk: %d %s; want 503 saying disk_full", health.Status, health.Body)
+	}
+	if v := metric(t, ctx, c, "floodgate_disk_full"); v != "1" {
+		t.Fatalf("floodgate_disk_full = %q with a full disk, want 1", v)
+	}
+	// Writes keep answering 503 while it is full, never 2xx.
+	for range 3 {
+		if b.buy(ctx) {
+			t.Fatal("an order was acknowledged while the log was out of service")
+		}
 	}
 	if !n.Running() {
 		t.Fatalf("the node exited on a full disk:\n%s", n.Logs())
 	}
-	t.Logf("%d drops acknowledged before the disk filled", len(acked))
 
-	// Room again, then a restart: everything acknowledged is there.
-	if out, err := exec.Command("mount", "-o", "remount,size=400M", dir).CombinedOutput(); err != nil {
-		t.Fatalf("grow tmpfs: %v: %s", err, out)
-	}
-	n.Kill()
-	n.Restart(t)
-	var list struct {
-		Drops []struct {
-			ID string `json:"id"`
-		} `json:"drops"`
-	}
-	if _, err := c.Call(ctx, http.MethodGet, "/api/v1/drops", nil, nil, &list); err != nil {
+	// Free the space: the same process takes writes again, within seconds.
+	if err := os.Remove(ballast); err != nil {
 		t.Fatal(err)
 	}
-	have := map[string]bool{}
-	for _, d := range list.Drops {
-		have[d.ID] = true
+	freed := time.Now()
+	deadline := freed.Add(30 * time.Second)
+	for {
+		_, st, err := c.CreateDrop(ctx, testkit.DropRequest{ID: "after-free", Name: "after", Stock: 1})
+		if err == nil && (st == http.StatusCreated || st == http.StatusOK) {
+			break
+		}
+		if err != nil && !testkit.Retryable(err) {
+			t.Fatalf("a write after freeing space: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no write succeeded within 30s of freeing space (last: %v):\n%s", err, n.Logs())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	for _, id := range acked {
-		if !have[id] {
-			t.Errorf("acknowledged drop %s is lost after the disk filled", id)
+	t.Logf("writes succeed again %v after the space was freed; %d orders acknowledged before, %d while filling", time.Since(freed).Round(time.Millisecond), before, during)
+	testkit.WaitFor(t, "/healthz 200 after freeing space", func() bool { return healthz(t, ctx, c).Status == http.StatusOK })
+	if v := metric(t, ctx, c, "floodgate_disk_full"); v != "0" {
+		t.Fatalf("floodgate_disk_full = %q after freeing space, want 0", v)
+	}
+	if v := metric(t, ctx, c, "floodgate_disk_recoveries_total"); v == "" || v == "0" {
+		t.Fatalf("floodgate_disk_recoveries_total = %q, want at least 1", v)
+	}
+	for range 5 {
+		if !b.buy(ctx) {
+			t.Fatal("a buyer failed after the space was freed")
 		}
 	}
-	body, _ := json.Marshal(map[string]any{"id": "after", "name": "after", "stock": 1})
-	resp, err := c.Do(ctx, http.MethodPost, "/api/v1/drops", testkit.Bearer(n.AdminToken), body)
-	if err != nil || resp.Status != http.StatusCreated {
-		t.Fatalf("a write after the restart with room: %v %v", resp, err)
+	b.check(ctx, "after freeing space")
+
+	// And after a restart.
+	n.Kill()
+	n.Restart(t)
+	b.check(ctx, "after a restart")
+	if !b.buy(ctx) {
+		t.Fatal("a buyer failed after the restart")
 	}
+	b.check(ctx, "after a restart and one more buyer")
+}
+
+// fillDisk writes path until the file system is full.
+func fillDisk(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	for {
+		if _, err := f.Write(buf); err != nil {
+			if errors.Is(err, syscall.ENOSPC) {
+				return
+			}
+			t.Fatalf("fill the disk: %v", err)
+		}
+	}
+}
+
+func healthz(t *testing.T, ctx context.Context, c *testkit.Client) *testkit.Response {
+	t.Helper()
+	resp, err := c.Do(ctx, http.MethodGet, "/healthz", nil, nil)
+	if err != nil {
+		t.Fatalf("/healthz: %v", err)
+	}
+	return resp
+}
+
+// metric returns the value of an unlabelled metric ("" when absent).
+func metric(t *testing.T, ctx context.Context, c *testkit.Client, name string) string {
+	t.Helper()
+	resp, err := c.Do(ctx, http.MethodGet, "/metrics", testkit.Bearer(c.AdminToken), nil)
+	if err != nil || resp.Status != http.StatusOK {
+		t.Fatalf("/metrics: %v %v", resp, err)
+	}
+	for _, line := range strings.Split(string(resp.Body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }

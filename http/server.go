@@ -448,6 +448,9 @@ func (s *Server) leaderOnly(h http.HandlerFunc) http.HandlerFunc {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if diskFull(w, s.cfg.Store) {
+		return
+	}
 	id, _ := s.cfg.Store.Leader()
 	_, _, keyErr := s.cfg.Queue.Keys()
 	if id == "" || keyErr != nil || !s.ready.Load() || !s.cfg.Store.Ready() {

@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	raftwal "github.com/hashicorp/raft-wal"
-	"github.com/hashicorp/raft-wal/metadb"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/floodgate/floodgate"
@@ -95,8 +93,7 @@ type Store struct {
 	cfg       Config
 	raft      *raft.Raft
 	fsm       *fsm
-	wal       *raftwal.WAL
-	meta      *metadb.BoltMetaDB
+	wal       *diskLog
 	lock      *os.File // the data dir's lock, released by closeLow
 	transport raft.Transport
 	log       *slog.Logger
@@ -171,13 +168,9 @@ func openLocked(cfg Config, raftDir string, lock *os.File) (*Store, error) {
 	if err := os.MkdirAll(walDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", walDir, err)
 	}
-	// raft-wal's Close does not close the metadata DB it opens itself, and
-	// that DB holds a file lock: reopening the dir in the same process
-	// would wait forever. Own the metadata DB so Close can release it.
-	s.meta = &metadb.BoltMetaDB{}
-	wal, err := raftwal.Open(walDir, raftwal.WithMetaStore(s.meta))
+	// The log reopens itself after a failed write (disklog.go).
+	wal, err := openDiskLog(walDir, cfg.Dir, s.log, cfg.Registerer)
 	if err != nil {
-		_ = s.meta.Close()
 		return nil, fmt.Errorf("open the raft log in %s (is another floodgate using this data dir?): %w", raftDir, err)
 	}
 	s.wal = wal
@@ -273,6 +266,9 @@ func resolveAdvertise(bind, adv string) (net.Addr, error) {
 // send again (every command is idempotent by its key). Callers check one
 // error; the Result's Err is already folded into it.
 func (s *Store) Apply(ctx context.Context, c *sale.Command) (sale.Result, error) {
+	if s.wal.fault.Load() != nil {
+		return sale.Result{}, unavailableDisk()
+	}
 	p := &pending{cmd: sale.AppendCommand(make([]byte, 0, 64), c), done: make(chan struct{})}
 	select {
 	case s.reqs <- p:
@@ -373,6 +369,8 @@ func (s *Store) mapError(err error) error {
 		return floodgate.Errorf(floodgate.EUnavailable, "The cluster is overloaded; retry in a moment.")
 	case errors.Is(err, raft.ErrRaftShutdown):
 		return errClosed
+	case errors.Is(err, ErrDiskFault):
+		return unavailableDisk()
 	}
 	s.log.Error("apply failed", "err", err)
 	return floodgate.Errorf(floodgate.EUnavailable, "The write could not be committed (%v); retry with the same Idempotency-Key.", err)
@@ -552,9 +550,6 @@ func (s *Store) closeLow() {
 	}
 	if s.wal != nil {
 		_ = s.wal.Close()
-	}
-	if s.meta != nil {
-		_ = s.meta.Close()
 	}
 	if s.lock != nil {
 		_ = s.lock.Close()
