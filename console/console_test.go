@@ -27,6 +27,7 @@ const root = "console-test-root-token"
 type env struct {
 	t   *testing.T
 	url string
+	srv *fhttp.Server
 	now atomic.Int64 // the console's clock, unix seconds offset
 }
 
@@ -45,8 +46,8 @@ func newEnv(t *testing.T) *env {
 	}
 	srv := fhttp.New(fhttp.Config{Store: st, Queue: queue.New(queue.Config{Store: st, Logger: quiet}),
 		Sessions: identity.NewSessions(nil, time.Hour), AdminToken: root, RequestRate: 10000, RequestBurst: 10000, Logger: quiet})
-	e := &env{t: t}
-	h, err := console.New(console.Config{API: srv, Key: []byte("k"), SessionTTL: time.Hour, Logger: quiet, Trusted: clientaddr.NewTrusted(nil),
+	e := &env{t: t, srv: srv}
+	h, err := console.New(console.Config{API: srv, Key: console.KeyFrom(root), SessionTTL: time.Hour, Logger: quiet, Trusted: clientaddr.NewTrusted(nil),
 		Now: func() time.Time { return time.Now().Add(time.Duration(e.now.Load()) * time.Second) }})
 	if err != nil {
 		t.Fatal(err)

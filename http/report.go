@@ -13,49 +13,39 @@ import (
 	"github.com/floodgate/floodgate/sale"
 )
 
-// IncidentSummary is an incident as the sale report lists it.
-type IncidentSummary struct {
-	ID         string     `json:"id"`
-	Name       string     `json:"name"`
-	Status     string     `json:"status"`
-	Impact     string     `json:"impact"`
-	CreatedAt  time.Time  `json:"created_at"`
-	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
-}
-
 // Report is the answer of GET /api/v1/drops/{drop}/report: what happened in
 // one sale, from the replicated state, so every node answers the same.
 type Report struct {
-	Drop            string            `json:"drop"`
-	Name            string            `json:"name"`
-	State           string            `json:"state"`
-	Paused          bool              `json:"paused"`
-	Stock           int64             `json:"stock"`
-	Available       int64             `json:"available"`
-	Held            int64             `json:"held"`
-	AwaitingPayment int64             `json:"awaiting_payment"`
-	Sold            int64             `json:"sold"`
-	Joined          int64             `json:"joined"`   // queue positions handed out
-	Admitted        int64             `json:"admitted"` // positions admitted
-	Holds           int64             `json:"holds"`    // holds taken
-	Orders          int64             `json:"orders"`   // orders created, any status
-	Paid            int64             `json:"paid"`     // orders paid
-	Funnel          []FunnelStep      `json:"funnel"`
-	StartsAt        time.Time         `json:"starts_at"`
-	OpenedAt        *time.Time        `json:"opened_at,omitempty"`
-	SoldOutAt       *time.Time        `json:"sold_out_at,omitempty"`
-	ClosedAt        *time.Time        `json:"closed_at,omitempty"`
-	SelloutSeconds  *float64          `json:"sellout_seconds"`
-	WaitSeconds     Percentiles       `json:"wait_seconds"` // zeros while nobody is admitted
-	WaitSample      int64             `json:"wait_sample"`  // admitted positions behind wait_seconds
-	HoldsExpired    int64             `json:"holds_expired"`
-	HoldsReleased   int64             `json:"holds_released"`
-	Refusals        map[string]int64  `json:"refusals"`
-	Fairness        Fairness          `json:"fairness"`
-	Incidents       []IncidentSummary `json:"incidents"`
-	Challenges      *ChallengeFigures `json:"challenges,omitempty"`
-	Timeline        []TimelinePoint   `json:"timeline"`
-	GeneratedAt     time.Time         `json:"generated_at"`
+	Drop            string                      `json:"drop"`
+	Name            string                      `json:"name"`
+	State           string                      `json:"state"`
+	Paused          bool                        `json:"paused"`
+	Stock           int64                       `json:"stock"`
+	Available       int64                       `json:"available"`
+	Held            int64                       `json:"held"`
+	AwaitingPayment int64                       `json:"awaiting_payment"`
+	Sold            int64                       `json:"sold"`
+	Joined          int64                       `json:"joined"`   // queue positions handed out
+	Admitted        int64                       `json:"admitted"` // positions admitted
+	Holds           int64                       `json:"holds"`    // holds taken
+	Orders          int64                       `json:"orders"`   // orders created, any status
+	Paid            int64                       `json:"paid"`     // orders paid
+	Funnel          []FunnelStep                `json:"funnel"`
+	StartsAt        time.Time                   `json:"starts_at"`
+	OpenedAt        *time.Time                  `json:"opened_at,omitempty"`
+	SoldOutAt       *time.Time                  `json:"sold_out_at,omitempty"`
+	ClosedAt        *time.Time                  `json:"closed_at,omitempty"`
+	SelloutSeconds  *float64                    `json:"sellout_seconds"`
+	WaitSeconds     Percentiles                 `json:"wait_seconds"` // zeros while nobody is admitted
+	WaitSample      int64                       `json:"wait_sample"`  // admitted positions behind wait_seconds
+	HoldsExpired    int64                       `json:"holds_expired"`
+	HoldsReleased   int64                       `json:"holds_released"`
+	Refusals        map[string]int64            `json:"refusals"`
+	Fairness        Fairness                    `json:"fairness"`
+	Incidents       []floodgate.IncidentSummary `json:"incidents"`
+	Challenges      *ChallengeFigures           `json:"challenges,omitempty"`
+	Timeline        []TimelinePoint             `json:"timeline"`
+	GeneratedAt     time.Time                   `json:"generated_at"`
 }
 
 // ChallengeFigures are the join challenge's counts (proof of work against
@@ -124,7 +114,7 @@ func (s *Server) Report(c floodgate.Caller, id string) (Report, error) {
 			rep.Challenges = &ChallengeFigures{Scope: "node", Issued: cs.Issued.Load(), Solved: cs.Solved.Load(), Wrong: cs.Wrong.Load(), Reused: cs.Reused.Load()}
 		}
 	}
-	rep.Incidents = []IncidentSummary{}
+	rep.Incidents = []floodgate.IncidentSummary{}
 	if s.cfg.Incidents != nil {
 		from := rep.StartsAt
 		if rep.OpenedAt != nil {

@@ -71,7 +71,7 @@ type Config struct {
 	Status http.Handler
 	// Incidents lists the status page's incidents for the sale report; may
 	// be nil.
-	Incidents func() []IncidentSummary
+	Incidents func() []floodgate.IncidentSummary
 	Web       http.Handler
 	// StatusPaths are the path prefixes Status serves.
 	StatusPaths []string

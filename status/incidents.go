@@ -219,6 +219,21 @@ func (s *Service) Incidents() []Incident {
 	return out
 }
 
+// IncidentSummaries returns every incident, newest first, as the sale
+// report lists them (http.Config.Incidents).
+func (s *Service) IncidentSummaries() []floodgate.IncidentSummary {
+	var out []floodgate.IncidentSummary
+	for _, in := range s.Incidents() {
+		sum := floodgate.IncidentSummary{ID: in.ID, Name: in.Name, Status: in.Status, Impact: in.Impact, CreatedAt: in.CreatedAt}
+		if !in.ResolvedAt.IsZero() {
+			t := in.ResolvedAt.UTC().Truncate(time.Millisecond)
+			sum.ResolvedAt = &t
+		}
+		out = append(out, sum)
+	}
+	return out
+}
+
 // MaintenanceInput is the body of POST /api/v1/maintenances.
 type MaintenanceInput struct {
 	Name           string    `json:"name"`

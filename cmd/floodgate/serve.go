@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/floodgate/floodgate/cluster"
+	"github.com/floodgate/floodgate/console"
 	"github.com/floodgate/floodgate/fairness"
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/identity"
@@ -327,7 +328,7 @@ func (m *Main) Run(parent context.Context) (err error) {
 		Sessions:       sessions,
 		Cluster:        members,
 		Status:         m.status.Handler(),
-		Incidents:      incidentSummaries(m.status),
+		Incidents:      m.status.IncidentSummaries,
 		StatusPaths:    status.Paths,
 		Web:            pages,
 		AdminToken:     cfg.adminToken,
@@ -342,9 +343,12 @@ func (m *Main) Run(parent context.Context) (err error) {
 		Logger:         log,
 	})
 	m.done = make(chan struct{})
-	if err := mountConsole(api, cfg.adminToken, clientaddr.NewTrusted(trusted), log); err != nil {
+	// The operator console at /admin.
+	con, err := console.New(console.Config{API: api, Key: console.KeyFrom(cfg.adminToken), Trusted: clientaddr.NewTrusted(trusted), Logger: log})
+	if err != nil {
 		return err
 	}
+	api.SetConsole(con)
 	m.http = &http.Server{Handler: clientaddr.BodyDeadline(api, cfg.bodyTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() {
 		if err := m.http.Serve(m.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -1,0 +1,45 @@
+package console_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+
+	"github.com/floodgate/floodgate/console"
+)
+
+// TestKeyFromSharesTheSignInBetweenNodes: a console keyed from the same
+// admin token (another node of the cluster) accepts the sign-in cookie; one
+// keyed from another token does not.
+func TestKeyFromSharesTheSignInBetweenNodes(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	e.signIn(c)
+	u, _ := url.Parse(e.url + "/admin/")
+	var cookie *http.Cookie
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == "fg_console" {
+			cookie = ck
+		}
+	}
+	if cookie == nil {
+		t.Fatal("no session cookie after signing in")
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for token, want := range map[string]int{root: http.StatusOK, "another-admin-token-0123": http.StatusSeeOther} {
+		h, err := console.New(console.Config{API: e.srv, Key: console.KeyFrom(token), Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest(http.MethodGet, "/admin/", nil)
+		req.AddCookie(cookie)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("a console keyed from %q answered the cookie with %d, want %d", token, rec.Code, want)
+		}
+	}
+}
