@@ -6,8 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math/bits"
+	"runtime"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -100,11 +102,72 @@ func leadingZeros(b []byte) int {
 // botSolver is the CPU of the bot farm: BotSolvers goroutines that every
 // bot queues its challenges for, so that the bots' hashing is bounded and
 // reported rather than taking the generator's whole machine.
+//
+// On a real farm that CPU is the bots' own. Here it shares the machine with
+// the visitors' simulation (and often the server), so each solver runs on
+// its own OS thread at the lowest scheduling priority, with a scheduler slot
+// (GOMAXPROCS) of its own: the farm hashes with the cycles nothing else
+// wants, and never slows the simulation of everyone else.
 type botSolver struct {
-	sem chan struct{}
+	jobs     chan botJob
+	cpuNanos atomic.Int64 // CPU time the solver threads used
+	stop     func()
 }
 
-func newBotSolver(n int) *botSolver { return &botSolver{sem: make(chan struct{}, max(1, n))} }
+type botJob struct {
+	ctx   context.Context
+	ch    *challengeJSON
+	reply chan botAnswer
+}
+
+type botAnswer struct {
+	nonce  string
+	hashes int64
+	took   time.Duration
+}
+
+func newBotSolver(n int) *botSolver {
+	n = max(1, n)
+	b := &botSolver{jobs: make(chan botJob)}
+	prev := runtime.GOMAXPROCS(0)
+	runtime.GOMAXPROCS(prev + n)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Never unlocked: the thread, with its lowered priority, ends
+			// with the goroutine.
+			runtime.LockOSThread()
+			lowerThreadPriority()
+			cpu0 := threadCPU()
+			defer func() { b.cpuNanos.Add(int64(threadCPU() - cpu0)) }()
+			for {
+				select {
+				case j := <-b.jobs:
+					start := time.Now()
+					nonce, hashes := solve(j.ctx, j.ch)
+					j.reply <- botAnswer{nonce, hashes, time.Since(start)}
+				case <-done:
+					return
+				}
+			}
+		}()
+	}
+	b.stop = sync.OnceFunc(func() {
+		close(done)
+		wg.Wait()
+		runtime.GOMAXPROCS(prev)
+	})
+	return b
+}
+
+// close stops the solvers and gives the scheduler slots back.
+func (b *botSolver) close() { b.stop() }
+
+// cpu is the CPU time the solvers used (after close: all of it).
+func (b *botSolver) cpu() time.Duration { return time.Duration(b.cpuNanos.Load()) }
 
 // answer solves ch for a visitor (in its own goroutine, like a phone does)
 // or a bot (in the farm's solvers) and returns the body of the next join,
@@ -115,22 +178,21 @@ func (r *run) answer(ctx context.Context, v *visitor, ch *challengeJSON) any {
 	var (
 		nonce  string
 		hashes int64
-		start  time.Time
 	)
 	if v.bot {
 		st.botChallenges.Add(1)
 		raise(&st.botTop, d)
 		raise(&st.botMax, d)
+		j := botJob{ctx: ctx, ch: ch, reply: make(chan botAnswer, 1)}
 		select {
-		case r.bots.sem <- struct{}{}:
+		case r.bots.jobs <- j:
 		case <-ctx.Done():
 			st.botGaveUp.Add(1)
 			return nil
 		}
-		start = time.Now()
-		nonce, hashes = solve(ctx, ch)
-		<-r.bots.sem
-		st.botNanos.Add(int64(time.Since(start)))
+		a := <-j.reply
+		nonce, hashes = a.nonce, a.hashes
+		st.botNanos.Add(int64(a.took))
 		st.botHashes.Add(hashes)
 		if nonce == "" {
 			st.botGaveUp.Add(1)
@@ -141,7 +203,7 @@ func (r *run) answer(ctx context.Context, v *visitor, ch *challengeJSON) any {
 		st.visitorChallenges.Add(1)
 		raise(&st.visitorTop, d)
 		raise(&st.visitorMax, d)
-		start = time.Now()
+		start := time.Now()
 		nonce, hashes = solve(ctx, ch)
 		took := time.Since(start)
 		st.visitorHashes.Add(hashes)

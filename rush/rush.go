@@ -151,6 +151,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	r := &run{cfg: cfg, c: newClient(cfg.Target, cfg.InFlight), runID: randomToken()[:8], bots: newBotSolver(cfg.BotSolvers)}
 	defer r.c.close()
+	defer r.bots.close()
 	if err := r.setupDrop(ctx); err != nil {
 		return nil, err
 	}
@@ -190,6 +191,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}()
 	}
 	wg.Wait()
+	r.bots.close()
 	wall := time.Since(startWall)
 	genCPU := selfCPU() - startCPU
 	stopMon()
@@ -201,6 +203,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	res := &Result{Config: cfg, Drop: r.drop, StartedAt: r.origin, visitors: visitors, client: r.c}
 	res.Summary.GeneratorCPUShare = genCPU.Seconds() / wall.Seconds() / float64(numCPU())
+	res.Summary.BotCPUSeconds = r.bots.cpu().Seconds()
+	if sim := genCPU - r.bots.cpu(); sim > 0 {
+		res.Summary.GeneratorCPUPerVisitor = float64(sim.Microseconds()) / float64(len(visitors))
+		if n := r.c.reqs.Load(); n > 0 {
+			res.Summary.GeneratorCPUPerRequest = float64(sim.Microseconds()) / float64(n)
+		}
+	}
 	if cfg.ServerPid > 0 {
 		if ps, ok := readProcStats(cfg.ServerPid); ok {
 			res.Summary.ServerCPUShare = (ps.cpu - srvStart.cpu).Seconds() / wall.Seconds() / float64(numCPU())

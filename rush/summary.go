@@ -26,33 +26,37 @@ type Summary struct {
 	KendallTau      float64 `json:"kendall_tau"`
 	BotsAdmitted    int64   `json:"bots_admitted"`
 
-	AllocatedSeconds  float64        `json:"allocated_seconds"` // nothing left to hold (every unit held or sold), seen by the 250 ms monitor; -1: never
-	Drop              string         `json:"drop"`
-	Ordered           int64          `json:"ordered"`            // orders visitors got a 2xx for
-	ServerOrders      int64          `json:"server_orders"`      // orders the server lists
-	CounterMismatch   bool           `json:"counter_mismatch"`   // available+held+awaiting_payment+sold != stock at the end
-	DuplicateVouchers int64          `json:"duplicate_vouchers"` // voucher codes given twice
-	EarlyKendallTau   float64        `json:"early_kendall_tau"`  // early arrivals: randomized on purpose, expect about 0
-	FairnessSample    int            `json:"fairness_sample"`    // visitors in kendall_tau
-	Bots              int64          `json:"bots"`               // bots among the visitors
-	BotsJoined        int64          `json:"bots_joined"`        // bots that got a ticket
-	BotsOrdered       int64          `json:"bots_ordered"`       // bots that bought
-	BotJoinsLimited   int64          `json:"bot_joins_limited"`  // 429 answers to bot joins
-	VisitorJoinsLimit int64          `json:"visitor_joins_limited"`
-	ForgedAccepted    int64          `json:"forged_accepted"`        // forged tickets the server took (must be 0)
-	PrematureAccepted int64          `json:"premature_accepted"`     // holds on waiting tickets the server took (must be 0)
-	ReuseAccepted     int64          `json:"reuse_accepted"`         // second orders on one ticket (must be 0)
-	IdempotencyBroken int64          `json:"idempotency_broken"`     // same key, different order (must be 0)
-	Unexpected        int64          `json:"unexpected_answers"`     // answers a client cannot act on
-	TransportErrors   int64          `json:"transport_errors"`       // requests that got no answer
-	Requests          int64          `json:"requests"`               // requests sent
-	RequestsPerSecond float64        `json:"requests_per_second"`    // over the rush
-	DurationSeconds   float64        `json:"duration_seconds"`       // from the first arrival to the last visitor done
-	GeneratorCPUShare float64        `json:"generator_cpu_share"`    // of all cores, this process
-	GeneratorQueueP99 float64        `json:"generator_queue_p99_ms"` // time requests waited for a slot in the generator
-	ServerCPUShare    float64        `json:"server_cpu_share,omitempty"`
-	ServerPeakRSSMB   float64        `json:"server_peak_rss_mb,omitempty"`
-	Outcomes          map[string]int `json:"outcomes"`
+	AllocatedSeconds  float64 `json:"allocated_seconds"` // nothing left to hold (every unit held or sold), seen by the 250 ms monitor; -1: never
+	Drop              string  `json:"drop"`
+	Ordered           int64   `json:"ordered"`            // orders visitors got a 2xx for
+	ServerOrders      int64   `json:"server_orders"`      // orders the server lists
+	CounterMismatch   bool    `json:"counter_mismatch"`   // available+held+awaiting_payment+sold != stock at the end
+	DuplicateVouchers int64   `json:"duplicate_vouchers"` // voucher codes given twice
+	EarlyKendallTau   float64 `json:"early_kendall_tau"`  // early arrivals: randomized on purpose, expect about 0
+	FairnessSample    int     `json:"fairness_sample"`    // visitors in kendall_tau
+	Bots              int64   `json:"bots"`               // bots among the visitors
+	BotsJoined        int64   `json:"bots_joined"`        // bots that got a ticket
+	BotsOrdered       int64   `json:"bots_ordered"`       // bots that bought
+	BotJoinsLimited   int64   `json:"bot_joins_limited"`  // 429 answers to bot joins
+	VisitorJoinsLimit int64   `json:"visitor_joins_limited"`
+	ForgedAccepted    int64   `json:"forged_accepted"`        // forged tickets the server took (must be 0)
+	PrematureAccepted int64   `json:"premature_accepted"`     // holds on waiting tickets the server took (must be 0)
+	ReuseAccepted     int64   `json:"reuse_accepted"`         // second orders on one ticket (must be 0)
+	IdempotencyBroken int64   `json:"idempotency_broken"`     // same key, different order (must be 0)
+	Unexpected        int64   `json:"unexpected_answers"`     // answers a client cannot act on
+	TransportErrors   int64   `json:"transport_errors"`       // requests that got no answer
+	Requests          int64   `json:"requests"`               // requests sent
+	RequestsPerSecond float64 `json:"requests_per_second"`    // over the rush
+	DurationSeconds   float64 `json:"duration_seconds"`       // from the first arrival to the last visitor done
+	GeneratorCPUShare float64 `json:"generator_cpu_share"`    // of all cores, this process
+	GeneratorQueueP99 float64 `json:"generator_queue_p99_ms"` // time requests waited for a slot in the generator
+	// The generator's CPU time without the bot farm's hashing (which runs at
+	// the lowest priority on spare cycles), per visitor and per request.
+	GeneratorCPUPerVisitor float64        `json:"generator_cpu_us_per_visitor"`
+	GeneratorCPUPerRequest float64        `json:"generator_cpu_us_per_request"`
+	ServerCPUShare         float64        `json:"server_cpu_share,omitempty"`
+	ServerPeakRSSMB        float64        `json:"server_peak_rss_mb,omitempty"`
+	Outcomes               map[string]int `json:"outcomes"`
 
 	// The payment phase (rush/payment.go), with --payment-seconds.
 	PaymentSeconds      int64   `json:"payment_seconds,omitempty"`
@@ -75,6 +79,7 @@ type Summary struct {
 	BotChallengesGaveUp   int64   `json:"bot_challenges_gave_up"`
 	BotHashes             int64   `json:"bot_hashes"`
 	BotSolveSeconds       float64 `json:"bot_solve_seconds"` // time the bot farm's solvers hashed
+	BotCPUSeconds         float64 `json:"bot_cpu_seconds"`   // CPU time the bot farm's solvers used
 	BotMaxBits            int64   `json:"bot_max_bits"`
 }
 
@@ -286,7 +291,6 @@ func (r *run) verify(ctx context.Context, res *Result) error {
 		all.merge(&r.c.stats[ep].hist)
 	}
 	s.P50MS, s.P99MS = all.quantile(0.50), all.quantile(0.99)
-	s.GeneratorQueueP99 = r.c.queueWait.quantile(0.99)
 	s.GeneratorQueueP99 = r.c.queueWait.quantile(0.99)
 	s.BotsAdmitted = r.cnt.botsAdmitted.Load()
 	s.BotsJoined = r.cnt.botsJoined.Load()
