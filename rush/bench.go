@@ -85,7 +85,7 @@ func BenchOrders(ctx context.Context, bc BenchConfig) (*BenchOrdersResult, error
 		b := &buyers[i]
 		var hold holdJSON
 		if !retry(ctx, func() answer {
-			return c.do(ctx, call{ep: epHold, method: "POST", path: dropPath + "/holds", body: map[string]int{"quantity": 1}, bearer: b.ticket, forward: b.addr})
+			return c.do(ctx, call{ep: epHold, method: "POST", path: dropPath + "/holds", body: holdBody, bearer: b.ticket, forward: b.addr})
 		}, &hold) || hold.ID == "" {
 			atomic.AddInt64(&res.Failed, 1)
 			return
@@ -93,7 +93,7 @@ func BenchOrders(ctx context.Context, bc BenchConfig) (*BenchOrdersResult, error
 		var o orderJSON
 		if !retry(ctx, func() answer {
 			return c.do(ctx, call{ep: epOrder, method: "POST", path: "/api/v1/holds/" + url.PathEscape(hold.ID) + "/order",
-				body: map[string]string{"session": b.session}, bearer: b.ticket, forward: b.addr, idemKey: "bench-" + drop + "-" + fmt.Sprint(i)})
+				body: orderBody(b.session), bearer: b.ticket, forward: b.addr, idemKey: "bench-" + drop + "-" + fmt.Sprint(i)})
 		}, &o) || o.ID == "" {
 			atomic.AddInt64(&res.Failed, 1)
 			return
@@ -136,7 +136,7 @@ func prepareBuyer(ctx context.Context, c *client, dropPath string, b *benchBuyer
 		Session string `json:"session"`
 	}
 	if !retry(ctx, func() answer {
-		return c.do(ctx, call{ep: epSession, method: "POST", path: "/api/v1/session", body: map[string]string{"email": fmt.Sprintf("bench-%d@rush.floodgate.test", i)}, forward: b.addr})
+		return c.do(ctx, call{ep: epSession, method: "POST", path: "/api/v1/session", body: sessionBody(fmt.Sprintf("bench-%d@rush.floodgate.test", i)), forward: b.addr})
 	}, &s) || s.Session == "" {
 		return fmt.Errorf("buyer %d could not sign in (is the server running with --dev?)", i)
 	}

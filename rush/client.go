@@ -7,8 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -52,9 +54,8 @@ type endpointStats struct {
 	transport atomic.Int64
 }
 
-// client is the HTTP client shared by every visitor: one Transport, so
-// connections are reused, and a bounded number of requests in flight (and
-// with it of connections).
+// client is the HTTP client shared by every visitor: a bounded number of
+// requests in flight (and with it of connections).
 //
 // Requests are sent by a fixed pool of workers per lane, so the deep stack
 // of an HTTP call lives in a few goroutines, not in every waiting visitor.
@@ -64,8 +65,15 @@ type endpointStats struct {
 // other people's polls; the lanes keep that true of the generator too. The
 // drop monitor and admin calls bypass both. The time spent waiting for a
 // slot is recorded: when it grows, the generator is the bottleneck.
+//
+// Against a plain http:// target each worker owns one keep-alive
+// connection and speaks HTTP/1.1 on it itself (rawconn.go): no goroutines,
+// channels or header maps per request, which is most of what net/http's
+// client costs, so the generator's CPU goes to the visitors it simulates.
+// Other targets (https) go through net/http.
 type client struct {
 	base      string
+	host      string // host:port of a plain http:// base; "" sends through hc
 	hc        *http.Client
 	waitLane  chan job
 	buyLane   chan job
@@ -87,10 +95,13 @@ func newClient(base string, inFlight int) *client {
 	}
 	c := &client{
 		base:     strings.TrimRight(base, "/"),
-		hc:       &http.Client{Transport: tr, Timeout: 30 * time.Second},
+		hc:       &http.Client{Transport: tr, Timeout: requestTimeout},
 		waitLane: make(chan job),
 		buyLane:  make(chan job),
 		done:     make(chan struct{}),
+	}
+	if u, err := url.Parse(c.base); err == nil && u.Scheme == "http" && u.Host != "" && (u.Path == "" || u.Path == "/") {
+		c.host = u.Host
 	}
 	for range inFlight {
 		go c.work(c.waitLane)
@@ -98,6 +109,9 @@ func newClient(base string, inFlight int) *client {
 	}
 	return c
 }
+
+// requestTimeout bounds one request, as the browser of a visitor would.
+const requestTimeout = 30 * time.Second
 
 // job is a request handed to a worker; the answer comes back on reply.
 type job struct {
@@ -107,12 +121,29 @@ type job struct {
 	reply  chan answer
 }
 
+// replies recycles the answer channels of jobs: each is used by one
+// request at a time and always drained before it goes back.
+var replies = sync.Pool{New: func() any { return make(chan answer, 1) }}
+
 func (c *client) work(lane chan job) {
+	var rc *rawConn
+	defer func() {
+		if rc != nil {
+			rc.close()
+		}
+	}()
 	for {
 		select {
 		case j := <-lane:
 			c.queueWait.record(time.Since(j.queued))
-			j.reply <- c.send(j.ctx, j.cl)
+			if c.host == "" {
+				j.reply <- c.send(j.ctx, j.cl)
+				continue
+			}
+			if rc == nil {
+				rc = &rawConn{host: c.host}
+			}
+			j.reply <- c.sendRaw(j.ctx, rc, j.cl)
 		case <-c.done:
 			return
 		}
@@ -129,7 +160,7 @@ type call struct {
 	ep      endpoint
 	method  string
 	path    string
-	body    any
+	body    any // a []byte is sent as it is; anything else as JSON
 	bearer  string
 	forward string // X-Forwarded-For: the visitor's own address
 	idemKey string
@@ -177,20 +208,24 @@ func (c *client) do(ctx context.Context, cl call) answer {
 	default:
 		return c.send(ctx, cl)
 	}
-	j := job{ctx: ctx, cl: cl, queued: time.Now(), reply: make(chan answer, 1)}
+	reply := replies.Get().(chan answer)
+	j := job{ctx: ctx, cl: cl, queued: time.Now(), reply: reply}
 	select {
 	case lane <- j:
 	case <-ctx.Done():
+		replies.Put(reply)
 		return answer{err: ctx.Err()}
 	}
-	return <-j.reply
+	a := <-reply
+	replies.Put(reply)
+	return a
 }
 
 // send performs one request on the calling goroutine.
 func (c *client) send(ctx context.Context, cl call) answer {
 	var body io.Reader
 	if cl.body != nil {
-		buf, err := json.Marshal(cl.body)
+		buf, err := cl.bodyBytes()
 		if err != nil {
 			return answer{err: err}
 		}
@@ -223,6 +258,11 @@ func (c *client) send(ctx context.Context, cl call) answer {
 		a.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"))
 	}
 	a.latency = time.Since(start)
+	return c.account(ctx, cl, a, err)
+}
+
+// account records an answer in the endpoint's statistics.
+func (c *client) account(ctx context.Context, cl call, a answer, err error) answer {
 	c.reqs.Add(1)
 	st := &c.stats[cl.ep]
 	if err != nil {
