@@ -120,12 +120,17 @@ type pending struct {
 }
 
 // Open opens (or creates) the store in cfg.Dir and starts Raft. Only one
-// process may use a data dir: a second one fails at once.
+// process may use a data dir: a second one fails at once. The data dir is
+// made readable by its owner only, even if it was made by hand: it holds the
+// cluster secret and every order.
 func Open(cfg Config) (*Store, error) {
 	cfg.defaults()
 	raftDir := filepath.Join(cfg.Dir, "raft")
 	if err := os.MkdirAll(raftDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", raftDir, err)
+	}
+	if err := os.Chmod(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("restrict the data dir: %w", err)
 	}
 	lock, err := lockDir(cfg.Dir)
 	if err != nil {

@@ -65,6 +65,29 @@ func TestMainTakesAWriteAndKeepsItAcrossARestart(t *testing.T) {
 	}
 }
 
+// TestDebugAddrServesPprof: --debug-addr serves the profiles, and the API
+// address does not.
+func TestDebugAddrServesPprof(t *testing.T) {
+	debug := testkit.FreeAddr(t)
+	m := startMain(t, t.TempDir(), "--debug-addr", debug)
+	testkit.WaitFor(t, "pprof on --debug-addr", func() bool {
+		resp, err := http.Get("http://" + debug + "/debug/pprof/cmdline")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	resp, err := http.Get(m.URL() + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		t.Fatal("the API address serves pprof")
+	}
+}
+
 func TestMainRefusesToStartWithoutAnAdminToken(t *testing.T) {
 	t.Setenv("FLOODGATE_ADMIN_TOKEN", "")
 	err := NewMain().ParseFlags([]string{"--data-dir", t.TempDir()})
@@ -84,8 +107,8 @@ func TestParseFlagsReadsTheEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := m.cfg
-	if c.holdMaxPause != 7*time.Minute {
-		t.Errorf("hold max pause = %v; want FLOODGATE_HOLD_MAX_PAUSE's 7m", c.holdMaxPause)
+	if c.queue.MaxPause != 7*time.Minute {
+		t.Errorf("hold max pause = %v; want FLOODGATE_HOLD_MAX_PAUSE's 7m", c.queue.MaxPause)
 	}
 	if c.identity.ClientSecret != "s3cret" || c.identity.ClientID != "floodgate" {
 		t.Errorf("identity = %+v", c.identity)
@@ -93,8 +116,8 @@ func TestParseFlagsReadsTheEnvironment(t *testing.T) {
 	if c.status.SMTP.Addr != "mail.example:25" || c.adminToken != "from-env-admin-token" {
 		t.Errorf("smtp addr %q, admin token %q", c.status.SMTP.Addr, c.adminToken)
 	}
-	if c.reqRate != 20 {
-		t.Errorf("request rate = %v; the command line (20) wins over the environment (12.5)", c.reqRate)
+	if c.api.RequestRate != 20 {
+		t.Errorf("request rate = %v; the command line (20) wins over the environment (12.5)", c.api.RequestRate)
 	}
 }
 

@@ -8,9 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
+	_ "net/http/pprof" // on http.DefaultServeMux, served at --debug-addr
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,7 +25,6 @@ import (
 	"github.com/floodgate/floodgate/internal/clientaddr"
 	"github.com/floodgate/floodgate/internal/demo"
 	"github.com/floodgate/floodgate/queue"
-	"github.com/floodgate/floodgate/sale"
 	"github.com/floodgate/floodgate/sink"
 	"github.com/floodgate/floodgate/status"
 	"github.com/floodgate/floodgate/store"
@@ -34,32 +34,27 @@ import (
 // sessionTTL is how long a buyer stays signed in.
 const sessionTTL = 12 * time.Hour
 
-// serveConfig holds the flags of floodgate serve.
+// serveConfig holds the flags of floodgate serve. A flag that configures
+// one package is bound straight into that package's Config; the fields
+// here are the node's own or shared by several packages.
 type serveConfig struct {
-	dataDir, httpAddr, adminToken, publicURL string
-	dev, demo                                bool
-	nodeID, raftAddr, raftAdvertise, join    string
-	bootstrap                                bool
-	debugAddr, trusted                       string
-	joinRate, reqRate                        float64
-	joinBurst, reqBurst, streamsPerIP        int
-	tick, holdMaxPause                       time.Duration
-	raftTLSCert, raftTLSKey, raftTLSCA       string
-	adminTokenFile                           string
-	insecureRaft                             bool
-	connsPerIP                               int
-	bodyTimeout                              time.Duration
-	snapshotThreshold, trailingLogs          uint64
-	snapshotInterval                         time.Duration
-	challenge                                queue.AutoPolicy
-	identity                                 identity.Config
-	status                                   status.Config
-	sinks                                    sink.Config
-	paymentSecret                            string
+	httpAddr, adminToken, adminTokenFile, publicURL string
+	join, debugAddr, trusted, paymentSecret         string
+	dev, demo, insecureRaft                         bool
+	connsPerIP                                      int
+	bodyTimeout                                     time.Duration
+
+	store    store.Config
+	layer    store.LayerConfig
+	api      fhttp.Config
+	queue    queue.Config
+	identity identity.Config
+	status   status.Config
+	sinks    sink.Config
 }
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
-	fs.StringVar(&c.dataDir, "data-dir", "./data", "directory for the Raft log and snapshots")
+	fs.StringVar(&c.store.Dir, "data-dir", "./data", "directory for the Raft log and snapshots")
 	fs.StringVar(&c.httpAddr, "http-addr", "127.0.0.1:8080", "address of the HTTP API and pages")
 	fs.StringVar(&c.adminToken, "admin-token", "", "bearer token for admin calls, 16+ characters (prefer FLOODGATE_ADMIN_TOKEN or --admin-token-file: a flag shows in ps)")
 	fs.StringVar(&c.adminTokenFile, "admin-token-file", "", "file whose first line is the admin token")
@@ -68,32 +63,33 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.insecureRaft, "insecure-raft-plaintext", false, "allow Raft in plain TCP on a non-loopback address (anyone reaching it can read the cluster secret and inject entries)")
 	fs.BoolVar(&c.dev, "dev", false, "turn on the dev identity provider (trusts any email; tests and demos only)")
 	fs.BoolVar(&c.demo, "demo", false, "create the demo drop mini-speaker (3,000 units, 1 per customer, music-pass vouchers)")
-	fs.StringVar(&c.nodeID, "node-id", "node1", "unique id of this node in the cluster")
-	fs.StringVar(&c.raftAddr, "raft-addr", "127.0.0.1:0", "address of the Raft transport (port 0: any free port, single node only)")
-	fs.StringVar(&c.raftAdvertise, "raft-advertise", "", "Raft address other nodes reach this one at (default: --raft-addr)")
-	fs.BoolVar(&c.bootstrap, "bootstrap", false, "start a new cluster with this node as its first member (implied when --join is not given)")
+	fs.StringVar(&c.store.NodeID, "node-id", "node1", "unique id of this node in the cluster")
+	fs.StringVar(&c.store.RaftAddr, "raft-addr", "127.0.0.1:0", "address of the Raft transport (port 0: any free port, single node only)")
+	fs.StringVar(&c.store.AdvertiseAddr, "raft-advertise", "", "Raft address other nodes reach this one at (default: --raft-addr)")
+	fs.BoolVar(&c.store.Bootstrap, "bootstrap", false, "start a new cluster with this node as its first member (implied when --join is not given)")
 	fs.StringVar(&c.join, "join", "", "HTTP URL of a cluster member to join (e.g. http://10.0.0.1:8080); several may be given, comma-separated")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "address for pprof (/debug/pprof/); off when empty")
 	fs.StringVar(&c.trusted, "trusted-proxy", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is trusted for client IPs (loopback always is)")
-	fs.Float64Var(&c.joinRate, "join-rate", fhttp.DefaultJoinRate, "ceiling of queue joins per second per client address (IPv6: per /64)")
-	fs.IntVar(&c.joinBurst, "join-burst", fhttp.DefaultJoinBurst, "ceiling of queue joins at once per client address (IPv6: per /64)")
-	fs.Float64Var(&c.reqRate, "request-rate", 50, fmt.Sprintf("API requests per second per ticket (a client address gets %d times this)", fhttp.IPFactor))
-	fs.IntVar(&c.reqBurst, "request-burst", 100, fmt.Sprintf("burst of API requests per ticket (a client address gets %d times this)", fhttp.IPFactor))
-	fs.IntVar(&c.streamsPerIP, "streams-per-ip", fhttp.DefaultStreamsPerIP, "open event streams (SSE) per client address")
-	fs.DurationVar(&c.tick, "tick", 100*time.Millisecond, "how often the leader moves admission and hold expiry forward")
-	fs.DurationVar(&c.holdMaxPause, "hold-max-pause", identity.DefaultMaxPause, "the most a hold is paused while the identity provider is down")
-	auto := queue.DefaultAutoPolicy()
-	fs.Float64Var(&c.challenge.PressureRate, "challenge-pressure", auto.PressureRate, `queue joins per second of a drop from which its "auto" join challenge applies`)
-	fs.Float64Var(&c.challenge.Household, "challenge-household", auto.Household, `joins per minute a client address (IPv6: /64) sends without a challenge under "auto"`)
-	fs.Float64Var(&c.challenge.NAT, "challenge-nat", auto.NAT, fmt.Sprintf(`joins per minute of a shared address (a carrier NAT) that pay at most %d bits under "auto"; beyond it, the work doubles every NAT/8 joins`, auto.NATBits))
+	fs.Float64Var(&c.api.JoinRate, "join-rate", fhttp.DefaultJoinRate, "ceiling of queue joins per second per client address (IPv6: per /64)")
+	fs.IntVar(&c.api.JoinBurst, "join-burst", fhttp.DefaultJoinBurst, "ceiling of queue joins at once per client address (IPv6: per /64)")
+	fs.Float64Var(&c.api.RequestRate, "request-rate", 50, fmt.Sprintf("API requests per second per ticket (a client address gets %d times this)", fhttp.IPFactor))
+	fs.IntVar(&c.api.RequestBurst, "request-burst", 100, fmt.Sprintf("burst of API requests per ticket (a client address gets %d times this)", fhttp.IPFactor))
+	fs.IntVar(&c.api.StreamsPerIP, "streams-per-ip", fhttp.DefaultStreamsPerIP, "open event streams (SSE) per client address")
+	fs.DurationVar(&c.queue.TickInterval, "tick", 100*time.Millisecond, "how often the leader moves admission and hold expiry forward")
+	fs.DurationVar(&c.queue.MaxPause, "hold-max-pause", identity.DefaultMaxPause, "the most a hold is paused while the identity provider is down")
+	c.queue.AutoChallenge = queue.DefaultAutoPolicy()
+	auto := c.queue.AutoChallenge
+	fs.Float64Var(&c.queue.AutoChallenge.PressureRate, "challenge-pressure", auto.PressureRate, `queue joins per second of a drop from which its "auto" join challenge applies`)
+	fs.Float64Var(&c.queue.AutoChallenge.Household, "challenge-household", auto.Household, `joins per minute a client address (IPv6: /64) sends without a challenge under "auto"`)
+	fs.Float64Var(&c.queue.AutoChallenge.NAT, "challenge-nat", auto.NAT, fmt.Sprintf(`joins per minute of a shared address (a carrier NAT) that pay at most %d bits under "auto"; beyond it, the work doubles every NAT/8 joins`, auto.NATBits))
 	fs.StringVar(&c.publicURL, "public-url", "", "public base URL of the site, for links in notices (e.g. https://shop.example.com)")
 
-	fs.StringVar(&c.raftTLSCert, "raft-tls-cert", "", "PEM certificate this node presents to other nodes (turns on mutual TLS between nodes)")
-	fs.StringVar(&c.raftTLSKey, "raft-tls-key", "", "PEM private key of --raft-tls-cert")
-	fs.StringVar(&c.raftTLSCA, "raft-tls-ca", "", "PEM CA certificate that signed every node's certificate")
-	fs.Uint64Var(&c.snapshotThreshold, "snapshot-threshold", store.DefaultSnapshotThreshold, "log entries since the last snapshot that trigger a new one")
-	fs.DurationVar(&c.snapshotInterval, "snapshot-interval", store.DefaultSnapshotInterval, "how often to check whether a snapshot is due")
-	fs.Uint64Var(&c.trailingLogs, "trailing-logs", store.DefaultTrailingLogs, "log entries kept after a snapshot, so a briefly lagging follower catches up from the log")
+	fs.StringVar(&c.layer.CertFile, "raft-tls-cert", "", "PEM certificate this node presents to other nodes (turns on mutual TLS between nodes)")
+	fs.StringVar(&c.layer.KeyFile, "raft-tls-key", "", "PEM private key of --raft-tls-cert")
+	fs.StringVar(&c.layer.CAFile, "raft-tls-ca", "", "PEM CA certificate that signed every node's certificate")
+	fs.Uint64Var(&c.store.SnapshotThreshold, "snapshot-threshold", store.DefaultSnapshotThreshold, "log entries since the last snapshot that trigger a new one")
+	fs.DurationVar(&c.store.SnapshotInterval, "snapshot-interval", store.DefaultSnapshotInterval, "how often to check whether a snapshot is due")
+	fs.Uint64Var(&c.store.TrailingLogs, "trailing-logs", store.DefaultTrailingLogs, "log entries kept after a snapshot, so a briefly lagging follower catches up from the log")
 	fs.DurationVar(&c.sinks.Retention, "event-retention", time.Hour, "how long order events stay in the feed after every sink has them")
 	fs.DurationVar(&c.sinks.Timeout, "sink-timeout", 10*time.Second, "time limit of one delivery to a sink (a webhook request, a PostgreSQL batch)")
 	fs.DurationVar(&c.sinks.MaxBackoff, "sink-max-backoff", time.Minute, "longest wait between two attempts of a failing sink")
@@ -148,7 +144,7 @@ type Main struct {
 	debug  *http.Server
 	ln     net.Listener
 	cancel context.CancelFunc
-	done   chan struct{}
+	wg     sync.WaitGroup // what runs in the background until cancel
 }
 
 // NewMain returns a Main with the default configuration.
@@ -160,25 +156,28 @@ func NewMain() *Main {
 
 // ParseFlags reads the command line, with FLOODGATE_* environment variables
 // as defaults.
-func (m *Main) ParseFlags(args []string) error {
+func (m *Main) ParseFlags(args []string) (err error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	m.cfg.flags(fs)
+	c := &m.cfg
+	c.flags(fs)
 	if err := parseFlags(fs, args, nil); err != nil {
 		return err
 	}
-	var err error
-	if m.cfg.adminToken, err = adminTokenFrom(fs, false); err != nil {
+	if c.adminToken, err = adminTokenFrom(fs, false); err != nil {
 		return err
 	}
-	if err := store.CheckPlaintext(m.cfg.raftAddr, m.cfg.raftAdvertise, m.cfg.raftTLSCert, m.cfg.insecureRaft); err != nil {
+	if c.api.TrustedProxies, err = fhttp.ParseTrustedProxies(c.trusted); err != nil {
 		return err
 	}
-	if m.cfg.dev && m.cfg.identity.Issuer != "" {
+	if err := store.CheckPlaintext(c.store.RaftAddr, c.store.AdvertiseAddr, c.layer.CertFile, c.insecureRaft); err != nil {
+		return err
+	}
+	if c.dev && c.identity.Issuer != "" {
 		// --dev lets anyone sign in as any email and lets webhooks reach
 		// private addresses: never beside a real identity provider.
 		return errors.New("--dev cannot be combined with --oidc-issuer: dev sign-in trusts any email; drop --dev in production")
 	}
-	if ch := m.cfg.challenge; ch.PressureRate <= 0 || ch.Household < 0 || ch.NAT <= ch.Household {
+	if ch := c.queue.AutoChallenge; ch.PressureRate <= 0 || ch.Household < 0 || ch.NAT <= ch.Household {
 		return errors.New("--challenge-pressure must be above 0, and --challenge-nat above --challenge-household")
 	}
 	return nil
@@ -192,54 +191,12 @@ func (m *Main) URL() string { return "http://" + m.ln.Addr().String() }
 // ctx ends what runs in the background, Close stops the rest.
 func (m *Main) Run(parent context.Context) (err error) {
 	cfg := m.cfg
-	trusted, err := fhttp.ParseTrustedProxies(cfg.trusted)
-	if err != nil {
-		return err
-	}
 	privateFiles()
-	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
-		return fmt.Errorf("create the data dir: %w", err)
-	}
-	// A data dir made by hand may be world-readable; it holds the cluster
-	// secret and every order.
-	if err := os.Chmod(cfg.dataDir, 0o700); err != nil {
-		return fmt.Errorf("restrict the data dir: %w", err)
-	}
-	m.ln, err = net.Listen("tcp", cfg.httpAddr)
-	if err != nil {
+	if m.ln, err = net.Listen("tcp", cfg.httpAddr); err != nil {
 		return fmt.Errorf("listen on --http-addr %s: %w", cfg.httpAddr, err)
 	}
-	m.ln = clientaddr.LimitListener(m.ln, cfg.connsPerIP, clientaddr.NewTrusted(trusted))
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	log := slog.Default().With("node", cfg.nodeID)
-
-	layer, err := store.NewLayer(store.LayerConfig{
-		Bind: cfg.raftAddr, Advertise: cfg.raftAdvertise,
-		CertFile: cfg.raftTLSCert, KeyFile: cfg.raftTLSKey, CAFile: cfg.raftTLSCA,
-	})
-	if err != nil {
-		m.ln.Close()
-		return err
-	}
-	m.store, err = store.Open(store.Config{
-		Dir:               cfg.dataDir,
-		NodeID:            cfg.nodeID,
-		RaftAddr:          cfg.raftAddr,
-		AdvertiseAddr:     cfg.raftAdvertise,
-		Bootstrap:         cfg.bootstrap || cfg.join == "",
-		Layer:             layer,
-		SnapshotThreshold: cfg.snapshotThreshold,
-		SnapshotInterval:  cfg.snapshotInterval,
-		TrailingLogs:      cfg.trailingLogs,
-		Logger:            log,
-		Registerer:        reg,
-	})
-	if err != nil {
-		m.ln.Close()
-		return err
-	}
-	st := m.store
+	trusted := clientaddr.NewTrusted(cfg.api.TrustedProxies)
+	m.ln = clientaddr.LimitListener(m.ln, cfg.connsPerIP, trusted)
 	ctx, cancel := context.WithCancel(parent)
 	m.cancel = cancel
 	defer func() {
@@ -249,35 +206,49 @@ func (m *Main) Run(parent context.Context) (err error) {
 			if m.status != nil {
 				m.status.Close()
 			}
-			st.Close()
+			if m.store != nil {
+				m.store.Close()
+			}
 			m.ln.Close()
 		}
 	}()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	log := slog.Default().With("node", cfg.store.NodeID)
+
+	cfg.layer.Bind, cfg.layer.Advertise = cfg.store.RaftAddr, cfg.store.AdvertiseAddr
+	if cfg.store.Layer, err = store.NewLayer(cfg.layer); err != nil {
+		return err
+	}
+	cfg.store.Bootstrap = cfg.store.Bootstrap || cfg.join == ""
+	cfg.store.Logger = log
+	cfg.store.Registerer = reg
+	if m.store, err = store.Open(cfg.store); err != nil {
+		return err
+	}
+	st := m.store
 	members := cluster.New(cluster.Config{
-		Store: st, NodeID: cfg.nodeID, HTTPURL: m.URL(), AdminToken: cfg.adminToken,
+		Store: st, NodeID: cfg.store.NodeID, HTTPURL: m.URL(), AdminToken: cfg.adminToken,
 		Join: strings.Split(cfg.join, ","), Logger: log,
 	})
 	go members.Run(ctx)
-	idCfg := cfg.identity
-	idCfg.MaxPause = cfg.holdMaxPause
-	idCfg.Logger = log
-	provider, err := identity.NewProvider(ctx, idCfg, cfg.dev)
+	cfg.identity.MaxPause = cfg.queue.MaxPause
+	cfg.identity.Logger = log
+	provider, err := identity.NewProvider(ctx, cfg.identity, cfg.dev)
 	if err != nil {
 		return fmt.Errorf("identity provider: %w", err)
 	}
 	health := identity.HealthOf(provider)
 	grace := &status.HoldGrace{IDP: health}
-	auto := queue.DefaultAutoPolicy()
-	auto.PressureRate, auto.Household, auto.NAT = cfg.challenge.PressureRate, cfg.challenge.Household, cfg.challenge.NAT
-	q := queue.New(queue.Config{Store: st, Health: grace, TickInterval: cfg.tick, MaxPause: cfg.holdMaxPause, AutoChallenge: auto, Logger: log})
+	cfg.queue.Store = st
+	cfg.queue.Health = grace
+	cfg.queue.Logger = log
+	q := queue.New(cfg.queue)
 	sessions := identity.NewSessions(nil, sessionTTL)
 	if provider != nil {
 		sessions.RequireProvider(provider.Name())
 	}
-	sessions.SetRevoked(func(id string, now time.Time) (revoked bool) {
-		st.Read(func(s *sale.State) { revoked = s.SessionRevoked(id, now.UnixMilli()) })
-		return revoked
-	})
+	sessions.SetRevoked(st.SessionRevoked)
 	defaultDrop := ""
 	if cfg.demo {
 		defaultDrop = demo.DropID
@@ -295,56 +266,50 @@ func (m *Main) Run(parent context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	stCfg := cfg.status
-	stCfg.DataDir = cfg.dataDir
-	stCfg.AdminToken = cfg.adminToken
-	stCfg.Dev = cfg.dev
-	if stCfg.PublicURL == "" {
+	sc := cfg.status // the notices come from the flags
+	sc.DataDir = cfg.store.Dir
+	sc.AdminToken = cfg.adminToken
+	sc.Dev = cfg.dev
+	if sc.PublicURL == "" {
 		// --status-public-url wins; else the site's own URL serves /status.
-		stCfg.PublicURL = cfg.publicURL
+		sc.PublicURL = cfg.publicURL
 	}
-	stCfg.Logger = log
-	stCfg.Replica = store.StatusReplica{Store: st}
-	stCfg.Vouched = fhttp.VouchedAdmin
-	stCfg.Caller = fhttp.ResolveCaller
-	stCfg.ClientIP = fhttp.ClientIP
-	m.status, err = status.Open(stCfg)
-	if err != nil {
+	sc.Logger = log
+	sc.Replica = store.StatusReplica{Store: st}
+	sc.Vouched = fhttp.VouchedAdmin
+	sc.Caller = fhttp.ResolveCaller
+	sc.ClientIP = fhttp.ClientIP
+	if m.status, err = status.Open(sc); err != nil {
 		return fmt.Errorf("status page: %w", err)
 	}
 	grace.SetStatus(m.status)
 	m.status.SetAffectedSource(store.StatusReplica{Store: st})
-	sinkCfg := cfg.sinks
-	sinkCfg.Store, sinkCfg.Dev, sinkCfg.Registerer, sinkCfg.Logger = st, cfg.dev, reg, log
-	sinks := sink.New(sinkCfg)
+	cfg.sinks.Store = st
+	cfg.sinks.Dev = cfg.dev
+	cfg.sinks.Registerer = reg
+	cfg.sinks.Logger = log
+	sinks := sink.New(cfg.sinks)
 	paymentKey := cfg.paymentSecret
 	if paymentKey == "" {
 		paymentKey = cfg.adminToken
 	}
-	api := fhttp.New(fhttp.Config{
-		PaymentKey:     []byte(paymentKey),
-		Store:          st,
-		Queue:          q,
-		Sessions:       sessions,
-		Cluster:        members,
-		Status:         m.status.Handler(),
-		Incidents:      m.status.IncidentSummaries,
-		StatusPaths:    status.Paths,
-		Web:            pages,
-		AdminToken:     cfg.adminToken,
-		Dev:            cfg.dev,
-		TrustedProxies: trusted,
-		JoinRate:       cfg.joinRate,
-		JoinBurst:      cfg.joinBurst,
-		RequestRate:    cfg.reqRate,
-		RequestBurst:   cfg.reqBurst,
-		StreamsPerIP:   cfg.streamsPerIP,
-		Registry:       reg,
-		Logger:         log,
-	})
-	m.done = make(chan struct{})
+	a := cfg.api // the limits and trusted proxies come from the flags
+	a.PaymentKey = []byte(paymentKey)
+	a.Store = st
+	a.Queue = q
+	a.Sessions = sessions
+	a.Cluster = members
+	a.Status = m.status.Handler()
+	a.StatusPaths = status.Paths
+	a.Incidents = m.status.IncidentSummaries
+	a.Web = pages
+	a.AdminToken = cfg.adminToken
+	a.Dev = cfg.dev
+	a.Registry = reg
+	a.Logger = log
+	api := fhttp.New(a)
 	// The operator console at /admin.
-	con, err := console.New(console.Config{API: api, Key: console.KeyFrom(cfg.adminToken), Trusted: clientaddr.NewTrusted(trusted), Logger: log})
+	con, err := console.New(console.Config{API: api, Key: console.KeyFrom(cfg.adminToken), Trusted: trusted, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -356,47 +321,39 @@ func (m *Main) Run(parent context.Context) (err error) {
 		}
 	}()
 	if cfg.debugAddr != "" {
-		mux := http.NewServeMux()
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		m.debug = &http.Server{Addr: cfg.debugAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		// net/http/pprof registers its handlers on the default mux, and
+		// nothing else in this binary does.
+		m.debug = &http.Server{Addr: cfg.debugAddr, Handler: http.DefaultServeMux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = m.debug.ListenAndServe() }()
 	}
-	go func() {
-		defer close(m.done)
-		sinksDone := make(chan struct{})
-		go func() { defer close(sinksDone); sinks.Run(ctx) }()
-		defer func() { <-sinksDone }()
-		if cfg.status.SMTP.Addr != "" {
-			// Draw entrants hear their result by email too.
-			go (&fairness.Notifier{Store: st, Mailer: m.status, BaseURL: cfg.publicURL, Logger: log}).Run(ctx)
-		}
-		go m.status.WatchHealth(ctx, status.Health{
+	m.wg.Go(func() { sinks.Run(ctx) })
+	m.wg.Go(func() { q.Run(ctx) })
+	m.wg.Go(func() {
+		m.status.WatchHealth(ctx, status.Health{
 			HasLeader:    func() bool { id, _ := st.Leader(); return id != "" },
 			IdentityDown: health.Down,
 			Answers:      api.Answers,
 			Drops:        api.Drops,
 		})
-		q.Run(ctx)
-	}()
+	})
+	if cfg.status.SMTP.Addr != "" {
+		// Draw entrants hear their result by email too.
+		n := &fairness.Notifier{Store: st, Mailer: m.status, BaseURL: cfg.publicURL, Logger: log}
+		m.wg.Go(func() { n.Run(ctx) })
+	}
 	go func() {
 		// Ready once a leader is known and the cluster secret is committed.
-		for ctx.Err() == nil {
-			if keys, _, err := q.Keys(); err == nil {
-				sessions.SetKey(keys.SessionKey)
-				api.SetReady(true)
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
+		keys, err := q.WaitKeys(ctx)
+		if err != nil {
+			return
 		}
+		sessions.SetKey(keys.SessionKey)
+		api.SetReady(true)
 		if cfg.demo {
 			demo.Create(ctx, st, log)
 		}
 	}()
-	log.Info("floodgate serving", "http", m.URL(), "raft", st.RaftAddr(), "data_dir", cfg.dataDir, "dev", cfg.dev)
+	log.Info("floodgate serving", "http", m.URL(), "raft", st.RaftAddr(), "data_dir", cfg.store.Dir, "dev", cfg.dev)
 	if cfg.demo {
 		u := m.URL()
 		fmt.Fprintf(os.Stderr, "\n  Demo drop:   %s/d/mini-speaker\n  Drop JSON:   %s/api/v1/drops/mini-speaker\n  Status page: %s/status\n  Console:     %s/admin (sign in with the admin token)\n\n", u, u, u, u)
@@ -416,7 +373,7 @@ func (m *Main) Close() error {
 		_ = m.debug.Close()
 	}
 	m.cancel()
-	<-m.done
+	m.wg.Wait()
 	_ = m.status.Close()
 	return m.store.Close()
 }

@@ -1,0 +1,36 @@
+package queue
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+)
+
+// TestWaitKeys: WaitKeys gives up when its context ends before the cluster
+// secret is written, and returns the keys once the leader's queue wrote it.
+func TestWaitKeys(t *testing.T) {
+	st := openStore(t)
+	q := New(Config{Store: st, TickInterval: 10 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	short, stop := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer stop()
+	if _, err := q.WaitKeys(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitKeys before the secret is written: %v; want the context's deadline", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); q.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	wait, stopWait := context.WithTimeout(context.Background(), 20*time.Second)
+	defer stopWait()
+	keys, err := q.WaitKeys(wait)
+	if err != nil {
+		t.Fatalf("WaitKeys with a leader running the queue: %v", err)
+	}
+	if again, _, _ := q.Keys(); !bytes.Equal(keys.SessionKey, again.SessionKey) || len(keys.SessionKey) == 0 {
+		t.Fatal("WaitKeys returned other keys than Keys")
+	}
+}
