@@ -74,7 +74,7 @@ func (s *State) tenantOf(o *Order) string {
 func (s *State) emit(typ string, o *Order, now int64) {
 	s.EventSeq++
 	o.Seq = s.EventSeq
-	s.Events = append(s.Events, Event{Seq: s.EventSeq, Type: typ, At: now, Order: *o, Tenant: s.tenantOf(o)})
+	s.Events = append(room(s.Events), Event{Seq: s.EventSeq, Type: typ, At: now, Order: *o, Tenant: s.tenantOf(o)})
 }
 
 // EventsAfter returns up to limit retained events with seq > after whose

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -71,6 +70,9 @@ type State struct {
 	// RevokedSessions maps the id of a buyer session ended at logout to
 	// when it would have expired (unix ms; sessions.go).
 	RevokedSessions map[string]int64 `json:"revoked_sessions,omitempty"`
+
+	holds  slab[Hold] // where new holds and orders come from (alloc.go)
+	orders slab[Order]
 }
 
 // Drop is the replicated state of one drop.
@@ -467,8 +469,8 @@ func (s *State) hold(c *Command) Result {
 	if c.Visitor == "" || len(c.Visitor) > MaxKeyLength {
 		return refuse(floodgate.EUnauthenticated, "The ticket has no valid visitor id.")
 	}
-	ticketKey := c.Drop + "/" + c.Visitor
-	if id, ok := s.Tickets[ticketKey]; ok {
+	var kb keyBuf
+	if id, ok := s.Tickets[string(joinKey(kb[:0], c.Drop, '/', c.Visitor))]; ok {
 		h := s.Holds[id]
 		s.expireIfDue(h, c.Now)
 		switch h.Status {
@@ -499,10 +501,12 @@ func (s *State) hold(c *Command) Result {
 		return refuse(floodgate.ESoldOut, "Only %d left; ask for fewer.", d.Available)
 	}
 	s.NextHold++
-	h := &Hold{
-		ID:        "h_" + strconv.FormatUint(s.NextHold, 36) + "_" + shortID(c.Visitor),
-		Drop:      c.Drop,
-		Visitor:   c.Visitor,
+	id, ticketKey := newID("h_", s.NextHold, c.Visitor, c.Drop, '/', c.Visitor)
+	h := s.holds.new()
+	*h = Hold{
+		ID:        id,
+		Drop:      d.Spec.ID,
+		Visitor:   ticketKey[len(c.Drop)+1:],
 		Position:  pos,
 		Quantity:  c.Quantity,
 		CreatedAt: c.Now,
@@ -587,7 +591,8 @@ func (s *State) order(c *Command) Result {
 	if c.Customer == "" {
 		return refuse(floodgate.EUnauthenticated, "An order needs a signed-in buyer.")
 	}
-	if id, ok := s.Idem[idemKey(c.Customer, c.IdemKey)]; ok {
+	var kb keyBuf
+	if id, ok := s.Idem[string(joinKey(kb[:0], c.Customer, 0, c.IdemKey))]; ok {
 		o := s.Orders[id]
 		if o.HoldID != c.HoldID || o.Customer != c.Customer {
 			return refuse(floodgate.EConflict, "This Idempotency-Key was already used for a different request; use a new key.")
@@ -619,13 +624,15 @@ func (s *State) order(c *Command) Result {
 		return refuse(floodgate.ELimitExceeded, "You have reached the limit of %d per customer for this drop.", d.Spec.PerCustomerLimit)
 	}
 	s.NextOrder++
-	o := &Order{
-		ID:        "o_" + strconv.FormatUint(s.NextOrder, 36) + "_" + shortID(c.Visitor),
+	id, ik := newID("o_", s.NextOrder, c.Visitor, c.Customer, 0, c.IdemKey)
+	o := s.orders.new()
+	*o = Order{
+		ID:        id,
 		HoldID:    h.ID,
 		Drop:      h.Drop,
-		Customer:  c.Customer,
+		Customer:  ik[:len(c.Customer)],
 		Quantity:  h.Quantity,
-		IdemKey:   c.IdemKey,
+		IdemKey:   ik[len(c.Customer)+1:],
 		CreatedAt: c.Now,
 	}
 	if d.NextVoucher < len(d.Spec.Vouchers) {
@@ -635,11 +642,11 @@ func (s *State) order(c *Command) Result {
 	s.endHold(h, floodgate.HoldOrdered)
 	s.startOrder(d, o, c.Now)
 	h.OrderID = o.ID
-	d.Customers[c.Customer] += h.Quantity
+	d.Customers[o.Customer] += h.Quantity
 	s.Orders[o.ID] = o
-	s.Idem[idemKey(c.Customer, c.IdemKey)] = o.ID
+	s.Idem[ik] = o.ID
 	s.emit(floodgate.OrderEventCreated, o, c.Now)
-	d.Log = append(d.Log, LogRecord{Type: LeafOrder, At: c.Now, Ref: o.ID})
+	d.Log = append(room(d.Log), LogRecord{Type: LeafOrder, At: c.Now, Ref: o.ID})
 	o.LogSeq = int64(len(d.Log))
 	d.Stats.Orders++
 	d.noteSold(c.Now)
@@ -791,7 +798,7 @@ func (d *Drop) admit(now, dt int64) {
 		return
 	}
 	d.Batches = append(d.Batches, AdmitBatch{From: d.AdmittedUpTo, To: d.AdmittedUpTo + n, At: now})
-	d.Log = append(d.Log, LogRecord{Type: LeafAdmit, At: now, From: d.AdmittedUpTo, To: d.AdmittedUpTo + n})
+	d.Log = append(room(d.Log), LogRecord{Type: LeafAdmit, At: now, From: d.AdmittedUpTo, To: d.AdmittedUpTo + n})
 	d.AdmittedUpTo += n
 	d.AdmitCredit -= n * 1000
 }

@@ -1,0 +1,67 @@
+package sale
+
+import (
+	"slices"
+	"strconv"
+)
+
+// The hot path of a rush is a hold and an order per buyer. What follows
+// keeps their cost per command low: keys for look-ups are built on the
+// stack, the strings a new hold or order keeps are made in one allocation,
+// and holds and orders come from slabs, so that the collector has fewer,
+// larger objects to track.
+
+// slabSize is how many holds (or orders) one slab allocation provides.
+const slabSize = 64
+
+// slab hands out pointers into chunks of T. Holds and orders are never
+// removed from the state, so a chunk lives as long as any of its items
+// would have.
+type slab[T any] struct{ free []T }
+
+func (s *slab[T]) new() *T {
+	if len(s.free) == 0 {
+		s.free = make([]T, slabSize)
+	}
+	p := &s.free[0]
+	s.free = s.free[1:]
+	return p
+}
+
+// keyBuf is a stack buffer for keys; longer keys spill to the heap.
+type keyBuf [256]byte
+
+// joinKey appends a + sep + b: the Tickets key of a ticket is drop "/"
+// visitor, the Idem key of an order is customer "\x00" Idempotency-Key
+// (idemKey).
+func joinKey(buf []byte, a string, sep byte, b string) []byte {
+	buf = append(buf, a...)
+	buf = append(buf, sep)
+	return append(buf, b...)
+}
+
+// newID returns prefix + base-36 n + "_" + shortID(visitor), and in the
+// same allocation a + sep + b: a new object's id and the index key that
+// leads to it.
+func newID(prefix string, n uint64, visitor, a string, sep byte, b string) (id, key string) {
+	var kb keyBuf
+	buf := append(kb[:0], prefix...)
+	buf = strconv.AppendUint(buf, n, 36)
+	buf = append(buf, '_')
+	buf = append(buf, shortID(visitor)...)
+	cut := len(buf)
+	buf = joinKey(buf, a, sep, b)
+	s := string(buf)
+	return s[:cut], s[cut:]
+}
+
+// room makes room for one more element in an append-only log (the order
+// feed, a drop's transparency log), doubling its capacity when full: append
+// alone grows large slices by a quarter, which copies (and allocates) about
+// five times the final size over the life of the slice.
+func room[T any](s []T) []T {
+	if len(s) < cap(s) {
+		return s
+	}
+	return slices.Grow(s, max(len(s), 16))
+}
