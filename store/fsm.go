@@ -19,6 +19,10 @@ type fsm struct {
 	changed  chan struct{}
 
 	onApply func(cmds int) // metrics hook; may be nil
+	// On the leader, claim finds the batch a log entry carries and answer
+	// wakes its callers (batch.go); both may be nil.
+	claim  func(data []byte) *batch
+	answer func(b *batch, err error)
 }
 
 func newFSM() *fsm {
@@ -27,32 +31,53 @@ func newFSM() *fsm {
 
 var _ raft.FSM = (*fsm)(nil)
 
-// Apply applies one committed log entry: a batch of commands. It returns a
-// []sale.Result in the order of the batch.
+// Apply applies one committed log entry: a batch of commands. On the
+// leader, each command's result goes straight to the caller that proposed
+// it (batch.go); the entry's response is nil.
 func (f *fsm) Apply(l *raft.Log) any {
 	if l.Type != raft.LogCommand {
 		return nil
 	}
-	results := make([]sale.Result, 0, sale.BatchLen(l.Data))
+	var b *batch
+	if f.claim != nil {
+		b = f.claim(l.Data)
+	}
+	n := 0
 	f.mu.Lock()
 	err := sale.SplitBatch(l.Data, func(buf []byte) error {
 		c, err := sale.DecodeCommand(buf)
-		if err != nil {
-			results = append(results, sale.Result{Err: floodgate.Errorf(floodgate.EInvalid, "The command could not be decoded.")})
-			return nil
+		if b != nil && n < len(b.reqs) {
+			p := b.reqs[n]
+			if err != nil {
+				p.res = sale.Result{Err: floodgate.Errorf(floodgate.EInvalid, "The command could not be decoded.")}
+			} else {
+				p.res = f.state.Apply(&c)
+			}
+		} else if err == nil {
+			f.state.Apply(&c)
 		}
-		results = append(results, f.state.Apply(&c))
+		n++
 		return nil
 	})
 	f.mu.Unlock()
+	if b != nil {
+		switch {
+		case err != nil:
+			f.answer(b, floodgate.Errorf(floodgate.EUnavailable, "The write could not be committed (%v); retry with the same Idempotency-Key.", err))
+		case n != len(b.reqs):
+			f.answer(b, floodgate.Errorf(floodgate.EInternal, "The batch returned %d results for %d commands.", n, len(b.reqs)))
+		default:
+			f.answer(b, nil)
+		}
+	}
 	if err != nil {
 		return err
 	}
 	if f.onApply != nil {
-		f.onApply(len(results))
+		f.onApply(n)
 	}
 	f.notify()
-	return results
+	return nil
 }
 
 // notify wakes everyone waiting on Changed.

@@ -98,11 +98,13 @@ type Store struct {
 	transport raft.Transport
 	log       *slog.Logger
 
-	reqs    chan *pending
-	slots   chan struct{}
-	stop    chan struct{}
-	wg      sync.WaitGroup
-	closeMu sync.Once
+	reqs     chan *pending
+	slots    chan struct{}
+	proposed chan *batch // to waitLoop, in the order proposed
+	inflight inflight
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	closeMu  sync.Once
 
 	leader atomic.Bool
 	epoch  atomic.Uint64
@@ -110,13 +112,6 @@ type Store struct {
 	barrier func(timeout time.Duration) error
 
 	metrics *metrics
-}
-
-type pending struct {
-	cmd  []byte
-	res  sale.Result
-	err  error
-	done chan struct{}
 }
 
 // Open opens (or creates) the store in cfg.Dir and starts Raft. Only one
@@ -158,16 +153,20 @@ func lockDir(dir string) (*os.File, error) {
 
 func openLocked(cfg Config, raftDir string, lock *os.File) (*Store, error) {
 	s := &Store{
-		lock:    lock,
-		cfg:     cfg,
-		fsm:     newFSM(),
-		log:     cfg.Logger.With("component", "store"),
-		reqs:    make(chan *pending, 1<<16),
-		slots:   make(chan struct{}, cfg.InFlight),
-		stop:    make(chan struct{}),
-		metrics: newMetrics(cfg.Registerer),
+		lock:     lock,
+		cfg:      cfg,
+		fsm:      newFSM(),
+		log:      cfg.Logger.With("component", "store"),
+		reqs:     make(chan *pending, 1<<16),
+		slots:    make(chan struct{}, cfg.InFlight),
+		proposed: make(chan *batch, 1024),
+		inflight: inflight{m: map[*byte]*batch{}},
+		stop:     make(chan struct{}),
+		metrics:  newMetrics(cfg.Registerer),
 	}
 	s.fsm.onApply = s.metrics.applied
+	s.fsm.claim = s.inflight.claim
+	s.fsm.answer = s.answer
 
 	walDir := filepath.Join(raftDir, "wal")
 	if err := os.MkdirAll(walDir, 0o700); err != nil {
@@ -238,8 +237,9 @@ func openLocked(cfg Config, raftDir string, lock *os.File) (*Store, error) {
 			return nil, fmt.Errorf("bootstrap: %w", err)
 		}
 	}
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.batchLoop()
+	go s.waitLoop()
 	go s.watchLeadership()
 	return s, nil
 }
@@ -274,23 +274,28 @@ func (s *Store) Apply(ctx context.Context, c *sale.Command) (sale.Result, error)
 	if s.wal.fault.Load() != nil {
 		return sale.Result{}, unavailableDisk()
 	}
-	p := &pending{cmd: sale.AppendCommand(make([]byte, 0, 64), c), done: make(chan struct{})}
+	p := pendingPool.Get().(*pending)
+	p.cmd = sale.AppendCommand(p.cmd[:0], c)
 	select {
 	case s.reqs <- p:
 	case <-ctx.Done():
+		pendingPool.Put(p)
 		return sale.Result{}, floodgate.Errorf(floodgate.EUnavailable, "The request was cancelled before it was sent.")
 	case <-s.stop:
 		return sale.Result{}, errClosed
 	}
 	select {
 	case <-p.done:
-		if p.err == nil && p.res.Err != nil {
-			return p.res, p.res.Err
-		}
-		return p.res, p.err
 	case <-s.stop:
-		return sale.Result{}, errClosed
+		return sale.Result{}, errClosed // p may still be answered: not reused
 	}
+	res, err := p.res, p.err
+	p.res, p.err = sale.Result{}, nil
+	pendingPool.Put(p)
+	if err == nil && res.Err != nil {
+		return res, res.Err
+	}
+	return res, err
 }
 
 var errClosed = floodgate.Errorf(floodgate.EUnavailable, "This node is shutting down; retry on another node.")
@@ -300,7 +305,8 @@ var errClosed = floodgate.Errorf(floodgate.EUnavailable, "This node is shutting 
 // batch is larger: group commit that adapts to load.
 func (s *Store) batchLoop() {
 	defer s.wg.Done()
-	batch := make([]*pending, 0, s.cfg.MaxBatch)
+	reqs := make([]*pending, 0, s.cfg.MaxBatch)
+	var cmds [][]byte
 	for {
 		select {
 		case s.slots <- struct{}{}:
@@ -313,54 +319,36 @@ func (s *Store) batchLoop() {
 		case <-s.stop:
 			return
 		}
-		batch = append(batch[:0], first)
+		reqs = append(reqs[:0], first)
 		size := len(first.cmd)
 	drain:
-		for len(batch) < s.cfg.MaxBatch && size < 4<<20 {
+		for len(reqs) < s.cfg.MaxBatch && size < 4<<20 {
 			select {
 			case p := <-s.reqs:
-				batch = append(batch, p)
+				reqs = append(reqs, p)
 				size += len(p.cmd)
 			default:
 				break drain
 			}
 		}
-		cmds := make([][]byte, len(batch))
-		for i, p := range batch {
-			cmds[i] = p.cmd
+		cmds = cmds[:0]
+		for _, p := range reqs {
+			cmds = append(cmds, p.cmd)
 		}
-		data := sale.AppendBatch(make([]byte, 0, size+5*len(batch)+8), cmds)
-		own := append([]*pending(nil), batch...)
-		start := time.Now()
-		f := s.raft.Apply(data, s.cfg.ApplyTimeout)
-		s.metrics.batchSize.Observe(float64(len(own)))
-		go s.finish(f, own, start)
-	}
-}
-
-func (s *Store) finish(f raft.ApplyFuture, batch []*pending, start time.Time) {
-	err := f.Error()
-	<-s.slots
-	s.metrics.applyLatency.Observe(time.Since(start).Seconds())
-	var results []sale.Result
-	if err == nil {
-		switch r := f.Response().(type) {
-		case []sale.Result:
-			results = r
-		case error:
-			err = r
+		b := &batch{
+			data:  sale.AppendBatch(make([]byte, 0, size+5*len(reqs)+8), cmds),
+			reqs:  append([]*pending(nil), reqs...),
+			start: time.Now(),
 		}
-	}
-	for i, p := range batch {
-		switch {
-		case err != nil:
-			p.err = s.mapError(err)
-		case i < len(results):
-			p.res = results[i]
-		default:
-			p.err = floodgate.Errorf(floodgate.EInternal, "the batch returned %d results for %d commands", len(results), len(batch))
+		clear(cmds)
+		s.inflight.add(b)
+		b.f = s.raft.Apply(b.data, s.cfg.ApplyTimeout)
+		s.metrics.batchSize.Observe(float64(len(b.reqs)))
+		select {
+		case s.proposed <- b:
+		case <-s.stop:
+			return
 		}
-		close(p.done)
 	}
 }
 
