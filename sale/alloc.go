@@ -65,3 +65,17 @@ func room[T any](s []T) []T {
 	}
 	return slices.Grow(s, max(len(s), 16))
 }
+
+// oneCopy makes the text fields of a buyer's command (hold, release,
+// order: the commands of a rush) substrings of one copy of its encoding,
+// one allocation instead of one per field. What the state keeps of them
+// keeps that copy alive, which is as small as the command. Other kinds
+// copy each field: a small one kept must not pin a large command.
+func (d *decoder) oneCopy(buf []byte, k Kind) {
+	switch k {
+	case KindHold, KindRelease, KindOrder:
+		if d.err == nil {
+			d.all = string(buf)
+		}
+	}
+}

@@ -379,6 +379,7 @@ func DecodeCommand(buf []byte) (Command, error) {
 	var c Command
 	c.Kind = Kind(d.byte())
 	c.Now = d.varint()
+	d.oneCopy(buf, c.Kind)
 	switch c.Kind {
 	case KindCreateDrop, KindCreateDropV2, KindCreateTenantDrop:
 		if c.Kind == KindCreateTenantDrop {
@@ -644,6 +645,9 @@ func appendBool(buf []byte, b bool) []byte {
 type decoder struct {
 	buf []byte
 	err error
+	// all, when set, is the whole encoding as one string; text fields are
+	// then cut from it instead of each being copied (see oneCopy).
+	all string
 }
 
 func (d *decoder) fail(what string) {
@@ -729,7 +733,13 @@ func (d *decoder) raw() string {
 	if d.err != nil {
 		return ""
 	}
-	s := string(d.buf[:n])
+	var s string
+	if d.all != "" {
+		off := len(d.all) - len(d.buf)
+		s = d.all[off : off+n]
+	} else {
+		s = string(d.buf[:n])
+	}
 	d.buf = d.buf[n:]
 	return s
 }
