@@ -364,8 +364,8 @@ func (r *run) join(ctx context.Context, v *visitor) (string, queueStatus) {
 			}
 		}
 		if a.status == http.StatusCreated || a.status == http.StatusOK {
-			var st queueStatus
-			if err := json.Unmarshal(a.body, &st); err != nil || st.Ticket == "" {
+			st, err := parseQueueStatus(a.body)
+			if err != nil || st.Ticket == "" {
 				r.cnt.unexpected.Add(1)
 				v.outcome = outFailed
 				return "", st
@@ -449,8 +449,8 @@ func (r *run) wait(ctx context.Context, v *visitor, ticket string, st queueStatu
 		retryAfter = 0
 		switch {
 		case a.status == http.StatusOK:
-			var next queueStatus
-			if json.Unmarshal(a.body, &next) != nil {
+			next, err := parseQueueStatus(a.body)
+			if err != nil {
 				r.cnt.unexpected.Add(1)
 				continue
 			}
@@ -537,8 +537,8 @@ func (r *run) waitSSE(ctx context.Context, v *visitor, ticket string) (string, b
 			stats.hist.record(time.Since(start))
 			first = false
 		}
-		var st queueStatus
-		if json.Unmarshal([]byte(strings.TrimSpace(data)), &st) != nil {
+		st, err := parseQueueStatus([]byte(data))
+		if err != nil {
 			continue
 		}
 		if st.Position > 0 {

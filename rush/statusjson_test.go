@@ -1,0 +1,75 @@
+package rush
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+func TestParseQueueStatusMatchesEncodingJSON(t *testing.T) {
+	for _, in := range []string{
+		`{"ticket":"a.b.c","state":"waiting","position":201,"ahead":200,"eta_seconds":0.1,"beyond_stock":false,"early":false,"starts_at":"2026-11-30T03:59:00Z","available":10}` + "\n",
+		`{"state":"admitted","position":1,"ahead":0,"eta_seconds":0,"beyond_stock":true,"early":true,"available":0,"paused":true,"pause_reason":"결제 점검"}`,
+		`{"state":"sold_out","early":null}`,
+		` { } `,
+		`{"state":"wa\"iting","position":3}`,
+		`{"state":"waiting","position":3,"x":{"nested":[1,2]}}`,
+		`{"state":"waiting","eta_seconds":1e3,"position":-4}`,
+		`{"state":"waiting","position":1.5}`,
+		`{"state":5}`,
+		`{"state":"waiting",}`,
+		`{"state":"waiting"} x`,
+		`[1]`,
+		``,
+		`{"early":"yes"}`,
+	} {
+		var want queueStatus
+		wantErr := json.Unmarshal([]byte(in), &want)
+		got, err := parseQueueStatus([]byte(in))
+		if (err != nil) != (wantErr != nil) {
+			t.Errorf("%s: error %v, encoding/json %v", in, err, wantErr)
+			continue
+		}
+		if err == nil && !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", in, got, want)
+		}
+	}
+}
+
+func FuzzParseQueueStatus(f *testing.F) {
+	f.Add([]byte(`{"ticket":"a.b.c","state":"waiting","position":201,"ahead":200,"eta_seconds":0.1,"beyond_stock":false,"early":false}`))
+	f.Add([]byte(`{"state":"admitted","early":null,"n":[{}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var want queueStatus
+		wantErr := json.Unmarshal(b, &want)
+		got, err := parseQueueStatus(b)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("%q: error %v, encoding/json %v", b, err, wantErr)
+		}
+		if err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q:\n got %+v\nwant %+v", b, got, want)
+		}
+	})
+}
+
+var joinAnswer = []byte(`{"ticket":"eyJhbGciOiJFZERTQSIsImZnbSI6Ik1ybHc2TFR5eEVCbEkteThpMDNIaWciLCJraWQiOiJlM2U3MjI1MWZiNzI1ODg4IiwidHlwIjoiSldUIn0.eyJkcm9wIjoiZDEiLCJ2aWQiOiJ5UG42Y0U3UnJCRHU2TTd4QkpZRDdRIiwiZWFybHkiOnRydWUsInNlcSI6MCwiZXhwIjoxNzk2NjE1NzM5LCJpYXQiOjE3OTYwMTA5Mzl9.pSP4UhVtMzOenMAbUqpSOIgnmpfXcxxKMaBSLJ05lSTRRGcjeb20iqrlDCcopf8gbs4IjApHMR2Xygg99UqiBg","state":"waiting","position":0,"ahead":0,"eta_seconds":201,"beyond_stock":false,"early":true,"starts_at":"2026-11-30T03:59:00Z","available":10}` + "\n")
+
+func BenchmarkParseQueueStatus(b *testing.B) {
+	b.Run("scan", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if st, err := parseQueueStatus(joinAnswer); err != nil || st.Ticket == "" {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding/json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var st queueStatus
+			if err := json.Unmarshal(joinAnswer, &st); err != nil || st.Ticket == "" {
+				b.Fatal(err)
+			}
+		}
+	})
+}
