@@ -202,7 +202,7 @@ func (s *Service) issue(ctx context.Context, drop string, afterStart bool) (earl
 	}
 	if b.empty() {
 		fresh := b.end == 0 // this leader's first block in its term
-		res, err := s.cfg.Store.Apply(ctx, &sale.Command{Kind: sale.KindReserveBlock, Now: s.cfg.Now().UnixMilli(), Drop: drop, Early: early, Size: s.cfg.BlockSize, Fresh: fresh && !early})
+		res, err := s.cfg.Store.Apply(ctx, &sale.Command{Kind: sale.KindReserveBlock, Now: s.cfg.Now().UnixMilli(), Drop: drop, Early: early, Size: s.cfg.BlockSize, Fresh: fresh})
 		if err != nil {
 			if early && floodgate.ErrorCode(err) == floodgate.EConflict {
 				// The drop started while this arrival was on its way.
@@ -309,9 +309,9 @@ func (s *Service) tick(ctx context.Context) error {
 		busy      bool
 	)
 	type dropInfo struct {
-		id                    string
-		earlyNext, lateIssued int64
-		startNow              bool
+		id         string
+		lateIssued int64
+		startNow   bool
 	}
 	var drops []dropInfo
 	s.cfg.Store.Read(func(st *sale.State) {
@@ -326,7 +326,7 @@ func (s *Service) tick(ctx context.Context) error {
 				continue
 			}
 			busy = true
-			drops = append(drops, dropInfo{id: id, earlyNext: d.EarlyNext, lateIssued: d.LateIssued, startNow: !d.Started && now >= d.Spec.StartsAt})
+			drops = append(drops, dropInfo{id: id, lateIssued: d.LateIssued, startNow: !d.Started && now >= d.Spec.StartsAt})
 		}
 	})
 	if !hasSecret {
@@ -348,8 +348,10 @@ func (s *Service) tick(ctx context.Context) error {
 			is.started = true
 		}
 		// Without a block of its own this term, the leader knows of no late
-		// position beyond what was already reported.
-		rep := sale.Issued{Drop: di.id, Early: di.earlyNext, Late: di.lateIssued}
+		// position beyond what was already reported, and does not know how
+		// many early ones earlier leaders handed out (-1: the state machine
+		// skips what they never reported; sale/earlygaps.go).
+		rep := sale.Issued{Drop: di.id, Early: -1, Late: di.lateIssued}
 		if is.early.end > 0 {
 			rep.Early = is.early.next
 		}

@@ -159,7 +159,7 @@ type DropSpec struct {
 // reported in every Tick so that admission never runs ahead of real visitors.
 type Issued struct {
 	Drop  string
-	Early int64 // early arrivals issued (indexes 0..Early-1)
+	Early int64 // early arrivals issued (indexes 0..Early-1); -1: unknown to this leader
 	Late  int64 // arrivals after the start issued (sequence 0..Late-1)
 }
 
@@ -177,9 +177,9 @@ type Command struct {
 
 	Early bool  // ReserveBlock, Hold: which sequence the ticket is from
 	Size  int64 // ReserveBlock
-	// Fresh marks a leader's first block of late positions in its term: the
+	// Fresh marks a leader's first block (late or early) in its term: the
 	// positions an earlier leader reserved but never reported as issued are
-	// then a gap that admission skips.
+	// then a gap that admission skips (early ones: sale/earlygaps.go).
 	Fresh bool // ReserveBlock
 
 	Visitor  string // Hold, Release, Order: the ticket's visitor id

@@ -116,7 +116,8 @@ type Drop struct {
 	LateIssued int64 `json:"late_issued"`
 	Gaps       []Gap `json:"gaps,omitempty"`
 
-	DropFair // the committed seed, the transparency log, draw entries (fairness.go)
+	DropFair  // the committed seed, the transparency log, draw entries (fairness.go)
+	DropEarly // early indexes a lost leader never handed out (earlygaps.go)
 	// Live controls (controls.go): while Paused nobody is admitted.
 	Paused      bool      `json:"paused,omitempty"`
 	PauseReason string    `json:"pause_reason,omitempty"`
@@ -429,6 +430,9 @@ func (s *State) reserveBlock(c *Command) Result {
 		if d.Started {
 			return refuse(floodgate.EConflict, "The drop has started; early positions are no longer handed out.")
 		}
+		if c.Fresh {
+			d.earlyGap()
+		}
 		start := d.EarlyNext
 		d.EarlyNext += c.Size
 		return Result{Start: start, End: d.EarlyNext}
@@ -702,6 +706,9 @@ func (s *State) tick(c *Command) {
 			continue
 		}
 		is, reported := issued[id]
+		if reported && !d.Started {
+			d.noteEarlyIssued(is.Early)
+		}
 		if !d.Started && c.Now >= d.opensAt() {
 			d.Started = true
 			d.Seed = d.startKey(c.Seed, id)
@@ -709,6 +716,7 @@ func (s *State) tick(c *Command) {
 			if reported && is.Early >= 0 && is.Early < d.EarlyNext && !d.IsDraw() {
 				d.EarlyTotal = is.Early
 			}
+			d.openEarly(reported && is.Early < 0)
 			// No admission credit for the time before the start.
 			d.AdmitCredit = 0
 			d.logStart(c.Now)
@@ -793,20 +801,24 @@ func (d *Drop) admit(now, dt int64) {
 		limit = min(limit, from)
 	}
 	d.Gaps = gaps
+	d.skipEarlyFront(limit)
 	n := min(d.AdmitCredit/1000, d.Available-unresolved, limit-d.AdmittedUpTo)
 	if n <= 0 {
 		return
 	}
-	d.Batches = append(d.Batches, AdmitBatch{From: d.AdmittedUpTo, To: d.AdmittedUpTo + n, At: now})
-	d.Log = append(room(d.Log), LogRecord{Type: LeafAdmit, At: now, From: d.AdmittedUpTo, To: d.AdmittedUpTo + n})
-	d.AdmittedUpTo += n
-	d.AdmitCredit -= n * 1000
+	// Early positions nobody holds are passed over, counted as resolved.
+	to, skipped := d.stretchEarly(n, limit)
+	d.Batches = append(d.Batches, AdmitBatch{From: d.AdmittedUpTo, To: to, At: now, Resolved: skipped})
+	d.Log = append(room(d.Log), LogRecord{Type: LeafAdmit, At: now, From: d.AdmittedUpTo, To: to})
+	d.AdmitCredit -= (to - d.AdmittedUpTo - skipped) * 1000
+	d.AdmittedUpTo = to
+	d.forgetEarlySkip()
 }
 
 // Ahead counts the positions in [d.AdmittedUpTo, pos) that are not in a gap:
 // the visitors who will be admitted before pos.
 func (d *Drop) Ahead(pos int64) int64 {
-	n := pos - d.AdmittedUpTo
+	n := pos - d.AdmittedUpTo - d.earlySkippedBefore(pos)
 	for _, g := range d.Gaps {
 		from, to := max(d.EarlyTotal+g.From, d.AdmittedUpTo), min(d.EarlyTotal+g.To, pos)
 		if to > from {
