@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/internal/testkit/chrome"
 	"github.com/floodgate/floodgate/rush"
 )
 
@@ -22,159 +22,27 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testkit.RunMain(m)) }
 
-func needChromium(t *testing.T) string {
+func newBrowser(t *testing.T, lang string, w, h int64) *chrome.Browser {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end test; run without -short")
-	}
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Chromium is required in CI: apt-get install -y chromium fonts-noto-cjk (%v)", err)
-		}
-		t.Skipf("no Chromium at %s", chromium)
-	}
-	return chromium
-}
-
-type browser struct {
-	t   *testing.T
-	ctx context.Context
-}
-
-func newBrowser(t *testing.T, lang string, w, h int64) *browser {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(needChromium(t)),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("lang", lang),
-		chromedp.Flag("accept-lang", lang),
-		chromedp.Flag("hide-scrollbars", true),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	b := &browser{t: t, ctx: ctx}
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(w, h)); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func (b *browser) fail(step string, err error) {
-	b.t.Helper()
-	html, _ := chromedp.Run(b.ctx, chromedp.OuterHTML(chromedp.CSS("main")))
-	b.t.Fatalf("%s: %v\nmain: %.4000s", step, err, html)
-}
-
-// do runs steps with a generous deadline: waits are for things that must
-// happen, never measurements.
-func (b *browser) do(step string, steps ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		b.fail(step, err)
-	}
-}
-
-func (b *browser) visible(sel string) {
-	b.t.Helper()
-	b.do("wait for "+sel, chromedp.WaitVisible(chromedp.CSS(sel)))
-}
-
-func (b *browser) text(sel string) string {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
-	if err != nil {
-		b.fail("read "+sel, err)
-	}
-	return strings.TrimSpace(s)
-}
-
-func evalJS[T any](b *browser, js string) T {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
-	if err != nil {
-		b.fail("eval "+js, err)
-	}
-	return v
-}
-
-// waitJS waits until the expression js is true.
-func (b *browser) waitJS(step, js string) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
-	defer cancel()
-	for {
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
-		if err == nil && v {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			b.fail(step, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	chrome.NeedE2E(t)
+	return chrome.New(t, chrome.Options{Lang: lang, Width: w, Height: h})
 }
 
 // landed waits for the page a control's form redirects to, with its notice.
-func (b *browser) landed(notice string) {
-	b.t.Helper()
-	b.waitJS("land after "+notice, "location.search.indexOf('done="+notice+"') >= 0 && document.readyState === 'complete' && !!document.getElementById('figures')")
+func landed(b *chrome.Browser, notice string) {
+	b.T.Helper()
+	b.WaitJS("land after "+notice, "location.search.indexOf('done="+notice+"') >= 0 && document.readyState === 'complete' && !!document.getElementById('figures')")
 }
 
 // number reads a figure such as "1,234" as an integer.
-func (b *browser) number(sel string) int64 {
-	b.t.Helper()
-	s := strings.ReplaceAll(b.text(sel), ",", "")
+func number(b *chrome.Browser, sel string) int64 {
+	b.T.Helper()
+	s := strings.ReplaceAll(b.Text(sel), ",", "")
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		b.t.Fatalf("%s is %q, not a number", sel, s)
+		b.T.Fatalf("%s is %q, not a number", sel, s)
 	}
 	return n
-}
-
-// shot saves a full-page screenshot as a test artifact, and into
-// docs/screenshots when FLOODGATE_UPDATE_SCREENSHOTS=1.
-func (b *browser) shot(name string) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
-	defer cancel()
-	_ = chromedp.Do(ctx, chromedp.Sleep(400*time.Millisecond))
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		b.fail("screenshot "+name, err)
-	}
-	dir := os.Getenv("FLOODGATE_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "floodgate-screenshots")
-	}
-	_ = os.MkdirAll(dir, 0o755)
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
-	if os.Getenv("FLOODGATE_UPDATE_SCREENSHOTS") == "1" {
-		if err := os.WriteFile(filepath.Join("..", "docs", "screenshots", name+".png"), png, 0o644); err != nil {
-			b.t.Fatal(err)
-		}
-	}
 }
 
 func admittedUpTo(t *testing.T, n *testkit.Node, drop string) int64 {
@@ -187,59 +55,59 @@ func admittedUpTo(t *testing.T, n *testkit.Node, drop string) int64 {
 // live page follow a small rush, restocks, and opens the report, whose
 // figures match the orders list and the rush's own summary.
 func TestConsoleDrivesASale(t *testing.T) {
-	needChromium(t)
+	chrome.NeedE2E(t)
 	n := testkit.StartNode(t, testkit.Options{})
 	b := newBrowser(t, "en", 1280, 900)
 	const drop = "console-drop"
 
 	// Sign in: a wrong token is refused beside the field, the right one
 	// lands on the drops list.
-	b.do("open the console", chromedp.Navigate(n.URL+"/admin/"))
-	b.visible("#token")
-	b.do("wrong token", chromedp.SendKeys(chromedp.CSS("#token"), "not-the-token"), chromedp.Submit(chromedp.CSS("#token")))
-	b.visible("#token-err")
-	b.do("right token", chromedp.SetValue(chromedp.CSS("#token"), n.AdminToken), chromedp.Submit(chromedp.CSS("#token")))
-	b.visible("a[href='/admin/drops/new']")
-	if c := evalJS[string](b, "document.cookie"); strings.Contains(c, "fg_console") {
+	b.Do("open the console", chromedp.Navigate(n.URL+"/admin/"))
+	b.Visible("#token")
+	b.Do("wrong token", chromedp.SendKeys(chromedp.CSS("#token"), "not-the-token"), chromedp.Submit(chromedp.CSS("#token")))
+	b.Visible("#token-err")
+	b.Do("right token", chromedp.SetValue(chromedp.CSS("#token"), n.AdminToken), chromedp.Submit(chromedp.CSS("#token")))
+	b.Visible("a[href='/admin/drops/new']")
+	if c := chrome.Eval[string](b, "document.cookie"); strings.Contains(c, "fg_console") {
 		t.Fatalf("the session cookie is readable by scripts: %q", c)
 	}
 
 	// Create a drop: a bad id is answered beside its field with the API's
 	// message, and the form keeps what was typed.
-	b.do("new drop", chromedp.Navigate(n.URL+"/admin/drops/new"))
-	b.do("fill", chromedp.SetValue(chromedp.CSS("#f-id"), "Bad Id"), chromedp.SetValue(chromedp.CSS("#f-name"), "Console speaker"),
+	b.Do("new drop", chromedp.Navigate(n.URL+"/admin/drops/new"))
+	b.Do("fill", chromedp.SetValue(chromedp.CSS("#f-id"), "Bad Id"), chromedp.SetValue(chromedp.CSS("#f-name"), "Console speaker"),
 		chromedp.SetValue(chromedp.CSS("#f-stock"), "40"), chromedp.SetValue(chromedp.CSS("#f-admit_per_second"), "25"),
 		chromedp.SetValue(chromedp.CSS("#f-hold_seconds"), "60"),
 		chromedp.SetValue(chromedp.CSS("#f-starts_at"), time.Now().Add(-time.Minute).UTC().Format("2006-01-02T15:04")))
 	// The page sends its time zone; the value above is UTC.
-	b.do("utc", chromedp.Evaluate[chromedp.Void]("document.querySelector('.tz-offset').value='0'; document.querySelector('.tz-offset').className=''"))
-	b.do("submit", chromedp.Submit(chromedp.CSS("#f-id")))
-	b.visible("#e-id")
-	if msg := evalJS[string](b, "document.getElementById('e-id').textContent"); !strings.Contains(msg, `"id"`) {
+	b.Do("utc", chromedp.Evaluate[chromedp.Void]("document.querySelector('.tz-offset').value='0'; document.querySelector('.tz-offset').className=''"))
+	b.Do("submit", chromedp.Submit(chromedp.CSS("#f-id")))
+	b.Visible("#e-id")
+	if msg := chrome.Eval[string](b, "document.getElementById('e-id').textContent"); !strings.Contains(msg, `"id"`) {
 		t.Fatalf("the id error says %q", msg)
 	}
-	if v := evalJS[string](b, "document.getElementById('f-name').value"); v != "Console speaker" {
+	if v := chrome.Eval[string](b, "document.getElementById('f-name').value"); v != "Console speaker" {
 		t.Fatalf("the form lost the name: %q", v)
 	}
-	b.do("fix id", chromedp.SetValue(chromedp.CSS("#f-id"), drop),
+	b.Do("fix id", chromedp.SetValue(chromedp.CSS("#f-id"), drop),
 		chromedp.Evaluate[chromedp.Void]("document.querySelector('input[name=tz_offset]').value='0'"),
 		chromedp.Submit(chromedp.CSS("#f-id")))
-	b.visible("#figures")
-	if got := b.number("#v-stock"); got != 40 {
+	b.Visible("#figures")
+	if got := number(b, "#v-stock"); got != 40 {
 		t.Fatalf("the live page shows stock %d", got)
 	}
 
 	// Pause before anyone comes: a buyer who joins waits, and the page
 	// says the line is paused, with the reason.
-	b.do("pause", chromedp.SetValue(chromedp.CSS("#c-reason"), "Payment check / 결제 점검"), chromedp.Click(chromedp.CSS("#btn-pause")))
-	b.landed("notice_paused")
-	b.visible("#v-paused")
+	b.Do("pause", chromedp.SetValue(chromedp.CSS("#c-reason"), "Payment check / 결제 점검"), chromedp.Click(chromedp.CSS("#btn-pause")))
+	landed(b, "notice_paused")
+	b.Visible("#v-paused")
 	buyer := newBrowser(t, "ko", 390, 844)
-	buyer.do("open the drop", chromedp.Navigate(n.URL+"/d/"+drop))
-	buyer.do("join", chromedp.Click(chromedp.CSS("#join"), chromedp.NodeVisible))
-	buyer.visible("#view-waiting")
-	buyer.visible("#w-paused")
-	if s := buyer.text("#w-paused"); !strings.Contains(s, "결제 점검") || !strings.Contains(s, "멈췄") {
+	buyer.Do("open the drop", chromedp.Navigate(n.URL+"/d/"+drop))
+	buyer.Do("join", chromedp.Click(chromedp.CSS("#join"), chromedp.NodeVisible))
+	buyer.Visible("#view-waiting")
+	buyer.Visible("#w-paused")
+	if s := buyer.Text("#w-paused"); !strings.Contains(s, "결제 점검") || !strings.Contains(s, "멈췄") {
 		t.Fatalf("the buyer's page says %q while paused", s)
 	}
 
@@ -259,27 +127,27 @@ func TestConsoleDrivesASale(t *testing.T) {
 		}
 		rushDone <- res
 	}()
-	b.waitJS("the live page sees the rush join", "Number(document.getElementById('v-waiting').textContent.replace(/,/g,'')) >= 50")
+	b.WaitJS("the live page sees the rush join", "Number(document.getElementById('v-waiting').textContent.replace(/,/g,'')) >= 50")
 	before := admittedUpTo(t, n, drop)
 	time.Sleep(2 * time.Second) // several ticks of 50 ms: admission must not move
 	if after := admittedUpTo(t, n, drop); after != before || before != 0 {
 		t.Fatalf("admission moved from %d to %d while paused", before, after)
 	}
-	b.shot("console-live-paused")
+	b.Shot("console-live-paused")
 
 	// Resume: the buyer (first in line) is admitted, and the live page
 	// follows the rush without a reload.
-	b.do("resume", chromedp.Click(chromedp.CSS("#btn-resume")))
-	b.landed("notice_resumed")
-	b.waitJS("the paused badge goes", "document.getElementById('v-paused').hidden")
-	buyer.visible("#view-turn")
-	b.do("mark the page", chromedp.Evaluate[chromedp.Void]("window.__same = 1"))
-	b.waitJS("sold rises live", "Number(document.getElementById('v-sold').textContent.replace(/,/g,'')) >= 10")
-	b.waitJS("the charts move", "document.querySelector('[data-chart=counts] polyline.series').getAttribute('points').split(' ').length > 5")
-	if !evalJS[bool](b, "window.__same === 1") {
+	b.Do("resume", chromedp.Click(chromedp.CSS("#btn-resume")))
+	landed(b, "notice_resumed")
+	b.WaitJS("the paused badge goes", "document.getElementById('v-paused').hidden")
+	buyer.Visible("#view-turn")
+	b.Do("mark the page", chromedp.Evaluate[chromedp.Void]("window.__same = 1"))
+	b.WaitJS("sold rises live", "Number(document.getElementById('v-sold').textContent.replace(/,/g,'')) >= 10")
+	b.WaitJS("the charts move", "document.querySelector('[data-chart=counts] polyline.series').getAttribute('points').split(' ').length > 5")
+	if !chrome.Eval[bool](b, "window.__same === 1") {
 		t.Fatal("the live page reloaded instead of updating")
 	}
-	b.shot("console-live")
+	b.Shot("console-live")
 
 	var res *rush.Result
 	select {
@@ -296,30 +164,30 @@ func TestConsoleDrivesASale(t *testing.T) {
 	}
 
 	// Restock: 20 more units; the live page shows them without a reload.
-	b.do("restock", chromedp.SetValue(chromedp.CSS("#c-stock"), "60"), chromedp.Click(chromedp.CSS("#btn-update")))
-	b.landed("notice_updated")
-	b.waitJS("stock 60", "document.getElementById('v-stock').textContent.replace(/,/g,'') === '60'")
+	b.Do("restock", chromedp.SetValue(chromedp.CSS("#c-stock"), "60"), chromedp.Click(chromedp.CSS("#btn-update")))
+	landed(b, "notice_updated")
+	b.WaitJS("stock 60", "document.getElementById('v-stock').textContent.replace(/,/g,'') === '60'")
 	// Below what is sold: refused beside the field.
-	b.do("stock too low", chromedp.SetValue(chromedp.CSS("#c-stock"), "1"), chromedp.Click(chromedp.CSS("#btn-update")))
-	b.visible("#e-stock")
+	b.Do("stock too low", chromedp.SetValue(chromedp.CSS("#c-stock"), "1"), chromedp.Click(chromedp.CSS("#btn-update")))
+	b.Visible("#e-stock")
 
 	// The report: the same numbers as the orders list and the rush.
-	b.do("report", chromedp.Navigate(n.URL+"/admin/drops/"+drop+"/report"))
-	b.visible("#report-figures")
+	b.Do("report", chromedp.Navigate(n.URL+"/admin/drops/"+drop+"/report"))
+	b.Visible("#report-figures")
 	orders := n.MustOrders(t, drop)
-	if got := b.number("#r-sold"); got != sum.Sold {
+	if got := number(b, "#r-sold"); got != sum.Sold {
 		t.Fatalf("the report says %d sold, the rush %d", got, sum.Sold)
 	}
-	if got := b.number("#r-orders"); got != int64(len(orders)) || got != sum.ServerOrders {
+	if got := number(b, "#r-orders"); got != int64(len(orders)) || got != sum.ServerOrders {
 		t.Fatalf("the report says %d orders; the list has %d, the rush counted %d", got, len(orders), sum.ServerOrders)
 	}
-	if got := evalJS[string](b, "document.querySelector('[data-step=ordered]').textContent"); strings.ReplaceAll(got, ",", "") != strconv.Itoa(len(orders)) {
+	if got := chrome.Eval[string](b, "document.querySelector('[data-step=ordered]').textContent"); strings.ReplaceAll(got, ",", "") != strconv.Itoa(len(orders)) {
 		t.Fatalf("the funnel says %q ordered for %d orders", got, len(orders))
 	}
-	if n := evalJS[int](b, "document.querySelectorAll('svg.chart').length"); n < 3 {
+	if n := chrome.Eval[int](b, "document.querySelectorAll('svg.chart').length"); n < 3 {
 		t.Fatalf("the report has %d charts", n)
 	}
-	b.shot("console-report")
+	b.Shot("console-report")
 
 	// The report as JSON through the API says the same.
 	var rep struct {
@@ -337,8 +205,8 @@ func TestConsoleDrivesASale(t *testing.T) {
 	}
 
 	// The audit log lists the operator's changes.
-	b.do("audit", chromedp.Navigate(n.URL+"/admin/audit"))
-	audit := b.text("#audit")
+	b.Do("audit", chromedp.Navigate(n.URL+"/admin/audit"))
+	audit := b.Text("#audit")
 	for _, a := range []string{"drop.create", "drop.pause", "drop.resume", "drop.update"} {
 		if !strings.Contains(audit, a) {
 			t.Fatalf("the audit log lacks %s:\n%s", a, audit)
@@ -347,19 +215,19 @@ func TestConsoleDrivesASale(t *testing.T) {
 
 	// A tablet shows the live page without sideways scrolling.
 	tab := newBrowser(t, "ko", 768, 1024)
-	tab.do("sign in on the tablet", chromedp.Navigate(n.URL+"/admin/drops/"+drop))
-	tab.visible("#token")
-	tab.do("token", chromedp.SetValue(chromedp.CSS("#token"), n.AdminToken), chromedp.Submit(chromedp.CSS("#token")))
-	tab.visible("#figures")
-	if evalJS[bool](tab, "document.documentElement.scrollWidth > window.innerWidth + 1") {
+	tab.Do("sign in on the tablet", chromedp.Navigate(n.URL+"/admin/drops/"+drop))
+	tab.Visible("#token")
+	tab.Do("token", chromedp.SetValue(chromedp.CSS("#token"), n.AdminToken), chromedp.Submit(chromedp.CSS("#token")))
+	tab.Visible("#figures")
+	if chrome.Eval[bool](tab, "document.documentElement.scrollWidth > window.innerWidth + 1") {
 		t.Fatal("the live page scrolls sideways on a tablet")
 	}
-	tab.shot("console-live-tablet-ko")
+	tab.Shot("console-live-tablet-ko")
 
 	// Sign out ends the session: the console asks to sign in again.
-	b.do("home", chromedp.Navigate(n.URL+"/admin/"))
-	b.do("sign out", chromedp.Click(chromedp.CSS("form[action='/admin/logout'] button"), chromedp.NodeVisible))
-	b.visible("#token")
-	b.do("back", chromedp.Navigate(n.URL+"/admin/audit"))
-	b.visible("#token")
+	b.Do("home", chromedp.Navigate(n.URL+"/admin/"))
+	b.Do("sign out", chromedp.Click(chromedp.CSS("form[action='/admin/logout'] button"), chromedp.NodeVisible))
+	b.Visible("#token")
+	b.Do("back", chromedp.Navigate(n.URL+"/admin/audit"))
+	b.Visible("#token")
 }

@@ -5,30 +5,15 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-)
 
-// chromiumPath finds Debian's chromium; without it the browser test fails in
-// CI and is skipped elsewhere.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed; apt-get install -y chromium")
-	}
-	t.Skip("chromium is not installed; apt-get install -y chromium to run the browser test")
-	return ""
-}
+	"github.com/floodgate/floodgate/internal/testkit/chrome"
+)
 
 // seedDemo gives a service the state of a bad day: a critical incident with
 // its fact, cause and response, a sold-out notice, maintenance and history.
@@ -62,7 +47,6 @@ func seedDemo(t *testing.T, s *Service, clock *fakeClock) {
 }
 
 func TestStaticExportInChromium(t *testing.T) {
-	chromium := chromiumPath(t)
 	// A fixed clock makes the screenshot the same on every run.
 	clock := newFakeClock()
 	s, _ := MustOpen(t, func(c *Config) { c.Now = clock.Now })
@@ -92,27 +76,11 @@ func TestStaticExportInChromium(t *testing.T) {
 		t.Fatal("the exported page must work without JavaScript")
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 40*time.Second)
+	b := chrome.New(t, chrome.Options{Width: 420, Height: 900, Scale: 2, Mobile: true})
+	ctx, cancelT := context.WithTimeout(b.Ctx, 40*time.Second)
 	defer cancelT()
 
 	err := chromedp.Do(ctx,
-		chromedp.EmulateViewport(420, 900, chromedp.EmulateScale(2), chromedp.EmulateMobile),
 		chromedp.Navigate("file://"+filepath.Join(dir, "index.html")),
 		chromedp.WaitVisible(chromedp.CSS(".hero")),
 	)
@@ -134,15 +102,5 @@ func TestStaticExportInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(png) < 8 || string(png[1:4]) != "PNG" {
-		t.Fatalf("screenshot is not a PNG (%d bytes)", len(png))
-	}
-	out := filepath.Join("..", "docs", "screenshots", "status-export.png")
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(out, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot written to %s", out)
+	chrome.Save(t, "status-export", png)
 }

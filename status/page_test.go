@@ -6,8 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/internal/testkit/chrome"
 )
 
 // seedHistory gives a service 80 days of history: a three-hour critical
@@ -212,9 +211,8 @@ func TestMaintenanceOpensClosesAndNotifies(t *testing.T) {
 
 // TestStatusPageInChromium renders the live page with 90 days of uptime
 // bars, a component group, a postmortem and the subscribe form, and keeps
-// screenshots in docs/screenshots.
+// screenshots (see chrome.Save).
 func TestStatusPageInChromium(t *testing.T) {
-	chromium := chromiumPath(t)
 	clock := newFakeClock()
 	clock.Add(-80 * 24 * time.Hour)
 	s, _ := MustOpen(t, func(c *Config) { c.Now = clock.Now })
@@ -222,15 +220,8 @@ func TestStatusPageInChromium(t *testing.T) {
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.UserDataDir(t.TempDir()))
-	actx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
+	b := chrome.New(t, chrome.Options{Scale: 2})
+	ctx, cancelT := context.WithTimeout(b.Ctx, 60*time.Second)
 	defer cancelT()
 
 	shots := map[string][]byte{}
@@ -238,7 +229,7 @@ func TestStatusPageInChromium(t *testing.T) {
 		name          string
 		width, height int64
 		mobile        bool
-	}{{"status-page-mobile.png", 420, 900, true}, {"status-page-desktop.png", 1100, 900, false}} {
+	}{{"status-page-mobile", 420, 900, true}, {"status-page-desktop", 1100, 900, false}} {
 		steps := []chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(v.width, v.height, chromedp.EmulateScale(2))}
 		if v.mobile {
 			steps = []chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(v.width, v.height, chromedp.EmulateScale(2), chromedp.EmulateMobile)}
@@ -275,7 +266,7 @@ func TestStatusPageInChromium(t *testing.T) {
 		}
 		shots[v.name] = png
 		if v.mobile {
-			for name, sel := range map[string]string{"status-subscribe-form.png": "form.subscribe", "status-components.png": "ul.components"} {
+			for name, sel := range map[string]string{"status-subscribe-form": "form.subscribe", "status-components": "ul.components"} {
 				img, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(sel)))
 				if err != nil {
 					t.Fatal(err)
@@ -310,15 +301,8 @@ func TestStatusPageInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shots["status-widget.png"] = img
+	shots["status-widget"] = img
 	for name, png := range shots {
-		if len(png) < 8 || string(png[1:4]) != "PNG" {
-			t.Fatalf("%s is not a PNG", name)
-		}
-		out := filepath.Join("..", "docs", "screenshots", name)
-		if err := os.WriteFile(out, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot written to %s", out)
+		chrome.Save(t, name, png)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/floodgate/floodgate/internal/testkit/chrome"
 )
 
 // logoSVG is a maker's logo, served over https by the test.
@@ -46,25 +48,25 @@ func TestE2ETenantBranding(t *testing.T) {
 		t.Fatalf("create the maker's drop with its key: %d", code)
 	}
 
-	b.do("open the maker's drop", chromedp.Navigate(n.URL+"/d/acme-speaker"))
-	b.visible("#maker-name")
-	if got := b.text("#maker-name"); got != "Acme Audio Lab" {
+	b.Do("open the maker's drop", chromedp.Navigate(n.URL+"/d/acme-speaker"))
+	b.Visible("#maker-name")
+	if got := b.Text("#maker-name"); got != "Acme Audio Lab" {
 		t.Fatalf("maker name %q, want Acme Audio Lab", got)
 	}
-	b.visible("#countdown .unit")
+	b.Visible("#countdown .unit")
 	// The logo loads: the CSP lets images come from the maker's origin.
-	b.do("wait for the logo", chromedp.Poll[chromedp.Void](`(() => { const i = document.getElementById("maker-logo"); return i && i.complete && i.naturalWidth > 0; })()`, chromedp.WithPollingTimeout(30*time.Second)))
-	if src := evalJS[string](b, `document.getElementById('maker-logo').src`); src != logos.URL+"/logo.svg" {
+	b.Do("wait for the logo", chromedp.Poll[chromedp.Void](`(() => { const i = document.getElementById("maker-logo"); return i && i.complete && i.naturalWidth > 0; })()`, chromedp.WithPollingTimeout(30*time.Second)))
+	if src := chrome.Eval[string](b, `document.getElementById('maker-logo').src`); src != logos.URL+"/logo.svg" {
 		t.Errorf("logo src %q", src)
 	}
 	// The accent colour comes from the maker's stylesheet.
-	if c := evalJS[string](b, `getComputedStyle(document.querySelector('.top-brand')).borderTopColor`); c != "rgb(10, 125, 90)" {
+	if c := chrome.Eval[string](b, `getComputedStyle(document.querySelector('.top-brand')).borderTopColor`); c != "rgb(10, 125, 90)" {
 		t.Errorf("header accent %q, want rgb(10, 125, 90)", c)
 	}
-	if c := evalJS[string](b, `getComputedStyle(document.documentElement).getPropertyValue('--brand').trim()`); c != "#0a7d5a" {
+	if c := chrome.Eval[string](b, `getComputedStyle(document.documentElement).getPropertyValue('--brand').trim()`); c != "#0a7d5a" {
 		t.Errorf("--brand is %q, want #0a7d5a", c)
 	}
-	b.shot("12-maker-branding")
+	b.Shot("12-maker-branding")
 
 	// A name with markup is text; a platform drop has no maker header.
 	evil := map[string]any{"id": "evil", "name": "Evil", "max_drops": 1,
@@ -81,8 +83,8 @@ func TestE2ETenantBranding(t *testing.T) {
 	if strings.Contains(page, "<img src=x") || !strings.Contains(page, "&lt;img src=x onerror=alert(1)&gt;&#34;&amp;") {
 		t.Errorf("the maker's name is not escaped:\n%s", page)
 	}
-	b.do("open the evil drop", chromedp.Navigate(n.URL+"/d/evil-drop"))
-	if got := b.text("#maker-name"); got != `<img src=x onerror=alert(1)>"&` {
+	b.Do("open the evil drop", chromedp.Navigate(n.URL+"/d/evil-drop"))
+	if got := b.Text("#maker-name"); got != `<img src=x onerror=alert(1)>"&` {
 		t.Errorf("maker name shown as %q", got)
 	}
 	n.createDrop(dropSpec{ID: "platform", Stock: 5})

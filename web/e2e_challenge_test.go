@@ -7,6 +7,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/internal/testkit/chrome"
 	"github.com/floodgate/floodgate/web"
 )
 
@@ -28,25 +29,25 @@ func TestE2EJoinChallengeSolvedInTheBrowser(t *testing.T) {
 	} {
 		t.Run(tc.lang, func(t *testing.T) {
 			b := newBrowser(t, tc.lang)
-			b.do("open the drop", chromedp.Navigate(n.URL+"/d/"+drop))
-			b.visible("#join")
-			if live := evalJS[string](b, `document.getElementById("pow-live").getAttribute("aria-live")`); live != "polite" {
+			b.Do("open the drop", chromedp.Navigate(n.URL+"/d/"+drop))
+			b.Visible("#join")
+			if live := chrome.Eval[string](b, `document.getElementById("pow-live").getAttribute("aria-live")`); live != "polite" {
 				t.Fatalf("the challenge's live region has aria-live %q, want polite", live)
 			}
-			b.click("#join")
+			b.Click("#join")
 			// The drop is open and admits at once: the ticket leads to the
 			// waiting room or straight to the turn.
-			testkit.WaitFor(t, "a ticket from the solved challenge", func() bool { return b.cookie("fg_ticket_"+drop) != "" })
+			testkit.WaitFor(t, "a ticket from the solved challenge", func() bool { return b.Cookie("fg_ticket_"+drop) != "" })
 			testkit.WaitFor(t, "the waiting room or the turn", func() bool {
-				return evalJS[bool](b, `!document.getElementById("view-waiting").hidden || !document.getElementById("view-turn").hidden`)
+				return chrome.Eval[bool](b, `!document.getElementById("view-waiting").hidden || !document.getElementById("view-turn").hidden`)
 			})
-			if got := evalJS[string](b, `document.getElementById("pow-live").textContent`); got != tc.done {
+			if got := chrome.Eval[string](b, `document.getElementById("pow-live").textContent`); got != tc.done {
 				t.Errorf("the live region says %q, want %q", got, tc.done)
 			}
-			if !evalJS[bool](b, `document.getElementById("pow").hidden`) {
+			if !chrome.Eval[bool](b, `document.getElementById("pow").hidden`) {
 				t.Error("the progress of the challenge is still shown in the waiting room")
 			}
-			used := evalJS[string](b, `performance.getEntriesByType("resource").map(function (e) { return e.name; }).join(" ")`)
+			used := chrome.Eval[string](b, `performance.getEntriesByType("resource").map(function (e) { return e.name; }).join(" ")`)
 			if !strings.Contains(used, "/static/pow.js") {
 				t.Errorf("the page did not load the solver worker; resources: %s", used)
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/floodgate/floodgate/fairness"
 	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/internal/testkit/chrome"
 )
 
 // TestE2EDraw runs a draw in two browsers: both buyers sign in and enter;
@@ -29,18 +30,18 @@ func TestE2EDraw(t *testing.T) {
 	}
 
 	enter := func(br *browser, email string) {
-		br.do("open the draw", chromedp.Navigate(n.URL+"/d/"+drop))
-		br.visible("#d-signin")
-		br.click("#d-signin")
-		br.visible("#email")
-		br.do("type email", chromedp.SendKeys(chromedp.CSS("#email"), email))
-		br.click("#dev-continue")
-		br.visible("#d-enter")
-		br.click("#d-enter")
-		testkit.WaitFor(t, email+"'s entry", func() bool { return br.text("#d-title") == "You are in the draw" })
+		br.Do("open the draw", chromedp.Navigate(n.URL+"/d/"+drop))
+		br.Visible("#d-signin")
+		br.Click("#d-signin")
+		br.Visible("#email")
+		br.Do("type email", chromedp.SendKeys(chromedp.CSS("#email"), email))
+		br.Click("#dev-continue")
+		br.Visible("#d-enter")
+		br.Click("#d-enter")
+		testkit.WaitFor(t, email+"'s entry", func() bool { return br.Text("#d-title") == "You are in the draw" })
 	}
 	enter(a, "alice@example.com")
-	a.shot("draw-01-entered")
+	a.Shot("draw-01-entered")
 	enter(b, "bob@example.com")
 	if time.Now().After(ends) {
 		t.Fatal("the entries closed before both buyers entered; the machine is too slow for this window")
@@ -48,7 +49,7 @@ func TestE2EDraw(t *testing.T) {
 
 	// The draw runs at entry_ends_at; each page finds out by itself.
 	won := func(br *browser) bool {
-		return evalJS[bool](br, `!document.getElementById("d-claim").hidden && document.getElementById("view-draw").hidden === false`)
+		return chrome.Eval[bool](br, `!document.getElementById("d-claim").hidden && document.getElementById("view-draw").hidden === false`)
 	}
 	var winner, loser *browser
 	testkit.WaitFor(t, "the draw", func() bool {
@@ -60,18 +61,18 @@ func TestE2EDraw(t *testing.T) {
 		}
 		return winner != nil
 	})
-	if got := winner.text("#d-title"); got != "You won" {
+	if got := winner.Text("#d-title"); got != "You won" {
 		t.Fatalf("the winner's page says %q", got)
 	}
-	winner.shot("draw-02-won")
+	winner.Shot("draw-02-won")
 
 	// The winner claims: a hold without queueing, then the order.
-	winner.click("#d-claim")
-	winner.visible("#buy")
-	winner.click("#buy")
-	winner.visible("#view-order")
-	winner.do("open the receipt", chromedp.Click(chromedp.CSS("#o-receipt-box summary"), chromedp.NodeVisible))
-	receipt := evalJS[string](winner, `document.getElementById("o-receipt").value`)
+	winner.Click("#d-claim")
+	winner.Visible("#buy")
+	winner.Click("#buy")
+	winner.Visible("#view-order")
+	winner.Do("open the receipt", chromedp.Click(chromedp.CSS("#o-receipt-box summary"), chromedp.NodeVisible))
+	receipt := chrome.Eval[string](winner, `document.getElementById("o-receipt").value`)
 	var keys fairness.JWKS
 	if code := n.call("GET", "/.well-known/jwks.json", "", nil, &keys); code != 200 {
 		t.Fatalf("jwks: %d", code)
@@ -80,14 +81,14 @@ func TestE2EDraw(t *testing.T) {
 	if err != nil || r.Drop != drop || r.Position != 1 {
 		t.Fatalf("the receipt on the order page: %+v %v", r.Leaf, err)
 	}
-	winner.shot("draw-03-ordered")
+	winner.Shot("draw-03-ordered")
 	if orders := n.orders(drop); len(orders) != 1 {
 		t.Fatalf("%d orders, want 1", len(orders))
 	}
 
 	// The other entrant learns the result on the page.
 	testkit.WaitFor(t, "the losing entrant's result", func() bool {
-		return evalJS[string](loser, `document.getElementById("view-message").hidden ? "" : document.getElementById("m-title").textContent`) == "Not drawn"
+		return chrome.Eval[string](loser, `document.getElementById("view-message").hidden ? "" : document.getElementById("m-title").textContent`) == "Not drawn"
 	})
-	loser.shot("draw-04-not-drawn")
+	loser.Shot("draw-04-not-drawn")
 }

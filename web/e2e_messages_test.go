@@ -7,6 +7,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/internal/testkit/chrome"
 )
 
 // holdByAPI takes one item of drop without a browser (another buyer) and
@@ -62,47 +63,47 @@ func TestE2EKoreanLimitBeyondStockAndSoldOut(t *testing.T) {
 	n.createDrop(dropSpec{ID: "last-speaker", Name: "미니 AI 스피커", Stock: 1, PerCustomerLimit: 1})
 
 	// Korean from Accept-Language, all the way to the order.
-	b.do("open", chromedp.Navigate(n.URL+"/d/limit-speaker"))
-	if lang := evalJS[string](b, "document.documentElement.lang"); lang != "ko" {
+	b.Do("open", chromedp.Navigate(n.URL+"/d/limit-speaker"))
+	if lang := chrome.Eval[string](b, "document.documentElement.lang"); lang != "ko" {
 		t.Fatalf("page language = %q, want ko from Accept-Language", lang)
 	}
-	if got := b.text("#join"); got != "대기실 입장하기" {
+	if got := b.Text("#join"); got != "대기실 입장하기" {
 		t.Fatalf("join button = %q", got)
 	}
-	if got := b.text("#drop-price"); got != "59,000원" {
+	if got := b.Text("#drop-price"); got != "59,000원" {
 		t.Fatalf("price = %q", got)
 	}
-	b.click("#join")
-	b.visible("#view-turn")
-	if got := b.text("#view-turn h2"); got != "고객님 차례입니다" {
+	b.Click("#join")
+	b.Visible("#view-turn")
+	if got := b.Text("#view-turn h2"); got != "고객님 차례입니다" {
 		t.Fatalf("turn heading = %q", got)
 	}
-	b.shot("ko-01-your-turn")
-	b.click("#signin")
-	b.visible("#email")
-	b.do("email", chromedp.SendKeys(chromedp.CSS("#email"), "minji@example.com"))
-	b.click("#dev-continue")
-	b.click("#buy")
-	b.visible("#view-order")
-	if got := b.text("#view-order h2"); got != "주문 완료" {
+	b.Shot("ko-01-your-turn")
+	b.Click("#signin")
+	b.Visible("#email")
+	b.Do("email", chromedp.SendKeys(chromedp.CSS("#email"), "minji@example.com"))
+	b.Click("#dev-continue")
+	b.Click("#buy")
+	b.Visible("#view-order")
+	if got := b.Text("#view-order h2"); got != "주문 완료" {
 		t.Fatalf("order heading = %q", got)
 	}
-	b.shot("ko-02-order")
+	b.Shot("ko-02-order")
 
 	// The same buyer again with a new place in line: the limit, said
 	// plainly, and no second order.
-	evalJS[string](b, `document.cookie = "fg_ticket_limit-speaker=; Path=/; Max-Age=0"`)
-	b.do("new ticket", chromedp.Reload())
-	b.click("#join")
-	b.visible("#view-turn,#view-message")
-	if evalJS[bool](b, `!document.getElementById("view-turn").hidden`) {
-		b.click("#buy")
+	chrome.Eval[string](b, `document.cookie = "fg_ticket_limit-speaker=; Path=/; Max-Age=0"`)
+	b.Do("new ticket", chromedp.Reload())
+	b.Click("#join")
+	b.Visible("#view-turn,#view-message")
+	if chrome.Eval[bool](b, `!document.getElementById("view-turn").hidden`) {
+		b.Click("#buy")
 	}
-	b.visible("#view-message")
-	if got := b.text("#m-title"); got != "구매 한도 도달" {
+	b.Visible("#view-message")
+	if got := b.Text("#m-title"); got != "구매 한도 도달" {
 		t.Fatalf("limit message = %q", got)
 	}
-	b.shot("ko-03-limit")
+	b.Shot("ko-03-limit")
 	if orders := n.orders("limit-speaker"); len(orders) != 1 {
 		t.Fatalf("orders = %d, want 1", len(orders))
 	}
@@ -112,10 +113,10 @@ func TestE2EKoreanLimitBeyondStockAndSoldOut(t *testing.T) {
 	// this place, and keeps it.
 	ticketA, holdA := holdByAPI(n, "last-speaker")
 	ticketB := joinByAPI(n, "last-speaker")
-	b.do("open last", chromedp.Navigate(n.URL+"/d/last-speaker?lang=en"))
-	b.click("#join")
-	b.visible("#w-beyond")
-	b.shot("09-beyond-stock")
+	b.Do("open last", chromedp.Navigate(n.URL+"/d/last-speaker?lang=en"))
+	b.Click("#join")
+	b.Visible("#w-beyond")
+	b.Shot("09-beyond-stock")
 	// The others let the item go, one after the other: the line moves on to
 	// this browser.
 	if code := n.call("DELETE", "/api/v1/holds/"+holdA, ticketA, nil, nil); code != 204 {
@@ -125,39 +126,39 @@ func TestE2EKoreanLimitBeyondStockAndSoldOut(t *testing.T) {
 	if code := n.call("DELETE", "/api/v1/holds/"+holdB, ticketB, nil, nil); code != 204 {
 		t.Fatalf("release: %d", code)
 	}
-	b.visible("#view-turn")
-	evalJS[bool](b, `window.confirm = function () { return true }; true`)
-	b.click("#release")
-	b.visible("#view-message")
+	b.Visible("#view-turn")
+	chrome.Eval[bool](b, `window.confirm = function () { return true }; true`)
+	b.Click("#release")
+	b.Visible("#view-message")
 
 	// Someone else buys the last one: sold out, in Korean and in English.
 	buyByAPI(n, "last-speaker", "other@example.com")
-	b.do("sold out ko", chromedp.Navigate(n.URL+"/d/last-speaker?lang=ko"))
-	b.visible("#view-message")
-	if got := b.text("#m-title"); got != "품절" {
+	b.Do("sold out ko", chromedp.Navigate(n.URL+"/d/last-speaker?lang=ko"))
+	b.Visible("#view-message")
+	if got := b.Text("#m-title"); got != "품절" {
 		t.Fatalf("sold-out title = %q", got)
 	}
-	b.shot("ko-04-sold-out")
-	b.do("sold out en", chromedp.Navigate(n.URL+"/d/last-speaker?lang=en"))
-	b.visible("#view-message")
-	if got := b.text("#m-text"); !strings.Contains(got, "Every item has been sold") {
+	b.Shot("ko-04-sold-out")
+	b.Do("sold out en", chromedp.Navigate(n.URL+"/d/last-speaker?lang=en"))
+	b.Visible("#view-message")
+	if got := b.Text("#m-text"); !strings.Contains(got, "Every item has been sold") {
 		t.Fatalf("sold-out text = %q", got)
 	}
-	b.shot("10-sold-out")
+	b.Shot("10-sold-out")
 
 	// A tampered ticket, and a ticket of another sale, in the cookie: a
 	// clear word and a fresh start, never a crash or someone else's place.
 	for _, bad := range []string{"not-a-ticket", ticketA} {
-		b.do("open", chromedp.Navigate(n.URL+"/d/limit-speaker?lang=en"))
-		evalJS[string](b, `document.cookie = "fg_ticket_limit-speaker=`+bad+`; Path=/"`)
-		b.do("reload", chromedp.Reload())
-		b.visible("#join-error")
-		if got := b.text("#join-error"); !strings.Contains(got, "could not be read") {
+		b.Do("open", chromedp.Navigate(n.URL+"/d/limit-speaker?lang=en"))
+		chrome.Eval[string](b, `document.cookie = "fg_ticket_limit-speaker=`+bad+`; Path=/"`)
+		b.Do("reload", chromedp.Reload())
+		b.Visible("#join-error")
+		if got := b.Text("#join-error"); !strings.Contains(got, "could not be read") {
 			t.Fatalf("bad ticket %q: message %q", bad, got)
 		}
-		if b.cookie("fg_ticket_limit-speaker") != "" {
+		if b.Cookie("fg_ticket_limit-speaker") != "" {
 			t.Fatal("the bad ticket was kept")
 		}
 	}
-	b.shot("11-bad-ticket")
+	b.Shot("11-bad-ticket")
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/internal/testkit/chrome"
 	"github.com/oauth2-proxy/mockoidc"
 )
 
@@ -29,14 +30,14 @@ func startOIDCNode(t *testing.T, i *idp) *node {
 // toTheTurn opens the drop, joins and waits for the hold; it returns the
 // ticket and the hold.
 func toTheTurn(b *browser, n *node, drop string) (string, meJSON) {
-	b.t.Helper()
-	b.do("open "+drop, chromedp.Navigate(n.URL+"/d/"+drop))
-	b.click("#join")
-	b.visible("#view-turn")
-	ticket := b.cookie("fg_ticket_" + drop)
+	b.T.Helper()
+	b.Do("open "+drop, chromedp.Navigate(n.URL+"/d/"+drop))
+	b.Click("#join")
+	b.Visible("#view-turn")
+	ticket := b.Cookie("fg_ticket_" + drop)
 	m := n.me(drop, ticket)
 	if m.Hold == nil || m.Hold.Status != "active" {
-		b.t.Fatalf("no active hold on the turn: %+v", m)
+		b.T.Fatalf("no active hold on the turn: %+v", m)
 	}
 	return ticket, m
 }
@@ -44,19 +45,19 @@ func toTheTurn(b *browser, n *node, drop string) (string, meJSON) {
 // signInAndBuy signs in through the provider (the browser follows its
 // redirects) and buys; it checks the buyer came back to the same hold.
 func signInAndBuy(b *browser, n *node, drop, ticket string, before meJSON) string {
-	b.t.Helper()
-	b.click("#signin")
-	b.visible("#buy")
-	if path := evalJS[string](b, "location.pathname + location.search"); path != "/d/"+drop {
-		b.t.Fatalf("after sign-in the buyer is at %q, want /d/%s", path, drop)
+	b.T.Helper()
+	b.Click("#signin")
+	b.Visible("#buy")
+	if path := chrome.Eval[string](b, "location.pathname + location.search"); path != "/d/"+drop {
+		b.T.Fatalf("after sign-in the buyer is at %q, want /d/%s", path, drop)
 	}
 	after := n.me(drop, ticket)
 	if after.Hold == nil || after.Hold.ID != before.Hold.ID || after.Hold.Status != "active" {
-		b.t.Fatalf("sign-in did not come back to the same hold: before %+v after %+v", before.Hold, after.Hold)
+		b.T.Fatalf("sign-in did not come back to the same hold: before %+v after %+v", before.Hold, after.Hold)
 	}
-	b.click("#buy")
-	b.visible("#view-order")
-	return b.text("#o-id")
+	b.Click("#buy")
+	b.Visible("#view-order")
+	return b.Text("#o-id")
 }
 
 // TestE2EPurchaseWithOIDC signs in through a real OIDC provider
@@ -70,7 +71,7 @@ func TestE2EPurchaseWithOIDC(t *testing.T) {
 	n.createDrop(dropSpec{ID: drop, Stock: 10, PerCustomerLimit: 1, Vouchers: vouchers("MELON", 10)})
 
 	ticket, before := toTheTurn(b, n, drop)
-	if href := evalJS[string](b, `document.getElementById("signin").getAttribute("href")`); !strings.HasPrefix(href, "/login?return=") {
+	if href := chrome.Eval[string](b, `document.getElementById("signin").getAttribute("href")`); !strings.HasPrefix(href, "/login?return=") {
 		t.Fatalf("sign-in link = %q", href)
 	}
 	orderID := signInAndBuy(b, n, drop, ticket, before)
@@ -92,25 +93,25 @@ func TestE2EProviderOutageDuringCheckout(t *testing.T) {
 	n.createDrop(dropSpec{ID: drop, Stock: 10, PerCustomerLimit: 1, HoldSeconds: 120, Vouchers: vouchers("MELON", 10)})
 
 	ticket, before := toTheTurn(b, n, drop)
-	b.visible("#signin")
+	b.Visible("#signin")
 
 	i.Stop()
-	b.visible("#banner")
-	if got := b.text("#banner-text"); !strings.Contains(got, "not answering") {
+	b.Visible("#banner")
+	if got := b.Text("#banner-text"); !strings.Contains(got, "not answering") {
 		t.Fatalf("banner = %q", got)
 	}
 	testkit.WaitFor(t, "the hold to be paused", func() bool {
 		m := n.me(drop, ticket)
 		return m.Hold != nil && m.Hold.Paused
 	})
-	b.visible("#t-paused")
+	b.Visible("#t-paused")
 
 	// Trying to sign in anyway goes nowhere dead: back to the same hold,
 	// with the banner.
-	b.do("sign in while down", chromedp.Navigate(n.URL+"/login?return=/d/"+drop))
-	b.visible("#view-turn")
-	b.visible("#banner")
-	b.shot("07-provider-down")
+	b.Do("sign in while down", chromedp.Navigate(n.URL+"/login?return=/d/"+drop))
+	b.Visible("#view-turn")
+	b.Visible("#banner")
+	b.Shot("07-provider-down")
 	during := n.me(drop, ticket)
 	if during.Hold == nil || during.Hold.ID != before.Hold.ID || during.Hold.Status != "active" {
 		t.Fatalf("the hold was not kept through the outage: %+v", during.Hold)
@@ -118,10 +119,10 @@ func TestE2EProviderOutageDuringCheckout(t *testing.T) {
 
 	i.Start()
 	testkit.WaitFor(t, "the banner to say the provider is back", func() bool {
-		return strings.Contains(b.text("#banner-text"), "back")
+		return strings.Contains(b.Text("#banner-text"), "back")
 	})
 	orderID := signInAndBuy(b, n, drop, ticket, before)
-	b.shot("08-order-after-outage")
+	b.Shot("08-order-after-outage")
 	if orders := n.orders(drop); len(orders) != 1 || orders[0].ID != orderID {
 		t.Fatalf("orders = %+v, want exactly %s", orders, orderID)
 	}

@@ -9,6 +9,7 @@ import (
 
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/internal/testkit/chrome"
 )
 
 // TestE2EPaymentDeadline: with a payment step, the order page shows the
@@ -23,42 +24,42 @@ func TestE2EPaymentDeadline(t *testing.T) {
 	n.MustCreateDrop(t, testkit.DropRequest{ID: drop, Name: "Mini AI speaker", Price: 59000, Currency: "KRW", Stock: 5,
 		PaymentSeconds: 8, PaymentURL: "https://pay.example/checkout?order={order}&token={token}"})
 
-	b.do("open the drop", chromedp.Navigate(n.URL+"/d/"+drop))
-	b.click("#join")
-	b.visible("#signin")
-	b.click("#signin")
-	b.visible("#email")
-	b.do("type email", chromedp.SendKeys(chromedp.CSS("#email"), "payer@example.com"))
-	b.click("#dev-continue")
-	b.visible("#buy")
-	b.click("#buy")
-	b.visible("#o-pay-link")
-	orderID := b.text("#o-id")
-	if b.text("#o-title") != "Order placed: payment due" {
-		t.Fatalf("order title %q", b.text("#o-title"))
+	b.Do("open the drop", chromedp.Navigate(n.URL+"/d/"+drop))
+	b.Click("#join")
+	b.Visible("#signin")
+	b.Click("#signin")
+	b.Visible("#email")
+	b.Do("type email", chromedp.SendKeys(chromedp.CSS("#email"), "payer@example.com"))
+	b.Click("#dev-continue")
+	b.Visible("#buy")
+	b.Click("#buy")
+	b.Visible("#o-pay-link")
+	orderID := b.Text("#o-id")
+	if b.Text("#o-title") != "Order placed: payment due" {
+		t.Fatalf("order title %q", b.Text("#o-title"))
 	}
-	if clock := b.text("#o-pay-clock"); !regexp.MustCompile(`^00:0[0-8]$`).MatchString(clock) {
+	if clock := b.Text("#o-pay-clock"); !regexp.MustCompile(`^00:0[0-8]$`).MatchString(clock) {
 		t.Fatalf("payment clock %q, want the seconds left of 8", clock)
 	}
-	href := evalJS[string](b, `document.getElementById("o-pay-link").href`)
+	href := chrome.Eval[string](b, `document.getElementById("o-pay-link").href`)
 	u, err := url.Parse(href)
 	if err != nil || u.Host != "pay.example" || u.Query().Get("order") != orderID ||
 		u.Query().Get("token") != fhttp.PaymentToken([]byte(adminToken), orderID) {
 		t.Fatalf("pay link %q for order %s", href, orderID)
 	}
-	b.shot("08-payment-due")
+	b.Shot("08-payment-due")
 
 	// Nobody pays: the order expires and the page says so.
-	b.visible("#view-message")
-	if got := b.text("#m-title"); got != "Your order expired" {
+	b.Visible("#view-message")
+	if got := b.Text("#m-title"); got != "Your order expired" {
 		t.Fatalf("after the deadline the page says %q", got)
 	}
 	if d := n.MustDrop(t, drop); d.Available != 5 || d.AwaitingPayment != 0 {
 		t.Fatalf("the expired unit did not go back on sale: %+v", d)
 	}
-	b.do("in Korean", chromedp.Navigate(n.URL+"/d/"+drop+"?lang=ko"))
-	b.visible("#view-message")
-	if got := b.text("#m-title"); got != "주문이 만료되었습니다" {
+	b.Do("in Korean", chromedp.Navigate(n.URL+"/d/"+drop+"?lang=ko"))
+	b.Visible("#view-message")
+	if got := b.Text("#m-title"); got != "주문이 만료되었습니다" {
 		t.Fatalf("in Korean the page says %q", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/internal/testkit/chrome"
 )
 
 func vouchers(prefix string, n int) []string {
@@ -48,15 +49,15 @@ func TestE2EPurchaseWithDevProvider(t *testing.T) {
 		StartsAt: start.Format(time.RFC3339Nano), AdmitPerSecond: 1, HoldSeconds: 300, Vouchers: vouchers("MELON", 20)})
 
 	// Before the start: the product and a countdown.
-	b.do("open the drop", chromedp.Navigate(n.URL+"/d/"+drop))
-	b.visible("#countdown .unit")
-	if got := b.text("#drop-name"); got != "Mini AI speaker" {
+	b.Do("open the drop", chromedp.Navigate(n.URL+"/d/"+drop))
+	b.Visible("#countdown .unit")
+	if got := b.Text("#drop-name"); got != "Mini AI speaker" {
 		t.Fatalf("product name = %q", got)
 	}
-	if got := b.text("#drop-price"); got != "₩59,000" {
+	if got := b.Text("#drop-price"); got != "₩59,000" {
 		t.Fatalf("price = %q", got)
 	}
-	b.shot("01-countdown")
+	b.Shot("01-countdown")
 
 	// Five visitors get in line first, slowly admitted (one a second), so
 	// the browser waits behind them.
@@ -64,23 +65,23 @@ func TestE2EPurchaseWithDevProvider(t *testing.T) {
 	for range 5 {
 		joinByAPI(n, drop)
 	}
-	b.click("#join")
-	b.visible("#view-waiting")
-	testkit.WaitFor(t, "a position", func() bool { return b.text("#w-position") != "—" })
-	pos := b.text("#w-position")
+	b.Click("#join")
+	b.Visible("#view-waiting")
+	testkit.WaitFor(t, "a position", func() bool { return b.Text("#w-position") != "—" })
+	pos := b.Text("#w-position")
 	if pos != "6" {
 		t.Fatalf("position = %q, want 6 (five visitors joined before)", pos)
 	}
-	b.shot("02-waiting-room")
-	ticket := b.cookie("fg_ticket_" + drop)
+	b.Shot("02-waiting-room")
+	ticket := b.Cookie("fg_ticket_" + drop)
 	if ticket == "" {
 		t.Fatal("no ticket cookie after joining")
 	}
 
 	// A reload mid-queue comes back to the same place.
-	b.do("reload", chromedp.Reload())
-	b.visible("#view-waiting,#view-turn")
-	if b.cookie("fg_ticket_"+drop) != ticket {
+	b.Do("reload", chromedp.Reload())
+	b.Visible("#view-waiting,#view-turn")
+	if b.Cookie("fg_ticket_"+drop) != ticket {
 		t.Fatal("the reload changed the ticket")
 	}
 	if m := n.me(drop, ticket); m.Position != 6 {
@@ -88,55 +89,55 @@ func TestE2EPurchaseWithDevProvider(t *testing.T) {
 	}
 
 	// The turn comes by itself (SSE); sign-in is asked only now.
-	b.visible("#view-turn")
-	b.visible("#signin")
+	b.Visible("#view-turn")
+	b.Visible("#signin")
 	before := n.me(drop, ticket)
 	if before.Hold == nil || before.Hold.Status != "active" {
 		t.Fatalf("no active hold on the turn: %+v", before)
 	}
-	b.shot("03-your-turn")
+	b.Shot("03-your-turn")
 
-	b.click("#signin")
-	b.visible("#email")
-	b.shot("04-sign-in-dev")
-	b.do("type email", chromedp.SendKeys(chromedp.CSS("#email"), "buyer@example.com"))
-	b.click("#dev-continue")
-	b.visible("#buy")
-	if path := evalJS[string](b, "location.pathname + location.search"); path != "/d/"+drop {
+	b.Click("#signin")
+	b.Visible("#email")
+	b.Shot("04-sign-in-dev")
+	b.Do("type email", chromedp.SendKeys(chromedp.CSS("#email"), "buyer@example.com"))
+	b.Click("#dev-continue")
+	b.Visible("#buy")
+	if path := chrome.Eval[string](b, "location.pathname + location.search"); path != "/d/"+drop {
 		t.Fatalf("after sign-in the buyer is at %q, want the drop page", path)
 	}
 	after := n.me(drop, ticket)
 	if after.Hold == nil || after.Hold.ID != before.Hold.ID || after.Hold.ExpiresAt != before.Hold.ExpiresAt {
 		t.Fatalf("sign-in did not come back to the same hold with its time: before %+v after %+v", before.Hold, after.Hold)
 	}
-	if !strings.Contains(b.text("#t-who"), "buyer@example.com") {
+	if !strings.Contains(b.Text("#t-who"), "buyer@example.com") {
 		t.Fatal("the page does not say who is signed in")
 	}
-	b.shot("05-checkout")
+	b.Shot("05-checkout")
 
 	// A double click on buy: one order.
-	evalJS[int](b, `(function(){var x=document.getElementById("buy"); x.click(); x.click(); return 1})()`)
-	b.visible("#view-order")
-	b.visible("#o-voucher")
-	orderID, voucher := b.text("#o-id"), b.text("#o-voucher")
+	chrome.Eval[int](b, `(function(){var x=document.getElementById("buy"); x.click(); x.click(); return 1})()`)
+	b.Visible("#view-order")
+	b.Visible("#o-voucher")
+	orderID, voucher := b.Text("#o-id"), b.Text("#o-voucher")
 	if orderID == "" || !strings.HasPrefix(voucher, "MELON-") {
 		t.Fatalf("order page: id %q voucher %q", orderID, voucher)
 	}
-	b.shot("06-order")
+	b.Shot("06-order")
 
 	// The page's Idempotency-Key again (a double submit from another tab or
 	// a retry): the same order, never a second one.
-	key := evalJS[string](b, fmt.Sprintf("localStorage.getItem('fg_idem_%s')", before.Hold.ID))
+	key := chrome.Eval[string](b, fmt.Sprintf("localStorage.getItem('fg_idem_%s')", before.Hold.ID))
 	// The session cookie is HttpOnly and the page does not carry the token
 	// either: script on the page cannot read it. The order call sends the
 	// cookie.
-	if v := evalJS[string](b, `document.documentElement.outerHTML`); strings.Contains(v, "data-session") {
+	if v := chrome.Eval[string](b, `document.documentElement.outerHTML`); strings.Contains(v, "data-session") {
 		t.Fatal("the page embeds the session token")
 	}
-	if c := evalJS[string](b, `document.cookie`); strings.Contains(c, "fg_session") {
+	if c := chrome.Eval[string](b, `document.cookie`); strings.Contains(c, "fg_session") {
 		t.Fatalf("script can read the session cookie: %q", c)
 	}
-	again := evalJSAsync[orderJSON](b, fmt.Sprintf(`fetch("/api/v1/holds/%s/order", {method: "POST", credentials: "same-origin",
+	again := chrome.EvalAsync[orderJSON](b, fmt.Sprintf(`fetch("/api/v1/holds/%s/order", {method: "POST", credentials: "same-origin",
 		headers: {"Authorization": "Bearer " + %q, "Idempotency-Key": %q, "Content-Type": "application/json"}, body: "{}"}).then(function (r) { return r.json(); })`,
 		url.PathEscape(before.Hold.ID), ticket, key))
 	if again.ID != orderID {
@@ -147,15 +148,15 @@ func TestE2EPurchaseWithDevProvider(t *testing.T) {
 	}
 
 	// Reload, and a second tab, come back to the order.
-	b.do("reload order", chromedp.Reload())
-	b.visible("#view-order")
-	if b.text("#o-id") != orderID {
+	b.Do("reload order", chromedp.Reload())
+	b.Visible("#view-order")
+	if b.Text("#o-id") != orderID {
 		t.Fatal("the reloaded page shows another order")
 	}
-	tb := b.tab()
-	tb.do("second tab", chromedp.Navigate(n.URL+"/d/"+drop))
-	tb.visible("#view-order")
-	if tb.text("#o-id") != orderID {
+	tb := b.Tab()
+	tb.Do("second tab", chromedp.Navigate(n.URL+"/d/"+drop))
+	tb.Visible("#view-order")
+	if tb.Text("#o-id") != orderID {
 		t.Fatal("a second tab shows another order")
 	}
 }
@@ -164,7 +165,7 @@ func TestE2EPurchaseWithDevProvider(t *testing.T) {
 // opens it again on the same profile: the ticket cookie brings the buyer
 // back to the same place in line.
 func TestE2EReopenedBrowserKeepsThePlace(t *testing.T) {
-	needE2E(t)
+	chrome.NeedE2E(t)
 	n := startNode(t, "")
 	const drop = "reopen-speaker"
 	// Admission never starts (the sale opens in an hour), so the buyer
@@ -175,23 +176,23 @@ func TestE2EReopenedBrowserKeepsThePlace(t *testing.T) {
 	}
 	profile := t.TempDir()
 	b := newBrowserIn(t, "en-US", profile)
-	b.do("open", chromedp.Navigate(n.URL+"/d/"+drop))
-	b.click("#join")
-	b.visible("#view-waiting")
-	if got := b.text("#w-position"); got != "Drawn at the start" {
+	b.Do("open", chromedp.Navigate(n.URL+"/d/"+drop))
+	b.Click("#join")
+	b.Visible("#view-waiting")
+	if got := b.Text("#w-position"); got != "Drawn at the start" {
 		t.Fatalf("an early arrival's place = %q", got)
 	}
-	ticket := b.cookie("fg_ticket_" + drop)
+	ticket := b.Cookie("fg_ticket_" + drop)
 	if ticket == "" {
 		t.Fatal("no ticket after joining")
 	}
-	b.shot("02b-early-arrival")
-	b.close()
+	b.Shot("02b-early-arrival")
+	b.Close()
 
 	again := newBrowserIn(t, "en-US", profile)
-	again.do("reopen", chromedp.Navigate(n.URL+"/d/"+drop))
-	again.visible("#view-waiting")
-	if got := again.cookie("fg_ticket_" + drop); got != ticket {
+	again.Do("reopen", chromedp.Navigate(n.URL+"/d/"+drop))
+	again.Visible("#view-waiting")
+	if got := again.Cookie("fg_ticket_" + drop); got != ticket {
 		t.Fatal("the reopened browser lost the ticket")
 	}
 }
@@ -207,7 +208,7 @@ func TestE2EWaitingRoomFallsBackToPolling(t *testing.T) {
 	for range 3 {
 		joinByAPI(n, drop)
 	}
-	b.do("break EventSource", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+	b.Do("break EventSource", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
 			window.EventSource = function () {
 				var es = this; es.readyState = 0;
@@ -217,8 +218,8 @@ func TestE2EWaitingRoomFallsBackToPolling(t *testing.T) {
 			window.EventSource.prototype.close = function () {};`})
 		return err
 	}))
-	b.do("open", chromedp.Navigate(n.URL+"/d/"+drop))
-	b.click("#join")
-	b.visible("#view-waiting")
-	b.visible("#view-turn")
+	b.Do("open", chromedp.Navigate(n.URL+"/d/"+drop))
+	b.Click("#join")
+	b.Visible("#view-waiting")
+	b.Visible("#view-turn")
 }

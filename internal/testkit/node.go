@@ -50,7 +50,7 @@ func Binary(tb testing.TB) string {
 		return p
 	}
 	buildOnce.Do(func() {
-		root, err := moduleRoot()
+		root, err := ModuleRoot()
 		if err != nil {
 			buildErr = err
 			return
@@ -78,9 +78,9 @@ func Binary(tb testing.TB) string {
 	return binPath
 }
 
-// moduleRoot finds the directory of go.mod with `go env GOMOD`, so tests in
+// ModuleRoot finds the directory of go.mod with `go env GOMOD`, so tests in
 // any package build the same binary.
-func moduleRoot() (string, error) {
+func ModuleRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
