@@ -16,29 +16,12 @@ BUYERS=${BUYERS:-20000}
 WRK_WRITES=${WRK_WRITES:-150000}
 WRK_DURATION=${WRK_DURATION:-5s} # short enough that no prepared request is sent twice
 QUEUED=${QUEUED:-1000000}
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
-OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ)
-mkdir -p "$OUT"
-WORK=$(mktemp -d /tmp/floodgate-bench.XXXXXX)
-chmod 755 "$WORK"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  if [[ -f $WORK/pg/postmaster.pid ]]; then
-    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -m fast stop >/dev/null 2>&1 || true
-  fi
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+. bench/lib.sh
+bench_init ""
 
-need() { command -v "$1" >/dev/null || { echo "bench: $1 is missing; install it (Debian: $2)" >&2; exit 1; }; }
 need wrk wrk; need redis-server redis-server; need redis-cli redis-tools; need pgbench postgresql-client
-[[ -x $PGBIN/initdb ]] || { echo "bench: no PostgreSQL 15 in $PGBIN; install postgresql-15" >&2; exit 1; }
+need_pg
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 100); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done; echo "bench: $1 did not come up" >&2; exit 1; }
-json() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])[sys.argv[1]])' "$1"; }
 wrk_rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
 
 echo "== machine" | tee "$OUT/machine.txt"
@@ -110,10 +93,7 @@ done
 
 echo "== (b) PostgreSQL one hot row, pgbench -c $CONNS -j 2"
 PGPORT=$(free_port)
-mkdir -p "$WORK/pg" "$WORK/pgsock"; chown postgres "$WORK/pg" "$WORK/pgsock"
-runuser -u postgres -- "$PGBIN/initdb" -D "$WORK/pg" -U postgres --auth=trust >"$OUT/initdb.log" 2>&1
-runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pgsock/log" -w \
-  -o "-p $PGPORT -k $WORK/pgsock -c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB -c fsync=on -c synchronous_commit=on" start >/dev/null
+start_pg "$PGPORT" "-c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB -c fsync=on -c synchronous_commit=on"
 runuser -u postgres -- psql -q -h "$WORK/pgsock" -p "$PGPORT" -U postgres -f bench/pg/schema.sql postgres
 cp bench/pg/reserve.sql "$WORK/reserve.sql"; chmod 644 "$WORK/reserve.sql"
 runuser -u postgres -- pgbench -n -h "$WORK/pgsock" -p "$PGPORT" -U postgres -c "$CONNS" -j 2 -T "${DURATION%s}" -f "$WORK/reserve.sql" postgres | tee "$OUT/pgbench.txt"

@@ -14,26 +14,9 @@ cd "$(dirname "$0")/.."
 
 CONNS=${CONNS:-64}
 BUYERS=${BUYERS:-20000}
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
-OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ)-sinks
-mkdir -p "$OUT"
-WORK=$(mktemp -d /tmp/floodgate-sinks.XXXXXX)
-chmod 755 "$WORK"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  if [[ -f $WORK/pg/postmaster.pid ]]; then
-    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -m fast stop >/dev/null 2>&1 || true
-  fi
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-[[ -x $PGBIN/initdb ]] || { echo "bench: no PostgreSQL 15 in $PGBIN; install postgresql-15" >&2; exit 1; }
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 200); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done; echo "bench: $1 did not come up" >&2; exit 1; }
-json() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])[sys.argv[1]])' "$1"; }
+. bench/lib.sh
+bench_init -sinks
+need_pg
 
 { uname -a; nproc; uptime; go version; "$PGBIN/postgres" --version; } | tee "$OUT/machine.txt"
 go build -o "$WORK/floodgate" ./cmd/floodgate
@@ -44,10 +27,7 @@ HELLO_PORT=$(free_port)
 wait_http "http://127.0.0.1:$HELLO_PORT/"
 
 PGPORT=$(free_port)
-mkdir -p "$WORK/pg" "$WORK/pgsock"; chown postgres "$WORK/pg" "$WORK/pgsock"
-runuser -u postgres -- "$PGBIN/initdb" -D "$WORK/pg" -U postgres --auth=trust >"$OUT/initdb.log" 2>&1
-runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pgsock/log" -w \
-  -o "-p $PGPORT -k $WORK/pgsock -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on" start >/dev/null
+start_pg "$PGPORT" "-c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on"
 DSN="postgres://postgres@127.0.0.1:$PGPORT/postgres?sslmode=disable"
 
 TOKEN=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
