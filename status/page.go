@@ -14,6 +14,12 @@ import (
 //go:embed page.html
 var pageHTML string
 
+// form.html is the shell of the small pages behind a notice's link; each
+// defines its "title" and "body".
+//
+//go:embed form.html
+var formHTML string
+
 //go:embed unsubscribe.html
 var unsubscribeHTML string
 
@@ -91,9 +97,14 @@ func orDefault(v, def string) string {
 
 var pageTmpl = template.Must(template.New("page").Funcs(pageFuncs).Parse(pageHTML))
 
-var unsubscribeTmpl = template.Must(template.New("unsubscribe").Parse(unsubscribeHTML))
+var unsubscribeTmpl = formPage(unsubscribeHTML)
 
-var subscribeTmpl = template.Must(template.New("subscribe").Parse(subscribeHTML))
+var subscribeTmpl = formPage(subscribeHTML)
+
+// formPage is the page whose title and body html defines, in form.html.
+func formPage(html string) *template.Template {
+	return template.Must(template.Must(template.New("form").Parse(formHTML)).Parse(html))
+}
 
 // pageData is what the page template sees.
 type pageData struct {
