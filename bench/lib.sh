@@ -35,6 +35,15 @@ wait_http() { for _ in $(seq 200); do curl -fsS -o /dev/null "$1" 2>/dev/null &&
 # json FIELD: FIELD of the JSON object on the last line of stdin.
 json() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])[sys.argv[1]])' "$1"; }
 
+# start_hello: the hello-world Go server (bench/hello, built into $WORK) on
+# a free port, HELLO_PORT.
+start_hello() {
+  go build -o "$WORK/hello" ./bench/hello
+  HELLO_PORT=$(free_port)
+  "$WORK/hello" -addr "127.0.0.1:$HELLO_PORT" & PIDS+=($!)
+  wait_http "http://127.0.0.1:$HELLO_PORT/"
+}
+
 # start_pg PORT [SERVER OPTIONS]: a fresh PostgreSQL 15 in $WORK/pg, run as
 # the postgres user, listening on PORT and on a socket in $WORK/pgsock.
 start_pg() {

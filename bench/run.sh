@@ -30,13 +30,10 @@ echo "== machine" | tee "$OUT/machine.txt"
 
 echo "== build"
 go build -o "$WORK/floodgate" ./cmd/floodgate
-go build -o "$WORK/hello" ./bench/hello
 go build -o "$WORK/redisreserve" ./bench/redisreserve
 
 # (a) Queue status vs hello world.
-HELLO_PORT=$(free_port)
-"$WORK/hello" -addr "127.0.0.1:$HELLO_PORT" & PIDS+=($!)
-wait_http "http://127.0.0.1:$HELLO_PORT/"
+start_hello
 
 FG_PORT=$(free_port)
 TOKEN=bench-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')

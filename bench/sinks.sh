@@ -20,11 +20,7 @@ need_pg
 
 { uname -a; nproc; uptime; go version; "$PGBIN/postgres" --version; } | tee "$OUT/machine.txt"
 go build -o "$WORK/floodgate" ./cmd/floodgate
-go build -o "$WORK/hello" ./bench/hello
-
-HELLO_PORT=$(free_port)
-"$WORK/hello" -addr "127.0.0.1:$HELLO_PORT" & PIDS+=($!)
-wait_http "http://127.0.0.1:$HELLO_PORT/"
+start_hello
 
 PGPORT=$(free_port)
 start_pg "$PGPORT" "-c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on"
