@@ -10,7 +10,6 @@ import (
 	"io"
 	"mime"
 	"mime/quotedprintable"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -20,11 +19,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/emersion/go-smtp"
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/fairness"
@@ -301,8 +297,8 @@ type entryAnswer struct {
 // and order path; the others learn they were not drawn; floodgate verify
 // recomputes the same winners from the revealed seed.
 func TestDrawIsReproducible(t *testing.T) {
-	mb := startMailbox(t)
-	n := testkit.StartNode(t, testkit.Options{Args: []string{"--smtp-addr", mb.addr, "--smtp-from", "draws@example.com"}})
+	mb := testkit.StartSMTP(t)
+	n := testkit.StartNode(t, testkit.Options{Args: []string{"--smtp-addr", mb.Addr, "--smtp-from", "draws@example.com"}})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	ends := time.Now().Add(3 * time.Second).UTC()
@@ -373,7 +369,7 @@ func TestDrawIsReproducible(t *testing.T) {
 			wantMail[to+" lost"] = "You were not drawn for Raffle"
 		}
 	}
-	testkit.WaitFor(t, "the draw results by email", func() bool { return len(mb.results(t)) >= 5 })
+	testkit.WaitFor(t, "the draw results by email", func() bool { return len(drawResults(t, mb)) >= 5 })
 	// The winners claim with the ticket they are given, through the normal
 	// hold and order calls, without queueing.
 	for _, i := range ranking[:2] {
@@ -391,8 +387,8 @@ func TestDrawIsReproducible(t *testing.T) {
 	}
 	// Every entrant is told by email too, each result once: the winners that
 	// they won, the others that they were backups and then not drawn.
-	testkit.WaitFor(t, "the not-drawn emails", func() bool { return len(mb.results(t)) >= 8 })
-	got := mb.results(t)
+	testkit.WaitFor(t, "the not-drawn emails", func() bool { return len(drawResults(t, mb)) >= 8 })
+	got := drawResults(t, mb)
 	for k, text := range wantMail {
 		if !strings.Contains(got[k], text) {
 			t.Errorf("email %q: %q, want it to say %q", k, got[k], text)
@@ -450,41 +446,11 @@ func TestPresaleLetsOnlyTheInvitedIn(t *testing.T) {
 	}
 }
 
-// mailbox is a real SMTP server (go-smtp) that keeps every message.
-type mailbox struct {
-	mu   sync.Mutex
-	msgs []mailMsg
-	addr string
-}
-
-type mailMsg struct {
-	To   []string
-	Data []byte
-}
-
-func startMailbox(t *testing.T) *mailbox {
-	t.Helper()
-	mb := &mailbox{}
-	srv := smtp.NewServer(mb)
-	srv.Domain = "localhost"
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb.addr = ln.Addr().String()
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Close() })
-	return mb
-}
-
-// results maps "recipient state" to the body of the email about it; two
+// drawResults maps "recipient state" to the body of the email about it; two
 // emails for the same result fail the test.
-func (mb *mailbox) results(t *testing.T) map[string]string {
+func drawResults(t *testing.T, mb *testkit.Mailbox) map[string]string {
 	t.Helper()
-	mb.mu.Lock()
-	msgs := append([]mailMsg(nil), mb.msgs...)
-	mb.mu.Unlock()
+	msgs := mb.Messages()
 	out := map[string]string{}
 	for _, m := range msgs {
 		msg, err := mail.ReadMessage(bytes.NewReader(m.Data))
@@ -513,32 +479,6 @@ func (mb *mailbox) results(t *testing.T) map[string]string {
 		}
 	}
 	return out
-}
-
-func (mb *mailbox) NewSession(*smtp.Conn) (smtp.Session, error) { return &mailSession{mb: mb}, nil }
-
-type mailSession struct {
-	mb  *mailbox
-	cur mailMsg
-}
-
-func (s *mailSession) Reset()                               { s.cur = mailMsg{} }
-func (s *mailSession) Logout() error                        { return nil }
-func (s *mailSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.cur.To = append(s.cur.To, to)
-	return nil
-}
-func (s *mailSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.cur.Data = b
-	s.mb.mu.Lock()
-	s.mb.msgs = append(s.mb.msgs, s.cur)
-	s.mb.mu.Unlock()
-	return nil
 }
 
 // TestDrawEntryPaysTheJoinChallenge: a new entry pays the drop's join

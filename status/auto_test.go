@@ -150,10 +150,10 @@ func TestOutageNoticeAfterTwoHours(t *testing.T) {
 	clock := newFakeClock()
 	hook := newReceiver(t, 0)
 	gateway := newReceiver(t, 0)
-	mb := startSMTP(t)
+	mb := testkit.StartSMTP(t)
 	s, _ := MustOpen(t, func(c *Config) {
 		c.Now = clock.Now
-		c.SMTP = SMTPConfig{Addr: mb.addr, From: "status@floodgate.example"}
+		c.SMTP = SMTPConfig{Addr: mb.Addr, From: "status@floodgate.example"}
 		c.SMS = SMSConfig{URL: gateway.URL + "/sms", From: "+15550001"}
 	})
 	const secret = "maker-secret-0123456789"
@@ -180,7 +180,7 @@ func TestOutageNoticeAfterTwoHours(t *testing.T) {
 	clock.Add(time.Minute)
 	s.checkOutageNotices()
 	testkit.WaitFor(t, "the notices to every buyer and maker", func() bool {
-		return len(hook.accepted()) == 2 && len(gateway.accepted()) == 1 && len(mb.messages()) == 2
+		return len(hook.accepted()) == 2 && len(gateway.accepted()) == 1 && len(mb.Messages()) == 2
 	})
 	// Buyers: SMS to the one with a phone, email to both, each with the fact, cause and response.
 	sms := gateway.accepted()[0].Form
@@ -193,7 +193,7 @@ func TestOutageNoticeAfterTwoHours(t *testing.T) {
 		}
 	}
 	to := map[string]bool{}
-	for _, m := range mb.messages() {
+	for _, m := range mb.Messages() {
 		to[m.To[0]] = true
 		subject, body, _ := decodeMail(t, m.Data)
 		if !strings.Contains(subject, "장애 안내") || !strings.Contains(body, "The data centre lost power.") || !strings.Contains(body, "second site") {

@@ -39,9 +39,9 @@ func TestDeliveryToEveryChannel(t *testing.T) {
 	webhook := newReceiver(t, 0)
 	slack := newReceiver(t, 0)
 	gateway := newReceiver(t, 0)
-	mb := startSMTP(t)
+	mb := testkit.StartSMTP(t)
 	s, _ := MustOpen(t, func(c *Config) {
-		c.SMTP = SMTPConfig{Addr: mb.addr, From: "status@floodgate.example"}
+		c.SMTP = SMTPConfig{Addr: mb.Addr, From: "status@floodgate.example"}
 		c.SMS = SMSConfig{URL: gateway.URL + "/2010-04-01/Accounts/{account}/Messages.json", Account: "AC123", Token: "tok", From: "+15550001"}
 	})
 	const secret = "whsec-0123456789abcdef"
@@ -62,7 +62,7 @@ func TestDeliveryToEveryChannel(t *testing.T) {
 		t.Fatal(err)
 	}
 	testkit.WaitFor(t, "every channel to deliver", func() bool {
-		return len(webhook.accepted()) == 1 && len(slack.accepted()) == 1 && len(gateway.accepted()) == 1 && len(mb.messages()) == 1
+		return len(webhook.accepted()) == 1 && len(slack.accepted()) == 1 && len(gateway.accepted()) == 1 && len(mb.Messages()) == 1
 	})
 
 	// Webhook: signed, with the event id, and the Statuspage incident inside.
@@ -104,7 +104,7 @@ func TestDeliveryToEveryChannel(t *testing.T) {
 	}
 
 	// Email: through a real SMTP server, UTF-8 subject, the three facts.
-	m := mb.messages()[0]
+	m := mb.Messages()[0]
 	if len(m.To) != 1 || m.To[0] != "maker@example.com" || m.From != "status@floodgate.example" {
 		t.Fatalf("mail envelope from %q to %v", m.From, m.To)
 	}

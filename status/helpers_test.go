@@ -12,8 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/emersion/go-smtp"
 )
 
 const testToken = "test-admin-token"
@@ -170,72 +168,6 @@ func (rc *receiver) all() []received {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	return append([]received(nil), rc.got...)
-}
-
-// mailbox is a real SMTP server (go-smtp) that keeps every message.
-type mailbox struct {
-	mu   sync.Mutex
-	msgs []mailMsg
-	addr string
-}
-
-type mailMsg struct {
-	From string
-	To   []string
-	Data []byte
-}
-
-func startSMTP(tb testing.TB) *mailbox {
-	tb.Helper()
-	mb := &mailbox{}
-	srv := smtp.NewServer(mb)
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
-	srv.ReadTimeout = 10 * time.Second
-	srv.WriteTimeout = 10 * time.Second
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	mb.addr = ln.Addr().String()
-	go func() { _ = srv.Serve(ln) }()
-	tb.Cleanup(func() { srv.Close() })
-	return mb
-}
-
-func (mb *mailbox) NewSession(*smtp.Conn) (smtp.Session, error) { return &mailSession{mb: mb}, nil }
-
-func (mb *mailbox) messages() []mailMsg {
-	mb.mu.Lock()
-	defer mb.mu.Unlock()
-	return append([]mailMsg(nil), mb.msgs...)
-}
-
-type mailSession struct {
-	mb  *mailbox
-	cur mailMsg
-}
-
-func (s *mailSession) Reset()        { s.cur = mailMsg{} }
-func (s *mailSession) Logout() error { return nil }
-func (s *mailSession) Mail(from string, _ *smtp.MailOptions) error {
-	s.cur.From = from
-	return nil
-}
-func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.cur.To = append(s.cur.To, to)
-	return nil
-}
-func (s *mailSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.cur.Data = b
-	s.mb.mu.Lock()
-	s.mb.msgs = append(s.mb.msgs, s.cur)
-	s.mb.mu.Unlock()
-	return nil
 }
 
 // fakeClock is a clock the test moves by hand.

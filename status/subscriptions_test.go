@@ -24,10 +24,10 @@ type readMail struct {
 	header            mail.Header
 }
 
-func readMails(t *testing.T, mb *mailbox) []readMail {
+func readMails(t *testing.T, mb *testkit.Mailbox) []readMail {
 	t.Helper()
 	var out []readMail
-	for _, m := range mb.messages() {
+	for _, m := range mb.Messages() {
 		msg, err := mail.ReadMessage(bytes.NewReader(m.Data))
 		if err != nil {
 			t.Fatalf("a message does not parse: %v", err)
@@ -56,9 +56,9 @@ var confirmLinkRE = regexp.MustCompile(`https?://\S+/api/v1/subscriptions/confir
 
 // startPublic starts a Service whose PublicURL is the test server it is
 // served on, so the links in messages can be followed.
-func startPublic(t *testing.T, mod func(*Config)) (*Service, string, *mailbox) {
+func startPublic(t *testing.T, mod func(*Config)) (*Service, string, *testkit.Mailbox) {
 	t.Helper()
-	mb := startSMTP(t)
+	mb := testkit.StartSMTP(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func startPublic(t *testing.T, mod func(*Config)) (*Service, string, *mailbox) {
 	base := "http://" + ln.Addr().String()
 	s, _ := MustOpen(t, func(c *Config) {
 		c.PublicURL = base
-		c.SMTP = SMTPConfig{Addr: mb.addr, From: "status@floodgate.test"}
+		c.SMTP = SMTPConfig{Addr: mb.Addr, From: "status@floodgate.test"}
 		if mod != nil {
 			mod(c)
 		}
@@ -100,7 +100,7 @@ func TestDoubleOptInByEmail(t *testing.T) {
 	if code := doJSON(t, "POST", base+"/api/v1/subscriptions", "", map[string]any{"channel": "email", "target": "a@example.com", "components": []string{"nope"}}, &e); code != 400 {
 		t.Fatalf("an unknown component: %d", code)
 	}
-	testkit.WaitFor(t, "three confirmation messages", func() bool { return len(mb.messages()) == 3 })
+	testkit.WaitFor(t, "three confirmation messages", func() bool { return len(mb.Messages()) == 3 })
 
 	// An incident before anyone confirms reaches nobody.
 	if _, err := s.CreateIncident(IncidentInput{Name: "Checkout is slow", Impact: ImpactMinor, Message: "Slow.", Components: []string{"checkout"}}); err != nil {
@@ -151,7 +151,7 @@ func TestDoubleOptInByEmail(t *testing.T) {
 	if _, err := s.CreateIncident(IncidentInput{Name: "Checkout fails", Impact: ImpactMajor, Message: "Orders fail.", Components: []string{"checkout"}}); err != nil {
 		t.Fatal(err)
 	}
-	testkit.WaitFor(t, "three notices", func() bool { return len(mb.messages()) == 6 && s.OutboxLen() == 0 })
+	testkit.WaitFor(t, "three notices", func() bool { return len(mb.Messages()) == 6 && s.OutboxLen() == 0 })
 	time.Sleep(200 * time.Millisecond)
 	ms = readMails(t, mb)
 	fan, all, never := mailsTo(ms, "checkout-fan@example.com"), mailsTo(ms, "all@example.com"), mailsTo(ms, "never@example.com")
@@ -188,7 +188,7 @@ func TestDoubleOptInByEmail(t *testing.T) {
 	if _, err := s.CreateIncident(IncidentInput{Name: "Checkout fails again", Impact: ImpactMajor, Message: "Orders fail.", Components: []string{"checkout"}}); err != nil {
 		t.Fatal(err)
 	}
-	testkit.WaitFor(t, "the notice to the remaining subscriber", func() bool { return len(mb.messages()) == 7 && s.OutboxLen() == 0 })
+	testkit.WaitFor(t, "the notice to the remaining subscriber", func() bool { return len(mb.Messages()) == 7 && s.OutboxLen() == 0 })
 	time.Sleep(200 * time.Millisecond)
 	if n := len(mailsTo(readMails(t, mb), "checkout-fan@example.com")); n != 2 {
 		t.Fatalf("the unsubscribed address got %d messages, want no new one", n)
@@ -227,7 +227,7 @@ func TestPendingSubscriptionsExpireAndAreRateLimited(t *testing.T) {
 	if code, e := sub("third@example.com"); code != http.StatusTooManyRequests || errorCode(e) != "rate_limited" {
 		t.Fatalf("a sixth request from one address: %d %v", code, e)
 	}
-	testkit.WaitFor(t, "the confirmations", func() bool { return len(mb.messages()) == 4 })
+	testkit.WaitFor(t, "the confirmations", func() bool { return len(mb.Messages()) == 4 })
 	if len(s.Subscribers()) != 2 {
 		t.Fatalf("%d pending subscribers, want 2", len(s.Subscribers()))
 	}
