@@ -175,8 +175,8 @@ func New(cfg Config) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 func (s *Server) routes() http.Handler {
-	mux := newRouter()
-	defer func() { s.patterns = mux.patterns }()
+	mux := api.NewRouter()
+	defer func() { s.patterns = mux.Patterns }()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	// Metrics tell an attacker how the sale is doing and where it hurts:
 	// they need the admin token (Prometheus: authorization.credentials).
