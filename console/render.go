@@ -45,7 +45,7 @@ func (h *Handler) parseTemplates() error {
 			}
 			return T(l, v)
 		},
-		"num": func(v int64) string { return group(v) },
+		"num": chart.Thousands,
 		"f1":  func(v float64) string { return fmt.Sprintf("%.1f", v) },
 		"f2":  func(v float64) string { return fmt.Sprintf("%.2f", v) },
 		"pct": func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) },
@@ -122,23 +122,6 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, name string, st
 		w.WriteHeader(status)
 	}
 	_, _ = w.Write(buf.Bytes())
-}
-
-func group(v int64) string {
-	s := fmt.Sprint(v)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }
 
 func jsonJS(v any) template.JS {

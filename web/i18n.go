@@ -2,11 +2,12 @@ package web
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/text/language"
+
+	"github.com/floodgate/floodgate/internal/chart"
 )
 
 // Languages of the pages. The first is the fallback.
@@ -329,7 +330,7 @@ func T(lang, key string, kv ...string) string {
 // formatPrice writes a price the way buyers of that language read it.
 // Prices are in major units (KRW has no minor unit).
 func formatPrice(lang string, amount int64, currency string) string {
-	n := groupThousands(amount)
+	n := chart.Thousands(amount)
 	switch currency {
 	case "KRW", "":
 		if lang == "ko" {
@@ -345,25 +346,6 @@ func formatPrice(lang string, amount int64, currency string) string {
 	default:
 		return n + " " + currency
 	}
-}
-
-func groupThousands(n int64) string {
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	s := strconv.FormatInt(n, 10)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }
 
 // kst is the time zone of Korean buyers; English pages show UTC and the
