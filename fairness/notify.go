@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/floodgate/floodgate/internal/ticker"
 	"github.com/floodgate/floodgate/sale"
 	"github.com/floodgate/floodgate/status"
 )
@@ -58,21 +59,14 @@ func (n *Notifier) Run(ctx context.Context) {
 	if n.Now == nil {
 		n.Now = time.Now
 	}
-	t := time.NewTicker(n.Interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	ticker.Every(ctx, n.Interval, func(ctx context.Context) {
 		if !n.Store.IsLeader() {
-			continue
+			return
 		}
 		if err := n.Once(ctx); err != nil {
 			n.Logger.Warn("draw notices", "err", err)
 		}
-	}
+	})
 }
 
 type pending struct {
