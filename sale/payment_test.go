@@ -15,27 +15,13 @@ func (g *gen) paymentCommand(c *Command) {
 		if len(g.s.Orders) == 0 || g.chance(0.05) {
 			return fmt.Sprintf("o_%d_nope", g.pick(50))
 		}
-		n := g.pick(len(g.s.Orders))
-		for id := range g.s.Orders {
-			if n == 0 {
-				return id
-			}
-			n--
-		}
-		panic("unreachable")
+		return pickKey(g, g.s.Orders)
 	}
 	sink := func() string {
 		if len(g.s.Sinks) == 0 || g.chance(0.05) {
 			return "sk_nope"
 		}
-		n := g.pick(len(g.s.Sinks))
-		for id := range g.s.Sinks {
-			if n == 0 {
-				return id
-			}
-			n--
-		}
-		panic("unreachable")
+		return pickKey(g, g.s.Sinks)
 	}
 	switch p := g.pick(100); {
 	case p < 40:

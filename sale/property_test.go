@@ -3,8 +3,10 @@ package sale
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 
@@ -88,18 +90,19 @@ func (g *gen) hold() (id, visitor string) {
 	if len(g.s.Holds) == 0 || g.chance(0.05) {
 		return fmt.Sprintf("h_%d_nope", g.pick(50)), g.visitor()
 	}
-	n := g.pick(len(g.s.Holds))
-	for hid, h := range g.s.Holds {
-		if n == 0 {
-			v := h.Visitor
-			if g.chance(0.05) {
-				v = g.visitor()
-			}
-			return hid, v
-		}
-		n--
+	id = pickKey(g, g.s.Holds)
+	visitor = g.s.Holds[id].Visitor
+	if g.chance(0.05) {
+		visitor = g.visitor()
 	}
-	panic("unreachable")
+	return id, visitor
+}
+
+// pickKey picks one key of m. The keys are sorted first: ranging over a map
+// would make the same seed give another sequence on every run.
+func pickKey[V any](g *gen, m map[string]V) string {
+	keys := slices.Sorted(maps.Keys(m))
+	return keys[g.pick(len(keys))]
 }
 
 func (g *gen) command() Command {
