@@ -125,12 +125,10 @@ func (s *Server) createDrop(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	status := http.StatusOK
 	if res.Created {
-		status = http.StatusCreated
 		s.log.Info("drop created", "drop", spec.ID, "stock", spec.Stock, "starts_at", sale.Time(spec.StartsAt))
 	}
-	api.WriteJSON(w, status, res.Drop)
+	api.WriteCreated(w, res.Created, res.Drop)
 }
 
 func (s *Server) closeDrop(w http.ResponseWriter, r *http.Request) {

@@ -235,17 +235,19 @@ func (s *Server) logSize(drop string, want int64) (size, at int64, final bool, e
 	return size, at, final, nil
 }
 
-func (s *Server) logHead(w http.ResponseWriter, r *http.Request) {
-	drop := r.PathValue("drop")
+// requestedLogSize is logSize for the size the request names (?size=N),
+// or the current size.
+func (s *Server) requestedLogSize(r *http.Request, drop string) (size, at int64, final bool, err error) {
 	want, err := queryInt(r, "size", -1, 1<<40)
 	if err != nil {
-		api.WriteError(w, err)
-		return
+		return 0, 0, false, err
 	}
-	if r.URL.Query().Get("size") == "" {
-		want = -1
-	}
-	size, at, final, err := s.logSize(drop, want)
+	return s.logSize(drop, want)
+}
+
+func (s *Server) logHead(w http.ResponseWriter, r *http.Request) {
+	drop := r.PathValue("drop")
+	size, at, final, err := s.requestedLogSize(r, drop)
 	if err != nil {
 		api.WriteError(w, err)
 		return
@@ -363,15 +365,7 @@ func (s *Server) logProof(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "Name the leaf: ?index=N or ?order=ID (and optionally &size=N)."))
 		return
 	}
-	want, err := queryInt(r, "size", -1, 1<<40)
-	if err != nil {
-		api.WriteError(w, err)
-		return
-	}
-	if r.URL.Query().Get("size") == "" {
-		want = -1
-	}
-	size, _, _, err := s.logSize(drop, want)
+	size, _, _, err := s.requestedLogSize(r, drop)
 	if err != nil {
 		api.WriteError(w, err)
 		return
@@ -490,11 +484,7 @@ func (s *Server) createEntry(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	api.WriteJSON(w, status, a)
+	api.WriteCreated(w, created, a)
 }
 
 func (s *Server) myEntry(w http.ResponseWriter, r *http.Request) {

@@ -47,12 +47,10 @@ func (s *Server) createHold(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	status := http.StatusOK
 	if res.Created {
-		status = http.StatusCreated
 		s.metrics.holds.Inc()
 	}
-	api.WriteJSON(w, status, res.Hold)
+	api.WriteCreated(w, res.Created, res.Hold)
 }
 
 // holdTicket verifies the ticket of a request about a hold: the ticket must
@@ -159,14 +157,12 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	status := http.StatusOK
 	if res.Created {
-		status = http.StatusCreated
 		s.metrics.orders.Inc()
 	}
 	o := []floodgate.Order{res.Order}
 	s.withReceipts(o)
-	api.WriteJSON(w, status, o[0])
+	api.WriteCreated(w, res.Created, o[0])
 }
 
 type sessionRequest struct {

@@ -104,14 +104,11 @@ const sseInterval = 500 * time.Millisecond
 // queueEvents streams the ticket's status as server-sent events until the
 // state is final or the client goes away.
 func (s *Server) queueEvents(w http.ResponseWriter, r *http.Request, c *queue.Claims) {
-	release, ok := s.streams.Acquire(clientIPOf(r))
+	release, ok := s.openStream(w, r, "Too many open queue streams from your address; close some tabs, or poll GET /queue without text/event-stream.")
 	if !ok {
-		api.WriteErrorRetry(w, floodgate.Errorf(floodgate.ERateLimited, "Too many open queue streams from your address; close some tabs, or poll GET /queue without text/event-stream."), 5)
 		return
 	}
 	defer release()
-	s.metrics.sseStreams.Inc()
-	defer s.metrics.sseStreams.Dec()
 	err := sse.Stream(w, r, sse.Options{Retry: 2 * time.Second, MinInterval: sseInterval}, func() ([]byte, bool, <-chan struct{}) {
 		changed := s.cfg.Store.Changed()
 		st := s.cfg.Queue.Status(c)

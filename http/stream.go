@@ -78,14 +78,11 @@ func (s *Server) admissionStream(w http.ResponseWriter, r *http.Request) {
 	}
 	// Capped per address like the queue's streams: an edge follows one
 	// stream per drop, nobody needs thousands.
-	release, ok := s.streams.Acquire(clientIPOf(r))
+	release, ok := s.openStream(w, r, "Too many open event streams from your address; close some first.")
 	if !ok {
-		api.WriteErrorRetry(w, floodgate.Errorf(floodgate.ERateLimited, "Too many open event streams from your address; close some first."), 5)
 		return
 	}
 	defer release()
-	s.metrics.sseStreams.Inc()
-	defer s.metrics.sseStreams.Dec()
 	opts := sse.Options{Retry: time.Second, MinInterval: admissionInterval, Keepalive: admissionKeepalive}
 	err := sse.Stream(w, r, opts, func() ([]byte, bool, <-chan struct{}) {
 		changed := s.cfg.Store.Changed()
@@ -97,4 +94,20 @@ func (s *Server) admissionStream(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		api.WriteError(w, floodgate.Errorf(floodgate.EInternal, "streaming is not supported"))
 	}
+}
+
+// openStream takes one of the client address's stream slots and counts the
+// stream; release gives both back. When the address has none left it
+// answers 429 with tooMany and ok is false.
+func (s *Server) openStream(w http.ResponseWriter, r *http.Request, tooMany string) (release func(), ok bool) {
+	free, ok := s.streams.Acquire(clientIPOf(r))
+	if !ok {
+		api.WriteErrorRetry(w, floodgate.Errorf(floodgate.ERateLimited, "%s", tooMany), 5)
+		return nil, false
+	}
+	s.metrics.sseStreams.Inc()
+	return func() {
+		s.metrics.sseStreams.Dec()
+		free()
+	}, true
 }

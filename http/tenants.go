@@ -291,12 +291,10 @@ func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) {
 	}
 	var v TenantView
 	s.cfg.Store.Read(func(st *sale.State) { v = tenantView(st, st.Tenants[spec.ID]) })
-	status := http.StatusOK
 	if res.Created {
-		status = http.StatusCreated
 		s.log.Info("tenant created", "tenant", spec.ID, "by", CallerOf(r).Actor())
 	}
-	api.WriteJSON(w, status, v)
+	api.WriteCreated(w, res.Created, v)
 }
 
 func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) {

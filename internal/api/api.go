@@ -126,6 +126,17 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(buf)
 }
 
+// WriteCreated writes v as JSON: 201 Created when the request made it, 200
+// when it was there already (an idempotent repeat answers what the first
+// request made).
+func WriteCreated(w http.ResponseWriter, created bool, v any) {
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	WriteJSON(w, status, v)
+}
+
 // WriteJSONBytes writes an already encoded JSON body with the given status.
 func WriteJSONBytes(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
