@@ -6,6 +6,7 @@ import (
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/internal/api"
+	"github.com/floodgate/floodgate/sale"
 )
 
 // GroupInput is the body of PUT /api/v1/component-groups/{id}.
@@ -18,18 +19,9 @@ type GroupInput struct {
 
 const componentSourceGroup = "group"
 
-func validGroupID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
+// validGroupID: a group id follows the rules of a drop id (lower-case
+// letters, digits, - and _, up to 64 bytes).
+func validGroupID(id string) bool { return sale.ValidID(id) }
 
 // PutGroup creates or changes a component group: its members are the
 // listed components (at least one, none of them a group), and components

@@ -16,6 +16,18 @@ import (
 	"github.com/floodgate/floodgate/internal/testkit/chrome"
 )
 
+// historyServer serves a service whose clock has run through seedHistory.
+func historyServer(t *testing.T) (*Service, *httptest.Server, string) {
+	t.Helper()
+	clock := newFakeClock()
+	clock.Add(-80 * 24 * time.Hour)
+	s, _ := MustOpen(t, func(c *Config) { c.Now = clock.Now })
+	outageDay := seedHistory(t, s, clock)
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return s, srv, outageDay
+}
+
 // seedHistory gives a service 80 days of history: a three-hour critical
 // checkout outage 32 days ago, a major login incident with a postmortem 12
 // days ago, a minor slowdown today, and a "Sale" group of the waiting room,
@@ -51,12 +63,7 @@ func seedHistory(t *testing.T, s *Service, clock *fakeClock) (outageDay string) 
 }
 
 func TestUptimeGroupsAndPostmortems(t *testing.T) {
-	clock := newFakeClock()
-	clock.Add(-80 * 24 * time.Hour)
-	s, _ := MustOpen(t, func(c *Config) { c.Now = clock.Now })
-	outageDay := seedHistory(t, s, clock)
-	srv := httptest.NewServer(s.Handler())
-	defer srv.Close()
+	s, srv, outageDay := historyServer(t)
 
 	var up UptimeDoc
 	if code := doJSON(t, "GET", srv.URL+"/api/v2/uptime.json", "", nil, &up); code != 200 {
@@ -213,12 +220,7 @@ func TestMaintenanceOpensClosesAndNotifies(t *testing.T) {
 // bars, a component group, a postmortem and the subscribe form, and keeps
 // screenshots (see chrome.Save).
 func TestStatusPageInChromium(t *testing.T) {
-	clock := newFakeClock()
-	clock.Add(-80 * 24 * time.Hour)
-	s, _ := MustOpen(t, func(c *Config) { c.Now = clock.Now })
-	outageDay := seedHistory(t, s, clock)
-	srv := httptest.NewServer(s.Handler())
-	defer srv.Close()
+	_, srv, outageDay := historyServer(t)
 
 	b := chrome.New(t, chrome.Options{Scale: 2})
 	ctx, cancelT := context.WithTimeout(b.Ctx, 60*time.Second)
