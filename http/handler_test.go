@@ -18,7 +18,7 @@ import (
 	"github.com/floodgate/floodgate"
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/identity"
-	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/internal/testkit/localstore"
 	"github.com/floodgate/floodgate/queue"
 	"github.com/floodgate/floodgate/store"
 )
@@ -48,16 +48,7 @@ func (s *syncBuffer) String() string {
 }
 
 // leaderStore opens a real single-node store and waits until it leads.
-func leaderStore(t *testing.T) *store.Store {
-	t.Helper()
-	st, err := store.Open(store.Config{Dir: t.TempDir(), Bootstrap: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	testkit.WaitFor(t, "the store to lead", st.IsLeader)
-	return st
-}
+func leaderStore(t *testing.T) *store.Store { return localstore.Leader(t) }
 
 func handlerServer(t *testing.T, cfg fhttp.Config) *httptest.Server {
 	t.Helper()

@@ -178,18 +178,7 @@ func newScopeEnv(t *testing.T) *scopeEnv {
 	t.Helper()
 	t.Setenv("LOG_LEVEL", "error")
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.Open(store.Config{Dir: t.TempDir(), Bootstrap: true, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	deadline := time.Now().Add(15 * time.Second)
-	for !st.IsLeader() {
-		if time.Now().After(deadline) {
-			t.Fatal("the store did not lead within 15 s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	st := leaderStore(t)
 	svc, err := status.Open(status.Config{DataDir: t.TempDir(), AdminToken: scopeRoot, Dev: true, Logger: quiet,
 		Vouched: fhttp.VouchedAdmin, Caller: fhttp.ResolveCaller})
 	if err != nil {

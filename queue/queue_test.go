@@ -10,23 +10,14 @@ import (
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/internal/testkit/localstore"
 	"github.com/floodgate/floodgate/sale"
 	"github.com/floodgate/floodgate/store"
 )
 
 // openStore opens a real single-node store in a temp dir and waits until it
 // leads.
-func openStore(t *testing.T) *store.Store {
-	t.Helper()
-	t.Setenv("LOG_LEVEL", "error") // raft's own log
-	st, err := store.Open(store.Config{Dir: t.TempDir(), Bootstrap: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	testkit.WaitFor(t, "leadership", func() bool { return st.IsLeader() })
-	return st
-}
+func openStore(t *testing.T) *store.Store { return localstore.Leader(t) }
 
 // startQueue runs the waiting room with a fast ticker on st.
 func startQueue(t *testing.T, st *store.Store, blockSize int64) *Service {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/internal/testkit/localstore"
 	"github.com/floodgate/floodgate/sale"
 	"github.com/floodgate/floodgate/store"
 )
@@ -39,14 +40,8 @@ func (g *gatedStore) Apply(ctx context.Context, c *sale.Command) (sale.Result, e
 // a webhook sink keeps delivering the batches after it, in order; once the
 // commit goes through, the committed cursor catches up with delivery.
 func TestDeliveryDoesNotWaitForTheCursor(t *testing.T) {
-	t.Setenv("LOG_LEVEL", "error")
+	st := localstore.Leader(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.Open(store.Config{Dir: t.TempDir(), Bootstrap: true, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	testkit.WaitFor(t, "a leader", func() bool { return st.IsLeader() })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	now := time.Now().UnixMilli()

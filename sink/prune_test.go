@@ -7,26 +7,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/floodgate/floodgate/internal/testkit/localstore"
 	"github.com/floodgate/floodgate/sale"
-	"github.com/floodgate/floodgate/store"
 )
 
 // TestPruneOnlyWhatEverySinkHas runs the leader's pruning against a real
 // in-process store: events a sink has not taken stay; once it has them and
 // the retention has passed, they go, and an idle store gets no command.
 func TestPruneOnlyWhatEverySinkHas(t *testing.T) {
-	t.Setenv("LOG_LEVEL", "error")
+	st := localstore.Leader(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.Open(store.Config{Dir: t.TempDir(), Bootstrap: true, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	for deadline := time.Now().Add(15 * time.Second); !st.IsLeader(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no leader")
-		}
-	}
 	ctx := context.Background()
 	now := time.Now().UnixMilli()
 	apply := func(c sale.Command) sale.Result {
