@@ -24,82 +24,88 @@ The admin token may also come from FLOODGATE_ADMIN_TOKEN.
 `
 
 func runCluster(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(os.Stderr, clusterUsage)
-		if len(args) == 0 {
-			return errors.New("a subcommand is required: status, add or remove")
-		}
-		return flag.ErrHelp
-	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("cluster "+sub, flag.ContinueOnError)
-	addr := fs.String("addr", "http://127.0.0.1:8080", "HTTP API of any cluster member")
-	fs.String("admin-token", "", "admin token")
-	var (
-		asJSON                 *bool
-		id, raftAddr, httpAddr *string
-	)
-	switch sub {
-	case "status":
-		asJSON = fs.Bool("json", false, "print the JSON answer of GET /api/v1/cluster")
-	case "add":
-		id = fs.String("id", "", "node id of the new member")
-		raftAddr = fs.String("raft-addr", "", "Raft address other nodes reach the new member at (its --raft-advertise or --raft-addr)")
-		httpAddr = fs.String("http-addr", "", "base URL of the new member's API, e.g. http://10.0.0.4:8080 (recorded for forwarding)")
-	case "remove":
-		id = fs.String("id", "", "node id of the member to remove")
-	default:
-		fmt.Fprint(os.Stderr, clusterUsage)
-		return fmt.Errorf("unknown cluster subcommand %q: use status, add or remove", sub)
-	}
-	if err := parseFlags(fs, args, nil); err != nil {
-		return err
-	}
-	token, err := adminTokenFrom(fs, false)
+	return subcommand(ctx, clusterUsage, map[string]command{"status": clusterStatus, "add": clusterAdd, "remove": clusterRemove}, args)
+}
+
+func clusterStatus(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("cluster status", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print the JSON answer of GET /api/v1/cluster")
+	c, err := adminClientFrom(fs, args)
 	if err != nil {
 		return err
 	}
-	c := &adminClient{client.New(strings.TrimRight(*addr, "/"))}
-	c.Authorize = client.BearerToken(token)
-	switch sub {
-	case "status":
-		var info fhttp.ClusterInfo
-		if err := c.do(ctx, "GET", "/api/v1/cluster", nil, &info); err != nil {
-			return err
-		}
-		if *asJSON {
-			enc := json.NewEncoder(os.Stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(info)
-		}
-		info.WriteText(os.Stdout)
-		return nil
-	case "add":
-		if *id == "" || *raftAddr == "" {
-			return errors.New("--id and --raft-addr are required")
-		}
-		var info fhttp.ClusterInfo
-		if err := c.do(ctx, "POST", "/api/v1/cluster/join", fhttp.JoinRequest{ID: *id, RaftAddr: *raftAddr, HTTPAddr: *httpAddr}, &info); err != nil {
-			return err
-		}
-		fmt.Printf("added %s (%s)\n\n", *id, *raftAddr)
-		info.WriteText(os.Stdout)
-		return nil
-	default: // remove
-		if *id == "" {
-			return errors.New("--id is required")
-		}
-		if err := c.do(ctx, "DELETE", "/api/v1/cluster/nodes/"+url.PathEscape(*id), nil, nil); err != nil {
-			return err
-		}
-		fmt.Printf("removed %s; stop its process and, to reuse the machine, empty its data dir before it joins again\n", *id)
-		return nil
+	var info fhttp.ClusterInfo
+	if err := c.do(ctx, "GET", "/api/v1/cluster", nil, &info); err != nil {
+		return err
 	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(info)
+	}
+	info.WriteText(os.Stdout)
+	return nil
+}
+
+func clusterAdd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("cluster add", flag.ContinueOnError)
+	var join fhttp.JoinRequest
+	fs.StringVar(&join.ID, "id", "", "node id of the new member")
+	fs.StringVar(&join.RaftAddr, "raft-addr", "", "Raft address other nodes reach the new member at (its --raft-advertise or --raft-addr)")
+	fs.StringVar(&join.HTTPAddr, "http-addr", "", "base URL of the new member's API, e.g. http://10.0.0.4:8080 (recorded for forwarding)")
+	c, err := adminClientFrom(fs, args)
+	if err != nil {
+		return err
+	}
+	if join.ID == "" || join.RaftAddr == "" {
+		return errors.New("--id and --raft-addr are required")
+	}
+	var info fhttp.ClusterInfo
+	if err := c.do(ctx, "POST", "/api/v1/cluster/join", join, &info); err != nil {
+		return err
+	}
+	fmt.Printf("added %s (%s)\n\n", join.ID, join.RaftAddr)
+	info.WriteText(os.Stdout)
+	return nil
+}
+
+func clusterRemove(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("cluster remove", flag.ContinueOnError)
+	id := fs.String("id", "", "node id of the member to remove")
+	c, err := adminClientFrom(fs, args)
+	if err != nil {
+		return err
+	}
+	if *id == "" {
+		return errors.New("--id is required")
+	}
+	if err := c.do(ctx, "DELETE", "/api/v1/cluster/nodes/"+url.PathEscape(*id), nil, nil); err != nil {
+		return err
+	}
+	fmt.Printf("removed %s; stop its process and, to reuse the machine, empty its data dir before it joins again\n", *id)
+	return nil
 }
 
 // adminClient calls the admin API of a node and says what to check when the
 // node cannot be reached.
 type adminClient struct{ *client.Client }
+
+// adminClientFrom adds the flags every cluster subcommand has (--addr,
+// --admin-token) to fs, parses args and returns the client they make.
+func adminClientFrom(fs *flag.FlagSet, args []string) (*adminClient, error) {
+	addr := fs.String("addr", "http://127.0.0.1:8080", "HTTP API of any cluster member")
+	fs.String("admin-token", "", "admin token")
+	if err := parseFlags(fs, args, nil); err != nil {
+		return nil, err
+	}
+	token, err := adminTokenFrom(fs, false)
+	if err != nil {
+		return nil, err
+	}
+	c := &adminClient{client.New(strings.TrimRight(*addr, "/"))}
+	c.Authorize = client.BearerToken(token)
+	return c, nil
+}
 
 func (c *adminClient) do(ctx context.Context, method, path string, in, out any) error {
 	_, err := c.Call(ctx, method, path, nil, in, out)

@@ -9,10 +9,12 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -47,27 +49,37 @@ var commands = map[string]command{
 
 func main() {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()})))
-	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
-		fmt.Fprint(os.Stderr, usage)
-		if len(os.Args) < 2 {
-			os.Exit(2)
-		}
-		return
-	}
-	cmd, ok := commands[os.Args[1]]
-	if !ok {
-		fmt.Fprintf(os.Stderr, "floodgate: unknown command %q\n\n%s", os.Args[1], usage)
-		os.Exit(2)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := cmd(ctx, os.Args[2:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
-		fmt.Fprintf(os.Stderr, "floodgate %s: %v\n", os.Args[1], err)
-		os.Exit(1)
+	err := subcommand(ctx, usage, commands, os.Args[1:])
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return
 	}
+	fmt.Fprintf(os.Stderr, "floodgate %v\n", err)
+	if errors.As(err, new(usageError)) {
+		os.Exit(2)
+	}
+	os.Exit(1)
+}
+
+// usageError is a command line that names no command, or an unknown one.
+type usageError struct{ error }
+
+// subcommand runs the command of cmds that args[0] names with the rest of
+// args; its error says which command failed. With no name, -h or an unknown
+// name it prints usage. main, floodgate status and floodgate cluster use it.
+func subcommand(ctx context.Context, usage string, cmds map[string]command, args []string) error {
+	if len(args) == 0 || cmds[args[0]] == nil {
+		fmt.Fprint(os.Stderr, usage)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			return flag.ErrHelp
+		}
+		return usageError{fmt.Errorf("needs one of the commands %s", strings.Join(slices.Sorted(maps.Keys(cmds)), ", "))}
+	}
+	if err := cmds[args[0]](ctx, args[1:]); err != nil {
+		return fmt.Errorf("%s: %w", args[0], err)
+	}
+	return nil
 }
 
 // logLevel reads LOG_LEVEL (debug, info, warn, error); info by default.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"net/http"
 	"strings"
 	"testing"
@@ -151,5 +153,29 @@ func TestClusterStatusCallsTheNodeAndReportsItsRefusal(t *testing.T) {
 	err = runCluster(ctx, []string{"remove", "--addr", m.URL(), "--admin-token", "main-test-admin-token", "--id", "node1"})
 	if floodgate.ErrorCode(err) != floodgate.EConflict {
 		t.Fatalf("removing the only node: %v; want conflict", err)
+	}
+}
+
+// TestSubcommandsNameWhatIsMissing: floodgate status and floodgate cluster
+// without a command, or with an unknown one, fail as a usage error that
+// lists the commands; -h is no error.
+func TestSubcommandsNameWhatIsMissing(t *testing.T) {
+	for _, c := range []struct {
+		run  command
+		args []string
+		want string
+	}{
+		{runStatus, nil, "export, serve"},
+		{runStatus, []string{"nope"}, "export, serve"},
+		{runCluster, []string{"nope"}, "add, remove, status"},
+		{func(ctx context.Context, args []string) error { return subcommand(ctx, usage, commands, args) }, []string{"nope"}, "rush, serve, status"},
+	} {
+		err := c.run(t.Context(), c.args)
+		if !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: err = %v; want a usage error naming %s", c.args, err, c.want)
+		}
+	}
+	if err := runCluster(t.Context(), []string{"-h"}); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("cluster -h: %v", err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/floodgate/floodgate/status"
@@ -23,21 +22,7 @@ const statusUsage = `Usage:
 `
 
 func runStatus(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(os.Stderr, statusUsage)
-		if len(args) == 0 {
-			return errors.New("name a subcommand: serve or export")
-		}
-		return flag.ErrHelp
-	}
-	switch args[0] {
-	case "serve":
-		return runStatusServe(ctx, args[1:])
-	case "export":
-		return runStatusExport(ctx, args[1:])
-	}
-	fmt.Fprint(os.Stderr, statusUsage)
-	return fmt.Errorf("unknown subcommand %q; use serve or export", args[0])
+	return subcommand(ctx, statusUsage, map[string]command{"serve": runStatusServe, "export": runStatusExport}, args)
 }
 
 func runStatusServe(ctx context.Context, args []string) error {
