@@ -96,11 +96,9 @@ type metrics struct {
 	sse              prometheus.Gauge
 }
 
-// New returns an edge; call Run to start following the cluster.
+// New returns an edge; call Run to start following the cluster. Blank
+// entries of Upstreams (from a list such as "a,,b") are skipped.
 func New(cfg Config) (*Edge, error) {
-	if len(cfg.Upstreams) == 0 {
-		return nil, errors.New("an edge needs at least one cluster node: pass --cluster http://node:8080")
-	}
 	if cfg.JWKSRefresh <= 0 {
 		cfg.JWKSRefresh = 5 * time.Minute
 	}
@@ -134,11 +132,17 @@ func New(cfg Config) (*Edge, error) {
 		streams:   clientaddr.NewStreams(cfg.StreamsPerIP),
 	}
 	for _, raw := range cfg.Upstreams {
+		if raw = strings.TrimSpace(raw); raw == "" {
+			continue
+		}
 		u, err := url.Parse(strings.TrimRight(raw, "/"))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("cluster node %q must be a base URL such as http://10.0.0.1:8080", raw)
 		}
 		e.upstreams = append(e.upstreams, u)
+	}
+	if len(e.upstreams) == 0 {
+		return nil, errors.New("an edge needs at least one cluster node: pass --cluster http://node:8080")
 	}
 	e.ctx, e.stop = context.WithCancel(context.Background())
 	tr := &http.Transport{MaxIdleConnsPerHost: 512, IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: 30 * time.Second}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -24,38 +23,29 @@ import (
 // any load balancer.
 func runEdge(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
+	cfg := edge.Config{Logger: slog.Default()}
 	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "address to serve buyers on")
 	cluster := fs.String("cluster", "", "comma-separated base URLs of cluster nodes, e.g. http://10.0.0.1:8080,http://10.0.0.2:8080")
-	jwksRefresh := fs.Duration("jwks-refresh", 5*time.Minute, "how often to fetch the ticket keys again")
-	trustedFlag := fs.String("trusted-proxy", "", "comma-separated CIDRs of proxies in front of the edge whose X-Forwarded-For and X-Forwarded-Proto are trusted (loopback always is)")
-	streamsPerIP := fs.Int("streams-per-ip", fhttp.DefaultStreamsPerIP, "open queue event streams per client address (IPv6: per /64)")
+	fs.DurationVar(&cfg.JWKSRefresh, "jwks-refresh", 5*time.Minute, "how often to fetch the ticket keys again")
+	trusted := fs.String("trusted-proxy", "", "comma-separated CIDRs of proxies in front of the edge whose X-Forwarded-For and X-Forwarded-Proto are trusted (loopback always is)")
+	fs.IntVar(&cfg.StreamsPerIP, "streams-per-ip", fhttp.DefaultStreamsPerIP, "open queue event streams per client address (IPv6: per /64)")
 	connsPerIP := fs.Int("conns-per-ip", fhttp.DefaultConnsPerIP, "open connections per client address (IPv6: per /64; trusted proxies are not capped)")
 	bodyTimeout := fs.Duration("body-timeout", clientaddr.DefaultBodyTimeout, "how long a client has to send a request body")
 	fs.String("admin-token", "", "the cluster's admin token; only /metrics uses it (without it the edge serves no metrics)")
-	if err := parseFlags(fs, args, nil); err != nil {
-		return err
-	}
-	adminToken, err := adminTokenFrom(fs, true)
+	err := parseFlags(fs, args, nil)
 	if err != nil {
 		return err
 	}
-	trusted, err := fhttp.ParseTrustedProxies(*trustedFlag)
-	if err != nil {
+	if cfg.MetricsToken, err = adminTokenFrom(fs, true); err != nil {
 		return err
 	}
-	var upstreams []string
-	for _, u := range strings.Split(*cluster, ",") {
-		if u = strings.TrimSpace(u); u != "" {
-			upstreams = append(upstreams, u)
-		}
+	if cfg.Trusted, err = fhttp.ParseTrustedProxies(*trusted); err != nil {
+		return err
 	}
-	if len(upstreams) == 0 {
-		return errors.New("--cluster is required: the base URLs of one or more cluster nodes")
-	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	e, err := edge.New(edge.Config{Upstreams: upstreams, JWKSRefresh: *jwksRefresh, Registry: reg, Logger: slog.Default(),
-		Trusted: trusted, StreamsPerIP: *streamsPerIP, MetricsToken: adminToken})
+	cfg.Upstreams = strings.Split(*cluster, ",")
+	cfg.Registry = prometheus.NewRegistry()
+	cfg.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	e, err := edge.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -63,13 +53,13 @@ func runEdge(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on --http-addr %s: %w", *httpAddr, err)
 	}
-	ln = clientaddr.LimitListener(ln, *connsPerIP, clientaddr.NewTrusted(trusted))
+	ln = clientaddr.LimitListener(ln, *connsPerIP, clientaddr.NewTrusted(cfg.Trusted))
 	go e.Run(ctx)
 	srv := &http.Server{Handler: clientaddr.BodyDeadline(e, *bodyTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() {
 		<-ctx.Done()
 		e.Close() // ends the event streams, so the shutdown does not wait for them
 	}()
-	slog.Info("floodgate edge serving", "http", "http://"+ln.Addr().String(), "cluster", upstreams)
+	slog.Info("floodgate edge serving", "http", "http://"+ln.Addr().String(), "cluster", *cluster)
 	return serveUntil(ctx, srv, ln)
 }
