@@ -130,15 +130,7 @@ Flags:
 		return err
 	}
 	if *reportPath != "" {
-		f, err := os.Create(*reportPath)
-		if err != nil {
-			return fmt.Errorf("write the report: %w", err)
-		}
-		if err := rush.WriteReport(f, res); err != nil {
-			f.Close()
-			return fmt.Errorf("write the report: %w", err)
-		}
-		if err := f.Close(); err != nil {
+		if err := rush.WriteReportFile(*reportPath, res); err != nil {
 			return fmt.Errorf("write the report: %w", err)
 		}
 		fmt.Fprintf(os.Stderr, "report written to %s\n", *reportPath)
@@ -151,9 +143,8 @@ Flags:
 	} else {
 		s.WriteText(os.Stdout)
 	}
-	if *check && !s.Clean() {
-		return fmt.Errorf("the rush broke a promise (oversold %d, lost %d, duplicates %d, 5xx %d, forged/premature/reused tickets taken %d/%d/%d); see the report",
-			s.Oversold, s.LostOrders, s.DuplicateOrders, s.Errors5xx, s.ForgedAccepted, s.PrematureAccepted, s.ReuseAccepted)
+	if *check {
+		return s.Broken()
 	}
 	return nil
 }
