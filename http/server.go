@@ -65,7 +65,8 @@ type Config struct {
 	Cluster    Cluster
 	AdminToken string
 	Dev        bool
-	// PaymentKey signs the token in buyers' payment links.
+	// PaymentKey signs the token in buyers' payment links; the admin token
+	// when empty.
 	PaymentKey []byte
 	// Status and Web, when set, are mounted for their paths.
 	Status http.Handler
@@ -131,6 +132,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
+	}
+	if len(cfg.PaymentKey) == 0 {
+		cfg.PaymentKey = []byte(cfg.AdminToken)
 	}
 	if cfg.JoinRate <= 0 {
 		cfg.JoinRate = DefaultJoinRate

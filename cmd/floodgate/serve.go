@@ -289,12 +289,8 @@ func (m *Main) Run(parent context.Context) (err error) {
 	cfg.sinks.Registerer = reg
 	cfg.sinks.Logger = log
 	sinks := sink.New(cfg.sinks)
-	paymentKey := cfg.paymentSecret
-	if paymentKey == "" {
-		paymentKey = cfg.adminToken
-	}
 	a := cfg.api // the limits and trusted proxies come from the flags
-	a.PaymentKey = []byte(paymentKey)
+	a.PaymentKey = []byte(cfg.paymentSecret)
 	a.Store = st
 	a.Queue = q
 	a.Sessions = sessions
@@ -355,8 +351,7 @@ func (m *Main) Run(parent context.Context) (err error) {
 	}()
 	log.Info("floodgate serving", "http", m.URL(), "raft", st.RaftAddr(), "data_dir", cfg.store.Dir, "dev", cfg.dev)
 	if cfg.demo {
-		u := m.URL()
-		fmt.Fprintf(os.Stderr, "\n  Demo drop:   %s/d/mini-speaker\n  Drop JSON:   %s/api/v1/drops/mini-speaker\n  Status page: %s/status\n  Console:     %s/admin (sign in with the admin token)\n\n", u, u, u, u)
+		demo.WriteBanner(os.Stderr, m.URL())
 	}
 	return nil
 }
