@@ -54,7 +54,7 @@ type diskLog struct {
 	faultMu sync.Mutex
 
 	stop chan struct{}
-	done chan struct{}
+	done chan struct{} // closed when watch returns; nil when not watching
 
 	full       prometheus.Gauge
 	free       prometheus.Gauge
@@ -80,14 +80,24 @@ const segmentSize = 64 << 20
 // the metadata.
 const defaultMinFree = segmentSize + 16<<20
 
+// openDiskLog opens the log and starts watching the disk.
 func openDiskLog(walDir, dataDir string, logger *slog.Logger, reg prometheus.Registerer) (*diskLog, error) {
+	d, err := newDiskLog(walDir, dataDir, logger, reg)
+	if err != nil {
+		return nil, err
+	}
+	d.done = make(chan struct{})
+	go d.watch()
+	return d, nil
+}
+
+func newDiskLog(walDir, dataDir string, logger *slog.Logger, reg prometheus.Registerer) (*diskLog, error) {
 	d := &diskLog{
 		walDir:  walDir,
 		dataDir: dataDir,
 		log:     logger,
 		minFree: defaultMinFree,
 		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
 	}
 	wal, meta, err := openWAL(walDir)
 	if err != nil {
@@ -111,7 +121,6 @@ func openDiskLog(walDir, dataDir string, logger *slog.Logger, reg prometheus.Reg
 		Name: "floodgate_disk_recoveries_total",
 		Help: "Times the Raft log was reopened from disk after a failed write.",
 	})
-	go d.watch()
 	return d, nil
 }
 
@@ -247,6 +256,7 @@ func (d *diskLog) reopen() error {
 			return fmt.Errorf("cut the entries %d-%d of a failed append: %w", d.last+1, last, err)
 		}
 		d.log.Warn("cut log entries a failed append left on disk", "from", d.last+1, "to", last)
+		last = d.last
 	}
 	d.faultMu.Lock()
 	f := d.fault.Swap(nil)
@@ -271,7 +281,9 @@ func (d *diskLog) Close() error {
 	default:
 	}
 	close(d.stop)
-	<-d.done
+	if d.done != nil {
+		<-d.done
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.wal == nil {

@@ -1,0 +1,92 @@
+package store
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/hashicorp/raft"
+)
+
+func logs(from, to uint64) []*raft.Log {
+	var out []*raft.Log
+	for i := from; i <= to; i++ {
+		out = append(out, &raft.Log{Index: i, Term: 1, Type: raft.LogCommand, Data: []byte{byte(i)}})
+	}
+	return out
+}
+
+// TestDiskLogOutOfServiceAndBack: after a failed write the log refuses
+// writes until it is reopened from disk; entries a failed append left on
+// disk are cut, so the log ends where Raft was told it does; a log that
+// lost acknowledged entries is not put back into service. (The full disk
+// itself is in e2e's TestDiskFull, on a real tmpfs.)
+func TestDiskLogOutOfServiceAndBack(t *testing.T) {
+	dir := t.TempDir()
+	// No watcher: the test reopens by hand.
+	if err := os.Mkdir(filepath.Join(dir, "wal"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	d, err := newDiskLog(filepath.Join(dir, "wal"), dir, slog.Default(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+
+	if err := d.StoreLogs(logs(1, 5)); err != nil {
+		t.Fatal(err)
+	}
+	// An append whose commit frame reached the disk although the write
+	// failed: raft-wal has it, Raft was told it failed.
+	if err := d.wal.StoreLogs(logs(6, 7)); err != nil {
+		t.Fatal(err)
+	}
+	_ = d.failed("append", syscall.ENOSPC)
+	if d.Fault() == nil {
+		t.Fatal("no fault after a failed write")
+	}
+	if err := d.StoreLogs(logs(8, 8)); !errors.Is(err, ErrDiskFault) {
+		t.Fatalf("a write while out of service: %v", err)
+	}
+	var l raft.Log
+	if err := d.GetLog(5, &l); err != nil || l.Data[0] != 5 {
+		t.Fatalf("a read while out of service: %v %v", l.Data, err)
+	}
+	if err := d.reopen(); err != nil {
+		t.Fatal(err)
+	}
+	if d.Fault() != nil {
+		t.Fatalf("still out of service after the reopen: %v", d.Fault())
+	}
+	if last, _ := d.LastIndex(); last != 5 {
+		t.Fatalf("the reopened log ends at %d, want 5 (the failed append cut)", last)
+	}
+	// Raft sends 6 again, with other data.
+	again := logs(6, 6)
+	again[0].Data = []byte("again")
+	if err := d.StoreLogs(again); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.GetLog(6, &l); err != nil || string(l.Data) != "again" {
+		t.Fatalf("entry 6 after the reopen: %q %v", l.Data, err)
+	}
+	if err := d.SetUint64([]byte("CurrentTerm"), 3); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := d.GetUint64([]byte("CurrentTerm")); err != nil || v != 3 {
+		t.Fatalf("stable store after the reopen: %d %v", v, err)
+	}
+
+	// A log that comes back shorter than what was stored stays out.
+	d.last = 9
+	_ = d.failed("append", syscall.EIO)
+	if err := d.reopen(); err == nil {
+		t.Fatal("a log that lost stored entries was put back into service")
+	}
+	if d.Fault() == nil {
+		t.Fatal("the fault cleared although entries were lost")
+	}
+}
