@@ -87,29 +87,17 @@ func (d *Drop) openEarly(unknown bool) {
 	d.EarlyGaps = nil
 }
 
-// skipEarlyFront moves the admission counter over skipped positions right
-// at it, never to limit or beyond, and forgets those it passed.
-func (d *Drop) skipEarlyFront(limit int64) {
-	i := 0
-	for ; i < len(d.EarlySkip) && d.EarlySkip[i] <= d.AdmittedUpTo && d.AdmittedUpTo < limit; i++ {
-		if d.EarlySkip[i] == d.AdmittedUpTo {
-			d.AdmittedUpTo++
-			d.EarlySkipped++
-		}
-	}
-	if i > 0 {
-		d.EarlySkip = append(d.EarlySkip[:0], d.EarlySkip[i:]...)
-	}
-}
-
 // stretchEarly returns where an admission step of n visitors from
 // d.AdmittedUpTo ends when skipped positions do not count, never beyond
 // limit, and how many skipped positions it spans (added to EarlySkipped).
+// The step also takes the skipped positions right after its end, so the
+// counter never rests on one and the admission records of the transparency
+// log cover every position the counter passed.
 func (d *Drop) stretchEarly(n, limit int64) (to, skipped int64) {
 	defer func() { d.EarlySkipped += skipped }()
 	to = d.AdmittedUpTo + n
 	for _, p := range d.EarlySkip {
-		if p >= to {
+		if p > to {
 			break
 		}
 		if p >= d.AdmittedUpTo {

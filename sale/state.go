@@ -801,7 +801,6 @@ func (d *Drop) admit(now, dt int64) {
 		limit = min(limit, from)
 	}
 	d.Gaps = gaps
-	d.skipEarlyFront(limit)
 	n := min(d.AdmitCredit/1000, d.Available-unresolved, limit-d.AdmittedUpTo)
 	if n <= 0 {
 		return
