@@ -108,6 +108,19 @@ func TestEarlyGapIsSkipped(t *testing.T) {
 					t.Fatalf("position %d not admitted after one step (admitted up to %d)", p, d.AdmittedUpTo)
 				}
 			}
+			// The admission records cover every position the counter passed.
+			var upTo int64
+			for _, r := range d.Log {
+				if r.Type == LeafAdmit {
+					if r.From != upTo {
+						t.Fatalf("admission record [%d,%d) after [..,%d): a jump the log does not show", r.From, r.To, upTo)
+					}
+					upTo = r.To
+				}
+			}
+			if upTo != d.AdmittedUpTo || slices.Contains(d.EarlySkip, d.AdmittedUpTo) {
+				t.Fatalf("records up to %d, counter at %d, skip %v", upTo, d.AdmittedUpTo, d.EarlySkip)
+			}
 			if d.Unresolved() != int64(len(real)) {
 				t.Fatalf("unresolved = %d, want the %d real arrivals (the skipped positions are not waited for)", d.Unresolved(), len(real))
 			}
