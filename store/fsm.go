@@ -94,14 +94,13 @@ func (f *fsm) changedCh() <-chan struct{} {
 	return f.changed
 }
 
+// Snapshot copies the state; Persist encodes the copy while commands go on
+// being applied (Raft holds up the FSM only during Snapshot).
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	f.mu.RLock()
-	buf, err := f.state.Marshal()
+	st := f.state.Clone()
 	f.mu.RUnlock()
-	if err != nil {
-		return nil, err
-	}
-	return snapshot(buf), nil
+	return &snapshot{state: st}, nil
 }
 
 func (f *fsm) Restore(rc io.ReadCloser) error {
@@ -121,14 +120,18 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	return nil
 }
 
-type snapshot []byte
+type snapshot struct{ state *sale.State }
 
-func (s snapshot) Persist(sink raft.SnapshotSink) error {
-	if _, err := sink.Write(s); err != nil {
+func (s *snapshot) Persist(sink raft.SnapshotSink) error {
+	buf, err := s.state.Marshal()
+	if err == nil {
+		_, err = sink.Write(buf)
+	}
+	if err != nil {
 		_ = sink.Cancel()
 		return err
 	}
 	return sink.Close()
 }
 
-func (s snapshot) Release() {}
+func (s *snapshot) Release() {}
