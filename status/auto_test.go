@@ -2,6 +2,7 @@ package status
 
 import (
 	"encoding/json"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -219,5 +220,28 @@ func TestOutageNoticeAfterTwoHours(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if n := len(hook.accepted()); n != 2 {
 		t.Fatalf("notice sent again: %d webhooks", n)
+	}
+}
+
+// TestOpenMirrorsMirrorFrom: a Service opened with MirrorFrom copies the
+// core's incidents on its own, marks them as mirrored, and stops at Close.
+func TestOpenMirrorsMirrorFrom(t *testing.T) {
+	core, _ := MustOpen(t, nil)
+	inc, err := core.CreateIncident(IncidentInput{Name: "Checkout down", Impact: ImpactCritical, Message: "Orders fail.", Components: []string{"checkout"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(core.Handler())
+	t.Cleanup(srv.Close)
+	mirror, cfg := MustOpen(t, func(c *Config) { c.MirrorFrom = srv.URL; c.MirrorInterval = 50 * time.Millisecond })
+	if cfg.MirrorFrom == "" || !mirror.cfg.Mirror {
+		t.Fatal("MirrorFrom does not imply Mirror")
+	}
+	testkit.WaitFor(t, "the core's incident on the mirror", func() bool {
+		got, err := mirror.Incident(inc.ID)
+		return err == nil && got.Source == incidentSourceMirror
+	})
+	if err := mirror.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -68,6 +68,11 @@ type Config struct {
 	// Mirror marks a standalone status server fed by the core: incidents
 	// copied from the core are not delivered again to subscribers.
 	Mirror bool
+	// MirrorFrom, when set, are the base URLs of core nodes (comma-separated)
+	// that the Service mirrors every MirrorInterval (5 s) from Open until
+	// Close (see (*Service).Mirror); it implies Mirror.
+	MirrorFrom     string
+	MirrorInterval time.Duration
 	// Apart marks a status server that runs apart from the sale servers
 	// (floodgate status serve); only its page says it stays up when they
 	// are down.
@@ -180,6 +185,7 @@ func Open(cfg Config) (*Service, error) {
 		cfg.SubscribesPerIP = DefaultSubscribesPerIP
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	cfg.Mirror = cfg.Mirror || cfg.MirrorFrom != ""
 	st, err := openStore(cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -218,6 +224,9 @@ func Open(cfg Config) (*Service, error) {
 	}
 	s.wg.Add(1)
 	go s.run()
+	if cfg.MirrorFrom != "" {
+		s.wg.Go(func() { s.Mirror(s.ctx, cfg.MirrorFrom, cfg.MirrorInterval) })
+	}
 	return s, nil
 }
 

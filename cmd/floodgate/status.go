@@ -33,8 +33,8 @@ func runStatusServe(ctx context.Context, args []string) error {
 	addr := fs.String("http-addr", "127.0.0.1:8090", "address to serve the status page on")
 	fs.StringVar(&cfg.AdminToken, "admin-token", "", "admin token for posting incidents (required)")
 	fs.BoolVar(&cfg.Dev, "dev", false, "allow subscriber targets on loopback and private addresses (tests and demos)")
-	from := fs.String("from", "", "base URLs of core nodes to mirror, comma-separated, e.g. http://core-1:8080,http://core-2:8080 (optional; any node serves the same page)")
-	poll := fs.Duration("poll-interval", 5*time.Second, "how often to read the core's status when --from is set")
+	fs.StringVar(&cfg.MirrorFrom, "from", "", "base URLs of core nodes to mirror, comma-separated, e.g. http://core-1:8080,http://core-2:8080 (optional; any node serves the same page)")
+	fs.DurationVar(&cfg.MirrorInterval, "poll-interval", 5*time.Second, "how often to read the core's status when --from is set")
 	fs.DurationVar(&cfg.AutoOpenAfter, "auto-open-after", 15*time.Second, "how long a health signal (such as the core not answering) must stay bad before an incident opens")
 	fs.DurationVar(&cfg.AutoResolveAfter, "auto-resolve-after", 60*time.Second, "how long a health signal must stay good before its incident resolves")
 	if err := parseFlags(fs, args, map[string]string{"from": "FLOODGATE_STATUS_FROM"}); err != nil {
@@ -44,8 +44,6 @@ func runStatusServe(ctx context.Context, args []string) error {
 	if cfg.AdminToken, err = adminTokenFrom(fs, false); err != nil {
 		return err
 	}
-	cfg.Logger = slog.Default()
-	cfg.Mirror = *from != ""
 	cfg.Apart = true
 	svc, err := status.Open(cfg)
 	if err != nil {
@@ -67,13 +65,7 @@ func runStatusServe(ctx context.Context, args []string) error {
 		fmt.Fprintln(w, "ok")
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
-	slog.Info("status page listening", "addr", ln.Addr().String(), "from", *from, "data_dir", cfg.DataDir)
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if *from != "" {
-		go svc.Mirror(ctx, *from, *poll)
-	}
+	slog.Info("status page listening", "addr", ln.Addr().String(), "from", cfg.MirrorFrom, "data_dir", cfg.DataDir)
 	return serveUntil(ctx, srv, ln)
 }
 
