@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -86,9 +89,37 @@ func openDiskLog(walDir, dataDir string, logger *slog.Logger, reg prometheus.Reg
 	if err != nil {
 		return nil, err
 	}
+	// No snapshot is being written before Raft starts.
+	d.removeStaleSnapshots(0)
 	d.done = make(chan struct{})
 	go d.watch()
 	return d, nil
+}
+
+// removeStaleSnapshots removes the temporary directories of snapshots that
+// failed, older than age. Raft leaves one behind when a snapshot fails
+// because the disk is full (its Cancel flushes first and gives up on the
+// error), and nothing else would ever remove it.
+func (d *diskLog) removeStaleSnapshots(age time.Duration) {
+	dir := filepath.Join(d.dataDir, "snapshots")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasSuffix(e.Name(), ".tmp") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || time.Since(info.ModTime()) < age {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			d.log.Warn("could not remove the directory of a failed snapshot", "dir", e.Name(), "err", err)
+			continue
+		}
+		d.log.Info("removed the directory of a failed snapshot", "dir", e.Name())
+	}
 }
 
 func newDiskLog(walDir, dataDir string, logger *slog.Logger, reg prometheus.Registerer) (*diskLog, error) {
@@ -267,6 +298,8 @@ func (d *diskLog) reopen() error {
 	d.faultMu.Unlock()
 	d.full.Set(0)
 	d.recoveries.Inc()
+	// A snapshot being written now is younger than this.
+	d.removeStaleSnapshots(10 * time.Second)
 	if f != nil {
 		d.log.Info("the Raft log is back in service: reopened from disk", "out_of_service", time.Since(f.since).Round(time.Millisecond), "last_index", last)
 	}

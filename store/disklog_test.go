@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/raft"
 )
@@ -55,8 +56,25 @@ func TestDiskLogOutOfServiceAndBack(t *testing.T) {
 	if err := d.GetLog(5, &l); err != nil || l.Data[0] != 5 {
 		t.Fatalf("a read while out of service: %v %v", l.Data, err)
 	}
+	// A snapshot that failed on the full disk left its directory behind.
+	stale := filepath.Join(dir, "snapshots", "1-5-1700000000000.tmp")
+	if err := os.MkdirAll(stale, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	_ = os.Chtimes(stale, old, old)
+	fresh := filepath.Join(dir, "snapshots", "1-6-1700000000001.tmp")
+	if err := os.MkdirAll(fresh, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	if err := d.reopen(); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Fatalf("the failed snapshot's directory is still there: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Fatalf("a snapshot being written was removed: %v", err)
 	}
 	if d.Fault() != nil {
 		t.Fatalf("still out of service after the reopen: %v", d.Fault())
