@@ -260,3 +260,34 @@ func BenchmarkApply(b *testing.B) {
 		b.ReportMetric((commands-commands0)/(entries-entries0), "commands/entry")
 	}
 }
+
+// TestApplyOnANodeThatDoesNotLeadAnswersEveryCaller sends many commands at
+// once to a node that is in no cluster yet: every log entry fails, and each
+// caller must still get its answer (unavailable, retry elsewhere), batch
+// after batch, without a slot for entries in flight being lost.
+func TestApplyOnANodeThatDoesNotLeadAnswersEveryCaller(t *testing.T) {
+	st, err := Open(Config{Dir: t.TempDir(), Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const callers = 300
+	errs := make(chan error, callers)
+	for round := range 3 {
+		var wg sync.WaitGroup
+		for i := range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := st.Apply(context.Background(), &sale.Command{Kind: sale.KindTick, Now: benchNow + int64(round*callers+i)})
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		for range callers {
+			if err := <-errs; floodgate.ErrorCode(err) != floodgate.EUnavailable || !strings.Contains(err.Error(), "not the leader") {
+				t.Fatalf("round %d: apply on a node that does not lead: %v, want unavailable (not the leader)", round, err)
+			}
+		}
+	}
+}
