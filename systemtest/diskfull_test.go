@@ -17,14 +17,15 @@ import (
 	"github.com/floodgate/floodgate/internal/testkit"
 )
 
-// TestDiskFullFollower fills the data disk of one follower of a 3-node
-// cluster: the cluster goes on taking writes, the full node says disk_full
-// on /healthz and stays up, and once its space is freed the same process
-// takes its log back into service and catches up with every write
-// acknowledged meanwhile.
+// TestDiskFullInACluster fills the data disk of one node of a 3-node
+// cluster, a follower or the leader: the cluster goes on taking writes (a
+// full leader steps down and another is elected; writes sent meanwhile
+// answer 503 and are sent again), the full node says disk_full on /healthz
+// and stays up, and once its space is freed the same process takes its log
+// back into service and catches up with every write acknowledged meanwhile.
 //
 // The disk is a small tmpfs, which needs root (CI runs as root).
-func TestDiskFullFollower(t *testing.T) {
+func TestDiskFullInACluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: a cluster and a full disk")
 	}
@@ -34,73 +35,93 @@ func TestDiskFullFollower(t *testing.T) {
 		}
 		t.Skip("needs root to mount a small tmpfs")
 	}
-	c := testkit.StartCluster(t, 3, testkit.ClusterOptions{})
-	leader := c.WaitLeader(t, nil, 30*time.Second)
-	f := (leader + 1) % 3
-	n := c.Nodes[f]
+	// node1 bootstraps the cluster and leads it; node3 follows.
+	t.Run("follower", func(t *testing.T) { diskFullInCluster(t, 2) })
+	t.Run("leader", func(t *testing.T) { diskFullInCluster(t, 0) })
+}
 
-	// Move the follower's data dir onto a small tmpfs.
-	n.Stop()
-	saved := t.TempDir()
-	run := func(name string, args ...string) {
-		t.Helper()
-		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-			t.Fatalf("%s %v: %v: %s", name, args, err, out)
-		}
+func diskFullInCluster(t *testing.T, full int) {
+	dir := filepath.Join(t.TempDir(), "disk")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
 	}
-	run("cp", "-a", n.DataDir+"/.", saved)
-	run("mount", "-t", "tmpfs", "-o", "size=300M", "tmpfs", n.DataDir)
-	t.Cleanup(func() { _ = exec.Command("umount", "-l", n.DataDir).Run() })
-	run("cp", "-a", saved+"/.", n.DataDir)
-	n.Restart(t)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=300M", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
+	dirs := make([]string, 3)
+	dirs[full] = filepath.Join(dir, "data")
+	c := testkit.StartCluster(t, 3, testkit.ClusterOptions{DataDirs: dirs})
+	leader := c.WaitLeader(t, nil, 30*time.Second)
+	if full == 0 && leader != 0 {
+		t.Skipf("node1 did not keep the lead (node%d leads); the leader case needs it", leader+1)
+	}
+	n := c.Nodes[full]
 	pid := n.PID()
-	leader = c.WaitLeader(t, nil, 30*time.Second)
-	lc := testkit.NewClient(c.Nodes[leader].URL, testkit.DefaultAdminToken)
+	// Writes go through a node whose disk is fine; it forwards them.
+	other := (full + 1) % 3
+	wc := testkit.NewClient(c.Nodes[other].URL, testkit.DefaultAdminToken)
 	fc := testkit.NewClient(n.URL, testkit.DefaultAdminToken)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
-	ballast := filepath.Join(n.DataDir, "ballast")
+	ballast := filepath.Join(dir, "ballast")
 	fill(t, ballast)
 	vouchers := make([]string, 2000)
 	for i := range vouchers {
 		vouchers[i] = fmt.Sprintf("V%06d-%s", i, strings.Repeat("x", 180))
 	}
 	var acked []string
+	refused := 0
+	// create sends one write until it is acknowledged; a 503 (the leader
+	// changing) is sent again with the same body, which is idempotent.
 	create := func(id string) {
 		t.Helper()
 		body, _ := json.Marshal(map[string]any{"id": id, "name": "filler", "stock": 1000, "vouchers": vouchers})
-		resp, err := lc.Do(ctx, http.MethodPost, "/api/v1/drops", testkit.Bearer(testkit.DefaultAdminToken), body)
-		if err != nil || resp.Status != http.StatusCreated {
-			t.Fatalf("create %s on the leader while a follower's disk is full: %v %v", id, resp, err)
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			resp, err := wc.Do(ctx, http.MethodPost, "/api/v1/drops", testkit.Bearer(testkit.DefaultAdminToken), body)
+			if err == nil && (resp.Status == http.StatusCreated || resp.Status == http.StatusOK) {
+				acked = append(acked, id)
+				return
+			}
+			if err == nil && resp.Status != http.StatusServiceUnavailable {
+				t.Fatalf("create %s: %d %s", id, resp.Status, resp.Body)
+			}
+			refused++
+			if time.Now().After(deadline) {
+				t.Fatalf("create %s: no acknowledgement within 30s with one node's disk full: %v %v", id, resp, err)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		acked = append(acked, id)
 	}
-	full := false
-	for i := 0; i < 1000 && !full; i++ {
+	isFull := func() bool {
+		resp, err := fc.Do(ctx, http.MethodGet, "/healthz", nil, nil)
+		return err == nil && resp.Status == http.StatusServiceUnavailable && strings.Contains(string(resp.Body), "disk_full")
+	}
+	fullSeen := false
+	for i := 0; i < 1000 && !fullSeen; i++ {
 		create(fmt.Sprintf("big-%d", i))
-		if i%5 == 4 {
-			resp, err := fc.Do(ctx, http.MethodGet, "/healthz", nil, nil)
-			full = err == nil && resp.Status == http.StatusServiceUnavailable && strings.Contains(string(resp.Body), "disk_full")
-		}
+		fullSeen = isFull()
 	}
-	if !full {
-		t.Fatal("the follower's disk never filled")
+	if !fullSeen {
+		t.Fatal("the node's disk never filled")
 	}
-	// The cluster goes on; the full node stays up.
+	// The cluster goes on (a full leader steps down at its first failed
+	// append); the full node stays up.
 	for i := range 5 {
 		create(fmt.Sprintf("during-%d", i))
 	}
 	if !n.Running() {
-		t.Fatalf("the follower exited on a full disk:\n%s", n.Logs())
+		t.Fatalf("the node exited on a full disk:\n%s", n.Logs())
 	}
-	t.Logf("the follower's disk filled after %d writes", len(acked))
+	t.Logf("node%d's disk filled after %d writes; %d answers were 503 meanwhile", full+1, len(acked), refused)
 
 	if err := os.Remove(ballast); err != nil {
 		t.Fatal(err)
 	}
 	freed := time.Now()
-	testkit.WaitFor(t, "the follower healthy and caught up after freeing its space", func() bool {
+	testkit.WaitFor(t, "the node healthy and caught up after freeing its space", func() bool {
 		resp, err := fc.Do(ctx, http.MethodGet, "/healthz", nil, nil)
 		if err != nil || resp.Status != http.StatusOK {
 			return false
@@ -124,13 +145,15 @@ func TestDiskFullFollower(t *testing.T) {
 		}
 		return true
 	})
-	t.Logf("the follower caught up %v after its space was freed", time.Since(freed).Round(time.Millisecond))
+	t.Logf("node%d caught up %v after its space was freed", full+1, time.Since(freed).Round(time.Millisecond))
 	if logs := n.Logs(); !strings.Contains(logs, "the Raft log is out of service") || !strings.Contains(logs, "the Raft log is back in service") {
-		t.Fatalf("the follower's log does not tell the disk fault and its end:\n%s", logs)
+		t.Fatalf("the node's log does not tell the disk fault and its end:\n%s", logs)
 	}
 	if n.PID() != pid {
-		t.Fatalf("the follower's process changed (%d, was %d): it must recover without a restart", n.PID(), pid)
+		t.Fatalf("the node's process changed (%d, was %d): it must recover without a restart", n.PID(), pid)
 	}
+	// And everyone still takes writes.
+	create("after")
 }
 
 // fill writes path until its file system is full.

@@ -23,6 +23,9 @@ type ClusterOptions struct {
 	// Faults puts a FaultProxy in front of every node's Raft port, so a test
 	// can cut nodes off from each other.
 	Faults bool
+	// DataDirs, when set, are the data directories of the nodes in order
+	// ("" for a new t.TempDir()), e.g. one on a small tmpfs.
+	DataDirs []string
 }
 
 // Cluster is n real floodgate serve processes forming one Raft group on
@@ -52,6 +55,9 @@ func StartCluster(tb testing.TB, n int, opts ClusterOptions) *Cluster {
 			advertise = proxy.Addr
 		}
 		o := opts.Node
+		if i < len(opts.DataDirs) && opts.DataDirs[i] != "" {
+			o.DataDir = opts.DataDirs[i]
+		}
 		o.Args = append(append([]string(nil), opts.Node.Args...),
 			"--node-id", id, "--raft-addr", raftAddr, "--raft-advertise", advertise)
 		if i == 0 {
