@@ -247,24 +247,7 @@ func AppendCommand(buf []byte, c *Command) []byte {
 		if s == nil {
 			s = &DropSpec{}
 		}
-		buf = appendString(buf, s.ID)
-		buf = appendString(buf, s.Name)
-		buf = binary.AppendVarint(buf, s.Price)
-		buf = appendString(buf, s.Currency)
-		buf = binary.AppendVarint(buf, s.Stock)
-		buf = binary.AppendVarint(buf, s.PerCustomerLimit)
-		buf = binary.AppendVarint(buf, s.StartsAt)
-		buf = binary.AppendVarint(buf, s.HoldSeconds)
-		buf = binary.AppendVarint(buf, s.AdmitPerSecond)
-		buf = binary.AppendVarint(buf, s.AdmitWindow)
-		buf = appendString(buf, s.Fingerprint)
-		buf = binary.AppendUvarint(buf, uint64(len(s.Vouchers)))
-		for _, v := range s.Vouchers {
-			buf = appendString(buf, v)
-		}
-		buf = binary.AppendVarint(buf, s.PaymentSeconds)
-		buf = appendString(buf, s.PaymentURL)
-		buf = binary.AppendVarint(buf, s.ChallengeDifficulty)
+		buf = appendFields(buf, s.fields())
 		if c.Kind == KindCreateDropV2 || c.Kind == KindCreateTenantDrop {
 			buf = appendFair(buf, c)
 		}
@@ -387,27 +370,7 @@ func DecodeCommand(buf []byte) (Command, error) {
 		}
 		c.Drop = d.string()
 		s := &DropSpec{}
-		s.ID = d.string()
-		s.Name = d.string()
-		s.Price = d.varint()
-		s.Currency = d.string()
-		s.Stock = d.varint()
-		s.PerCustomerLimit = d.varint()
-		s.StartsAt = d.varint()
-		s.HoldSeconds = d.varint()
-		s.AdmitPerSecond = d.varint()
-		s.AdmitWindow = d.varint()
-		s.Fingerprint = d.string()
-		n := d.count()
-		if n > 0 {
-			s.Vouchers = make([]string, 0, n)
-		}
-		for i := 0; i < n && d.err == nil; i++ {
-			s.Vouchers = append(s.Vouchers, d.string())
-		}
-		s.PaymentSeconds = d.varint()
-		s.PaymentURL = d.string()
-		s.ChallengeDifficulty = d.varint()
+		d.fields(s.fields())
 		c.Spec = s
 		if c.Kind == KindCreateDropV2 || c.Kind == KindCreateTenantDrop {
 			d.fair(&c)

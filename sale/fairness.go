@@ -394,17 +394,7 @@ func appendFair(buf []byte, c *Command) []byte {
 	if s == nil {
 		s = &DropSpec{}
 	}
-	buf = appendString(buf, s.Mode)
-	buf = binary.AppendVarint(buf, s.EntryEndsAt)
-	buf = binary.AppendVarint(buf, s.ClaimSeconds)
-	buf = binary.AppendVarint(buf, s.PresaleUntil)
-	for _, list := range [][]string{s.PresaleCustomers, s.PresaleCodes} {
-		buf = binary.AppendUvarint(buf, uint64(len(list)))
-		for _, v := range list {
-			buf = appendString(buf, v)
-		}
-	}
-	return buf
+	return appendFields(buf, s.FairSpec.fields())
 }
 
 // fair decodes what appendFair wrote into c (whose Spec is decoded).
@@ -412,17 +402,7 @@ func (d *decoder) fair(c *Command) {
 	if seed := d.raw(); seed != "" {
 		c.ShuffleSeed = []byte(seed)
 	}
-	s := c.Spec
-	s.Mode = d.string()
-	s.EntryEndsAt = d.varint()
-	s.ClaimSeconds = d.varint()
-	s.PresaleUntil = d.varint()
-	for _, list := range []*[]string{&s.PresaleCustomers, &s.PresaleCodes} {
-		n := d.count()
-		for i := 0; i < n && d.err == nil; i++ {
-			*list = append(*list, d.string())
-		}
-	}
+	d.fields(c.Spec.FairSpec.fields())
 }
 
 // MaxNotifiedBatch is the most entrants one DrawNotified command names.

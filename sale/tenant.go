@@ -388,13 +388,7 @@ func appendTenantCommand(buf []byte, c *Command) []byte {
 		if t == nil {
 			t = &TenantSpec{}
 		}
-		buf = appendString(buf, t.ID)
-		buf = appendString(buf, t.Name)
-		buf = binary.AppendVarint(buf, t.MaxDrops)
-		buf = binary.AppendVarint(buf, t.MaxAdmitPerSecond)
-		buf = appendString(buf, t.DisplayName)
-		buf = appendString(buf, t.LogoURL)
-		buf = appendString(buf, t.Accent)
+		buf = appendFields(buf, t.fields())
 	case KindCreateKey, KindRevokeKey:
 		k := c.Key
 		if k == nil {
@@ -421,13 +415,7 @@ func decodeTenantCommand(d *decoder, c *Command) {
 	switch c.Kind {
 	case KindCreateTenant, KindUpdateTenant:
 		t := &TenantSpec{}
-		t.ID = d.string()
-		t.Name = d.string()
-		t.MaxDrops = d.varint()
-		t.MaxAdmitPerSecond = d.varint()
-		t.DisplayName = d.string()
-		t.LogoURL = d.string()
-		t.Accent = d.string()
+		d.fields(t.fields())
 		c.TenantSpec = t
 	case KindCreateKey, KindRevokeKey:
 		k := &APIKey{}
