@@ -1,6 +1,7 @@
 package sale
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/floodgate/floodgate"
@@ -98,3 +99,21 @@ func wantCounts(tb testing.TB, s *State, drop string, available, held, sold int6
 }
 
 var _ = floodgate.EInvalid
+
+// snapshot saves s and loads it back, and fails the test unless saving the
+// loaded state gives the same bytes. It returns the loaded state.
+func snapshot(tb testing.TB, s *State) *State {
+	tb.Helper()
+	buf, err := s.Marshal()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	back, err := Unmarshal(buf)
+	if err != nil {
+		tb.Fatalf("reload a snapshot: %v", err)
+	}
+	if again, _ := back.Marshal(); !bytes.Equal(again, buf) {
+		tb.Fatalf("Marshal → Unmarshal → Marshal changed the state:\n%s\n%s", buf, again)
+	}
+	return back
+}
