@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"sync/atomic"
@@ -45,25 +44,9 @@ func TestDeliveryDoesNotWaitForTheCursor(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	now := time.Now().UnixMilli()
-	apply := func(c sale.Command) sale.Result {
-		t.Helper()
-		res, err := st.Apply(ctx, &c)
-		if err != nil {
-			t.Fatalf("%v: %v", c.Kind, err)
-		}
-		return res
-	}
+	apply := applier(t, ctx, st)
 	const orders = 60 // three webhook batches
-	spec := &sale.DropSpec{ID: "d", Name: "D", Stock: orders, PerCustomerLimit: 1, StartsAt: now - 1000, HoldSeconds: 60, AdmitPerSecond: 100, AdmitWindow: 60, Fingerprint: "f"}
-	apply(sale.Command{Kind: sale.KindCreateDrop, Now: now, Drop: "d", Spec: spec})
-	apply(sale.Command{Kind: sale.KindTick, Now: now})
-	apply(sale.Command{Kind: sale.KindReserveBlock, Now: now, Drop: "d", Size: orders})
-	apply(sale.Command{Kind: sale.KindTick, Now: now + 1000, Issued: []sale.Issued{{Drop: "d", Late: orders}}})
-	for i := range orders {
-		v := fmt.Sprintf("v%d", i)
-		h := apply(sale.Command{Kind: sale.KindHold, Now: now + 1000, Drop: "d", Visitor: v, Quantity: 1}).Hold
-		apply(sale.Command{Kind: sale.KindOrder, Now: now + 1000, HoldID: h.ID, Visitor: v, Customer: v + "@example.com", IdemKey: v})
-	}
+	sellOrders(apply, now, orders)
 	recv := testkit.StartWebhookReceiver(t, "shop-secret-0123456789", 0)
 	sk := apply(sale.Command{Kind: sale.KindAddSink, Now: now, Sink: &sale.SinkSpec{Kind: sale.SinkWebhook, URL: recv.URL, Secret: "shop-secret-0123456789"}}).Sink
 	committed := func() (seq uint64) {

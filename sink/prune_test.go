@@ -19,21 +19,8 @@ func TestPruneOnlyWhatEverySinkHas(t *testing.T) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx := context.Background()
 	now := time.Now().UnixMilli()
-	apply := func(c sale.Command) sale.Result {
-		t.Helper()
-		res, err := st.Apply(ctx, &c)
-		if err != nil {
-			t.Fatalf("%v: %v", c.Kind, err)
-		}
-		return res
-	}
-	spec := &sale.DropSpec{ID: "d", Name: "D", Stock: 5, PerCustomerLimit: 1, StartsAt: now - 1000, HoldSeconds: 60, AdmitPerSecond: 100, AdmitWindow: 60, Fingerprint: "f"}
-	apply(sale.Command{Kind: sale.KindCreateDrop, Now: now, Drop: "d", Spec: spec})
-	apply(sale.Command{Kind: sale.KindTick, Now: now})
-	apply(sale.Command{Kind: sale.KindReserveBlock, Now: now, Drop: "d", Size: 5})
-	apply(sale.Command{Kind: sale.KindTick, Now: now + 1000, Issued: []sale.Issued{{Drop: "d", Late: 5}}})
-	h := apply(sale.Command{Kind: sale.KindHold, Now: now + 1000, Drop: "d", Visitor: "v", Quantity: 1}).Hold
-	apply(sale.Command{Kind: sale.KindOrder, Now: now + 1000, HoldID: h.ID, Visitor: "v", Customer: "c@example.com", IdemKey: "k"})
+	apply := applier(t, ctx, st)
+	sellOrders(apply, now, 1)
 	sk := apply(sale.Command{Kind: sale.KindAddSink, Now: now, Sink: &sale.SinkSpec{Kind: sale.SinkWebhook, URL: "https://shop.example/h", Secret: "shop-secret-0123456789"}}).Sink
 
 	r := New(Config{Store: st, Logger: quiet, Now: func() time.Time { return time.UnixMilli(now + 10_000) }})
