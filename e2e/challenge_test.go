@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/floodgate/floodgate/internal/pow"
 	"github.com/floodgate/floodgate/internal/testkit"
 )
 
@@ -77,15 +78,15 @@ func TestJoinChallengeFixed(t *testing.T) {
 		t.Fatalf("challenge %+v", ch)
 	}
 	wrong := "0"
-	for i := 0; ch.Solves(prefix, wrong); i++ {
+	for i := 0; pow.Solves(prefix, wrong, ch.Difficulty); i++ {
 		wrong = "w" + strconv.Itoa(i)
 	}
 	wantCode(t, "a wrong nonce", joinAs(t, n, "pow-fixed", "", solution(ch.ID, wrong)), 400, "invalid_argument")
-	wantCode(t, "a forged id", joinAs(t, n, "pow-fixed", "", solution(ch.ID[:len(ch.ID)-2]+"AA", ch.Solve())), 400, "invalid_argument")
+	wantCode(t, "a forged id", joinAs(t, n, "pow-fixed", "", solution(ch.ID[:len(ch.ID)-2]+"AA", testkit.Solve(ch))), 400, "invalid_argument")
 	wantCode(t, "a nonce of 65 characters", joinAs(t, n, "pow-fixed", "", solution(ch.ID, string(make([]byte, 65)))), 400, "invalid_argument")
 	wantCode(t, "an unknown field", joinAs(t, n, "pow-fixed", "", map[string]any{"challenge": map[string]string{"id": ch.ID, "nonce": "1", "x": "y"}}), 400, "invalid_argument")
 
-	nonce := ch.Solve()
+	nonce := testkit.Solve(ch)
 	resp := joinAs(t, n, "pow-fixed", "", solution(ch.ID, nonce))
 	if resp.Status != http.StatusCreated {
 		t.Fatalf("solved: status %d, want 201: %s", resp.Status, resp.Body)
@@ -102,7 +103,7 @@ func TestJoinChallengeFixed(t *testing.T) {
 	// Bound to the drop: a solution for one drop is no good for another.
 	n.MustCreateDrop(t, testkit.DropRequest{ID: "pow-other", Name: "Other", Stock: 5, ChallengeDifficulty: 12})
 	ch2 := mustChallenge(t, joinAs(t, n, "pow-fixed", "", nil))
-	wantCode(t, "a solution for another drop", joinAs(t, n, "pow-other", "", solution(ch2.ID, ch2.Solve())), 400, "invalid_argument")
+	wantCode(t, "a solution for another drop", joinAs(t, n, "pow-other", "", solution(ch2.ID, testkit.Solve(ch2))), 400, "invalid_argument")
 	// The test client solves like a browser does.
 	if _, err := n.Join(context.Background(), "pow-fixed"); err != nil {
 		t.Fatalf("testkit Join through the challenge: %v", err)

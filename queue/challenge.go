@@ -6,12 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"math/bits"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/pow"
 )
 
 // The join challenge is a proof of work: the client finds a nonce such that
@@ -53,13 +53,7 @@ const (
 )
 
 // Challenge is what a client must solve before it gets a ticket.
-type Challenge struct {
-	ID         string    `json:"id"`
-	Algorithm  string    `json:"algorithm"`
-	Prefix     string    `json:"prefix"`
-	Difficulty int       `json:"difficulty"`
-	ExpiresAt  time.Time `json:"expires_at"`
-}
+type Challenge = pow.Challenge
 
 // Solution is a client's answer to a challenge.
 type Solution struct {
@@ -162,7 +156,7 @@ func (c challengeCodec) check(drop string, sol Solution, now time.Time) (checked
 	if now.Unix() >= exp {
 		return out, errChallengeExpired
 	}
-	if !Solves(c.prefix(mac), sol.Nonce, difficulty) {
+	if !pow.Solves(c.prefix(mac), sol.Nonce, difficulty) {
 		return out, errChallengeInvalid
 	}
 	copy(out.key[:], mac)
@@ -173,28 +167,6 @@ func (c challengeCodec) check(drop string, sol Solution, now time.Time) (checked
 
 // MaxDifficulty is the hardest challenge: about 270 million hashes.
 const MaxDifficulty = 28
-
-// Solves reports whether SHA-256(prefix ‖ nonce) begins with difficulty
-// zero bits.
-func Solves(prefix []byte, nonce string, difficulty int) bool {
-	var buf [challengePrefixLen + MaxNonceLength]byte
-	n := copy(buf[:], prefix)
-	n += copy(buf[n:], nonce)
-	sum := sha256.Sum256(buf[:n])
-	return LeadingZeroBits(sum[:]) >= difficulty
-}
-
-// LeadingZeroBits counts the zero bits at the start of b.
-func LeadingZeroBits(b []byte) int {
-	n := 0
-	for _, x := range b {
-		if x != 0 {
-			return n + bits.LeadingZeros8(x)
-		}
-		n += 8
-	}
-	return n
-}
 
 // usedSet remembers the challenges that gave a ticket until they expire, in
 // two generations that rotate every ChallengeTTL: an entry lives at least one

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/pow"
 	"github.com/floodgate/floodgate/sale"
 )
 
@@ -21,7 +22,7 @@ func solve(tb testing.TB, ch *Challenge) string {
 	}
 	for i := 0; ; i++ {
 		n := strconv.FormatInt(int64(i), 36)
-		if Solves(prefix, n, ch.Difficulty) {
+		if pow.Solves(prefix, n, ch.Difficulty) {
 			return n
 		}
 	}
@@ -32,7 +33,7 @@ func wrongNonce(tb testing.TB, ch *Challenge) string {
 	prefix, _ := base64.RawURLEncoding.DecodeString(ch.Prefix)
 	for i := 0; ; i++ {
 		n := "x" + strconv.Itoa(i)
-		if !Solves(prefix, n, ch.Difficulty) {
+		if !pow.Solves(prefix, n, ch.Difficulty) {
 			return n
 		}
 	}
@@ -227,7 +228,7 @@ func FuzzChallengeCheck(f *testing.F) {
 		if id != ch.ID {
 			t.Fatalf("accepted an id this key did not issue: %q", id)
 		}
-		if !Solves(c.prefix(chk.key[:]), nonce, ch.Difficulty) {
+		if !pow.Solves(c.prefix(chk.key[:]), nonce, ch.Difficulty) {
 			t.Fatalf("accepted a nonce that does not solve the challenge: %q", nonce)
 		}
 	})

@@ -5,23 +5,18 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"math/bits"
 	"runtime"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/floodgate/floodgate/internal/pow"
 )
 
 // challengeJSON is the join challenge of a 428 answer.
-type challengeJSON struct {
-	ID         string    `json:"id"`
-	Algorithm  string    `json:"algorithm"`
-	Prefix     string    `json:"prefix"`
-	Difficulty int       `json:"difficulty"`
-	ExpiresAt  time.Time `json:"expires_at"`
-}
+type challengeJSON = pow.Challenge
 
 // solutionJSON is the body of a join that answers a challenge.
 type solutionJSON struct {
@@ -82,21 +77,10 @@ func solve(ctx context.Context, ch *challengeJSON) (string, int64) {
 		}
 		msg := strconv.AppendInt(buf, i, 36)
 		sum := sha256.Sum256(msg)
-		if leadingZeros(sum[:]) >= ch.Difficulty {
+		if pow.LeadingZeroBits(sum[:]) >= ch.Difficulty {
 			return string(msg[len(prefix):]), i + 1
 		}
 	}
-}
-
-func leadingZeros(b []byte) int {
-	n := 0
-	for _, x := range b {
-		if x != 0 {
-			return n + bits.LeadingZeros8(x)
-		}
-		n += 8
-	}
-	return n
 }
 
 // botSolver is the CPU of the bot farm: BotSolvers goroutines that every

@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"testing"
 	"time"
+
+	"github.com/floodgate/floodgate/internal/pow"
 )
 
 func TestSolve(t *testing.T) {
@@ -16,7 +18,7 @@ func TestSolve(t *testing.T) {
 		t.Fatalf("no nonce (%d hashes)", hashes)
 	}
 	sum := sha256.Sum256(append(append([]byte(nil), prefix...), nonce...))
-	if z := leadingZeros(sum[:]); z < 12 {
+	if z := pow.LeadingZeroBits(sum[:]); z < 12 {
 		t.Fatalf("nonce %q gives %d zero bits, want 12", nonce, z)
 	}
 	// A challenge that expired is given up, not solved forever.

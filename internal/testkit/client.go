@@ -2,12 +2,10 @@ package testkit
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/bits"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/internal/client"
+	"github.com/floodgate/floodgate/internal/pow"
 )
 
 // Client calls the HTTP API v1 of one node through internal/client. Its
@@ -131,7 +130,7 @@ func (c *Client) Join(ctx context.Context, drop string) (Ticket, error) {
 		if err != nil {
 			return t, err
 		}
-		body, _ := json.Marshal(map[string]any{"challenge": map[string]string{"id": ch.ID, "nonce": ch.Solve()}})
+		body, _ := json.Marshal(map[string]any{"challenge": map[string]string{"id": ch.ID, "nonce": Solve(ch)}})
 		if resp, err = c.Do(ctx, http.MethodPost, path, nil, body); err != nil {
 			return t, err
 		}
@@ -143,13 +142,7 @@ func (c *Client) Join(ctx context.Context, drop string) (Ticket, error) {
 }
 
 // Challenge is the join challenge of a 428 answer.
-type Challenge struct {
-	ID         string    `json:"id"`
-	Algorithm  string    `json:"algorithm"`
-	Prefix     string    `json:"prefix"`
-	Difficulty int       `json:"difficulty"`
-	ExpiresAt  time.Time `json:"expires_at"`
-}
+type Challenge = pow.Challenge
 
 // ParseChallenge reads the challenge of a 428 challenge_required answer.
 func ParseChallenge(resp *Response) (Challenge, error) {
@@ -166,29 +159,15 @@ func ParseChallenge(resp *Response) (Challenge, error) {
 }
 
 // Solve finds a nonce such that SHA-256(prefix ‖ nonce) begins with
-// Difficulty zero bits, counting in base 36.
-func (ch Challenge) Solve() string {
+// ch.Difficulty zero bits, counting in base 36.
+func Solve(ch Challenge) string {
 	prefix, _ := base64.RawURLEncoding.DecodeString(ch.Prefix)
 	for i := int64(0); ; i++ {
 		n := strconv.FormatInt(i, 36)
-		if ch.Solves(prefix, n) {
+		if pow.Solves(prefix, n, ch.Difficulty) {
 			return n
 		}
 	}
-}
-
-// Solves reports whether nonce solves the challenge with the given prefix.
-func (ch Challenge) Solves(prefix []byte, nonce string) bool {
-	sum := sha256.Sum256(append(append([]byte(nil), prefix...), nonce...))
-	zeros := 0
-	for _, b := range sum {
-		if b != 0 {
-			zeros += bits.LeadingZeros8(b)
-			break
-		}
-		zeros += 8
-	}
-	return zeros >= ch.Difficulty
 }
 
 // QueueStatus asks for a ticket's place in the queue.
@@ -281,52 +260,42 @@ func mustCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 30*time.Second)
 }
 
-// MustCreateDrop creates a drop and fails the test unless it is created.
-func (c *Client) MustCreateDrop(tb testing.TB, req DropRequest) floodgate.Drop {
+// must runs call with retries (Retry) within the Must helpers' bound, and
+// fails the test with what and the last error.
+func must(tb testing.TB, what string, call func(ctx context.Context) error) {
 	tb.Helper()
 	ctx, cancel := mustCtx()
 	defer cancel()
-	var d floodgate.Drop
-	err := Retry(ctx, func() (err error) { d, _, err = c.CreateDrop(ctx, req); return err })
-	if err != nil {
-		tb.Fatalf("create drop %s: %v", req.ID, err)
+	if err := Retry(ctx, func() error { return call(ctx) }); err != nil {
+		tb.Fatalf("%s: %v", what, err)
 	}
+}
+
+// MustCreateDrop creates a drop and fails the test unless it is created.
+func (c *Client) MustCreateDrop(tb testing.TB, req DropRequest) (d floodgate.Drop) {
+	tb.Helper()
+	must(tb, fmt.Sprintf("create drop %s", req.ID), func(ctx context.Context) (err error) { d, _, err = c.CreateDrop(ctx, req); return err })
 	return d
 }
 
 // MustDrop reads a drop and fails the test on any error.
-func (c *Client) MustDrop(tb testing.TB, id string) floodgate.Drop {
+func (c *Client) MustDrop(tb testing.TB, id string) (d floodgate.Drop) {
 	tb.Helper()
-	ctx, cancel := mustCtx()
-	defer cancel()
-	var d floodgate.Drop
-	if err := Retry(ctx, func() (err error) { d, err = c.Drop(ctx, id); return err }); err != nil {
-		tb.Fatalf("get drop %s: %v", id, err)
-	}
+	must(tb, fmt.Sprintf("get drop %s", id), func(ctx context.Context) (err error) { d, err = c.Drop(ctx, id); return err })
 	return d
 }
 
 // MustOrders lists the orders of a drop and fails the test on any error.
-func (c *Client) MustOrders(tb testing.TB, drop string) []floodgate.Order {
+func (c *Client) MustOrders(tb testing.TB, drop string) (os []floodgate.Order) {
 	tb.Helper()
-	ctx, cancel := mustCtx()
-	defer cancel()
-	var os []floodgate.Order
-	if err := Retry(ctx, func() (err error) { os, err = c.Orders(ctx, drop); return err }); err != nil {
-		tb.Fatalf("list orders of %s: %v", drop, err)
-	}
+	must(tb, fmt.Sprintf("list orders of %s", drop), func(ctx context.Context) (err error) { os, err = c.Orders(ctx, drop); return err })
 	return os
 }
 
 // MustJoin joins the queue and fails the test on any error.
-func (c *Client) MustJoin(tb testing.TB, drop string) Ticket {
+func (c *Client) MustJoin(tb testing.TB, drop string) (t Ticket) {
 	tb.Helper()
-	ctx, cancel := mustCtx()
-	defer cancel()
-	var t Ticket
-	if err := Retry(ctx, func() (err error) { t, err = c.Join(ctx, drop); return err }); err != nil {
-		tb.Fatalf("join the queue of %s: %v", drop, err)
-	}
+	must(tb, fmt.Sprintf("join the queue of %s", drop), func(ctx context.Context) (err error) { t, err = c.Join(ctx, drop); return err })
 	return t
 }
 
@@ -346,39 +315,27 @@ func (c *Client) MustWaitAdmitted(tb testing.TB, drop, ticket string) {
 }
 
 // MustHold takes a hold and fails the test on any error.
-func (c *Client) MustHold(tb testing.TB, drop, ticket string, quantity int64) floodgate.Hold {
+func (c *Client) MustHold(tb testing.TB, drop, ticket string, quantity int64) (h floodgate.Hold) {
 	tb.Helper()
-	ctx, cancel := mustCtx()
-	defer cancel()
-	var h floodgate.Hold
-	if err := Retry(ctx, func() (err error) { h, _, err = c.Hold(ctx, drop, ticket, quantity); return err }); err != nil {
-		tb.Fatalf("hold %d of %s: %v", quantity, drop, err)
-	}
+	must(tb, fmt.Sprintf("hold %d of %s", quantity, drop), func(ctx context.Context) (err error) { h, _, err = c.Hold(ctx, drop, ticket, quantity); return err })
 	return h
 }
 
 // MustSession signs in a dev buyer and fails the test on any error.
-func (c *Client) MustSession(tb testing.TB, email string) string {
+func (c *Client) MustSession(tb testing.TB, email string) (s string) {
 	tb.Helper()
-	ctx, cancel := mustCtx()
-	defer cancel()
-	var s string
-	if err := Retry(ctx, func() (err error) { s, err = c.Session(ctx, email); return err }); err != nil {
-		tb.Fatalf("sign in %s: %v", email, err)
-	}
+	must(tb, fmt.Sprintf("sign in %s", email), func(ctx context.Context) (err error) { s, err = c.Session(ctx, email); return err })
 	return s
 }
 
 // MustOrder orders a hold and fails the test on any error. Retries use the
 // same Idempotency-Key, as a real client must.
-func (c *Client) MustOrder(tb testing.TB, hold, ticket, session, key string) floodgate.Order {
+func (c *Client) MustOrder(tb testing.TB, hold, ticket, session, key string) (o floodgate.Order) {
 	tb.Helper()
-	ctx, cancel := mustCtx()
-	defer cancel()
-	var o floodgate.Order
-	if err := Retry(ctx, func() (err error) { o, _, err = c.Order(ctx, hold, ticket, session, key); return err }); err != nil {
-		tb.Fatalf("order hold %s: %v", hold, err)
-	}
+	must(tb, fmt.Sprintf("order hold %s", hold), func(ctx context.Context) (err error) {
+		o, _, err = c.Order(ctx, hold, ticket, session, key)
+		return err
+	})
 	return o
 }
 

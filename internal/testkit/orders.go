@@ -76,26 +76,15 @@ func (c *Client) Cancel(ctx context.Context, order string) (floodgate.Order, int
 }
 
 // MustAddSink adds a sink and fails the test if it is refused.
-func (c *Client) MustAddSink(tb testing.TB, req SinkRequest) Sink {
+func (c *Client) MustAddSink(tb testing.TB, req SinkRequest) (s Sink) {
 	tb.Helper()
-	ctx, cancel := mustCtx()
-	defer cancel()
-	var s Sink
-	err := Retry(ctx, func() (err error) { s, _, err = c.AddSink(ctx, req); return err })
-	if err != nil {
-		tb.Fatalf("add sink: %v", err)
-	}
+	must(tb, "add sink", func(ctx context.Context) (err error) { s, _, err = c.AddSink(ctx, req); return err })
 	return s
 }
 
 // MustPay pays an order and fails the test if it is refused.
-func (c *Client) MustPay(tb testing.TB, order string) floodgate.Order {
+func (c *Client) MustPay(tb testing.TB, order string) (o floodgate.Order) {
 	tb.Helper()
-	ctx, cancel := mustCtx()
-	defer cancel()
-	var o floodgate.Order
-	if err := Retry(ctx, func() (err error) { o, _, err = c.Pay(ctx, order); return err }); err != nil {
-		tb.Fatalf("pay order %s: %v", order, err)
-	}
+	must(tb, fmt.Sprintf("pay order %s", order), func(ctx context.Context) (err error) { o, _, err = c.Pay(ctx, order); return err })
 	return o
 }
