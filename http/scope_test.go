@@ -17,6 +17,7 @@ import (
 	"github.com/floodgate/floodgate"
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/identity"
+	"github.com/floodgate/floodgate/internal/client"
 	"github.com/floodgate/floodgate/queue"
 	"github.com/floodgate/floodgate/sale"
 	"github.com/floodgate/floodgate/status"
@@ -276,25 +277,19 @@ func (e *scopeEnv) newKey(tenant, role string) string {
 
 func (e *scopeEnv) do(token, method, path, body string) (int, []byte) {
 	e.t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, e.url+path, rd)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	hdr := http.Header{"Content-Type": {"application/json"}}
 	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+		hdr.Set("Authorization", "Bearer "+token)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	var b []byte
+	if body != "" {
+		b = []byte(body)
+	}
+	resp, err := client.New(e.url).Do(context.Background(), method, path, hdr, b)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	return resp.Status, resp.Body
 }
 
 func (e *scopeEnv) mustDo(token, method, path, body string, want int) []byte {
