@@ -146,10 +146,13 @@ func (b *Browser) Tab() *Browser {
 	return tb
 }
 
-// Fail ends the test with what the page's main element holds.
+// Fail ends the test with what the page's main element holds (if the page
+// gives it within a few seconds: a page that never loaded has none).
 func (b *Browser) Fail(step string, err error) {
 	b.T.Helper()
-	html, _ := chromedp.Run(b.Ctx, chromedp.OuterHTML(chromedp.CSS("main")))
+	ctx, cancel := context.WithTimeout(b.Ctx, 5*time.Second)
+	defer cancel()
+	html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main")))
 	b.T.Fatalf("%s: %v\nmain: %.4000s", step, err, html)
 }
 
