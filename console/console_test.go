@@ -86,16 +86,7 @@ var csrfRE = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
 
 func (e *env) signIn(c *http.Client) string {
 	e.t.Helper()
-	st, loc, _ := e.post(c, "/admin/login", url.Values{"token": {root}})
-	if st != http.StatusSeeOther || loc != "/admin/" {
-		e.t.Fatalf("sign in: %d %s", st, loc)
-	}
-	_, page := e.get(c, "/admin/")
-	m := csrfRE.FindStringSubmatch(page)
-	if m == nil {
-		e.t.Fatalf("no CSRF token on the drops page:\n%.2000s", page)
-	}
-	return m[1]
+	return e.signInWith(c, root)
 }
 
 func TestSessionsCSRFAndExpiry(t *testing.T) {
