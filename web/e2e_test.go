@@ -46,7 +46,7 @@ func TestE2EPurchaseWithDevProvider(t *testing.T) {
 	const drop = "mini-speaker"
 	start := time.Now().Add(4 * time.Second).UTC()
 	n.createDrop(dropSpec{ID: drop, Name: "Mini AI speaker", Stock: 20, PerCustomerLimit: 1,
-		StartsAt: start.Format(time.RFC3339Nano), AdmitPerSecond: 1, HoldSeconds: 300, Vouchers: vouchers("MELON", 20)})
+		StartsAt: &start, AdmitPerSecond: 1, HoldSeconds: 300, Vouchers: vouchers("MELON", 20)})
 
 	// Before the start: the product and a countdown.
 	b.Do("open the drop", chromedp.Navigate(n.URL+"/d/"+drop))
@@ -170,7 +170,8 @@ func TestE2EReopenedBrowserKeepsThePlace(t *testing.T) {
 	const drop = "reopen-speaker"
 	// Admission never starts (the sale opens in an hour), so the buyer
 	// stays in line across the restart.
-	n.createDrop(dropSpec{ID: drop, Stock: 10, StartsAt: time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+	opens := time.Now().Add(time.Hour)
+	n.createDrop(dropSpec{ID: drop, Stock: 10, StartsAt: &opens})
 	for range 3 {
 		joinByAPI(n, drop)
 	}

@@ -1,9 +1,8 @@
 package web_test
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"testing"
@@ -37,53 +36,37 @@ func startNode(t *testing.T, addr string, extra ...string) *node {
 	return &node{Node: n, t: t, Addr: n.HTTPAddr}
 }
 
-// call makes an API call and decodes the JSON answer into out (if not nil).
+// call makes an API call and decodes the JSON answer, whatever its status,
+// into out (if not nil); hdr are more header names and values.
 func (n *node) call(method, path, bearer string, body any, out any, hdr ...string) int {
 	n.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, n.URL+path, rd)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	h := http.Header{}
 	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
+		h = testkit.Bearer(bearer)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
+		h.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	var b []byte
+	if body != nil {
+		b, _ = json.Marshal(body)
+	}
+	resp, err := n.Do(context.Background(), method, path, h, b)
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if out != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			n.t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	if out != nil && len(resp.Body) > 0 {
+		if err := json.Unmarshal(resp.Body, out); err != nil {
+			n.t.Fatalf("%s %s: %d %s", method, path, resp.Status, resp.Body)
 		}
 	}
-	return resp.StatusCode
+	return resp.Status
 }
 
-type dropSpec struct {
-	ID               string   `json:"id"`
-	Name             string   `json:"name"`
-	Price            int64    `json:"price"`
-	Currency         string   `json:"currency"`
-	Stock            int64    `json:"stock"`
-	PerCustomerLimit int64    `json:"per_customer_limit"`
-	StartsAt         string   `json:"starts_at,omitempty"`
-	HoldSeconds      int64    `json:"hold_seconds"`
-	AdmitPerSecond   int64    `json:"admit_per_second"`
-	Vouchers         []string `json:"vouchers,omitempty"`
-	// ChallengeDifficulty is "auto" or 0-28; nil leaves the default.
-	ChallengeDifficulty any `json:"challenge_difficulty,omitempty"`
-}
+type dropSpec = testkit.DropRequest
 
+// createDrop creates a drop of a Korean speaker with the defaults of these
+// tests for what d leaves out.
 func (n *node) createDrop(d dropSpec) {
 	n.t.Helper()
 	if d.Name == "" {
@@ -104,10 +87,7 @@ func (n *node) createDrop(d dropSpec) {
 	if d.AdmitPerSecond == 0 {
 		d.AdmitPerSecond = 100
 	}
-	var out map[string]any
-	if code := n.call("POST", "/api/v1/drops", adminToken, d, &out); code != 201 && code != 200 {
-		n.t.Fatalf("create drop %s: %d %v", d.ID, code, out)
-	}
+	n.MustCreateDrop(n.t, d)
 }
 
 type orderJSON struct {
