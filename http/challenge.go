@@ -44,6 +44,21 @@ type challengeBody struct {
 	Challenge *queue.Challenge `json:"challenge"`
 }
 
+// turnedBack answers a request that the join challenge's gate turned back:
+// with its error, or with the challenge to solve first (428). It reports
+// whether it answered.
+func turnedBack(w http.ResponseWriter, ch *queue.Challenge, err error) bool {
+	switch {
+	case err != nil:
+		api.WriteError(w, err)
+	case ch != nil:
+		writeChallenge(w, ch)
+	default:
+		return false
+	}
+	return true
+}
+
 func writeChallenge(w http.ResponseWriter, ch *queue.Challenge) {
 	var b challengeBody
 	b.Error.Code = floodgate.EChallenge

@@ -470,12 +470,7 @@ func (s *Server) createEntry(w http.ResponseWriter, r *http.Request) {
 			created = res.Created
 			return err
 		})
-		if err != nil {
-			api.WriteError(w, err)
-			return
-		}
-		if ch != nil {
-			writeChallenge(w, ch)
+		if turnedBack(w, ch, err) {
 			return
 		}
 	}

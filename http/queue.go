@@ -53,12 +53,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 	} else {
 		tok, st, ch, err = s.cfg.Queue.JoinChallenged(r.Context(), drop, clientIPOf(r), req.Challenge)
 	}
-	if err != nil {
-		api.WriteError(w, err)
-		return
-	}
-	if ch != nil {
-		writeChallenge(w, ch)
+	if turnedBack(w, ch, err) {
 		return
 	}
 	s.metrics.joins.Inc()
