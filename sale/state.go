@@ -573,12 +573,22 @@ func (s *State) endHold(h *Hold, status string) {
 	}
 }
 
-func (s *State) release(c *Command) Result {
+// ticketHold is the hold c names if it is its ticket's, lapsed first if its
+// time is up; nil and the refusal otherwise.
+func (s *State) ticketHold(c *Command) (*Hold, Result) {
 	h, ok := s.Holds[c.HoldID]
 	if !ok || h.Visitor != c.Visitor {
-		return refuse(floodgate.ENotFound, "There is no hold %q for this ticket.", c.HoldID)
+		return nil, refuse(floodgate.ENotFound, "There is no hold %q for this ticket.", c.HoldID)
 	}
 	s.expireIfDue(h, c.Now)
+	return h, Result{}
+}
+
+func (s *State) release(c *Command) Result {
+	h, refused := s.ticketHold(c)
+	if h == nil {
+		return refused
+	}
 	switch h.Status {
 	case floodgate.HoldActive:
 		s.endHold(h, floodgate.HoldReleased)
@@ -607,11 +617,10 @@ func (s *State) order(c *Command) Result {
 		}
 		return Result{Order: publicOrder(o)}
 	}
-	h, ok := s.Holds[c.HoldID]
-	if !ok || h.Visitor != c.Visitor {
-		return refuse(floodgate.ENotFound, "There is no hold %q for this ticket.", c.HoldID)
+	h, refused := s.ticketHold(c)
+	if h == nil {
+		return refused
 	}
-	s.expireIfDue(h, c.Now)
 	switch h.Status {
 	case floodgate.HoldOrdered:
 		return refuse(floodgate.EAlreadyOrdered, "This hold has already been ordered (%s).", h.OrderID)
