@@ -16,11 +16,12 @@ import (
 // listed here.
 var refFields = map[string]string{
 	"State.Drops": "copied", "State.Holds": "copied", "State.Orders": "copied",
-	"State.Idem": "copied", "State.Tickets": "copied", "State.Secret": "copied",
+	"State.Tickets": "copied", "State.Secret": "copied",
 	"State.Nodes": "copied", "State.Status": "copied", "StatusRecord.Value": "copied",
 	"State.Events": "append-only", "State.Sinks": "copied", "State.Tenants": "copied",
 	"State.Keys": "copied", "State.Audit": "copied", "State.RevokedSessions": "copied",
-	"slab.free":         "fresh", // State.holds and State.orders: a copy starts its own slabs
+	"slab.free":   "fresh",                            // State.holds and State.orders: a copy starts its own slabs
+	"idemIndex.m": "fresh", "idemIndex.more": "fresh", // State.idem: a copy rebuilds it
 	"DropSpec.Vouchers": "copied", "FairSpec.PresaleCustomers": "copied", "FairSpec.PresaleCodes": "copied",
 	"Drop.Customers": "copied", "Drop.Active": "copied", "Drop.Unpaid": "copied",
 	"Drop.Batches": "copied", "Drop.Gaps": "copied",

@@ -48,12 +48,3 @@ func (s *State) SessionRevoked(id string, now int64) bool {
 // per customer, so that one customer's key neither collides with nor tells
 // anything about another's.
 func idemKey(customer, key string) string { return customer + "\x00" + key }
-
-// rebuildIdem derives the idempotency table from the orders (a state
-// written before keys were scoped per customer holds them unscoped).
-func (s *State) rebuildIdem() {
-	s.Idem = make(map[string]string, len(s.Orders))
-	for id, o := range s.Orders {
-		s.Idem[idemKey(o.Customer, o.IdemKey)] = id
-	}
-}

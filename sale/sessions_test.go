@@ -1,6 +1,7 @@
 package sale
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/floodgate/floodgate"
@@ -27,18 +28,60 @@ func TestIdempotencyKeysPerCustomer(t *testing.T) {
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
 	}
-	// A state written with unscoped keys reads back scoped.
-	s.Idem = map[string]string{"shared-key": oa.ID, "other": ob.Order.ID}
-	buf, _ := s.Marshal()
-	back, err := Unmarshal(buf)
+	// Snapshots written before carried the index as "idem": with keys
+	// unscoped (before keys counted per customer) and scoped (until the
+	// index left the snapshot). Both read back to the same index.
+	buf, err := s.Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := back.Check(); err != nil {
-		t.Fatalf("after reading an old state: %v", err)
+	for _, old := range []map[string]string{
+		{"shared-key": oa.ID, "other": ob.Order.ID},
+		{"a@x\x00shared-key": oa.ID, "b@x\x00shared-key": ob.Order.ID},
+	} {
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(buf, &fields); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := fields["idem"]; ok {
+			t.Fatal("the snapshot still carries the idempotency index")
+		}
+		fields["idem"], _ = json.Marshal(old)
+		oldBuf, _ := json.Marshal(fields)
+		back, err := Unmarshal(oldBuf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := back.Check(); err != nil {
+			t.Fatalf("after reading an old state: %v", err)
+		}
+		if r := mustOK(t, back, orderCmd(hb.ID, "vb", "b@x", "shared-key", now+5)); r.Created || r.Order.ID != ob.Order.ID {
+			t.Fatalf("b's replay after reading an old state: %+v", r)
+		}
+		mustRefuse(t, back, orderCmd(hc.ID, "vc", "a@x", "shared-key", now+6), floodgate.EConflict)
 	}
-	if r := mustOK(t, back, orderCmd(hb.ID, "vb", "b@x", "shared-key", now+5)); r.Created || r.Order.ID != ob.Order.ID {
-		t.Fatalf("b's replay after reading an old state: %+v", r)
+}
+
+// TestIdempotencyIndexCollisions: a key whose hash another key has taken
+// still finds its own order (the index falls back to the whole key), and
+// so does the other.
+func TestIdempotencyIndexCollisions(t *testing.T) {
+	s := NewState()
+	o1 := &Order{ID: "o1", Customer: "a@x", IdemKey: "k1"}
+	o2 := &Order{ID: "o2", Customer: "b@x", IdemKey: "k2"}
+	s.idemPut(o1)
+	s.idem.m[idemHash("b@x", "k2")] = o1 // as if the two hashes were equal
+	s.idemPut(o2)
+	if len(s.idem.more) != 1 {
+		t.Fatalf("%d keys in the fallback, want 1", len(s.idem.more))
+	}
+	for _, tc := range []struct {
+		customer, key string
+		want          *Order
+	}{{"a@x", "k1", o1}, {"b@x", "k2", o2}, {"a@x", "k2", nil}, {"b@x", "k1", nil}} {
+		if got := s.idemOrder(tc.customer, tc.key); got != tc.want {
+			t.Errorf("idemOrder(%s, %s) = %v, want %v", tc.customer, tc.key, got, tc.want)
+		}
 	}
 }
 

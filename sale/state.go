@@ -37,9 +37,6 @@ type State struct {
 	Drops  map[string]*Drop  `json:"drops"`
 	Holds  map[string]*Hold  `json:"holds"`
 	Orders map[string]*Order `json:"orders"`
-	// Idem maps a customer's Idempotency-Key (idemKey) to the order it
-	// created.
-	Idem map[string]string `json:"idem"`
 	// Tickets maps drop + "/" + visitor to the ticket's hold.
 	Tickets map[string]string `json:"tickets"`
 	Secret  []byte            `json:"secret,omitempty"`
@@ -73,6 +70,7 @@ type State struct {
 
 	holds  slab[Hold] // where new holds and orders come from (alloc.go)
 	orders slab[Order]
+	idem   idemIndex // orders by customer and Idempotency-Key (idem.go)
 }
 
 // Drop is the replicated state of one drop.
@@ -199,7 +197,6 @@ func NewState() *State {
 		Drops:   map[string]*Drop{},
 		Holds:   map[string]*Hold{},
 		Orders:  map[string]*Order{},
-		Idem:    map[string]string{},
 		Tickets: map[string]string{},
 		Nodes:   map[string]string{},
 	}
@@ -605,9 +602,7 @@ func (s *State) order(c *Command) Result {
 	if c.Customer == "" {
 		return refuse(floodgate.EUnauthenticated, "An order needs a signed-in buyer.")
 	}
-	var kb keyBuf
-	if id, ok := s.Idem[string(joinKey(kb[:0], c.Customer, 0, c.IdemKey))]; ok {
-		o := s.Orders[id]
+	if o := s.idemOrder(c.Customer, c.IdemKey); o != nil {
 		if o.HoldID != c.HoldID || o.Customer != c.Customer {
 			return refuse(floodgate.EConflict, "This Idempotency-Key was already used for a different request; use a new key.")
 		}
@@ -657,7 +652,7 @@ func (s *State) order(c *Command) Result {
 	h.OrderID = o.ID
 	d.Customers[o.Customer] += h.Quantity
 	s.Orders[o.ID] = o
-	s.Idem[ik] = o.ID
+	s.idemPut(o)
 	s.emit(floodgate.OrderEventCreated, o, c.Now)
 	d.Log = append(room(d.Log), LogRecord{Type: LeafOrder, At: c.Now, Ref: o.ID})
 	o.LogSeq = int64(len(d.Log))
@@ -977,8 +972,8 @@ func (s *State) Check() error {
 			}
 			vouchers[o.Drop+"\x00"+o.Voucher] = id
 		}
-		if k := idemKey(o.Customer, o.IdemKey); s.Idem[k] != id {
-			return fmt.Errorf("order %s: idempotency key %q maps to %q", id, o.IdemKey, s.Idem[k])
+		if got := s.idemOrder(o.Customer, o.IdemKey); got != o {
+			return fmt.Errorf("order %s: idempotency key %q finds %v", id, o.IdemKey, got)
 		}
 		if perCustomer[o.Drop] == nil {
 			perCustomer[o.Drop] = map[string]int64{}
@@ -987,8 +982,9 @@ func (s *State) Check() error {
 			perCustomer[o.Drop][o.Customer] += o.Quantity
 		}
 	}
-	if len(s.Idem) != len(s.Orders) {
-		return fmt.Errorf("%d idempotency keys for %d orders", len(s.Idem), len(s.Orders))
+	if x := s.idemIndex(); len(x.m)+len(x.more) != len(s.Orders) {
+		n := len(x.m) + len(x.more)
+		return fmt.Errorf("%d idempotency keys for %d orders", n, len(s.Orders))
 	}
 	for id, d := range s.Drops {
 		if d.Available < 0 || d.Held < 0 || d.Sold < 0 || d.AwaitingPayment < 0 || d.Available+d.Held+d.AwaitingPayment+d.Sold != d.Spec.Stock {

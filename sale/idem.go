@@ -1,0 +1,72 @@
+package sale
+
+// idemIndex finds the order a customer's Idempotency-Key created. It is
+// derived from the orders (each keeps its customer and key), so it is not
+// saved in snapshots: Unmarshal rebuilds it, and a copy (Clone) builds it
+// only if it applies an order. It is keyed by a 64-bit hash of the customer
+// and the key, so that growing it never reads the keys again (a cache miss
+// each in a big state); every hit is checked against the order itself, and
+// a second key with the same hash goes to more, so a collision, made on
+// purpose or not, costs a string look-up and never a wrong answer.
+type idemIndex struct {
+	built bool
+	m     map[uint64]*Order
+	more  map[string]*Order // customer "\x00" key, for hashes taken by another key
+}
+
+// idemHash is FNV-1a over customer, a zero byte and key.
+func idemHash(customer, key string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(customer); i++ {
+		h ^= uint64(customer[i])
+		h *= 1099511628211
+	}
+	h *= 1099511628211 // the zero byte
+	for i := 0; i < len(key); i++ {
+		h ^= uint64(key[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// idemOrder returns the order customer created with key, or nil.
+func (s *State) idemOrder(customer, key string) *Order {
+	x := s.idemIndex()
+	o := x.m[idemHash(customer, key)]
+	if o == nil || o.Customer == customer && o.IdemKey == key {
+		return o
+	}
+	var kb keyBuf
+	return x.more[string(joinKey(kb[:0], customer, 0, key))]
+}
+
+// idemPut indexes a new order.
+func (s *State) idemPut(o *Order) {
+	x := s.idemIndex()
+	h := idemHash(o.Customer, o.IdemKey)
+	if cur := x.m[h]; cur != nil && cur != o {
+		if x.more == nil {
+			x.more = map[string]*Order{}
+		}
+		x.more[idemKey(o.Customer, o.IdemKey)] = o
+		return
+	}
+	x.m[h] = o
+}
+
+func (s *State) idemIndex() *idemIndex {
+	if !s.idem.built {
+		s.rebuildIdem()
+	}
+	return &s.idem
+}
+
+// rebuildIdem derives the index from the orders. A state written before
+// keys were scoped per customer, or before the index left the snapshot
+// (as "idem"), reads back the same way.
+func (s *State) rebuildIdem() {
+	s.idem = idemIndex{built: true, m: make(map[uint64]*Order, len(s.Orders))}
+	for _, o := range s.Orders {
+		s.idemPut(o)
+	}
+}
