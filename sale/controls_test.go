@@ -16,13 +16,7 @@ func asAdmin(c Command) Command {
 }
 
 func TestPauseStopsAdmissionAndKeepsPlaces(t *testing.T) {
-	sp := spec("d", 1000)
-	sp.AdmitPerSecond = 10
-	s, now := openDrop(t, sp, 100)
-	d := s.Drops["d"]
-	if d.AdmittedUpTo != 10 {
-		t.Fatalf("admitted %d before the pause", d.AdmittedUpTo)
-	}
+	s, now, d := openAt10(t)
 	res := mustOK(t, s, asAdmin(Command{Kind: KindPauseDrop, Now: now, Drop: "d", Reason: "payment provider down"}))
 	if !res.Drop.Paused || res.Drop.PauseReason != "payment provider down" {
 		t.Fatalf("pause answered %+v", res.Drop)
@@ -44,10 +38,7 @@ func TestPauseStopsAdmissionAndKeepsPlaces(t *testing.T) {
 	}
 	now += 30_000
 	mustOK(t, s, asAdmin(Command{Kind: KindResumeDrop, Now: now, Drop: "d"}))
-	tick(t, s, now+1000, false, Issued{Drop: "d", Late: 100})
-	if d.AdmittedUpTo != 20 {
-		t.Fatalf("one second after resuming admitted up to %d, want 20 (no burst for the pause)", d.AdmittedUpTo)
-	}
+	tickAdmits(t, s, "d", now+1000, 20, "one second after resuming (no burst for the pause)", Issued{Drop: "d", Late: 100})
 	if len(s.Audit) != 2 || s.Audit[1].Action != "drop.resume" {
 		t.Fatalf("audit: %+v", s.Audit)
 	}

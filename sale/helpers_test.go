@@ -77,6 +77,30 @@ func tick(tb testing.TB, s *State, now int64, paused bool, issued ...Issued) {
 	mustOK(tb, s, Command{Kind: KindTick, Now: now, Paused: paused, MaxPauseMs: 3000, Seed: 7, Issued: issued})
 }
 
+// openAt10 opens drop "d" (1,000 units, 100 positions issued) admitting 10
+// a second, and checks it has admitted 10 after its first second.
+func openAt10(tb testing.TB) (*State, int64, *Drop) {
+	tb.Helper()
+	sp := spec("d", 1000)
+	sp.AdmitPerSecond = 10
+	s, now := openDrop(tb, sp, 100)
+	d := s.Drops["d"]
+	if d.AdmittedUpTo != 10 {
+		tb.Fatalf("one second at 10/s admitted %d", d.AdmittedUpTo)
+	}
+	return s, now, d
+}
+
+// tickAdmits ticks s at now with the issued reports, and fails the test
+// unless drop has then admitted up to want; why says what is being checked.
+func tickAdmits(tb testing.TB, s *State, drop string, now, want int64, why string, issued ...Issued) {
+	tb.Helper()
+	tick(tb, s, now, false, issued...)
+	if got := s.Drops[drop].AdmittedUpTo; got != want {
+		tb.Fatalf("%s: admitted up to %d, want %d", why, got, want)
+	}
+}
+
 func holdCmd(drop, visitor string, seq, q, now int64) Command {
 	return Command{Kind: KindHold, Now: now, Drop: drop, Visitor: visitor, Seq: seq, Quantity: q}
 }

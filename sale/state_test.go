@@ -94,22 +94,10 @@ func TestPausedHoldsKeepTheirTimeUpToMaxPause(t *testing.T) {
 }
 
 func TestAdmissionFollowsRate(t *testing.T) {
-	sp := spec("d", 1000)
-	sp.AdmitPerSecond = 10
-	s, now := openDrop(t, sp, 100)
-	d := s.Drops["d"]
-	if d.AdmittedUpTo != 10 {
-		t.Fatalf("one second at 10/s admitted %d", d.AdmittedUpTo)
-	}
-	tick(t, s, now+500, false, Issued{Drop: "d", Late: 100})
-	if d.AdmittedUpTo != 15 {
-		t.Fatalf("1.5 s at 10/s admitted %d, want 15", d.AdmittedUpTo)
-	}
+	s, now, _ := openAt10(t)
+	tickAdmits(t, s, "d", now+500, 15, "1.5 s at 10/s", Issued{Drop: "d", Late: 100})
 	// A long gap gives at most one second of credit, not a flood.
-	tick(t, s, now+60_500, false, Issued{Drop: "d", Late: 100})
-	if d.AdmittedUpTo != 25 {
-		t.Fatalf("after a 60 s gap admitted %d, want 25 (one second of credit)", d.AdmittedUpTo)
-	}
+	tickAdmits(t, s, "d", now+60_500, 25, "after a 60 s gap (one second of credit)", Issued{Drop: "d", Late: 100})
 }
 
 func TestAdmissionNeverBeyondIssued(t *testing.T) {
@@ -125,14 +113,8 @@ func TestAdmissionNeverBeyondIssued(t *testing.T) {
 	}
 	// Without a report nothing more is admitted even with a new block.
 	mustOK(t, s, Command{Kind: KindReserveBlock, Now: now, Drop: "d", Size: 10})
-	tick(t, s, now+2000, false)
-	if d.AdmittedUpTo != 3 {
-		t.Fatalf("admitted %d without a report of issued positions", d.AdmittedUpTo)
-	}
-	tick(t, s, now+3000, false, Issued{Drop: "d", Late: 5})
-	if d.AdmittedUpTo != 5 {
-		t.Fatalf("admitted %d with 5 issued", d.AdmittedUpTo)
-	}
+	tickAdmits(t, s, "d", now+2000, 3, "without a report of issued positions")
+	tickAdmits(t, s, "d", now+3000, 5, "with 5 issued", Issued{Drop: "d", Late: 5})
 }
 
 func TestAdmissionNeverBeyondStockAndLapses(t *testing.T) {
@@ -144,37 +126,22 @@ func TestAdmissionNeverBeyondStockAndLapses(t *testing.T) {
 	if d.AdmittedUpTo != 5 {
 		t.Fatalf("stock 5 admitted %d", d.AdmittedUpTo)
 	}
-	tick(t, s, now+1000, false, is)
-	if d.AdmittedUpTo != 5 {
-		t.Fatalf("with 5 unresolved admissions and 5 units, admitted %d", d.AdmittedUpTo)
-	}
+	tickAdmits(t, s, "d", now+1000, 5, "with 5 unresolved admissions and 5 units", is)
 	// Two visitors take 1 and 2 units: 2 left, 3 admitted visitors resolved
 	// or not: 3 unresolved > 2 available, so nobody new.
 	mustOK(t, s, holdCmd("d", "v0", 0, 1, now+1100))
 	h1 := mustOK(t, s, holdCmd("d", "v1", 1, 2, now+1200)).Hold
-	tick(t, s, now+2000, false, is)
-	if d.AdmittedUpTo != 5 {
-		t.Fatalf("admitted %d while unresolved admissions cover the stock", d.AdmittedUpTo)
-	}
+	tickAdmits(t, s, "d", now+2000, 5, "while unresolved admissions cover the stock", is)
 	// The release returns 2 units: 4 available, 3 unresolved: one more.
 	mustOK(t, s, Command{Kind: KindRelease, Now: now + 2100, HoldID: h1.ID, Visitor: "v1"})
-	tick(t, s, now+3000, false, is)
-	if d.AdmittedUpTo != 6 {
-		t.Fatalf("after a release admitted %d, want 6", d.AdmittedUpTo)
-	}
+	tickAdmits(t, s, "d", now+3000, 6, "after a release", is)
 	if u := d.Unresolved(); u > d.Available {
 		t.Fatalf("%d unresolved admissions for %d available", u, d.Available)
 	}
 	// Admission windows are 5 s: the first batch lapses at now+5000, the
 	// slots of its 3 unresolved visitors go back to the queue.
-	tick(t, s, now+4999, false, is)
-	if d.AdmittedUpTo != 6 {
-		t.Fatalf("before the window ended admitted %d", d.AdmittedUpTo)
-	}
-	tick(t, s, now+5000, false, is)
-	if d.AdmittedUpTo != 9 {
-		t.Fatalf("after the first batch lapsed admitted %d, want 9", d.AdmittedUpTo)
-	}
+	tickAdmits(t, s, "d", now+4999, 6, "before the window ended", is)
+	tickAdmits(t, s, "d", now+5000, 9, "after the first batch lapsed", is)
 	// A lapsed visitor whose position is below the counter may still hold
 	// if there is stock; stock, not the window, is what protects the sale.
 	mustOK(t, s, holdCmd("d", "v2", 2, 1, now+6100))
