@@ -277,12 +277,16 @@ func (s *Store) Apply(ctx context.Context, c *sale.Command) (sale.Result, error)
 	p := pendingPool.Get().(*pending)
 	p.cmd = sale.AppendCommand(p.cmd[:0], c)
 	select {
-	case s.reqs <- p:
-	case <-ctx.Done():
-		pendingPool.Put(p)
-		return sale.Result{}, floodgate.Errorf(floodgate.EUnavailable, "The request was cancelled before it was sent.")
-	case <-s.stop:
-		return sale.Result{}, errClosed
+	case s.reqs <- p: // the queue has room: the usual case, without a full select
+	default:
+		select {
+		case s.reqs <- p:
+		case <-ctx.Done():
+			pendingPool.Put(p)
+			return sale.Result{}, floodgate.Errorf(floodgate.EUnavailable, "The request was cancelled before it was sent.")
+		case <-s.stop:
+			return sale.Result{}, errClosed
+		}
 	}
 	select {
 	case <-p.done:
