@@ -32,8 +32,8 @@ func (s *slab[T]) new() *T {
 type keyBuf [256]byte
 
 // joinKey appends a + sep + b: the Tickets key of a ticket is drop "/"
-// visitor, the Idem key of an order is customer "\x00" Idempotency-Key
-// (idemKey).
+// visitor, an order's whole key in the idempotency index is customer
+// "\x00" Idempotency-Key (idemKey).
 func joinKey(buf []byte, a string, sep byte, b string) []byte {
 	buf = append(buf, a...)
 	buf = append(buf, sep)

@@ -492,13 +492,6 @@ func AppendBatch(buf []byte, cmds [][]byte) []byte {
 	return buf
 }
 
-// BatchLen returns the number of commands a batch says it holds (0 if it is
-// malformed), so a caller can size its results once.
-func BatchLen(buf []byte) int {
-	d := decoder{buf: buf}
-	return d.count()
-}
-
 // SplitBatch calls fn with each encoded command of a batch.
 func SplitBatch(buf []byte, fn func(cmd []byte) error) error {
 	d := decoder{buf: buf}
