@@ -130,7 +130,7 @@ func newDiskLog(walDir, dataDir string, logger *slog.Logger, reg prometheus.Regi
 		minFree: defaultMinFree,
 		stop:    make(chan struct{}),
 	}
-	wal, meta, err := openWAL(walDir)
+	wal, meta, err := openWAL(walDir, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +155,12 @@ func newDiskLog(walDir, dataDir string, logger *slog.Logger, reg prometheus.Regi
 	return d, nil
 }
 
-func openWAL(walDir string) (*raftwal.WAL, *metadb.BoltMetaDB, error) {
+func openWAL(walDir string, log *slog.Logger) (*raftwal.WAL, *metadb.BoltMetaDB, error) {
+	if sealed, err := sealRecoveredTail(walDir); err != nil {
+		return nil, nil, err
+	} else if sealed {
+		log.Warn("completed a log segment rotation that a full disk had cut short")
+	}
 	// raft-wal's Close does not close the metadata DB it opens itself, and
 	// that DB holds a file lock: reopening the dir in the same process
 	// would wait forever. Own the metadata DB so Close can release it.
@@ -260,7 +265,7 @@ func (d *diskLog) reopen() error {
 		_ = d.meta.Close()
 		d.wal, d.meta = nil, nil
 	}
-	wal, meta, err := openWAL(d.walDir)
+	wal, meta, err := openWAL(d.walDir, d.log)
 	for err != nil {
 		// Without a WAL no read of Raft's can be answered; they wait here
 		// (a stalled node, never a wrong answer) until it opens.
@@ -270,7 +275,7 @@ func (d *diskLog) reopen() error {
 			return err
 		case <-time.After(time.Second):
 		}
-		wal, meta, err = openWAL(d.walDir)
+		wal, meta, err = openWAL(d.walDir, d.log)
 	}
 	d.wal, d.meta = wal, meta
 	last, err := wal.LastIndex()
@@ -374,8 +379,40 @@ func (d *diskLog) StoreLogs(logs []*raft.Log) error {
 	return d.write("append", func(w *raftwal.WAL) error { return w.StoreLogs(logs) })
 }
 
+// DeleteRange waits while the log is out of service and is then done on the
+// reopened log, instead of failing: Raft only logs a failed removal (after
+// installing a snapshot it goes on as if the old entries were gone), so a
+// failed one would leave the log and Raft disagreeing about where it ends,
+// and every later append would fail. Only followers (conflicting entries,
+// snapshots) and the snapshot goroutine (compaction) call it, so a waiting
+// call stalls no leader.
 func (d *diskLog) DeleteRange(min, max uint64) error {
-	return d.write("delete range", func(w *raftwal.WAL) error { return w.DeleteRange(min, max) })
+	for {
+		err := d.write("delete range", func(w *raftwal.WAL) error { return w.DeleteRange(min, max) })
+		if err == nil || !errors.Is(err, ErrDiskFault) {
+			return err
+		}
+		if !d.waitHealed() {
+			return err
+		}
+	}
+}
+
+// waitHealed waits until the log is back in service; false when the store
+// closes first.
+func (d *diskLog) waitHealed() bool {
+	d.faultMu.Lock()
+	healed := d.healed
+	d.faultMu.Unlock()
+	if healed == nil {
+		return true
+	}
+	select {
+	case <-healed:
+		return true
+	case <-d.stop:
+		return false
+	}
 }
 
 // write runs one change of the log, unless the log is out of service.
@@ -428,15 +465,7 @@ func (d *diskLog) stable(fn func(*raftwal.WAL) error) error {
 			return err
 		}
 		_ = d.failed("save raft state", err)
-		d.faultMu.Lock()
-		healed := d.healed
-		d.faultMu.Unlock()
-		if healed == nil {
-			continue
-		}
-		select {
-		case <-healed:
-		case <-d.stop:
+		if !d.waitHealed() {
 			return err
 		}
 	}

@@ -98,6 +98,26 @@ func TestDiskLogOutOfServiceAndBack(t *testing.T) {
 		t.Fatalf("stable store after the reopen: %d %v", v, err)
 	}
 
+	// A removal while out of service waits and is done on the reopened log
+	// (Raft would go on as if it were done).
+	_ = d.failed("append", syscall.ENOSPC)
+	removed := make(chan error, 1)
+	go func() { removed <- d.DeleteRange(1, 2) }()
+	select {
+	case err := <-removed:
+		t.Fatalf("a removal returned while the log was out of service: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := d.reopen(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-removed; err != nil {
+		t.Fatalf("the removal after the reopen: %v", err)
+	}
+	if first, _ := d.FirstIndex(); first != 3 {
+		t.Fatalf("first index %d after removing 1-2, want 3", first)
+	}
+
 	// A log that comes back shorter than what was stored stays out.
 	d.last = 9
 	_ = d.failed("append", syscall.EIO)
