@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/mail"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/identity"
@@ -121,8 +122,8 @@ type orderRequest struct {
 
 func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Idempotency-Key")
-	if key == "" || len(key) > sale.MaxKeyLength {
-		api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "The header Idempotency-Key is required (1 to %d characters); send the same key when you retry.", sale.MaxKeyLength))
+	if key == "" || len(key) > sale.MaxKeyLength || !utf8.ValidString(key) {
+		api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "The header Idempotency-Key is required (1 to %d characters of UTF-8 text); send the same key when you retry.", sale.MaxKeyLength))
 		return
 	}
 	id, visitor, err := s.holdTicket(r)
