@@ -229,7 +229,7 @@ func (d *diskLog) watch() {
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	wait := time.Duration(0)
-	var next time.Time
+	var next, healed time.Time
 	for {
 		select {
 		case <-d.stop:
@@ -248,7 +248,14 @@ func (d *diskLog) watch() {
 				d.log.Error("the Raft log could not be put back into service", "err", err, "retry_in", wait)
 				continue
 			}
-			wait, next = 0, time.Time{}
+			// A disk that fails again soon after (an I/O error with room on
+			// it) is not reopened in a tight loop: each reopen reads the tail.
+			if now.Sub(healed) < 10*time.Second {
+				wait = min(max(2*wait, time.Second), 30*time.Second)
+			} else {
+				wait = 0
+			}
+			next, healed = now.Add(wait), now
 		}
 	}
 }
