@@ -28,6 +28,10 @@ type forwarder struct {
 	key        []byte // signs the forwarding marker (NodeKey)
 	adminToken string
 	tr         *http.Transport
+	// batchers send small writes in batches (forwardbatch.go), one per
+	// leader address.
+	batchMu  sync.Mutex
+	batchers map[string]*batcher
 }
 
 func newForwarder(c Cluster, adminToken string) *forwarder {
@@ -88,36 +92,44 @@ func (f *forwarder) forward(w http.ResponseWriter, r *http.Request, info *reques
 		}
 		body = b
 	}
-	out, err := http.NewRequestWithContext(r.Context(), r.Method, strings.TrimRight(base, "/")+r.URL.RequestURI(), bytes.NewReader(body))
-	if err != nil {
-		return false
-	}
-	out.Header = r.Header.Clone()
-	dropHopHeaders(out.Header)
-	out.Header.Del(NodeAuthHeader)
-	if out.Header.Get("User-Agent") == "" {
+	hdr := r.Header.Clone()
+	dropHopHeaders(hdr)
+	hdr.Del(NodeAuthHeader)
+	hdr.Del(ForwardedHeader)
+	if hdr.Get("User-Agent") == "" {
 		// Not Go's default: the leader sees the client's, or none.
-		out.Header["User-Agent"] = nil
+		hdr["User-Agent"] = nil
 	}
 	if peer, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		if prior := out.Header["X-Forwarded-For"]; len(prior) > 0 {
+		if prior := hdr["X-Forwarded-For"]; len(prior) > 0 {
 			peer = strings.Join(prior, ", ") + ", " + peer
 		}
-		out.Header["X-Forwarded-For"] = []string{peer}
+		hdr["X-Forwarded-For"] = []string{peer}
 	}
-	out.Header["X-Forwarded-Host"] = []string{r.Host}
-	if out.Header.Get("X-Forwarded-Proto") == "" {
+	hdr["X-Forwarded-Host"] = []string{r.Host}
+	if hdr.Get("X-Forwarded-Proto") == "" {
 		proto := "http"
 		if r.TLS != nil {
 			proto = "https"
 		}
-		out.Header["X-Forwarded-Proto"] = []string{proto}
+		hdr["X-Forwarded-Proto"] = []string{proto}
 	}
 	m := forwardMarker{ip: info.ip, admin: info.admin}
 	if tok := api.BearerToken(r); tok != "" && f.adminToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(f.adminToken)) == 1 {
 		m.admin = true
-		out.Header.Del("Authorization")
+		hdr.Del("Authorization")
 	}
+	if batchForwarding && len(body) <= batchLoneBody {
+		if !f.batched(w, r, base, &fwdJob{method: r.Method, uri: r.URL.RequestURI(), header: hdr, body: body, marker: m}) {
+			writeUnavailable(w)
+		}
+		return true
+	}
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, strings.TrimRight(base, "/")+r.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		return false
+	}
+	out.Header = hdr
 	out.Header.Set(ForwardedHeader, signForward(f.key, m, r.Method, r.URL.RequestURI(), body, time.Now()))
 
 	resp, err := f.tr.RoundTrip(out)

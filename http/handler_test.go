@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -258,5 +259,77 @@ func TestMembershipRoutesCheckTheirInputBeforeTheCluster(t *testing.T) {
 	plain := handlerServer(t, fhttp.Config{Store: st, Queue: queue.New(queue.Config{Store: st}), Cluster: knownLeader{}})
 	if a := call(t, "DELETE", plain.URL+"/api/v1/cluster/nodes/node2", handlerToken, ""); a.status != http.StatusConflict {
 		t.Fatalf("remove on a node without cluster support: %d %s; want 409", a.status, a.body)
+	}
+}
+
+// The batch path of forwarded writes is for nodes only: without the node
+// signature it does not exist, and a signed batch that does not decode is
+// refused whole.
+func TestForwardBatchPathNeedsTheNodeSignature(t *testing.T) {
+	st := leaderStore(t)
+	hs := handlerServer(t, fhttp.Config{Store: st, Queue: queue.New(queue.Config{Store: st})})
+	for _, token := range []string{"", handlerToken} {
+		if a := call(t, "POST", hs.URL+fhttp.ForwardBatchPath, token, "\x01"); a.status != http.StatusNotFound || a.code != floodgate.ENotFound {
+			t.Errorf("a batch with token %q and no node signature: %d %s; want 404 not_found", token, a.status, a.body)
+		}
+	}
+	body := []byte("\x01\x04POST")
+	req, _ := http.NewRequest("POST", hs.URL+fhttp.ForwardBatchPath, bytes.NewReader(body))
+	fhttp.SignNodeRequest(req, fhttp.NodeKey(handlerToken), body, time.Now())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a signed batch that does not decode: %d, want 400", resp.StatusCode)
+	}
+	// Signed with another cluster's key: not found.
+	req, _ = http.NewRequest("POST", hs.URL+fhttp.ForwardBatchPath, bytes.NewReader(body))
+	fhttp.SignNodeRequest(req, fhttp.NodeKey("another-cluster-admin-token"), body, time.Now())
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("a batch signed with another key: %d, want 404", resp.StatusCode)
+	}
+}
+
+// Writes forwarded at the same time travel in batches; each still gets its
+// own answer.
+func TestFollowerForwardsConcurrentWritesEachItsAnswer(t *testing.T) {
+	st := leaderStore(t)
+	leader := handlerServer(t, fhttp.Config{Store: st, Queue: queue.New(queue.Config{Store: st})})
+	hs := handlerServer(t, fhttp.Config{Store: follower{st}, Queue: queue.New(queue.Config{Store: follower{st}}), Cluster: knownLeader{leader.URL}})
+	const n = 60
+	var wg sync.WaitGroup
+	answers := make([]answer, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := "lamp" + strconv.Itoa(i%(n-10)) // the last 10 repeat an id
+			answers[i] = call(t, "POST", hs.URL+"/api/v1/drops", handlerToken, `{"id":"`+id+`","name":"Lamp `+strconv.Itoa(i)+`","stock":3}`)
+		}()
+	}
+	wg.Wait()
+	created, conflicts := 0, 0
+	for i, a := range answers {
+		switch {
+		case a.status == http.StatusCreated && strings.Contains(a.body, `"name":"Lamp `+strconv.Itoa(i)+`"`):
+			created++
+		case a.status == http.StatusConflict && a.code == floodgate.EConflict:
+			conflicts++
+		default:
+			t.Errorf("write %d: %d %s", i, a.status, a.body)
+		}
+		if a.header.Get("X-Request-Id") == "" {
+			t.Errorf("write %d: no request id", i)
+		}
+	}
+	if created != n-10 || conflicts != 10 {
+		t.Fatalf("%d created and %d conflicts; want %d and 10", created, conflicts, n-10)
 	}
 }

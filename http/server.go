@@ -290,6 +290,12 @@ type requestInfo struct {
 // signed marker over the address it came from.
 func (s *Server) newRequestInfo(r *http.Request, rid string) *requestInfo {
 	info := &requestInfo{id: rid, ip: s.clientIP(r), srv: s}
+	if m, ok := r.Context().Value(ctxForwardedBy).(forwardMarker); ok {
+		// A write of a forward batch (forwardbatch.go): the batch's node
+		// signature vouches for its marker.
+		info.forwarded, info.ip, info.admin = true, m.ip, m.admin
+		return info
+	}
 	if r.Header.Get(ForwardedHeader) != "" {
 		if m, ok := checkForward(s.nodeKey, r, s.cfg.Now()); ok {
 			info.forwarded, info.ip, info.admin = true, m.ip, m.admin
@@ -364,6 +370,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					"status", rw.status, "ms", float64(d.Microseconds())/1000, "ip", info.ip.String())
 			}
 		}()
+		if r.URL.Path == ForwardBatchPath {
+			s.forwardBatch(rw, r, info)
+			return
+		}
 		// A forwarded request was limited by the node that took it.
 		if strings.HasPrefix(r.URL.Path, "/api/") && !info.forwarded && !s.allowRequest(r, info.ip) {
 			api.WriteErrorRetry(rw, floodgate.Errorf(floodgate.ERateLimited, "Too many requests with your ticket or from your address; wait a moment and retry."), 1)
