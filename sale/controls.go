@@ -154,9 +154,9 @@ func (s *State) appendAudit(now int64, op *Operator, action, target, detail stri
 // paused drop changes nothing (Created false), but a new reason replaces
 // the old one.
 func (s *State) pauseDrop(c *Command) Result {
-	d, ok := s.Drops[c.Drop]
-	if !ok {
-		return refuse(floodgate.ENotFound, "There is no drop %q.", c.Drop)
+	d, refused := s.commandDrop(c)
+	if d == nil {
+		return refused
 	}
 	if d.Closed {
 		return refuse(floodgate.EConflict, "The drop is closed; a closed drop cannot be paused or changed.")
@@ -176,9 +176,9 @@ func (s *State) pauseDrop(c *Command) Result {
 // resumeDrop lets admission move again, at the drop's rate and without a
 // burst for the time it was paused.
 func (s *State) resumeDrop(c *Command) Result {
-	d, ok := s.Drops[c.Drop]
-	if !ok {
-		return refuse(floodgate.ENotFound, "There is no drop %q.", c.Drop)
+	d, refused := s.commandDrop(c)
+	if d == nil {
+		return refused
 	}
 	if d.Closed {
 		return refuse(floodgate.EConflict, "The drop is closed; a closed drop cannot be resumed or changed.")
@@ -195,9 +195,9 @@ func (d *Drop) Committed() int64 { return d.Spec.Stock - d.Available }
 // updateDrop changes a live drop. Every field is checked before any is
 // applied, so a refused patch changes nothing.
 func (s *State) updateDrop(c *Command) Result {
-	d, ok := s.Drops[c.Drop]
-	if !ok {
-		return refuse(floodgate.ENotFound, "There is no drop %q.", c.Drop)
+	d, refused := s.commandDrop(c)
+	if d == nil {
+		return refused
 	}
 	p := c.Patch
 	if p.Empty() {

@@ -210,9 +210,9 @@ func (d *Drop) PresaleAllows(customer string) bool {
 
 // usePresaleCode spends a one-time presale code (KindUsePresaleCode).
 func (s *State) usePresaleCode(c *Command) Result {
-	d, ok := s.Drops[c.Drop]
-	if !ok {
-		return refuse(floodgate.ENotFound, "There is no drop %q.", c.Drop)
+	d, refused := s.commandDrop(c)
+	if d == nil {
+		return refused
 	}
 	if !d.InPresale(c.Now) {
 		return refuse(floodgate.EConflict, "The presale of this drop is over; join without a code.")
@@ -240,9 +240,9 @@ func (s *State) usePresaleCode(c *Command) Result {
 // enter records a customer's entry in a draw (KindEnter); entering again
 // gives the same entry.
 func (s *State) enter(c *Command) Result {
-	d, ok := s.Drops[c.Drop]
-	if !ok {
-		return refuse(floodgate.ENotFound, "There is no drop %q.", c.Drop)
+	d, refused := s.commandDrop(c)
+	if d == nil {
+		return refused
 	}
 	if c.Customer == "" || len(c.Customer) > MaxKeyLength {
 		return refuse(floodgate.EUnauthenticated, "An entry needs a signed-in buyer.")
@@ -412,9 +412,9 @@ const MaxNotifiedBatch = 1000
 // so that the leader tells each entrant each result once, across restarts
 // and leader changes.
 func (s *State) drawNotified(c *Command) Result {
-	d, ok := s.Drops[c.Drop]
-	if !ok {
-		return refuse(floodgate.ENotFound, "There is no drop %q.", c.Drop)
+	d, refused := s.commandDrop(c)
+	if d == nil {
+		return refused
 	}
 	switch c.Code {
 	case EntryWon, EntryLost, EntryBackup, EntryExpired:

@@ -413,9 +413,9 @@ func (s *State) createDrop(c *Command) Result {
 }
 
 func (s *State) reserveBlock(c *Command) Result {
-	d, ok := s.Drops[c.Drop]
-	if !ok {
-		return refuse(floodgate.ENotFound, "There is no drop %q.", c.Drop)
+	d, refused := s.commandDrop(c)
+	if d == nil {
+		return refused
 	}
 	if c.Size < 1 || c.Size > MaxBlockSize {
 		return refuse(floodgate.EInvalid, "A queue block holds 1 to %d positions.", MaxBlockSize)
@@ -463,9 +463,9 @@ func (d *Drop) Position(early bool, seq int64) (int64, bool) {
 }
 
 func (s *State) hold(c *Command) Result {
-	d, ok := s.Drops[c.Drop]
-	if !ok {
-		return refuse(floodgate.ENotFound, "There is no drop %q.", c.Drop)
+	d, refused := s.commandDrop(c)
+	if d == nil {
+		return refused
 	}
 	if c.Visitor == "" || len(c.Visitor) > MaxKeyLength {
 		return refuse(floodgate.EUnauthenticated, "The ticket has no valid visitor id.")
@@ -570,6 +570,15 @@ func (s *State) endHold(h *Hold, status string) {
 	}
 }
 
+// commandDrop is the drop c names; nil and the refusal when there is none.
+func (s *State) commandDrop(c *Command) (*Drop, Result) {
+	d, ok := s.Drops[c.Drop]
+	if !ok {
+		return nil, refuse(floodgate.ENotFound, "There is no drop %q.", c.Drop)
+	}
+	return d, Result{}
+}
+
 // ticketHold is the hold c names if it is its ticket's, lapsed first if its
 // time is up; nil and the refusal otherwise.
 func (s *State) ticketHold(c *Command) (*Hold, Result) {
@@ -662,9 +671,9 @@ func (s *State) order(c *Command) Result {
 }
 
 func (s *State) closeDrop(c *Command) Result {
-	d, ok := s.Drops[c.Drop]
-	if !ok {
-		return refuse(floodgate.ENotFound, "There is no drop %q.", c.Drop)
+	d, refused := s.commandDrop(c)
+	if d == nil {
+		return refused
 	}
 	s.close(d, c.Now)
 	return Result{Drop: s.publicDrop(d, c.Now)}
