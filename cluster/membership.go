@@ -1,8 +1,10 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"maps"
 	"net"
@@ -243,7 +245,8 @@ func (m *Membership) LeaderHTTP() string {
 
 // ClusterInfo lists the members with their state. The state of another node
 // is what this node can see: "leader" for the leader it follows, else
-// "follower" when its API answers, "unreachable" when it does not.
+// "follower" when its API answers, "unreachable" when it does not, and
+// "disk_full" (itself or another) while its data disk is full.
 func (m *Membership) ClusterInfo(ctx context.Context) (fhttp.ClusterInfo, error) {
 	servers, err := m.st.Servers()
 	if err != nil {
@@ -260,6 +263,8 @@ func (m *Membership) ClusterInfo(ctx context.Context) (fhttp.ClusterInfo, error)
 		n := &info.Nodes[i]
 		*n = fhttp.ClusterNode{ID: string(srv.ID), RaftAddr: string(srv.Address), HTTPAddr: nodes[string(srv.ID)]}
 		switch {
+		case n.ID == m.self && m.st.DiskFault() != nil:
+			n.State = "disk_full"
 		case n.ID == m.self:
 			n.State = strings.ToLower(m.st.State())
 		case srv.Suffrage != raft.Voter:
@@ -292,6 +297,13 @@ func (m *Membership) probe(ctx context.Context, base string) string {
 	if err != nil {
 		return "unreachable"
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusServiceUnavailable {
+		// /healthz says "disk_full: ..." while the node's data disk is full.
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		if bytes.Contains(body, []byte("disk_full")) {
+			return "disk_full"
+		}
+	}
 	return "follower"
 }

@@ -116,6 +116,19 @@ func diskFullInCluster(t *testing.T, full int) {
 		t.Fatalf("the node exited on a full disk:\n%s", n.Logs())
 	}
 	t.Logf("node%d's disk filled after %d writes; %d answers were 503 meanwhile", full+1, len(acked), refused)
+	// Any node's view of the cluster names the full one.
+	testkit.WaitFor(t, "the cluster view naming the full node", func() bool {
+		info, err := wc.ClusterInfo(ctx)
+		if err != nil {
+			return false
+		}
+		for _, m := range info.Nodes {
+			if m.ID == c.IDs[full] {
+				return m.State == "disk_full"
+			}
+		}
+		return false
+	})
 
 	if err := os.Remove(ballast); err != nil {
 		t.Fatal(err)
