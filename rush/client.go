@@ -77,10 +77,12 @@ type client struct {
 	hc        *http.Client
 	waitLane  chan job
 	buyLane   chan job
+	botLane   chan job
 	done      chan struct{}
 	stats     [numEndpoints]endpointStats
 	reqs      atomic.Int64
-	queueWait histogram // time requests waited for a slot in the generator
+	queueWait histogram // time visitors' requests waited for a slot in the generator
+	botWait   histogram // the same for bots
 }
 
 func newClient(base string, inFlight int) *client {
@@ -98,14 +100,18 @@ func newClient(base string, inFlight int) *client {
 		hc:       &http.Client{Transport: tr, Timeout: requestTimeout},
 		waitLane: make(chan job),
 		buyLane:  make(chan job),
+		botLane:  make(chan job),
 		done:     make(chan struct{}),
 	}
 	if u, err := url.Parse(c.base); err == nil && u.Scheme == "http" && u.Host != "" && (u.Path == "" || u.Path == "/") {
 		c.host = u.Host
 	}
 	for range inFlight {
-		go c.work(c.waitLane)
-		go c.work(c.buyLane)
+		go c.work(c.waitLane, &c.queueWait)
+		go c.work(c.buyLane, &c.queueWait)
+	}
+	for range max(1, inFlight/4) {
+		go c.work(c.botLane, &c.botWait)
 	}
 	return c
 }
@@ -125,7 +131,7 @@ type job struct {
 // request at a time and always drained before it goes back.
 var replies = sync.Pool{New: func() any { return make(chan answer, 1) }}
 
-func (c *client) work(lane chan job) {
+func (c *client) work(lane chan job, wait *histogram) {
 	var rc *rawConn
 	defer func() {
 		if rc != nil {
@@ -135,7 +141,7 @@ func (c *client) work(lane chan job) {
 	for {
 		select {
 		case j := <-lane:
-			c.queueWait.record(time.Since(j.queued))
+			wait.record(time.Since(j.queued))
 			if c.host == "" {
 				j.reply <- c.send(j.ctx, j.cl)
 				continue
@@ -164,6 +170,7 @@ type call struct {
 	bearer  string
 	forward string // X-Forwarded-For: the visitor's own address
 	idemKey string
+	bot     bool // sent by a bot: the bots' lane
 }
 
 // answer is what came back. status 0 means the request failed in transport.
@@ -197,15 +204,28 @@ func (a answer) retryable() bool {
 	return a.status == 0 || a.status == http.StatusTooManyRequests || a.status >= 500
 }
 
-// do sends a request through its lane and waits for the answer.
-func (c *client) do(ctx context.Context, cl call) answer {
-	var lane chan job
-	switch cl.ep {
+// laneOf is the lane of a visitor's request: the waiting room's or the
+// buyer's; nil for the monitor and admin calls, which bypass both.
+func (c *client) laneOf(ep endpoint) chan job {
+	switch ep {
 	case epJoin, epStatus, epForged:
-		lane = c.waitLane
+		return c.waitLane
 	case epHold, epSession, epOrder:
-		lane = c.buyLane
-	default:
+		return c.buyLane
+	}
+	return nil
+}
+
+// do sends a request through its lane and waits for the answer. Bots have
+// a lane of their own with a quarter of the workers: they run on their own
+// machines, so their requests do not queue in front of the visitors' (and
+// the farm's connections are few).
+func (c *client) do(ctx context.Context, cl call) answer {
+	lane := c.laneOf(cl.ep)
+	if cl.bot && lane != nil {
+		lane = c.botLane
+	}
+	if lane == nil {
 		return c.send(ctx, cl)
 	}
 	reply := replies.Get().(chan answer)

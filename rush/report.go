@@ -43,7 +43,7 @@ func WriteReport(w io.Writer, res *Result) error {
 		{"Forged / premature / reused tickets taken", fmt.Sprintf("%d / %d / %d", s.ForgedAccepted, s.PrematureAccepted, s.ReuseAccepted), verdict(s.ForgedAccepted+s.PrematureAccepted+s.ReuseAccepted == 0)},
 		{"Requests", fmt.Sprintf("%d (%.0f/s)", s.Requests, s.RequestsPerSecond), fmt.Sprintf("over %.1f s", s.DurationSeconds)},
 		{"Generator CPU", fmt.Sprintf("%.0f%% of all cores", 100*s.GeneratorCPUShare), serverNote(s)},
-		{"Generator queueing p99", fmt.Sprintf("%.1f ms", s.GeneratorQueueP99), "time requests waited for a free slot in the generator; large values mean the generator, not the server, set the pace"},
+		{"Generator queueing p99", fmt.Sprintf("%.1f ms", s.GeneratorQueueP99), "time visitors' requests waited for a free slot in the generator; large values mean the generator, not the server, set the pace (bots have a lane of their own)"},
 	}
 	if s.PaymentSeconds > 0 {
 		rows = append(rows,

@@ -350,7 +350,7 @@ func botPause() time.Duration { return 250*time.Millisecond + rand.N(500*time.Mi
 func (r *run) join(ctx context.Context, v *visitor) (string, queueStatus) {
 	var solution any // the answer to the last join challenge
 	for attempt := 1; ; attempt++ {
-		a := r.c.do(ctx, call{ep: epJoin, method: "POST", path: r.dropPath + "/queue", forward: v.addr, body: solution})
+		a := r.c.do(ctx, call{ep: epJoin, method: "POST", path: r.dropPath + "/queue", forward: v.addr, bot: v.bot, body: solution})
 		solution = nil
 		if a.status == http.StatusPreconditionRequired {
 			// Solve and join again at once: the work is the wait.
@@ -445,7 +445,7 @@ func (r *run) wait(ctx context.Context, v *visitor, ticket string, st queueStatu
 			probes++
 			r.botProbe(ctx, v, ticket, st)
 		}
-		a := r.c.do(ctx, call{ep: epStatus, method: "GET", path: r.dropPath + "/queue", bearer: ticket, forward: v.addr})
+		a := r.c.do(ctx, call{ep: epStatus, method: "GET", path: r.dropPath + "/queue", bearer: ticket, forward: v.addr, bot: v.bot})
 		retryAfter = 0
 		switch {
 		case a.status == http.StatusOK:
@@ -559,7 +559,7 @@ func (r *run) waitSSE(ctx context.Context, v *visitor, ticket string) (string, b
 // before it is admitted. Both must fail.
 func (r *run) botProbe(ctx context.Context, v *visitor, ticket string, st queueStatus) {
 	r.cnt.forgedTried.Add(1)
-	a := r.c.do(ctx, call{ep: epForged, method: "POST", path: r.dropPath + "/holds", body: holdBody, bearer: forgeTicket(ticket), forward: v.addr})
+	a := r.c.do(ctx, call{ep: epForged, method: "POST", path: r.dropPath + "/holds", body: holdBody, bearer: forgeTicket(ticket), forward: v.addr, bot: v.bot})
 	if a.status >= 200 && a.status < 300 {
 		r.cnt.forgedAccepted.Add(1)
 	}
@@ -567,7 +567,7 @@ func (r *run) botProbe(ctx context.Context, v *visitor, ticket string, st queueS
 	// between is not mistaken for a breach.
 	if st.State == "waiting" && st.Ahead > 2*r.cfg.AdmitPerSecond {
 		r.cnt.prematureTried.Add(1)
-		a := r.c.do(ctx, call{ep: epForged, method: "POST", path: r.dropPath + "/holds", body: holdBody, bearer: ticket, forward: v.addr})
+		a := r.c.do(ctx, call{ep: epForged, method: "POST", path: r.dropPath + "/holds", body: holdBody, bearer: ticket, forward: v.addr, bot: v.bot})
 		if a.status >= 200 && a.status < 300 {
 			r.cnt.prematureAccepted.Add(1)
 		}
@@ -658,7 +658,7 @@ func kind(v *visitor) string {
 
 func (r *run) hold(ctx context.Context, v *visitor, ticket string) (string, bool) {
 	for notAdmitted := 0; ; {
-		a := r.c.do(ctx, call{ep: epHold, method: "POST", path: r.dropPath + "/holds", body: holdBody, bearer: ticket, forward: v.addr})
+		a := r.c.do(ctx, call{ep: epHold, method: "POST", path: r.dropPath + "/holds", body: holdBody, bearer: ticket, forward: v.addr, bot: v.bot})
 		switch {
 		case a.status == http.StatusCreated || a.status == http.StatusOK:
 			var h holdJSON
@@ -704,7 +704,7 @@ func (r *run) settle(v *visitor, a answer) {
 
 func (r *run) session(ctx context.Context, v *visitor, email string) (string, bool) {
 	for {
-		a := r.c.do(ctx, call{ep: epSession, method: "POST", path: "/api/v1/session", body: sessionBody(email), forward: v.addr})
+		a := r.c.do(ctx, call{ep: epSession, method: "POST", path: "/api/v1/session", body: sessionBody(email), forward: v.addr, bot: v.bot})
 		switch {
 		case a.status == http.StatusCreated || a.status == http.StatusOK:
 			var s struct {
@@ -734,7 +734,7 @@ func (r *run) session(ctx context.Context, v *visitor, email string) (string, bo
 func (r *run) order(ctx context.Context, v *visitor, ticket, holdID, session, key string) (*orderJSON, string) {
 	for {
 		a := r.c.do(ctx, call{ep: epOrder, method: "POST", path: "/api/v1/holds/" + url.PathEscape(holdID) + "/order",
-			body: orderBody(session), bearer: ticket, forward: v.addr, idemKey: key})
+			body: orderBody(session), bearer: ticket, forward: v.addr, bot: v.bot, idemKey: key})
 		switch {
 		case a.status == http.StatusCreated || a.status == http.StatusOK:
 			var o orderJSON
@@ -766,7 +766,7 @@ func (r *run) order(ctx context.Context, v *visitor, ticket, holdID, session, ke
 // order.
 func (r *run) reuseTicket(ctx context.Context, v *visitor, ticket string) {
 	r.cnt.reuseTried.Add(1)
-	a := r.c.do(ctx, call{ep: epForged, method: "POST", path: r.dropPath + "/holds", body: holdBody, bearer: ticket, forward: v.addr})
+	a := r.c.do(ctx, call{ep: epForged, method: "POST", path: r.dropPath + "/holds", body: holdBody, bearer: ticket, forward: v.addr, bot: v.bot})
 	if a.status != http.StatusCreated && a.status != http.StatusOK {
 		return
 	}
@@ -774,7 +774,7 @@ func (r *run) reuseTicket(ctx context.Context, v *visitor, ticket string) {
 	if json.Unmarshal(a.body, &h) != nil || h.ID == "" {
 		return
 	}
-	sa := r.c.do(ctx, call{ep: epForged, method: "POST", path: "/api/v1/session", body: sessionBody(fmt.Sprintf("bot-%d-second@rush.floodgate.test", v.id)), forward: v.addr})
+	sa := r.c.do(ctx, call{ep: epForged, method: "POST", path: "/api/v1/session", body: sessionBody(fmt.Sprintf("bot-%d-second@rush.floodgate.test", v.id)), forward: v.addr, bot: v.bot})
 	var s struct {
 		Session string `json:"session"`
 	}
@@ -782,7 +782,7 @@ func (r *run) reuseTicket(ctx context.Context, v *visitor, ticket string) {
 		return
 	}
 	oa := r.c.do(ctx, call{ep: epForged, method: "POST", path: "/api/v1/holds/" + url.PathEscape(h.ID) + "/order",
-		body: orderBody(s.Session), bearer: ticket, forward: v.addr, idemKey: fmt.Sprintf("rush-%s-%d-reuse", r.runID, v.id)})
+		body: orderBody(s.Session), bearer: ticket, forward: v.addr, bot: v.bot, idemKey: fmt.Sprintf("rush-%s-%d-reuse", r.runID, v.id)})
 	if oa.status >= 200 && oa.status < 300 {
 		var o orderJSON
 		if json.Unmarshal(oa.body, &o) == nil && o.ID != "" && o.ID != v.orderID {
