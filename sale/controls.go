@@ -1,7 +1,7 @@
 package sale
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/floodgate/floodgate"
@@ -212,10 +212,7 @@ func (s *State) updateDrop(c *Command) Result {
 		if *p.Name == "" || len(*p.Name) > 200 {
 			return refuse(floodgate.EInvalid, "\"name\" must be 1 to 200 bytes long.")
 		}
-		if *p.Name != next.Name {
-			changes = append(changes, fmt.Sprintf("name %q→%q", next.Name, *p.Name))
-		}
-		next.Name = *p.Name
+		changes = change(changes, "name", &next.Name, *p.Name, strconv.Quote)
 	}
 	if p.AdmitPerSecond != nil {
 		if v := *p.AdmitPerSecond; v < 1 || v > MaxAdmitPerSecond {
@@ -224,19 +221,13 @@ func (s *State) updateDrop(c *Command) Result {
 		if err := s.CheckAdmitRate(d.Tenant, *p.AdmitPerSecond); err != nil {
 			return Result{Err: err}
 		}
-		if *p.AdmitPerSecond != next.AdmitPerSecond {
-			changes = append(changes, fmt.Sprintf("admit_per_second %d→%d", next.AdmitPerSecond, *p.AdmitPerSecond))
-		}
-		next.AdmitPerSecond = *p.AdmitPerSecond
+		changes = change(changes, "admit_per_second", &next.AdmitPerSecond, *p.AdmitPerSecond, itoa)
 	}
 	if p.HoldSeconds != nil {
 		if v := *p.HoldSeconds; v < 10 || v > MaxHoldSeconds {
 			return refuse(floodgate.EInvalid, "\"hold_seconds\" must be between 10 and %d.", MaxHoldSeconds)
 		}
-		if *p.HoldSeconds != next.HoldSeconds {
-			changes = append(changes, fmt.Sprintf("hold_seconds %d→%d", next.HoldSeconds, *p.HoldSeconds))
-		}
-		next.HoldSeconds = *p.HoldSeconds
+		changes = change(changes, "hold_seconds", &next.HoldSeconds, *p.HoldSeconds, itoa)
 	}
 	if p.EndsAt != nil {
 		v := *p.EndsAt
@@ -246,10 +237,7 @@ func (s *State) updateDrop(c *Command) Result {
 		if v > 253402300799000 {
 			return refuse(floodgate.EInvalid, "\"ends_at\" must be an RFC 3339 time before the year 10000.")
 		}
-		if v != next.EndsAt {
-			changes = append(changes, fmt.Sprintf("ends_at %s→%s", timeOrNone(next.EndsAt), timeOrNone(v)))
-		}
-		next.EndsAt = v
+		changes = change(changes, "ends_at", &next.EndsAt, v, timeOrNone)
 	}
 	if p.Stock != nil {
 		v := *p.Stock
@@ -264,10 +252,7 @@ func (s *State) updateDrop(c *Command) Result {
 		case len(next.Vouchers) > 0 && v > next.Stock && v > int64(len(next.Vouchers)):
 			return refuse(floodgate.EInvalid, "This drop gives every unit its own voucher and has %d codes; \"stock\" cannot rise above that.", len(next.Vouchers))
 		}
-		if v != next.Stock {
-			changes = append(changes, fmt.Sprintf("stock %d→%d", next.Stock, v))
-		}
-		next.Stock = v
+		changes = change(changes, "stock", &next.Stock, v, itoa)
 	}
 	if len(changes) == 0 {
 		return Result{Drop: PublicDrop(d, c.Now)}
@@ -279,6 +264,18 @@ func (s *State) updateDrop(c *Command) Result {
 	}
 	return Result{Created: true, Drop: PublicDrop(d, c.Now), Detail: strings.Join(changes, ", ")}
 }
+
+// change sets *field to v and, when that changes it, notes "name old→new"
+// in changes, both values as show writes them.
+func change[T comparable](changes []string, name string, field *T, v T, show func(T) string) []string {
+	if v != *field {
+		changes = append(changes, name+" "+show(*field)+"→"+show(v))
+	}
+	*field = v
+	return changes
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 
 func timeOrNone(ms int64) string {
 	if ms == 0 {
