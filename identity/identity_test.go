@@ -161,6 +161,19 @@ func authorize(t *testing.T, authURL string) (code, state string) {
 	return loc.Query().Get("code"), loc.Query().Get("state")
 }
 
+// signIn starts a sign-in at p and has the provider authorize it; it
+// returns the flow and the authorization code.
+func signIn(t *testing.T, p identity.Provider) (identity.Flow, string) {
+	t.Helper()
+	f := identity.NewFlow()
+	u, err := p.AuthCodeURL(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := authorize(t, u)
+	return f, code
+}
+
 func TestOIDCLoginWithPKCEStateAndNonce(t *testing.T) {
 	i := startIDP(t)
 	p := newOIDC(t, i)
@@ -204,18 +217,14 @@ func TestOIDCRejectsWrongVerifierAndWrongNonce(t *testing.T) {
 	p := newOIDC(t, i)
 	ctx := context.Background()
 
-	f := identity.NewFlow()
-	u, _ := p.AuthCodeURL(ctx, f)
-	code, _ := authorize(t, u)
+	f, code := signIn(t, p)
 	other := f
 	other.Verifier = identity.NewFlow().Verifier
 	if _, err := p.Exchange(ctx, code, other); floodgate.ErrorCode(err) != floodgate.EUnauthenticated {
 		t.Fatalf("wrong PKCE verifier: err = %v", err)
 	}
 
-	f = identity.NewFlow()
-	u, _ = p.AuthCodeURL(ctx, f)
-	code, _ = authorize(t, u)
+	f, code = signIn(t, p)
 	other = f
 	other.Nonce = "someone-elses-nonce"
 	if _, err := p.Exchange(ctx, code, other); floodgate.ErrorCode(err) != floodgate.EUnauthenticated {
@@ -230,9 +239,7 @@ func TestOIDCOutageIsDetectedAndRecovers(t *testing.T) {
 	if p.Down() {
 		t.Fatal("provider reachable: must not be down")
 	}
-	f := identity.NewFlow()
-	u, _ := p.AuthCodeURL(ctx, f)
-	code, _ := authorize(t, u)
+	f, code := signIn(t, p)
 
 	i.Stop()
 	testkit.WaitFor(t, "provider reported down", p.Down)

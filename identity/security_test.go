@@ -18,12 +18,7 @@ func TestOIDCMissingEmailVerified(t *testing.T) {
 	i := startIDP(t)
 	p := newOIDC(t, i)
 	i.M.QueueUser(&mockoidc.MockUser{Subject: "mallory-1", Email: "victim@example.com", EmailVerified: false})
-	f := identity.NewFlow()
-	u, err := p.AuthCodeURL(context.Background(), f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, _ := authorize(t, u)
+	f, code := signIn(t, p)
 	b, err := p.Exchange(context.Background(), code, f)
 	if err != nil {
 		t.Fatal(err)
