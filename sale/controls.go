@@ -150,16 +150,23 @@ func (s *State) appendAudit(now int64, op *Operator, action, target, detail stri
 	}
 }
 
+// openDrop is the command's drop when it is not closed; a closed one is
+// refused: it cannot be <verb> or changed.
+func (s *State) openDrop(c *Command, verb string) (*Drop, Result) {
+	d, refused := s.commandDrop(c)
+	if d != nil && d.Closed {
+		return nil, refuse(floodgate.EConflict, "The drop is closed; a closed drop cannot be %s or changed.", verb)
+	}
+	return d, refused
+}
+
 // pauseDrop stops admission; waiting visitors keep their places. Pausing a
 // paused drop changes nothing (Created false), but a new reason replaces
 // the old one.
 func (s *State) pauseDrop(c *Command) Result {
-	d, refused := s.commandDrop(c)
+	d, refused := s.openDrop(c, "paused")
 	if d == nil {
 		return refused
-	}
-	if d.Closed {
-		return refuse(floodgate.EConflict, "The drop is closed; a closed drop cannot be paused or changed.")
 	}
 	if len(c.Reason) > MaxReasonLength {
 		return refuse(floodgate.EInvalid, "\"reason\" is at most %d bytes.", MaxReasonLength)
@@ -176,12 +183,9 @@ func (s *State) pauseDrop(c *Command) Result {
 // resumeDrop lets admission move again, at the drop's rate and without a
 // burst for the time it was paused.
 func (s *State) resumeDrop(c *Command) Result {
-	d, refused := s.commandDrop(c)
+	d, refused := s.openDrop(c, "resumed")
 	if d == nil {
 		return refused
-	}
-	if d.Closed {
-		return refuse(floodgate.EConflict, "The drop is closed; a closed drop cannot be resumed or changed.")
 	}
 	changed := d.Paused
 	d.Paused, d.PauseReason = false, ""
