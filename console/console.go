@@ -29,6 +29,7 @@ import (
 	"github.com/floodgate/floodgate"
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/internal/clientaddr"
+	"github.com/floodgate/floodgate/internal/defaults"
 )
 
 //go:embed templates/*.html
@@ -102,15 +103,8 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.API == nil {
 		return nil, errors.New("console: Config.API is required")
 	}
-	if cfg.SessionTTL <= 0 {
-		cfg.SessionTTL = 8 * time.Hour
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	defaults.Positive(&cfg.SessionTTL, 8*time.Hour)
+	defaults.Logging(&cfg.Logger, &cfg.Now)
 	if len(cfg.Key) == 0 {
 		cfg.Key = make([]byte, 32)
 		_, _ = rand.Read(cfg.Key)

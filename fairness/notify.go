@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/floodgate/floodgate/internal/defaults"
 	"github.com/floodgate/floodgate/internal/ticker"
 	"github.com/floodgate/floodgate/sale"
 	"github.com/floodgate/floodgate/status"
@@ -50,15 +51,8 @@ var notifyStates = map[string]bool{sale.EntryWon: true, sale.EntryLost: true, sa
 
 // Run sends notices until ctx ends.
 func (n *Notifier) Run(ctx context.Context) {
-	if n.Interval <= 0 {
-		n.Interval = 2 * time.Second
-	}
-	if n.Logger == nil {
-		n.Logger = slog.Default()
-	}
-	if n.Now == nil {
-		n.Now = time.Now
-	}
+	defaults.Positive(&n.Interval, 2*time.Second)
+	defaults.Logging(&n.Logger, &n.Now)
 	ticker.Every(ctx, n.Interval, func(ctx context.Context) {
 		if !n.Store.IsLeader() {
 			return
@@ -76,9 +70,7 @@ type pending struct {
 
 // Once sends the notices due now.
 func (n *Notifier) Once(ctx context.Context) error {
-	if n.Now == nil {
-		n.Now = time.Now
-	}
+	defaults.Clock(&n.Now)
 	if n.done == nil {
 		n.done = map[string]bool{}
 	}

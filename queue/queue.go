@@ -15,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/defaults"
 	"github.com/floodgate/floodgate/internal/ticker"
 	"github.com/floodgate/floodgate/sale"
 )
@@ -86,21 +87,10 @@ func (b *block) empty() bool { return b.next >= b.end }
 
 // New returns the waiting room.
 func New(cfg Config) *Service {
-	if cfg.TickInterval <= 0 {
-		cfg.TickInterval = 100 * time.Millisecond
-	}
-	if cfg.BlockSize <= 0 {
-		cfg.BlockSize = 1000
-	}
-	if cfg.MaxPause <= 0 {
-		cfg.MaxPause = 15 * time.Minute
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	defaults.Positive(&cfg.TickInterval, 100*time.Millisecond)
+	defaults.Positive(&cfg.BlockSize, 1000)
+	defaults.Positive(&cfg.MaxPause, 15*time.Minute)
+	defaults.Logging(&cfg.Logger, &cfg.Now)
 	if cfg.AutoChallenge == (AutoPolicy{}) {
 		cfg.AutoChallenge = DefaultAutoPolicy()
 	}

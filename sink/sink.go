@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/defaults"
 	"github.com/floodgate/floodgate/sale"
 	"github.com/floodgate/floodgate/status"
 )
@@ -59,33 +60,16 @@ func (c *Config) defaults() {
 	if c.HTTPClient == nil {
 		c.HTTPClient = status.SafeHTTPClient(c.Dev)
 	}
-	if c.Timeout <= 0 {
-		c.Timeout = 10 * time.Second
-	}
-	if c.Batch <= 0 {
-		c.Batch = 200
-	}
-	if c.MinBackoff <= 0 {
-		c.MinBackoff = 250 * time.Millisecond
-	}
-	if c.MaxBackoff <= 0 {
-		c.MaxBackoff = time.Minute
-	}
-	if c.DeadAfter <= 0 {
-		c.DeadAfter = 30
-	}
+	defaults.Positive(&c.Timeout, 10*time.Second)
+	defaults.Positive(&c.Batch, 200)
+	defaults.Positive(&c.MinBackoff, 250*time.Millisecond)
+	defaults.Positive(&c.MaxBackoff, time.Minute)
+	defaults.Positive(&c.DeadAfter, 30)
 	if c.Retention < 0 {
 		c.Retention = 0
 	}
-	if c.PruneEvery <= 0 {
-		c.PruneEvery = 10 * time.Second
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
+	defaults.Positive(&c.PruneEvery, 10*time.Second)
+	defaults.Logging(&c.Logger, &c.Now)
 }
 
 // ValidateSpec checks a sink spec as an admin sent it: the state machine's
