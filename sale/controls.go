@@ -150,9 +150,9 @@ func (s *State) appendAudit(now int64, op *Operator, action, target, detail stri
 	}
 }
 
-// openDrop is the command's drop when it is not closed; a closed one is
+// changeableDrop is the command's drop when it is not closed; a closed one is
 // refused: it cannot be <verb> or changed.
-func (s *State) openDrop(c *Command, verb string) (*Drop, Result) {
+func (s *State) changeableDrop(c *Command, verb string) (*Drop, Result) {
 	d, refused := s.commandDrop(c)
 	if d != nil && d.Closed {
 		return nil, refuse(floodgate.EConflict, "The drop is closed; a closed drop cannot be %s or changed.", verb)
@@ -164,7 +164,7 @@ func (s *State) openDrop(c *Command, verb string) (*Drop, Result) {
 // paused drop changes nothing (Created false), but a new reason replaces
 // the old one.
 func (s *State) pauseDrop(c *Command) Result {
-	d, refused := s.openDrop(c, "paused")
+	d, refused := s.changeableDrop(c, "paused")
 	if d == nil {
 		return refused
 	}
@@ -183,7 +183,7 @@ func (s *State) pauseDrop(c *Command) Result {
 // resumeDrop lets admission move again, at the drop's rate and without a
 // burst for the time it was paused.
 func (s *State) resumeDrop(c *Command) Result {
-	d, refused := s.openDrop(c, "resumed")
+	d, refused := s.changeableDrop(c, "resumed")
 	if d == nil {
 		return refused
 	}

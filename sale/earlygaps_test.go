@@ -15,7 +15,7 @@ func earlyGapDrop(t *testing.T, ownBlock bool) (*State, func(Command) Result, []
 	t.Helper()
 	s := NewState()
 	now := int64(1_000_000)
-	apply := checkedApply(t, s, &now)
+	apply := applyAt(t, s, &now)
 	apply(Command{Kind: KindCreateDrop, Drop: "d", Spec: &DropSpec{ID: "d", Name: "d", Stock: 5, PerCustomerLimit: 1,
 		StartsAt: now + 10_000, HoldSeconds: 600, AdmitPerSecond: 1000, AdmitWindow: 3600, Fingerprint: "f"}})
 	if r := apply(Command{Kind: KindReserveBlock, Drop: "d", Early: true, Size: 1000, Fresh: true}); r.Err != nil || r.Start != 0 {
@@ -159,7 +159,7 @@ func countBelow(sorted []int64, x int64) int64 {
 func TestEarlyReportsWithoutGaps(t *testing.T) {
 	s := NewState()
 	now := int64(1_000_000)
-	apply := checkedApply(t, s, &now)
+	apply := applyAt(t, s, &now)
 	apply(Command{Kind: KindCreateDrop, Drop: "d", Spec: &DropSpec{ID: "d", Name: "d", Stock: 5, PerCustomerLimit: 1,
 		StartsAt: now + 1000, HoldSeconds: 60, AdmitPerSecond: 10, AdmitWindow: 60, Fingerprint: "f"}})
 	apply(Command{Kind: KindReserveBlock, Drop: "d", Early: true, Size: 10, Fresh: true})

@@ -26,6 +26,16 @@ func apply(tb testing.TB, s *State, c Command) Result {
 	return res
 }
 
+// applyAt returns a function that applies a command to s (as apply does)
+// at the time *now holds when it is called.
+func applyAt(tb testing.TB, s *State, now *int64) func(Command) Result {
+	return func(c Command) Result {
+		tb.Helper()
+		c.Now = *now
+		return apply(tb, s, c)
+	}
+}
+
 // mustOK applies c and fails the test if it is refused.
 func mustOK(tb testing.TB, s *State, c Command) Result {
 	tb.Helper()
