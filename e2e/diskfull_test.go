@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -122,23 +120,10 @@ func TestDiskFull(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: fills a disk")
 	}
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("this test mounts a tmpfs and needs root")
-		}
-		t.Skip("needs root to mount a small tmpfs")
-	}
-	dir := filepath.Join(t.TempDir(), "disk")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
 	// raft-wal preallocates 64 MiB segments: the node's first segment fits,
 	// and the ballast file takes the rest. Freed, the ballast leaves room for
 	// a new segment and snapshots of the ~65 MB state the fillers make.
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=400M", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
+	dir := testkit.SmallDisk(t, "400M")
 
 	n := testkit.StartNode(t, testkit.Options{DataDir: filepath.Join(dir, "data")})
 	c := testkit.NewClient(n.URL, n.AdminToken)
@@ -159,7 +144,7 @@ func TestDiskFull(t *testing.T) {
 	// Fill the file system. The node goes on writing into its preallocated
 	// segment (durable), and fails when it needs the next one.
 	ballast := filepath.Join(dir, "ballast")
-	fillDisk(t, ballast)
+	testkit.FillDisk(t, ballast)
 	vouchers := make([]string, 2000)
 	for i := range vouchers {
 		vouchers[i] = fmt.Sprintf("V%06d-%s", i, strings.Repeat("x", 180))
@@ -250,28 +235,6 @@ func TestDiskFull(t *testing.T) {
 		t.Fatal("a buyer failed after the restart")
 	}
 	b.check(ctx, "after a restart and one more buyer")
-}
-
-// fillDisk writes path until the file system is full.
-func fillDisk(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 1<<20)
-	for i := range buf {
-		buf[i] = byte(i)
-	}
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if errors.Is(err, syscall.ENOSPC) {
-				return
-			}
-			t.Fatalf("fill the disk: %v", err)
-		}
-	}
 }
 
 func healthz(t *testing.T, ctx context.Context, c *testkit.Client) *testkit.Response {

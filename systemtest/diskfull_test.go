@@ -3,14 +3,11 @@ package systemtest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,26 +26,13 @@ func TestDiskFullInACluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: a cluster and a full disk")
 	}
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("this test mounts a tmpfs and needs root")
-		}
-		t.Skip("needs root to mount a small tmpfs")
-	}
 	// node1 bootstraps the cluster and leads it; node3 follows.
 	t.Run("follower", func(t *testing.T) { diskFullInCluster(t, 2) })
 	t.Run("leader", func(t *testing.T) { diskFullInCluster(t, 0) })
 }
 
 func diskFullInCluster(t *testing.T, full int) {
-	dir := filepath.Join(t.TempDir(), "disk")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=300M", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
+	dir := testkit.SmallDisk(t, "300M")
 	dirs := make([]string, 3)
 	dirs[full] = filepath.Join(dir, "data")
 	c := testkit.StartCluster(t, 3, testkit.ClusterOptions{DataDirs: dirs})
@@ -66,7 +50,7 @@ func diskFullInCluster(t *testing.T, full int) {
 	defer cancel()
 
 	ballast := filepath.Join(dir, "ballast")
-	fill(t, ballast)
+	testkit.FillDisk(t, ballast)
 	vouchers := make([]string, 2000)
 	for i := range vouchers {
 		vouchers[i] = fmt.Sprintf("V%06d-%s", i, strings.Repeat("x", 180))
@@ -167,23 +151,4 @@ func diskFullInCluster(t *testing.T, full int) {
 	}
 	// And everyone still takes writes.
 	create("after")
-}
-
-// fill writes path until its file system is full.
-func fill(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 1<<20)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if errors.Is(err, syscall.ENOSPC) {
-				return
-			}
-			t.Fatalf("fill the disk: %v", err)
-		}
-	}
 }
