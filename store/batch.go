@@ -72,6 +72,23 @@ func (in *inflight) claim(data []byte) *batch {
 	return b
 }
 
+// waitWaiter lets waitLoop finish after Raft has shut down, but not
+// forever: hashicorp/raft never resolves a future it had queued and not yet
+// taken up when it shut down, so waitLoop may be parked in Error() for good.
+// Its callers were answered through stop already; only that goroutine stays.
+func (s *Store) waitWaiter() {
+	if s.waitDone == nil {
+		return // Open failed before the loops started
+	}
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-s.waitDone:
+	case <-t.C:
+		s.log.Debug("a proposal Raft never took up is left unanswered at shutdown")
+	}
+}
+
 // answer wakes the callers of a batch that the FSM applied (results set
 // already) or that failed with err.
 func (s *Store) answer(b *batch, err error) {
@@ -88,7 +105,7 @@ func (s *Store) answer(b *batch, err error) {
 // waitLoop waits for each proposed batch's future in order. A batch the FSM
 // applied is answered already; any other one gets the future's error.
 func (s *Store) waitLoop() {
-	defer s.wg.Done()
+	defer close(s.waitDone)
 	for {
 		var b *batch
 		select {

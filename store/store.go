@@ -104,6 +104,7 @@ type Store struct {
 	inflight inflight
 	stop     chan struct{}
 	wg       sync.WaitGroup
+	waitDone chan struct{} // closed when waitLoop returns
 	closeMu  sync.Once
 
 	leader atomic.Bool
@@ -237,7 +238,8 @@ func openLocked(cfg Config, raftDir string, lock *os.File) (*Store, error) {
 			return nil, fmt.Errorf("bootstrap: %w", err)
 		}
 	}
-	s.wg.Add(3)
+	s.wg.Add(2)
+	s.waitDone = make(chan struct{})
 	go s.batchLoop()
 	go s.waitLoop()
 	go s.watchLeadership()
@@ -536,6 +538,7 @@ func (s *Store) Close() error {
 			err = s.raft.Shutdown().Error()
 		}
 		s.wg.Wait()
+		s.waitWaiter()
 		s.closeLow()
 	})
 	return err
