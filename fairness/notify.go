@@ -16,11 +16,7 @@ import (
 )
 
 // NotifierStore is what the notifier needs from the replicated store.
-type NotifierStore interface {
-	Read(fn func(st *sale.State))
-	Apply(ctx context.Context, c *sale.Command) (sale.Result, error)
-	IsLeader() bool
-}
+type NotifierStore = sale.Replicated
 
 // Mailer sends messages to buyers (status.Service).
 type Mailer interface {

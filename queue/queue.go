@@ -22,9 +22,7 @@ import (
 
 // Store is what the waiting room needs from the replicated store.
 type Store interface {
-	Apply(ctx context.Context, c *sale.Command) (sale.Result, error)
-	Read(fn func(st *sale.State))
-	IsLeader() bool
+	sale.Replicated
 	LeaderEpoch() uint64
 }
 

@@ -25,10 +25,8 @@ import (
 
 // Store is what delivery needs from the replicated store.
 type Store interface {
-	Apply(ctx context.Context, c *sale.Command) (sale.Result, error)
-	Read(fn func(st *sale.State))
+	sale.Replicated
 	Changed() <-chan struct{}
-	IsLeader() bool
 }
 
 // Config configures a Runner.

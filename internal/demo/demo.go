@@ -18,11 +18,7 @@ import (
 const DropID = "mini-speaker"
 
 // Store is what Create needs from the replicated store.
-type Store interface {
-	Read(fn func(st *sale.State))
-	IsLeader() bool
-	Apply(ctx context.Context, c *sale.Command) (sale.Result, error)
-}
+type Store = sale.Replicated
 
 // Spec returns the demo drop, opening 30 seconds after now.
 func Spec(now time.Time) *sale.DropSpec {
