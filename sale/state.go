@@ -206,32 +206,6 @@ func NewState() *State {
 // keys, so equal states give byte-identical output.
 func (s *State) Marshal() ([]byte, error) { return json.Marshal(s) }
 
-// Unmarshal reads a state written by Marshal.
-func Unmarshal(buf []byte) (*State, error) {
-	s := NewState()
-	if err := json.Unmarshal(buf, s); err != nil {
-		return nil, fmt.Errorf("sale: decode state: %w", err)
-	}
-	if s.Nodes == nil {
-		s.Nodes = map[string]string{}
-	}
-	s.rebuildIdem()
-	for _, o := range s.Orders {
-		if o.Status == "" {
-			o.Status = floodgate.OrderPaid // written before the payment step
-		}
-	}
-	for _, d := range s.Drops {
-		if d.Customers == nil {
-			d.Customers = map[string]int64{}
-		}
-		if d.Active == nil {
-			d.Active = map[string]bool{}
-		}
-	}
-	return s, nil
-}
-
 func refuse(code, format string, args ...any) Result {
 	return Result{Err: floodgate.Errorf(code, format, args...)}
 }

@@ -1,0 +1,90 @@
+package sale
+
+import (
+	"strconv"
+	"testing"
+)
+
+// rushState returns a state as a rush leaves it: one drop, n buyers with a
+// ticket each, most of them with a hold and an order (some paid, some
+// awaiting payment), some holding only, and the order feed that goes with
+// them.
+func rushState(tb testing.TB, n int) *State {
+	tb.Helper()
+	sp := spec("rush", MaxStock)
+	sp.AdmitPerSecond = MaxAdmitPerSecond
+	sp.AdmitWindow = 3600
+	s := NewState()
+	mustOK(tb, s, Command{Kind: KindCreateDrop, Now: t0, Drop: "rush", Spec: sp})
+	mustOK(tb, s, Command{Kind: KindTick, Now: t0})
+	buyers := int64(n)
+	for reserved := int64(0); reserved < buyers; reserved += MaxBlockSize {
+		mustOK(tb, s, Command{Kind: KindReserveBlock, Now: t0, Drop: "rush", Size: MaxBlockSize})
+	}
+	now := t0
+	for s.Drops["rush"].AdmittedUpTo < buyers {
+		now += 1000
+		mustOK(tb, s, Command{Kind: KindTick, Now: now, Issued: []Issued{{Drop: "rush", Late: buyers}}})
+	}
+	// Buyers go straight to Apply: checking the whole state after each
+	// of them would take quadratic time. Check runs once at the end.
+	for i := range n {
+		v := "visitor-" + strconv.Itoa(i)
+		res := s.Apply(&Command{Kind: KindHold, Now: now, Drop: "rush", Visitor: v, Seq: int64(i), Quantity: 1})
+		if res.Err != nil {
+			tb.Fatal(res.Err)
+		}
+		if i%10 == 9 {
+			continue // holding, not ordered yet
+		}
+		res = s.Apply(&Command{Kind: KindOrder, Now: now, HoldID: res.Hold.ID, Visitor: v, Customer: v + "@example.com", IdemKey: "k-" + v})
+		if res.Err != nil {
+			tb.Fatal(res.Err)
+		}
+	}
+	if err := s.Check(); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+const snapshotBuyers = 20_000
+
+// BenchmarkSnapshotMarshal measures encoding a snapshot of a state with
+// snapshotBuyers buyers; one op is one snapshot.
+func BenchmarkSnapshotMarshal(b *testing.B) {
+	s := rushState(b, snapshotBuyers)
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	var size int
+	for range b.N {
+		buf, err := s.Marshal()
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(buf)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(size), "bytes/snapshot")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N)/1000, "cpu-ms/op")
+}
+
+// BenchmarkSnapshotRestore measures restoring that snapshot (Unmarshal);
+// one op is one restore.
+func BenchmarkSnapshotRestore(b *testing.B) {
+	buf, err := rushState(b, snapshotBuyers).Marshal()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for range b.N {
+		if _, err := Unmarshal(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N)/1000, "cpu-ms/op")
+}
