@@ -25,6 +25,7 @@ import (
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/internal/api"
 	"github.com/floodgate/floodgate/internal/clientaddr"
+	"github.com/floodgate/floodgate/internal/defaults"
 	"github.com/floodgate/floodgate/internal/sse"
 	"github.com/floodgate/floodgate/queue"
 )
@@ -99,30 +100,15 @@ type metrics struct {
 // New returns an edge; call Run to start following the cluster. Blank
 // entries of Upstreams (from a list such as "a,,b") are skipped.
 func New(cfg Config) (*Edge, error) {
-	if cfg.JWKSRefresh <= 0 {
-		cfg.JWKSRefresh = 5 * time.Minute
-	}
-	if cfg.StreamTimeout <= 0 {
-		cfg.StreamTimeout = 20 * time.Second
-	}
-	if cfg.FirstEventTimeout <= 0 {
-		cfg.FirstEventTimeout = 5 * time.Second
-	}
-	if cfg.MaxDrops <= 0 {
-		cfg.MaxDrops = 1000
-	}
-	if cfg.StreamsPerIP <= 0 {
-		cfg.StreamsPerIP = 1024
-	}
+	defaults.Positive(&cfg.JWKSRefresh, 5*time.Minute)
+	defaults.Positive(&cfg.StreamTimeout, 20*time.Second)
+	defaults.Positive(&cfg.FirstEventTimeout, 5*time.Second)
+	defaults.Positive(&cfg.MaxDrops, 1000)
+	defaults.Positive(&cfg.StreamsPerIP, 1024)
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	defaults.Logging(&cfg.Logger, &cfg.Now)
 	e := &Edge{
 		cfg:       cfg,
 		log:       cfg.Logger.With("component", "edge"),

@@ -21,15 +21,14 @@ import (
 	"github.com/floodgate/floodgate/fairness"
 	"github.com/floodgate/floodgate/internal/api"
 	"github.com/floodgate/floodgate/internal/clientaddr"
+	"github.com/floodgate/floodgate/internal/defaults"
 	"github.com/floodgate/floodgate/sale"
 )
 
 // Store is what the API needs from the replicated store.
 type Store interface {
-	Apply(ctx context.Context, c *sale.Command) (sale.Result, error)
-	Read(fn func(st *sale.State))
+	sale.Replicated
 	Changed() <-chan struct{}
-	IsLeader() bool
 	Ready() bool
 	Leader() (id, raftAddr string)
 }
@@ -124,33 +123,18 @@ func (s *Server) Answers() (total, failed uint64) { return s.answered.Load(), s.
 
 // New returns the API server.
 func New(cfg Config) *Server {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	defaults.Logging(&cfg.Logger, &cfg.Now)
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	if len(cfg.PaymentKey) == 0 {
 		cfg.PaymentKey = []byte(cfg.AdminToken)
 	}
-	if cfg.JoinRate <= 0 {
-		cfg.JoinRate = DefaultJoinRate
-	}
-	if cfg.JoinBurst <= 0 {
-		cfg.JoinBurst = DefaultJoinBurst
-	}
-	if cfg.RequestRate <= 0 {
-		cfg.RequestRate = 50
-	}
-	if cfg.RequestBurst <= 0 {
-		cfg.RequestBurst = 100
-	}
-	if cfg.StreamsPerIP <= 0 {
-		cfg.StreamsPerIP = DefaultStreamsPerIP
-	}
+	defaults.Positive(&cfg.JoinRate, DefaultJoinRate)
+	defaults.Positive(&cfg.JoinBurst, DefaultJoinBurst)
+	defaults.Positive(&cfg.RequestRate, 50)
+	defaults.Positive(&cfg.RequestBurst, 100)
+	defaults.Positive(&cfg.StreamsPerIP, DefaultStreamsPerIP)
 
 	s := &Server{
 		cfg:   cfg,

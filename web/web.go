@@ -20,6 +20,7 @@ import (
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/identity"
+	"github.com/floodgate/floodgate/internal/defaults"
 )
 
 //go:embed templates/*.html
@@ -82,15 +83,8 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Sessions == nil {
 		return nil, errors.New("web: Config.Sessions is required")
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.SessionTTL <= 0 {
-		cfg.SessionTTL = 12 * time.Hour
-	}
+	defaults.Logging(&cfg.Logger, &cfg.Now)
+	defaults.Positive(&cfg.SessionTTL, 12*time.Hour)
 	if len(cfg.CookieKey) == 0 {
 		cfg.CookieKey = make([]byte, 32)
 		if _, err := rand.Read(cfg.CookieKey); err != nil {
