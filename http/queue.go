@@ -1,6 +1,7 @@
 package http
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -57,7 +58,31 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.metrics.joins.Inc()
-	api.WriteJSON(w, http.StatusCreated, joinResponse{Ticket: tok, Status: st})
+	api.WriteJSONBytes(w, http.StatusCreated, appendJoinResponse(make([]byte, 0, len(tok)+200), tok, st))
+}
+
+// appendJoinResponse appends the join answer as encoding/json writes
+// joinResponse, without reflection: every visitor joins once. A ticket is a
+// compact JWS (base64url and dots), which needs no escaping; anything else
+// goes through encoding/json.
+func appendJoinResponse(b []byte, tok string, st queue.Status) []byte {
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
+			buf, err := json.Marshal(joinResponse{Ticket: tok, Status: st})
+			if err != nil {
+				return append(b, "{}\n"...)
+			}
+			return append(append(b, buf...), '\n')
+		}
+	}
+	b = append(b, `{"ticket":"`...)
+	b = append(b, tok...)
+	b = append(b, `",`...)
+	n := len(b)
+	b = st.AppendJSON(b)
+	// Status's object, without its opening brace, continues ours.
+	b = append(b[:n], b[n+1:]...)
+	return append(b, '\n')
 }
 
 // ticket reads and verifies the ticket of a request: the Authorization
