@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/defaults"
 )
 
 // Provider signs a buyer in through the browser: the buyer is sent to
@@ -82,15 +83,9 @@ const (
 )
 
 func (c Config) withDefaults() Config {
-	if c.MaxPause <= 0 {
-		c.MaxPause = DefaultMaxPause
-	}
-	if c.ProbeInterval <= 0 {
-		c.ProbeInterval = DefaultProbeInterval
-	}
-	if c.Timeout <= 0 {
-		c.Timeout = DefaultTimeout
-	}
+	defaults.Positive(&c.MaxPause, DefaultMaxPause)
+	defaults.Positive(&c.ProbeInterval, DefaultProbeInterval)
+	defaults.Positive(&c.Timeout, DefaultTimeout)
 	if len(c.Scopes) == 0 {
 		c.Scopes = []string{"email", "profile"}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/defaults"
 )
 
 // SMSConfig is an SMS gateway that takes a Twilio-style form post
@@ -145,45 +146,18 @@ type Service struct {
 // Open opens (or creates) the store under cfg.DataDir/status, registers the
 // fixed components and starts delivering the outbox.
 func Open(cfg Config) (*Service, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.PageName == "" {
-		cfg.PageName = "Floodgate"
-	}
-	if cfg.AutoOpenAfter == 0 {
-		cfg.AutoOpenAfter = 15 * time.Second
-	}
-	if cfg.AutoResolveAfter == 0 {
-		cfg.AutoResolveAfter = 60 * time.Second
-	}
-	if cfg.OutageNoticeAfter == 0 {
-		cfg.OutageNoticeAfter = 2 * time.Hour
-	}
-	if cfg.RetryBase == 0 {
-		cfg.RetryBase = 2 * time.Second
-	}
-	if cfg.RetryMax == 0 {
-		cfg.RetryMax = 10 * time.Minute
-	}
-	if cfg.MaxAttempts == 0 {
-		cfg.MaxAttempts = 20
-	}
-	if cfg.MaintenanceReminder <= 0 {
-		cfg.MaintenanceReminder = time.Hour
-	}
-	if cfg.PendingTTL <= 0 {
-		cfg.PendingTTL = DefaultPendingTTL
-	}
-	if cfg.ConfirmsPerTarget <= 0 {
-		cfg.ConfirmsPerTarget = DefaultConfirmsPerTarget
-	}
-	if cfg.SubscribesPerIP == 0 {
-		cfg.SubscribesPerIP = DefaultSubscribesPerIP
-	}
+	defaults.Logging(&cfg.Logger, &cfg.Now)
+	defaults.Zero(&cfg.PageName, "Floodgate")
+	defaults.Zero(&cfg.AutoOpenAfter, 15*time.Second)
+	defaults.Zero(&cfg.AutoResolveAfter, 60*time.Second)
+	defaults.Zero(&cfg.OutageNoticeAfter, 2*time.Hour)
+	defaults.Zero(&cfg.RetryBase, 2*time.Second)
+	defaults.Zero(&cfg.RetryMax, 10*time.Minute)
+	defaults.Zero(&cfg.MaxAttempts, 20)
+	defaults.Positive(&cfg.MaintenanceReminder, time.Hour)
+	defaults.Positive(&cfg.PendingTTL, DefaultPendingTTL)
+	defaults.Positive(&cfg.ConfirmsPerTarget, DefaultConfirmsPerTarget)
+	defaults.Zero(&cfg.SubscribesPerIP, DefaultSubscribesPerIP)
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	cfg.Mirror = cfg.Mirror || cfg.MirrorFrom != ""
 	st, err := openStore(cfg.DataDir)

@@ -19,6 +19,14 @@ func Positive[T Number](v *T, def T) {
 	}
 }
 
+// Zero sets *v to def when it is the zero value (a negative number is kept).
+func Zero[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
 // Logging sets a nil logger to slog.Default() and a nil clock to time.Now.
 func Logging(logger **slog.Logger, now *func() time.Time) {
 	if *logger == nil {

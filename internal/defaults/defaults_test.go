@@ -21,6 +21,16 @@ func TestPositive(t *testing.T) {
 	}
 }
 
+func TestZero(t *testing.T) {
+	name, d, n := "", time.Duration(-1), 0
+	Zero(&name, "Floodgate")
+	Zero(&d, time.Second)
+	Zero(&n, 20)
+	if name != "Floodgate" || d != -1 || n != 20 {
+		t.Fatalf("Zero gave %q, %v, %d; want Floodgate, -1ns, 20", name, d, n)
+	}
+}
+
 func TestLogging(t *testing.T) {
 	var l *slog.Logger
 	var now func() time.Time
