@@ -11,6 +11,15 @@
 // 503 answers after their Retry-After. Bots share a few client addresses,
 // retry without waiting, and try to forge and reuse tickets.
 //
+// The generator shares the machine with what it measures, so it is kept
+// cheap: requests go through a fixed pool of workers in three lanes (waiting
+// room, buying, bots), each worker speaking HTTP/1.1 on its own keep-alive
+// connection (rawconn.go); queue answers are read without reflection
+// (statusjson.go); the bots' join challenges are solved on threads of the
+// lowest priority (challenge.go). The summary gives the generator's CPU per
+// visitor and per request and how long requests waited for a worker: when
+// that wait grows, the generator, not the server, sets the pace.
+//
 // At the end the rush checks the server's own record (the drop counters and
 // the admin orders list) against what visitors were told, and produces a
 // Summary (oversold, lost and duplicate orders, 5xx answers, sell-out time,
