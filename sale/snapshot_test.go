@@ -40,7 +40,9 @@ func oldUnmarshal(buf []byte) (*State, error) {
 // (the code before this decoder; regenerate only with that code, with
 // -update-golden) and checks that the state read is, field by field, the one
 // encoding/json reads, that it passes Check, and that saving it again gives
-// the same bytes, so that the earlier code loads what this code writes.
+// the bytes encoding/json gives for it (today: the file's own bytes), so
+// that the earlier code loads what this code writes. A field added to the
+// state later needs no new golden file.
 func TestSnapshotsOfEarlierCodeLoad(t *testing.T) {
 	if *updateGolden {
 		for name, s := range goldenStates(t) {
@@ -82,8 +84,15 @@ func TestSnapshotsOfEarlierCodeLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(again, buf) {
-			t.Fatalf("%s: saving the loaded state gives other bytes than the earlier code wrote", f)
+		// The same bytes as the file until a field is added to the
+		// state; after that, the bytes encoding/json writes for what it
+		// read.
+		old, err := json.Marshal(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(again, old) {
+			t.Fatalf("%s: saving the loaded state gives other bytes than encoding/json gives", f)
 		}
 	}
 	if holds < 100 || orders < 90 {
