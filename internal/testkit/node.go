@@ -178,9 +178,10 @@ func StartNode(tb testing.TB, opts Options) *Node {
 	fixedAddr := opts.HTTPAddr != ""
 	n := &Node{tb: tb, opts: opts, DataDir: opts.DataDir, LogPath: filepath.Join(tb.TempDir(), "floodgate.log")}
 	tb.Cleanup(func() {
+		state := n.processState()
 		n.Kill()
 		if tb.Failed() {
-			tb.Logf("testkit: log of node %s (%s):\n%s", n.HTTPAddr, n.LogPath, tail(n.Logs(), 8000))
+			tb.Logf("testkit: log of node %s (%s; %s when the test ended):\n%s", n.HTTPAddr, n.LogPath, state, tail(n.Logs(), 8000))
 		}
 	})
 	for attempt := 0; ; attempt++ {
@@ -316,6 +317,23 @@ func (n *Node) Kill() { n.signal(syscall.SIGKILL, 0) }
 // Stop asks the process to shut down with SIGTERM and waits up to 10s, then
 // kills it.
 func (n *Node) Stop() { n.signal(syscall.SIGTERM, 10*time.Second) }
+
+// processState says whether the node's process still runs, or how it ended
+// (a test that fails because its node vanished shows the signal here).
+func (n *Node) processState() string {
+	n.mu.Lock()
+	cmd, exited := n.cmd, n.exited
+	n.mu.Unlock()
+	if cmd == nil {
+		return "never started"
+	}
+	select {
+	case <-exited:
+		return "exited: " + cmd.ProcessState.String()
+	default:
+		return "running"
+	}
+}
 
 func (n *Node) signal(sig syscall.Signal, grace time.Duration) {
 	n.mu.Lock()
