@@ -29,4 +29,6 @@
 // Use Run for a rush, BenchOrders for the committed hold+order rate, and
 // QueueOnly to measure the server's memory per waiting visitor. StartServer
 // runs a throwaway `floodgate serve` on loopback for --demo and for tests.
+// Command is `floodgate rush` itself: the flags bind into it, and its Run
+// picks the mode, starts the demo server and writes the summary.
 package rush
