@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,6 +107,32 @@ func TestNoProviderWithoutIssuerOrDev(t *testing.T) {
 	_, err = identity.NewProvider(context.Background(), identity.Config{Issuer: "https://idp.example"}, false)
 	if floodgate.ErrorCode(err) != floodgate.EInvalid {
 		t.Fatalf("issuer without client id: err = %v", err)
+	}
+}
+
+// TestConfigCheck: OIDC needs its client id and redirect URL, and the dev
+// provider (anyone signs in as any email) never runs beside it.
+func TestConfigCheck(t *testing.T) {
+	oidc := identity.Config{Issuer: "https://idp.example", ClientID: "c", RedirectURL: "https://shop.example/auth/callback"}
+	for _, c := range []struct {
+		cfg  identity.Config
+		dev  bool
+		want string // in the error; "" for none
+	}{
+		{identity.Config{}, false, ""},
+		{identity.Config{}, true, ""},
+		{oidc, false, ""},
+		{oidc, true, "--dev cannot be combined with --oidc-issuer"},
+		{identity.Config{Issuer: oidc.Issuer, ClientID: "c"}, false, "needs --oidc-redirect-url"},
+		{identity.Config{Issuer: oidc.Issuer}, false, "needs --oidc-client-id and --oidc-redirect-url"},
+	} {
+		err := c.cfg.Check(c.dev)
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%+v, dev %v: err = %v; want %q", c.cfg, c.dev, err, c.want)
+		}
+		if err != nil && floodgate.ErrorCode(err) != floodgate.EInvalid {
+			t.Errorf("%+v, dev %v: code %q; want invalid", c.cfg, c.dev, floodgate.ErrorCode(err))
+		}
 	}
 }
 

@@ -101,24 +101,40 @@ func (c Config) withDefaults() Config {
 // probing until it answers, so a provider outage never stops the sale from
 // starting. Background probing ends when ctx is done.
 func NewProvider(ctx context.Context, cfg Config, dev bool) (Provider, error) {
+	if err := cfg.Check(dev); err != nil {
+		return nil, err
+	}
 	cfg = cfg.withDefaults()
 	if cfg.Issuer != "" {
-		var missing []string
-		if cfg.ClientID == "" {
-			missing = append(missing, "--oidc-client-id")
-		}
-		if cfg.RedirectURL == "" {
-			missing = append(missing, "--oidc-redirect-url")
-		}
-		if len(missing) > 0 {
-			return nil, floodgate.Errorf(floodgate.EInvalid, "OIDC login needs %s as well as --oidc-issuer.", strings.Join(missing, " and "))
-		}
 		return newOIDC(ctx, cfg)
 	}
 	if dev {
 		return NewDev(), nil
 	}
 	return nil, nil
+}
+
+// Check refuses what NewProvider refuses, so that a node can say so before
+// it opens anything: OIDC without its client id or redirect URL, and the dev
+// provider (anyone signs in as any email) beside a real one.
+func (c Config) Check(dev bool) error {
+	if c.Issuer == "" {
+		return nil
+	}
+	if dev {
+		return floodgate.Errorf(floodgate.EInvalid, "--dev cannot be combined with --oidc-issuer: dev sign-in trusts any email; drop --dev in production")
+	}
+	var missing []string
+	if c.ClientID == "" {
+		missing = append(missing, "--oidc-client-id")
+	}
+	if c.RedirectURL == "" {
+		missing = append(missing, "--oidc-redirect-url")
+	}
+	if len(missing) > 0 {
+		return floodgate.Errorf(floodgate.EInvalid, "OIDC login needs %s as well as --oidc-issuer.", strings.Join(missing, " and "))
+	}
+	return nil
 }
 
 // HealthOf returns the health of p; no provider is never down.

@@ -112,6 +112,25 @@ func TestAutoPolicy(t *testing.T) {
 	}
 }
 
+// TestAutoPolicyCheck: the default policy passes; one without pressure, or
+// whose NAT is no more than a household, is refused.
+func TestAutoPolicyCheck(t *testing.T) {
+	if err := DefaultAutoPolicy().Check(); err != nil {
+		t.Fatalf("the default policy: %v", err)
+	}
+	for _, change := range []func(*AutoPolicy){
+		func(p *AutoPolicy) { p.PressureRate = 0 },
+		func(p *AutoPolicy) { p.Household = -1 },
+		func(p *AutoPolicy) { p.NAT = p.Household },
+	} {
+		p := DefaultAutoPolicy()
+		change(&p)
+		if err := p.Check(); err == nil {
+			t.Errorf("%+v was accepted", p)
+		}
+	}
+}
+
 // TestAutoRisesUnderFloodAndFallsBack floods a drop from one address, as a
 // bot farm on one address would, and checks that its difficulty climbs to
 // the maximum while a visitor with its own address pays nothing, and that

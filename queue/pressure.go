@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"errors"
 	"hash/maphash"
 	"math"
 	"net/netip"
@@ -45,6 +46,15 @@ func DefaultAutoPolicy() AutoPolicy {
 		SourceWindow: time.Minute,
 		DropWindow:   10 * time.Second,
 	}
+}
+
+// Check refuses a policy that cannot work: pressure must start above zero
+// joins a second, and a shared address (NAT) must be above a household.
+func (p AutoPolicy) Check() error {
+	if p.PressureRate <= 0 || p.Household < 0 || p.NAT <= p.Household {
+		return errors.New("--challenge-pressure must be above 0, and --challenge-nat above --challenge-household")
+	}
+	return nil
 }
 
 // Difficulty is the difficulty for a source that sent joins joins recently,

@@ -172,15 +172,10 @@ func (m *Main) ParseFlags(args []string) (err error) {
 	if err := store.CheckPlaintext(c.store.RaftAddr, c.store.AdvertiseAddr, c.layer.CertFile, c.insecureRaft); err != nil {
 		return err
 	}
-	if c.dev && c.identity.Issuer != "" {
-		// --dev lets anyone sign in as any email and lets webhooks reach
-		// private addresses: never beside a real identity provider.
-		return errors.New("--dev cannot be combined with --oidc-issuer: dev sign-in trusts any email; drop --dev in production")
+	if err := c.identity.Check(c.dev); err != nil {
+		return err
 	}
-	if ch := c.queue.AutoChallenge; ch.PressureRate <= 0 || ch.Household < 0 || ch.NAT <= ch.Household {
-		return errors.New("--challenge-pressure must be above 0, and --challenge-nat above --challenge-household")
-	}
-	return nil
+	return c.queue.AutoChallenge.Check()
 }
 
 // URL returns the base URL of the node's HTTP API once it runs.
