@@ -26,26 +26,18 @@ func startMain(t *testing.T, dir string, extra ...string) *Main {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = m.Close() })
-	waitHealthy(t, m.URL())
+	testkit.WaitFor(t, "/healthz of floodgate serve", func() bool { return answersOK(m.URL() + "/healthz") })
 	return m
 }
 
-func waitHealthy(t *testing.T, base string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s/healthz never answered 200 (last: %v)", base, err)
-		}
-		time.Sleep(20 * time.Millisecond)
+// answersOK reports whether a GET of url answers 200.
+func answersOK(url string) bool {
+	resp, err := http.Get(url)
+	if err != nil {
+		return false
 	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 func TestMainTakesAWriteAndKeepsItAcrossARestart(t *testing.T) {
@@ -72,14 +64,7 @@ func TestMainTakesAWriteAndKeepsItAcrossARestart(t *testing.T) {
 func TestDebugAddrServesPprof(t *testing.T) {
 	debug := testkit.FreeAddr(t)
 	m := startMain(t, t.TempDir(), "--debug-addr", debug)
-	testkit.WaitFor(t, "pprof on --debug-addr", func() bool {
-		resp, err := http.Get("http://" + debug + "/debug/pprof/cmdline")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	testkit.WaitFor(t, "pprof on --debug-addr", func() bool { return answersOK("http://" + debug + "/debug/pprof/cmdline") })
 	resp, err := http.Get(m.URL() + "/debug/pprof/cmdline")
 	if err != nil {
 		t.Fatal(err)

@@ -113,17 +113,10 @@ func TestDataFilesArePrivate(t *testing.T) {
 	m := startMain(t, dir, "--snapshot-threshold", "8", "--trailing-logs", "4", "--snapshot-interval", "100ms", "--tick", "20ms")
 	c := testkit.NewClient(m.URL(), "main-test-admin-token")
 	c.MustCreateDrop(t, testkit.DropRequest{ID: "lamp", Name: "Lamp", Stock: 7})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testkit.WaitFor(t, "a snapshot", func() bool {
 		snaps, _ := filepath.Glob(filepath.Join(dir, "snapshots", "*", "state.bin"))
-		if len(snaps) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no snapshot was taken")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(snaps) > 0
+	})
 	n := 0
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if os.IsNotExist(err) {
