@@ -53,6 +53,10 @@ func (s *Sessions) RequireProvider(name string) {
 	s.provider.Store(&name)
 }
 
+// DefaultSessionTTL is how long a buyer stays signed in: the lifetime of a
+// node's session tokens, and of the cookie the pages keep them in.
+const DefaultSessionTTL = 12 * time.Hour
+
 // NewSessions returns Sessions signing with key (nil: set it later with
 // SetKey); tokens live for ttl.
 func NewSessions(key []byte, ttl time.Duration) *Sessions {

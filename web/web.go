@@ -55,7 +55,8 @@ type Config struct {
 	CookieKey []byte
 	// DefaultDrop, when set, is where the index page sends buyers.
 	DefaultDrop string
-	// SessionTTL is how long the session cookie is kept; 12 h by default.
+	// SessionTTL is how long the session cookie is kept;
+	// identity.DefaultSessionTTL by default.
 	// It should match the lifetime the Sessions were made with.
 	SessionTTL time.Duration
 	// Now is the clock; time.Now by default.
@@ -84,7 +85,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, errors.New("web: Config.Sessions is required")
 	}
 	defaults.Logging(&cfg.Logger, &cfg.Now)
-	defaults.Positive(&cfg.SessionTTL, 12*time.Hour)
+	defaults.Positive(&cfg.SessionTTL, identity.DefaultSessionTTL)
 	if len(cfg.CookieKey) == 0 {
 		cfg.CookieKey = make([]byte, 32)
 		if _, err := rand.Read(cfg.CookieKey); err != nil {

@@ -31,9 +31,6 @@ import (
 	"github.com/floodgate/floodgate/web"
 )
 
-// sessionTTL is how long a buyer stays signed in.
-const sessionTTL = 12 * time.Hour
-
 // serveConfig holds the flags of floodgate serve. A flag that configures
 // one package is bound straight into that package's Config; the fields
 // here are the node's own or shared by several packages.
@@ -239,7 +236,7 @@ func (m *Main) Run(parent context.Context) (err error) {
 	cfg.queue.Health = grace
 	cfg.queue.Logger = log
 	q := queue.New(cfg.queue)
-	sessions := identity.NewSessions(nil, sessionTTL)
+	sessions := identity.NewSessions(nil, identity.DefaultSessionTTL)
 	if provider != nil {
 		sessions.RequireProvider(provider.Name())
 	}
@@ -256,7 +253,6 @@ func (m *Main) Run(parent context.Context) (err error) {
 		Logger:      log,
 		CookieKey:   web.CookieKeyFrom(cfg.adminToken),
 		DefaultDrop: defaultDrop,
-		SessionTTL:  sessionTTL,
 	})
 	if err != nil {
 		return err
