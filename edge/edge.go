@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -54,9 +55,11 @@ type Config struct {
 	// MetricsToken is the bearer token /metrics needs; without one the
 	// edge serves no metrics on its public address.
 	MetricsToken string
-	Registry     *prometheus.Registry
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// Registry holds the edge's metrics; a new one with the Go runtime's
+	// and the process's collectors when nil.
+	Registry *prometheus.Registry
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Edge is a stateless front process. It implements http.Handler.
@@ -106,7 +109,10 @@ func New(cfg Config) (*Edge, error) {
 	defaults.Positive(&cfg.MaxDrops, 1000)
 	defaults.Positive(&cfg.StreamsPerIP, 1024)
 	if cfg.Registry == nil {
+		// An edge is a process of its own: its /metrics give the Go
+		// runtime's and the process's figures beside the edge's.
 		cfg.Registry = prometheus.NewRegistry()
+		cfg.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	defaults.Logging(&cfg.Logger, &cfg.Now)
 	e := &Edge{

@@ -1,6 +1,8 @@
 package edge
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -20,6 +22,34 @@ func TestNewReadsTheUpstreamList(t *testing.T) {
 	for _, list := range []string{"", " , ", "10.0.0.1:8080"} {
 		if _, err := New(Config{Upstreams: strings.Split(list, ",")}); err == nil {
 			t.Errorf("upstreams %q were accepted", list)
+		}
+	}
+}
+
+// TestMetricsOfTheProcess: without a registry of its own the edge's
+// /metrics give the Go runtime's and the process's figures, to the holder
+// of the metrics token only.
+func TestMetricsOfTheProcess(t *testing.T) {
+	e, err := New(Config{Upstreams: []string{"http://10.0.0.1:8080"}, MetricsToken: "edge-metrics-token-0123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, c := range []struct {
+		token string
+		want  int
+	}{{"", http.StatusUnauthorized}, {"edge-metrics-token-0123", http.StatusOK}} {
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		if rec.Code != c.want {
+			t.Fatalf("/metrics with token %q: %d, want %d", c.token, rec.Code, c.want)
+		}
+		if c.want == http.StatusOK && !strings.Contains(rec.Body.String(), "go_goroutines") {
+			t.Fatalf("/metrics lack the Go runtime's figures:\n%.500s", rec.Body.String())
 		}
 	}
 }

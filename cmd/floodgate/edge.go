@@ -10,9 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
 	"github.com/floodgate/floodgate/edge"
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/internal/clientaddr"
@@ -43,8 +40,6 @@ func runEdge(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg.Upstreams = strings.Split(*cluster, ",")
-	cfg.Registry = prometheus.NewRegistry()
-	cfg.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	e, err := edge.New(cfg)
 	if err != nil {
 		return err
