@@ -3,14 +3,7 @@ package testkit
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -72,18 +65,6 @@ func StartCluster(tb testing.TB, n int, opts ClusterOptions) *Cluster {
 	}
 	c.WaitMembers(tb, n, 30*time.Second)
 	return c
-}
-
-// freeAddrOn returns host:port with a port free on ip a moment ago.
-func freeAddrOn(tb testing.TB, ip string) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", ip+":0")
-	if err != nil {
-		tb.Fatalf("testkit: listen on %s (the cluster harness needs the 127.0.0.0/8 loopback range): %v", ip, err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 // ClusterNode is one member in GET /api/v1/cluster.
@@ -222,77 +203,4 @@ func (c *Cluster) Heal() {
 			p.Heal()
 		}
 	}
-}
-
-// Edge is one running floodgate edge process.
-type Edge struct {
-	*Client
-	URL      string
-	HTTPAddr string
-	LogPath  string
-
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
-}
-
-// StartEdge starts floodgate edge in front of the given node URLs and waits
-// until it has the cluster's ticket keys.
-func StartEdge(tb testing.TB, upstreams []string, extraArgs ...string) *Edge {
-	tb.Helper()
-	e := &Edge{HTTPAddr: FreeAddr(tb), LogPath: filepath.Join(tb.TempDir(), "edge.log")}
-	e.URL = "http://" + e.HTTPAddr
-	e.Client = NewClient(e.URL, "")
-	logf, err := os.Create(e.LogPath)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	args := append([]string{"edge", "--http-addr", e.HTTPAddr, "--cluster", strings.Join(upstreams, ",")}, extraArgs...)
-	cmd := exec.Command(Binary(tb), args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	setDeathSignal(cmd)
-	if err := cmd.Start(); err != nil {
-		tb.Fatalf("testkit: start edge: %v", err)
-	}
-	e.cmd, e.exited = cmd, make(chan struct{})
-	go func() { _ = cmd.Wait(); logf.Close(); close(e.exited) }()
-	tb.Cleanup(func() {
-		e.Kill()
-		if tb.Failed() {
-			b, _ := os.ReadFile(e.LogPath)
-			tb.Logf("testkit: log of edge %s:\n%s", e.HTTPAddr, tail(string(b), 8000))
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		resp, err := e.Do(ctx, http.MethodGet, "/healthz", nil, nil)
-		cancel()
-		if err == nil && resp.Status == http.StatusOK {
-			return e
-		}
-		select {
-		case <-e.exited:
-			b, _ := os.ReadFile(e.LogPath)
-			tb.Fatalf("testkit: edge exited before it was ready:\n%s", b)
-		default:
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("testkit: edge on %s not ready within 30s", e.HTTPAddr)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
-// Kill sends SIGKILL to the edge and waits for it to be gone.
-func (e *Edge) Kill() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	select {
-	case <-e.exited:
-		return
-	default:
-	}
-	_ = e.cmd.Process.Signal(syscall.SIGKILL)
-	<-e.exited
 }

@@ -2,11 +2,8 @@ package testkit
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,19 +89,6 @@ func ModuleRoot() (string, error) {
 	return filepath.Dir(mod), nil
 }
 
-// FreeAddr returns a loopback address with a port that was free a moment
-// ago. StartNode retries with another port if it is taken meanwhile.
-func FreeAddr(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("testkit: find a free port: %v", err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // Options configure a node. The zero value is a single dev node with a
 // 50 ms tick and rate limits high enough that one test client is never
 // limited.
@@ -151,9 +135,7 @@ type Node struct {
 	// LogPath is the file that receives the process's stdout and stderr.
 	LogPath string
 
-	mu       sync.Mutex
-	cmd      *exec.Cmd
-	exited   chan struct{}
+	process
 	starts   int
 	logStart int64 // size of the log when the current process started
 }
@@ -232,52 +214,16 @@ func (n *Node) start() error {
 		n.logStart = fi.Size()
 	}
 	fmt.Fprintf(logf, "---- testkit: start %d: %s %s\n", n.starts, bin, strings.Join(n.args(), " "))
-	cmd := exec.Command(bin, n.args()...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), n.opts.Env...)
-	setDeathSignal(cmd)
-	if err := cmd.Start(); err != nil {
-		n.mu.Unlock()
-		logf.Close()
-		return fmt.Errorf("start %s: %w", bin, err)
-	}
-	exited := make(chan struct{})
-	n.cmd, n.exited = cmd, exited
+	err = n.run(bin, n.args(), n.opts.Env, logf)
+	exited := n.exited
 	n.mu.Unlock()
-	go func() {
-		_ = cmd.Wait()
-		logf.Close()
-		close(exited)
-	}()
+	if err != nil {
+		return err
+	}
 	if n.opts.NoWait {
 		return nil
 	}
-	return n.waitHealthy(n.opts.StartTimeout, exited)
-}
-
-func (n *Node) waitHealthy(timeout time.Duration, exited chan struct{}) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		resp, err := n.Client.Do(ctx, http.MethodGet, "/healthz", nil, nil)
-		cancel()
-		status := 0
-		if resp != nil {
-			status = resp.Status
-		}
-		if err == nil && status == http.StatusOK {
-			return nil
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("floodgate serve on %s exited before it was healthy", n.HTTPAddr)
-		default:
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("floodgate serve on %s was not healthy within %v (last: status %d, %v)", n.HTTPAddr, timeout, status, err)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	return waitHealthy(n.Client, "floodgate serve on "+n.HTTPAddr, n.opts.StartTimeout, exited)
 }
 
 // WaitHealthy waits until /healthz answers 200, failing the test after
@@ -287,77 +233,14 @@ func (n *Node) WaitHealthy(tb testing.TB, timeout time.Duration) {
 	n.mu.Lock()
 	exited := n.exited
 	n.mu.Unlock()
-	if err := n.waitHealthy(timeout, exited); err != nil {
+	if err := waitHealthy(n.Client, "floodgate serve on "+n.HTTPAddr, timeout, exited); err != nil {
 		tb.Fatalf("testkit: %v\nlog:\n%s", err, tail(n.Logs(), 8000))
 	}
 }
 
-// PID returns the process id of the running process (0 when stopped).
-func (n *Node) PID() int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.cmd == nil || n.cmd.Process == nil {
-		return 0
-	}
-	select {
-	case <-n.exited:
-		return 0
-	default:
-	}
-	return n.cmd.Process.Pid
-}
-
-// Running reports whether the process is alive.
-func (n *Node) Running() bool { return n.PID() != 0 }
-
-// Kill sends SIGKILL, as a power cut would, and waits for the process to
-// be gone. It does nothing when the process is not running.
-func (n *Node) Kill() { n.signal(syscall.SIGKILL, 0) }
-
 // Stop asks the process to shut down with SIGTERM and waits up to 10s, then
 // kills it.
 func (n *Node) Stop() { n.signal(syscall.SIGTERM, 10*time.Second) }
-
-// processState says whether the node's process still runs, or how it ended
-// (a test that fails because its node vanished shows the signal here).
-func (n *Node) processState() string {
-	n.mu.Lock()
-	cmd, exited := n.cmd, n.exited
-	n.mu.Unlock()
-	if cmd == nil {
-		return "never started"
-	}
-	select {
-	case <-exited:
-		return "exited: " + cmd.ProcessState.String()
-	default:
-		return "running"
-	}
-}
-
-func (n *Node) signal(sig syscall.Signal, grace time.Duration) {
-	n.mu.Lock()
-	cmd, exited := n.cmd, n.exited
-	n.mu.Unlock()
-	if cmd == nil || cmd.Process == nil {
-		return
-	}
-	select {
-	case <-exited:
-		return
-	default:
-	}
-	_ = cmd.Process.Signal(sig)
-	if grace > 0 {
-		select {
-		case <-exited:
-			return
-		case <-time.After(grace):
-			_ = cmd.Process.Kill()
-		}
-	}
-	<-exited
-}
 
 // Restart kills the process if it still runs, then starts it again with the
 // same flags, data dir and address, and waits for /healthz (unless NoWait).
