@@ -194,8 +194,7 @@ func TestConsoleDrivesASale(t *testing.T) {
 		Sold   int64 `json:"sold"`
 		Orders int64 `json:"orders"`
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 20*time.Second)
 	if _, err := n.Call(ctx, http.MethodGet, "/api/v1/drops/"+drop+"/report", testkit.Bearer(n.AdminToken), nil, &rep); err != nil {
 		t.Fatal(err)
 	}

@@ -219,8 +219,7 @@ func TestBadInputGetsDocumentedErrors(t *testing.T) {
 	before := snapshot(t, n)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
+			ctx := testkit.Context(t, 10*time.Second)
 			resp, err := n.Do(ctx, c.method, c.path, c.hdr, c.body)
 			if err != nil {
 				t.Fatalf("%s %s: %v", c.method, c.path, err)
@@ -243,8 +242,7 @@ func TestBadInputGetsDocumentedErrors(t *testing.T) {
 
 	// And the good requests still work, the same way as before.
 	var d floodgate.Drop
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 10*time.Second)
 	st, err := n.Call(ctx, "POST", "/api/v1/drops", admin, base, &d)
 	if err != nil || st != http.StatusOK || d.ID != drop {
 		t.Errorf("the same drop again: %d %v, want 200", st, err)
@@ -298,8 +296,7 @@ func TestHoldExpiresOverHTTP(t *testing.T) {
 	if time.Now().Before(h.ExpiresAt) {
 		t.Fatalf("the unit came back before the hold's expires_at %v", h.ExpiresAt)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 10*time.Second)
 	_, _, err := n.Order(ctx, h.ID, tk.Ticket, session, "late-key")
 	if testkit.Code(err) != floodgate.EHoldExpired {
 		t.Fatalf("ordering an expired hold: %v, want 409 hold_expired", err)

@@ -56,8 +56,7 @@ func TestConcurrentBuyersSellExactlyTheStock(t *testing.T) {
 	for i, v := range vouchers {
 		voucherSeq[v] = int64(i + 1)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 90*time.Second)
 	h := newHistory()
 	results := make([]buyerResult, tickets)
 	var wg sync.WaitGroup

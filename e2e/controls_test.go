@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -18,8 +17,7 @@ import (
 // API on a real node, and reads the audit log.
 func TestLiveControls(t *testing.T) {
 	n := testkit.StartNode(t, testkit.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 60*time.Second)
 	n.MustCreateDrop(t, testkit.DropRequest{ID: "live", Name: "Live", Stock: 5, AdmitPerSecond: 1})
 	admin := testkit.Bearer(n.AdminToken)
 

@@ -127,8 +127,7 @@ func TestDiskFull(t *testing.T) {
 
 	n := testkit.StartNode(t, testkit.Options{DataDir: filepath.Join(dir, "data")})
 	c := testkit.NewClient(n.URL, n.AdminToken)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
+	ctx := testkit.Context(t, 4*time.Minute)
 
 	now := time.Now()
 	c.MustCreateDrop(t, testkit.DropRequest{ID: "shoe", Name: "Shoe", Stock: 500, PerCustomerLimit: 1,

@@ -257,8 +257,7 @@ func TestFairnessQueueIsCheckable(t *testing.T) {
 	})
 
 	// The close publishes a final head, consistent with everything before.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 10*time.Second)
 	if _, err := n.Call(ctx, http.MethodPost, "/api/v1/drops/fair/close", testkit.Bearer(n.AdminToken), nil, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -299,8 +298,7 @@ type entryAnswer struct {
 func TestDrawIsReproducible(t *testing.T) {
 	mb := testkit.StartSMTP(t)
 	n := testkit.StartNode(t, testkit.Options{Args: []string{"--smtp-addr", mb.Addr, "--smtp-from", "draws@example.com"}})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 60*time.Second)
 	ends := time.Now().Add(3 * time.Second).UTC()
 	body := map[string]any{"id": "raffle", "name": "Raffle", "stock": 2, "mode": "draw", "entry_ends_at": ends, "claim_seconds": 60}
 	var d floodgate.Drop
@@ -408,8 +406,7 @@ func TestDrawIsReproducible(t *testing.T) {
 // the list or the holder of an unused one-time code gets a ticket.
 func TestPresaleLetsOnlyTheInvitedIn(t *testing.T) {
 	n := testkit.StartNode(t, testkit.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 30*time.Second)
 	until := time.Now().Add(time.Hour).UTC()
 	body := map[string]any{"id": "pre", "name": "Presale", "stock": 10, "presale_until": until,
 		"presale_customers": []string{"VIP@example.com"}, "presale_codes": []string{"CODE-0001"}}
@@ -485,8 +482,7 @@ func drawResults(t *testing.T, mb *testkit.Mailbox) map[string]string {
 // challenge like a queue join; entering again does not.
 func TestDrawEntryPaysTheJoinChallenge(t *testing.T) {
 	n := testkit.StartNode(t, testkit.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 30*time.Second)
 	body := map[string]any{"id": "hard", "name": "Hard", "stock": 1, "mode": "draw",
 		"entry_ends_at": time.Now().Add(time.Hour).UTC(), "challenge_difficulty": 8}
 	if _, err := n.Call(ctx, http.MethodPost, "/api/v1/drops", testkit.Bearer(n.AdminToken), body, nil); err != nil {

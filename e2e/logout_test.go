@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,8 +16,7 @@ import (
 func TestLogoutRevokesTheSession(t *testing.T) {
 	n := testkit.StartNode(t, testkit.Options{})
 	n.MustCreateDrop(t, testkit.DropRequest{ID: "out", Name: "Out", Stock: 3, AdmitPerSecond: 100})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 60*time.Second)
 	tk := n.MustJoin(t, "out")
 	n.MustWaitAdmitted(t, "out", tk.Ticket)
 	h := n.MustHold(t, "out", tk.Ticket, 1)

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -43,8 +42,7 @@ func TestMalformedFloodOpensNoIncident(t *testing.T) {
 		{"POST", "/api/v1/session", nil, []byte(`{"email":"not an email"}`)},
 		{"POST", "/api/v1/drops/flood/close", http.Header{"X-Floodgate-Forwarded": {"t=1,ip=1.2.3.4,admin=1,mac=x"}}, nil},
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 60*time.Second)
 	until := time.Now().Add(17 * time.Second)
 	var mu sync.Mutex
 	counts := map[int]int{}

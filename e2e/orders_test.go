@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,8 +18,7 @@ import (
 // change once, in seq order, also to a long-polling reader.
 func TestPaymentDeadlineAndFeed(t *testing.T) {
 	n := testkit.StartNode(t, testkit.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 60*time.Second)
 	n.MustCreateDrop(t, testkit.DropRequest{ID: "pay", Name: "Pay", Stock: 2, PaymentSeconds: 2,
 		PaymentURL: "https://pay.example/checkout?order={order}&token={token}"})
 
@@ -139,8 +137,7 @@ type EventsResult struct {
 // why in last_error; secrets and passwords are never shown; DELETE works once.
 func TestSinkSpecs(t *testing.T) {
 	n := testkit.StartNode(t, testkit.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 60*time.Second)
 	bad := []string{
 		`{}`,
 		`{"kind": "ftp", "url": "ftp://x"}`,

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"net/http"
 	"testing"
@@ -50,8 +49,7 @@ type saleReport struct {
 // rush's own summary of the same sale.
 func TestReportMatchesRushAndOrders(t *testing.T) {
 	n := testkit.StartNode(t, testkit.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	ctx := testkit.Context(t, 3*time.Minute)
 	res, err := rush.Run(ctx, rush.Config{
 		Target: n.URL, AdminToken: n.AdminToken,
 		Visitors: 400, Stock: 60, AdmitPerSecond: 100, HoldSeconds: 30,

@@ -27,8 +27,7 @@ func TestSharedAddressDefaults(t *testing.T) {
 		ID: "nat", Name: "NAT", Stock: buyers, PerCustomerLimit: 1, HoldSeconds: 300,
 		AdmitPerSecond: 1000, AdmitWindowSeconds: 30,
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 60*time.Second)
 	var limited atomic.Int64
 	errs := make([]error, buyers)
 	start := make(chan struct{})
@@ -140,8 +139,7 @@ func TestLoopbackProxyTrustedByDefault(t *testing.T) {
 	// meets the per-address ceiling itself.
 	n.MustCreateDrop(t, testkit.DropRequest{ID: "proxied", Name: "Proxied", Stock: 10, ChallengeDifficulty: 0})
 	proxyURL := startLoopbackProxy(t, n.URL)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 60*time.Second)
 	join := func(client string) int {
 		c := testkit.NewClient(proxyURL, "")
 		resp, err := c.Do(ctx, http.MethodPost, "/api/v1/drops/proxied/queue", http.Header{"X-Test-Client": {client}}, nil)

@@ -34,8 +34,7 @@ func lastSeq(t *testing.T, n *testkit.Node) uint64 {
 // sinkOf returns the sink with id as GET /api/v1/sinks shows it.
 func sinkOf(t *testing.T, n *testkit.Node, id string) testkit.Sink {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 10*time.Second)
 	var sinks []testkit.Sink
 	err := testkit.Retry(ctx, func() (err error) { sinks, err = n.Sinks(ctx); return err })
 	if err != nil {
@@ -89,8 +88,7 @@ func TestWebhookSinkDeliversEveryEventInOrder(t *testing.T) {
 	for _, o := range orders[:5] {
 		n.MustPay(t, o.ID)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 60*time.Second)
 	if _, _, err := n.Cancel(ctx, orders[5].ID); err != nil {
 		t.Fatal(err)
 	}
@@ -143,8 +141,7 @@ func TestPostgresSinkOneRowPerOrder(t *testing.T) {
 	n := testkit.StartNode(t, testkit.Options{Args: []string{"--sink-max-backoff", "500ms", "--sink-timeout", "3s"}})
 	sk := n.MustAddSink(t, testkit.SinkRequest{Kind: "postgres", DSN: pg.DSN, Table: "shop_orders"})
 	n.MustCreateDrop(t, testkit.DropRequest{ID: "pgdrop", Name: "PG", Stock: 40, PaymentSeconds: 4})
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 120*time.Second)
 
 	buy := func(from, to int) {
 		for i := from; i < to; i++ {

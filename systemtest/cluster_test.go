@@ -45,8 +45,7 @@ func TestLeaderKillDuringRush(t *testing.T) {
 			createDrop(t, c.Nodes[leader], "rush", stock)
 
 			r := newRush("rush", urls(c.Nodes))
-			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-			defer cancel()
+			ctx := testkit.Context(t, 90*time.Second)
 			r.joinAll(ctx, t, buyers)
 			killed := make(chan struct{})
 			go func() {
@@ -93,8 +92,7 @@ func TestIsolatedLeaderStepsDown(t *testing.T) {
 	createDrop(t, c.Nodes[leader], "split", stock)
 
 	r := newRush("split", urls(c.Nodes))
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 90*time.Second)
 	r.joinAll(ctx, t, 100)
 	var others []int
 	for i := range c.Nodes {
@@ -179,8 +177,7 @@ func TestFollowerCatchesUpFromSnapshot(t *testing.T) {
 	}
 	// Enough commands (and leader ticks) for several snapshots.
 	r := newRush("snap", urls(live))
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 60*time.Second)
 	r.joinAll(ctx, t, 30)
 	r.run(ctx, 30, 6)
 	// Wait until the leader has taken a snapshot and dropped the log

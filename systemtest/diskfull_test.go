@@ -1,7 +1,6 @@
 package systemtest
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -46,8 +45,7 @@ func diskFullInCluster(t *testing.T, full int) {
 	other := (full + 1) % 3
 	wc := testkit.NewClient(c.Nodes[other].URL, testkit.DefaultAdminToken)
 	fc := testkit.NewClient(n.URL, testkit.DefaultAdminToken)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
+	ctx := testkit.Context(t, 4*time.Minute)
 
 	ballast := filepath.Join(dir, "ballast")
 	testkit.FillDisk(t, ballast)

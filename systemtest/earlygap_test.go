@@ -1,7 +1,6 @@
 package systemtest
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -28,8 +27,7 @@ func TestPhantomEarlyPositionsAfterLeaderLoss(t *testing.T) {
 	c := testkit.StartCluster(t, 3, testkit.ClusterOptions{})
 	first := c.WaitLeader(t, nil, 30*time.Second)
 	cl := testkit.NewClient(c.Nodes[first].URL, testkit.DefaultAdminToken)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	ctx := testkit.Context(t, 3*time.Minute)
 
 	const perLeader, lastMoment = 10, 3
 	const total = 2*perLeader + lastMoment

@@ -46,8 +46,7 @@ func TestStreamCapsAndForwardedProto(t *testing.T) {
 	// Opening in an hour: the visitors' streams stay open while they wait.
 	later := time.Now().Add(time.Hour)
 	node.MustCreateDrop(t, testkit.DropRequest{ID: "caps", Name: "Caps", Stock: 5, StartsAt: &later})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 60*time.Second)
 	adm := node.URL + "/api/v1/drops/caps/admission"
 	admCtx, admCancel := context.WithCancel(ctx)
 	for i := range 2 {

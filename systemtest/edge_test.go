@@ -2,7 +2,6 @@ package systemtest
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -33,8 +32,7 @@ func TestEdgeKilledMidWait(t *testing.T) {
 	}
 
 	// The visitor follows its place over SSE on edge1.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 30*time.Second)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, edge1.URL+"/api/v1/drops/wait/queue", nil)
 	req.Header.Set("Accept", "text/event-stream")
 	req.Header.Set("Authorization", "Bearer "+tk.Ticket)
@@ -140,8 +138,7 @@ func TestEdgeSurvivesNodeLoss(t *testing.T) {
 	}
 	e := testkit.StartEdge(t, order)
 	r := newRush("edgy", []string{e.URL})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 60*time.Second)
 	r.joinAll(ctx, t, 10)
 	e.MustWaitAdmitted(t, "edgy", r.tickets[0].Ticket)
 	c.Nodes[leader].Kill()

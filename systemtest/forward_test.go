@@ -1,7 +1,6 @@
 package systemtest
 
 import (
-	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -20,8 +19,7 @@ func TestForwardKeepsBuyerAddress(t *testing.T) {
 	leader := c.WaitLeader(t, nil, 10*time.Second)
 	createDrop(t, c.Nodes[leader], "fwd", 10)
 	follower := c.Nodes[(leader+1)%3]
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 30*time.Second)
 	join := func(hdr http.Header) int {
 		t.Helper()
 		var resp *testkit.Response

@@ -1,7 +1,6 @@
 package systemtest
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -49,8 +48,7 @@ func TestSinkSurvivesLeaderKill(t *testing.T) {
 	for i := 30; i < 40; i++ {
 		nn.MustBuy(t, "feed", fmt.Sprintf("b%d@example.com", i), fmt.Sprintf("k%d", i))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 60*time.Second)
 	deadline = time.Now().Add(60 * time.Second)
 	for {
 		sinks, err := nn.Sinks(ctx)

@@ -83,8 +83,7 @@ func TestStatusReplicatedAcrossNodes(t *testing.T) {
 		readers[c.IDs[i]] = n.Client
 	}
 	admin := testkit.Bearer(testkit.DefaultAdminToken)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 90*time.Second)
 
 	// A maker's webhook, subscribed through a follower: every event must
 	// reach it once, from whichever node leads.
@@ -260,8 +259,7 @@ func TestIncidentPausesHolds(t *testing.T) {
 	tk := node.MustJoin(t, "grace")
 	node.MustWaitAdmitted(t, "grace", tk.Ticket)
 	h := node.MustHold(t, "grace", tk.Ticket, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 60*time.Second)
 	hold := func() floodgate.Hold {
 		t.Helper()
 		var got floodgate.Hold
@@ -316,8 +314,7 @@ func TestStatusServeFollowsTheCluster(t *testing.T) {
 	c := testkit.StartCluster(t, 3, testkit.ClusterOptions{})
 	leader := c.WaitLeader(t, nil, 10*time.Second)
 	admin := testkit.Bearer(testkit.DefaultAdminToken)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 90*time.Second)
 
 	addr := testkit.FreeAddr(t)
 	cmd := exec.Command(testkit.Binary(t), "status", "serve", "--data-dir", t.TempDir(), "--http-addr", addr,

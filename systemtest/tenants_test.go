@@ -1,7 +1,6 @@
 package systemtest
 
 import (
-	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -37,8 +36,7 @@ func TestKeyRevokedEverywhere(t *testing.T) {
 	}
 	targets = append(targets, target{"the edge", testkit.NewClient(edge.URL, "")})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := testkit.Context(t, 60*time.Second)
 	status := func(cl *testkit.Client, method, path string, body []byte) int {
 		t.Helper()
 		resp, err := cl.Do(ctx, method, path, testkit.Bearer(key.Key), body)
