@@ -22,21 +22,7 @@ func cpuTime() time.Duration {
 func BenchmarkApplyBatch(b *testing.B) {
 	const batchSize = 256
 	n := b.N
-	sp := spec("bench", MaxStock)
-	sp.AdmitPerSecond = MaxAdmitPerSecond
-	sp.AdmitWindow = 3600
-	s := NewState()
-	mustOK(b, s, Command{Kind: KindCreateDrop, Now: t0, Drop: "bench", Spec: sp})
-	mustOK(b, s, Command{Kind: KindTick, Now: t0})
-	buyers := int64(n/2 + 1)
-	for reserved := int64(0); reserved < buyers; reserved += MaxBlockSize {
-		mustOK(b, s, Command{Kind: KindReserveBlock, Now: t0, Drop: "bench", Size: MaxBlockSize})
-	}
-	now := t0
-	for s.Drops["bench"].AdmittedUpTo < buyers {
-		now += 1000
-		mustOK(b, s, Command{Kind: KindTick, Now: now, Issued: []Issued{{Drop: "bench", Late: buyers}}})
-	}
+	s, now := rushOpen(b, "bench", int64(n/2+1))
 	var batches [][]byte
 	var cur [][]byte
 	flush := func() {

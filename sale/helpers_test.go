@@ -82,6 +82,28 @@ func openDrop(tb testing.TB, sp *DropSpec, issued int64) (*State, int64) {
 	return s, now
 }
 
+// rushOpen opens drop id at the highest admission rate with buyers
+// positions issued and ticks until every one of them is admitted, as a rush
+// leaves it before the buyers hold. It returns the state and the time.
+func rushOpen(tb testing.TB, id string, buyers int64) (*State, int64) {
+	tb.Helper()
+	sp := spec(id, MaxStock)
+	sp.AdmitPerSecond = MaxAdmitPerSecond
+	sp.AdmitWindow = 3600
+	s := NewState()
+	mustOK(tb, s, Command{Kind: KindCreateDrop, Now: t0, Drop: id, Spec: sp})
+	mustOK(tb, s, Command{Kind: KindTick, Now: t0})
+	for reserved := int64(0); reserved < buyers; reserved += MaxBlockSize {
+		mustOK(tb, s, Command{Kind: KindReserveBlock, Now: t0, Drop: id, Size: MaxBlockSize})
+	}
+	now := t0
+	for s.Drops[id].AdmittedUpTo < buyers {
+		now += 1000
+		mustOK(tb, s, Command{Kind: KindTick, Now: now, Issued: []Issued{{Drop: id, Late: buyers}}})
+	}
+	return s, now
+}
+
 func tick(tb testing.TB, s *State, now int64, paused bool, issued ...Issued) {
 	tb.Helper()
 	mustOK(tb, s, Command{Kind: KindTick, Now: now, Paused: paused, MaxPauseMs: 3000, Seed: 7, Issued: issued})

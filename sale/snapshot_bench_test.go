@@ -12,21 +12,7 @@ import (
 // them.
 func rushState(tb testing.TB, n int) *State {
 	tb.Helper()
-	sp := spec("rush", MaxStock)
-	sp.AdmitPerSecond = MaxAdmitPerSecond
-	sp.AdmitWindow = 3600
-	s := NewState()
-	mustOK(tb, s, Command{Kind: KindCreateDrop, Now: t0, Drop: "rush", Spec: sp})
-	mustOK(tb, s, Command{Kind: KindTick, Now: t0})
-	buyers := int64(n)
-	for reserved := int64(0); reserved < buyers; reserved += MaxBlockSize {
-		mustOK(tb, s, Command{Kind: KindReserveBlock, Now: t0, Drop: "rush", Size: MaxBlockSize})
-	}
-	now := t0
-	for s.Drops["rush"].AdmittedUpTo < buyers {
-		now += 1000
-		mustOK(tb, s, Command{Kind: KindTick, Now: now, Issued: []Issued{{Drop: "rush", Late: buyers}}})
-	}
+	s, now := rushOpen(tb, "rush", int64(n))
 	// Buyers go straight to Apply: checking the whole state after each
 	// of them would take quadratic time. Check runs once at the end.
 	for i := range n {
