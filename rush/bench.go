@@ -53,14 +53,12 @@ func BenchOrders(ctx context.Context, bc BenchConfig) (*BenchOrdersResult, error
 	}
 	c := newClient(bc.Target, max(bc.Concurrency, 256))
 	defer c.close()
-	drop := "bench-" + randomToken()[:10]
-	dropPath := "/api/v1/drops/" + url.PathEscape(drop)
-	a := c.do(ctx, call{ep: epAdmin, method: "POST", path: "/api/v1/drops", bearer: bc.AdminToken, body: map[string]any{
-		"id": drop, "name": "Reservation benchmark", "stock": bc.Buyers, "per_customer_limit": 1,
+	drop, dropPath, err := createBenchDrop(ctx, c, bc.AdminToken, "bench-", map[string]any{
+		"name": "Reservation benchmark", "stock": bc.Buyers, "per_customer_limit": 1,
 		"hold_seconds": 900, "admit_per_second": max(bc.Buyers, 1000),
-	}})
-	if a.status != http.StatusCreated && a.status != http.StatusOK {
-		return nil, fmt.Errorf("create the benchmark drop: %s", describe(a))
+	})
+	if err != nil {
+		return nil, err
 	}
 
 	// Untimed: every buyer gets a ticket, a session, and is admitted.
@@ -217,14 +215,12 @@ func QueueOnly(ctx context.Context, bc BenchConfig) (*QueueOnlyResult, error) {
 	}
 	c := newClient(bc.Target, max(bc.Concurrency, 1))
 	defer c.close()
-	drop := "queue-" + randomToken()[:10]
-	dropPath := "/api/v1/drops/" + url.PathEscape(drop)
-	a := c.do(ctx, call{ep: epAdmin, method: "POST", path: "/api/v1/drops", bearer: bc.AdminToken, body: map[string]any{
-		"id": drop, "name": "Memory per waiting visitor", "stock": 3000, "per_customer_limit": 1,
+	_, dropPath, err := createBenchDrop(ctx, c, bc.AdminToken, "queue-", map[string]any{
+		"name": "Memory per waiting visitor", "stock": 3000, "per_customer_limit": 1,
 		"starts_at": time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339), "admit_per_second": 1,
-	}})
-	if a.status != http.StatusCreated && a.status != http.StatusOK {
-		return nil, fmt.Errorf("create the drop for the memory measurement: %s", describe(a))
+	})
+	if err != nil {
+		return nil, err
 	}
 	before, ok := readProcStats(bc.ServerPid)
 	if !ok {
@@ -248,6 +244,19 @@ func QueueOnly(ctx context.Context, bc BenchConfig) (*QueueOnlyResult, error) {
 		res.BytesPerVisitor = float64(after.rss-before.rss) / float64(res.Joined)
 	}
 	return res, nil
+}
+
+// createBenchDrop creates a drop of its own for one measurement, with a
+// fresh id that starts with prefix and the given fields, and returns the id
+// and its API path.
+func createBenchDrop(ctx context.Context, c *client, adminToken, prefix string, fields map[string]any) (drop, dropPath string, err error) {
+	drop = prefix + randomToken()[:10]
+	fields["id"] = drop
+	a := c.do(ctx, call{ep: epAdmin, method: "POST", path: "/api/v1/drops", bearer: adminToken, body: fields})
+	if a.status != http.StatusCreated && a.status != http.StatusOK {
+		return "", "", fmt.Errorf("create the drop %q for the measurement: %s", fields["name"], describe(a))
+	}
+	return drop, "/api/v1/drops/" + url.PathEscape(drop), nil
 }
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
