@@ -19,9 +19,13 @@ type LayerConfig struct {
 	// Advertise is the address other nodes reach this one at; Bind when
 	// empty (Bind must then name a specific host).
 	Advertise string
-	// CertFile, KeyFile and CAFile turn on mutual TLS: this node presents
-	// its certificate and accepts only peers whose certificate the CA
-	// signed. All three or none.
+	TLSFiles
+}
+
+// TLSFiles turn on mutual TLS between nodes: this node presents CertFile
+// (with its KeyFile) and accepts only peers whose certificate the CA of
+// CAFile signed. All three or none; none is plain TCP.
+type TLSFiles struct {
 	CertFile, KeyFile, CAFile string
 }
 
@@ -43,15 +47,14 @@ var _ raft.StreamLayer = (*Layer)(nil)
 // NewLayer listens on cfg.Bind and returns the layer.
 func NewLayer(cfg LayerConfig) (*Layer, error) {
 	var tc *tls.Config
-	switch n := countSet(cfg.CertFile, cfg.KeyFile, cfg.CAFile); n {
-	case 0:
-	case 3:
-		var err error
+	on, err := cfg.TLSFiles.on()
+	if err != nil {
+		return nil, err
+	}
+	if on {
 		if tc, err = mutualTLS(cfg.CertFile, cfg.KeyFile, cfg.CAFile); err != nil {
 			return nil, err
 		}
-	default:
-		return nil, errors.New("TLS between nodes needs all three of --raft-tls-cert, --raft-tls-key and --raft-tls-ca")
 	}
 	ln, err := net.Listen("tcp", cfg.Bind)
 	if err != nil {
@@ -73,6 +76,18 @@ func NewLayer(cfg LayerConfig) (*Layer, error) {
 	}
 	l.advertise = adv
 	return l, nil
+}
+
+// on reports whether the files turn TLS on; some of them without the
+// others is an error.
+func (f TLSFiles) on() (bool, error) {
+	switch n := countSet(f.CertFile, f.KeyFile, f.CAFile); n {
+	case 0:
+		return false, nil
+	case 3:
+		return true, nil
+	}
+	return false, errors.New("TLS between nodes needs all three of --raft-tls-cert, --raft-tls-key and --raft-tls-ca")
 }
 
 func countSet(ss ...string) int {

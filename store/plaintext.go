@@ -2,24 +2,26 @@ package store
 
 import (
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
 )
 
-// CheckPlaintext refuses to run Raft in plain TCP on an address other
-// nodes can reach: anyone who reaches the port could read the cluster
-// secret that signs tickets and sessions, and inject log entries. Loopback
-// is fine (a single node, or tests); elsewhere mutual TLS is needed, or the
-// loudly named --insecure-raft-plaintext.
-func CheckPlaintext(bind, advertise, cert string, insecure bool) error {
-	if cert != "" || insecure {
-		if cert == "" {
-			slog.Warn("Raft runs in plain TCP on a network address (--insecure-raft-plaintext): anyone who reaches it can read the cluster secret and write to the log")
-		}
-		return nil
+// Check refuses what Open refuses before it touches the disk, so that a
+// node can say so at once: some of the TLS files without the others, and
+// Raft in plain TCP on an address other nodes can reach, where anyone who
+// reaches the port could read the cluster secret that signs tickets and
+// sessions, and inject log entries. Loopback is fine (a single node, or
+// tests); elsewhere mutual TLS is needed, or the loudly named
+// InsecurePlaintext (--insecure-raft-plaintext).
+func (c Config) Check() error {
+	tls, err := c.TLS.on()
+	if err != nil {
+		return err
 	}
-	for _, addr := range []string{bind, advertise} {
+	if tls || c.InsecurePlaintext {
+		return nil // mutual TLS, or plain TCP by the operator's express choice
+	}
+	for _, addr := range []string{c.RaftAddr, c.AdvertiseAddr} {
 		if addr == "" {
 			continue
 		}

@@ -43,8 +43,10 @@ type Config struct {
 	ApplyTimeout time.Duration
 	Logger       *slog.Logger
 	Registerer   prometheus.Registerer
-	// Layer, when set, replaces the plain TCP transport (e.g. with TLS).
-	Layer raft.StreamLayer
+	// TLS turns on mutual TLS between nodes. Without it Raft runs in plain
+	// TCP, which Check refuses off loopback unless InsecurePlaintext.
+	TLS               TLSFiles
+	InsecurePlaintext bool
 
 	// wrapBarrier, in tests, wraps the barrier a new leader waits on.
 	wrapBarrier func(barrier func(time.Duration) error) func(time.Duration) error
@@ -121,6 +123,12 @@ type Store struct {
 // cluster secret and every order.
 func Open(cfg Config) (*Store, error) {
 	cfg.defaults()
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	if cfg.InsecurePlaintext && cfg.TLS.CertFile == "" {
+		cfg.Logger.Warn("Raft runs in plain TCP on a network address (--insecure-raft-plaintext): anyone who reaches it can read the cluster secret and write to the log")
+	}
 	raftDir := filepath.Join(cfg.Dir, "raft")
 	if err := os.MkdirAll(raftDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", raftDir, err)
@@ -185,21 +193,12 @@ func openLocked(cfg Config, raftDir string, lock *os.File) (*Store, error) {
 		return nil, fmt.Errorf("open snapshots: %w", err)
 	}
 
-	if cfg.Layer != nil {
-		s.transport = raft.NewNetworkTransportWithLogger(cfg.Layer, 3, 10*time.Second, hclogger(cfg.Logger, "transport"))
-	} else {
-		adv, err := resolveAdvertise(cfg.RaftAddr, cfg.AdvertiseAddr)
-		if err != nil {
-			s.closeLow()
-			return nil, err
-		}
-		tr, err := raft.NewTCPTransportWithLogger(cfg.RaftAddr, adv, 3, 10*time.Second, hclogger(cfg.Logger, "transport"))
-		if err != nil {
-			s.closeLow()
-			return nil, fmt.Errorf("listen for raft on %s: %w", cfg.RaftAddr, err)
-		}
-		s.transport = tr
+	layer, err := NewLayer(LayerConfig{Bind: cfg.RaftAddr, Advertise: cfg.AdvertiseAddr, TLSFiles: cfg.TLS})
+	if err != nil {
+		s.closeLow()
+		return nil, err
 	}
+	s.transport = raft.NewNetworkTransportWithLogger(layer, 3, 10*time.Second, hclogger(cfg.Logger, "transport"))
 
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.NodeID)

@@ -37,12 +37,11 @@ import (
 type serveConfig struct {
 	httpAddr, adminToken, adminTokenFile, publicURL string
 	join, debugAddr, trusted, paymentSecret         string
-	dev, demo, insecureRaft                         bool
+	dev, demo                                       bool
 	connsPerIP                                      int
 	bodyTimeout                                     time.Duration
 
 	store    store.Config
-	layer    store.LayerConfig
 	api      fhttp.Config
 	queue    queue.Config
 	identity identity.Config
@@ -57,7 +56,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.adminTokenFile, "admin-token-file", "", "file whose first line is the admin token")
 	fs.IntVar(&c.connsPerIP, "conns-per-ip", fhttp.DefaultConnsPerIP, "open connections per client address (IPv6: per /64; trusted proxies are not capped)")
 	fs.DurationVar(&c.bodyTimeout, "body-timeout", clientaddr.DefaultBodyTimeout, "how long a client has to send a request body (event streams have no body and no limit)")
-	fs.BoolVar(&c.insecureRaft, "insecure-raft-plaintext", false, "allow Raft in plain TCP on a non-loopback address (anyone reaching it can read the cluster secret and inject entries)")
+	fs.BoolVar(&c.store.InsecurePlaintext, "insecure-raft-plaintext", false, "allow Raft in plain TCP on a non-loopback address (anyone reaching it can read the cluster secret and inject entries)")
 	fs.BoolVar(&c.dev, "dev", false, "turn on the dev identity provider (trusts any email; tests and demos only)")
 	fs.BoolVar(&c.demo, "demo", false, "create the demo drop mini-speaker (3,000 units, 1 per customer, music-pass vouchers)")
 	fs.StringVar(&c.store.NodeID, "node-id", "node1", "unique id of this node in the cluster")
@@ -81,9 +80,9 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.queue.AutoChallenge.NAT, "challenge-nat", auto.NAT, fmt.Sprintf(`joins per minute of a shared address (a carrier NAT) that pay at most %d bits under "auto"; beyond it, the work doubles every NAT/8 joins`, auto.NATBits))
 	fs.StringVar(&c.publicURL, "public-url", "", "public base URL of the site, for links in notices (e.g. https://shop.example.com)")
 
-	fs.StringVar(&c.layer.CertFile, "raft-tls-cert", "", "PEM certificate this node presents to other nodes (turns on mutual TLS between nodes)")
-	fs.StringVar(&c.layer.KeyFile, "raft-tls-key", "", "PEM private key of --raft-tls-cert")
-	fs.StringVar(&c.layer.CAFile, "raft-tls-ca", "", "PEM CA certificate that signed every node's certificate")
+	fs.StringVar(&c.store.TLS.CertFile, "raft-tls-cert", "", "PEM certificate this node presents to other nodes (turns on mutual TLS between nodes)")
+	fs.StringVar(&c.store.TLS.KeyFile, "raft-tls-key", "", "PEM private key of --raft-tls-cert")
+	fs.StringVar(&c.store.TLS.CAFile, "raft-tls-ca", "", "PEM CA certificate that signed every node's certificate")
 	fs.Uint64Var(&c.store.SnapshotThreshold, "snapshot-threshold", store.DefaultSnapshotThreshold, "log entries since the last snapshot that trigger a new one")
 	fs.DurationVar(&c.store.SnapshotInterval, "snapshot-interval", store.DefaultSnapshotInterval, "how often to check whether a snapshot is due")
 	fs.Uint64Var(&c.store.TrailingLogs, "trailing-logs", store.DefaultTrailingLogs, "log entries kept after a snapshot, so a briefly lagging follower catches up from the log")
@@ -166,7 +165,7 @@ func (m *Main) ParseFlags(args []string) (err error) {
 	if c.api.TrustedProxies, err = fhttp.ParseTrustedProxies(c.trusted); err != nil {
 		return err
 	}
-	if err := store.CheckPlaintext(c.store.RaftAddr, c.store.AdvertiseAddr, c.layer.CertFile, c.insecureRaft); err != nil {
+	if err := c.store.Check(); err != nil {
 		return err
 	}
 	if err := c.identity.Check(c.dev); err != nil {
@@ -208,10 +207,6 @@ func (m *Main) Run(parent context.Context) (err error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	log := slog.Default().With("node", cfg.store.NodeID)
 
-	cfg.layer.Bind, cfg.layer.Advertise = cfg.store.RaftAddr, cfg.store.AdvertiseAddr
-	if cfg.store.Layer, err = store.NewLayer(cfg.layer); err != nil {
-		return err
-	}
 	cfg.store.Bootstrap = cfg.store.Bootstrap || cfg.join == ""
 	cfg.store.Logger = log
 	cfg.store.Registerer = reg
