@@ -90,6 +90,17 @@ func TestConsoleWithATenantKey(t *testing.T) {
 		t.Errorf("acme's audit page should name its key %s and nothing of bolt:\n%.3000s", opID, audit)
 	}
 
+	// Incidents are the platform's (this test has no status service, so
+	// the list is empty): the maker's page has no form to open one, root's has.
+	if st, incidents := e.get(c, "/admin/incidents"); st != http.StatusOK || strings.Contains(incidents, `action="/admin/incidents"`) {
+		t.Errorf("acme's incidents page: %d, want no form to open one:\n%.3000s", st, incidents)
+	}
+	rc := e.client()
+	e.signInWith(rc, root)
+	if _, incidents := e.get(rc, "/admin/incidents"); !strings.Contains(incidents, `action="/admin/incidents"`) {
+		t.Errorf("root's incidents page lacks the form to open one:\n%.3000s", incidents)
+	}
+
 	// A viewer key signs in and reads, but changes nothing.
 	vc := e.client()
 	vcsrf := e.signInWith(vc, viewer)
