@@ -75,14 +75,6 @@ func TestDebugAddrServesPprof(t *testing.T) {
 	}
 }
 
-func TestMainRefusesToStartWithoutAnAdminToken(t *testing.T) {
-	t.Setenv("FLOODGATE_ADMIN_TOKEN", "")
-	err := NewMain().ParseFlags([]string{"--data-dir", t.TempDir()})
-	if err == nil || !strings.Contains(err.Error(), "admin token") {
-		t.Fatalf("ParseFlags without a token: err = %v; want one naming the admin token", err)
-	}
-}
-
 func TestParseFlagsReadsTheEnvironment(t *testing.T) {
 	t.Setenv("FLOODGATE_HOLD_MAX_PAUSE", "7m")
 	t.Setenv("FLOODGATE_OIDC_CLIENT_SECRET", "s3cret")
