@@ -305,7 +305,7 @@ func TestPrivateTargetsRefusedOutsideDev(t *testing.T) {
 	// The delivery client refuses private addresses at connect time too, so
 	// a public name that resolves inside the network gets nowhere.
 	rc := newReceiver(t, 0)
-	err := (&webhookChannel{client: safeHTTPClient(false), now: time.Now}).Send(t.Context(), &Delivery{Target: rc.URL, Payload: []byte("{}")})
+	err := (&webhookChannel{client: safeHTTPClient(false), now: time.Now}).Send(t.Context(), &Delivery{Route: Route{Target: rc.URL}, Payload: []byte("{}")})
 	if err == nil || !strings.Contains(err.Error(), "private address") || len(rc.all()) != 0 {
 		t.Fatalf("safe client reached a loopback receiver: %v", err)
 	}

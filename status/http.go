@@ -482,23 +482,18 @@ func (s *Service) handleCompleteMaintenance(w http.ResponseWriter, r *http.Reque
 
 // DeliveryView is a queued delivery as the admin API shows it.
 type DeliveryView struct {
-	ID           string    `json:"id"`
-	EventID      string    `json:"event_id"`
-	Kind         string    `json:"kind"`
-	SubscriberID string    `json:"subscriber_id,omitempty"`
-	Channel      string    `json:"channel"`
-	Target       string    `json:"target"`
-	Attempts     int       `json:"attempts"`
-	NextAt       time.Time `json:"next_at"`
-	LastError    string    `json:"last_error,omitempty"`
+	ID string `json:"id"`
+	Route
+	Attempts  int       `json:"attempts"`
+	NextAt    time.Time `json:"next_at"`
+	LastError string    `json:"last_error,omitempty"`
 }
 
 func (s *Service) handleDeliveries(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	queued := make([]DeliveryView, 0, len(s.outbox))
 	for _, d := range s.outbox {
-		queued = append(queued, DeliveryView{ID: d.ID, EventID: d.EventID, Kind: d.Kind, SubscriberID: d.SubscriberID, Channel: d.Channel,
-			Target: maskTarget(d.Channel, d.Target), Attempts: d.Attempts, NextAt: d.NextAt, LastError: d.LastError})
+		queued = append(queued, DeliveryView{ID: d.ID, Route: d.Route.masked(), Attempts: d.Attempts, NextAt: d.NextAt, LastError: d.LastError})
 	}
 	s.mu.Unlock()
 	log, err := s.st.recentLog(500)

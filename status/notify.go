@@ -306,8 +306,8 @@ func (s *Service) deliveryFor(m message, subID, channel, target, secret, unsub s
 	if recipient == "" {
 		recipient = channel + ":" + target
 	}
-	d := &Delivery{ID: m.eventID + ":" + recipient, EventID: m.eventID, Kind: m.kind, SubscriberID: subID,
-		Channel: channel, Target: target, Secret: secret, NextAt: m.at, CreatedAt: m.at}
+	d := &Delivery{ID: m.eventID + ":" + recipient, Secret: secret, NextAt: m.at, CreatedAt: m.at,
+		Route: Route{EventID: m.eventID, Kind: m.kind, SubscriberID: subID, Channel: channel, Target: target}}
 	if subID != "" && s.cfg.PublicURL != "" {
 		d.UnsubscribeURL = unsub
 	}

@@ -14,12 +14,8 @@ import (
 // recipient, so one event reaches one subscriber once; receivers that get a
 // retry of a delivery they already took can drop it by Floodgate-Event-Id.
 type Delivery struct {
-	ID             string          `json:"id"`
-	EventID        string          `json:"event_id"`
-	Kind           string          `json:"kind"`
-	SubscriberID   string          `json:"subscriber_id,omitempty"`
-	Channel        string          `json:"channel"`
-	Target         string          `json:"target"`
+	ID string `json:"id"`
+	Route
 	Secret         string          `json:"secret,omitempty"`
 	Subject        string          `json:"subject,omitempty"`
 	Text           string          `json:"text,omitempty"`
@@ -31,20 +27,33 @@ type Delivery struct {
 	LastError      string          `json:"last_error,omitempty"`
 }
 
+// Route is what a delivery carries and where it goes: the event, the
+// subscriber (none for a one-off message) and the channel's address. The
+// outbox, its admin view and the delivery log all name a delivery by it.
+type Route struct {
+	EventID      string `json:"event_id"`
+	Kind         string `json:"kind"`
+	SubscriberID string `json:"subscriber_id,omitempty"`
+	Channel      string `json:"channel"`
+	Target       string `json:"target"`
+}
+
+// masked is the route as operators see it: the address masked.
+func (r Route) masked() Route {
+	r.Target = maskTarget(r.Channel, r.Target)
+	return r
+}
+
 // LogEntry is one delivery attempt in the delivery log.
 type LogEntry struct {
-	At           time.Time `json:"at"`
-	DeliveryID   string    `json:"delivery_id"`
-	EventID      string    `json:"event_id"`
-	Kind         string    `json:"kind"`
-	SubscriberID string    `json:"subscriber_id,omitempty"`
-	Channel      string    `json:"channel"`
-	Target       string    `json:"target"`
-	Attempt      int       `json:"attempt"`
-	OK           bool      `json:"ok"`
-	Error        string    `json:"error,omitempty"`
-	GaveUp       bool      `json:"gave_up,omitempty"`
-	NextAt       time.Time `json:"next_at,omitzero"`
+	At         time.Time `json:"at"`
+	DeliveryID string    `json:"delivery_id"`
+	Route
+	Attempt int       `json:"attempt"`
+	OK      bool      `json:"ok"`
+	Error   string    `json:"error,omitempty"`
+	GaveUp  bool      `json:"gave_up,omitempty"`
+	NextAt  time.Time `json:"next_at,omitzero"`
 }
 
 // maxInflight bounds concurrent sends, so a slow receiver cannot hold up
@@ -123,8 +132,7 @@ func (s *Service) finish(sent *Delivery, err error) {
 		return // shutting down: the attempt does not count, the delivery stays queued
 	}
 	now := s.now()
-	entry := LogEntry{At: now, DeliveryID: d.ID, EventID: d.EventID, Kind: d.Kind, SubscriberID: d.SubscriberID,
-		Channel: d.Channel, Target: maskTarget(d.Channel, d.Target), Attempt: d.Attempts + 1, OK: err == nil}
+	entry := LogEntry{At: now, DeliveryID: d.ID, Route: d.Route.masked(), Attempt: d.Attempts + 1, OK: err == nil}
 	var b batch
 	var perm errPermanent
 	switch {
