@@ -13,7 +13,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"html/template"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -30,6 +29,7 @@ import (
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/internal/clientaddr"
 	"github.com/floodgate/floodgate/internal/defaults"
+	"github.com/floodgate/floodgate/internal/pages"
 )
 
 //go:embed templates/*.html
@@ -76,7 +76,7 @@ type Handler struct {
 	cfg   Config
 	log   *slog.Logger
 	mux   *http.ServeMux
-	pages map[string]*template.Template
+	pages pages.Set
 	aead  cipher.AEAD
 	mac   []byte
 

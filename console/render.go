@@ -1,7 +1,6 @@
 package console
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -12,6 +11,7 @@ import (
 
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/internal/chart"
+	"github.com/floodgate/floodgate/internal/pages"
 )
 
 // lang picks Korean or English: ?lang=, then the fg_lang cookie, then the
@@ -80,13 +80,10 @@ func (h *Handler) parseTemplates() error {
 			return fmt.Sprintf("%.1f%%", 100*float64(a)/float64(b))
 		},
 	}
-	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "drops", "new", "live", "report", "orders", "incidents", "audit", "notfound"} {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
-		if err != nil {
-			return fmt.Errorf("console: parse %s: %w", name, err)
-		}
-		h.pages[name] = t
+	var err error
+	h.pages, err = pages.Parse(templateFS, funcs, "login", "drops", "new", "live", "report", "orders", "incidents", "audit", "notfound")
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
 	}
 	return nil
 }
@@ -111,17 +108,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, name string, st
 	if s := sessionOf(r); s.ID != "" {
 		p.Signed, p.CSRF, p.Expires = true, h.csrf(s), time.Unix(s.Exp, 0).UTC()
 	}
-	var buf bytes.Buffer
-	if err := h.pages[name].Execute(&buf, p); err != nil {
-		h.log.Error("render", "page", name, "err", err)
-		http.Error(w, "The page could not be drawn.", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if status != 0 && status != http.StatusOK {
-		w.WriteHeader(status)
-	}
-	_, _ = w.Write(buf.Bytes())
+	h.pages.Write(w, h.log, name, status, p, "The page could not be drawn.")
 }
 
 func jsonJS(v any) template.JS {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -21,6 +20,7 @@ import (
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/identity"
 	"github.com/floodgate/floodgate/internal/defaults"
+	"github.com/floodgate/floodgate/internal/pages"
 )
 
 //go:embed templates/*.html
@@ -69,7 +69,7 @@ type Handler struct {
 	cfg      Config
 	log      *slog.Logger
 	mux      *http.ServeMux
-	pages    map[string]*template.Template
+	pages    pages.Set
 	replay   *identity.ReplayGuard
 	assetVer string
 }
@@ -150,19 +150,13 @@ func assetVersion() (string, error) {
 }
 
 func (h *Handler) parseTemplates() error {
-	h.pages = make(map[string]*template.Template)
 	funcs := template.FuncMap{
 		"t":    func(lang, key string, kv ...string) string { return T(lang, key, kv...) },
 		"itoa": func(n int64) string { return strconv.FormatInt(n, 10) },
 	}
-	for _, page := range []string{"drop", "index", "devlogin", "message"} {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
-		if err != nil {
-			return err
-		}
-		h.pages[page] = t
-	}
-	return nil
+	var err error
+	h.pages, err = pages.Parse(templateFS, funcs, "drop", "index", "devlogin", "message")
+	return err
 }
 
 // pageData is what every page template gets.
@@ -212,17 +206,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, page string, st
 	q := r.URL.Query()
 	q.Set("lang", T(d.Lang, "other_lang_code"))
 	d.LangURL = r.URL.Path + "?" + q.Encode()
-	var buf bytes.Buffer
-	if err := h.pages[page].Execute(&buf, d); err != nil {
-		h.log.Error("rendering a page failed", "page", page, "err", err)
-		http.Error(w, "The page could not be shown; reload in a moment.", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Vary", "Accept-Language, Cookie")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	h.pages.Write(w, h.log, page, status, d, "The page could not be shown; reload in a moment.")
 }
 
 func (h *Handler) message(w http.ResponseWriter, r *http.Request, status int, lang, heading, text, back string) {
