@@ -2,12 +2,13 @@ package status
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/floodgate/floodgate/internal/testkit"
 )
 
 // The page says it is served apart from the sale servers only where that is
@@ -19,16 +20,11 @@ func TestPageSaysApartOnlyWhenItIs(t *testing.T) {
 		s, _ := MustOpen(t, func(c *Config) { c.Apart = apart })
 		srv := httptest.NewServer(s.Handler())
 		defer srv.Close()
-		resp, err := http.Get(srv.URL + "/status")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
+		resp, body := testkit.MustGet(t, srv.URL+"/status")
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("GET /status: %d", resp.StatusCode)
 		}
-		return string(b)
+		return body
 	}
 	if strings.Contains(page(false), apart) {
 		t.Error("a sale node's status page claims to be served apart from the sale servers")

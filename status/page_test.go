@@ -137,27 +137,17 @@ func TestUptimeGroupsAndPostmortems(t *testing.T) {
 	}
 
 	// The widget and the badge.
-	resp, err := http.Get(srv.URL + "/status/widget.js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") || !strings.Contains(string(js), "/api/v2/status.json") || strings.Contains(string(js), "innerHTML") {
+	resp, js := testkit.MustGet(t, srv.URL+"/status/widget.js")
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") || !strings.Contains(js, "/api/v2/status.json") || strings.Contains(js, "innerHTML") {
 		t.Fatalf("widget.js: %s", resp.Header.Get("Content-Type"))
 	}
 	for path, want := range map[string]string{"/status/badge.svg": "degraded performance", "/status/badge.svg?component=login": "operational"} {
-		resp, err := http.Get(srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		svg, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(string(svg), want) || !strings.HasPrefix(string(svg), "<svg") {
+		resp, svg := testkit.MustGet(t, srv.URL+path)
+		if resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(svg, want) || !strings.HasPrefix(svg, "<svg") {
 			t.Fatalf("%s: %s %s", path, resp.Header.Get("Content-Type"), svg)
 		}
 	}
-	if resp, _ := http.Get(srv.URL + "/status/badge.svg?component=%3Cscript%3E"); resp.StatusCode != 404 {
+	if resp, _ := testkit.MustGet(t, srv.URL+"/status/badge.svg?component=%3Cscript%3E"); resp.StatusCode != 404 {
 		t.Fatalf("a badge of an unknown component: %d", resp.StatusCode)
 	}
 }

@@ -2,13 +2,14 @@ package status
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/floodgate/floodgate/internal/testkit"
 )
 
 // The Statuspage v2 field names and value sets that aggregators read. A
@@ -219,26 +220,14 @@ func TestSummaryIsStatuspageCompatible(t *testing.T) {
 		t.Fatalf("maintenances %v", ms)
 	}
 	// Page and feed render the same state.
-	resp, err := http.Get(srv.URL + "/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	buf := new(strings.Builder)
-	_, _ = io.Copy(buf, resp.Body)
+	_, page := testkit.MustGet(t, srv.URL+"/status")
 	for _, want := range []string{"주요 서비스 장애", "Major Service Outage", "Checkout down", "Database upgrade", "로그인", "Old one"} {
-		if !strings.Contains(buf.String(), want) {
+		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	resp2, err := http.Get(srv.URL + "/history.atom")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp2.Body.Close()
-	buf.Reset()
-	_, _ = io.Copy(buf, resp2.Body)
-	if !strings.Contains(buf.String(), "<feed xmlns=\"http://www.w3.org/2005/Atom\"") || strings.Count(buf.String(), "<entry>") != 3 {
-		t.Fatalf("atom feed:\n%s", buf)
+	_, feed := testkit.MustGet(t, srv.URL+"/history.atom")
+	if !strings.Contains(feed, "<feed xmlns=\"http://www.w3.org/2005/Atom\"") || strings.Count(feed, "<entry>") != 3 {
+		t.Fatalf("atom feed:\n%s", feed)
 	}
 }

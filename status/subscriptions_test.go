@@ -125,13 +125,8 @@ func TestDoubleOptInByEmail(t *testing.T) {
 	}
 
 	// Following the link: GET shows a button (scanners open links), POST confirms.
-	resp, err := http.Get(links["checkout-fan@example.com"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(page), "<form") {
+	resp, page := testkit.MustGet(t, links["checkout-fan@example.com"])
+	if resp.StatusCode != 200 || !strings.Contains(page, "<form") {
 		t.Fatalf("the confirmation page: %d %s", resp.StatusCode, page)
 	}
 	for _, who := range []string{"checkout-fan@example.com", "all@example.com"} {
@@ -243,14 +238,9 @@ func TestPendingSubscriptionsExpireAndAreRateLimited(t *testing.T) {
 
 func TestSubscribeFormOnThePage(t *testing.T) {
 	s, base, mb := startPublic(t, nil)
-	resp, err := http.Get(base + "/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_, page := testkit.MustGet(t, base+"/status")
 	for _, want := range []string{`action="` + base + `/api/v1/subscriptions"`, `name="target"`, `value="checkout"`, "구독하기", "Subscribe"} {
-		if !strings.Contains(string(page), want) {
+		if !strings.Contains(page, want) {
 			t.Fatalf("the page lacks %q", want)
 		}
 	}
@@ -276,13 +266,7 @@ func TestNoFormWithoutAPublicURL(t *testing.T) {
 	s, _ := MustOpen(t, func(c *Config) { c.PublicURL = "" })
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
-	resp, err := http.Get(srv.URL + "/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if strings.Contains(string(page), "<form") {
+	if _, page := testkit.MustGet(t, srv.URL+"/status"); strings.Contains(page, "<form") {
 		t.Fatal("the page offers a subscribe form although confirmation links could not be made")
 	}
 	var e map[string]any
