@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -126,7 +125,7 @@ func TestDiskFull(t *testing.T) {
 	dir := testkit.SmallDisk(t, "400M")
 
 	n := testkit.StartNode(t, testkit.Options{DataDir: filepath.Join(dir, "data")})
-	c := testkit.NewClient(n.URL, n.AdminToken)
+	c := n.Client
 	ctx := testkit.Context(t, 4*time.Minute)
 
 	now := time.Now()
@@ -144,14 +143,9 @@ func TestDiskFull(t *testing.T) {
 	// segment (durable), and fails when it needs the next one.
 	ballast := filepath.Join(dir, "ballast")
 	testkit.FillDisk(t, ballast)
-	vouchers := make([]string, 2000)
-	for i := range vouchers {
-		vouchers[i] = fmt.Sprintf("V%06d-%s", i, strings.Repeat("x", 180))
-	}
 	full := false
 	for i := 0; i < 1000 && !full; i++ {
-		body, _ := json.Marshal(map[string]any{"id": fmt.Sprintf("big-%d", i), "name": "filler", "stock": 1000, "vouchers": vouchers})
-		resp, err := c.Do(ctx, http.MethodPost, "/api/v1/drops", testkit.Bearer(n.AdminToken), body)
+		resp, err := c.Do(ctx, http.MethodPost, "/api/v1/drops", testkit.Bearer(n.AdminToken), testkit.FillerDrop(fmt.Sprintf("big-%d", i)))
 		if err != nil {
 			t.Fatalf("create drop %d: %v (the node must answer, not crash)", i, err)
 		}

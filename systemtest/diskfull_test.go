@@ -1,7 +1,6 @@
 package systemtest
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -43,23 +42,18 @@ func diskFullInCluster(t *testing.T, full int) {
 	pid := n.PID()
 	// Writes go through a node whose disk is fine; it forwards them.
 	other := (full + 1) % 3
-	wc := testkit.NewClient(c.Nodes[other].URL, testkit.DefaultAdminToken)
-	fc := testkit.NewClient(n.URL, testkit.DefaultAdminToken)
+	wc, fc := c.Nodes[other].Client, n.Client
 	ctx := testkit.Context(t, 4*time.Minute)
 
 	ballast := filepath.Join(dir, "ballast")
 	testkit.FillDisk(t, ballast)
-	vouchers := make([]string, 2000)
-	for i := range vouchers {
-		vouchers[i] = fmt.Sprintf("V%06d-%s", i, strings.Repeat("x", 180))
-	}
 	var acked []string
 	refused := 0
 	// create sends one write until it is acknowledged; a 503 (the leader
 	// changing) is sent again with the same body, which is idempotent.
 	create := func(id string) {
 		t.Helper()
-		body, _ := json.Marshal(map[string]any{"id": id, "name": "filler", "stock": 1000, "vouchers": vouchers})
+		body := testkit.FillerDrop(id)
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			resp, err := wc.Do(ctx, http.MethodPost, "/api/v1/drops", testkit.Bearer(testkit.DefaultAdminToken), body)

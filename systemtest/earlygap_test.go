@@ -26,7 +26,7 @@ func TestPhantomEarlyPositionsAfterLeaderLoss(t *testing.T) {
 	}
 	c := testkit.StartCluster(t, 3, testkit.ClusterOptions{})
 	first := c.WaitLeader(t, nil, 30*time.Second)
-	cl := testkit.NewClient(c.Nodes[first].URL, testkit.DefaultAdminToken)
+	cl := c.Nodes[first].Client
 	ctx := testkit.Context(t, 3*time.Minute)
 
 	const perLeader, lastMoment = 10, 3
@@ -69,7 +69,7 @@ func TestPhantomEarlyPositionsAfterLeaderLoss(t *testing.T) {
 		}
 	}
 	second := c.WaitLeader(t, others, 30*time.Second)
-	cl = testkit.NewClient(c.Nodes[second].URL, testkit.DefaultAdminToken)
+	cl = c.Nodes[second].Client
 	for range perLeader {
 		join(cl)
 	}

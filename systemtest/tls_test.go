@@ -30,12 +30,12 @@ func TestRaftTLS(t *testing.T) {
 	follower := (leader + 1) % 3
 
 	createDrop(t, c.Nodes[leader], "tls", 5)
-	fc := testkit.NewClient(c.Nodes[follower].URL, c.Nodes[follower].AdminToken)
+	fc := c.Nodes[follower].Client
 	order := fc.MustBuy(t, "tls", "tls@example.com", "tls-order-1")
 
 	deadline := time.Now().Add(10 * time.Second)
 	for _, n := range c.Nodes {
-		cl := testkit.NewClient(n.URL, n.AdminToken)
+		cl := n.Client
 		for {
 			found := false
 			for _, o := range cl.MustOrders(t, "tls") {
@@ -52,7 +52,7 @@ func TestRaftTLS(t *testing.T) {
 	}
 
 	// A peer with no client certificate is refused by the TLS handshake.
-	info, err := testkit.NewClient(c.Nodes[leader].URL, c.Nodes[leader].AdminToken).ClusterInfo(t.Context())
+	info, err := c.Nodes[leader].ClusterInfo(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,13 @@
 package testkit
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -52,4 +55,16 @@ func FillDisk(t testing.TB, path string) {
 			t.Fatalf("fill the disk: %v", err)
 		}
 	}
+}
+
+// FillerDrop is the body of POST /api/v1/drops for a drop id with 2,000
+// long vouchers: about 400 KB of log a drop, so that a few hundred of them
+// fill a small disk.
+func FillerDrop(id string) []byte {
+	vouchers := make([]string, 2000)
+	for i := range vouchers {
+		vouchers[i] = fmt.Sprintf("V%06d-%s", i, strings.Repeat("x", 180))
+	}
+	body, _ := json.Marshal(map[string]any{"id": id, "name": "filler", "stock": 1000, "vouchers": vouchers})
+	return body
 }
