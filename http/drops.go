@@ -214,33 +214,11 @@ func (s *Server) listDrops(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("drop")
-	c := CallerOf(r)
-	var (
-		orders []floodgate.Order
-		ok     bool
-	)
-	s.cfg.Store.Read(func(st *sale.State) {
-		d := st.Drops[id]
-		if ok = d != nil && c.Sees(d.Tenant); !ok {
-			return
-		}
-		for _, o := range st.Orders {
-			if o.Drop == id {
-				orders = append(orders, sale.PublicOrder(o))
-			}
-		}
-	})
-	if !ok {
-		api.WriteError(w, floodgate.Errorf(floodgate.ENotFound, "There is no drop %q.", id))
+	orders, err := s.Orders(CallerOf(r), r.PathValue("drop"), "")
+	if err != nil {
+		api.WriteError(w, err)
 		return
 	}
-	sort.Slice(orders, func(i, j int) bool {
-		if !orders[i].CreatedAt.Equal(orders[j].CreatedAt) {
-			return orders[i].CreatedAt.Before(orders[j].CreatedAt)
-		}
-		return orders[i].ID < orders[j].ID
-	})
 	if orders == nil {
 		orders = []floodgate.Order{}
 	}

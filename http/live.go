@@ -40,17 +40,10 @@ const maxLivePoints = 240
 
 // Live returns the live view of drop id as caller c may see it.
 func (s *Server) Live(c floodgate.Caller, id string) (LiveView, error) {
-	var (
-		lv LiveView
-		ok bool
-	)
+	var lv LiveView
 	now := s.cfg.Now()
 	nowMs := now.UnixMilli()
-	s.cfg.Store.Read(func(st *sale.State) {
-		d := st.Drops[id]
-		if ok = d != nil && c.Sees(d.Tenant); !ok {
-			return
-		}
+	err := s.readDrop(c, id, func(_ *sale.State, d *sale.Drop) {
 		lv.Drop = sale.PublicDrop(d, nowMs)
 		lv.Waiting = max(0, d.Issued-d.AdmittedUpTo)
 		lv.Admitted = d.AdmittedUpTo
@@ -81,8 +74,8 @@ func (s *Server) Live(c floodgate.Caller, id string) (LiveView, error) {
 			lv.ETASeconds = &eta
 		}
 	})
-	if !ok {
-		return LiveView{}, floodgate.Errorf(floodgate.ENotFound, "There is no drop %q.", id)
+	if err != nil {
+		return LiveView{}, err
 	}
 	lv.RequestsPerSec, lv.ErrorRate, lv.P99Ms = s.recent.figures(now)
 	lv.At = now.UTC()

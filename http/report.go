@@ -93,20 +93,10 @@ type TimelinePoint struct {
 
 // Report builds the report of drop id as caller c may see it.
 func (s *Server) Report(c floodgate.Caller, id string) (Report, error) {
-	var (
-		rep Report
-		ok  bool
-	)
+	var rep Report
 	now := s.cfg.Now()
-	s.cfg.Store.Read(func(st *sale.State) {
-		d := st.Drops[id]
-		if ok = d != nil && c.Sees(d.Tenant); !ok {
-			return
-		}
-		rep = reportOf(st, d, now.UnixMilli())
-	})
-	if !ok {
-		return Report{}, floodgate.Errorf(floodgate.ENotFound, "There is no drop %q.", id)
+	if err := s.readDrop(c, id, func(st *sale.State, d *sale.Drop) { rep = reportOf(st, d, now.UnixMilli()) }); err != nil {
+		return Report{}, err
 	}
 	rep.GeneratedAt = now.UTC()
 	if s.cfg.Queue != nil {
@@ -203,16 +193,9 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
 // first, those whose id, customer, voucher or status contain q when q is
 // not empty.
 func (s *Server) Orders(c floodgate.Caller, id, q string) ([]floodgate.Order, error) {
-	var (
-		orders []floodgate.Order
-		ok     bool
-	)
+	var orders []floodgate.Order
 	q = strings.ToLower(q)
-	s.cfg.Store.Read(func(st *sale.State) {
-		d := st.Drops[id]
-		if ok = d != nil && c.Sees(d.Tenant); !ok {
-			return
-		}
+	err := s.readDrop(c, id, func(st *sale.State, _ *sale.Drop) {
 		for _, o := range st.Orders {
 			if o.Drop != id {
 				continue
@@ -223,8 +206,8 @@ func (s *Server) Orders(c floodgate.Caller, id, q string) ([]floodgate.Order, er
 			orders = append(orders, sale.PublicOrder(o))
 		}
 	})
-	if !ok {
-		return nil, floodgate.Errorf(floodgate.ENotFound, "There is no drop %q.", id)
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(orders, func(i, j int) bool {
 		if !orders[i].CreatedAt.Equal(orders[j].CreatedAt) {

@@ -135,11 +135,20 @@ func notFoundDrop(id string) error {
 // visibleDrop answers nil when the drop exists and the caller of r sees it,
 // and not_found otherwise.
 func (s *Server) visibleDrop(r *http.Request, id string) error {
-	c := CallerOf(r)
+	return s.readDrop(CallerOf(r), id, nil)
+}
+
+// readDrop runs read (when not nil) on drop id under the store's read lock
+// if caller c may see the drop, and answers not_found when it may not or
+// there is none: another tenant's drop is not there for c. It is the one
+// place that scopes a drop to its caller.
+func (s *Server) readDrop(c floodgate.Caller, id string, read func(st *sale.State, d *sale.Drop)) error {
 	ok := false
 	s.cfg.Store.Read(func(st *sale.State) {
 		d := st.Drops[id]
-		ok = d != nil && c.Sees(d.Tenant)
+		if ok = d != nil && c.Sees(d.Tenant); ok && read != nil {
+			read(st, d)
+		}
 	})
 	if !ok {
 		return notFoundDrop(id)
