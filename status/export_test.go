@@ -1,7 +1,6 @@
 package status
 
 import (
-	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"os"
@@ -77,30 +76,13 @@ func TestStaticExportInChromium(t *testing.T) {
 	}
 
 	b := chrome.New(t, chrome.Options{Width: 420, Height: 900, Scale: 2, Mobile: true})
-	ctx, cancelT := context.WithTimeout(b.Ctx, 40*time.Second)
-	defer cancelT()
-
-	err := chromedp.Do(ctx,
-		chromedp.Navigate("file://"+filepath.Join(dir, "index.html")),
-		chromedp.WaitVisible(chromedp.CSS(".hero")),
-	)
-	if err != nil {
-		t.Fatalf("chromium: %v", err)
-	}
-	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b.Do("open the export", chromedp.Navigate("file://"+filepath.Join(dir, "index.html")), chromedp.WaitVisible(chromedp.CSS(".hero")))
+	text := chrome.Eval[string](b, `document.body.innerText`)
 	for _, want := range []string{"주요 서비스 장애", "Major Service Outage", "Checkout is failing", "A power failure at one data centre",
 		"미니 AI 스피커 품절", "Database upgrade", "Slow sign-in", "결제", "Major outage", "점검 일정"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the page in chromium lacks %q", want)
 		}
 	}
-	// Quality 100 gives a PNG (less gives JPEG).
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	chrome.Save(t, "status-export", png)
+	b.Shot("status-export")
 }

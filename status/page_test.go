@@ -1,7 +1,6 @@
 package status
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -213,8 +212,6 @@ func TestStatusPageInChromium(t *testing.T) {
 	_, srv, outageDay := historyServer(t)
 
 	b := chrome.New(t, chrome.Options{Scale: 2})
-	ctx, cancelT := context.WithTimeout(b.Ctx, 60*time.Second)
-	defer cancelT()
 
 	shots := map[string][]byte{}
 	for _, v := range []struct {
@@ -222,48 +219,32 @@ func TestStatusPageInChromium(t *testing.T) {
 		width, height int64
 		mobile        bool
 	}{{"status-page-mobile", 420, 900, true}, {"status-page-desktop", 1100, 900, false}} {
-		steps := []chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(v.width, v.height, chromedp.EmulateScale(2))}
+		viewport := []chromedp.EmulateViewportOption{chromedp.EmulateScale(2)}
 		if v.mobile {
-			steps = []chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(v.width, v.height, chromedp.EmulateScale(2), chromedp.EmulateMobile)}
+			viewport = append(viewport, chromedp.EmulateMobile)
 		}
-		steps = append(steps, chromedp.Navigate(srv.URL+"/status"), chromedp.WaitVisible(chromedp.CSS(".bars")))
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("chromium: %v", err)
-		}
+		b.Do("open the page", chromedp.EmulateViewport(v.width, v.height, viewport...),
+			chromedp.Navigate(srv.URL+"/status"), chromedp.WaitVisible(chromedp.CSS(".bars")))
 		// textContent: the past incidents' details are folded.
-		text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.textContent`))
-		if err != nil {
-			t.Fatal(err)
-		}
+		text := chrome.Eval[string](b, `document.body.textContent`)
 		for _, want := range []string{"판매", "Sale", "90일", "구독하기", "Subscribe", "Postmortem", "certificate expired"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("the page lacks %q", want)
 			}
 		}
-		bars, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".bars i").length`))
-		if err != nil || bars != 4*UptimeDays {
-			t.Fatalf("%d uptime bars (%v), want %d", bars, err, 4*UptimeDays)
+		if bars := chrome.Eval[int](b, `document.querySelectorAll(".bars i").length`); bars != 4*UptimeDays {
+			t.Fatalf("%d uptime bars, want %d", bars, 4*UptimeDays)
 		}
-		red, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".bars .u-major_outage").length`))
-		if err != nil || red != 1 {
-			t.Fatalf("%d red bars (%v), want the one outage day", red, err)
+		if red := chrome.Eval[int](b, `document.querySelectorAll(".bars .u-major_outage").length`); red != 1 {
+			t.Fatalf("%d red bars, want the one outage day", red)
 		}
-		title, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector(".bars .u-major_outage").title`))
-		if err != nil || title != outageDay+" · 87.50%" {
-			t.Fatalf("the red bar says %q (%v), want %q", title, err, outageDay+" · 87.50%")
+		if title := chrome.Eval[string](b, `document.querySelector(".bars .u-major_outage").title`); title != outageDay+" · 87.50%" {
+			t.Fatalf("the red bar says %q, want %q", title, outageDay+" · 87.50%")
 		}
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		shots[v.name] = png
+		shots[v.name] = chrome.Run(b, "screenshot "+v.name, chromedp.FullScreenshot(100))
 		if v.mobile {
 			for name, sel := range map[string]string{"status-subscribe-form": "form.subscribe", "status-components": "ul.components"} {
-				img, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(sel)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				shots[name] = img
+				shots[name] = chrome.Run(b, "screenshot "+name, chromedp.Screenshot(chromedp.CSS(sel)))
 			}
 		}
 	}
@@ -276,24 +257,13 @@ func TestStatusPageInChromium(t *testing.T) {
 			`<p style="margin:12px 0 0"><img src="`+srv.URL+`/status/badge.svg" alt="status"> <img src="`+srv.URL+`/status/badge.svg?component=checkout" alt="checkout"></p></div></body></html>`)
 	}))
 	defer shop.Close()
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(420, 300, chromedp.EmulateScale(2)), chromedp.Navigate(shop.URL),
-		chromedp.WaitVisible(chromedp.CSS(".floodgate-status-widget"))); err != nil {
-		t.Fatalf("the widget: %v", err)
-	}
-	var widget string
-	testkit.WaitFor(t, "the widget to read the status", func() bool {
-		var err error
-		widget, err = chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector(".floodgate-status-widget").textContent`))
-		return err == nil && strings.Contains(widget, "일부 서비스 장애")
-	})
-	if !strings.Contains(widget, "Minor Service Outage") {
+	b.Do("open the shop's page", chromedp.EmulateViewport(420, 300, chromedp.EmulateScale(2)), chromedp.Navigate(shop.URL),
+		chromedp.WaitVisible(chromedp.CSS(".floodgate-status-widget")))
+	b.WaitJS("the widget to read the status", `document.querySelector(".floodgate-status-widget").textContent.includes("일부 서비스 장애")`)
+	if widget := chrome.Eval[string](b, `document.querySelector(".floodgate-status-widget").textContent`); !strings.Contains(widget, "Minor Service Outage") {
 		t.Fatalf("the widget says %q", widget)
 	}
-	img, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS("#shop")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	shots["status-widget"] = img
+	shots["status-widget"] = chrome.Run(b, "screenshot the widget", chromedp.Screenshot(chromedp.CSS("#shop")))
 	for name, png := range shots {
 		chrome.Save(t, name, png)
 	}

@@ -181,22 +181,24 @@ func (b *Browser) Click(sel string) {
 // Text is the visible text of sel, trimmed.
 func (b *Browser) Text(sel string) string {
 	b.T.Helper()
-	return strings.TrimSpace(run(b, "read "+sel, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible)))
+	return strings.TrimSpace(Run(b, "read "+sel, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible)))
 }
 
 // Eval evaluates the expression js.
 func Eval[T any](b *Browser, js string) T {
 	b.T.Helper()
-	return run(b, "eval "+js, chromedp.Evaluate[T](js))
+	return Run(b, "eval "+js, chromedp.Evaluate[T](js))
 }
 
 // EvalAsync evaluates js, which returns a promise, and waits for it.
 func EvalAsync[T any](b *Browser, js string) T {
 	b.T.Helper()
-	return run(b, "eval "+js, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	return Run(b, "eval "+js, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
 }
 
-func run[T any](b *Browser, step string, a chromedp.Action[T]) T {
+// Run runs the action a (a query, a screenshot) within Timeout and returns
+// its result; step names it if it fails.
+func Run[T any](b *Browser, step string, a chromedp.Action[T]) T {
 	b.T.Helper()
 	ctx, cancel := context.WithTimeout(b.Ctx, Timeout)
 	defer cancel()
@@ -242,7 +244,7 @@ func (b *Browser) Shot(name string) {
 	// Let fonts and the last paint settle: a picture, not a measurement.
 	b.Do("settle", chromedp.Sleep(400*time.Millisecond))
 	// Quality 100 gives a PNG (less gives JPEG).
-	Save(b.T, name, run(b, "screenshot "+name, chromedp.FullScreenshot(100)))
+	Save(b.T, name, Run(b, "screenshot "+name, chromedp.FullScreenshot(100)))
 }
 
 // Save keeps the PNG image png as name.png in $FLOODGATE_ARTIFACTS (default
