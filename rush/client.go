@@ -1,9 +1,9 @@
 package rush
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -12,7 +12,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // endpoint names a kind of request, for latency and status accounting.
@@ -66,54 +69,93 @@ type endpointStats struct {
 // drop monitor and admin calls bypass both. The time spent waiting for a
 // slot is recorded: when it grows, the generator is the bottleneck.
 //
-// Against a plain http:// target each worker owns one keep-alive
-// connection and speaks HTTP/1.1 on it itself (rawconn.go): no goroutines,
-// channels or header maps per request, which is most of what net/http's
-// client costs, so the generator's CPU goes to the visitors it simulates.
-// Other targets (https) go through net/http.
+// Requests go through fasthttp's HostClient: keep-alive connections, one
+// per worker at most, and a Request and Response per worker reused for
+// every request it sends, so a request costs no goroutines, channels or
+// header maps (most of what net/http's client costs) and the generator's
+// CPU goes to the visitors it simulates. Only the queue's event streams
+// (SSE, a long-lived body read line by line) go through net/http.
 type client struct {
 	base      string
-	host      string // host:port of a plain http:// base; "" sends through hc
-	hc        *http.Client
+	hc        *fasthttp.HostClient
+	sse       *http.Client // the queue's event streams; no timeout: a stream lasts as long as the wait
 	waitLane  chan job
 	buyLane   chan job
 	botLane   chan job
 	done      chan struct{}
+	direct    sync.Pool // *exchange for the requests that bypass the lanes
 	stats     [numEndpoints]endpointStats
 	reqs      atomic.Int64
 	queueWait histogram // time visitors' requests waited for a slot in the generator
 	botWait   histogram // the same for bots
 }
 
+// newClient starts the workers: inFlight in each visitors' lane and a
+// quarter of that for the bots. The connection limit is that many, plus a
+// few for the monitor and admin calls, which wait for a free connection
+// rather than fail.
 func newClient(base string, inFlight int) *client {
-	tr := &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        inFlight*2 + 16,
-		MaxIdleConnsPerHost: inFlight*2 + 16,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   false,
-	}
 	c := &client{
 		base:     strings.TrimRight(base, "/"),
-		hc:       &http.Client{Transport: tr, Timeout: requestTimeout},
 		waitLane: make(chan job),
 		buyLane:  make(chan job),
 		botLane:  make(chan job),
 		done:     make(chan struct{}),
 	}
-	if u, err := url.Parse(c.base); err == nil && u.Scheme == "http" && u.Host != "" && (u.Path == "" || u.Path == "/") {
-		c.host = u.Host
+	botWorkers := max(1, inFlight/4)
+	addr, tls := "", false
+	if u, err := url.Parse(c.base); err == nil {
+		addr, tls = u.Host, u.Scheme == "https"
 	}
+	c.hc = &fasthttp.HostClient{
+		Addr:                      addr,
+		IsTLS:                     tls,
+		MaxConns:                  2*inFlight + botWorkers + directConns,
+		MaxConnWaitTimeout:        requestTimeout,
+		MaxIdleConnDuration:       90 * time.Second,
+		MaxResponseBodySize:       maxAnswer,
+		ConnPoolStrategy:          fasthttp.LIFO,
+		NoDefaultUserAgentHeader:  true,
+		DisablePathNormalizing:    true, // paths are escaped already: send them as they are
+		RetryIfErr:                retryIfErr,
+		MaxIdemponentCallAttempts: 2,
+		DialTimeout: func(addr string, timeout time.Duration) (net.Conn, error) {
+			d := net.Dialer{Timeout: min(timeout, 5*time.Second), KeepAlive: 30 * time.Second}
+			return d.Dial("tcp", addr)
+		},
+	}
+	c.sse = &http.Client{Transport: &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 16,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}}
+	c.direct.New = func() any { return new(exchange) }
 	for range inFlight {
 		go c.work(c.waitLane, &c.queueWait)
 		go c.work(c.buyLane, &c.queueWait)
 	}
-	for range max(1, inFlight/4) {
+	for range botWorkers {
 		go c.work(c.botLane, &c.botWait)
 	}
 	return c
+}
+
+// directConns are the connections beyond the workers' for the requests
+// that bypass the lanes (the drop monitor, admin calls).
+const directConns = 16
+
+// maxAnswer bounds the body of one answer (the orders list of a large drop
+// is the largest the generator reads).
+const maxAnswer = 64 << 20
+
+// retryIfErr sends a request again, once, when the connection was closed
+// or reset before any answer came: a keep-alive connection the server
+// closed while it was idle, so the request was not taken. Timeouts and
+// other failures go back to the visitor, who retries as a browser would.
+func retryIfErr(_ *fasthttp.Request, _ int, err error) (resetTimeout, retry bool) {
+	return false, errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // requestTimeout bounds one request, as the browser of a visitor would.
@@ -131,25 +173,22 @@ type job struct {
 // request at a time and always drained before it goes back.
 var replies = sync.Pool{New: func() any { return make(chan answer, 1) }}
 
+// exchange is the request and response a worker reuses for every request
+// it sends.
+type exchange struct {
+	req  fasthttp.Request
+	resp fasthttp.Response
+	uri  []byte
+	auth []byte
+}
+
 func (c *client) work(lane chan job, wait *histogram) {
-	var rc *rawConn
-	defer func() {
-		if rc != nil {
-			rc.close()
-		}
-	}()
+	x := new(exchange)
 	for {
 		select {
 		case j := <-lane:
 			wait.record(time.Since(j.queued))
-			if c.host == "" {
-				j.reply <- c.send(j.ctx, j.cl)
-				continue
-			}
-			if rc == nil {
-				rc = &rawConn{host: c.host}
-			}
-			j.reply <- c.sendRaw(j.ctx, rc, j.cl)
+			j.reply <- c.send(j.ctx, x, j.cl)
 		case <-c.done:
 			return
 		}
@@ -159,6 +198,7 @@ func (c *client) work(lane chan job, wait *histogram) {
 func (c *client) close() {
 	close(c.done)
 	c.hc.CloseIdleConnections()
+	c.sse.CloseIdleConnections()
 }
 
 // call is one request: the headers a visitor sends.
@@ -226,7 +266,9 @@ func (c *client) do(ctx context.Context, cl call) answer {
 		lane = c.botLane
 	}
 	if lane == nil {
-		return c.send(ctx, cl)
+		x := c.direct.Get().(*exchange)
+		defer c.direct.Put(x)
+		return c.send(ctx, x, cl)
 	}
 	reply := replies.Get().(chan answer)
 	j := job{ctx: ctx, cl: cl, queued: time.Now(), reply: reply}
@@ -241,26 +283,21 @@ func (c *client) do(ctx context.Context, cl call) answer {
 	return a
 }
 
-// send performs one request on the calling goroutine.
-func (c *client) send(ctx context.Context, cl call) answer {
-	var body io.Reader
-	if cl.body != nil {
-		buf, err := cl.bodyBytes()
-		if err != nil {
-			return answer{err: err}
-		}
-		body = bytes.NewReader(buf)
-	}
-	req, err := http.NewRequestWithContext(ctx, cl.method, c.base+cl.path, body)
-	if err != nil {
+// send performs one request with the request and response of x.
+func (c *client) send(ctx context.Context, x *exchange, cl call) answer {
+	if err := ctx.Err(); err != nil {
 		return answer{err: err}
 	}
-	if cl.body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	req, resp := &x.req, &x.resp
+	req.Reset()
+	x.uri = append(append(x.uri[:0], c.base...), cl.path...)
+	req.SetRequestURIBytes(x.uri)
+	req.Header.SetMethod(cl.method)
+	req.Header.SetNoDefaultContentType(true)
 	req.Header.Set("Accept", "application/json")
 	if cl.bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+cl.bearer)
+		x.auth = append(append(x.auth[:0], "Bearer "...), cl.bearer...)
+		req.Header.SetBytesV("Authorization", x.auth)
 	}
 	if cl.forward != "" {
 		req.Header.Set("X-Forwarded-For", cl.forward)
@@ -268,16 +305,35 @@ func (c *client) send(ctx context.Context, cl call) answer {
 	if cl.idemKey != "" {
 		req.Header.Set("Idempotency-Key", cl.idemKey)
 	}
-	start := time.Now()
-	resp, err := c.hc.Do(req)
-	var a answer
-	if err == nil {
-		a.body, err = io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-		resp.Body.Close()
-		a.status = resp.StatusCode
-		a.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"))
+	if cl.body != nil {
+		body, err := cl.bodyBytes()
+		if err != nil {
+			return answer{err: err}
+		}
+		req.Header.SetContentType("application/json")
+		req.SetBodyRaw(body)
 	}
-	a.latency = time.Since(start)
+	deadline := time.Now().Add(requestTimeout)
+	ctxDeadline, hasDeadline := ctx.Deadline()
+	if hasDeadline && ctxDeadline.Before(deadline) {
+		deadline = ctxDeadline
+	}
+	start := time.Now()
+	err := c.hc.DoDeadline(req, resp, deadline)
+	a := answer{latency: time.Since(start)}
+	switch {
+	case err == nil:
+		a.status = resp.StatusCode()
+		// resp is the worker's: the body is copied before the next request.
+		a.body = append([]byte(nil), resp.Body()...)
+		if v := resp.Header.Peek("Retry-After"); len(v) > 0 {
+			a.retryAfter = parseRetryAfter(string(v))
+		}
+	case hasDeadline && errors.Is(err, fasthttp.ErrTimeout) && !time.Now().Before(ctxDeadline):
+		// The request's deadline was the context's: the visitor gave up
+		// (the rush ended), the request did not fail.
+		return answer{err: context.DeadlineExceeded, latency: a.latency}
+	}
 	return c.account(ctx, cl, a, err)
 }
 
@@ -344,4 +400,41 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// bodyBytes is the request body: a []byte as it is, anything else as JSON.
+func (cl call) bodyBytes() ([]byte, error) {
+	if b, ok := cl.body.([]byte); ok {
+		return b, nil
+	}
+	return json.Marshal(cl.body)
+}
+
+// The bodies visitors send most, encoded without reflection.
+var holdBody = []byte(`{"quantity":1}`)
+
+func orderBody(session string) []byte { return jsonObject("session", session) }
+
+func sessionBody(email string) []byte { return jsonObject("email", email) }
+
+// jsonObject encodes {"key":"value"}; value is escaped as JSON requires.
+func jsonObject(key, value string) []byte {
+	b := make([]byte, 0, len(key)+len(value)+8)
+	b = append(b, `{"`...)
+	b = append(b, key...)
+	b = append(b, `":`...)
+	b = appendJSONString(b, value)
+	return append(b, '}')
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }

@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -70,74 +73,91 @@ func (s *rawServer) url() string { return "http://" + s.l.Addr().String() }
 
 const statusBody = `{"ticket":"","state":"waiting","position":201,"ahead":200,"eta_seconds":0.1,"beyond_stock":false,"early":false,"starts_at":"2026-11-30T03:59:00Z","available":10}`
 
-// BenchmarkClientStatus is the generator's cost of one queue poll through a
-// lane: hand-off to a worker, the request, the answer.
-func BenchmarkClientStatus(b *testing.B) {
-	srv := startRawServer(b, 200, "", statusBody)
-	c := newClient(srv.url(), 16)
-	defer c.close()
-	ctx := context.Background()
+// BenchmarkClient is the generator's cost of one request through a lane:
+// the hand-off to a worker, the request, the answer. status is a queue poll,
+// order an order with a JSON body and an Idempotency-Key.
+func BenchmarkClient(b *testing.B) {
+	const orderAnswer = `{"id":"o1","hold_id":"h1","drop":"d","customer":"c","quantity":1,"voucher":"V","status":"paid"}`
 	ticket := strings.Repeat("t", 330)
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			a := c.do(ctx, call{ep: epStatus, method: "GET", path: "/api/v1/drops/d/queue", bearer: ticket, forward: "198.18.0.1"})
-			if a.status != 200 || len(a.body) != len(statusBody) {
-				b.Fatalf("answer %d %q", a.status, a.body)
-			}
-		}
-	})
-}
-
-// BenchmarkClientOrder is one order: a JSON body and an Idempotency-Key.
-func BenchmarkClientOrder(b *testing.B) {
-	srv := startRawServer(b, 201, "", `{"id":"o1","hold_id":"h1","drop":"d","customer":"c","quantity":1,"voucher":"V","status":"paid"}`)
-	c := newClient(srv.url(), 16)
-	defer c.close()
-	ctx := context.Background()
-	ticket := strings.Repeat("t", 330)
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			a := c.do(ctx, call{ep: epOrder, method: "POST", path: "/api/v1/holds/h1/order", body: orderBody("s.e.s.s.i.o.n"), bearer: ticket, forward: "198.18.0.1", idemKey: "rush-1-2-3"})
-			if a.status != 201 {
-				b.Fatalf("answer %d %q", a.status, a.body)
-			}
-		}
-	})
-}
-
-func TestReadAnswer(t *testing.T) {
-	for _, tc := range []struct {
-		name, in   string
-		status     int
-		body       string
-		keep       bool
-		retryAfter time.Duration
+	for _, bc := range []struct {
+		name   string
+		status int
+		answer string
+		call   call
 	}{
-		{"length", "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}", 201, "{}", true, 0},
-		{"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\nT: v\r\n\r\n", 200, "abcde", true, 0},
-		{"retry after", "HTTP/1.1 429 Too Many Requests\r\nretry-after: 5\r\nContent-Length: 0\r\n\r\n", 429, "", true, 5 * time.Second},
-		{"close", "HTTP/1.1 503 X\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx", 503, "x", false, 0},
-		{"until close", "HTTP/1.1 200 OK\r\n\r\nall of it", 200, "all of it", false, 0},
-		{"no content", "HTTP/1.1 204 No Content\r\n\r\n", 204, "", true, 0},
-		{"http/1.0", "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", 200, "x", false, 0},
+		{"status", 200, statusBody, call{ep: epStatus, method: "GET", path: "/api/v1/drops/d/queue", bearer: ticket, forward: "198.18.0.1"}},
+		{"order", 201, orderAnswer, call{ep: epOrder, method: "POST", path: "/api/v1/holds/h1/order", body: orderBody("s.e.s.s.i.o.n"), bearer: ticket, forward: "198.18.0.1", idemKey: "rush-1-2-3"}},
 	} {
-		a, keep, err := readAnswer(bufio.NewReader(strings.NewReader(tc.in)))
-		if err != nil || a.status != tc.status || string(a.body) != tc.body || keep != tc.keep || a.retryAfter != tc.retryAfter {
-			t.Errorf("%s: status %d body %q keep %v retry %v err %v; want %d %q %v %v", tc.name, a.status, a.body, keep, a.retryAfter, err, tc.status, tc.body, tc.keep, tc.retryAfter)
+		b.Run(bc.name, func(b *testing.B) {
+			srv := startRawServer(b, bc.status, "", bc.answer)
+			c := newClient(srv.url(), 16)
+			defer c.close()
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					a := c.do(ctx, bc.call)
+					if a.status != bc.status || string(a.body) != bc.answer {
+						b.Fatalf("answer %d %q", a.status, a.body)
+					}
+				}
+			})
+		})
+	}
+}
+
+// Every request carries what a visitor's browser sends, and the answer's
+// status, body and Retry-After come back.
+func TestClientSendsTheVisitorsHeaders(t *testing.T) {
+	got := make(chan *http.Request, 1)
+	bodies := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- r
+		bodies <- string(b)
+		w.Header().Set("Retry-After", "3")
+		w.WriteHeader(http.StatusTooManyRequests)
+		w.Write([]byte(`{"error":{"code":"slow_down","message":"m"}}`))
+	}))
+	defer srv.Close()
+	c := newClient(srv.URL+"/", 1)
+	defer c.close()
+	for _, tc := range []struct {
+		cl          call
+		contentType string
+		body        string
+	}{
+		{call{ep: epOrder, method: "POST", path: "/api/v1/holds/h%2F1/order", body: orderBody("s1"), bearer: "tk", forward: "198.18.0.7", idemKey: "k-1"}, "application/json", `{"session":"s1"}`},
+		{call{ep: epJoin, method: "POST", path: "/api/v1/drops/d/queue", forward: "198.18.0.8"}, "", ""},
+		{call{ep: epAdmin, method: "POST", path: "/api/v1/drops", body: map[string]any{"id": "d"}, bearer: "admin"}, "application/json", `{"id":"d"}`},
+		{call{ep: epStatus, method: "GET", path: "/api/v1/drops/d/queue?x=1", bearer: "tk"}, "", ""},
+	} {
+		a := c.do(context.Background(), tc.cl)
+		if a.status != http.StatusTooManyRequests || a.retryAfter != 3*time.Second || a.code() != "slow_down" || a.err != nil {
+			t.Errorf("%s %s: answer %d %q retry %v err %v", tc.cl.method, tc.cl.path, a.status, a.body, a.retryAfter, a.err)
+		}
+		r, body := <-got, <-bodies
+		want := map[string]string{"Accept": "application/json", "Content-Type": tc.contentType, "Idempotency-Key": tc.cl.idemKey, "X-Forwarded-For": tc.cl.forward}
+		if tc.cl.bearer != "" {
+			want["Authorization"] = "Bearer " + tc.cl.bearer
+		}
+		for k, v := range want {
+			if r.Header.Get(k) != v {
+				t.Errorf("%s %s: %s %q, want %q", tc.cl.method, tc.cl.path, k, r.Header.Get(k), v)
+			}
+		}
+		if r.Method != tc.cl.method || r.RequestURI != tc.cl.path || body != tc.body {
+			t.Errorf("sent %s %s %q, want %s %s %q", r.Method, r.RequestURI, body, tc.cl.method, tc.cl.path, tc.body)
 		}
 	}
-	for _, bad := range []string{"", "HTTP/1.1 2", "SSH-2.0\r\n", "HTTP/1.1 201 X\r\nContent-Length: 5\r\n\r\nab", "HTTP/1.1 200 X\r\nContent-Length: -1\r\n\r\n"} {
-		if _, _, err := readAnswer(bufio.NewReader(strings.NewReader(bad))); err == nil {
-			t.Errorf("%q: no error", bad)
-		}
+	if n := c.reqs.Load(); n != 4 {
+		t.Errorf("%d requests counted, want 4", n)
 	}
 }
 
 // A keep-alive connection the server closed while idle is not an error the
 // visitor sees: the request goes again on a new connection.
-func TestRawConnRedialsAfterIdleClose(t *testing.T) {
+func TestRedialsAfterIdleClose(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -171,15 +191,21 @@ func TestRawConnRedialsAfterIdleClose(t *testing.T) {
 	}()
 	c := newClient("http://"+l.Addr().String(), 1)
 	defer c.close()
-	for i := range 3 {
-		a := c.do(context.Background(), call{ep: epStatus, method: "GET", path: "/x"})
+	// A poll, and a join (a POST: not idempotent, yet nothing reached the
+	// server on the closed connection).
+	for i := range 4 {
+		cl := call{ep: epStatus, method: "GET", path: "/x"}
+		if i%2 == 1 {
+			cl = call{ep: epJoin, method: "POST", path: "/x"}
+		}
+		a := c.do(context.Background(), cl)
 		if a.status != 200 || string(a.body) != "ok" || a.err != nil {
 			t.Fatalf("request %d: %d %q %v", i, a.status, a.body, a.err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if n := len(accepted); n != 3 {
-		t.Errorf("%d connections for 3 requests, want 3 (one per request, the server closes each)", n)
+	if n := len(accepted); n != 4 {
+		t.Errorf("%d connections for 4 requests, want 4 (one per request, the server closes each)", n)
 	}
 	if c.transportErrors() != 0 {
 		t.Errorf("%d transport errors, want 0", c.transportErrors())

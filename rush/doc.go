@@ -13,10 +13,11 @@
 //
 // The generator shares the machine with what it measures, so it is kept
 // cheap: requests go through a fixed pool of workers in three lanes (waiting
-// room, buying, bots), each worker speaking HTTP/1.1 on its own keep-alive
-// connection (rawconn.go); queue answers are read without reflection
-// (statusjson.go); the bots' join challenges are solved on threads of the
-// lowest priority (challenge.go). The summary gives the generator's CPU per
+// room, buying, bots), each reusing its fasthttp Request and Response on
+// keep-alive connections (client.go); queue answers are read with a reused
+// fastjson parser, checked against encoding/json (queuestatus.go); the
+// bots' join challenges are solved on threads of the lowest priority
+// (challenge.go). The summary gives the generator's CPU per
 // visitor and per request and how long requests waited for a worker: when
 // that wait grows, the generator, not the server, sets the pace.
 //

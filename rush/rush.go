@@ -510,9 +510,7 @@ func (r *run) waitSSE(ctx context.Context, v *visitor, ticket string) (string, b
 	req.Header.Set("Authorization", "Bearer "+ticket)
 	req.Header.Set("X-Forwarded-For", v.addr)
 	start := time.Now()
-	// No timeout for the stream itself: it lasts as long as the wait.
-	hc := &http.Client{Transport: r.c.hc.Transport}
-	resp, err := hc.Do(req)
+	resp, err := r.c.sse.Do(req)
 	stats := &r.c.stats[epSSE]
 	if err != nil {
 		if ctx.Err() == nil {

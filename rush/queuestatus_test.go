@@ -3,6 +3,7 @@ package rush
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -22,6 +23,25 @@ func TestParseQueueStatusMatchesEncodingJSON(t *testing.T) {
 		`[1]`,
 		``,
 		`{"early":"yes"}`,
+		`null`,
+		`"waiting"`,
+		`{"state":"waiting","state":null,"early":true,"early":null}`,
+		`{"STATE":"waiting"}`,
+		`{"ticket":"t\u00e9","state":"waiting"}`,
+		`{"ticket":"t\"q\\","ahead":9223372036854775808}`,
+		`{"position":1e2}`,
+		`{"eta_seconds":1e400}`,
+		`{"eta_seconds":0.30000000000000004441,"position":-0}`,
+		`{"position":nan}`,
+		"{\"state\":\"wa\titing\"}",
+		"{\"state\":\"caf\xe9\"}",
+		"{\"\":\"\x00\\b\"}", // fastjson's validator lets the NUL through
+		"{\"ticket\":\"\n\\t\"}",
+		`{"ahead":true}`,
+		`{"beyond_stock":1}`,
+		`{"ticket":7}`,
+		strings.Repeat("[", 400) + strings.Repeat("]", 400),
+		`{"x":` + strings.Repeat("[", 400) + strings.Repeat("]", 400) + `,"state":"admitted"}`,
 	} {
 		var want queueStatus
 		wantErr := json.Unmarshal([]byte(in), &want)
@@ -55,7 +75,7 @@ func FuzzParseQueueStatus(f *testing.F) {
 var joinAnswer = []byte(`{"ticket":"eyJhbGciOiJFZERTQSIsImZnbSI6Ik1ybHc2TFR5eEVCbEkteThpMDNIaWciLCJraWQiOiJlM2U3MjI1MWZiNzI1ODg4IiwidHlwIjoiSldUIn0.eyJkcm9wIjoiZDEiLCJ2aWQiOiJ5UG42Y0U3UnJCRHU2TTd4QkpZRDdRIiwiZWFybHkiOnRydWUsInNlcSI6MCwiZXhwIjoxNzk2NjE1NzM5LCJpYXQiOjE3OTYwMTA5Mzl9.pSP4UhVtMzOenMAbUqpSOIgnmpfXcxxKMaBSLJ05lSTRRGcjeb20iqrlDCcopf8gbs4IjApHMR2Xygg99UqiBg","state":"waiting","position":0,"ahead":0,"eta_seconds":201,"beyond_stock":false,"early":true,"starts_at":"2026-11-30T03:59:00Z","available":10}` + "\n")
 
 func BenchmarkParseQueueStatus(b *testing.B) {
-	b.Run("scan", func(b *testing.B) {
+	b.Run("fastjson", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if st, err := parseQueueStatus(joinAnswer); err != nil || st.Ticket == "" {
