@@ -3,7 +3,6 @@ package http
 import (
 	"net/http"
 	"net/mail"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/floodgate/floodgate"
@@ -23,17 +22,10 @@ func (s *Server) createHold(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	body, err := api.ReadBody(r)
-	if err != nil {
+	var req holdRequest
+	if err := decodeOptional(r, &req); err != nil {
 		api.WriteError(w, err)
 		return
-	}
-	var req holdRequest
-	if len(strings.TrimSpace(string(body))) > 0 {
-		if err := api.DecodeBytes(body, &req); err != nil {
-			api.WriteError(w, err)
-			return
-		}
 	}
 	q := int64(1)
 	if req.Quantity != nil {

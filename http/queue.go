@@ -21,17 +21,10 @@ type joinResponse struct {
 
 func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 	drop := r.PathValue("drop")
-	body, err := api.ReadBody(r)
-	if err != nil {
+	var req joinRequest
+	if err := decodeOptional(r, &req); err != nil {
 		api.WriteError(w, err)
 		return
-	}
-	var req joinRequest
-	if len(strings.TrimSpace(string(body))) > 0 {
-		if err := api.DecodeBytes(body, &req); err != nil {
-			api.WriteError(w, err)
-			return
-		}
 	}
 	if !s.joins.allow(clientIPOf(r)) {
 		s.metrics.joinsLimited.Inc()
@@ -42,6 +35,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 		tok string
 		st  queue.Status
 		ch  *queue.Challenge
+		err error
 	)
 	if s.inPresale(drop) {
 		// An invited customer or a one-time code: the join is accounted
