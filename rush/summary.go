@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"slices"
 	"time"
+
+	"github.com/floodgate/floodgate/internal/kendall"
 )
 
 // Summary is the outcome of a rush. The first twelve fields are the
@@ -337,8 +339,7 @@ type rankPair struct {
 
 // kendallTau is Kendall's tau-a between arrival rank and queue position:
 // 1 when the queue keeps the arrival order exactly, 0 when it is unrelated,
-// -1 when reversed. O(n log n) by counting inversions with a merge sort.
-// Fewer than two visitors give 1.
+// -1 when reversed. Fewer than two visitors give 1.
 func kendallTau(pairs []rankPair) float64 {
 	n := len(pairs)
 	if n < 2 {
@@ -350,31 +351,5 @@ func kendallTau(pairs []rankPair) float64 {
 	for i, p := range ps {
 		pos[i] = p.position
 	}
-	inv := countInversions(pos, make([]int64, n))
-	total := float64(n) * float64(n-1) / 2
-	return 1 - 2*float64(inv)/total
-}
-
-func countInversions(a, buf []int64) int64 {
-	if len(a) < 2 {
-		return 0
-	}
-	mid := len(a) / 2
-	inv := countInversions(a[:mid], buf[:mid]) + countInversions(a[mid:], buf[mid:])
-	i, j, k := 0, mid, 0
-	for i < mid && j < len(a) {
-		if a[i] <= a[j] {
-			buf[k] = a[i]
-			i++
-		} else {
-			buf[k] = a[j]
-			inv += int64(mid - i)
-			j++
-		}
-		k++
-	}
-	k += copy(buf[k:], a[i:mid])
-	copy(buf[k:], a[j:])
-	copy(a, buf[:len(a)])
-	return inv
+	return kendall.Tau(pos)
 }

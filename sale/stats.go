@@ -1,10 +1,10 @@
 package sale
 
 import (
-	"slices"
 	"sort"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/kendall"
 )
 
 // Per-drop figures for the report and the console, kept by the state
@@ -159,7 +159,7 @@ func (d *Drop) Fairness() (tau float64, n int, earlyTau float64, early int) {
 	for seq := int64(0); seq < d.EarlyTotal && len(earlyPos) < MaxFairnessSample; seq++ {
 		earlyPos = append(earlyPos, Permute(d.Seed, uint64(seq), uint64(d.EarlyTotal)))
 	}
-	earlyTau = kendall(earlyPos)
+	earlyTau = kendall.Tau(earlyPos)
 	early = len(earlyPos)
 	// Admitted visitors in arrival order: the admitted early ones, then the
 	// late ones, whose positions follow their arrival.
@@ -172,43 +172,7 @@ func (d *Drop) Fairness() (tau float64, n int, earlyTau float64, early int) {
 	for pos := d.EarlyTotal; pos < d.AdmittedUpTo && len(adm) < MaxFairnessSample; pos++ {
 		adm = append(adm, pos)
 	}
-	return kendall(adm), len(adm), earlyTau, early
-}
-
-// kendall returns tau-a of a sequence against its index: 1 when sorted, -1
-// when reversed, 0 for fewer than two values.
-func kendall(a []int64) float64 {
-	n := int64(len(a))
-	if n < 2 {
-		return 0
-	}
-	inv := inversions(slices.Clone(a), make([]int64, len(a)))
-	pairs := n * (n - 1) / 2
-	return float64(pairs-2*inv) / float64(pairs)
-}
-
-func inversions(a, buf []int64) int64 {
-	if len(a) < 2 {
-		return 0
-	}
-	m := len(a) / 2
-	n := inversions(a[:m], buf[:m]) + inversions(a[m:], buf[m:])
-	i, j, k := 0, m, 0
-	for i < m && j < len(a) {
-		if a[i] <= a[j] {
-			buf[k] = a[i]
-			i++
-		} else {
-			buf[k] = a[j]
-			n += int64(m - i)
-			j++
-		}
-		k++
-	}
-	k += copy(buf[k:], a[i:m])
-	copy(buf[k:], a[j:])
-	copy(a, buf[:len(a)])
-	return n
+	return kendall.Tau(adm), len(adm), earlyTau, early
 }
 
 // refusalCode is the code of a refusal, for counting.
