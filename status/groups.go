@@ -132,17 +132,7 @@ func (s *Service) membersLocked(group string) []string {
 }
 
 func (s *Service) handlePutGroup(w http.ResponseWriter, r *http.Request) {
-	var in GroupInput
-	if err := api.Decode(r, &in); err != nil {
-		api.WriteError(w, err)
-		return
-	}
-	g, err := s.PutGroup(r.PathValue("id"), in)
-	if err != nil {
-		api.WriteError(w, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, g)
+	answerID(w, r, http.StatusOK, s.PutGroup)
 }
 
 func (s *Service) handleDeleteGroup(w http.ResponseWriter, r *http.Request) {
@@ -191,17 +181,7 @@ func (s *Service) AttachPostmortem(id string, in PostmortemInput) (*Incident, er
 }
 
 func (s *Service) handlePostmortem(w http.ResponseWriter, r *http.Request) {
-	var in PostmortemInput
-	if err := api.Decode(r, &in); err != nil {
-		api.WriteError(w, err)
-		return
-	}
-	inc, err := s.AttachPostmortem(r.PathValue("id"), in)
-	if err != nil {
-		api.WriteError(w, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, inc)
+	answerID(w, r, http.StatusOK, s.AttachPostmortem)
 }
 
 // Maintenance notices: a reminder MaintenanceReminder before a window

@@ -19,6 +19,28 @@ func (s *Service) Handler() http.Handler {
 	return securityHeaders(api.Routed(s.mux().ServeMux))
 }
 
+// answer decodes the JSON body of r, runs do with it and answers its result
+// with status, or its error: the whole of an admin handler that takes a
+// body.
+func answer[In, Out any](w http.ResponseWriter, r *http.Request, status int, do func(In) (Out, error)) {
+	var in In
+	if err := api.Decode(r, &in); err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	out, err := do(in)
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	api.WriteJSON(w, status, out)
+}
+
+// answerID is answer for a route with an {id}, which do gets first.
+func answerID[In, Out any](w http.ResponseWriter, r *http.Request, status int, do func(string, In) (Out, error)) {
+	answer(w, r, status, func(in In) (Out, error) { return do(r.PathValue("id"), in) })
+}
+
 func (s *Service) mux() *api.Router {
 	mux := api.NewRouter()
 	// Public.
@@ -253,17 +275,7 @@ func (s *Service) handleBanner(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) handleCreateIncident(w http.ResponseWriter, r *http.Request) {
-	var in IncidentInput
-	if err := api.Decode(r, &in); err != nil {
-		api.WriteError(w, err)
-		return
-	}
-	inc, err := s.CreateIncident(in)
-	if err != nil {
-		api.WriteError(w, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusCreated, inc)
+	answer(w, r, http.StatusCreated, s.CreateIncident)
 }
 
 func (s *Service) handleListIncidents(w http.ResponseWriter, r *http.Request) {
@@ -284,31 +296,11 @@ func (s *Service) handleGetIncident(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) handleEditIncident(w http.ResponseWriter, r *http.Request) {
-	var in UpdateInput
-	if err := api.Decode(r, &in); err != nil {
-		api.WriteError(w, err)
-		return
-	}
-	inc, err := s.EditIncident(r.PathValue("id"), in)
-	if err != nil {
-		api.WriteError(w, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, inc)
+	answerID(w, r, http.StatusOK, s.EditIncident)
 }
 
 func (s *Service) handleAddUpdate(w http.ResponseWriter, r *http.Request) {
-	var in UpdateInput
-	if err := api.Decode(r, &in); err != nil {
-		api.WriteError(w, err)
-		return
-	}
-	inc, err := s.AddUpdate(r.PathValue("id"), in)
-	if err != nil {
-		api.WriteError(w, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusCreated, inc)
+	answerID(w, r, http.StatusCreated, s.AddUpdate)
 }
 
 // AffectedList is the answer of GET /api/v1/incidents/{id}/affected.
@@ -403,17 +395,7 @@ func csvSafe(v string) string {
 }
 
 func (s *Service) handleSubscribe(w http.ResponseWriter, r *http.Request) {
-	var in SubscriberInput
-	if err := api.Decode(r, &in); err != nil {
-		api.WriteError(w, err)
-		return
-	}
-	sub, err := s.Subscribe(in)
-	if err != nil {
-		api.WriteError(w, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusCreated, sub)
+	answer(w, r, http.StatusCreated, s.Subscribe)
 }
 
 func (s *Service) handleListSubscribers(w http.ResponseWriter, r *http.Request) {
@@ -454,17 +436,7 @@ func (s *Service) handleUnsubscribe(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) handleCreateMaintenance(w http.ResponseWriter, r *http.Request) {
-	var in MaintenanceInput
-	if err := api.Decode(r, &in); err != nil {
-		api.WriteError(w, err)
-		return
-	}
-	m, err := s.ScheduleMaintenance(in)
-	if err != nil {
-		api.WriteError(w, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusCreated, m)
+	answer(w, r, http.StatusCreated, s.ScheduleMaintenance)
 }
 
 func (s *Service) handleListMaintenances(w http.ResponseWriter, r *http.Request) {
