@@ -24,16 +24,14 @@ import (
 // counters and every drop's orders.
 func snapshot(t *testing.T, n *testkit.Node) string {
 	t.Helper()
-	var out struct {
-		Drops []floodgate.Drop `json:"drops"`
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := n.Call(ctx, http.MethodGet, "/api/v1/drops", nil, nil, &out); err != nil {
+	drops, err := n.Drops(ctx)
+	if err != nil {
 		t.Fatalf("list drops: %v", err)
 	}
-	all := map[string]any{"drops": out.Drops}
-	for _, d := range out.Drops {
+	all := map[string]any{"drops": drops}
+	for _, d := range drops {
 		all["orders/"+d.ID] = n.MustOrders(t, d.ID)
 	}
 	b, _ := json.Marshal(all)

@@ -115,16 +115,12 @@ func diskFullInCluster(t *testing.T, full int) {
 		if err != nil || resp.Status != http.StatusOK {
 			return false
 		}
-		var list struct {
-			Drops []struct {
-				ID string `json:"id"`
-			} `json:"drops"`
-		}
-		if _, err := fc.Call(ctx, http.MethodGet, "/api/v1/drops", nil, nil, &list); err != nil {
+		drops, err := fc.Drops(ctx)
+		if err != nil {
 			return false
 		}
 		have := map[string]bool{}
-		for _, d := range list.Drops {
+		for _, d := range drops {
 			have[d.ID] = true
 		}
 		for _, id := range acked {

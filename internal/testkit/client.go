@@ -107,6 +107,15 @@ func (c *Client) Drop(ctx context.Context, id string) (floodgate.Drop, error) {
 	return d, err
 }
 
+// Drops lists the drops the node shows to anyone.
+func (c *Client) Drops(ctx context.Context) ([]floodgate.Drop, error) {
+	var out struct {
+		Drops []floodgate.Drop `json:"drops"`
+	}
+	_, err := c.Call(ctx, http.MethodGet, "/api/v1/drops", nil, nil, &out)
+	return out.Drops, err
+}
+
 // Orders lists the orders of a drop (admin).
 func (c *Client) Orders(ctx context.Context, drop string) ([]floodgate.Order, error) {
 	var out struct {
