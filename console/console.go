@@ -565,7 +565,7 @@ func (h *Handler) renderLive(w http.ResponseWriter, r *http.Request, status int,
 	}
 	data := map[string]any{
 		"Live": lv, "Errors": errs, "Notice": notice,
-		"Charts":   liveCharts(lv, lang(r)),
+		"Charts":   liveCharts(lv, pages.Lang(r)),
 		"Audit":    h.cfg.API.Audit(callerOf(r), id, 0, 10),
 		"LiveJSON": jsonJS(lv),
 	}
@@ -687,7 +687,7 @@ func (h *Handler) reportPage(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, "notfound", http.StatusNotFound, map[string]any{"ID": r.PathValue("drop")})
 		return
 	}
-	h.render(w, r, "report", http.StatusOK, map[string]any{"Report": rep, "Charts": reportCharts(rep, lang(r))})
+	h.render(w, r, "report", http.StatusOK, map[string]any{"Report": rep, "Charts": reportCharts(rep, pages.Lang(r))})
 }
 
 func (h *Handler) reportJSON(w http.ResponseWriter, r *http.Request) {

@@ -14,22 +14,6 @@ import (
 	"github.com/floodgate/floodgate/internal/pages"
 )
 
-// lang picks Korean or English: ?lang=, then the fg_lang cookie, then the
-// browser's Accept-Language.
-func lang(r *http.Request) string {
-	if v := r.URL.Query().Get("lang"); v == "ko" || v == "en" {
-		return v
-	}
-	if c, err := r.Cookie("fg_lang"); err == nil && (c.Value == "ko" || c.Value == "en") {
-		return c.Value
-	}
-	al := strings.ToLower(r.Header.Get("Accept-Language"))
-	if strings.HasPrefix(al, "ko") {
-		return "ko"
-	}
-	return "en"
-}
-
 func (h *Handler) parseTemplates() error {
 	funcs := template.FuncMap{
 		"t":    T,
@@ -100,11 +84,8 @@ type page struct {
 }
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, name string, status int, data map[string]any) {
-	l := lang(r)
-	if v := r.URL.Query().Get("lang"); v == "ko" || v == "en" {
-		http.SetCookie(w, &http.Cookie{Name: "fg_lang", Value: v, Path: "/admin", MaxAge: 365 * 86400, SameSite: http.SameSiteLaxMode, Secure: h.secure(r)})
-	}
-	p := page{Lang: l, Path: r.URL.Path, Data: data, Done: r.URL.Query().Get("done")}
+	pages.RememberLang(w, r, "/admin", h.secure(r))
+	p := page{Lang: pages.Lang(r), Path: r.URL.Path, Data: data, Done: r.URL.Query().Get("done")}
 	if s := sessionOf(r); s.ID != "" {
 		p.Signed, p.CSRF, p.Expires = true, h.csrf(s), time.Unix(s.Exp, 0).UTC()
 	}

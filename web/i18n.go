@@ -5,38 +5,15 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/text/language"
-
 	"github.com/floodgate/floodgate/internal/chart"
+	"github.com/floodgate/floodgate/internal/pages"
 )
 
-// Languages of the pages. The first is the fallback.
-var languages = []language.Tag{language.English, language.Korean}
-
-var langMatcher = language.NewMatcher(languages)
-
-const langCookie = "fg_lang"
-
-// pickLang chooses the page language: an explicit ?lang= (which is then
-// remembered in a cookie), the remembered choice, then Accept-Language.
+// pickLang chooses the page language (pages.Lang) and remembers an explicit
+// ?lang= for every buyer page.
 func pickLang(w http.ResponseWriter, r *http.Request) string {
-	if l := r.URL.Query().Get("lang"); l == "en" || l == "ko" {
-		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
-			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: isHTTPS(r)})
-		return l
-	}
-	if c, err := r.Cookie(langCookie); err == nil && (c.Value == "en" || c.Value == "ko") {
-		return c.Value
-	}
-	tags, _, _ := language.ParseAcceptLanguage(r.Header.Get("Accept-Language"))
-	_, i, conf := langMatcher.Match(tags...)
-	if conf == language.No {
-		return "en"
-	}
-	if i == 1 {
-		return "ko"
-	}
-	return "en"
+	pages.RememberLang(w, r, "/", isHTTPS(r))
+	return pages.Lang(r)
 }
 
 // messages holds every sentence of the pages. Keys used by the script are

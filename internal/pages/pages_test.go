@@ -40,3 +40,41 @@ func TestWriteDrawsInFullOrAnswersAClean500(t *testing.T) {
 		t.Fatal("parsing a page that does not exist succeeded")
 	}
 }
+
+func TestLang(t *testing.T) {
+	for _, tc := range []struct {
+		url, cookie, accept, want string
+	}{
+		{"/", "", "", "en"},
+		{"/", "", "ko-KR,ko;q=0.9,en;q=0.5", "ko"},
+		{"/", "", "en-US,en;q=0.9,ko;q=0.8", "en"},
+		{"/", "", "en;q=0.1, ko", "ko"},
+		{"/", "", "fr-FR", "en"},
+		{"/", "ko", "en", "ko"},
+		{"/", "xx", "ko", "ko"},
+		{"/?lang=en", "ko", "ko", "en"},
+		{"/?lang=de", "", "ko", "ko"},
+	} {
+		r := httptest.NewRequest(http.MethodGet, tc.url, nil)
+		if tc.cookie != "" {
+			r.AddCookie(&http.Cookie{Name: LangCookie, Value: tc.cookie})
+		}
+		if tc.accept != "" {
+			r.Header.Set("Accept-Language", tc.accept)
+		}
+		if got := Lang(r); got != tc.want {
+			t.Errorf("Lang(%s, cookie %q, Accept-Language %q) = %q, want %q", tc.url, tc.cookie, tc.accept, got, tc.want)
+		}
+	}
+	w := httptest.NewRecorder()
+	RememberLang(w, httptest.NewRequest(http.MethodGet, "/admin?lang=ko", nil), "/admin", true)
+	c := w.Result().Cookies()
+	if len(c) != 1 || c[0].Name != LangCookie || c[0].Value != "ko" || c[0].Path != "/admin" || !c[0].Secure || !c[0].HttpOnly {
+		t.Fatalf("remembered: %+v", c)
+	}
+	w = httptest.NewRecorder()
+	RememberLang(w, httptest.NewRequest(http.MethodGet, "/?lang=de", nil), "/", false)
+	if len(w.Result().Cookies()) != 0 {
+		t.Fatal("a language the pages do not have was remembered")
+	}
+}
