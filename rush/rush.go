@@ -111,6 +111,7 @@ type run struct {
 	c         *client
 	drop      string
 	dropPath  string
+	queuePath string    // dropPath + "/queue", made once: every poll sends it
 	origin    time.Time // the opening
 	stock     int64
 	runID     string
@@ -229,6 +230,7 @@ func (r *run) setupDrop(ctx context.Context) error {
 	if r.cfg.Drop != "" {
 		r.drop = r.cfg.Drop
 		r.dropPath = "/api/v1/drops/" + url.PathEscape(r.drop)
+		r.queuePath = r.dropPath + "/queue"
 		a := r.c.do(ctx, call{ep: epAdmin, method: "GET", path: r.dropPath})
 		if a.status != http.StatusOK {
 			return fmt.Errorf("read drop %q: %s", r.drop, describe(a))
@@ -242,6 +244,7 @@ func (r *run) setupDrop(ctx context.Context) error {
 	}
 	r.drop = "rush-" + time.Now().UTC().Format("20060102-150405") + "-" + r.runID[:4]
 	r.dropPath = "/api/v1/drops/" + url.PathEscape(r.drop)
+	r.queuePath = r.dropPath + "/queue"
 	startsAt := time.Now().Add(r.cfg.Lead).UTC().Truncate(time.Second).Add(time.Second)
 	body := map[string]any{
 		"id":                 r.drop,
@@ -350,7 +353,7 @@ func botPause() time.Duration { return 250*time.Millisecond + rand.N(500*time.Mi
 func (r *run) join(ctx context.Context, v *visitor) (string, queueStatus) {
 	var solution any // the answer to the last join challenge
 	for attempt := 1; ; attempt++ {
-		a := r.c.do(ctx, call{ep: epJoin, method: "POST", path: r.dropPath + "/queue", forward: v.addr, bot: v.bot, body: solution})
+		a := r.c.do(ctx, call{ep: epJoin, method: "POST", path: r.queuePath, forward: v.addr, bot: v.bot, body: solution})
 		solution = nil
 		if a.status == http.StatusPreconditionRequired {
 			// Solve and join again at once: the work is the wait.
@@ -445,7 +448,7 @@ func (r *run) wait(ctx context.Context, v *visitor, ticket string, st queueStatu
 			probes++
 			r.botProbe(ctx, v, ticket, st)
 		}
-		a := r.c.do(ctx, call{ep: epStatus, method: "GET", path: r.dropPath + "/queue", bearer: ticket, forward: v.addr, bot: v.bot})
+		a := r.c.do(ctx, call{ep: epStatus, method: "GET", path: r.queuePath, bearer: ticket, forward: v.addr, bot: v.bot})
 		retryAfter = 0
 		switch {
 		case a.status == http.StatusOK:
@@ -502,7 +505,7 @@ func (r *run) pollPause(v *visitor, st queueStatus) time.Duration {
 // waitSSE listens to the queue over server-sent events. ok is false when
 // the stream is not offered or broke before a final state.
 func (r *run) waitSSE(ctx context.Context, v *visitor, ticket string) (string, bool) {
-	req, err := http.NewRequestWithContext(ctx, "GET", r.c.base+r.dropPath+"/queue", nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", r.c.base+r.queuePath, nil)
 	if err != nil {
 		return "", false
 	}

@@ -53,6 +53,7 @@ type Summary struct {
 	GeneratorCPUShare float64 `json:"generator_cpu_share"`    // of all cores, this process
 	GeneratorQueueP99 float64 `json:"generator_queue_p99_ms"` // time visitors' requests waited for a slot in the generator
 	BotQueueP99       float64 `json:"bot_queue_p99_ms"`       // the same for the bots' requests, in a lane of their own
+	BotRequests       int64   `json:"bot_requests"`           // requests of the bots' lane (joins, polls, probes), part of Requests
 	// The generator's CPU time without the bot farm's hashing (which runs at
 	// the lowest priority on spare cycles), per visitor and per request.
 	GeneratorCPUPerVisitor float64        `json:"generator_cpu_us_per_visitor"`
@@ -296,6 +297,7 @@ func (r *run) verify(ctx context.Context, res *Result) error {
 	s.P50MS, s.P99MS = all.quantile(0.50), all.quantile(0.99)
 	s.GeneratorQueueP99 = r.c.queueWait.quantile(0.99)
 	s.BotQueueP99 = r.c.botWait.quantile(0.99)
+	s.BotRequests = r.c.botWait.n.Load()
 	s.BotsAdmitted = r.cnt.botsAdmitted.Load()
 	s.BotsJoined = r.cnt.botsJoined.Load()
 	s.BotsOrdered = r.cnt.botsOrdered.Load()
