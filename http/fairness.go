@@ -352,7 +352,7 @@ func (s *Server) logProof(w http.ResponseWriter, r *http.Request) {
 	if oid := r.URL.Query().Get("order"); oid != "" {
 		index = -1
 		s.cfg.Store.Read(func(st *sale.State) {
-			if o, ok := st.Orders[oid]; ok && o.Drop == drop && o.LogSeq > 0 {
+			if o := st.Orders.Get(oid); o != nil && o.Drop == drop && o.LogSeq > 0 {
 				index = o.LogSeq - 1
 			}
 		})

@@ -59,7 +59,8 @@ func (s *Server) holdTicket(r *http.Request) (string, string, error) {
 	}
 	var ok, otherDrop bool
 	s.cfg.Store.Read(func(st *sale.State) {
-		h, found := st.Holds[id]
+		h := st.Holds.Get(id)
+		found := h != nil
 		ok = found && h.Drop == c.Drop && h.Visitor == c.Visitor
 		otherDrop = found && h.Drop != c.Drop
 	})
@@ -83,7 +84,7 @@ func (s *Server) getHold(w http.ResponseWriter, r *http.Request) {
 		ok bool
 	)
 	s.cfg.Store.Read(func(st *sale.State) {
-		sh := st.Holds[id]
+		sh := st.Holds.Get(id)
 		if ok = sh.Visitor == visitor; ok {
 			h = sale.PublicHold(sh)
 		}

@@ -61,7 +61,7 @@ func newMetrics(reg *prometheus.Registry, st Store, now func() time.Time) *metri
 	})
 	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "floodgate_orders", Help: "Orders committed, all drops."}, func() float64 {
 		var v float64
-		st.Read(func(s *sale.State) { v = float64(len(s.Orders)) })
+		st.Read(func(s *sale.State) { v = float64(s.Orders.Len()) })
 		return v
 	})
 	return m

@@ -34,7 +34,7 @@ func (s *Server) orderCommand(w http.ResponseWriter, r *http.Request, kind sale.
 	// Another tenant's order is not found, as if it did not exist.
 	c, seen, tenant := CallerOf(r), false, ""
 	s.cfg.Store.Read(func(st *sale.State) {
-		if o := st.Orders[id]; o != nil {
+		if o := st.Orders.Get(id); o != nil {
 			if d := st.Drops[o.Drop]; d != nil {
 				seen, tenant = c.Sees(d.Tenant), d.Tenant
 			}

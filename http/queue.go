@@ -152,14 +152,13 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := meResponse{Status: s.cfg.Queue.Status(c)}
 	s.cfg.Store.Read(func(st *sale.State) {
-		id, ok := st.Tickets[drop+"/"+c.Visitor]
-		if !ok {
+		h := st.Tickets.Get(drop, c.Visitor)
+		if h == nil {
 			return
 		}
-		h := st.Holds[id]
 		ph := sale.PublicHold(h)
 		resp.Hold = &ph
-		if o, ok := st.Orders[h.OrderID]; ok {
+		if o := st.Orders.Get(h.OrderID); o != nil {
 			po := sale.PublicOrder(o)
 			resp.Order = &po
 			resp.PayURL = s.payURL(st.Drops[drop], o)

@@ -144,7 +144,7 @@ func reportOf(st *sale.State, d *sale.Drop, now int64) Report {
 	for code, n := range stats.Refusals {
 		rep.Refusals[code] = n
 	}
-	for _, o := range st.Orders {
+	for o := range st.Orders.All() {
 		if o.Drop != d.Spec.ID {
 			continue
 		}
@@ -196,7 +196,7 @@ func (s *Server) Orders(c floodgate.Caller, id, q string) ([]floodgate.Order, er
 	var orders []floodgate.Order
 	q = strings.ToLower(q)
 	err := s.readDrop(c, id, func(st *sale.State, _ *sale.Drop) {
-		for _, o := range st.Orders {
+		for o := range st.Orders.All() {
 			if o.Drop != id {
 				continue
 			}

@@ -250,7 +250,7 @@ func (e *scopeEnv) newOrder(drop string) string {
 		}
 	}
 	var hold string
-	e.st.Read(func(s *sale.State) { hold = s.Tickets[drop+"/walk-visitor"] })
+	e.st.Read(func(s *sale.State) { hold = s.Tickets.Get(drop, "walk-visitor").ID })
 	res, err := e.st.Apply(ctx, &sale.Command{Kind: sale.KindOrder, Now: now + 1000, HoldID: hold, Visitor: "walk-visitor", Customer: "walk@example.com", IdemKey: "walk"})
 	if err != nil {
 		e.t.Fatalf("order: %v", err)

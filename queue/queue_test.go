@@ -170,7 +170,7 @@ func TestStatusOfFinalStates(t *testing.T) {
 	if got := StatusOf(d, false, 3, 2000); got.State != floodgate.QueueWaiting {
 		t.Fatalf("while the last unit is held (it may come back): %+v", got)
 	}
-	s.Apply(&sale.Command{Kind: sale.KindOrder, Now: 2000, HoldID: s.Tickets["f/v"], Visitor: "v", Customer: "c", IdemKey: "k"})
+	s.Apply(&sale.Command{Kind: sale.KindOrder, Now: 2000, HoldID: s.Tickets.Get("f", "v").ID, Visitor: "v", Customer: "c", IdemKey: "k"})
 	if got := StatusOf(d, false, 3, 2000); got.State != floodgate.QueueSoldOut {
 		t.Fatalf("after the last unit sold: %+v", got)
 	}

@@ -20,13 +20,13 @@ func (s *State) Affected(from, to int64) []AffectedBuyer { return s.AffectedOf("
 func (s *State) AffectedOf(tenant string, from, to int64) []AffectedBuyer {
 	seen := map[string]bool{}
 	var out []AffectedBuyer
-	for _, h := range s.Holds {
+	for h := range s.Holds.All() {
 		if d := s.Drops[h.Drop]; tenant != "" && (d == nil || d.Tenant != tenant) {
 			continue
 		}
 		end := h.ExpiresAt
 		var customer string
-		if o, ok := s.Orders[h.OrderID]; ok {
+		if o := s.Orders.Get(h.OrderID); o != nil {
 			end, customer = o.CreatedAt, o.Customer
 		}
 		if h.CreatedAt > to || end < from {

@@ -7,26 +7,8 @@ import (
 
 // The hot path of a rush is a hold and an order per buyer. What follows
 // keeps their cost per command low: keys for look-ups are built on the
-// stack, the strings a new hold or order keeps are made in one allocation,
-// and holds and orders come from slabs, so that the collector has fewer,
-// larger objects to track.
-
-// slabSize is how many holds (or orders) one slab allocation provides.
-const slabSize = 64
-
-// slab hands out pointers into chunks of T. Holds and orders are never
-// removed from the state, so a chunk lives as long as any of its items
-// would have.
-type slab[T any] struct{ free []T }
-
-func (s *slab[T]) new() *T {
-	if len(s.free) == 0 {
-		s.free = make([]T, slabSize)
-	}
-	p := &s.free[0]
-	s.free = s.free[1:]
-	return p
-}
+// stack, and the strings a new hold or order keeps are made in one
+// allocation. Holds and orders live in tables (table.go).
 
 // keyBuf is a stack buffer for keys; longer keys spill to the heap.
 type keyBuf [256]byte

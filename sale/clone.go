@@ -18,15 +18,14 @@ import (
 // is handled here.
 func (s *State) Clone() *State {
 	c := *s
-	c.holds, c.orders = slab[Hold]{}, slab[Order]{}
 	c.idem = idemIndex{} // points to s's orders; rebuilt if the copy applies an order
 	c.Drops = make(map[string]*Drop, len(s.Drops))
 	for id, d := range s.Drops {
 		c.Drops[id] = d.clone()
 	}
-	c.Holds = clonePointers(s.Holds)
-	c.Orders = clonePointers(s.Orders)
-	c.Tickets = maps.Clone(s.Tickets)
+	c.Holds = s.Holds.clone()
+	c.Orders = s.Orders.clone()
+	c.Tickets = s.Tickets.clone(&c.Holds)
 	c.Secret = slices.Clone(s.Secret)
 	c.Nodes = maps.Clone(s.Nodes)
 	if s.Status != nil {

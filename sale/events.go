@@ -235,7 +235,7 @@ func (s *State) checkEvents() error {
 		if e.Seq != want {
 			return errorf("event %d has seq %d, want %d (last %d)", i, e.Seq, want, s.EventSeq)
 		}
-		if o := s.Orders[e.Order.ID]; o == nil || o.Seq < e.Seq {
+		if o := s.Orders.Get(e.Order.ID); o == nil || o.Seq < e.Seq {
 			return errorf("event %d is about order %q, which is missing or older", e.Seq, e.Order.ID)
 		}
 	}

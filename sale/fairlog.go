@@ -122,8 +122,8 @@ func (s *State) LogLeaf(drop string, i int64) ([]byte, bool) {
 		l.Entry = &r.From
 		l.CustomerHash = CustomerHash(drop, r.Ref)
 	case LeafOrder:
-		o, ok := s.Orders[r.Ref]
-		if !ok {
+		o := s.Orders.Get(r.Ref)
+		if o == nil {
 			return nil, false
 		}
 		return s.orderLeaf(o, i), true
@@ -134,7 +134,7 @@ func (s *State) LogLeaf(drop string, i int64) ([]byte, bool) {
 
 // orderLeaf is the leaf of order o, also the payload of its receipt.
 func (s *State) orderLeaf(o *Order, i int64) []byte {
-	h := s.Holds[o.HoldID]
+	h := s.Holds.Get(o.HoldID)
 	early, seq := h.Early, h.Seq
 	admitted := h.AdmittedAt
 	if admitted == 0 {
@@ -160,8 +160,8 @@ func (s *State) orderLeaf(o *Order, i int64) []byte {
 // ReceiptPayload returns the receipt payload of order id (its log leaf), and
 // false when the order is unknown or predates the log.
 func (s *State) ReceiptPayload(id string) ([]byte, bool) {
-	o, ok := s.Orders[id]
-	if !ok || o.LogSeq == 0 {
+	o := s.Orders.Get(id)
+	if o == nil || o.LogSeq == 0 {
 		return nil, false
 	}
 	return s.orderLeaf(o, o.LogSeq-1), true
@@ -212,10 +212,11 @@ func (d *Drop) markHead(now int64) {
 // numbered in order, one per customer, all before the draw; admissions only
 // move forward; published heads grow and stay within the log.
 func (s *State) checkFair() error {
-	for id, o := range s.Orders {
+	for o := range s.Orders.All() {
 		if o.LogSeq == 0 {
 			continue
 		}
+		id := o.ID
 		d := s.Drops[o.Drop]
 		if d == nil || o.LogSeq > int64(len(d.Log)) || d.Log[o.LogSeq-1].Type != LeafOrder || d.Log[o.LogSeq-1].Ref != id {
 			return fmt.Errorf("order %s: log index %d is not its leaf", id, o.LogSeq-1)
@@ -242,7 +243,7 @@ func (s *State) checkFair() error {
 				}
 				admitted = r.To
 			case LeafOrder:
-				if o := s.Orders[r.Ref]; o == nil || o.LogSeq != int64(i+1) {
+				if o := s.Orders.Get(r.Ref); o == nil || o.LogSeq != int64(i+1) {
 					return fmt.Errorf("drop %s: leaf %d: order %s does not point back to it", id, i, r.Ref)
 				}
 			}

@@ -340,8 +340,7 @@ func (s *State) EntryOf(drop, customer string, now int64) (EntryStatus, bool) {
 		return st, true
 	}
 	st.Rank = rank + 1
-	if hid, ok := s.Tickets[drop+"/"+DrawVisitor(drop, customer)]; ok {
-		h := s.Holds[hid]
+	if h := s.Tickets.Get(drop, DrawVisitor(drop, customer)); h != nil {
 		st.HoldID = h.ID
 		switch {
 		case h.Status == floodgate.HoldOrdered:

@@ -10,8 +10,8 @@ package sale
 // purpose or not, costs a string look-up and never a wrong answer.
 type idemIndex struct {
 	built bool
-	m     map[uint64]*Order
-	more  map[string]*Order // customer "\x00" key, for hashes taken by another key
+	m     map[uint64]int32 // the order's index in State.Orders: nothing for the collector to scan
+	more  map[string]int32 // customer "\x00" key, for hashes taken by another key
 }
 
 // idemHash is FNV-1a over customer, a zero byte and key.
@@ -32,26 +32,33 @@ func idemHash(customer, key string) uint64 {
 // idemOrder returns the order customer created with key, or nil.
 func (s *State) idemOrder(customer, key string) *Order {
 	x := s.idemIndex()
-	o := x.m[idemHash(customer, key)]
-	if o == nil || o.Customer == customer && o.IdemKey == key {
+	i, ok := x.m[idemHash(customer, key)]
+	if !ok {
+		return nil
+	}
+	if o := s.Orders.at(int(i)); o.Customer == customer && o.IdemKey == key {
 		return o
 	}
 	var kb keyBuf
-	return x.more[string(joinKey(kb[:0], customer, 0, key))]
+	if i, ok := x.more[string(joinKey(kb[:0], customer, 0, key))]; ok {
+		return s.Orders.at(int(i))
+	}
+	return nil
 }
 
-// idemPut indexes a new order.
-func (s *State) idemPut(o *Order) {
+// idemPut indexes order i, new.
+func (s *State) idemPut(i int32) {
 	x := s.idemIndex()
+	o := s.Orders.at(int(i))
 	h := idemHash(o.Customer, o.IdemKey)
-	if cur := x.m[h]; cur != nil && cur != o {
+	if cur, taken := x.m[h]; taken && cur != i {
 		if x.more == nil {
-			x.more = map[string]*Order{}
+			x.more = map[string]int32{}
 		}
-		x.more[idemKey(o.Customer, o.IdemKey)] = o
+		x.more[idemKey(o.Customer, o.IdemKey)] = i
 		return
 	}
-	x.m[h] = o
+	x.m[h] = i
 }
 
 func (s *State) idemIndex() *idemIndex {
@@ -65,8 +72,8 @@ func (s *State) idemIndex() *idemIndex {
 // keys were scoped per customer, or before the index left the snapshot
 // (as "idem"), reads back the same way.
 func (s *State) rebuildIdem() {
-	s.idem = idemIndex{built: true, m: make(map[uint64]*Order, len(s.Orders))}
-	for _, o := range s.Orders {
-		s.idemPut(o)
+	s.idem = idemIndex{built: true, m: make(map[uint64]int32, s.Orders.Len())}
+	for i := range s.Orders.Len() {
+		s.idemPut(int32(i))
 	}
 }

@@ -79,7 +79,7 @@ func (s *State) expirePayments(now int64) {
 		}
 		next := int64(math.MaxInt64)
 		for id := range d.Unpaid {
-			o := s.Orders[id]
+			o := s.Orders.Get(id)
 			if now >= o.PayBy {
 				due = append(due, o)
 			} else {
@@ -148,8 +148,8 @@ func (s *State) orderPaid(c *Command) Result {
 // if its deadline passed before the command (a tick may not have run yet),
 // so paying and cancelling judge the order as of the command's time.
 func (s *State) orderAsOf(c *Command) (*Order, Result) {
-	o, ok := s.Orders[c.OrderID]
-	if !ok {
+	o := s.Orders.Get(c.OrderID)
+	if o == nil {
 		return nil, refuse(floodgate.ENotFound, "There is no order %q.", c.OrderID)
 	}
 	if o.Status == floodgate.OrderAwaitingPayment && c.Now >= o.PayBy {

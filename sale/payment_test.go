@@ -12,10 +12,10 @@ import (
 // going and moving their cursors, and pruning the feed.
 func (g *gen) paymentCommand(c *Command) {
 	order := func() string {
-		if len(g.s.Orders) == 0 || g.chance(0.05) {
+		if g.s.Orders.Len() == 0 || g.chance(0.05) {
 			return fmt.Sprintf("o_%d_nope", g.pick(50))
 		}
-		return pickKey(g, g.s.Orders)
+		return pickID(g, &g.s.Orders)
 	}
 	sink := func() string {
 		if len(g.s.Sinks) == 0 || g.chance(0.05) {
@@ -65,8 +65,9 @@ type paymentSnap struct {
 }
 
 func paymentSnapshot(s *State) paymentSnap {
-	ps := paymentSnap{eventSeq: s.EventSeq, orders: make(map[string]Order, len(s.Orders))}
-	for id, o := range s.Orders {
+	ps := paymentSnap{eventSeq: s.EventSeq, orders: make(map[string]Order, s.Orders.Len())}
+	for o := range s.Orders.All() {
+		id := o.ID
 		ps.orders[id] = *o
 	}
 	return ps
@@ -79,7 +80,8 @@ func paymentSnapshot(s *State) paymentSnap {
 func (ck *checker) checkPayment(tb testing.TB, s *State, c *Command, res Result, before paymentSnap) {
 	tb.Helper()
 	changed := 0
-	for id, o := range s.Orders {
+	for o := range s.Orders.All() {
+		id := o.ID
 		b, existed := before.orders[id]
 		if !existed {
 			changed++
@@ -109,14 +111,15 @@ func (ck *checker) checkPayment(tb testing.TB, s *State, c *Command, res Result,
 		tb.Fatalf("%v: %d orders changed, %d events", c.Kind, changed, got)
 	}
 	if c.Kind == KindTick {
-		for id, o := range s.Orders {
+		for o := range s.Orders.All() {
+			id := o.ID
 			if o.Status == floodgate.OrderAwaitingPayment && o.PayBy <= c.Now {
 				tb.Fatalf("order %s still awaits payment at %d after its deadline %d", id, c.Now, o.PayBy)
 			}
 		}
 	}
 	if c.Kind == KindOrderPaid && res.Err == nil {
-		if res.Order.Status != floodgate.OrderPaid || s.Orders[c.OrderID].Status != floodgate.OrderPaid {
+		if res.Order.Status != floodgate.OrderPaid || s.Orders.Get(c.OrderID).Status != floodgate.OrderPaid {
 			tb.Fatalf("paying %s answered %+v", c.OrderID, res.Order)
 		}
 		if b := before.orders[c.OrderID]; b.Status == floodgate.OrderPaid && s.EventSeq != before.eventSeq {
@@ -124,7 +127,7 @@ func (ck *checker) checkPayment(tb testing.TB, s *State, c *Command, res Result,
 		}
 	}
 	if c.Kind == KindOrderPaid && res.Err != nil && res.Err.Code == floodgate.EPaymentExpired {
-		if o := s.Orders[c.OrderID]; o.Status != floodgate.OrderExpired {
+		if o := s.Orders.Get(c.OrderID); o.Status != floodgate.OrderExpired {
 			tb.Fatalf("payment_expired for order %+v at %d", o, c.Now)
 		}
 	}
@@ -171,7 +174,7 @@ func TestPaymentDeadline(t *testing.T) {
 	// The deadline passes: the tick expires the last order and admission
 	// can move on for the unit.
 	tick(t, s, now+60_000, false, Issued{Drop: "pay", Late: 13})
-	if o := s.Orders[ids[2]]; o.Status != floodgate.OrderExpired {
+	if o := s.Orders.Get(ids[2]); o.Status != floodgate.OrderExpired {
 		t.Fatalf("order after its deadline: %s", o.Status)
 	}
 	if d.Available != 2 || d.AwaitingPayment != 0 || d.Sold != 1 {

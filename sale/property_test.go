@@ -87,11 +87,11 @@ func (g *gen) spec(id string) *DropSpec {
 
 // holdID picks the id of a hold that exists (mostly) or one that does not.
 func (g *gen) hold() (id, visitor string) {
-	if len(g.s.Holds) == 0 || g.chance(0.05) {
+	if g.s.Holds.Len() == 0 || g.chance(0.05) {
 		return fmt.Sprintf("h_%d_nope", g.pick(50)), g.visitor()
 	}
-	id = pickKey(g, g.s.Holds)
-	visitor = g.s.Holds[id].Visitor
+	id = pickID(g, &g.s.Holds)
+	visitor = g.s.Holds.Get(id).Visitor
 	if g.chance(0.05) {
 		visitor = g.visitor()
 	}
@@ -103,6 +103,19 @@ func (g *gen) hold() (id, visitor string) {
 func pickKey[V any](g *gen, m map[string]V) string {
 	keys := slices.Sorted(maps.Keys(m))
 	return keys[g.pick(len(keys))]
+}
+
+// pickID picks the id of an item of t, as pickKey does from a map.
+func pickID[T any, P interface {
+	*T
+	id() string
+}](g *gen, t *table[T, P]) string {
+	ids := make([]string, 0, t.Len())
+	for p := range t.All() {
+		ids = append(ids, P(p).id())
+	}
+	slices.Sort(ids)
+	return ids[g.pick(len(ids))]
 }
 
 func (g *gen) command() Command {
@@ -339,7 +352,7 @@ func (ck *checker) step(tb testing.TB, s *State, buf []byte) (res Result, ok boo
 	for id, d := range s.Drops {
 		before[id] = snap{[3]int64{d.Available, d.Held, d.Sold}, d.AdmittedUpTo, d.Issued, d.Started, d.Unresolved(), d.Available, d.Paused}
 	}
-	lastTick, nHolds, nOrders, nextHold, nextOrder := s.LastTick, len(s.Holds), len(s.Orders), s.NextHold, s.NextOrder
+	lastTick, nHolds, nOrders, nextHold, nextOrder := s.LastTick, s.Holds.Len(), s.Orders.Len(), s.NextHold, s.NextOrder
 	before2 := paymentSnapshot(s)
 
 	res = s.Apply(&c)
@@ -353,7 +366,7 @@ func (ck *checker) step(tb testing.TB, s *State, buf []byte) (res Result, ok boo
 		}
 		// A refusal creates nothing. (Expiring a due hold on the way is a
 		// change of time, not of the command, and is allowed.)
-		if len(s.Holds) != nHolds || len(s.Orders) != nOrders || s.NextHold != nextHold || s.NextOrder != nextOrder {
+		if s.Holds.Len() != nHolds || s.Orders.Len() != nOrders || s.NextHold != nextHold || s.NextOrder != nextOrder {
 			tb.Fatalf("refused %v created something: %v", c.Kind, res.Err)
 		}
 		for id, b := range before {
@@ -602,10 +615,10 @@ func checkSequence(t *testing.T, seed uint64, steps int, stats map[string]int) {
 			stats["holds"]++
 		}
 	}
-	for _, h := range s.Holds {
+	for h := range s.Holds.All() {
 		stats["hold "+h.Status]++
 	}
-	for _, o := range s.Orders {
+	for o := range s.Orders.All() {
 		stats["order "+o.Status]++
 	}
 	if len(s.Sinks) > 0 {

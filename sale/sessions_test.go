@@ -67,11 +67,11 @@ func TestIdempotencyKeysPerCustomer(t *testing.T) {
 // so does the other.
 func TestIdempotencyIndexCollisions(t *testing.T) {
 	s := NewState()
-	o1 := &Order{ID: "o1", Customer: "a@x", IdemKey: "k1"}
-	o2 := &Order{ID: "o2", Customer: "b@x", IdemKey: "k2"}
-	s.idemPut(o1)
-	s.idem.m[idemHash("b@x", "k2")] = o1 // as if the two hashes were equal
-	s.idemPut(o2)
+	o1, i1 := s.Orders.add(Order{ID: "o1", Customer: "a@x", IdemKey: "k1"}, 0)
+	o2, i2 := s.Orders.add(Order{ID: "o2", Customer: "b@x", IdemKey: "k2"}, 0)
+	s.idemPut(i1)
+	s.idem.m[idemHash("b@x", "k2")] = i1 // as if the two hashes were equal
+	s.idemPut(i2)
 	if len(s.idem.more) != 1 {
 		t.Fatalf("%d keys in the fallback, want 1", len(s.idem.more))
 	}

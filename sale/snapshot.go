@@ -32,8 +32,9 @@ func (s *State) restored() {
 	if s.Nodes == nil {
 		s.Nodes = map[string]string{}
 	}
+	s.Tickets.restore(&s.Holds)
 	s.rebuildIdem()
-	for _, o := range s.Orders {
+	for o := range s.Orders.All() {
 		if o.Status == "" {
 			o.Status = floodgate.OrderPaid // written before the payment step
 		}

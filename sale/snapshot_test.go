@@ -76,7 +76,7 @@ func TestSnapshotsOfEarlierCodeLoad(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s: state read differs from encoding/json's", f)
 		}
-		holds, orders = holds+len(got.Holds), orders+len(got.Orders)
+		holds, orders = holds+got.Holds.Len(), orders+got.Orders.Len()
 		if err := got.Check(); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}

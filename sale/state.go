@@ -34,12 +34,13 @@ const (
 // State is the whole replicated state of the sale. It is changed only by
 // Apply; readers outside the package hold the store's read lock.
 type State struct {
-	Drops  map[string]*Drop  `json:"drops"`
-	Holds  map[string]*Hold  `json:"holds"`
-	Orders map[string]*Order `json:"orders"`
-	// Tickets maps drop + "/" + visitor to the ticket's hold.
-	Tickets map[string]string `json:"tickets"`
-	Secret  []byte            `json:"secret,omitempty"`
+	Drops map[string]*Drop `json:"drops"`
+	// Holds and Orders are tables found by id (table.go); Tickets finds
+	// the hold a ticket (drop "/" visitor) took (tickets.go).
+	Holds   HoldTable   `json:"holds"`
+	Orders  OrderTable  `json:"orders"`
+	Tickets TicketIndex `json:"tickets"`
+	Secret  []byte      `json:"secret,omitempty"`
 	// Nodes maps a cluster member's id to the base URL of its HTTP API, so
 	// that followers can forward writes to the leader.
 	Nodes     map[string]string `json:"nodes"`
@@ -68,9 +69,7 @@ type State struct {
 	// when it would have expired (unix ms; sessions.go).
 	RevokedSessions map[string]int64 `json:"revoked_sessions,omitempty"`
 
-	holds  slab[Hold] // where new holds and orders come from (alloc.go)
-	orders slab[Order]
-	idem   idemIndex // orders by customer and Idempotency-Key (idem.go)
+	idem idemIndex // orders by customer and Idempotency-Key (idem.go)
 }
 
 // Drop is the replicated state of one drop.
@@ -193,13 +192,12 @@ type Result struct {
 
 // NewState returns an empty state.
 func NewState() *State {
-	return &State{
-		Drops:   map[string]*Drop{},
-		Holds:   map[string]*Hold{},
-		Orders:  map[string]*Order{},
-		Tickets: map[string]string{},
-		Nodes:   map[string]string{},
+	s := &State{
+		Drops: map[string]*Drop{},
+		Nodes: map[string]string{},
 	}
+	s.Tickets = newTicketIndex(&s.Holds)
+	return s
 }
 
 // Marshal returns the canonical encoding of the state: JSON with sorted map
@@ -444,9 +442,7 @@ func (s *State) hold(c *Command) Result {
 	if c.Visitor == "" || len(c.Visitor) > MaxKeyLength {
 		return refuse(floodgate.EUnauthenticated, "The ticket has no valid visitor id.")
 	}
-	var kb keyBuf
-	if id, ok := s.Tickets[string(joinKey(kb[:0], c.Drop, '/', c.Visitor))]; ok {
-		h := s.Holds[id]
+	if h := s.Tickets.Get(c.Drop, c.Visitor); h != nil {
 		s.expireIfDue(h, c.Now)
 		switch h.Status {
 		case floodgate.HoldActive:
@@ -477,8 +473,7 @@ func (s *State) hold(c *Command) Result {
 	}
 	s.NextHold++
 	id, ticketKey := newID("h_", s.NextHold, c.Visitor, c.Drop, '/', c.Visitor)
-	h := s.holds.new()
-	*h = Hold{
+	h, hi := s.Holds.add(Hold{
 		ID:        id,
 		Drop:      d.Spec.ID,
 		Visitor:   ticketKey[len(c.Drop)+1:],
@@ -489,9 +484,8 @@ func (s *State) hold(c *Command) Result {
 		Status:    floodgate.HoldActive,
 		Early:     c.Early,
 		Seq:       c.Seq,
-	}
-	s.Holds[h.ID] = h
-	s.Tickets[ticketKey] = h.ID
+	}, int(s.NextHold)+chunkLen)
+	s.Tickets.put(h.Drop, h.Visitor, hi)
 	d.Active[h.ID] = true
 	if d.NextExpiry > h.ExpiresAt {
 		d.NextExpiry = h.ExpiresAt
@@ -556,8 +550,8 @@ func (s *State) commandDrop(c *Command) (*Drop, Result) {
 // ticketHold is the hold c names if it is its ticket's, lapsed first if its
 // time is up; nil and the refusal otherwise.
 func (s *State) ticketHold(c *Command) (*Hold, Result) {
-	h, ok := s.Holds[c.HoldID]
-	if !ok || h.Visitor != c.Visitor {
+	h := s.Holds.Get(c.HoldID)
+	if h == nil || h.Visitor != c.Visitor {
 		return nil, refuse(floodgate.ENotFound, "There is no hold %q for this ticket.", c.HoldID)
 	}
 	s.expireIfDue(h, c.Now)
@@ -589,7 +583,7 @@ func (s *State) order(c *Command) Result {
 		if o.HoldID != c.HoldID || o.Customer != c.Customer {
 			return refuse(floodgate.EConflict, "This Idempotency-Key was already used for a different request; use a new key.")
 		}
-		h := s.Holds[o.HoldID]
+		h := s.Holds.Get(o.HoldID)
 		if h.Visitor != c.Visitor {
 			return refuse(floodgate.EConflict, "This Idempotency-Key was already used for a different request; use a new key.")
 		}
@@ -616,8 +610,7 @@ func (s *State) order(c *Command) Result {
 	}
 	s.NextOrder++
 	id, ik := newID("o_", s.NextOrder, c.Visitor, c.Customer, 0, c.IdemKey)
-	o := s.orders.new()
-	*o = Order{
+	o, oi := s.Orders.add(Order{
 		ID:        id,
 		HoldID:    h.ID,
 		Drop:      h.Drop,
@@ -625,7 +618,7 @@ func (s *State) order(c *Command) Result {
 		Quantity:  h.Quantity,
 		IdemKey:   ik[len(c.Customer)+1:],
 		CreatedAt: c.Now,
-	}
+	}, int(s.NextOrder)+chunkLen)
 	if d.NextVoucher < len(d.Spec.Vouchers) {
 		o.Voucher = d.Spec.Vouchers[d.NextVoucher]
 		d.NextVoucher++
@@ -634,8 +627,7 @@ func (s *State) order(c *Command) Result {
 	s.startOrder(d, o, c.Now)
 	h.OrderID = o.ID
 	d.Customers[o.Customer] += h.Quantity
-	s.Orders[o.ID] = o
-	s.idemPut(o)
+	s.idemPut(oi)
 	s.emit(floodgate.OrderEventCreated, o, c.Now)
 	d.Log = append(room(d.Log), LogRecord{Type: LeafOrder, At: c.Now, Ref: o.ID})
 	o.LogSeq = int64(len(d.Log))
@@ -663,7 +655,7 @@ func (s *State) close(d *Drop, now int64) {
 	d.Paused, d.PauseReason = false, ""
 	d.Stats.ClosedAt = now
 	for id := range d.Active {
-		s.endHold(s.Holds[id], floodgate.HoldReleased)
+		s.endHold(s.Holds.Get(id), floodgate.HoldReleased)
 	}
 	d.record(now)
 }
@@ -734,7 +726,7 @@ func (s *State) scanHolds(d *Drop, c *Command, dt int64) {
 	next := int64(math.MaxInt64)
 	d.AnyPaused = false
 	for hid := range d.Active {
-		h := s.Holds[hid]
+		h := s.Holds.Get(hid)
 		if c.Paused && dt > 0 && h.PausedMs < c.MaxPauseMs {
 			ext := min(dt, c.MaxPauseMs-h.PausedMs)
 			h.PausedMs += ext
@@ -936,7 +928,8 @@ func (s *State) Check() error {
 	vouchers := map[string]string{}
 	perCustomer := map[string]map[string]int64{}
 	sold, awaiting := map[string]int64{}, map[string]int64{}
-	for id, o := range s.Orders {
+	for o := range s.Orders.All() {
+		id := o.ID
 		switch o.Status {
 		case floodgate.OrderPaid:
 			sold[o.Drop] += o.Quantity
@@ -965,9 +958,9 @@ func (s *State) Check() error {
 			perCustomer[o.Drop][o.Customer] += o.Quantity
 		}
 	}
-	if x := s.idemIndex(); len(x.m)+len(x.more) != len(s.Orders) {
+	if x := s.idemIndex(); len(x.m)+len(x.more) != s.Orders.Len() {
 		n := len(x.m) + len(x.more)
-		return fmt.Errorf("%d idempotency keys for %d orders", n, len(s.Orders))
+		return fmt.Errorf("%d idempotency keys for %d orders", n, s.Orders.Len())
 	}
 	for id, d := range s.Drops {
 		if d.Available < 0 || d.Held < 0 || d.Sold < 0 || d.AwaitingPayment < 0 || d.Available+d.Held+d.AwaitingPayment+d.Sold != d.Spec.Stock {
@@ -977,13 +970,13 @@ func (s *State) Check() error {
 			return fmt.Errorf("drop %s: sold %d and awaiting payment %d, orders sum to %d and %d", id, d.Sold, d.AwaitingPayment, sold[id], awaiting[id])
 		}
 		for oid := range d.Unpaid {
-			if o := s.Orders[oid]; o == nil || o.Status != floodgate.OrderAwaitingPayment {
+			if o := s.Orders.Get(oid); o == nil || o.Status != floodgate.OrderAwaitingPayment {
 				return fmt.Errorf("drop %s: unpaid set has %s which is not awaiting payment", id, oid)
 			}
 		}
 		var held int64
 		for hid := range d.Active {
-			h := s.Holds[hid]
+			h := s.Holds.Get(hid)
 			if h == nil || h.Status != floodgate.HoldActive {
 				return fmt.Errorf("drop %s: active set has %s which is not active", id, hid)
 			}

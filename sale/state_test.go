@@ -17,12 +17,12 @@ func TestHoldExpiresAtItsTick(t *testing.T) {
 	}
 	tick(t, s, expires-1, false)
 	wantCounts(t, s, "d", 2, 1, 0)
-	if st := s.Holds[h.ID].Status; st != floodgate.HoldActive {
+	if st := s.Holds.Get(h.ID).Status; st != floodgate.HoldActive {
 		t.Fatalf("one ms before expiry the hold is %s", st)
 	}
 	tick(t, s, expires, false)
 	wantCounts(t, s, "d", 3, 0, 0)
-	if st := s.Holds[h.ID].Status; st != floodgate.HoldExpired {
+	if st := s.Holds.Get(h.ID).Status; st != floodgate.HoldExpired {
 		t.Fatalf("at expiry the hold is %s, want expired", st)
 	}
 	mustRefuse(t, s, orderCmd(h.ID, "v1", "a@x", "k1", expires+1), floodgate.EHoldExpired)
@@ -73,18 +73,18 @@ func TestPausedHoldsKeepTheirTimeUpToMaxPause(t *testing.T) {
 	for i := int64(1); i <= 5; i++ {
 		tick(t, s, now+i*1000, true)
 		want := expires + min(i*1000, 3000)
-		if got := s.Holds[h.ID].ExpiresAt; got != want {
+		if got := s.Holds.Get(h.ID).ExpiresAt; got != want {
 			t.Fatalf("after %d s paused: expires_at %d, want %d", i, got, want)
 		}
-		if i <= 3 && !s.Holds[h.ID].Paused {
+		if i <= 3 && !s.Holds.Get(h.ID).Paused {
 			t.Fatalf("after %d s paused the hold does not say it is paused", i)
 		}
 	}
-	if s.Holds[h.ID].PausedMs != 3000 {
-		t.Fatalf("paused_ms = %d, want the cap 3000", s.Holds[h.ID].PausedMs)
+	if s.Holds.Get(h.ID).PausedMs != 3000 {
+		t.Fatalf("paused_ms = %d, want the cap 3000", s.Holds.Get(h.ID).PausedMs)
 	}
 	tick(t, s, now+6000, false)
-	if s.Holds[h.ID].Paused {
+	if s.Holds.Get(h.ID).Paused {
 		t.Fatal("the hold still says paused after login is back")
 	}
 	tick(t, s, expires+3000-1, false)
@@ -288,7 +288,7 @@ func TestCloseDropReleasesHolds(t *testing.T) {
 	h := mustOK(t, s, holdCmd("d", "v0", 0, 1, now)).Hold
 	mustOK(t, s, Command{Kind: KindCloseDrop, Now: now + 1, Drop: "d"})
 	wantCounts(t, s, "d", 5, 0, 0)
-	if st := s.Holds[h.ID].Status; st != floodgate.HoldReleased {
+	if st := s.Holds.Get(h.ID).Status; st != floodgate.HoldReleased {
 		t.Fatalf("after close the hold is %s", st)
 	}
 	mustRefuse(t, s, holdCmd("d", "v1", 1, 1, now+2), floodgate.EConflict)

@@ -76,7 +76,7 @@ func (s *State) countRefusal(c *Command, code string) {
 	case KindHold:
 		d = s.Drops[c.Drop]
 	case KindRelease, KindOrder:
-		if h, ok := s.Holds[c.HoldID]; ok {
+		if h := s.Holds.Get(c.HoldID); h != nil {
 			d = s.Drops[h.Drop]
 		}
 	}

@@ -179,8 +179,8 @@ func TestReopenReplaysToTheSameState(t *testing.T) {
 		t.Fatal("after the second reopen the state differs")
 	}
 	st.Read(func(s *sale.State) {
-		if d := s.Drops["bench"]; d.Sold != 150 || len(s.Orders) != 150 {
-			t.Fatalf("sold %d with %d orders, want 150", d.Sold, len(s.Orders))
+		if d := s.Drops["bench"]; d.Sold != 150 || s.Orders.Len() != 150 {
+			t.Fatalf("sold %d with %d orders, want 150", d.Sold, s.Orders.Len())
 		}
 	})
 }

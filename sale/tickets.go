@@ -1,0 +1,165 @@
+package sale
+
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"slices"
+	"strings"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
+)
+
+// TicketIndex finds the hold a ticket took (one per ticket: drop "/"
+// visitor). It is keyed by a 64-bit hash of the ticket, its values are
+// indexes into the holds, so the collector never scans it and growing it
+// never reads a key again; every hit is checked against the hold, and a
+// ticket whose hash another already has goes to more. Snapshots write it
+// as before: a JSON object from drop "/" visitor to hold id.
+type TicketIndex struct {
+	holds  *HoldTable        // the state's own
+	m      map[uint64]int32  // ticketHash → hold index
+	more   map[string]int32  // drop "/" visitor → hold index: taken hashes, and tickets read from a snapshot that do not name their hold's drop and visitor
+	loaded map[string]string // as a snapshot has it, until restored indexes it
+}
+
+func newTicketIndex(holds *HoldTable) TicketIndex {
+	return TicketIndex{holds: holds, m: map[uint64]int32{}}
+}
+
+// ticketHash is FNV-1a over drop, "/" and visitor.
+func ticketHash(drop, visitor string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(drop); i++ {
+		h ^= uint64(drop[i])
+		h *= 1099511628211
+	}
+	h ^= '/'
+	h *= 1099511628211
+	for i := 0; i < len(visitor); i++ {
+		h ^= uint64(visitor[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// Len is the number of tickets that took a hold.
+func (x *TicketIndex) Len() int { return len(x.m) + len(x.more) }
+
+// Get returns the hold the ticket of visitor took in drop, or nil.
+func (x *TicketIndex) Get(drop, visitor string) *Hold {
+	if i, ok := x.m[ticketHash(drop, visitor)]; ok {
+		if h := x.holds.at(int(i)); h.Drop == drop && h.Visitor == visitor {
+			return h
+		}
+	}
+	if x.more == nil {
+		return nil
+	}
+	var kb keyBuf
+	if i, ok := x.more[string(joinKey(kb[:0], drop, '/', visitor))]; ok {
+		return x.holds.at(int(i))
+	}
+	return nil
+}
+
+// put records that hold i (of this drop and visitor) is the ticket's.
+func (x *TicketIndex) put(drop, visitor string, i int32) {
+	h := ticketHash(drop, visitor)
+	if _, taken := x.m[h]; !taken {
+		x.m[h] = i
+		return
+	}
+	if x.more == nil {
+		x.more = map[string]int32{}
+	}
+	x.more[drop+"/"+visitor] = i
+}
+
+// clone copies x for a copy of the state whose holds are holds.
+func (x *TicketIndex) clone(holds *HoldTable) TicketIndex {
+	return TicketIndex{holds: holds, m: maps.Clone(x.m), more: maps.Clone(x.more), loaded: maps.Clone(x.loaded)}
+}
+
+// restore indexes the tickets a snapshot held against its holds. A ticket
+// whose hold is missing is dropped (no state Apply makes has one).
+func (x *TicketIndex) restore(holds *HoldTable) {
+	loaded := x.loaded
+	*x = newTicketIndex(holds)
+	keys := make([]string, 0, len(loaded))
+	for k := range loaded {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // the same index whatever the map's order
+	for _, k := range keys {
+		j := holds.find(loaded[k])
+		if j < 0 {
+			continue
+		}
+		h, i := holds.at(j), int32(j)
+		if drop, visitor, ok := strings.Cut(k, "/"); ok && drop == h.Drop && visitor == h.Visitor && x.Get(drop, visitor) == nil {
+			x.put(drop, visitor, i)
+			continue
+		}
+		if x.more == nil {
+			x.more = map[string]int32{}
+		}
+		x.more[k] = i
+	}
+}
+
+// MarshalJSON writes the tickets as encoding/json writes a map from
+// drop "/" visitor to hold id.
+func (x TicketIndex) MarshalJSON() ([]byte, error) {
+	type pair struct{ key, id string }
+	pairs := make([]pair, 0, x.Len()+len(x.loaded))
+	for _, i := range x.m {
+		h := x.holds.at(int(i))
+		pairs = append(pairs, pair{h.Drop + "/" + h.Visitor, h.ID})
+	}
+	for k, i := range x.more {
+		pairs = append(pairs, pair{k, x.holds.at(int(i)).ID})
+	}
+	for k, id := range x.loaded {
+		pairs = append(pairs, pair{k, id})
+	}
+	slices.SortFunc(pairs, func(a, b pair) int { return strings.Compare(a.key, b.key) })
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	buf.WriteByte('{')
+	for k, p := range pairs {
+		if k > 0 {
+			buf.WriteByte(',')
+		}
+		if err := encodeOne(enc, &buf, p.key); err != nil {
+			return nil, err
+		}
+		buf.WriteByte(':')
+		if err := encodeOne(enc, &buf, p.id); err != nil {
+			return nil, err
+		}
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// UnmarshalJSON keeps the tickets as read; restored indexes them once the
+// holds are read too.
+func (x *TicketIndex) UnmarshalJSON(b []byte) error {
+	loaded := map[string]string{}
+	err := readObject(b, func(dec *jsontext.Decoder, key string) error {
+		var id string
+		if err := jsonv2.UnmarshalDecode(dec, &id, jsonv1.DefaultOptionsV1()); err != nil {
+			return err
+		}
+		loaded[key] = id
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	x.loaded = loaded
+	return nil
+}
