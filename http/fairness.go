@@ -14,7 +14,6 @@ import (
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/fairness"
-	"github.com/floodgate/floodgate/identity"
 	"github.com/floodgate/floodgate/internal/api"
 	"github.com/floodgate/floodgate/queue"
 	"github.com/floodgate/floodgate/sale"
@@ -445,17 +444,11 @@ func (s *Server) createEntry(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	if req.Session == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-		// The buyer page sends none: its session is the HttpOnly cookie,
-		// which is SameSite=Lax, and a JSON body is no form another site
-		// can post.
-		req.Session = sessionCookie(r)
-	}
-	if req.Session == "" {
-		api.WriteError(w, floodgate.Errorf(floodgate.EUnauthenticated, "\"session\" is required: sign in first, then enter the draw."))
-		return
-	}
-	customer, err := s.cfg.Sessions.Verify(req.Session, s.cfg.Now())
+	// The buyer page sends no session: its session is the HttpOnly cookie,
+	// which is SameSite=Lax, and a JSON body is no form another site can
+	// post.
+	jsonBody := strings.HasPrefix(r.Header.Get("Content-Type"), "application/json")
+	customer, err := s.buyer(r, req.Session, jsonBody, "\"session\" is required: sign in first, then enter the draw.")
 	if err != nil {
 		api.WriteError(w, err)
 		return
@@ -484,15 +477,8 @@ func (s *Server) createEntry(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) myEntry(w http.ResponseWriter, r *http.Request) {
 	drop := r.PathValue("drop")
-	tok := api.BearerToken(r)
-	if tok == "" {
-		tok = sessionCookie(r) // the buyer page
-	}
-	if tok == "" {
-		api.WriteError(w, floodgate.Errorf(floodgate.EUnauthenticated, "Send your session as \"Authorization: Bearer <session>\"."))
-		return
-	}
-	customer, err := s.cfg.Sessions.Verify(tok, s.cfg.Now())
+	// The buyer page sends its cookie (a GET changes nothing).
+	customer, err := s.buyer(r, api.BearerToken(r), true, "Send your session as \"Authorization: Bearer <session>\".")
 	if err != nil {
 		api.WriteError(w, err)
 		return
@@ -609,12 +595,4 @@ func (s *Server) presaleGate(ctx context.Context, drop string, p *presaleRequest
 		return floodgate.Errorf(floodgate.EForbidden, "%s is not on this drop's presale list; it opens to everyone at %s.", customer, sale.LogTime(until))
 	}
 	return nil
-}
-
-// sessionCookie is the buyer page's session cookie, or "".
-func sessionCookie(r *http.Request) string {
-	if c, err := r.Cookie(identity.SessionCookie); err == nil {
-		return c.Value
-	}
-	return ""
 }

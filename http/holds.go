@@ -129,19 +129,10 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	if req.Session == "" {
-		// The buyer page sends none: its session is the HttpOnly cookie.
-		// The call also needs the ticket as a bearer header, which another
-		// site cannot make a browser send, so the cookie is no CSRF risk.
-		if c, err := r.Cookie(identity.SessionCookie); err == nil {
-			req.Session = c.Value
-		}
-	}
-	if req.Session == "" {
-		api.WriteError(w, floodgate.Errorf(floodgate.EUnauthenticated, "\"session\" is required: sign in first; your hold is kept while you do."))
-		return
-	}
-	customer, err := s.cfg.Sessions.Verify(req.Session, s.cfg.Now())
+	// The buyer page sends no session: its session is the HttpOnly cookie.
+	// The call also needs the ticket as a bearer header, which another site
+	// cannot make a browser send, so the cookie is no CSRF risk.
+	customer, err := s.buyer(r, req.Session, true, "\"session\" is required: sign in first; your hold is kept while you do.")
 	if err != nil {
 		api.WriteError(w, err)
 		return
