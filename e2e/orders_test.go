@@ -166,28 +166,21 @@ func TestSinkSpecs(t *testing.T) {
 	if pg.Table != "floodgate_orders" || strings.Contains(pg.DSN, "hunter2") {
 		t.Fatalf("postgres sink %+v: want the default table and no password", pg)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	var got testkit.Sink
+	testkit.WaitFor(t, "the unreachable database in the sink's last_error", func() bool {
 		sinks, err := n.Sinks(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got testkit.Sink
 		for _, s := range sinks {
 			if s.ID == pg.ID {
 				got = s
 			}
 		}
-		if got.LastError != "" {
-			if got.State != "retrying" || strings.Contains(got.LastError, "hunter2") {
-				t.Fatalf("unreachable sink: %+v", got)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the unreachable database never showed in last_error: %+v", sinks)
-		}
-		time.Sleep(200 * time.Millisecond)
+		return got.LastError != ""
+	})
+	if got.State != "retrying" || strings.Contains(got.LastError, "hunter2") {
+		t.Fatalf("unreachable sink: %+v", got)
 	}
 	resp, _ := n.Do(ctx, "GET", "/api/v1/sinks", testkit.Bearer(n.AdminToken), nil)
 	if strings.Contains(string(resp.Body), "s3cret-value-0123456789") || strings.Contains(string(resp.Body), "hunter2") {

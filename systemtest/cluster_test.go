@@ -206,18 +206,14 @@ func TestFollowerCatchesUpFromSnapshot(t *testing.T) {
 // min; the file snapshot store names them term-index-time.
 func waitSnapshot(t *testing.T, dir string, min uint64) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testkit.WaitFor(t, fmt.Sprintf("a snapshot past index %d in %s", min, dir), func() bool {
 		metas, _ := filepath.Glob(filepath.Join(dir, "snapshots", "*", "meta.json"))
 		for _, m := range metas {
 			var term, index, ts uint64
 			if _, err := fmt.Sscanf(filepath.Base(filepath.Dir(m)), "%d-%d-%d", &term, &index, &ts); err == nil && index >= min {
-				return
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no snapshot past index %d in %s within 30s", min, dir)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return false
+	})
 }

@@ -88,13 +88,10 @@ func TestEdgeKilledMidWait(t *testing.T) {
 	o := edge2.MustOrder(t, h.ID, tk.Ticket, edge2.MustSession(t, "edge@example.com"), "edge-order-1")
 	// The edge's counters follow the cluster's within a tick or so.
 	var d floodgate.Drop
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	testkit.WaitFor(t, "the edge's counters to show the sale", func() bool {
 		d = edge2.MustDrop(t, "wait")
-		if d.Sold == 1 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return d.Sold == 1
+	})
 	if d.Sold != 1 || d.Available+d.Held+d.Sold != d.Stock {
 		t.Fatalf("drop through the edge: %+v", d)
 	}
