@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -103,8 +104,39 @@ func (s *Server) queueStatus(w http.ResponseWriter, r *http.Request) {
 		s.queueEvents(w, r, c)
 		return
 	}
-	buf := s.cfg.Queue.Status(c).AppendJSON(make([]byte, 0, 160))
+	st, err := s.queueStatusOf(r.Context(), c)
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	buf := st.AppendJSON(make([]byte, 0, 160))
 	api.WriteJSONBytes(w, http.StatusOK, append(buf, '\n'))
+}
+
+// catchUpWait is how long a node behind the leader waits to apply a
+// ticket's drop before it answers unavailable (with Retry-After).
+const catchUpWait = time.Second
+
+// queueStatusOf is the ticket's place; on a node that has not applied the
+// ticket's drop yet (created on the leader a moment ago) it waits for its
+// log to catch up rather than answer the visitor with an error at once.
+func (s *Server) queueStatusOf(ctx context.Context, c *queue.Claims) (queue.Status, error) {
+	timeout := time.NewTimer(catchUpWait)
+	defer timeout.Stop()
+	for {
+		changed := s.cfg.Store.Changed()
+		st, err := s.cfg.Queue.Status(c)
+		if err == nil || floodgate.ErrorCode(err) != floodgate.EUnavailable {
+			return st, err
+		}
+		select {
+		case <-changed:
+		case <-timeout.C:
+			return st, err
+		case <-ctx.Done():
+			return st, err
+		}
+	}
 }
 
 func final(state string) bool {
@@ -125,7 +157,11 @@ func (s *Server) queueEvents(w http.ResponseWriter, r *http.Request, c *queue.Cl
 	defer release()
 	err := sse.Stream(w, r, sse.Options{Retry: 2 * time.Second, MinInterval: sseInterval}, func() ([]byte, bool, <-chan struct{}) {
 		changed := s.cfg.Store.Changed()
-		st := s.cfg.Queue.Status(c)
+		st, err := s.cfg.Queue.Status(c)
+		if err != nil {
+			// Not applied here yet: say nothing until it is.
+			return nil, false, changed
+		}
 		return st.AppendJSON(nil), final(st.State), changed
 	})
 	if err != nil {
@@ -150,7 +186,12 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	resp := meResponse{Status: s.cfg.Queue.Status(c)}
+	st, err := s.queueStatusOf(r.Context(), c)
+	if err != nil {
+		api.WriteError(w, err)
+		return
+	}
+	resp := meResponse{Status: st}
 	s.cfg.Store.Read(func(st *sale.State) {
 		h := st.Tickets.Get(drop, c.Visitor)
 		if h == nil {

@@ -27,8 +27,9 @@ type Queue interface {
 	// Keys returns the ticket keys and a verifier, once the cluster secret
 	// is committed.
 	Keys() (*queue.Keys, *queue.Verifier, error)
-	// Status tells a ticket's place in the queue.
-	Status(c *queue.Claims) queue.Status
+	// Status tells a ticket's place in the queue; it fails with
+	// unavailable while this node has not applied the ticket's drop.
+	Status(c *queue.Claims) (queue.Status, error)
 }
 
 // Sessions issues and verifies buyer sessions (identity.Sessions).

@@ -156,7 +156,10 @@ func (s *Service) Join(ctx context.Context, drop string) (string, Status, error)
 			ExpiresAt: jwt.NewNumericDate(now.Add(TicketTTL)),
 		},
 	}
-	st := s.Status(c)
+	st, err := s.Status(c)
+	if err != nil {
+		return "", Status{}, err
+	}
 	c.Position = st.Position
 	tok, err := SignTicket(keys, c)
 	if err != nil {
@@ -226,18 +229,27 @@ type Status struct {
 
 // Status computes a ticket's place from the applied state: any node can
 // answer it, without a consensus read (it may lag the leader by a tick).
-func (s *Service) Status(c *Claims) Status {
-	var st Status
+// Drops are never removed, so a valid ticket for a drop this node does not
+// know yet means the node has not applied the drop's creation: that is an
+// unavailable answer to retry, not a final "closed" that would send the
+// visitor away.
+func (s *Service) Status(c *Claims) (Status, error) {
+	var (
+		st    Status
+		known bool
+	)
 	now := s.cfg.Now()
 	s.cfg.Store.Read(func(state *sale.State) {
 		d, ok := state.Drops[c.Drop]
 		if !ok {
-			st = Status{State: floodgate.QueueClosed}
 			return
 		}
-		st = StatusOf(d, c.Early, c.Seq, now.UnixMilli())
+		known, st = true, StatusOf(d, c.Early, c.Seq, now.UnixMilli())
 	})
-	return st
+	if !known {
+		return Status{}, floodgate.Errorf(floodgate.EUnavailable, "This server has not caught up with the drop yet; ask again in a moment.")
+	}
+	return st, nil
 }
 
 // StatusOf computes the queue status of a ticket (early, seq) in drop d at now.

@@ -53,6 +53,26 @@ func join(t *testing.T, q *Service, drop string) *Claims {
 	return c
 }
 
+func mustStatus(t *testing.T, q *Service, c *Claims) Status {
+	t.Helper()
+	st, err := q.Status(c)
+	if err != nil {
+		t.Fatalf("status of %+v: %v", c, err)
+	}
+	return st
+}
+
+// TestStatusOfADropNotAppliedHere: a valid ticket for a drop this node has
+// not applied yet (a follower behind the leader) is told to ask again, not
+// that the drop is closed, a final state that would send the visitor away.
+func TestStatusOfADropNotAppliedHere(t *testing.T) {
+	q := startQueue(t, openStore(t), 4)
+	st, err := q.Status(&Claims{Drop: "not-here-yet", Visitor: "v", Seq: 0})
+	if floodgate.ErrorCode(err) != floodgate.EUnavailable || st.State != "" {
+		t.Fatalf("status of a drop not applied here: %+v, %v; want unavailable", st, err)
+	}
+}
+
 func TestJoinAdmitsInOrderUpToStock(t *testing.T) {
 	st := openStore(t)
 	q := startQueue(t, st, 4)
@@ -79,10 +99,10 @@ func TestJoinAdmitsInOrderUpToStock(t *testing.T) {
 	if lateNext != 12 {
 		t.Fatalf("10 joins with blocks of 4 reserved %d positions, want 12 (3 blocks)", lateNext)
 	}
-	testkit.WaitFor(t, "admission of the first 3", func() bool { return q.Status(tickets[2]).State == floodgate.QueueAdmitted })
+	testkit.WaitFor(t, "admission of the first 3", func() bool { return mustStatus(t, q, tickets[2]).State == floodgate.QueueAdmitted })
 	time.Sleep(100 * time.Millisecond) // ten more ticks: still only 3
 	for i, c := range tickets {
-		s := q.Status(c)
+		s := mustStatus(t, q, c)
 		if s.Position != int64(i+1) {
 			t.Errorf("ticket %d is at position %d, want %d (first come, first served)", i, s.Position, i+1)
 		}
@@ -110,7 +130,7 @@ func TestEarlyArrivalsAreShuffledAtTheStart(t *testing.T) {
 		if !c.Early {
 			t.Fatalf("a visitor before the start got a late ticket %+v", c)
 		}
-		s := q.Status(c)
+		s := mustStatus(t, q, c)
 		if s.State != floodgate.QueueWaiting || s.Position != 0 || s.StartsAt == nil || !s.StartsAt.Equal(startsAt.Truncate(time.Millisecond)) {
 			t.Fatalf("an early visitor's status %+v: want waiting, no position yet, and the start time", s)
 		}
@@ -124,7 +144,7 @@ func TestEarlyArrivalsAreShuffledAtTheStart(t *testing.T) {
 	var positions []int64
 	identity := true
 	for i, c := range early {
-		p := q.Status(c).Position
+		p := mustStatus(t, q, c).Position
 		positions = append(positions, p)
 		if p != int64(i+1) {
 			identity = false
@@ -144,7 +164,7 @@ func TestEarlyArrivalsAreShuffledAtTheStart(t *testing.T) {
 	if late.Early {
 		t.Fatal("a visitor after the start got an early ticket")
 	}
-	if p := q.Status(late).Position; p != 13 {
+	if p := mustStatus(t, q, late).Position; p != 13 {
 		t.Fatalf("the first visitor after the start is at %d, want 13 (after every early one)", p)
 	}
 }
