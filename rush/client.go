@@ -105,7 +105,9 @@ func newClient(base string, inFlight int) *client {
 	botWorkers := max(1, inFlight/4)
 	addr, tls := "", false
 	if u, err := url.Parse(c.base); err == nil {
-		addr, tls = u.Host, u.Scheme == "https"
+		// The dialer below is ours, so the default port is added here.
+		tls = u.Scheme == "https"
+		addr = fasthttp.AddMissingPort(u.Host, tls)
 	}
 	c.hc = &fasthttp.HostClient{
 		Addr:                      addr,

@@ -212,6 +212,21 @@ func TestRedialsAfterIdleClose(t *testing.T) {
 	}
 }
 
+func TestClientDialsTheDefaultPort(t *testing.T) {
+	for base, want := range map[string]string{
+		"http://localhost":       "localhost:80",
+		"https://example.test/":  "example.test:443",
+		"http://127.0.0.1:8080":  "127.0.0.1:8080",
+		"https://[::1]:8443/sub": "[::1]:8443",
+	} {
+		c := newClient(base, 1)
+		if c.hc.Addr != want || c.hc.IsTLS != strings.HasPrefix(base, "https:") {
+			t.Errorf("%s: dials %s (TLS %v), want %s", base, c.hc.Addr, c.hc.IsTLS, want)
+		}
+		c.close()
+	}
+}
+
 func TestJSONObject(t *testing.T) {
 	for _, v := range []string{"a@b.c", `q"uo\te`, "tab\t", "한국"} {
 		var got map[string]string
