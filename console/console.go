@@ -62,10 +62,12 @@ type Config struct {
 	// SessionTTL is how long a sign-in lasts; 8 h by default.
 	SessionTTL time.Duration
 	// Secure marks the cookie Secure on every answer; without it the cookie
-	// is Secure when the request came over TLS or X-Forwarded-Proto: https.
+	// is Secure when the request came over TLS or a trusted proxy (Trusted,
+	// loopback always) says X-Forwarded-Proto: https.
 	Secure bool
 	// Trusted are the proxies whose X-Forwarded-For names the operator's
-	// address, for the sign-in limit; nil counts the peer address.
+	// address, for the sign-in limit (nil counts the peer address), and
+	// whose X-Forwarded-Proto is believed for Secure.
 	Trusted clientaddr.Trusted
 	Logger  *slog.Logger
 	Now     func() time.Time
@@ -275,7 +277,11 @@ func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, value string
 // Config.Secure, else when the request came over TLS (directly or through a
 // proxy that says so).
 func (h *Handler) secure(r *http.Request) bool {
-	return h.cfg.Secure || r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+	trusted := h.cfg.Trusted
+	if trusted == nil {
+		trusted = clientaddr.NewTrusted(nil)
+	}
+	return h.cfg.Secure || trusted.Proto(r) == "https"
 }
 
 func (h *Handler) clearCookie(w http.ResponseWriter, r *http.Request) { h.setCookie(w, r, "", -1) }

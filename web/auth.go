@@ -23,8 +23,10 @@ const (
 	loginTTL = 10 * time.Minute
 )
 
-func isHTTPS(r *http.Request) bool {
-	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+// isHTTPS tells whether the buyer reached us over TLS, directly or through
+// a trusted proxy; a client's own X-Forwarded-Proto is not believed.
+func (h *Handler) isHTTPS(r *http.Request) bool {
+	return h.cfg.Trusted.Proto(r) == "https"
 }
 
 func urlValues(kv ...string) string {
@@ -116,7 +118,7 @@ func loginCookieName(state string) string {
 // that is down sends the buyer straight back with a banner: the hold stays
 // and its clock is paused.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
-	lang := pickLang(w, r)
+	lang := h.pickLang(w, r)
 	ret := SafeReturn(r.URL.Query().Get("return"))
 	if h.cfg.Provider == nil {
 		h.message(w, r, http.StatusNotFound, lang, T(lang, "login_bad_title"), T(lang, "login_off"), ret)
@@ -135,7 +137,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		Expires: h.cfg.Now().Add(loginTTL).Unix()}
 	http.SetCookie(w, &http.Cookie{
 		Name: loginCookieName(f.State), Value: h.encodeFlow(flow), Path: "/auth/callback",
-		MaxAge: int(loginTTL / time.Second), HttpOnly: true, Secure: isHTTPS(r),
+		MaxAge: int(loginTTL / time.Second), HttpOnly: true, Secure: h.isHTTPS(r),
 		// Lax: the provider's redirect back is a top-level GET, which
 		// carries Lax cookies; cross-site subrequests do not.
 		SameSite: http.SameSiteLaxMode,
@@ -148,7 +150,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 // the code into a buyer, and a session cookie is set. Every failure leaves
 // the ticket and the hold alone and says how to go on.
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
-	lang := pickLang(w, r)
+	lang := h.pickLang(w, r)
 	q := r.URL.Query()
 	state := q.Get("state")
 	bad := func(reason string) {
@@ -178,7 +180,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	// The flow is spent whatever happens next: clear its cookie and
 	// remember its state, so the same callback cannot be used twice.
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/auth/callback", MaxAge: -1, HttpOnly: true, Secure: isHTTPS(r), SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/auth/callback", MaxAge: -1, HttpOnly: true, Secure: h.isHTTPS(r), SameSite: http.SameSiteLaxMode})
 	if !h.replay.Use(state, expires, now) {
 		bad("state used before")
 		return
@@ -211,13 +213,13 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", MaxAge: int(h.cfg.SessionTTL / time.Second),
-		HttpOnly: true, Secure: isHTTPS(r), SameSite: http.SameSiteLaxMode})
+		HttpOnly: true, Secure: h.isHTTPS(r), SameSite: http.SameSiteLaxMode})
 	h.log.Info("buyer signed in", "provider", h.cfg.Provider.Name())
 	http.Redirect(w, r, ret, http.StatusSeeOther)
 }
 
 func (h *Handler) devLoginForm(w http.ResponseWriter, r *http.Request) {
-	lang := pickLang(w, r)
+	lang := h.pickLang(w, r)
 	if _, ok := h.cfg.Provider.(*identity.Dev); !ok {
 		h.message(w, r, http.StatusNotFound, lang, T(lang, "login_bad_title"), T(lang, "login_off"), "/")
 		return
@@ -228,7 +230,7 @@ func (h *Handler) devLoginForm(w http.ResponseWriter, r *http.Request) {
 // devLoginSubmit checks the email, then continues like any provider: to
 // the callback with the email as the code.
 func (h *Handler) devLoginSubmit(w http.ResponseWriter, r *http.Request) {
-	lang := pickLang(w, r)
+	lang := h.pickLang(w, r)
 	if _, ok := h.cfg.Provider.(*identity.Dev); !ok {
 		h.message(w, r, http.StatusNotFound, lang, T(lang, "login_bad_title"), T(lang, "login_off"), "/")
 		return
@@ -265,7 +267,7 @@ func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
 // logout forgets the session (never the ticket: the place in line and the
 // hold stay).
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: isHTTPS(r), SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: h.isHTTPS(r), SameSite: http.SameSiteLaxMode})
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	_ = r.ParseForm()
 	http.Redirect(w, r, SafeReturn(r.PostForm.Get("return")), http.StatusSeeOther)

@@ -11,8 +11,8 @@ import (
 
 // pickLang chooses the page language (pages.Lang) and remembers an explicit
 // ?lang= for every buyer page.
-func pickLang(w http.ResponseWriter, r *http.Request) string {
-	pages.RememberLang(w, r, "/", isHTTPS(r))
+func (h *Handler) pickLang(w http.ResponseWriter, r *http.Request) string {
+	pages.RememberLang(w, r, "/", h.isHTTPS(r))
 	return pages.Lang(r)
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/identity"
+	"github.com/floodgate/floodgate/internal/clientaddr"
 	"github.com/floodgate/floodgate/internal/defaults"
 	"github.com/floodgate/floodgate/internal/pages"
 )
@@ -59,6 +60,9 @@ type Config struct {
 	// identity.DefaultSessionTTL by default.
 	// It should match the lifetime the Sessions were made with.
 	SessionTTL time.Duration
+	// Trusted are the proxies whose X-Forwarded-Proto: https makes the
+	// cookies Secure (a request over TLS always does); loopback by default.
+	Trusted clientaddr.Trusted
 	// Now is the clock; time.Now by default.
 	Now func() time.Time
 }
@@ -86,6 +90,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	defaults.Logging(&cfg.Logger, &cfg.Now)
 	defaults.Positive(&cfg.SessionTTL, identity.DefaultSessionTTL)
+	if cfg.Trusted == nil {
+		cfg.Trusted = clientaddr.NewTrusted(nil)
+	}
 	if len(cfg.CookieKey) == 0 {
 		cfg.CookieKey = make([]byte, 32)
 		if _, err := rand.Read(cfg.CookieKey); err != nil {
@@ -237,7 +244,7 @@ func (h *Handler) view(lang string, d floodgate.Drop) dropView {
 var dropIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
 func (h *Handler) index(w http.ResponseWriter, r *http.Request) {
-	lang := pickLang(w, r)
+	lang := h.pickLang(w, r)
 	if h.cfg.DefaultDrop != "" {
 		http.Redirect(w, r, "/d/"+h.cfg.DefaultDrop, http.StatusSeeOther)
 		return
@@ -254,7 +261,7 @@ func (h *Handler) index(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) dropPage(w http.ResponseWriter, r *http.Request) {
-	lang := pickLang(w, r)
+	lang := h.pickLang(w, r)
 	id := r.PathValue("drop")
 	if !dropIDPattern.MatchString(id) {
 		h.message(w, r, http.StatusNotFound, lang, T(lang, "not_found_title"), T(lang, "not_found"), "/")

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/identity"
+	"github.com/floodgate/floodgate/internal/clientaddr"
 	"github.com/floodgate/floodgate/web"
 )
 
@@ -341,5 +343,32 @@ func TestIndexListsDropsOrRedirects(t *testing.T) {
 	resp, _ = get(t, client(t), srv2.URL+"/")
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/d/mini-speaker" {
 		t.Fatalf("index with a default drop: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// TestSecureCookiesBelieveOnlyTrustedProxies: a cookie is Secure when the
+// buyer came over TLS through a trusted proxy (loopback by default, or one
+// in Config.Trusted) that says X-Forwarded-Proto: https; a client's own
+// header is not believed.
+func TestSecureCookiesBelieveOnlyTrustedProxies(t *testing.T) {
+	sessions := identity.NewSessions([]byte("k"), time.Hour)
+	proxy := netip.MustParsePrefix("10.1.0.0/16")
+	h, err := web.New(web.Config{Drops: demoDrops(), Sessions: sessions, Trusted: clientaddr.NewTrusted([]netip.Prefix{proxy})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		peer   string
+		secure bool
+	}{{"127.0.0.1:5000", true}, {"10.1.2.3:5000", true}, {"203.0.113.7:5000", false}} {
+		req := httptest.NewRequest(http.MethodGet, "/d/mini-speaker?lang=ko", nil)
+		req.RemoteAddr = c.peer
+		req.Header.Set("X-Forwarded-Proto", "https")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		cookies := rec.Result().Cookies()
+		if len(cookies) == 0 || cookies[0].Secure != c.secure {
+			t.Errorf("X-Forwarded-Proto: https from %s: cookies %v; want Secure %v", c.peer, cookies, c.secure)
+		}
 	}
 }

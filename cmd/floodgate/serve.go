@@ -248,6 +248,7 @@ func (m *Main) Run(parent context.Context) (err error) {
 		Logger:      log,
 		CookieKey:   web.CookieKeyFrom(cfg.adminToken),
 		DefaultDrop: defaultDrop,
+		Trusted:     trusted,
 	})
 	if err != nil {
 		return err
