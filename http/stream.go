@@ -37,7 +37,7 @@ const admissionKeepalive = 15 * time.Second
 func AdmissionEventOf(d *sale.Drop, applied uint64, now int64) AdmissionEvent {
 	q := *d
 	q.Spec.Vouchers = nil
-	q.Customers = nil
+	q.Customers = sale.CustomerCounts{}
 	q.Active = nil
 	if len(d.Batches) > 0 {
 		folded := sale.AdmitBatch{From: d.Batches[0].From, To: d.Batches[0].From + d.Unresolved(), At: d.Batches[len(d.Batches)-1].At}

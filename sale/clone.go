@@ -49,7 +49,7 @@ func (d *Drop) clone() *Drop {
 	c.Spec.Vouchers = slices.Clone(d.Spec.Vouchers)
 	c.Spec.PresaleCustomers = slices.Clone(d.Spec.PresaleCustomers)
 	c.Spec.PresaleCodes = slices.Clone(d.Spec.PresaleCodes)
-	c.Customers = maps.Clone(d.Customers)
+	c.Customers = d.Customers.clone()
 	c.Active = maps.Clone(d.Active)
 	c.Unpaid = maps.Clone(d.Unpaid)
 	c.Batches = slices.Clone(d.Batches)

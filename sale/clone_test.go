@@ -24,7 +24,8 @@ var refFields = map[string]string{
 	"TicketIndex.holds": "the copy's own", "TicketIndex.m": "copied", "TicketIndex.more": "copied", "TicketIndex.loaded": "copied",
 	"idemIndex.m": "fresh", "idemIndex.more": "fresh", // State.idem: a copy rebuilds it
 	"DropSpec.Vouchers": "copied", "FairSpec.PresaleCustomers": "copied", "FairSpec.PresaleCodes": "copied",
-	"Drop.Customers": "copied", "Drop.Active": "copied", "Drop.Unpaid": "copied",
+	"CustomerCounts.m": "copied", "CustomerCounts.more": "copied", "CustomerCounts.all": "copied",
+	"Drop.Active": "copied", "Drop.Unpaid": "copied",
 	"Drop.Batches": "copied", "Drop.Gaps": "copied",
 	"DropFair.ShuffleSeed": "copied", "DropFair.Log": "append-only", "DropFair.Heads": "copied",
 	"DropFair.Entries": "copied", "DropFair.EntryIndex": "copied", "DropFair.PresaleUsed": "copied",

@@ -54,11 +54,7 @@ func (s *State) endOrder(o *Order, status string, now int64) {
 		return
 	}
 	d.Available += o.Quantity
-	if n := d.Customers[o.Customer] - o.Quantity; n > 0 {
-		d.Customers[o.Customer] = n
-	} else {
-		delete(d.Customers, o.Customer)
-	}
+	d.Customers.add(o.Customer, -min(o.Quantity, d.Customers.Get(o.Customer)))
 	o.Status = status
 	o.EndedAt = now
 	typ := floodgate.OrderEventCancelled

@@ -168,7 +168,7 @@ func TestPaymentDeadline(t *testing.T) {
 	}
 	// A cancel returns the unit at once.
 	mustOK(t, s, Command{Kind: KindOrderCancel, Now: now + 3000, OrderID: ids[1]})
-	if d.Available != 1 || d.AwaitingPayment != 1 || d.Sold != 1 || d.Customers["c1@example.com"] != 0 {
+	if d.Available != 1 || d.AwaitingPayment != 1 || d.Sold != 1 || d.Customers.Get("c1@example.com") != 0 {
 		t.Fatalf("after a cancel: available %d awaiting %d sold %d", d.Available, d.AwaitingPayment, d.Sold)
 	}
 	// The deadline passes: the tick expires the last order and admission

@@ -40,8 +40,8 @@ func (s *State) restored() {
 		}
 	}
 	for _, d := range s.Drops {
-		if d.Customers == nil {
-			d.Customers = map[string]int64{}
+		if d.Customers.m == nil {
+			d.Customers = newCustomerCounts()
 		}
 		if d.Active == nil {
 			d.Active = map[string]bool{}

@@ -74,15 +74,15 @@ type State struct {
 
 // Drop is the replicated state of one drop.
 type Drop struct {
-	Spec        DropSpec         `json:"spec"`
-	CreatedAt   int64            `json:"created_at"`
-	Available   int64            `json:"available"`
-	Held        int64            `json:"held"`
-	Sold        int64            `json:"sold"`
-	Closed      bool             `json:"closed"`
-	Customers   map[string]int64 `json:"customers"`
-	NextVoucher int              `json:"next_voucher"`
-	Active      map[string]bool  `json:"active"` // active hold ids
+	Spec        DropSpec        `json:"spec"`
+	CreatedAt   int64           `json:"created_at"`
+	Available   int64           `json:"available"`
+	Held        int64           `json:"held"`
+	Sold        int64           `json:"sold"`
+	Closed      bool            `json:"closed"`
+	Customers   CustomerCounts  `json:"customers"` // units per customer (customers.go)
+	NextVoucher int             `json:"next_voucher"`
+	Active      map[string]bool `json:"active"` // active hold ids
 	// NextExpiry is the earliest expiry among active holds (0: unknown), so
 	// that a tick scans the active holds only when one may expire.
 	NextExpiry int64 `json:"next_expiry"`
@@ -374,7 +374,7 @@ func (s *State) createDrop(c *Command) Result {
 		Spec:      spec,
 		CreatedAt: c.Now,
 		Available: spec.Stock,
-		Customers: map[string]int64{},
+		Customers: newCustomerCounts(),
 		Active:    map[string]bool{},
 	}
 	if (c.Kind == KindCreateDropV2 || c.Kind == KindCreateTenantDrop) && len(c.ShuffleSeed) == SeedSize {
@@ -605,7 +605,8 @@ func (s *State) order(c *Command) Result {
 	if err := d.drawOrderCheck(h, c.Customer); err != nil {
 		return Result{Err: err}
 	}
-	if d.Customers[c.Customer]+h.Quantity > d.Spec.PerCustomerLimit {
+	units, ch, ci := d.Customers.lookup(c.Customer)
+	if units+h.Quantity > d.Spec.PerCustomerLimit {
 		return refuse(floodgate.ELimitExceeded, "You have reached the limit of %d per customer for this drop.", d.Spec.PerCustomerLimit)
 	}
 	s.NextOrder++
@@ -626,7 +627,7 @@ func (s *State) order(c *Command) Result {
 	s.endHold(h, floodgate.HoldOrdered)
 	s.startOrder(d, o, c.Now)
 	h.OrderID = o.ID
-	d.Customers[o.Customer] += h.Quantity
+	d.Customers.addAt(o.Customer, ch, ci, h.Quantity)
 	s.idemPut(oi)
 	s.emit(floodgate.OrderEventCreated, o, c.Now)
 	d.Log = append(room(d.Log), LogRecord{Type: LeafOrder, At: c.Now, Ref: o.ID})
@@ -992,8 +993,8 @@ func (s *State) Check() error {
 			if q > d.Spec.PerCustomerLimit {
 				return fmt.Errorf("drop %s: customer %s has %d, limit %d", id, c, q, d.Spec.PerCustomerLimit)
 			}
-			if d.Customers[c] != q {
-				return fmt.Errorf("drop %s: customer %s counted %d, orders sum to %d", id, c, d.Customers[c], q)
+			if n := d.Customers.Get(c); n != q {
+				return fmt.Errorf("drop %s: customer %s counted %d, orders sum to %d", id, c, n, q)
 			}
 		}
 	}

@@ -1,0 +1,170 @@
+package sale
+
+import (
+	"bytes"
+	"encoding/json"
+	"iter"
+	"maps"
+	"slices"
+	"strings"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
+)
+
+// CustomerCounts counts the units each customer has in a drop (orders paid
+// or awaiting payment), for the per-customer limit. There is an entry per
+// buyer, so it is laid out like the tickets (tickets.go): a map from a
+// 64-bit hash of the customer to an index into a slice, which the
+// collector reads as an array rather than a map of string keys, and which
+// grows without reading a key again. Every hit is checked against the name;
+// a customer whose hash another has goes to more. Snapshots write it as
+// before: a JSON object from customer to units, without customers at zero.
+type CustomerCounts struct {
+	m    map[uint64]int32 // customerHash → index into all
+	more map[string]int32 // customers whose hash another has taken
+	all  []customerCount
+}
+
+type customerCount struct {
+	name string
+	n    int64 // 0 for a customer whose orders all ended
+}
+
+func newCustomerCounts() CustomerCounts { return CustomerCounts{m: map[uint64]int32{}} }
+
+// customerHash is FNV-1a over the customer.
+func customerHash(customer string) uint64 { return fnv64(customer) }
+
+func (cc *CustomerCounts) find(customer string) int {
+	return cc.findHash(customer, customerHash(customer))
+}
+
+func (cc *CustomerCounts) findHash(customer string, h uint64) int {
+	if i, ok := cc.m[h]; ok && cc.all[i].name == customer {
+		return int(i)
+	}
+	if i, ok := cc.more[customer]; ok {
+		return int(i)
+	}
+	return -1
+}
+
+// Get returns the units customer has in the drop.
+func (cc *CustomerCounts) Get(customer string) int64 {
+	if i := cc.find(customer); i >= 0 {
+		return cc.all[i].n
+	}
+	return 0
+}
+
+// add adds n units (n < 0 takes them back) to customer's count.
+func (cc *CustomerCounts) add(customer string, n int64) {
+	h := customerHash(customer)
+	cc.addAt(customer, h, cc.findHash(customer, h), n)
+}
+
+// lookup returns customer's units, and the hash and index (-1: none) for
+// addAt, so that an order finds the customer once.
+func (cc *CustomerCounts) lookup(customer string) (n int64, h uint64, i int) {
+	h = customerHash(customer)
+	if i = cc.findHash(customer, h); i >= 0 {
+		n = cc.all[i].n
+	}
+	return n, h, i
+}
+
+// addAt is add for a customer lookup found at i (-1: none) with hash h.
+func (cc *CustomerCounts) addAt(customer string, h uint64, i int, n int64) {
+	if i >= 0 {
+		cc.all[i].n += n
+		return
+	}
+	if n == 0 {
+		return
+	}
+	k := int32(len(cc.all))
+	cc.all = append(cc.all, customerCount{customer, n})
+	if cc.m == nil {
+		cc.m = map[uint64]int32{}
+	}
+	if _, taken := cc.m[h]; !taken {
+		cc.m[h] = k
+		return
+	}
+	if cc.more == nil {
+		cc.more = map[string]int32{}
+	}
+	cc.more[customer] = k
+}
+
+// All yields each customer with units and how many, in no fixed order.
+func (cc *CustomerCounts) All() iter.Seq2[string, int64] {
+	return func(yield func(string, int64) bool) {
+		for _, c := range cc.all {
+			if c.n != 0 && !yield(c.name, c.n) {
+				return
+			}
+		}
+	}
+}
+
+func (cc *CustomerCounts) clone() CustomerCounts {
+	return CustomerCounts{m: maps.Clone(cc.m), more: maps.Clone(cc.more), all: slices.Clone(cc.all)}
+}
+
+// MarshalJSON writes the counts as encoding/json writes a map from customer
+// to units (null for a drop that never had one, as a nil map).
+func (cc CustomerCounts) MarshalJSON() ([]byte, error) {
+	if cc.m == nil && cc.all == nil {
+		return []byte("null"), nil
+	}
+	order := make([]int, 0, len(cc.all))
+	for i, c := range cc.all {
+		if c.n != 0 {
+			order = append(order, i)
+		}
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(cc.all[a].name, cc.all[b].name) })
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	buf.WriteByte('{')
+	for k, i := range order {
+		if k > 0 {
+			buf.WriteByte(',')
+		}
+		if err := encodeOne(enc, &buf, cc.all[i].name); err != nil {
+			return nil, err
+		}
+		buf.WriteByte(':')
+		if err := encodeOne(enc, &buf, cc.all[i].n); err != nil {
+			return nil, err
+		}
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON (or encoding/json, from the map this
+// replaced) wrote; a customer twice counts as the last, as in a map.
+func (cc *CustomerCounts) UnmarshalJSON(b []byte) error {
+	next := newCustomerCounts()
+	err := readObject(b, func(dec *jsontext.Decoder, key string) error {
+		var n int64
+		if err := jsonv2.UnmarshalDecode(dec, &n, jsonv1.DefaultOptionsV1()); err != nil {
+			return err
+		}
+		if i := next.find(key); i >= 0 {
+			next.all[i].n = n
+			return nil
+		}
+		next.add(key, n)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	*cc = next
+	return nil
+}
