@@ -352,6 +352,12 @@ func (e *Edge) queueStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, err := e.follow(r.Context(), drop)
+	if floodgate.ErrorCode(err) == floodgate.ENotFound {
+		// The cluster signed this ticket, so the drop exists: the node the
+		// edge asked has not applied it yet. Ask again, not "no such drop",
+		// which would make a page throw a valid ticket away.
+		err = floodgate.Errorf(floodgate.EUnavailable, "The cluster has not caught up with this drop yet; retry in a moment.")
+	}
 	if err != nil {
 		e.writeErr(w, "queue", err)
 		return
