@@ -38,7 +38,7 @@ if [[ $FUZZTIME != 0 ]]; then
   grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u | while read -r dir; do
     for fn in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go | sed 's/^func //'); do
       echo "-- $dir $fn"
-      go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$FUZZTIME" "$dir" >/tmp/floodgate-fuzz.log 2>&1 || { cat /tmp/floodgate-fuzz.log; exit 1; }
+      go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$FUZZTIME" -fuzzminimizetime=5s "$dir" >/tmp/floodgate-fuzz.log 2>&1 || { cat /tmp/floodgate-fuzz.log; exit 1; }
     done
   done
 fi
