@@ -31,8 +31,13 @@ func idemHash(customer, key string) uint64 {
 
 // idemOrder returns the order customer created with key, or nil.
 func (s *State) idemOrder(customer, key string) *Order {
+	return s.idemOrderHash(customer, key, idemHash(customer, key))
+}
+
+// idemOrderHash is idemOrder for a customer and key whose idemHash is h.
+func (s *State) idemOrderHash(customer, key string, h uint64) *Order {
 	x := s.idemIndex()
-	i, ok := x.m[idemHash(customer, key)]
+	i, ok := x.m[h]
 	if !ok {
 		return nil
 	}
@@ -48,9 +53,14 @@ func (s *State) idemOrder(customer, key string) *Order {
 
 // idemPut indexes order i, new.
 func (s *State) idemPut(i int32) {
+	o := s.Orders.at(int(i))
+	s.idemPutHash(i, idemHash(o.Customer, o.IdemKey))
+}
+
+// idemPutHash is idemPut for an order whose idemHash is h.
+func (s *State) idemPutHash(i int32, h uint64) {
 	x := s.idemIndex()
 	o := s.Orders.at(int(i))
-	h := idemHash(o.Customer, o.IdemKey)
 	if cur, taken := x.m[h]; taken && cur != i {
 		if x.more == nil {
 			x.more = map[string]int32{}

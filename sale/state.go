@@ -442,7 +442,8 @@ func (s *State) hold(c *Command) Result {
 	if c.Visitor == "" || len(c.Visitor) > MaxKeyLength {
 		return refuse(floodgate.EUnauthenticated, "The ticket has no valid visitor id.")
 	}
-	if h := s.Tickets.Get(c.Drop, c.Visitor); h != nil {
+	th := ticketHash(c.Drop, c.Visitor)
+	if h := s.Tickets.getHash(c.Drop, c.Visitor, th); h != nil {
 		s.expireIfDue(h, c.Now)
 		switch h.Status {
 		case floodgate.HoldActive:
@@ -485,7 +486,7 @@ func (s *State) hold(c *Command) Result {
 		Early:     c.Early,
 		Seq:       c.Seq,
 	}, int(s.NextHold)+chunkLen)
-	s.Tickets.put(h.Drop, h.Visitor, hi)
+	s.Tickets.putHash(h.Drop, h.Visitor, th, hi) // h.Drop is c.Drop: the drop's id is its key
 	d.Active[h.ID] = true
 	if d.NextExpiry > h.ExpiresAt {
 		d.NextExpiry = h.ExpiresAt
@@ -579,7 +580,8 @@ func (s *State) order(c *Command) Result {
 	if c.Customer == "" {
 		return refuse(floodgate.EUnauthenticated, "An order needs a signed-in buyer.")
 	}
-	if o := s.idemOrder(c.Customer, c.IdemKey); o != nil {
+	ih := idemHash(c.Customer, c.IdemKey)
+	if o := s.idemOrderHash(c.Customer, c.IdemKey, ih); o != nil {
 		if o.HoldID != c.HoldID || o.Customer != c.Customer {
 			return refuse(floodgate.EConflict, "This Idempotency-Key was already used for a different request; use a new key.")
 		}
@@ -628,7 +630,7 @@ func (s *State) order(c *Command) Result {
 	s.startOrder(d, o, c.Now)
 	h.OrderID = o.ID
 	d.Customers.addAt(o.Customer, ch, ci, h.Quantity)
-	s.idemPut(oi)
+	s.idemPutHash(oi, ih)
 	s.emit(floodgate.OrderEventCreated, o, c.Now)
 	d.Log = append(room(d.Log), LogRecord{Type: LeafOrder, At: c.Now, Ref: o.ID})
 	o.LogSeq = int64(len(d.Log))

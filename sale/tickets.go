@@ -50,7 +50,12 @@ func (x *TicketIndex) Len() int { return len(x.m) + len(x.more) }
 
 // Get returns the hold the ticket of visitor took in drop, or nil.
 func (x *TicketIndex) Get(drop, visitor string) *Hold {
-	if i, ok := x.m[ticketHash(drop, visitor)]; ok {
+	return x.getHash(drop, visitor, ticketHash(drop, visitor))
+}
+
+// getHash is Get for a ticket whose ticketHash is h.
+func (x *TicketIndex) getHash(drop, visitor string, h uint64) *Hold {
+	if i, ok := x.m[h]; ok {
 		if h := x.holds.at(int(i)); h.Drop == drop && h.Visitor == visitor {
 			return h
 		}
@@ -67,7 +72,11 @@ func (x *TicketIndex) Get(drop, visitor string) *Hold {
 
 // put records that hold i (of this drop and visitor) is the ticket's.
 func (x *TicketIndex) put(drop, visitor string, i int32) {
-	h := ticketHash(drop, visitor)
+	x.putHash(drop, visitor, ticketHash(drop, visitor), i)
+}
+
+// putHash is put for a ticket whose ticketHash is h.
+func (x *TicketIndex) putHash(drop, visitor string, h uint64, i int32) {
 	if _, taken := x.m[h]; !taken {
 		x.m[h] = i
 		return
