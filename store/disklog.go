@@ -52,6 +52,12 @@ type diskLog struct {
 	writeMu sync.Mutex // orders writes with the update of last
 	last    uint64     // the WAL's last index after its last successful write
 
+	beforeAppend func(logs []*raft.Log) // tests only; set before Raft starts
+	// appendSeconds times each append (write and fsync), where a slow disk
+	// shows.
+	appendSeconds prometheus.Histogram
+	appends       atomic.Uint64 // successful appends
+
 	fault   atomic.Pointer[diskFault]
 	healed  chan struct{} // closed when the current fault clears; guarded by faultMu
 	faultMu sync.Mutex
@@ -147,6 +153,11 @@ func newDiskLog(walDir, dataDir string, logger *slog.Logger, reg prometheus.Regi
 	d.free = f.NewGauge(prometheus.GaugeOpts{
 		Name: "floodgate_disk_free_bytes",
 		Help: "Free bytes on the file system of the data directory.",
+	})
+	d.appendSeconds = f.NewHistogram(prometheus.HistogramOpts{
+		Name:    "floodgate_raft_append_seconds",
+		Help:    "Time to write and fsync one append of Raft log entries to the data disk.",
+		Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16),
 	})
 	d.recoveries = f.NewCounter(prometheus.CounterOpts{
 		Name: "floodgate_disk_recoveries_total",
@@ -383,7 +394,16 @@ func (d *diskLog) GetLog(index uint64, l *raft.Log) error {
 func (d *diskLog) StoreLog(l *raft.Log) error { return d.StoreLogs([]*raft.Log{l}) }
 
 func (d *diskLog) StoreLogs(logs []*raft.Log) error {
-	return d.write("append", func(w *raftwal.WAL) error { return w.StoreLogs(logs) })
+	if d.beforeAppend != nil {
+		d.beforeAppend(logs)
+	}
+	start := time.Now()
+	if err := d.write("append", func(w *raftwal.WAL) error { return w.StoreLogs(logs) }); err != nil {
+		return err
+	}
+	d.appendSeconds.Observe(time.Since(start).Seconds())
+	d.appends.Add(1)
+	return nil
 }
 
 // DeleteRange waits while the log is out of service and is then done on the

@@ -50,6 +50,8 @@ type Config struct {
 
 	// wrapBarrier, in tests, wraps the barrier a new leader waits on.
 	wrapBarrier func(barrier func(time.Duration) error) func(time.Duration) error
+	// beforeAppend, in tests, runs before each append to the log.
+	beforeAppend func(logs []*raft.Log)
 }
 
 // Defaults of the snapshot settings, also the defaults of floodgate serve's
@@ -187,6 +189,7 @@ func openLocked(cfg Config, raftDir string, lock *os.File) (*Store, error) {
 		return nil, fmt.Errorf("open the raft log in %s (is another floodgate using this data dir?): %w", raftDir, err)
 	}
 	s.wal = wal
+	wal.beforeAppend = cfg.beforeAppend
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.Dir, 2, hclogger(cfg.Logger, "snapshots"))
 	if err != nil {
 		s.closeLow()
