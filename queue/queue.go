@@ -61,28 +61,6 @@ type keyset struct {
 	verifier *Verifier
 }
 
-// issuer hands out positions of one drop from blocks reserved through Raft.
-// Only the leader issues, so positions are in arrival order.
-type issuer struct {
-	mu      sync.Mutex
-	epoch   uint64
-	started bool // the start was proposed: later arrivals are not early
-	early   block
-	late    block
-}
-
-type block struct{ next, end int64 }
-
-// resetIfStale forgets the blocks of an earlier leadership term: another
-// leader may have reserved later blocks since. The caller holds is.mu.
-func (is *issuer) resetIfStale(epoch uint64) {
-	if is.epoch != epoch {
-		is.epoch, is.started, is.early, is.late = epoch, false, block{}, block{}
-	}
-}
-
-func (b *block) empty() bool { return b.next >= b.end }
-
 // New returns the waiting room.
 func New(cfg Config) *Service {
 	defaults.Positive(&cfg.TickInterval, 100*time.Millisecond)
@@ -177,38 +155,6 @@ func (s *Service) issuer(drop string) *issuer {
 		s.issuers[drop] = is
 	}
 	return is
-}
-
-// issue takes the next position: early while the drop has not started, else
-// late. A new leader never reuses the blocks of an earlier term.
-func (s *Service) issue(ctx context.Context, drop string, afterStart bool) (early bool, seq int64, err error) {
-	is := s.issuer(drop)
-	is.mu.Lock()
-	defer is.mu.Unlock()
-	is.resetIfStale(s.cfg.Store.LeaderEpoch())
-	early = !is.started && !afterStart
-	b := &is.late
-	if early {
-		b = &is.early
-	}
-	if b.empty() {
-		fresh := b.end == 0 // this leader's first block in its term
-		res, err := s.cfg.Store.Apply(ctx, &sale.Command{Kind: sale.KindReserveBlock, Now: s.cfg.Now().UnixMilli(), Drop: drop, Early: early, Size: s.cfg.BlockSize, Fresh: fresh})
-		if err != nil {
-			if early && floodgate.ErrorCode(err) == floodgate.EConflict {
-				// The drop started while this arrival was on its way.
-				is.started = true
-				is.mu.Unlock()
-				defer is.mu.Lock()
-				return s.issue(ctx, drop, true)
-			}
-			return false, 0, err
-		}
-		*b = block{next: res.Start, end: res.End}
-	}
-	seq = b.next
-	b.next++
-	return early, seq, nil
 }
 
 // Status is what a visitor is told about its place in the queue.
@@ -342,23 +288,25 @@ func (s *Service) tick(ctx context.Context) error {
 	epoch := s.cfg.Store.LeaderEpoch()
 	for _, di := range drops {
 		is := s.issuer(di.id)
-		is.mu.Lock()
-		is.resetIfStale(epoch)
-		if di.startNow {
-			is.started = true
-		}
 		// Without a block of its own this term, the leader knows of no late
 		// position beyond what was already reported, and does not know how
 		// many early ones earlier leaders handed out (-1: the state machine
-		// skips what they never reported; sale/earlygaps.go).
-		rep := sale.Issued{Drop: di.id, Early: -1, Late: di.lateIssued}
-		if is.early.end > 0 {
-			rep.Early = is.early.next
+		// skips what they never reported; sale/earlygaps.go). Late positions
+		// are read without the issuer's lock, so a join waiting for a block
+		// reservation does not hold up the tick; early ones under it when
+		// this tick proposes the start, which then counts every one.
+		rep := sale.Issued{Drop: di.id, Early: is.reported(&is.early, epoch), Late: di.lateIssued}
+		if di.startNow {
+			is.mu.Lock()
+			if is.epoch.Load() == epoch {
+				is.started.Store(true)
+			}
+			rep.Early = is.reported(&is.early, epoch)
+			is.mu.Unlock()
 		}
-		if is.late.end > 0 {
-			rep.Late = is.late.next
+		if n := is.reported(&is.late, epoch); n >= 0 {
+			rep.Late = n
 		}
-		is.mu.Unlock()
 		cmd.Issued = append(cmd.Issued, rep)
 	}
 	var seed [8]byte

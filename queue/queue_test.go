@@ -96,8 +96,8 @@ func TestJoinAdmitsInOrderUpToStock(t *testing.T) {
 	}
 	var lateNext int64
 	st.Read(func(s *sale.State) { lateNext = s.Drops["d"].LateNext })
-	if lateNext != 12 {
-		t.Fatalf("10 joins with blocks of 4 reserved %d positions, want 12 (3 blocks)", lateNext)
+	if lateNext != 12 && lateNext != 16 {
+		t.Fatalf("10 joins with blocks of 4 reserved %d positions, want 12 (3 blocks) or 16 (and the next one ahead)", lateNext)
 	}
 	testkit.WaitFor(t, "admission of the first 3", func() bool { return mustStatus(t, q, tickets[2]).State == floodgate.QueueAdmitted })
 	time.Sleep(100 * time.Millisecond) // ten more ticks: still only 3
