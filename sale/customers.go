@@ -149,8 +149,13 @@ func (cc CustomerCounts) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON reads what MarshalJSON (or encoding/json, from the map this
 // replaced) wrote; a customer twice counts as the last, as in a map.
 func (cc *CustomerCounts) UnmarshalJSON(b []byte) error {
+	return cc.UnmarshalJSONFrom(jsontext.NewDecoder(bytes.NewReader(b), jsonv1.DefaultOptionsV1()))
+}
+
+// UnmarshalJSONFrom is UnmarshalJSON reading from the snapshot's decoder.
+func (cc *CustomerCounts) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	next := newCustomerCounts()
-	err := readObject(b, func(dec *jsontext.Decoder, key string) error {
+	err := readObjectFrom(dec, func(key string) error {
 		var n int64
 		if err := jsonv2.UnmarshalDecode(dec, &n, jsonv1.DefaultOptionsV1()); err != nil {
 			return err

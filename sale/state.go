@@ -1,7 +1,6 @@
 package sale
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -199,10 +198,6 @@ func NewState() *State {
 	s.Tickets = newTicketIndex(&s.Holds)
 	return s
 }
-
-// Marshal returns the canonical encoding of the state: JSON with sorted map
-// keys, so equal states give byte-identical output.
-func (s *State) Marshal() ([]byte, error) { return json.Marshal(s) }
 
 func refuse(code, format string, args ...any) Result {
 	return Result{Err: floodgate.Errorf(code, format, args...)}

@@ -91,28 +91,45 @@ func (t *table[T, P]) at(i int) *T { return &t.chunks[i>>chunkBits][i&(chunkLen-
 // the numbers kept in byNum (ids with larger numbers go to byID), so that
 // a stray id cannot make the slice huge.
 func (t *table[T, P]) add(v T, room int) (*T, int32) {
-	i := t.n
-	if i>>chunkBits == len(t.chunks) {
-		t.chunks = append(t.chunks, make([]T, chunkLen))
-	}
-	p := t.at(i)
+	p := t.next()
 	*p = v
 	t.n++
-	id := P(p).id()
+	t.index(t.n-1, room)
+	return p, int32(t.n - 1)
+}
+
+// next returns where the next item goes, making room for it.
+func (t *table[T, P]) next() *T {
+	if t.n>>chunkBits == len(t.chunks) {
+		t.chunks = append(t.chunks, make([]T, chunkLen))
+	}
+	return t.at(t.n)
+}
+
+// index makes item i found by its id; false if another item has that id.
+func (t *table[T, P]) index(i, room int) bool {
+	id := P(t.at(i)).id()
 	if n, ok := idNumber(id); ok && n <= uint64(max(room, len(t.byNum))) {
 		if n > uint64(len(t.byNum)) {
 			t.byNum = slices.Grow(t.byNum, int(n)-len(t.byNum))[:n]
 		}
-		if t.byNum[n-1] == 0 {
+		k := int(t.byNum[n-1]) - 1
+		if k < 0 {
 			t.byNum[n-1] = int32(i + 1)
-			return p, int32(i)
+			return true
 		}
+		if P(t.at(k)).id() == id {
+			return false
+		}
+	}
+	if _, dup := t.byID[id]; dup {
+		return false
 	}
 	if t.byID == nil {
 		t.byID = map[string]int32{}
 	}
 	t.byID[id] = int32(i)
-	return p, int32(i)
+	return true
 }
 
 // clone copies every item into new chunks.
@@ -147,6 +164,14 @@ func idNumber(id string) (uint64, bool) {
 // MarshalJSON writes the items as encoding/json writes a map from id to
 // item: ids sorted, HTML escaped.
 func (t table[T, P]) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := t.writeJSON(&buf, json.NewEncoder(&buf)); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func (t *table[T, P]) writeJSON(buf *bytes.Buffer, enc *json.Encoder) error {
 	order := make([]int32, t.n)
 	for i := range order {
 		order[i] = int32(i)
@@ -154,24 +179,22 @@ func (t table[T, P]) MarshalJSON() ([]byte, error) {
 	slices.SortFunc(order, func(a, b int32) int {
 		return strings.Compare(P(t.at(int(a))).id(), P(t.at(int(b))).id())
 	})
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
 	buf.WriteByte('{')
 	for k, i := range order {
 		if k > 0 {
 			buf.WriteByte(',')
 		}
 		p := t.at(int(i))
-		if err := encodeOne(enc, &buf, P(p).id()); err != nil {
-			return nil, err
+		if err := writeString(buf, enc, P(p).id()); err != nil {
+			return err
 		}
 		buf.WriteByte(':')
-		if err := encodeOne(enc, &buf, p); err != nil {
-			return nil, err
+		if err := encodeOne(enc, buf, p); err != nil {
+			return err
 		}
 	}
 	buf.WriteByte('}')
-	return buf.Bytes(), nil
+	return nil
 }
 
 // encodeOne writes v as encoding/json does, without the Encoder's newline.
@@ -186,38 +209,56 @@ func encodeOne(enc *json.Encoder, buf *bytes.Buffer, v any) error {
 // UnmarshalJSON reads what MarshalJSON (or encoding/json, from the map
 // this table replaced) wrote, under encoding/json's rules.
 func (t *table[T, P]) UnmarshalJSON(b []byte) error {
-	var ids []string
-	var items []T
-	err := readObject(b, func(dec *jsontext.Decoder, key string) error {
-		var v T
-		if err := jsonv2.UnmarshalDecode(dec, &v, jsonv1.DefaultOptionsV1()); err != nil {
+	return t.UnmarshalJSONFrom(jsontext.NewDecoder(bytes.NewReader(b), jsonv1.DefaultOptionsV1()))
+}
+
+// UnmarshalJSONFrom is UnmarshalJSON reading from the snapshot's decoder
+// (Unmarshal), each item straight into its place.
+func (t *table[T, P]) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	var next table[T, P]
+	err := readObjectFrom(dec, func(key string) error {
+		p := next.next()
+		if err := jsonv2.UnmarshalDecode(dec, p, jsonv1.DefaultOptionsV1()); err != nil {
 			return err
 		}
-		if P(&v).id() != key {
-			return fmt.Errorf("sale: item %q is under the key %q", P(&v).id(), key)
+		if P(p).id() != key {
+			return fmt.Errorf("sale: item %q is under the key %q", P(p).id(), key)
 		}
-		ids, items = append(ids, key), append(items, v)
+		next.n++
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	*t = table[T, P]{}
-	room := 2*len(items) + chunkLen
-	for k, v := range items {
-		if i := t.find(ids[k]); i >= 0 {
-			*t.at(i) = v // a key twice: the last one counts, as in a map
-			continue
+	// Indexed once all are read: ids come sorted as strings, not by number.
+	room := 2*next.n + chunkLen
+	for i := range next.n {
+		if !next.index(i, room) {
+			*t = next.withoutDuplicates(room)
+			return nil
 		}
-		t.add(v, room)
 	}
+	*t = next
 	return nil
 }
 
-// readObject calls each for every member of the JSON object b (null reads
-// as empty), under encoding/json's rules.
-func readObject(b []byte, each func(dec *jsontext.Decoder, key string) error) error {
-	dec := jsontext.NewDecoder(bytes.NewReader(b), jsonv1.DefaultOptionsV1())
+// withoutDuplicates rebuilds a table read with an id twice: the last one
+// counts, as in a map.
+func (t *table[T, P]) withoutDuplicates(room int) table[T, P] {
+	var out table[T, P]
+	for p := range t.All() {
+		if i := out.find(P(p).id()); i >= 0 {
+			*out.at(i) = *p
+			continue
+		}
+		out.add(*p, room)
+	}
+	return out
+}
+
+// readObjectFrom calls each for every member of the JSON object dec is
+// at (null reads as empty); each reads the member's value.
+func readObjectFrom(dec *jsontext.Decoder, each func(key string) error) error {
 	tok, err := dec.ReadToken()
 	if err != nil {
 		return err
@@ -234,7 +275,7 @@ func readObject(b []byte, each func(dec *jsontext.Decoder, key string) error) er
 		if err != nil {
 			return err
 		}
-		if err := each(dec, tok.String()); err != nil {
+		if err := each(tok.String()); err != nil {
 			return err
 		}
 	}

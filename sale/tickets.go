@@ -122,6 +122,14 @@ func (x *TicketIndex) restore(holds *HoldTable) {
 // MarshalJSON writes the tickets as encoding/json writes a map from
 // drop "/" visitor to hold id.
 func (x TicketIndex) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := x.writeJSON(&buf, json.NewEncoder(&buf)); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func (x *TicketIndex) writeJSON(buf *bytes.Buffer, enc *json.Encoder) error {
 	type pair struct{ key, id string }
 	pairs := make([]pair, 0, x.Len()+len(x.loaded))
 	for _, i := range x.m {
@@ -135,30 +143,33 @@ func (x TicketIndex) MarshalJSON() ([]byte, error) {
 		pairs = append(pairs, pair{k, id})
 	}
 	slices.SortFunc(pairs, func(a, b pair) int { return strings.Compare(a.key, b.key) })
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
 	buf.WriteByte('{')
 	for k, p := range pairs {
 		if k > 0 {
 			buf.WriteByte(',')
 		}
-		if err := encodeOne(enc, &buf, p.key); err != nil {
-			return nil, err
+		if err := writeString(buf, enc, p.key); err != nil {
+			return err
 		}
 		buf.WriteByte(':')
-		if err := encodeOne(enc, &buf, p.id); err != nil {
-			return nil, err
+		if err := writeString(buf, enc, p.id); err != nil {
+			return err
 		}
 	}
 	buf.WriteByte('}')
-	return buf.Bytes(), nil
+	return nil
 }
 
 // UnmarshalJSON keeps the tickets as read; restored indexes them once the
 // holds are read too.
 func (x *TicketIndex) UnmarshalJSON(b []byte) error {
+	return x.UnmarshalJSONFrom(jsontext.NewDecoder(bytes.NewReader(b), jsonv1.DefaultOptionsV1()))
+}
+
+// UnmarshalJSONFrom is UnmarshalJSON reading from the snapshot's decoder.
+func (x *TicketIndex) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	loaded := map[string]string{}
-	err := readObject(b, func(dec *jsontext.Decoder, key string) error {
+	err := readObjectFrom(dec, func(key string) error {
 		var id string
 		if err := jsonv2.UnmarshalDecode(dec, &id, jsonv1.DefaultOptionsV1()); err != nil {
 			return err
