@@ -85,6 +85,9 @@ type Report struct {
 	Orders     int
 	EarlyTotal int64
 	Winners    []int64 // draw: the entry numbers admitted by the draw's first admission, in rank order
+	// GapPositions counts the late positions the log records as passed over
+	// as a gap (reserved by a lost leader, never reported as handed out).
+	GapPositions int64
 }
 
 // Audit checks drop; receipt (a compact JWS, may be empty) is checked too.
@@ -261,8 +264,18 @@ func (a *Auditor) replay(leaves [][]byte, drop string, seed []byte, f *fairnessD
 				return mismatch("the draw ranked %d entrants, but %d entries are in the log", earlyTotal, len(entries))
 			}
 		case sale.LeafAdmit:
-			if !started || l.From == nil || l.To == nil || *l.To <= *l.From || *l.From < admitted {
+			// Every move of the counter is recorded: each admission starts
+			// where the one before it ended.
+			if !started || l.From == nil || l.To == nil || *l.To <= *l.From || *l.From != admitted {
 				return mismatch("leaf %d: admission [%v, %v) does not follow the admissions before it (up to %d)", i, l.From, l.To, admitted)
+			}
+			// A gap is late positions a lost leader reserved and never
+			// reported as handed out: never early arrivals or draw ranks.
+			if l.Gap && (draw || *l.From < earlyTotal) {
+				return mismatch("leaf %d: positions [%d, %d) passed over as a gap, but the first %d are early arrivals or draw ranks", i, *l.From, *l.To, earlyTotal)
+			}
+			if l.Gap {
+				rep.GapPositions += *l.To - *l.From
 			}
 			if draw && firstAdmit && seed != nil {
 				ranking := sale.Ranking(seed, earlyTotal)
@@ -300,6 +313,9 @@ func (a *Auditor) replay(leaves [][]byte, drop string, seed []byte, f *fairnessD
 			what = "draw ranks"
 		}
 		a.logf("ok   %d orders: every position recomputed from the seed (%s over %d), each admitted before its order", rep.Orders, what, earlyTotal)
+	}
+	if rep.GapPositions > 0 {
+		a.logf("ok   %d late positions passed over as gaps a lost leader left, recorded in the log between the admissions", rep.GapPositions)
 	}
 	if draw && rep.Winners != nil {
 		a.logf("ok   the draw of %d entries is reproducible: winners are entries %v", earlyTotal, rep.Winners)

@@ -1,9 +1,6 @@
 package sale
 
-import (
-	"slices"
-	"sort"
-)
+import "slices"
 
 // Early gaps: early indexes a lost leader reserved but, as far as the log
 // knows, never handed out.
@@ -33,9 +30,12 @@ import (
 // out by the lost leader after its last report) keeps that position and is
 // admitted as soon as the counter passes it, like a visitor in a late gap.
 type DropEarly struct {
-	EarlyIssued int64   `json:"early_issued,omitempty"`
-	EarlyGaps   []Gap   `json:"early_gaps,omitempty"` // early index ranges, until the opening
-	EarlySkip   []int64 `json:"early_skip,omitempty"` // positions admission passes over, ascending
+	EarlyIssued int64 `json:"early_issued,omitempty"`
+	EarlyGaps   []Gap `json:"early_gaps,omitempty"` // early index ranges, until the opening
+	// EarlySkip holds the positions admission passes over, ascending; those
+	// below the counter stay while an admission step covering them is
+	// inside its window (see earlySkipped).
+	EarlySkip []int64 `json:"early_skip,omitempty"`
 	// EarlySkipped counts the positions admission passed over.
 	EarlySkipped int64 `json:"early_skipped,omitempty"`
 }
@@ -95,29 +95,62 @@ func (d *Drop) openEarly(unknown bool) {
 // log cover every position the counter passed.
 func (d *Drop) stretchEarly(n, limit int64) (to, skipped int64) {
 	defer func() { d.EarlySkipped += skipped }()
+	lo := d.earlySkipFrom(d.AdmittedUpTo)
 	to = d.AdmittedUpTo + n
-	for _, p := range d.EarlySkip {
+	for _, p := range d.EarlySkip[lo:] {
 		if p > to {
 			break
 		}
-		if p >= d.AdmittedUpTo {
-			skipped++
-			to++
-		}
+		skipped++
+		to++
 	}
 	if to > limit {
 		// Count again up to limit.
-		to, skipped = limit, int64(sort.Search(len(d.EarlySkip), func(i int) bool { return d.EarlySkip[i] >= limit }))
+		to, skipped = limit, int64(d.earlySkipFrom(limit)-lo)
 	}
 	return to, skipped
 }
 
-// forgetEarlySkip drops the skipped positions below the counter.
+// earlySkipFrom is the index of the first skipped position at or after pos.
+func (d *Drop) earlySkipFrom(pos int64) int {
+	i, _ := slices.BinarySearch(d.EarlySkip, pos)
+	return i
+}
+
+// forgetEarlySkip drops the skipped positions below the counter that no
+// admission still inside its window covers. The others stay, so that a
+// hold at one (a ticket of the gap after all) is known for what it is: the
+// step counted that position as resolved already (see earlySkipped).
 func (d *Drop) forgetEarlySkip() {
-	i := sort.Search(len(d.EarlySkip), func(i int) bool { return d.EarlySkip[i] >= d.AdmittedUpTo })
-	if i > 0 {
+	below := d.AdmittedUpTo
+	if len(d.Batches) > 0 {
+		below = min(below, d.Batches[0].From)
+	}
+	if i := d.earlySkipFrom(below); i > 0 {
 		d.EarlySkip = append(d.EarlySkip[:0], d.EarlySkip[i:]...)
 	}
+}
+
+// earlySkipped reports whether admission passed over pos as a skipped
+// early position, counting it as resolved, in a step still inside its
+// window. A hold there (by a visitor who holds an index of the gap after
+// all) must not resolve the step again: the step would count one undecided
+// visitor fewer than there are, and the next one would admit one more than
+// the units left can serve.
+func (d *Drop) earlySkipped(pos int64) bool {
+	_, found := slices.BinarySearch(d.EarlySkip, pos)
+	return found && pos < d.AdmittedUpTo
+}
+
+// passGap moves the counter over the late gap ending at to and records the
+// move in the transparency log, marked as a gap, so the admission records
+// cover every position the counter passed. Nobody is admitted by it: the
+// positions count neither against the rate nor against the stock. A visitor
+// who does hold a ticket of the gap (handed out by the lost leader after its
+// last report) may take a hold from now on; it resolves no admission step.
+func (d *Drop) passGap(now, to int64) {
+	d.Log = append(room(d.Log), LogRecord{Type: LeafAdmit, At: now, From: d.AdmittedUpTo, To: to, Gap: true})
+	d.AdmittedUpTo = to
 }
 
 // earlySkippedBefore counts the skipped positions in [d.AdmittedUpTo, pos).
@@ -125,7 +158,5 @@ func (d *Drop) earlySkippedBefore(pos int64) int64 {
 	if len(d.EarlySkip) == 0 {
 		return 0
 	}
-	lo := sort.Search(len(d.EarlySkip), func(i int) bool { return d.EarlySkip[i] >= d.AdmittedUpTo })
-	hi := sort.Search(len(d.EarlySkip), func(i int) bool { return d.EarlySkip[i] >= pos })
-	return int64(max(hi-lo, 0))
+	return int64(max(d.earlySkipFrom(pos)-d.earlySkipFrom(d.AdmittedUpTo), 0))
 }

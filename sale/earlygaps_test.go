@@ -101,17 +101,8 @@ func TestEarlyGapIsSkipped(t *testing.T) {
 				}
 			}
 			// The admission records cover every position the counter passed.
-			var upTo int64
-			for _, r := range d.Log {
-				if r.Type == LeafAdmit {
-					if r.From != upTo {
-						t.Fatalf("admission record [%d,%d) after [..,%d): a jump the log does not show", r.From, r.To, upTo)
-					}
-					upTo = r.To
-				}
-			}
-			if upTo != d.AdmittedUpTo || slices.Contains(d.EarlySkip, d.AdmittedUpTo) {
-				t.Fatalf("records up to %d, counter at %d, skip %v", upTo, d.AdmittedUpTo, d.EarlySkip)
+			if err := admitRecordsCover(d); err != nil || slices.Contains(d.EarlySkip, d.AdmittedUpTo) {
+				t.Fatalf("%v (counter at %d, skip %v)", err, d.AdmittedUpTo, d.EarlySkip)
 			}
 			if d.Unresolved() != int64(len(real)) {
 				t.Fatalf("unresolved = %d, want the %d real arrivals (the skipped positions are not waited for)", d.Unresolved(), len(real))

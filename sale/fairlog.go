@@ -18,7 +18,7 @@ import (
 // Leaf types.
 const (
 	LeafStart = "start" // the drop opened: early arrivals placed, or the draw ran
-	LeafAdmit = "admit" // positions [from, to) admitted
+	LeafAdmit = "admit" // positions [from, to) admitted (gap: passed over as a late gap)
 	LeafEntry = "entry" // a draw entry
 	LeafOrder = "order" // an order (the leaf is the order's receipt payload)
 	LeafClose = "close" // the drop was closed
@@ -35,6 +35,9 @@ type LogRecord struct {
 	From int64  `json:"f,omitempty"` // admit: first position; entry: entry index
 	To   int64  `json:"o,omitempty"` // admit: end position (exclusive)
 	Ref  string `json:"r,omitempty"` // entry: customer; order: order id
+	// Gap marks an admit record of positions passed over as a late gap:
+	// reserved by a lost leader, never reported as handed out.
+	Gap bool `json:"g,omitempty"`
 }
 
 // HeadMark is a published tree head: the log size at a time.
@@ -64,6 +67,7 @@ type Leaf struct {
 	EarlyTotal        *int64 `json:"early_total,omitempty"`
 	From              *int64 `json:"from,omitempty"`
 	To                *int64 `json:"to,omitempty"`
+	Gap               bool   `json:"gap,omitempty"`
 	Entry             *int64 `json:"entry,omitempty"`
 	At                string `json:"at,omitempty"`
 	LogIndex          int64  `json:"log_index"`
@@ -117,7 +121,7 @@ func (s *State) LogLeaf(drop string, i int64) ([]byte, bool) {
 			l.Algorithm, l.ShuffleCommitment = ShuffleAlgorithm, Commitment(d.ShuffleSeed)
 		}
 	case LeafAdmit:
-		l.From, l.To = &r.From, &r.To
+		l.From, l.To, l.Gap = &r.From, &r.To, r.Gap
 	case LeafEntry:
 		l.Entry = &r.From
 		l.CustomerHash = CustomerHash(drop, r.Ref)
@@ -209,8 +213,10 @@ func (d *Drop) markHead(now int64) {
 
 // checkFair verifies the invariants of the transparency logs (State.Check):
 // every order is logged once, at the index it records; draw entries are
-// numbered in order, one per customer, all before the draw; admissions only
-// move forward; published heads grow and stay within the log.
+// numbered in order, one per customer, all before the draw; the admission
+// records cover every move of the counter, each starting where the one
+// before ended (late gaps among the late positions); published heads grow
+// and stay within the log.
 func (s *State) checkFair() error {
 	for o := range s.Orders.All() {
 		if o.LogSeq == 0 {
@@ -238,7 +244,7 @@ func (s *State) checkFair() error {
 				}
 				started = true
 			case LeafAdmit:
-				if !started || r.From < admitted || r.To <= r.From {
+				if !started || r.From != admitted || r.To <= r.From || r.Gap && r.From < d.EarlyTotal {
 					return fmt.Errorf("drop %s: leaf %d: admission [%d, %d) after %d", id, i, r.From, r.To, admitted)
 				}
 				admitted = r.To
@@ -251,7 +257,7 @@ func (s *State) checkFair() error {
 		if entries != int64(len(d.Entries)) || len(d.EntryIndex) != len(d.Entries) {
 			return fmt.Errorf("drop %s: %d entries, %d logged, %d indexed", id, len(d.Entries), entries, len(d.EntryIndex))
 		}
-		if admitted > d.AdmittedUpTo {
+		if admitted > d.AdmittedUpTo || started && admitted != d.AdmittedUpTo {
 			return fmt.Errorf("drop %s: the log admits up to %d, the counter is at %d", id, admitted, d.AdmittedUpTo)
 		}
 		var last int64

@@ -136,8 +136,9 @@ func (g *gen) command() Command {
 	case p < 14:
 		c.Kind, c.Drop, c.Early = KindReserveBlock, g.drop(), g.chance(0.4)
 		c.Size = int64(1 + g.pick(6))
-		// A new leader's first block (no extra draw: the seeds' runs stay).
-		c.Fresh = c.Early && c.Size%3 == 0
+		// A new leader's first block, early or late (no extra draw: the
+		// seeds' runs stay).
+		c.Fresh = c.Size%3 == 0
 		if g.chance(0.03) {
 			c.Size = 0
 		}
@@ -347,10 +348,11 @@ func (ck *checker) step(tb testing.TB, s *State, buf []byte) (res Result, ok boo
 		started           bool
 		unresolved, avail int64
 		paused            bool
+		gapped            int64 // positions passed over as late gaps
 	}
 	before := map[string]snap{}
 	for id, d := range s.Drops {
-		before[id] = snap{[3]int64{d.Available, d.Held, d.Sold}, d.AdmittedUpTo, d.Issued, d.Started, d.Unresolved(), d.Available, d.Paused}
+		before[id] = snap{[3]int64{d.Available, d.Held, d.Sold}, d.AdmittedUpTo, d.Issued, d.Started, d.Unresolved(), d.Available, d.Paused, lateGapsPassed(d)}
 	}
 	lastTick, nHolds, nOrders, nextHold, nextOrder := s.LastTick, s.Holds.Len(), s.Orders.Len(), s.NextHold, s.NextOrder
 	before2 := paymentSnapshot(s)
@@ -400,17 +402,22 @@ func (ck *checker) step(tb testing.TB, s *State, buf []byte) (res Result, ok boo
 				ck.startBase[id] = c.Now
 			}
 		}
-		if c.Kind == KindTick && existed && d.AdmittedUpTo > b.admitted {
+		if c.Kind == KindTick && existed && d.AdmittedUpTo-lateGapsPassed(d) > b.admitted-b.gapped {
 			// New admissions only where stock can serve every admitted
-			// visitor still inside its window.
+			// visitor still inside its window (passing a late gap admits
+			// nobody).
 			if d.Unresolved() > d.Available {
 				tb.Fatalf("tick admitted %s up to %d: %d unresolved for %d available", id, d.AdmittedUpTo, d.Unresolved(), d.Available)
 			}
 		}
+		if err := admitRecordsCover(d); err != nil {
+			tb.Fatalf("after %v: drop %s: %v", c.Kind, id, err)
+		}
 		if d.Started && !d.IsDraw() {
 			// Never faster than admit_per_second since the start.
-			// Early positions nobody holds are passed over for free.
-			if base, ok := ck.startBase[id]; ok && (d.AdmittedUpTo-d.EarlySkipped)*1000 > ck.maxRate[id]*(s.LastTick-base) {
+			// Positions nobody holds (early skips, late gaps) are passed
+			// over for free.
+			if base, ok := ck.startBase[id]; ok && (d.AdmittedUpTo-d.EarlySkipped-lateGapsPassed(d))*1000 > ck.maxRate[id]*(s.LastTick-base) {
 				tb.Fatalf("drop %s admitted %d in %d ms at %d/s", id, d.AdmittedUpTo, s.LastTick-base, ck.maxRate[id])
 			}
 		}

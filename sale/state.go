@@ -492,7 +492,9 @@ func (s *State) hold(c *Command) Result {
 	for i := range d.Batches {
 		b := &d.Batches[i]
 		if pos >= b.From && pos < b.To {
-			b.Resolved++
+			if !d.earlySkipped(pos) {
+				b.Resolved++ // a skipped position was counted when the step passed it
+			}
 			h.AdmittedAt = b.At
 			break
 		}
@@ -756,6 +758,7 @@ func (d *Drop) admit(now, dt int64) {
 		}
 	}
 	d.Batches = live
+	d.forgetEarlySkip()
 	if d.Paused {
 		// No admission and no credit while paused: resuming is not a burst.
 		d.AdmitCredit = 0
@@ -768,8 +771,8 @@ func (d *Drop) admit(now, dt int64) {
 	gaps := d.Gaps[:0]
 	for _, g := range d.Gaps {
 		from, to := d.EarlyTotal+g.From, d.EarlyTotal+g.To
-		if d.AdmittedUpTo >= from && d.AdmittedUpTo < to {
-			d.AdmittedUpTo = to
+		if d.AdmittedUpTo >= from && d.AdmittedUpTo < to && to <= d.Issued {
+			d.passGap(now, to)
 		}
 		if to <= d.AdmittedUpTo {
 			continue
@@ -788,7 +791,6 @@ func (d *Drop) admit(now, dt int64) {
 	d.Log = append(room(d.Log), LogRecord{Type: LeafAdmit, At: now, From: d.AdmittedUpTo, To: to})
 	d.AdmitCredit -= (to - d.AdmittedUpTo - skipped) * 1000
 	d.AdmittedUpTo = to
-	d.forgetEarlySkip()
 }
 
 // Ahead counts the positions in [d.AdmittedUpTo, pos) that are not in a gap:
