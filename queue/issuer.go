@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,25 +14,25 @@ import (
 // issuer hands out positions of one drop from blocks reserved through Raft.
 // Only the leader issues, so positions are in arrival order.
 //
-// A join after the opening takes its position with one atomic add on the
-// current block, with no lock: in the opening burst tens of thousands of
-// joins a second would otherwise queue on one mutex, each waiting for the
-// one before it to be scheduled. A reservation is a Raft write (an fsync,
-// and a round trip to the followers in a cluster). As soon as a block comes
-// into use the next one is reserved in the background, and the first late
-// block with the first early arrival, before the opening, so in a steady
-// stream of joins nobody waits for a write. A join that finds the block
-// used up (the next one was not committed in time, or this is the first
-// block of a leadership term) takes mu and waits for it there. The leader's
-// tick reads how far late positions were handed out from the same atomics,
-// never waiting on mu.
+// A join takes its position with one atomic add on the current block, with
+// no lock: in the opening burst tens of thousands of joins a second would
+// otherwise queue on one mutex, each waiting for the one before it to be
+// scheduled. A reservation is a Raft write (an fsync, and a round trip to
+// the followers in a cluster). As soon as a block comes into use the next
+// one is reserved in the background, and the first late block with the
+// first early one, before the opening, so in a steady stream of joins nobody
+// waits for a write. A join that finds the block used up (the next one was
+// not committed in time, or this is the first block of a leadership term)
+// takes mu and waits for it there. The leader's tick reads how far positions
+// were handed out from the same atomics, never waiting for a reservation.
 type issuer struct {
 	mu    sync.Mutex
 	early blocks
 	late  blocks
 
-	epoch   atomic.Uint64 // written under mu
-	started atomic.Bool   // the start was proposed: later arrivals are not early
+	epoch       atomic.Uint64 // written under mu
+	started     atomic.Bool   // the start was proposed: later arrivals are not early
+	earlyTakers atomic.Int32  // joins taking an early position without mu (take)
 }
 
 // block is a range of reserved positions [start, end).
@@ -94,27 +95,33 @@ func (is *issuer) reported(bs *blocks, epoch uint64) int64 {
 	return min(b.next.Load(), b.end)
 }
 
+// closeEarly marks the start as proposed and returns how many early
+// positions were handed out, counting every one: early joins under mu are
+// kept out by it, and those taking one without it are waited for.
+func (is *issuer) closeEarly(epoch uint64) int64 {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	if is.epoch.Load() == epoch {
+		is.started.Store(true)
+	}
+	for is.earlyTakers.Load() != 0 {
+		runtime.Gosched()
+	}
+	return is.reported(&is.early, epoch)
+}
+
 // reserveTimeout bounds a reservation made in the background.
 const reserveTimeout = 10 * time.Second
 
 // issue takes the next position: early while the drop has not started, else
 // late. A new leader never reuses the blocks of an earlier term.
-//
-// Late positions, the opening burst, are taken without a lock. Early ones
-// are taken under mu, as is the tick's report that proposes the start: once
-// it is made, no early position is handed out that it does not count.
 func (s *Service) issue(ctx context.Context, drop string, afterStart bool) (early bool, seq int64, err error) {
 	is := s.issuer(drop)
 	for {
 		epoch := s.cfg.Store.LeaderEpoch()
-		if is.epoch.Load() == epoch && (afterStart || is.started.Load()) {
-			if b := is.late.cur.Load(); b != nil && b.epoch == epoch {
-				if n, ok := b.take(); ok {
-					if n == b.start {
-						s.reserveAhead(is, &is.late, b, drop, false)
-					}
-					return false, n, nil
-				}
+		if is.epoch.Load() == epoch {
+			if early, seq, ok := s.take(is, drop, afterStart, epoch); ok {
+				return early, seq, nil
 			}
 		}
 		is.mu.Lock()
@@ -125,12 +132,7 @@ func (s *Service) issue(ctx context.Context, drop string, afterStart bool) (earl
 		if early {
 			bs = &is.early
 		}
-		seq, err = s.issueLocked(ctx, bs, drop, early, epoch)
-		if err == nil && early && is.late.cur.Load() == nil {
-			// The first late block is reserved before the opening, so the
-			// opening burst does not wait for it.
-			s.reserveAheadLocked(&is.late, drop, false)
-		}
+		seq, err = s.issueLocked(ctx, is, bs, drop, early, epoch)
 		is.mu.Unlock()
 		switch {
 		case err == nil:
@@ -145,14 +147,48 @@ func (s *Service) issue(ctx context.Context, drop string, afterStart bool) (earl
 	}
 }
 
+// take hands out a position from the current block without a lock, if
+// one is left. An early taker counts itself in earlyTakers before it looks
+// at started, and the tick that proposes the opening sets started before it
+// waits for earlyTakers to drain: either the taker sees the start and takes
+// a late position, or the tick waits for it and counts its early one.
+func (s *Service) take(is *issuer, drop string, afterStart bool, epoch uint64) (early bool, seq int64, ok bool) {
+	if !afterStart && !is.started.Load() {
+		is.earlyTakers.Add(1)
+		if !is.started.Load() {
+			b := is.early.cur.Load()
+			if b == nil || b.epoch != epoch {
+				is.earlyTakers.Add(-1)
+				return true, 0, false
+			}
+			n, ok := b.take()
+			is.earlyTakers.Add(-1) // before reserveAhead takes mu, which closeEarly holds
+			if ok && n == b.start {
+				s.reserveAhead(is, &is.early, b, drop, true)
+			}
+			return true, n, ok
+		}
+		is.earlyTakers.Add(-1)
+	}
+	b := is.late.cur.Load()
+	if b == nil || b.epoch != epoch {
+		return false, 0, false
+	}
+	n, ok := b.take()
+	if ok && n == b.start {
+		s.reserveAhead(is, &is.late, b, drop, false)
+	}
+	return false, n, ok
+}
+
 // issueLocked hands out a position of bs with is.mu held, waiting for a
 // block when none is left.
-func (s *Service) issueLocked(ctx context.Context, bs *blocks, drop string, early bool, epoch uint64) (int64, error) {
+func (s *Service) issueLocked(ctx context.Context, is *issuer, bs *blocks, drop string, early bool, epoch uint64) (int64, error) {
 	for {
 		if b := bs.cur.Load(); b != nil && !b.usedUp() {
 			if n, ok := b.take(); ok {
 				if n == b.start {
-					s.reserveAheadLocked(bs, drop, early)
+					s.reserveAheadLocked(is, bs, drop, early)
 				}
 				return n, nil
 			}
@@ -189,11 +225,16 @@ func (s *Service) reserveAhead(is *issuer, bs *blocks, b *block, drop string, ea
 	is.mu.Lock()
 	defer is.mu.Unlock()
 	if is.epoch.Load() == b.epoch && bs.cur.Load() == b {
-		s.reserveAheadLocked(bs, drop, early)
+		s.reserveAheadLocked(is, bs, drop, early)
 	}
 }
 
-func (s *Service) reserveAheadLocked(bs *blocks, drop string, early bool) {
+func (s *Service) reserveAheadLocked(is *issuer, bs *blocks, drop string, early bool) {
+	if early && is.late.cur.Load() == nil {
+		// The first late block is reserved with the first early block, so
+		// the opening burst does not wait for it.
+		s.reserveAheadLocked(is, &is.late, drop, false)
+	}
 	if bs.pending != nil || bs.ahead != nil {
 		return
 	}

@@ -129,3 +129,69 @@ func TestFirstLateBlockIsReservedBeforeTheOpening(t *testing.T) {
 		t.Fatal("the drop started an hour early")
 	}
 }
+
+// TestOpeningCountsEveryEarlyArrival joins from many goroutines while the
+// leader's tick proposes the opening: every early position handed out
+// (without a lock) is counted by the opening, so none is left outside the
+// shuffle, and every counted one was handed out.
+func TestOpeningCountsEveryEarlyArrival(t *testing.T) {
+	st := openStore(t)
+	q := startQueue(t, st, 50)
+	startsAt := time.Now().Add(400 * time.Millisecond)
+	createDrop(t, st, &sale.DropSpec{ID: "o", Name: "O", Stock: 100, PerCustomerLimit: 1, StartsAt: startsAt.UnixMilli(),
+		HoldSeconds: 60, AdmitPerSecond: 1, AdmitWindow: 60, Fingerprint: "o"})
+	_, v, _ := q.Keys()
+	var (
+		mu    sync.Mutex
+		early []int64
+		wg    sync.WaitGroup
+	)
+	errs := make(chan error, 32)
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(startsAt.Add(300 * time.Millisecond)) {
+				tok, _, err := q.Join(context.Background(), "o")
+				if err != nil {
+					errs <- err
+					return
+				}
+				c, err := v.Verify(tok, "o", time.Now())
+				if err != nil {
+					errs <- err
+					return
+				}
+				if c.Early {
+					mu.Lock()
+					early = append(early, c.Seq)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	var total int64
+	testkit.WaitFor(t, "the opening", func() bool {
+		var started bool
+		st.Read(func(s *sale.State) { started, total = s.Drops["o"].Started, s.Drops["o"].EarlyTotal })
+		return started
+	})
+	if len(early) == 0 {
+		t.Skip("no early arrival before the opening on this machine; nothing to check")
+	}
+	seen := map[int64]bool{}
+	for _, seq := range early {
+		if seq >= total || seen[seq] {
+			t.Fatalf("early position %d handed out twice or not counted by the opening (%d early arrivals counted)", seq, total)
+		}
+		seen[seq] = true
+	}
+	if int64(len(early)) != total {
+		t.Fatalf("the opening counted %d early arrivals, %d were handed out", total, len(early))
+	}
+}

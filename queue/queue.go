@@ -291,18 +291,14 @@ func (s *Service) tick(ctx context.Context) error {
 		// Without a block of its own this term, the leader knows of no late
 		// position beyond what was already reported, and does not know how
 		// many early ones earlier leaders handed out (-1: the state machine
-		// skips what they never reported; sale/earlygaps.go). Late positions
-		// are read without the issuer's lock, so a join waiting for a block
-		// reservation does not hold up the tick; early ones under it when
-		// this tick proposes the start, which then counts every one.
+		// skips what they never reported; sale/earlygaps.go). The counts are
+		// read without the issuer's lock, so a join waiting for a block
+		// reservation does not hold up the tick, except when this tick
+		// proposes the start: then no early position may be handed out
+		// after the count (queue/issuer.go take).
 		rep := sale.Issued{Drop: di.id, Early: is.reported(&is.early, epoch), Late: di.lateIssued}
 		if di.startNow {
-			is.mu.Lock()
-			if is.epoch.Load() == epoch {
-				is.started.Store(true)
-			}
-			rep.Early = is.reported(&is.early, epoch)
-			is.mu.Unlock()
+			rep.Early = is.closeEarly(epoch)
 		}
 		if n := is.reported(&is.late, epoch); n >= 0 {
 			rep.Late = n
