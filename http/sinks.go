@@ -79,8 +79,8 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 				page.Events = append(page.Events, sink.Public(&e))
 				page.Next = e.Seq
 			}
-			if len(st.Events) > 0 {
-				page.Oldest = st.Events[0].Seq
+			if e := st.Events.First(); e != nil {
+				page.Oldest = e.Seq
 			}
 		})
 		if len(page.Events) > 0 || waitSec == 0 {

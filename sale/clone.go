@@ -35,7 +35,7 @@ func (s *State) Clone() *State {
 			c.Status[k] = r
 		}
 	}
-	c.Events = appendOnly(s.Events)
+	c.Events = s.Events.shared()
 	c.Sinks = clonePointers(s.Sinks)
 	c.Tenants = clonePointers(s.Tenants)
 	c.Keys = clonePointers(s.Keys)

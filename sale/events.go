@@ -1,7 +1,6 @@
 package sale
 
 import (
-	"sort"
 	"strconv"
 	"strings"
 
@@ -74,18 +73,30 @@ func (s *State) tenantOf(o *Order) string {
 func (s *State) emit(typ string, o *Order, now int64) {
 	s.EventSeq++
 	o.Seq = s.EventSeq
-	s.Events = append(room(s.Events), Event{Seq: s.EventSeq, Type: typ, At: now, Order: *o, Tenant: s.tenantOf(o)})
+	s.Events.add(Event{Seq: s.EventSeq, Type: typ, At: now, Order: *o, Tenant: s.tenantOf(o)})
 }
 
 // EventsAfter returns up to limit retained events with seq > after whose
 // tenant passes keep (nil keeps every event). The events are shared with the
 // state: callers copy what they keep beyond the read lock.
 func (s *State) EventsAfter(after uint64, limit int, keep func(tenant string) bool) []Event {
-	i := sort.Search(len(s.Events), func(i int) bool { return s.Events[i].Seq > after })
+	first := s.Events.First()
+	if first == nil || limit <= 0 {
+		return nil
+	}
+	// Seqs have no gaps (checkEvents): the event after after is at
+	// after+1-first.Seq.
+	i := 0
+	if after >= first.Seq {
+		i = int(min(after-first.Seq+1, uint64(s.Events.Len())))
+	}
 	var out []Event
-	for ; i < len(s.Events) && len(out) < limit; i++ {
-		if keep == nil || keep(s.Events[i].Tenant) {
-			out = append(out, s.Events[i])
+	for e := range s.Events.from(i) {
+		if keep == nil || keep(e.Tenant) {
+			out = append(out, *e)
+			if len(out) == limit {
+				break
+			}
 		}
 	}
 	return out
@@ -218,11 +229,14 @@ func (s *State) pruneEvents(c *Command) Result {
 		upTo = min(upTo, sk.DeliveredSeq)
 	}
 	n := 0
-	for n < len(s.Events) && s.Events[n].Seq <= upTo && s.Events[n].At <= c.Now-c.RetentionMs {
+	for _, e := range s.Events.All() {
+		if e.Seq > upTo || e.At > c.Now-c.RetentionMs {
+			break
+		}
 		n++
 	}
 	if n > 0 {
-		s.Events = append([]Event(nil), s.Events[n:]...)
+		s.Events = s.Events.drop(n) // a new outer slice: a copy (Clone) keeps its own
 	}
 	return Result{}
 }
@@ -230,8 +244,9 @@ func (s *State) pruneEvents(c *Command) Result {
 // checkEvents verifies the order feed: seqs without a gap up to EventSeq,
 // and sink cursors not beyond it.
 func (s *State) checkEvents() error {
-	for i, e := range s.Events {
-		want := s.EventSeq - uint64(len(s.Events)) + uint64(i) + 1
+	n := s.Events.Len()
+	for i, e := range s.Events.All() {
+		want := s.EventSeq - uint64(n) + uint64(i) + 1
 		if e.Seq != want {
 			return errorf("event %d has seq %d, want %d (last %d)", i, e.Seq, want, s.EventSeq)
 		}

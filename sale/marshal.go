@@ -18,7 +18,7 @@ import (
 // one by one, in the order and under the omitempty rule it uses.
 func (s *State) Marshal() ([]byte, error) {
 	var buf bytes.Buffer
-	buf.Grow(4096 + 256*s.Holds.Len() + 320*s.Orders.Len() + 384*len(s.Events)) // about what a rush writes per item
+	buf.Grow(4096 + 256*s.Holds.Len() + 320*s.Orders.Len() + 384*s.Events.Len()) // about what a rush writes per item
 	enc := json.NewEncoder(&buf)
 	v := reflect.ValueOf(s).Elem()
 	t := v.Type()

@@ -185,7 +185,7 @@ func TestPaymentDeadline(t *testing.T) {
 	mustRefuse(t, s, Command{Kind: KindOrderPaid, Now: now + 61_000, OrderID: "o_zz_x"}, floodgate.ENotFound)
 
 	var types []string
-	for _, e := range s.Events {
+	for _, e := range s.Events.All() {
 		types = append(types, fmt.Sprintf("%d %s %s", e.Seq, e.Type, e.Order.ID))
 	}
 	want := []string{
@@ -218,7 +218,7 @@ func TestNoPaymentStepOrdersArePaid(t *testing.T) {
 		t.Fatalf("order of a drop without payment: %+v", o)
 	}
 	wantCounts(t, s, "free", 1, 0, 1)
-	if len(s.Events) != 1 || s.Events[0].Type != floodgate.OrderEventCreated || s.Events[0].Order.Status != floodgate.OrderPaid {
+	if s.Events.Len() != 1 || s.Events.First().Type != floodgate.OrderEventCreated || s.Events.First().Order.Status != floodgate.OrderPaid {
 		t.Fatalf("events %+v", s.Events)
 	}
 }
@@ -230,8 +230,8 @@ func TestSinksAndPruning(t *testing.T) {
 	mustOK(t, s, Command{Kind: KindSinkProgress, Now: now, SinkID: sk.ID, Delivered: 2})
 	// Nothing past the sink's cursor is pruned, however old.
 	mustOK(t, s, Command{Kind: KindPruneEvents, Now: now + 10_000, RetentionMs: 1000})
-	if len(s.Events) != 2 || s.Events[0].Seq != 3 {
-		t.Fatalf("after pruning up to 2: %d events from %d", len(s.Events), s.Events[0].Seq)
+	if s.Events.Len() != 2 || s.Events.First().Seq != 3 {
+		t.Fatalf("after pruning up to 2: %d events from %d", s.Events.Len(), s.Events.First().Seq)
 	}
 	// A cursor never moves back nor beyond the last event.
 	mustOK(t, s, Command{Kind: KindSinkProgress, Now: now, SinkID: sk.ID, Delivered: 1})
@@ -248,13 +248,13 @@ func TestSinksAndPruning(t *testing.T) {
 	}
 	// Within the retention window nothing goes.
 	mustOK(t, s, Command{Kind: KindPruneEvents, Now: now, RetentionMs: 1000})
-	if len(s.Events) != 2 {
-		t.Fatalf("pruned within the window: %d left", len(s.Events))
+	if s.Events.Len() != 2 {
+		t.Fatalf("pruned within the window: %d left", s.Events.Len())
 	}
 	mustOK(t, s, Command{Kind: KindRemoveSink, Now: now, SinkID: sk.ID})
 	mustRefuse(t, s, Command{Kind: KindRemoveSink, Now: now, SinkID: sk.ID}, floodgate.ENotFound)
 	mustOK(t, s, Command{Kind: KindPruneEvents, Now: now + 10_000, RetentionMs: 1000})
-	if len(s.Events) != 0 || s.EventSeq != 4 {
-		t.Fatalf("after pruning all: %d events, seq %d", len(s.Events), s.EventSeq)
+	if s.Events.Len() != 0 || s.EventSeq != 4 {
+		t.Fatalf("after pruning all: %d events, seq %d", s.Events.Len(), s.EventSeq)
 	}
 }

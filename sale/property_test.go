@@ -631,7 +631,7 @@ func checkSequence(t *testing.T, seed uint64, steps int, stats map[string]int) {
 	if len(s.Sinks) > 0 {
 		stats["sinks"]++
 	}
-	if len(s.Events) > 0 && s.Events[0].Seq > 1 {
+	if e := s.Events.First(); e != nil && e.Seq > 1 {
 		stats["events pruned"]++
 	}
 	for _, d := range s.Drops {

@@ -53,7 +53,7 @@ type State struct {
 	StatusSeq uint64                  `json:"status_seq,omitempty"`
 
 	// The order feed and its sinks (events.go).
-	Events   []Event          `json:"events,omitempty"`
+	Events   EventFeed        `json:"events,omitempty"` // in chunks (feed.go)
 	EventSeq uint64           `json:"event_seq,omitempty"`
 	Sinks    map[string]*Sink `json:"sinks,omitempty"`
 	NextSink uint64           `json:"next_sink,omitempty"`

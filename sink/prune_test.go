@@ -25,7 +25,7 @@ func TestPruneOnlyWhatEverySinkHas(t *testing.T) {
 
 	r := New(Config{Store: st, Logger: quiet, Now: func() time.Time { return time.UnixMilli(now + 10_000) }})
 	events := func() (n int, applied uint64) {
-		st.Read(func(s *sale.State) { n, applied = len(s.Events), s.Applied })
+		st.Read(func(s *sale.State) { n, applied = s.Events.Len(), s.Applied })
 		return
 	}
 	r.prune(ctx)

@@ -192,10 +192,10 @@ func (r *Runner) prune(ctx context.Context) {
 	now := r.cfg.Now().UnixMilli()
 	due := false
 	r.cfg.Store.Read(func(st *sale.State) {
-		if len(st.Events) == 0 {
+		oldest := st.Events.First()
+		if oldest == nil {
 			return
 		}
-		oldest := st.Events[0]
 		due = oldest.At <= now-r.cfg.Retention.Milliseconds()
 		for _, sk := range st.Sinks {
 			due = due && sk.DeliveredSeq >= oldest.Seq
