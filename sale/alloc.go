@@ -37,8 +37,9 @@ func newID(prefix string, n uint64, visitor, a string, sep byte, b string) (id, 
 	return s[:cut], s[cut:]
 }
 
-// room makes room for one more element in an append-only log (the order
-// feed, a drop's transparency log), doubling its capacity when full: append
+// room makes room for one more element in an append-only log (a drop's
+// transparency log; the order feed grows in chunks, feed.go), doubling its
+// capacity when full: append
 // alone grows large slices by a quarter, which copies (and allocates) about
 // five times the final size over the life of the slice.
 func room[T any](s []T) []T {
