@@ -30,10 +30,7 @@ func TestTicketForADropTheClusterHasNotAppliedHere(t *testing.T) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st := localstore.Leader(t)
 	q := queue.New(queue.Config{Store: st, TickInterval: 10 * time.Millisecond, Logger: quiet})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); q.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	testkit.Background(t, q.Run)
 	var keys *queue.Keys
 	testkit.WaitFor(t, "cluster secret", func() bool { k, _, err := q.Keys(); keys = k; return err == nil })
 	node := httptest.NewServer(fhttp.New(fhttp.Config{Store: st, Queue: q, Sessions: identity.NewSessions(nil, time.Hour),

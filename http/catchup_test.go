@@ -23,10 +23,7 @@ import (
 func TestQueueStatusOfADropNotAppliedYet(t *testing.T) {
 	st := leaderStore(t)
 	q := queue.New(queue.Config{Store: st, TickInterval: 10 * time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); q.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	testkit.Background(t, q.Run)
 	var keys *queue.Keys
 	testkit.WaitFor(t, "cluster secret", func() bool { k, _, err := q.Keys(); keys = k; return err == nil })
 	hs := handlerServer(t, fhttp.Config{Store: st, Queue: q})

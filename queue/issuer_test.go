@@ -44,10 +44,7 @@ func TestJoinsAndTicksDoNotWaitForAReservation(t *testing.T) {
 	open := func() { opened.Do(func() { close(g.gate) }) }
 	defer open()
 	q := New(Config{Store: g, TickInterval: 10 * time.Millisecond, BlockSize: 10, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); q.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	testkit.Background(t, q.Run)
 	testkit.WaitFor(t, "cluster secret", func() bool { _, _, err := q.Keys(); return err == nil })
 	createDrop(t, st, &sale.DropSpec{ID: "d", Name: "D", Stock: 100, PerCustomerLimit: 1, StartsAt: time.Now().Add(-time.Second).UnixMilli(),
 		HoldSeconds: 60, AdmitPerSecond: 1, AdmitWindow: 60, Fingerprint: "d"})

@@ -4,8 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"sort"
-	"sync"
+	"slices"
 	"testing"
 	"time"
 
@@ -22,10 +21,7 @@ func BenchmarkJoin(b *testing.B) {
 	const callers = 256
 	st := localstore.Leader(b)
 	q := New(Config{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); q.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	testkit.Background(b, q.Run)
 	testkit.WaitFor(b, "cluster secret", func() bool { _, _, err := q.Keys(); return err == nil })
 	if _, err := st.Apply(context.Background(), &sale.Command{Kind: sale.KindCreateDrop, Now: time.Now().UnixMilli(), Drop: "d", Spec: &sale.DropSpec{ID: "d", Name: "D", Stock: 100,
 		PerCustomerLimit: 1, StartsAt: time.Now().Add(-time.Second).UnixMilli(), HoldSeconds: 60, AdmitPerSecond: 1, AdmitWindow: 60, Fingerprint: "d"}}); err != nil {
@@ -36,31 +32,14 @@ func BenchmarkJoin(b *testing.B) {
 		st.Read(func(s *sale.State) { started = s.Drops["d"].Started })
 		return started
 	})
-	lat := make([][]time.Duration, callers)
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	start := time.Now()
-	for c := range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := c; i < b.N; i += callers {
-				t0 := time.Now()
-				if _, _, err := q.Join(context.Background(), "d"); err != nil {
-					panic(err)
-				}
-				lat[c] = append(lat[c], time.Since(t0))
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	all, elapsed := testkit.Callers(b, callers, func(int) time.Duration {
+		t0 := time.Now()
+		if _, _, err := q.Join(context.Background(), "d"); err != nil {
+			panic(err)
+		}
+		return time.Since(t0)
+	})
+	slices.Sort(all)
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "joins/s")
 	b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-us")
 	b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-us")

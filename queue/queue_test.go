@@ -23,10 +23,7 @@ func openStore(t *testing.T) *store.Store { return localstore.Leader(t) }
 func startQueue(t *testing.T, st *store.Store, blockSize int64) *Service {
 	t.Helper()
 	q := New(Config{Store: st, TickInterval: 10 * time.Millisecond, BlockSize: blockSize, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); q.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	testkit.Background(t, q.Run)
 	testkit.WaitFor(t, "cluster secret", func() bool { _, _, err := q.Keys(); return err == nil })
 	return q
 }

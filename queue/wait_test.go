@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/floodgate/floodgate/internal/testkit"
 )
 
 // TestWaitKeys: WaitKeys gives up when its context ends before the cluster
@@ -20,10 +22,7 @@ func TestWaitKeys(t *testing.T) {
 	if _, err := q.WaitKeys(short); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("WaitKeys before the secret is written: %v; want the context's deadline", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); q.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	testkit.Background(t, q.Run)
 	wait, stopWait := context.WithTimeout(context.Background(), 20*time.Second)
 	defer stopWait()
 	keys, err := q.WaitKeys(wait)

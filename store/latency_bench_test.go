@@ -1,14 +1,16 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"sort"
-	"sync"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/floodgate/floodgate/internal/testkit"
 )
 
 // BenchmarkApplyLatency runs 64 callers in a closed loop, as wrk's 64
@@ -27,32 +29,15 @@ func BenchmarkApplyLatency(b *testing.B) {
 		d       time.Duration
 		appends uint64
 	}
-	samples := make([][]sample, callers)
 	appends0 := st.wal.appends.Load()
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	start := time.Now()
-	for c := range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := c; i < b.N; i += callers {
-				a0, t0 := st.wal.appends.Load(), time.Now()
-				if _, _, err := buyOne(context.Background(), st, int64(i)); err != nil {
-					panic(fmt.Sprint(err))
-				}
-				samples[c] = append(samples[c], sample{time.Since(t0), st.wal.appends.Load() - a0})
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	var all []sample
-	for _, s := range samples {
-		all = append(all, s...)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].d < all[j].d })
+	all, elapsed := testkit.Callers(b, callers, func(i int) sample {
+		a0, t0 := st.wal.appends.Load(), time.Now()
+		if _, _, err := buyOne(context.Background(), st, int64(i)); err != nil {
+			panic(fmt.Sprint(err))
+		}
+		return sample{time.Since(t0), st.wal.appends.Load() - a0}
+	})
+	slices.SortFunc(all, func(a, b sample) int { return cmp.Compare(a.d, b.d) })
 	var appendsWaited uint64
 	for _, s := range all {
 		appendsWaited += s.appends
