@@ -3,7 +3,6 @@ package sale
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"iter"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -145,27 +144,16 @@ func (f *EventFeed) UnmarshalJSON(b []byte) error {
 
 // UnmarshalJSONFrom is UnmarshalJSON reading from the snapshot's decoder.
 func (f *EventFeed) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	tok, err := dec.ReadToken()
-	if err != nil {
-		return err
-	}
-	switch tok.Kind() {
-	case 'n':
-		*f = nil
-		return nil
-	case '[':
-	default:
-		return fmt.Errorf("sale: want a JSON array of events, got %v", tok.Kind())
-	}
 	var next EventFeed
-	for dec.PeekKind() != ']' {
+	err := readEachFrom(dec, '[', func() error {
 		var e Event
 		if err := jsonv2.UnmarshalDecode(dec, &e, jsonv1.DefaultOptionsV1()); err != nil {
 			return err
 		}
 		next.add(e)
-	}
-	if _, err := dec.ReadToken(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	*f = next

@@ -259,23 +259,35 @@ func (t *table[T, P]) withoutDuplicates(room int) table[T, P] {
 // readObjectFrom calls each for every member of the JSON object dec is
 // at (null reads as empty); each reads the member's value.
 func readObjectFrom(dec *jsontext.Decoder, each func(key string) error) error {
-	tok, err := dec.ReadToken()
-	if err != nil {
-		return err
-	}
-	switch tok.Kind() {
-	case 'n':
-		return nil
-	case '{':
-	default:
-		return fmt.Errorf("sale: want a JSON object, got %v", tok.Kind())
-	}
-	for dec.PeekKind() != '}' {
+	return readEachFrom(dec, '{', func() error {
 		tok, err := dec.ReadToken()
 		if err != nil {
 			return err
 		}
-		if err := each(tok.String()); err != nil {
+		return each(tok.String())
+	})
+}
+
+// readEachFrom reads the JSON object or array (open is '{' or '[') dec is
+// at, calling each to read every member or element (null reads as empty).
+func readEachFrom(dec *jsontext.Decoder, open jsontext.Kind, each func() error) error {
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return err
+	}
+	closing, what := jsontext.Kind('}'), "object"
+	if open == '[' {
+		closing, what = ']', "array"
+	}
+	switch tok.Kind() {
+	case 'n':
+		return nil
+	case open:
+	default:
+		return fmt.Errorf("sale: want a JSON %s, got %v", what, tok.Kind())
+	}
+	for dec.PeekKind() != closing {
+		if err := each(); err != nil {
 			return err
 		}
 	}
