@@ -21,11 +21,10 @@ var refFields = map[string]string{
 	"State.Events": "append-only", "State.Sinks": "copied", "State.Tenants": "copied",
 	"State.Keys": "copied", "State.Audit": "copied", "State.RevokedSessions": "copied",
 	"table.chunks": "copied", "table.byNum": "copied", "table.byID": "copied", // State.Holds, State.Orders
-	"TicketIndex.holds": "the copy's own", "TicketIndex.m": "copied", "TicketIndex.more": "copied", "TicketIndex.loaded": "copied",
-	"idemIndex.m": "fresh", "idemIndex.more": "fresh", // State.idem: a copy rebuilds it
+	"TicketIndex.holds": "the copy's own", "TicketIndex.loaded": "copied",
+	"hashIndex.m": "copied (cloneIndex; State.idem: a copy rebuilds it)", "hashIndex.more": "copied",
 	"DropSpec.Vouchers": "copied", "FairSpec.PresaleCustomers": "copied", "FairSpec.PresaleCodes": "copied",
-	"CustomerCounts.m": "copied", "CustomerCounts.more": "copied", "CustomerCounts.all": "copied",
-	"Drop.Active": "copied", "Drop.Unpaid": "copied",
+	"CustomerCounts.all": "copied", "Drop.Active": "copied", "Drop.Unpaid": "copied",
 	"Drop.Batches": "copied", "Drop.Gaps": "copied",
 	"DropFair.ShuffleSeed": "copied", "DropFair.Log": "append-only", "DropFair.Heads": "copied",
 	"DropFair.Entries": "copied", "DropFair.EntryIndex": "copied", "DropFair.PresaleUsed": "copied",

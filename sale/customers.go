@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"iter"
-	"maps"
 	"slices"
 	"strings"
 
@@ -15,16 +14,13 @@ import (
 
 // CustomerCounts counts the units each customer has in a drop (orders paid
 // or awaiting payment), for the per-customer limit. There is an entry per
-// buyer, so it is laid out like the tickets (tickets.go): a map from a
-// 64-bit hash of the customer to an index into a slice, which the
-// collector reads as an array rather than a map of string keys, and which
-// grows without reading a key again. Every hit is checked against the name;
-// a customer whose hash another has goes to more. Snapshots write it as
-// before: a JSON object from customer to units, without customers at zero.
+// buyer, so it is laid out like the tickets (tickets.go): a hash of the
+// customer (hashIndex) into a slice, which the collector reads as an array
+// rather than a map of string keys. Snapshots write it as before: a JSON
+// object from customer to units, without customers at zero.
 type CustomerCounts struct {
-	m    map[uint64]int32 // customerHash → index into all
-	more map[string]int32 // customers whose hash another has taken
-	all  []customerCount
+	hashIndex // customerHash → index into all
+	all       []customerCount
 }
 
 type customerCount struct {
@@ -32,7 +28,7 @@ type customerCount struct {
 	n    int64 // 0 for a customer whose orders all ended
 }
 
-func newCustomerCounts() CustomerCounts { return CustomerCounts{m: map[uint64]int32{}} }
+func newCustomerCounts() CustomerCounts { return CustomerCounts{hashIndex: newHashIndex(0)} }
 
 // customerHash is FNV-1a over the customer.
 func customerHash(customer string) uint64 { return fnv64(customer) }
@@ -42,13 +38,8 @@ func (cc *CustomerCounts) find(customer string) int {
 }
 
 func (cc *CustomerCounts) findHash(customer string, h uint64) int {
-	if i, ok := cc.m[h]; ok && cc.all[i].name == customer {
-		return int(i)
-	}
-	if i, ok := cc.more[customer]; ok {
-		return int(i)
-	}
-	return -1
+	return cc.findHashed(h, func(i int32) bool { return cc.all[i].name == customer },
+		func(b []byte) []byte { return append(b, customer...) })
 }
 
 // Get returns the units customer has in the drop.
@@ -84,19 +75,8 @@ func (cc *CustomerCounts) addAt(customer string, h uint64, i int, n int64) {
 	if n == 0 {
 		return
 	}
-	k := int32(len(cc.all))
 	cc.all = append(cc.all, customerCount{customer, n})
-	if cc.m == nil {
-		cc.m = map[uint64]int32{}
-	}
-	if _, taken := cc.m[h]; !taken {
-		cc.m[h] = k
-		return
-	}
-	if cc.more == nil {
-		cc.more = map[string]int32{}
-	}
-	cc.more[customer] = k
+	cc.putHashed(h, int32(len(cc.all)-1), func() string { return customer })
 }
 
 // All yields each customer with units and how many, in no fixed order.
@@ -111,7 +91,7 @@ func (cc *CustomerCounts) All() iter.Seq2[string, int64] {
 }
 
 func (cc *CustomerCounts) clone() CustomerCounts {
-	return CustomerCounts{m: maps.Clone(cc.m), more: maps.Clone(cc.more), all: slices.Clone(cc.all)}
+	return CustomerCounts{hashIndex: cc.cloneIndex(), all: slices.Clone(cc.all)}
 }
 
 // MarshalJSON writes the counts as encoding/json writes a map from customer

@@ -1004,12 +1004,3 @@ func (s *State) Check() error {
 }
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
-
-func fnv64(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
-}

@@ -13,40 +13,25 @@ import (
 )
 
 // TicketIndex finds the hold a ticket took (one per ticket: drop "/"
-// visitor). It is keyed by a 64-bit hash of the ticket, its values are
-// indexes into the holds, so the collector never scans it and growing it
-// never reads a key again; every hit is checked against the hold, and a
-// ticket whose hash another already has goes to more. Snapshots write it
-// as before: a JSON object from drop "/" visitor to hold id.
+// visitor), by a hash of the ticket (hashIndex) into the holds; more also
+// keeps the tickets read from a snapshot that do not name their hold's
+// drop and visitor. Snapshots write it as before: a JSON object from
+// drop "/" visitor to hold id.
 type TicketIndex struct {
-	holds  *HoldTable        // the state's own
-	m      map[uint64]int32  // ticketHash → hold index
-	more   map[string]int32  // drop "/" visitor → hold index: taken hashes, and tickets read from a snapshot that do not name their hold's drop and visitor
+	holds *HoldTable // the state's own
+	hashIndex
 	loaded map[string]string // as a snapshot has it, until restored indexes it
 }
 
 func newTicketIndex(holds *HoldTable) TicketIndex {
-	return TicketIndex{holds: holds, m: map[uint64]int32{}}
+	return TicketIndex{holds: holds, hashIndex: newHashIndex(0)}
 }
 
-// ticketHash is FNV-1a over drop, "/" and visitor.
-func ticketHash(drop, visitor string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(drop); i++ {
-		h ^= uint64(drop[i])
-		h *= 1099511628211
-	}
-	h ^= '/'
-	h *= 1099511628211
-	for i := 0; i < len(visitor); i++ {
-		h ^= uint64(visitor[i])
-		h *= 1099511628211
-	}
-	return h
-}
+// ticketHash is the hash of drop "/" visitor.
+func ticketHash(drop, visitor string) uint64 { return fnvJoin(drop, '/', visitor) }
 
 // Len is the number of tickets that took a hold.
-func (x *TicketIndex) Len() int { return len(x.m) + len(x.more) }
+func (x *TicketIndex) Len() int { return x.indexed() }
 
 // Get returns the hold the ticket of visitor took in drop, or nil.
 func (x *TicketIndex) Get(drop, visitor string) *Hold {
@@ -55,19 +40,14 @@ func (x *TicketIndex) Get(drop, visitor string) *Hold {
 
 // getHash is Get for a ticket whose ticketHash is h.
 func (x *TicketIndex) getHash(drop, visitor string, h uint64) *Hold {
-	if i, ok := x.m[h]; ok {
-		if h := x.holds.at(int(i)); h.Drop == drop && h.Visitor == visitor {
-			return h
-		}
-	}
-	if x.more == nil {
+	i := x.findHashed(h, func(i int32) bool {
+		h := x.holds.at(int(i))
+		return h.Drop == drop && h.Visitor == visitor
+	}, func(b []byte) []byte { return joinKey(b, drop, '/', visitor) })
+	if i < 0 {
 		return nil
 	}
-	var kb keyBuf
-	if i, ok := x.more[string(joinKey(kb[:0], drop, '/', visitor))]; ok {
-		return x.holds.at(int(i))
-	}
-	return nil
+	return x.holds.at(i)
 }
 
 // put records that hold i (of this drop and visitor) is the ticket's.
@@ -77,19 +57,12 @@ func (x *TicketIndex) put(drop, visitor string, i int32) {
 
 // putHash is put for a ticket whose ticketHash is h.
 func (x *TicketIndex) putHash(drop, visitor string, h uint64, i int32) {
-	if _, taken := x.m[h]; !taken {
-		x.m[h] = i
-		return
-	}
-	if x.more == nil {
-		x.more = map[string]int32{}
-	}
-	x.more[drop+"/"+visitor] = i
+	x.putHashed(h, i, func() string { return drop + "/" + visitor })
 }
 
 // clone copies x for a copy of the state whose holds are holds.
 func (x *TicketIndex) clone(holds *HoldTable) TicketIndex {
-	return TicketIndex{holds: holds, m: maps.Clone(x.m), more: maps.Clone(x.more), loaded: maps.Clone(x.loaded)}
+	return TicketIndex{holds: holds, hashIndex: x.cloneIndex(), loaded: maps.Clone(x.loaded)}
 }
 
 // restore indexes the tickets a snapshot held against its holds. A ticket
@@ -112,10 +85,7 @@ func (x *TicketIndex) restore(holds *HoldTable) {
 			x.put(drop, visitor, i)
 			continue
 		}
-		if x.more == nil {
-			x.more = map[string]int32{}
-		}
-		x.more[k] = i
+		x.spill(k, i)
 	}
 }
 
