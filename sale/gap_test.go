@@ -10,17 +10,12 @@ import (
 // reported as handed out are skipped by admission, so visitors who join
 // after a failover are not held up by positions nobody holds.
 func TestFailoverGapIsSkipped(t *testing.T) {
-	s := NewState()
-	now := int64(1_000_000)
-	apply := applyAt(t, s, &now)
-	apply(Command{Kind: KindCreateDrop, Drop: "d", Spec: &DropSpec{ID: "d", Name: "d", Stock: 20, PerCustomerLimit: 1,
-		StartsAt: now, HoldSeconds: 60, AdmitPerSecond: 1000, AdmitWindow: 60, Fingerprint: "f"}})
-	apply(Command{Kind: KindTick, Issued: []Issued{{Drop: "d"}}})
+	s, now, apply := openedDrop(t)
 	// The first leader reserves [0,1000) and reports 5 handed out.
 	if r := apply(Command{Kind: KindReserveBlock, Drop: "d", Size: 1000, Fresh: true}); r.Start != 0 || r.End != 1000 {
 		t.Fatalf("first block = [%d,%d)", r.Start, r.End)
 	}
-	now += 100
+	*now += 100
 	apply(Command{Kind: KindTick, Issued: []Issued{{Drop: "d", Late: 5}}})
 	d := s.Drops["d"]
 	if d.AdmittedUpTo != 5 {
@@ -38,7 +33,7 @@ func TestFailoverGapIsSkipped(t *testing.T) {
 		t.Fatalf("ahead of position 1003 = %d, want 3 (the gap is not counted)", got)
 	}
 	// The new leader hands out 1000..1004 and reports it.
-	now += 100
+	*now += 100
 	apply(Command{Kind: KindTick, Issued: []Issued{{Drop: "d", Late: 1005}}})
 	if d.AdmittedUpTo != 1005 {
 		t.Fatalf("admitted up to %d, want 1005: the gap must not use up capacity", d.AdmittedUpTo)
@@ -90,19 +85,14 @@ func lateGapsPassed(d *Drop) int64 {
 // move of the counter; a ticket in the gap (handed out by the lost leader
 // after its last report) is admitted and ordered, and the log accounts for it.
 func TestLateGapIsLogged(t *testing.T) {
-	s := NewState()
-	now := int64(1_000_000)
-	apply := applyAt(t, s, &now)
-	apply(Command{Kind: KindCreateDrop, Drop: "d", Spec: &DropSpec{ID: "d", Name: "d", Stock: 20, PerCustomerLimit: 1,
-		StartsAt: now, HoldSeconds: 60, AdmitPerSecond: 1000, AdmitWindow: 60, Fingerprint: "f"}})
-	apply(Command{Kind: KindTick, Issued: []Issued{{Drop: "d"}}})
+	s, now, apply := openedDrop(t)
 	apply(Command{Kind: KindReserveBlock, Drop: "d", Size: 1000, Fresh: true})
-	now += 100
+	*now += 100
 	apply(Command{Kind: KindTick, Issued: []Issued{{Drop: "d", Late: 5}}})
 	apply(Command{Kind: KindReserveBlock, Drop: "d", Size: 1000, Fresh: true}) // gap [5,1000)
-	now += 100
+	*now += 100
 	apply(Command{Kind: KindTick, Issued: []Issued{{Drop: "d", Late: 1005}}})
-	now += 100
+	*now += 100
 	apply(Command{Kind: KindTick, Issued: []Issued{{Drop: "d", Late: 1005}}})
 	d := s.Drops["d"]
 	if d.AdmittedUpTo != 1005 {
@@ -188,4 +178,16 @@ func TestGapTicketDoesNotOverAdmit(t *testing.T) {
 	if undecided != d.Available {
 		t.Fatalf("%d undecided for %d units left: admission should have filled them", undecided, d.Available)
 	}
+}
+
+// openedDrop returns a state whose drop "d" (20 units, admitting 1,000 a
+// second) opened at *now, and an apply at *now.
+func openedDrop(t *testing.T) (s *State, now *int64, apply func(Command) Result) {
+	s, now = NewState(), new(int64)
+	*now = 1_000_000
+	apply = applyAt(t, s, now)
+	apply(Command{Kind: KindCreateDrop, Drop: "d", Spec: &DropSpec{ID: "d", Name: "d", Stock: 20, PerCustomerLimit: 1,
+		StartsAt: *now, HoldSeconds: 60, AdmitPerSecond: 1000, AdmitWindow: 60, Fingerprint: "f"}})
+	apply(Command{Kind: KindTick, Issued: []Issued{{Drop: "d"}}})
+	return s, now, apply
 }
