@@ -26,6 +26,13 @@ type Store interface {
 	LeaderEpoch() uint64
 }
 
+// QueueViewer is a Store that publishes per drop what StatusOf reads
+// (sale.Drop.QueueView) after each applied batch, readable without the
+// state's lock (store.Store does). Status uses it when the Store has it.
+type QueueViewer interface {
+	QueueView(drop string) *sale.Drop
+}
+
 // Health tells whether the identity provider is down; while it is, the
 // leader's ticks stop the clock of every active hold.
 type Health interface{ Down() bool }
@@ -185,13 +192,21 @@ func (s *Service) Status(c *Claims) (Status, error) {
 		known bool
 	)
 	now := s.cfg.Now()
-	s.cfg.Store.Read(func(state *sale.State) {
-		d, ok := state.Drops[c.Drop]
-		if !ok {
-			return
+	if v, ok := s.cfg.Store.(QueueViewer); ok {
+		// The many status readers of a rush never wait for the lock the
+		// state machine holds while it applies a batch.
+		if d := v.QueueView(c.Drop); d != nil {
+			return StatusOf(d, c.Early, c.Seq, now.UnixMilli()), nil
 		}
-		known, st = true, StatusOf(d, c.Early, c.Seq, now.UnixMilli())
-	})
+	} else {
+		s.cfg.Store.Read(func(state *sale.State) {
+			d, ok := state.Drops[c.Drop]
+			if !ok {
+				return
+			}
+			known, st = true, StatusOf(d, c.Early, c.Seq, now.UnixMilli())
+		})
+	}
 	if !known {
 		return Status{}, floodgate.Errorf(floodgate.EUnavailable, "This server has not caught up with the drop yet; ask again in a moment.")
 	}

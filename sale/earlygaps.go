@@ -126,8 +126,12 @@ func (d *Drop) forgetEarlySkip() {
 	if len(d.Batches) > 0 {
 		below = min(below, d.Batches[0].From)
 	}
-	if i := d.earlySkipFrom(below); i > 0 {
-		d.EarlySkip = append(d.EarlySkip[:0], d.EarlySkip[i:]...)
+	// A new slice header, never a write in place: queue views (QueueView)
+	// share the array.
+	if i := d.earlySkipFrom(below); i == len(d.EarlySkip) {
+		d.EarlySkip = nil
+	} else if i > 0 {
+		d.EarlySkip = d.EarlySkip[i:]
 	}
 }
 

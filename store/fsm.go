@@ -18,6 +18,9 @@ type fsm struct {
 	notifyMu sync.Mutex
 	changed  chan struct{}
 
+	// views is derived from state after each batch (queueview.go).
+	views queueViews
+
 	onApply func(cmds int) // metrics hook; may be nil
 	// On the leader, claim finds the batch a log entry carries and answer
 	// wakes its callers (batch.go); both may be nil.
@@ -59,6 +62,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 		n++
 		return nil
 	})
+	f.views.publish(f.state)
 	f.mu.Unlock()
 	if b != nil {
 		switch {
@@ -115,6 +119,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	}
 	f.mu.Lock()
 	f.state = st
+	f.views.publish(st)
 	f.mu.Unlock()
 	f.notify()
 	return nil

@@ -1,0 +1,57 @@
+package sale
+
+import "slices"
+
+// QueueView returns an immutable copy of what a ticket's queue status reads
+// of d (queue.StatusOf: the counters, Position, Ahead, Unresolved), so that
+// status can be answered without the state's lock: the store publishes one
+// per drop after each applied batch. prev is the view published before; it
+// is returned as is when none of what status reads changed. The view is
+// derived data, never part of the state or its snapshots, and nothing in it
+// is written after it is returned: Gaps are copied, Batches folded into one
+// with the same count of unresolved admissions, and EarlySkip shares the
+// state's array from the counter on (the state never writes an element of
+// it in place, see forgetEarlySkip).
+func (d *Drop) QueueView(prev *Drop) *Drop {
+	skip := d.EarlySkip[d.earlySkipFrom(d.AdmittedUpTo):]
+	unresolved := d.Unresolved()
+	if prev != nil && sameQueueView(prev, d, skip, unresolved) {
+		return prev
+	}
+	v := &Drop{
+		Spec:            DropSpec{ID: d.Spec.ID, Stock: d.Spec.Stock, StartsAt: d.Spec.StartsAt, AdmitPerSecond: d.Spec.AdmitPerSecond},
+		Available:       d.Available,
+		Held:            d.Held,
+		Sold:            d.Sold,
+		Closed:          d.Closed,
+		AwaitingPayment: d.AwaitingPayment,
+		Started:         d.Started,
+		Seed:            d.Seed,
+		EarlyTotal:      d.EarlyTotal,
+		LateNext:        d.LateNext,
+		AdmittedUpTo:    d.AdmittedUpTo,
+		Gaps:            slices.Clone(d.Gaps),
+		Paused:          d.Paused,
+		PauseReason:     d.PauseReason,
+	}
+	if len(skip) > 0 {
+		v.EarlySkip = skip[:len(skip):len(skip)]
+	}
+	if unresolved != 0 {
+		v.Batches = []AdmitBatch{{From: d.AdmittedUpTo - unresolved, To: d.AdmittedUpTo}}
+	}
+	return v
+}
+
+// sameQueueView reports whether view v still answers as d does.
+func sameQueueView(v, d *Drop, skip []int64, unresolved int64) bool {
+	return v.Available == d.Available && v.Held == d.Held && v.Sold == d.Sold &&
+		v.Closed == d.Closed && v.AwaitingPayment == d.AwaitingPayment &&
+		v.Started == d.Started && v.Seed == d.Seed && v.EarlyTotal == d.EarlyTotal &&
+		v.LateNext == d.LateNext && v.AdmittedUpTo == d.AdmittedUpTo &&
+		v.Paused == d.Paused && v.PauseReason == d.PauseReason &&
+		v.Spec.Stock == d.Spec.Stock && v.Spec.StartsAt == d.Spec.StartsAt &&
+		v.Spec.AdmitPerSecond == d.Spec.AdmitPerSecond && v.Spec.ID == d.Spec.ID &&
+		v.Unresolved() == unresolved && slices.Equal(v.Gaps, d.Gaps) &&
+		len(v.EarlySkip) == len(skip) && (len(skip) == 0 || &v.EarlySkip[0] == &skip[0])
+}

@@ -1,0 +1,142 @@
+package sale
+
+import (
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"testing"
+)
+
+// statusInputs is everything queue.StatusOf reads of a drop for one ticket.
+type statusInputs struct {
+	Available, Held, Sold, AwaitingPayment, Stock, StartsAt, AdmitPerSecond int64
+	AdmittedUpTo, Unresolved                                                int64
+	Closed, Started, Paused                                                 bool
+	PauseReason                                                             string
+	Pos, Ahead                                                              int64
+	Known                                                                   bool
+}
+
+func inputsOf(d *Drop, early bool, seq int64) statusInputs {
+	pos, known := d.Position(early, seq)
+	in := statusInputs{
+		Available: d.Available, Held: d.Held, Sold: d.Sold, AwaitingPayment: d.AwaitingPayment,
+		Stock: d.Spec.Stock, StartsAt: d.Spec.StartsAt, AdmitPerSecond: d.Spec.AdmitPerSecond,
+		AdmittedUpTo: d.AdmittedUpTo, Unresolved: d.Unresolved(),
+		Closed: d.Closed, Started: d.Started, Paused: d.Paused, PauseReason: d.PauseReason,
+		Pos: pos, Known: known,
+	}
+	if known {
+		in.Ahead = d.Ahead(pos)
+	}
+	return in
+}
+
+// TestQueueViewAnswersAsTheDrop replays random command sequences (the
+// property test's) in random batches; after every batch the published view
+// of each drop must give what queue status reads of the drop itself for
+// every ticket around the counters, and no view published earlier may have
+// changed since (the views are read without the state's lock). Half of the
+// sequences go through a snapshot in the middle, as a restore does.
+func TestQueueViewAnswersAsTheDrop(t *testing.T) {
+	seqs := 400
+	if testing.Short() || raceEnabled {
+		seqs = 100
+	}
+	type published struct {
+		v    *Drop
+		copy Drop
+	}
+	reused, skipping := 0, 0
+	for seed := uint64(1); seed <= uint64(seqs); seed++ {
+		log, _, _ := run(t, seed, 150)
+		r := rand.New(rand.NewPCG(seed, 7))
+		s := NewState()
+		views := map[string]*Drop{}
+		var all []published
+		for i := 0; i < len(log); {
+			end := min(i+1+r.IntN(8), len(log))
+			err := SplitBatch(AppendBatch(nil, log[i:end]), func(cmd []byte) error {
+				if c, err := DecodeCommand(cmd); err == nil {
+					s.Apply(&c)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			i = end
+			if r.IntN(20) == 0 {
+				s = snapshot(t, s)
+			}
+			for id, d := range s.Drops {
+				prev := views[id]
+				v := d.QueueView(prev)
+				if v == prev {
+					reused++
+				} else {
+					views[id] = v
+					if len(v.EarlySkip) > 0 {
+						skipping++
+					}
+					c := *v
+					c.Gaps, c.EarlySkip, c.Batches = slices.Clone(v.Gaps), slices.Clone(v.EarlySkip), slices.Clone(v.Batches)
+					all = append(all, published{v, c})
+				}
+				tickets := []struct {
+					early bool
+					seq   int64
+				}{{true, -1}, {false, -1}}
+				for seq := range d.EarlyTotal + 3 {
+					tickets = append(tickets, struct {
+						early bool
+						seq   int64
+					}{true, seq})
+				}
+				for seq := range d.LateNext + 3 {
+					tickets = append(tickets, struct {
+						early bool
+						seq   int64
+					}{false, seq})
+				}
+				for _, tk := range tickets {
+					if got, want := inputsOf(v, tk.early, tk.seq), inputsOf(d, tk.early, tk.seq); got != want {
+						t.Fatalf("seed %d, drop %s, ticket (%v, %d) after %d commands: view %+v, drop %+v", seed, id, tk.early, tk.seq, i, got, want)
+					}
+				}
+			}
+			for _, p := range all {
+				if !reflect.DeepEqual(*p.v, p.copy) {
+					t.Fatalf("seed %d: a published view changed after %d commands", seed, i)
+				}
+			}
+		}
+	}
+	if reused == 0 || skipping == 0 {
+		t.Errorf("views reused %d times, %d views with early positions to skip: the sequences miss a path", reused, skipping)
+	}
+	t.Logf("views reused %d times, %d views with early positions to skip", reused, skipping)
+}
+
+// TestQueueViewKeepsItsEarlySkip: forgetting skipped positions below the
+// counter must not write into the array a published view shares.
+func TestQueueViewKeepsItsEarlySkip(t *testing.T) {
+	d := &Drop{Started: true, EarlyTotal: 20, AdmittedUpTo: 6}
+	d.EarlySkip = []int64{1, 5, 9, 12, 15, 16, 17, 18}
+	v := d.QueueView(nil)
+	want := inputsOf(v, false, 0)
+	if !slices.Equal(v.EarlySkip, []int64{9, 12, 15, 16, 17, 18}) {
+		t.Fatalf("view's skipped positions %v", v.EarlySkip)
+	}
+	d.AdmittedUpTo = 10
+	d.forgetEarlySkip()
+	if !slices.Equal(d.EarlySkip, []int64{12, 15, 16, 17, 18}) || !slices.Equal(v.EarlySkip, []int64{9, 12, 15, 16, 17, 18}) {
+		t.Fatalf("after forgetting: drop %v, view %v", d.EarlySkip, v.EarlySkip)
+	}
+	if got := inputsOf(v, false, 0); got != want {
+		t.Fatalf("the view answers %+v, was %+v", got, want)
+	}
+	if w := d.QueueView(v); w == v || w.Ahead(19) != d.Ahead(19) {
+		t.Fatalf("the view after the counter moved: %+v", w)
+	}
+}
