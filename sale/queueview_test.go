@@ -112,8 +112,10 @@ func TestQueueViewAnswersAsTheDrop(t *testing.T) {
 			}
 		}
 	}
-	if reused == 0 || skipping == 0 {
-		t.Errorf("views reused %d times, %d views with early positions to skip: the sequences miss a path", reused, skipping)
+	// Early positions to skip are rare in these sequences (a dozen views in
+	// 400 of them); TestQueueViewKeepsItsEarlySkip covers them.
+	if reused == 0 {
+		t.Error("no batch left a view unchanged")
 	}
 	t.Logf("views reused %d times, %d views with early positions to skip", reused, skipping)
 }
