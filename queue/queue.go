@@ -57,8 +57,7 @@ type Service struct {
 	log  *slog.Logger
 	keys atomic.Pointer[keyset]
 
-	mu      sync.Mutex
-	issuers map[string]*issuer
+	issuers sync.Map // drop id → *issuer
 
 	gate gate
 }
@@ -77,7 +76,7 @@ func New(cfg Config) *Service {
 	if cfg.AutoChallenge == (AutoPolicy{}) {
 		cfg.AutoChallenge = DefaultAutoPolicy()
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "queue"), issuers: map[string]*issuer{}}
+	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "queue")}
 	s.gate.pressure = newPressure(cfg.AutoChallenge)
 	return s
 }
@@ -154,14 +153,13 @@ func (s *Service) Join(ctx context.Context, drop string) (string, Status, error)
 }
 
 func (s *Service) issuer(drop string) *issuer {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	is := s.issuers[drop]
-	if is == nil {
-		is = &issuer{}
-		s.issuers[drop] = is
+	// Every join looks its drop's issuer up: a sync.Map, not a mutex, so
+	// that joins of a burst never queue behind one descheduled holder.
+	if is, ok := s.issuers.Load(drop); ok {
+		return is.(*issuer)
 	}
-	return is
+	is, _ := s.issuers.LoadOrStore(drop, &issuer{})
+	return is.(*issuer)
 }
 
 // Status is what a visitor is told about its place in the queue.
