@@ -276,10 +276,14 @@ func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, value string
 // secure tells whether cookies get the Secure flag: always with
 // Config.Secure, else when the request came over TLS (directly or through a
 // proxy that says so).
+// loopbackOnly are the proxies believed for X-Forwarded-Proto when
+// Config.Trusted is nil.
+var loopbackOnly = clientaddr.NewTrusted(nil)
+
 func (h *Handler) secure(r *http.Request) bool {
 	trusted := h.cfg.Trusted
 	if trusted == nil {
-		trusted = clientaddr.NewTrusted(nil)
+		trusted = loopbackOnly
 	}
 	return h.cfg.Secure || trusted.Proto(r) == "https"
 }

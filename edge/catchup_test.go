@@ -1,7 +1,6 @@
 package edge_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -40,10 +39,7 @@ func TestTicketForADropTheClusterHasNotAppliedHere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ectx, ecancel := context.WithCancel(context.Background())
-	edone := make(chan struct{})
-	go func() { defer close(edone); e.Run(ectx) }()
-	t.Cleanup(func() { ecancel(); <-edone })
+	testkit.Background(t, e.Run)
 	front := httptest.NewServer(e)
 	t.Cleanup(front.Close)
 

@@ -185,24 +185,22 @@ type Status struct {
 // unavailable answer to retry, not a final "closed" that would send the
 // visitor away.
 func (s *Service) Status(c *Claims) (Status, error) {
+	now := s.cfg.Now().UnixMilli()
 	var (
 		st    Status
 		known bool
 	)
-	now := s.cfg.Now()
 	if v, ok := s.cfg.Store.(QueueViewer); ok {
 		// The many status readers of a rush never wait for the lock the
 		// state machine holds while it applies a batch.
 		if d := v.QueueView(c.Drop); d != nil {
-			return StatusOf(d, c.Early, c.Seq, now.UnixMilli()), nil
+			known, st = true, StatusOf(d, c.Early, c.Seq, now)
 		}
 	} else {
 		s.cfg.Store.Read(func(state *sale.State) {
-			d, ok := state.Drops[c.Drop]
-			if !ok {
-				return
+			if d, ok := state.Drops[c.Drop]; ok {
+				known, st = true, StatusOf(d, c.Early, c.Seq, now)
 			}
-			known, st = true, StatusOf(d, c.Early, c.Seq, now.UnixMilli())
 		})
 	}
 	if !known {
