@@ -88,6 +88,9 @@ type client struct {
 	reqs      atomic.Int64
 	queueWait histogram // time visitors' requests waited for a slot in the generator
 	botWait   histogram // the same for bots
+	// tl counts answers over time; set once the opening is known, before
+	// the first visitor arrives (nil before: nothing is counted).
+	tl *timeline
 }
 
 // newClient starts the workers: inFlight in each visitors' lane and a
@@ -135,11 +138,11 @@ func newClient(base string, inFlight int) *client {
 	}}
 	c.direct.New = func() any { return new(exchange) }
 	for range inFlight {
-		go c.work(c.waitLane, &c.queueWait)
-		go c.work(c.buyLane, &c.queueWait)
+		go c.work(c.waitLane, &c.queueWait, true)
+		go c.work(c.buyLane, &c.queueWait, true)
 	}
 	for range botWorkers {
-		go c.work(c.botLane, &c.botWait)
+		go c.work(c.botLane, &c.botWait, false)
 	}
 	return c
 }
@@ -184,12 +187,17 @@ type exchange struct {
 	auth []byte
 }
 
-func (c *client) work(lane chan job, wait *histogram) {
+func (c *client) work(lane chan job, wait *histogram, visitors bool) {
 	x := new(exchange)
 	for {
 		select {
 		case j := <-lane:
-			wait.record(time.Since(j.queued))
+			now := time.Now()
+			waited := now.Sub(j.queued)
+			wait.record(waited)
+			if visitors {
+				c.tl.waited(now, waited)
+			}
 			j.reply <- c.send(j.ctx, x, j.cl)
 		case <-c.done:
 			return
@@ -322,7 +330,8 @@ func (c *client) send(ctx context.Context, x *exchange, cl call) answer {
 	}
 	start := time.Now()
 	err := c.hc.DoDeadline(req, resp, deadline)
-	a := answer{latency: time.Since(start)}
+	end := time.Now()
+	a := answer{latency: end.Sub(start)}
 	switch {
 	case err == nil:
 		a.status = resp.StatusCode()
@@ -336,12 +345,13 @@ func (c *client) send(ctx context.Context, x *exchange, cl call) answer {
 		// (the rush ended), the request did not fail.
 		return answer{err: context.DeadlineExceeded, latency: a.latency}
 	}
-	return c.account(ctx, cl, a, err)
+	return c.account(ctx, cl, a, err, end)
 }
 
-// account records an answer in the endpoint's statistics.
-func (c *client) account(ctx context.Context, cl call, a answer, err error) answer {
+// account records an answer that came at end in the endpoint's statistics.
+func (c *client) account(ctx context.Context, cl call, a answer, err error, end time.Time) answer {
 	c.reqs.Add(1)
+	c.tl.request(cl.ep, end)
 	st := &c.stats[cl.ep]
 	if err != nil {
 		a.status = 0

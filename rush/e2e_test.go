@@ -91,14 +91,42 @@ func TestShortRushKeepsEveryPromise(t *testing.T) {
 		t.Errorf("visitors on their own addresses got %d challenges (median %.1f ms); want none", s.VisitorChallenges, s.VisitorChallengeP50MS)
 	}
 
+	// The timeline accounts for every order and every request it saw.
+	if tl := s.Timeline; tl == nil {
+		t.Error("the summary has no timeline")
+	} else {
+		sum := func(v []int64) (n int64) {
+			for _, x := range v {
+				n += x
+			}
+			return n
+		}
+		if n := sum(tl.Ordered); n != s.Ordered {
+			t.Errorf("timeline: %d orders, summary %d", n, s.Ordered)
+		}
+		if n := sum(tl.Admitted); n < s.Ordered {
+			t.Errorf("timeline: %d admissions for %d orders", n, s.Ordered)
+		}
+		if n := sum(tl.ServerAdmitted); n < s.Stock {
+			t.Errorf("timeline: the server admitted %d positions for %d units", n, s.Stock)
+		}
+		reqs := sum(tl.Join) + sum(tl.Status) + sum(tl.Hold) + sum(tl.Session) + sum(tl.Order) + sum(tl.Other)
+		if sum(tl.Join) < int64(s.Visitors)/2 || reqs > s.Requests {
+			t.Errorf("timeline: %d joins of %d visitors, %d requests of %d sent", sum(tl.Join), s.Visitors, reqs, s.Requests)
+		}
+		if tl.Start > -1 || len(tl.WaitMaxMS) != len(tl.Join) {
+			t.Errorf("timeline starts at %d s (early visitors arrive within 3 s before the opening), %d waits for %d seconds", tl.Start, len(tl.WaitMaxMS), len(tl.Join))
+		}
+	}
+
 	f, err := os.Open(report)
 	if err != nil {
 		t.Fatalf("no report file: %v", err)
 	}
 	defer f.Close()
 	charts, marks, _ := parseReport(t, f)
-	if charts != 6 || marks < 10 {
-		t.Errorf("report has %d charts with %d marks; want 6 charts with their data", charts, marks)
+	if charts != 7 || marks < 10 {
+		t.Errorf("report has %d charts with %d marks; want 7 charts with their data", charts, marks)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,6 +66,7 @@ func WriteReport(w io.Writer, res *Result) error {
 		Outcomes []row
 		Charts   []template.HTML
 		Latency  []latencyRow
+		Timeline []timelineCells
 	}{
 		Title:    "Floodgate rush: " + res.Drop,
 		When:     res.StartedAt.UTC().Format(time.RFC3339),
@@ -72,6 +74,7 @@ func WriteReport(w io.Writer, res *Result) error {
 		Rows:     rows,
 		Outcomes: outcomes,
 		Latency:  latencyRows(res.client),
+		Timeline: timelineTable(res.Summary.Timeline),
 	}
 	data.Charts = []template.HTML{
 		lineChart("Visitors over time", "seconds since the opening", "visitors", res.Series, []seriesDef{
@@ -93,7 +96,8 @@ func WriteReport(w io.Writer, res *Result) error {
 			{"bots", "#d62728", func(_ int, s sample) float64 { return float64(s.BotBits) }},
 			{"visitors", "#1f77b4", func(_ int, s sample) float64 { return float64(s.VisitorBits) }},
 		}),
-		lineChart("Requests per second", "seconds since the opening", "requests/s", res.Series, rateDefs(res.Series)),
+		requestsChart(res.timeline),
+		admissionsChart(res.timeline),
 		latencyChart(data.Latency),
 		fairnessChart(res.fairness, res.earlyCount),
 	}
@@ -183,20 +187,75 @@ func lineChart(title, xLabel, yLabel string, series []sample, defs []seriesDef) 
 	return chart.Line("", title, xLabel, yLabel, out, chart.Marker{X: 0, Label: "opening"})
 }
 
-// rateDefs turns the cumulative request count into a rate.
-func rateDefs(series []sample) []seriesDef {
-	rates := make(map[int]float64, len(series))
-	for i := 1; i < len(series); i++ {
-		if dt := series[i].T - series[i-1].T; dt > 0 {
-			rates[i] = float64(series[i].Requests-series[i-1].Requests) / dt
+// requestsChart draws the requests answered per second by endpoint, at the
+// timeline's 250 ms resolution.
+func requestsChart(tl *timeline) template.HTML {
+	rows := tl.rows(1)
+	per := 1 / timelineStep.Seconds()
+	xs := make([]float64, len(rows))
+	for i, r := range rows {
+		xs[i] = r.t
+	}
+	line := func(name, color string, value func(timelineRow) int64) chart.Series {
+		ys := make([]float64, len(rows))
+		for i, r := range rows {
+			ys[i] = float64(value(r)) * per
+		}
+		return chart.Series{Name: name, Color: color, X: xs, Y: ys}
+	}
+	ep := func(eps ...endpoint) func(timelineRow) int64 {
+		return func(r timelineRow) int64 {
+			var n int64
+			for _, e := range eps {
+				n += r.requests[e]
+			}
+			return n
 		}
 	}
-	return []seriesDef{{"requests/s", "#9467bd", func(i int, _ sample) float64 {
-		if v, ok := rates[i]; ok {
-			return v
-		}
-		return math.NaN()
-	}}}
+	return chart.Line("", "Requests per second by endpoint", "seconds since the opening", "requests/s", []chart.Series{
+		line("all", "#7f7f7f", ep(epJoin, epStatus, epSSE, epHold, epSession, epOrder, epDrop, epAdmin, epForged)),
+		line("join", "#1f77b4", ep(epJoin)),
+		line("status", "#ff7f0e", ep(epStatus)),
+		line("hold + session + order", "#2ca02c", ep(epHold, epSession, epOrder)),
+		line("forged tickets", "#d62728", ep(epForged)),
+	}, chart.Marker{X: 0, Label: "opening"})
+}
+
+// admissionsChart draws, per second at the timeline's resolution, the
+// positions the server admitted, the admissions visitors learnt of and the
+// orders confirmed: the gap between the first two is the polling delay.
+func admissionsChart(tl *timeline) template.HTML {
+	rows := tl.rows(1)
+	per := 1 / timelineStep.Seconds()
+	xs := make([]float64, len(rows))
+	server, learnt, ordered := make([]float64, len(rows)), make([]float64, len(rows)), make([]float64, len(rows))
+	for i, r := range rows {
+		xs[i] = r.t
+		server[i] = float64(r.serverAdmitted) * per
+		learnt[i] = float64(r.admitted) * per
+		ordered[i] = float64(r.ordered) * per
+	}
+	return chart.Line("", "Admissions and orders per second", "seconds since the opening", "per second", []chart.Series{
+		{Name: "admitted by the server", Color: "#9467bd", X: xs, Y: server},
+		{Name: "admissions visitors learnt of", Color: "#ff7f0e", X: xs, Y: learnt},
+		{Name: "orders confirmed", Color: "#2ca02c", X: xs, Y: ordered},
+	}, chart.Marker{X: 0, Label: "opening"})
+}
+
+// timelineCells are the cells of one second of the timeline's table.
+type timelineCells []string
+
+func timelineTable(tl *Timeline) []timelineCells {
+	if tl == nil {
+		return nil
+	}
+	out := make([]timelineCells, len(tl.Join))
+	for i := range tl.Join {
+		n := func(v []int64) string { return chart.Thousands(v[i]) }
+		out[i] = timelineCells{strconv.Itoa(tl.Start + i), n(tl.Join), n(tl.Status), n(tl.Hold), n(tl.Session), n(tl.Order), n(tl.Other),
+			n(tl.ServerAdmitted), n(tl.Admitted), n(tl.Ordered), fmt.Sprintf("%.1f", tl.WaitMaxMS[i])}
+	}
+	return out
 }
 
 // latencyChart draws p50, p90 and p99 per endpoint as bars on a log scale
@@ -267,7 +326,13 @@ p.config { color: #555; font-size: 13px; }
 <h2>Charts</h2>
 {{range .Charts}}{{.}}
 {{end}}
-<h2>Latency per endpoint</h2>
+{{if .Timeline}}<h2>Second by second</h2>
+<p class="config">Requests answered per endpoint in each second (bots included; other: forged tickets, the drop monitor, admin calls), positions the server admitted, admissions visitors learnt of, orders confirmed, and the longest a visitor's request waited for a slot in the generator.</p>
+<table>
+<tr><th>s</th><th>join</th><th>status</th><th>hold</th><th>session</th><th>order</th><th>other</th><th>admitted (server)</th><th>admitted (visitors)</th><th>ordered</th><th>generator wait max ms</th></tr>
+{{range .Timeline}}<tr>{{range .}}<td class="num">{{.}}</td>{{end}}</tr>
+{{end}}</table>
+{{end}}<h2>Latency per endpoint</h2>
 <table>
 <tr><th>endpoint</th><th>requests</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>max ms</th><th>answers</th></tr>
 {{range .Latency}}<tr><td>{{.Name}}</td><td class="num">{{.Count}}</td><td class="num">{{printf "%.2f" .P50}}</td><td class="num">{{printf "%.2f" .P90}}</td><td class="num">{{printf "%.2f" .P99}}</td><td class="num">{{printf "%.1f" .Max}}</td><td>{{.Statuses}}</td></tr>

@@ -167,6 +167,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 
+	r.c.tl = newTimeline(r.origin, min(visitors[0].arrival, 0)-time.Second, cfg.Deadline+5*time.Second)
+
 	startWall, startCPU := time.Now(), selfCPU()
 	var srvStart procStats
 	if cfg.ServerPid > 0 {
@@ -202,7 +204,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, ctx.Err()
 	}
 
-	res := &Result{Config: cfg, Drop: r.drop, StartedAt: r.origin, visitors: visitors, client: r.c}
+	res := &Result{Config: cfg, Drop: r.drop, StartedAt: r.origin, visitors: visitors, client: r.c, timeline: r.c.tl}
+	res.Summary.Timeline = r.c.tl.summary()
 	res.Summary.GeneratorCPUShare = genCPU.Seconds() / wall.Seconds() / float64(numCPU())
 	res.Summary.BotCPUSeconds = r.bots.cpu().Seconds()
 	if sim := genCPU - r.bots.cpu(); sim > 0 {
@@ -333,6 +336,7 @@ func (r *run) visit(ctx context.Context, v *visitor) {
 	}
 	v.admitted, v.admittedAt = true, r.since()
 	r.cnt.admitted.Add(1)
+	r.c.tl.admit(time.Now())
 	if v.bot {
 		r.cnt.botsAdmitted.Add(1)
 	}
@@ -627,6 +631,7 @@ func (r *run) buy(ctx context.Context, v *visitor, ticket string) {
 		}
 		v.orderID, v.voucher, v.outcome, v.orderedAt = o.ID, o.Voucher, outOrdered, r.since()
 		r.cnt.ordered.Add(1)
+		r.c.tl.order(time.Now())
 		q := o.Quantity
 		if q == 0 {
 			q = 1

@@ -220,8 +220,8 @@ func TestReportOfASyntheticRush(t *testing.T) {
 		t.Fatal(err)
 	}
 	charts, marks, title := parseReport(t, &buf)
-	if charts != 6 {
-		t.Errorf("%d charts, want 6", charts)
+	if charts != 7 {
+		t.Errorf("%d charts, want 7", charts)
 	}
 	if marks < 4+2+2+1+3+5 {
 		t.Errorf("%d drawn marks, want at least one per series, bar and point", marks)

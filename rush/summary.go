@@ -85,6 +85,10 @@ type Summary struct {
 	BotSolveSeconds       float64 `json:"bot_solve_seconds"` // time the bot farm's solvers hashed
 	BotCPUSeconds         float64 `json:"bot_cpu_seconds"`   // CPU time the bot farm's solvers used
 	BotMaxBits            int64   `json:"bot_max_bits"`
+
+	// Timeline is the rush second by second: requests per endpoint,
+	// admissions and orders (rush/timeline.go).
+	Timeline *Timeline `json:"timeline,omitempty"`
 }
 
 // Clean reports whether the rush kept every promise the CI checks: nothing
@@ -108,6 +112,7 @@ type Result struct {
 	// arrivals first, then the earlyCount early ones.
 	fairness   []rankPair
 	earlyCount int
+	timeline   *timeline
 }
 
 func numCPU() int { return runtime.NumCPU() }
@@ -130,6 +135,7 @@ func (r *run) monitor(ctx context.Context) {
 			var d dropJSON
 			if json.Unmarshal(a.body, &d) == nil {
 				r.lastDrop.Store(&d)
+				r.c.tl.serverAdmittedUpTo(time.Now(), d.AdmittedUpTo)
 				if d.Stock > 0 && d.Available == 0 && r.since() > 0 {
 					r.monGone.CompareAndSwap(0, int64(r.since()))
 				}
