@@ -481,13 +481,23 @@ func (r *run) wait(ctx context.Context, v *visitor, ticket string, st queueStatu
 	}
 }
 
+// pagePoll is how often the buyer page asks for its queue status when it
+// polls (web/static/app.js startPolling: every 3 s, whatever the answer).
+const pagePoll = 3 * time.Second
+
 // pollPause follows the server's ETA the way a waiting-room page would: ask
 // again after half the ETA, within [MinPoll, MaxPoll], with jitter, and
-// after MaxPoll when the server says the stock will likely not reach it;
-// before the opening, come back right after it. Bots poll as fast as they dare.
+// after MaxPoll when the server says the stock will likely not reach it.
+// Before the opening an early visitor has no place yet (it is drawn at the
+// opening): nothing the page shows changes until then, and the page polls
+// every pagePoll, so its first poll after the opening comes within pagePoll
+// of it. Bots poll as fast as they dare.
 func (r *run) pollPause(v *visitor, st queueStatus) time.Duration {
 	if v.bot {
 		return 200*time.Millisecond + rand.N(100*time.Millisecond)
+	}
+	if st.Position == 0 && time.Until(r.origin) > 0 {
+		return pagePoll*9/10 + rand.N(pagePoll/5+1)
 	}
 	d := time.Second
 	if st.EtaSeconds > 0 {

@@ -230,3 +230,28 @@ func TestReportOfASyntheticRush(t *testing.T) {
 		t.Errorf("title %q not escaped back to the drop name", title)
 	}
 }
+
+// TestEarlyVisitorsPollLikeThePage: before the opening a visitor whose
+// place is not drawn yet asks every 3 s, as the page does, not every
+// second; one with a place follows its ETA and comes back by the opening.
+func TestEarlyVisitorsPollLikeThePage(t *testing.T) {
+	r := &run{cfg: DefaultConfig(), origin: time.Now().Add(8 * time.Second)}
+	v := &visitor{early: true}
+	for range 200 {
+		if d := r.pollPause(v, queueStatus{State: "waiting", EtaSeconds: 8}); d < 2700*time.Millisecond || d > 3300*time.Millisecond {
+			t.Fatalf("an early visitor without a place waits %v before the opening; want 3 s ± 10%%", d)
+		}
+	}
+	r.origin = time.Now().Add(2 * time.Second)
+	for range 200 {
+		if d := r.pollPause(v, queueStatus{State: "waiting", Position: 40, Ahead: 39, EtaSeconds: 60}); d > 3*time.Second+100*time.Millisecond {
+			t.Fatalf("a visitor with a place waits %v with the opening 2 s away; want it back within a second of the opening", d)
+		}
+	}
+	r.origin = time.Now().Add(-time.Second)
+	for range 200 {
+		if d := r.pollPause(v, queueStatus{State: "waiting", Position: 400, Ahead: 399, EtaSeconds: 1}); d > r.cfg.MinPoll*6/5 {
+			t.Fatalf("after the opening a visitor near the front waits %v; want about MinPoll (%v)", d, r.cfg.MinPoll)
+		}
+	}
+}
