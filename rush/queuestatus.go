@@ -124,7 +124,7 @@ func (sp *statusParser) set(st *queueStatus, key []byte, v *fastjson.Value) bool
 		if key[0] == 'b' {
 			st.BeyondStock = b
 		} else {
-			st.Early = &b
+			st.Early = boolPtr(b)
 		}
 	default:
 		// encoding/json matches keys without regard to case.
@@ -153,14 +153,19 @@ func foldsToStatusKey(key []byte) bool {
 	return false
 }
 
-// intOf and floatOf read a number from the literal the answer wrote, with
-// strconv, as encoding/json does (fastjson's own conversions round some
-// floats differently and take 1e400 for infinity).
+// intOf and floatOf read a number from the literal the answer wrote, as
+// encoding/json does (fastjson's own conversions round some floats
+// differently and take 1e400 for infinity). A literal of at most 18 digits
+// (every number the queue writes) is read here without allocating; any
+// other goes through strconv.
 func (sp *statusParser) intOf(v *fastjson.Value) (int64, bool) {
 	if v.Type() != fastjson.TypeNumber {
 		return 0, false
 	}
 	sp.num = v.MarshalTo(sp.num[:0])
+	if n, ok := smallInt(sp.num); ok {
+		return n, true
+	}
 	n, err := strconv.ParseInt(string(sp.num), 10, 64)
 	return n, err == nil
 }
@@ -170,9 +175,47 @@ func (sp *statusParser) floatOf(v *fastjson.Value) (float64, bool) {
 		return 0, false
 	}
 	sp.num = v.MarshalTo(sp.num[:0])
+	if n, ok := smallInt(sp.num); ok && n != 0 {
+		// Exact: below 2^53. (0 is left to strconv for the sign of -0.)
+		return float64(n), true
+	}
 	f, err := strconv.ParseFloat(string(sp.num), 64)
 	return f, err == nil
 }
+
+// smallInt reads an optional minus and 1 to 18 digits; ok is false for
+// anything else.
+func smallInt(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// boolPtr returns a pointer to a shared true or false, so reading "early"
+// allocates nothing; nothing writes through it.
+func boolPtr(b bool) *bool {
+	if b {
+		return &sharedTrue
+	}
+	return &sharedFalse
+}
+
+var sharedTrue, sharedFalse = true, false
 
 // queueState returns the states the queue answers without allocating.
 func queueState(s []byte) string {

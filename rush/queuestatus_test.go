@@ -74,7 +74,18 @@ func FuzzParseQueueStatus(f *testing.F) {
 
 var joinAnswer = []byte(`{"ticket":"eyJhbGciOiJFZERTQSIsImZnbSI6Ik1ybHc2TFR5eEVCbEkteThpMDNIaWciLCJraWQiOiJlM2U3MjI1MWZiNzI1ODg4IiwidHlwIjoiSldUIn0.eyJkcm9wIjoiZDEiLCJ2aWQiOiJ5UG42Y0U3UnJCRHU2TTd4QkpZRDdRIiwiZWFybHkiOnRydWUsInNlcSI6MCwiZXhwIjoxNzk2NjE1NzM5LCJpYXQiOjE3OTYwMTA5Mzl9.pSP4UhVtMzOenMAbUqpSOIgnmpfXcxxKMaBSLJ05lSTRRGcjeb20iqrlDCcopf8gbs4IjApHMR2Xygg99UqiBg","state":"waiting","position":0,"ahead":0,"eta_seconds":201,"beyond_stock":false,"early":true,"starts_at":"2026-11-30T03:59:00Z","available":10}` + "\n")
 
+// pollAnswer is the answer to most requests of a rush: a waiting visitor's poll.
+var pollAnswer = []byte(`{"state":"waiting","position":40213,"ahead":37210,"eta_seconds":19,"beyond_stock":true,"available":2900}`)
+
 func BenchmarkParseQueueStatus(b *testing.B) {
+	b.Run("poll", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if st, err := parseQueueStatus(pollAnswer); err != nil || st.Position != 40213 {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("fastjson", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
