@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -213,6 +214,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if n := r.c.reqs.Load(); n > 0 {
 			res.Summary.GeneratorCPUPerRequest = float64(sim.Microseconds()) / float64(n)
 		}
+	}
+	if ps, ok := readProcStats(os.Getpid()); ok {
+		res.Summary.GeneratorPeakRSSMB = float64(ps.peakRSS) / (1 << 20)
 	}
 	if cfg.ServerPid > 0 {
 		if ps, ok := readProcStats(cfg.ServerPid); ok {

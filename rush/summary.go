@@ -58,6 +58,7 @@ type Summary struct {
 	// the lowest priority on spare cycles), per visitor and per request.
 	GeneratorCPUPerVisitor float64        `json:"generator_cpu_us_per_visitor"`
 	GeneratorCPUPerRequest float64        `json:"generator_cpu_us_per_request"`
+	GeneratorPeakRSSMB     float64        `json:"generator_peak_rss_mb,omitempty"` // this process (Linux)
 	ServerCPUShare         float64        `json:"server_cpu_share,omitempty"`
 	ServerPeakRSSMB        float64        `json:"server_peak_rss_mb,omitempty"`
 	Outcomes               map[string]int `json:"outcomes"`
