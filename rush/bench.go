@@ -162,6 +162,10 @@ func retry(ctx context.Context, send func() answer, out any) bool {
 	for i := 0; i < 50; i++ {
 		a := send()
 		if a.status >= 200 && a.status < 300 {
+			if st, ok := out.(*queueStatus); ok && a.body == nil {
+				*st = a.queue // read by send already
+				return a.queueErr == nil
+			}
 			return json.Unmarshal(a.body, out) == nil
 		}
 		if !a.retryable() || !sleepCtx(ctx, retryPause(a)) {

@@ -225,8 +225,12 @@ type call struct {
 
 // answer is what came back. status 0 means the request failed in transport.
 type answer struct {
-	status     int
-	body       []byte
+	status int
+	body   []byte // nil for a queue answer read into queue
+	// queue is a 200 or 201 answer of the queue (join, status) as read
+	// by parseQueueStatus, and queueErr its error.
+	queue      queueStatus
+	queueErr   error
 	retryAfter time.Duration
 	err        error
 	latency    time.Duration
@@ -335,8 +339,14 @@ func (c *client) send(ctx context.Context, x *exchange, cl call) answer {
 	switch {
 	case err == nil:
 		a.status = resp.StatusCode()
-		// resp is the worker's: the body is copied before the next request.
-		a.body = append([]byte(nil), resp.Body()...)
+		if isQueueAnswer(cl.ep, a.status) {
+			// Most answers are the queue's: read here, from the
+			// worker's response, they need no copy of the body.
+			a.queue, a.queueErr = parseQueueStatus(resp.Body())
+		} else {
+			// resp is the worker's: the body is copied before the next request.
+			a.body = append([]byte(nil), resp.Body()...)
+		}
 		if v := resp.Header.Peek("Retry-After"); len(v) > 0 {
 			a.retryAfter = parseRetryAfter(string(v))
 		}
@@ -346,6 +356,12 @@ func (c *client) send(ctx context.Context, x *exchange, cl call) answer {
 		return answer{err: context.DeadlineExceeded, latency: a.latency}
 	}
 	return c.account(ctx, cl, a, err, end)
+}
+
+// isQueueAnswer reports whether an answer is a queue status (of a join or
+// a poll), which send reads into answer.queue.
+func isQueueAnswer(ep endpoint, status int) bool {
+	return (ep == epJoin || ep == epStatus) && (status == http.StatusOK || status == http.StatusCreated)
 }
 
 // account records an answer that came at end in the endpoint's statistics.

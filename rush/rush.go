@@ -375,7 +375,7 @@ func (r *run) join(ctx context.Context, v *visitor) (string, queueStatus) {
 			}
 		}
 		if a.status == http.StatusCreated || a.status == http.StatusOK {
-			st, err := parseQueueStatus(a.body)
+			st, err := a.queue, a.queueErr
 			if err != nil || st.Ticket == "" {
 				r.cnt.unexpected.Add(1)
 				v.outcome = outFailed
@@ -460,7 +460,7 @@ func (r *run) wait(ctx context.Context, v *visitor, ticket string, st queueStatu
 		retryAfter = 0
 		switch {
 		case a.status == http.StatusOK:
-			next, err := parseQueueStatus(a.body)
+			next, err := a.queue, a.queueErr
 			if err != nil {
 				r.cnt.unexpected.Add(1)
 				continue
