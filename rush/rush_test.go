@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"io"
 	"math"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -253,5 +254,32 @@ func TestEarlyVisitorsPollLikeThePage(t *testing.T) {
 		if d := r.pollPause(v, queueStatus{State: "waiting", Position: 400, Ahead: 399, EtaSeconds: 1}); d > r.cfg.MinPoll*6/5 {
 			t.Fatalf("after the opening a visitor near the front waits %v; want about MinPoll (%v)", d, r.cfg.MinPoll)
 		}
+	}
+}
+
+// TestCollectLess: during a rush the generator collects less often, and
+// afterwards the setting is back; GOGC or GOMEMLIMIT set by the user win.
+func TestCollectLess(t *testing.T) {
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	percent := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(percent)
+	restore := collectLess()
+	if p := debug.SetGCPercent(400); p != 400 {
+		t.Errorf("during the rush GOGC %d; want 400", p)
+	}
+	restore()
+	if p := debug.SetGCPercent(100); p != 100 {
+		t.Errorf("after the rush GOGC %d; want 100 back", p)
+	}
+	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(env, "100")
+			restore := collectLess()
+			if p := debug.SetGCPercent(100); p != 100 {
+				t.Errorf("with %s set, a rush changed GOGC to %d", env, p)
+			}
+			restore()
+		})
 	}
 }
