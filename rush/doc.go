@@ -5,8 +5,9 @@
 // A rush simulates many visitors arriving on a curve (early arrivals before
 // the opening, a burst right after it, a tail) and a share of bots. Every
 // visitor behaves as a real browser would: it joins the queue, waits by
-// polling the queue status at the pace the server's ETA suggests (a sample
-// listens over SSE instead), takes a hold once admitted, signs in through the
+// polling the queue status at the pace the server's ETA suggests (before
+// the opening, while its place is not drawn yet, every 3 s as the buyer page
+// does; a sample listens over SSE instead), takes a hold once admitted, signs in through the
 // dev identity provider and orders with an Idempotency-Key, retrying 429 and
 // 503 answers after their Retry-After. Bots share a few client addresses,
 // retry without waiting, and try to forge and reuse tickets.
@@ -14,12 +15,20 @@
 // The generator shares the machine with what it measures, so it is kept
 // cheap: requests go through a fixed pool of workers in three lanes (waiting
 // room, buying, bots), each reusing its fasthttp Request and Response on
-// keep-alive connections (client.go); queue answers are read with a reused
-// fastjson parser, checked against encoding/json (queuestatus.go); the
-// bots' join challenges are solved on threads of the lowest priority
-// (challenge.go). The summary gives the generator's CPU per
-// visitor and per request and how long requests waited for a worker: when
-// that wait grows, the generator, not the server, sets the pace.
+// keep-alive connections (client.go); queue answers are read by the worker
+// that received them with a reused fastjson parser, checked against
+// encoding/json (queuestatus.go); the bots' join challenges are solved on
+// threads of the lowest priority (challenge.go); the garbage collector runs
+// less often than by default (collectLess). The summary
+// gives the generator's CPU per visitor and per request, its peak RSS, and
+// how long requests waited for a worker: when that wait grows, the
+// generator, not the server, sets the pace.
+//
+// A timeline (timeline.go) counts, every 250 ms from the first arrival to
+// the end, the requests answered per endpoint, the positions the server
+// admitted, the admissions visitors learnt of, the orders confirmed and the
+// generator's longest wait; the report draws it and lists it second by
+// second, and the summary carries it by the second ("timeline").
 //
 // At the end the rush checks the server's own record (the drop counters and
 // the admin orders list) against what visitors were told, and produces a
