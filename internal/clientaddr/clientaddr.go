@@ -58,18 +58,30 @@ func (t Trusted) Of(r *http.Request) netip.Addr {
 	if !t.Contains(ip) {
 		return ip
 	}
+	// The addresses of every X-Forwarded-For header as one comma-separated
+	// list, read from the right, without building the list.
 	xff := r.Header.Values("X-Forwarded-For")
-	parts := strings.Split(strings.Join(xff, ","), ",")
-	for i := len(parts) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
-		if err != nil {
-			break
+	for v := len(xff) - 1; v >= 0; v-- {
+		rest := xff[v]
+		for {
+			part := rest
+			i := strings.LastIndexByte(rest, ',')
+			if i >= 0 {
+				part, rest = rest[i+1:], rest[:i]
+			}
+			a, err := netip.ParseAddr(strings.TrimSpace(part))
+			if err != nil {
+				return ip
+			}
+			a = a.Unmap()
+			if !t.Contains(a) {
+				return a
+			}
+			ip = a
+			if i < 0 {
+				break
+			}
 		}
-		a = a.Unmap()
-		if !t.Contains(a) {
-			return a
-		}
-		ip = a
 	}
 	return ip
 }

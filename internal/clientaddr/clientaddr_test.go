@@ -155,3 +155,50 @@ func TestBodyDeadline(t *testing.T) {
 	}
 	resp3.Body.Close()
 }
+
+// TestClientAddressAsTheJoinedList: Of reads several X-Forwarded-For
+// headers as the one comma-separated list they stand for, as the
+// split of their join does, for every mix of trusted, untrusted, mapped,
+// malformed and empty entries.
+func TestClientAddressAsTheJoinedList(t *testing.T) {
+	tr := NewTrusted([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")})
+	joined := func(r *http.Request) netip.Addr {
+		ip := Peer(r.RemoteAddr)
+		if !tr.Contains(ip) {
+			return ip
+		}
+		parts := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(parts) - 1; i >= 0; i-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
+			if err != nil {
+				break
+			}
+			a = a.Unmap()
+			if !tr.Contains(a) {
+				return a
+			}
+			ip = a
+		}
+		return ip
+	}
+	entries := []string{"10.1.1.1", " 10.2.2.2 ", "198.51.100.1", "::ffff:10.3.3.3", "::ffff:203.0.113.7", "2001:db8::1", "junk", "", " "}
+	rnd := uint64(1)
+	next := func(n int) int {
+		rnd = rnd*6364136223846793005 + 1442695040888963407
+		return int(rnd>>33) % n
+	}
+	for range 20000 {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = []string{"127.0.0.1:1", "10.9.9.9:2", "203.0.113.50:3"}[next(3)]
+		for range next(4) {
+			var parts []string
+			for range 1 + next(3) {
+				parts = append(parts, entries[next(len(entries))])
+			}
+			r.Header.Add("X-Forwarded-For", strings.Join(parts, ","))
+		}
+		if got, want := tr.Of(r), joined(r); got != want {
+			t.Fatalf("peer %s, X-Forwarded-For %q: %s, want %s", r.RemoteAddr, r.Header.Values("X-Forwarded-For"), got, want)
+		}
+	}
+}
