@@ -197,16 +197,24 @@ func (s *Service) Status(c *Claims) (Status, error) {
 			known, st = true, StatusOf(d, c.Early, c.Seq, now)
 		}
 	} else {
-		s.cfg.Store.Read(func(state *sale.State) {
-			if d, ok := state.Drops[c.Drop]; ok {
-				known, st = true, StatusOf(d, c.Early, c.Seq, now)
-			}
-		})
+		known, st = s.lockedStatus(c, now)
 	}
 	if !known {
 		return Status{}, floodgate.Errorf(floodgate.EUnavailable, "This server has not caught up with the drop yet; ask again in a moment.")
 	}
 	return st, nil
+}
+
+// lockedStatus is Status under the state's lock, for stores without queue
+// views; apart from Status so that the variables its reader sets escape
+// only on this path.
+func (s *Service) lockedStatus(c *Claims, now int64) (known bool, st Status) {
+	s.cfg.Store.Read(func(state *sale.State) {
+		if d, ok := state.Drops[c.Drop]; ok {
+			known, st = true, StatusOf(d, c.Early, c.Seq, now)
+		}
+	})
+	return known, st
 }
 
 // StatusOf computes the queue status of a ticket (early, seq) in drop d at now.
