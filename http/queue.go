@@ -121,6 +121,11 @@ const catchUpWait = time.Second
 // ticket's drop yet (created on the leader a moment ago) it waits for its
 // log to catch up rather than answer the visitor with an error at once.
 func (s *Server) queueStatusOf(ctx context.Context, c *queue.Claims) (queue.Status, error) {
+	// A node that has the drop answers at once, without a timer.
+	st, err := s.cfg.Queue.Status(c)
+	if err == nil || floodgate.ErrorCode(err) != floodgate.EUnavailable {
+		return st, err
+	}
 	timeout := time.NewTimer(catchUpWait)
 	defer timeout.Stop()
 	for {

@@ -273,12 +273,20 @@ type requestInfo struct {
 // newRequestInfo finds the client's address, believing a forwarding node's
 // signed marker over the address it came from.
 func (s *Server) newRequestInfo(r *http.Request, rid string) *requestInfo {
-	info := &requestInfo{id: rid, ip: s.clientIP(r), srv: s}
+	info := &requestInfo{}
+	s.initRequestInfo(info, r, rid)
+	return info
+}
+
+// initRequestInfo fills info (newRequestInfo), which the middleware
+// allocates with the rest of what a request needs.
+func (s *Server) initRequestInfo(info *requestInfo, r *http.Request, rid string) {
+	*info = requestInfo{id: rid, ip: s.clientIP(r), srv: s}
 	if m, ok := r.Context().Value(ctxForwardedBy).(forwardMarker); ok {
 		// A write of a forward batch (forwardbatch.go): the batch's node
 		// signature vouches for its marker.
 		info.forwarded, info.ip, info.admin = true, m.ip, m.admin
-		return info
+		return
 	}
 	if r.Header.Get(ForwardedHeader) != "" {
 		if m, ok := checkForward(s.nodeKey, r, s.cfg.Now()); ok {
@@ -291,7 +299,6 @@ func (s *Server) newRequestInfo(r *http.Request, rid string) *requestInfo {
 	if r.Header.Get(NodeAuthHeader) != "" {
 		info.admin = checkNodeAuth(s.nodeKey, r, s.cfg.Now())
 	}
-	return info
 }
 
 // requestIDs are a per-process random prefix and a counter: unique, and far
@@ -300,6 +307,20 @@ var (
 	requestPrefix  = newRequestPrefix()
 	requestCounter atomic.Uint64
 )
+
+// requestState is what the middleware allocates for each request.
+type requestState struct {
+	info     requestInfo
+	rw       responseWriter
+	ridValue [1]string
+}
+
+// newRequestID returns the next request id.
+func newRequestID() string {
+	var buf [32]byte
+	b := append(buf[:0], requestPrefix...)
+	return string(strconv.AppendUint(b, requestCounter.Add(1), 36))
+}
 
 func newRequestPrefix() string {
 	var b [4]byte
@@ -312,14 +333,20 @@ func newRequestPrefix() string {
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		// One allocation for what every request needs: its info, the
+		// writer that records its status, its X-Request-Id value.
+		rs := &requestState{}
 		rid := r.Header.Get("X-Request-Id")
 		if rid == "" || len(rid) > 64 {
-			rid = requestPrefix + strconv.FormatUint(requestCounter.Add(1), 36)
+			rid = newRequestID()
 		}
-		w.Header()["X-Request-Id"] = []string{rid}
-		info := s.newRequestInfo(r, rid)
+		rs.ridValue[0] = rid
+		w.Header()["X-Request-Id"] = rs.ridValue[:]
+		info := &rs.info
+		s.initRequestInfo(info, r, rid)
 		r = r.WithContext(context.WithValue(r.Context(), ctxRequest, info))
-		rw := &responseWriter{ResponseWriter: w, status: 200, log: s.log, requestID: rid}
+		rs.rw = responseWriter{ResponseWriter: w, status: 200, log: s.log, requestID: rid}
+		rw := &rs.rw
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -376,7 +403,7 @@ func (s *Server) allowRequest(r *http.Request, ip netip.Addr) bool {
 	if !s.ipReqs.allow(ip) {
 		return false
 	}
-	if tok, err := api.Ticket(r); err == nil {
+	if tok := api.TicketToken(r); tok != "" {
 		return s.reqs.allowKey(tok)
 	}
 	return true

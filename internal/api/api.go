@@ -120,10 +120,7 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 		return
 	}
 	buf = append(buf, '\n')
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(buf)))
-	w.WriteHeader(status)
-	_, _ = w.Write(buf)
+	WriteJSONBytes(w, status, buf)
 }
 
 // WriteCreated writes v as JSON: 201 Created when the request made it, 200
@@ -140,16 +137,40 @@ func WriteCreated(w http.ResponseWriter, created bool, v any) {
 // WriteJSONBytes writes an already encoded JSON body with the given status.
 func WriteJSONBytes(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
-	h["Content-Type"] = []string{"application/json"}
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h["Content-Type"] = jsonType
+	h["Content-Length"] = contentLength(len(body))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// jsonType and the lengths below are header values shared by every answer:
+// net/http copies a handler's header before it writes it, and values are
+// replaced (Header.Set), never written in place.
+var (
+	jsonType = []string{"application/json"}
+	lengths  = func() [][]string {
+		vals := make([]string, 1024)
+		l := make([][]string, len(vals))
+		for i := range vals {
+			vals[i] = strconv.Itoa(i)
+			l[i] = vals[i : i+1 : i+1]
+		}
+		return l
+	}()
+)
+
+// contentLength is the Content-Length header value of n bytes.
+func contentLength(n int) []string {
+	if n < len(lengths) {
+		return lengths[n]
+	}
+	return []string{strconv.Itoa(n)}
 }
 
 // ReadBody reads at most MaxBody bytes of the request body. A larger body is
 // an ETooLarge error.
 func ReadBody(r *http.Request) ([]byte, error) {
-	if r.Body == nil {
+	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
 	buf, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
@@ -261,14 +282,23 @@ func BearerToken(r *http.Request) string {
 	return ""
 }
 
+// TicketToken is the ticket a request carries, as Ticket reads it; "" when
+// it carries none.
+func TicketToken(r *http.Request) string {
+	if tok := BearerToken(r); tok != "" {
+		return tok
+	}
+	if r.URL.RawQuery == "" {
+		return ""
+	}
+	return r.URL.Query().Get("ticket")
+}
+
 // Ticket returns the queue ticket of a request: the Authorization bearer
 // token, or ?ticket= for EventSource, which cannot send headers. Without
 // one it returns "" and an unauthenticated error that says how to get one.
 func Ticket(r *http.Request) (string, error) {
-	tok := BearerToken(r)
-	if tok == "" {
-		tok = r.URL.Query().Get("ticket")
-	}
+	tok := TicketToken(r)
 	if tok == "" {
 		return "", floodgate.Errorf(floodgate.EUnauthenticated, "A ticket is required: send \"Authorization: Bearer <ticket>\" from POST /api/v1/drops/{drop}/queue.")
 	}
