@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/floodgate/floodgate/internal/nice"
 	"github.com/floodgate/floodgate/internal/pow"
 )
 
@@ -124,9 +125,9 @@ func newBotSolver(n int) *botSolver {
 			// Never unlocked: the thread, with its lowered priority, ends
 			// with the goroutine.
 			runtime.LockOSThread()
-			lowerThreadPriority()
-			cpu0 := threadCPU()
-			defer func() { b.cpuNanos.Add(int64(threadCPU() - cpu0)) }()
+			nice.LowerThreadPriority()
+			cpu0 := nice.ThreadCPU()
+			defer func() { b.cpuNanos.Add(int64(nice.ThreadCPU() - cpu0)) }()
 			for {
 				select {
 				case j := <-b.jobs:
