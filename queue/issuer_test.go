@@ -43,7 +43,7 @@ func TestJoinsAndTicksDoNotWaitForAReservation(t *testing.T) {
 	var opened sync.Once
 	open := func() { opened.Do(func() { close(g.gate) }) }
 	defer open()
-	q := New(Config{Store: g, TickInterval: 10 * time.Millisecond, BlockSize: 10, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	q := New(Config{Store: g, SignAhead: 64, TickInterval: 10 * time.Millisecond, BlockSize: 10, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	testkit.Background(t, q.Run)
 	testkit.WaitFor(t, "cluster secret", func() bool { _, _, err := q.Keys(); return err == nil })
 	createDrop(t, st, &sale.DropSpec{ID: "d", Name: "D", Stock: 100, PerCustomerLimit: 1, StartsAt: time.Now().Add(-time.Second).UnixMilli(),

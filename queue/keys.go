@@ -17,6 +17,18 @@ type Keys struct {
 	MACKey     []byte // authenticates tickets between the nodes (see SignTicket)
 	// ChallengeKey signs join challenges (challenge.go).
 	ChallengeKey []byte
+
+	ahead *presigner // nonces prepared for TicketKey (presign.go); nil: none
+}
+
+// signTicket signs msg with TicketKey, from a prepared nonce when there is
+// one (presign.go).
+func (k *Keys) signTicket(sig *[ed25519.SignatureSize]byte, msg []byte) {
+	// The pool belongs to the key it was built for.
+	if p := k.ahead; p != nil && len(k.TicketKey) == ed25519.PrivateKeySize && [32]byte(k.TicketKey[32:]) == p.pub && p.sign(sig, msg) {
+		return
+	}
+	copy(sig[:], ed25519.Sign(k.TicketKey, msg))
 }
 
 // DeriveKeys derives the ticket and session keys from the cluster secret.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/internal/defaults"
@@ -47,8 +48,14 @@ type Config struct {
 	// AutoChallenge is the policy of drops whose join challenge is "auto"
 	// (zero: DefaultAutoPolicy).
 	AutoChallenge AutoPolicy
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// SignAhead is how many ticket signatures the leader prepares on idle
+	// CPU while a drop is on sale, 64 bytes each (zero: DefaultSignAhead;
+	// negative: none, every ticket is signed in full; at most MaxSignAhead).
+	SignAhead int
+	// Registerer, when set, gets the ticket signing metrics.
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Service is the waiting room of one node.
@@ -73,11 +80,18 @@ func New(cfg Config) *Service {
 	defaults.Positive(&cfg.BlockSize, 1000)
 	defaults.Positive(&cfg.MaxPause, 15*time.Minute)
 	defaults.Logging(&cfg.Logger, &cfg.Now)
+	if cfg.SignAhead == 0 {
+		cfg.SignAhead = DefaultSignAhead
+	}
+	cfg.SignAhead = min(cfg.SignAhead, MaxSignAhead)
 	if cfg.AutoChallenge == (AutoPolicy{}) {
 		cfg.AutoChallenge = DefaultAutoPolicy()
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "queue")}
 	s.gate.pressure = newPressure(cfg.AutoChallenge)
+	if cfg.Registerer != nil {
+		s.registerSignMetrics(cfg.Registerer)
+	}
 	return s
 }
 
@@ -93,6 +107,7 @@ func (s *Service) Keys() (*Keys, *Verifier, error) {
 		return nil, nil, floodgate.Errorf(floodgate.EUnavailable, "The node is starting; retry in a moment.")
 	}
 	k := DeriveKeys(secret)
+	k.ahead = newPresigner(k.TicketKey, s.cfg.SignAhead)
 	ks := &keyset{keys: k, verifier: NewVerifier(k.TicketPub).WithMAC(k.MACKey)}
 	s.keys.CompareAndSwap(nil, ks)
 	ks = s.keys.Load()
@@ -264,6 +279,11 @@ func (s *Service) Run(ctx context.Context) {
 			s.log.Warn("tick failed", "err", err)
 		}
 	})
+	// The signatures prepared ahead (started by a tick) stop with the
+	// ticks, and their nonces are wiped.
+	if ks := s.keys.Load(); ks != nil && ks.keys.ahead != nil {
+		ks.keys.ahead.stop()
+	}
 }
 
 func (s *Service) tick(ctx context.Context) error {
@@ -303,6 +323,13 @@ func (s *Service) tick(ctx context.Context) error {
 	}
 	if !busy {
 		return nil
+	}
+	if len(drops) > 0 {
+		// A drop on sale may bring a rush of joins: the leader prepares
+		// their signatures on idle CPU (presign.go).
+		if keys, _, err := s.Keys(); err == nil && keys.ahead != nil {
+			keys.ahead.start(ctx, s.log)
+		}
 	}
 	epoch := s.cfg.Store.LeaderEpoch()
 	for _, di := range drops {

@@ -37,7 +37,8 @@ type Claims struct {
 	jwt.RegisteredClaims
 }
 
-// SignTicket signs claims with the ticket key. The protected header also
+// SignTicket signs claims with the ticket key (with a nonce prepared ahead
+// when the Service has one, presign.go). The protected header also
 // carries "fgm", an HMAC of the payload under a key only the cluster knows:
 // the nodes check it in a microsecond instead of an Ed25519 verification,
 // while anyone else verifies the Ed25519 signature with the JWKS.
@@ -62,9 +63,10 @@ func SignTicket(k *Keys, c *Claims) (string, error) {
 	buf = enc.AppendEncode(buf, h)
 	buf = append(buf, '.')
 	buf = append(buf, p...)
-	sig := ed25519.Sign(k.TicketKey, buf)
+	var sig [ed25519.SignatureSize]byte
+	k.signTicket(&sig, buf)
 	buf = append(buf, '.')
-	buf = enc.AppendEncode(buf, sig)
+	buf = enc.AppendEncode(buf, sig[:])
 	return string(buf), nil
 }
 

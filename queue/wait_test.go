@@ -16,7 +16,7 @@ import (
 // secret is written, and returns the keys once the leader's queue wrote it.
 func TestWaitKeys(t *testing.T) {
 	st := openStore(t)
-	q := New(Config{Store: st, TickInterval: 10 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	q := New(Config{Store: st, SignAhead: 64, TickInterval: 10 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	short, stop := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer stop()
 	if _, err := q.WaitKeys(short); !errors.Is(err, context.DeadlineExceeded) {

@@ -72,6 +72,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.api.RequestBurst, "request-burst", 100, fmt.Sprintf("burst of API requests per ticket (a client address gets %d times this)", fhttp.IPFactor))
 	fs.IntVar(&c.api.StreamsPerIP, "streams-per-ip", fhttp.DefaultStreamsPerIP, "open event streams (SSE) per client address")
 	fs.DurationVar(&c.queue.TickInterval, "tick", 100*time.Millisecond, "how often the leader moves admission and hold expiry forward")
+	fs.IntVar(&c.queue.SignAhead, "sign-ahead", queue.DefaultSignAhead, fmt.Sprintf("ticket signatures the leader prepares on idle CPU while a drop is on sale, 64 bytes each (0: none; at most %d)", queue.MaxSignAhead))
 	fs.DurationVar(&c.queue.MaxPause, "hold-max-pause", identity.DefaultMaxPause, "the most a hold is paused while the identity provider is down")
 	c.queue.AutoChallenge = queue.DefaultAutoPolicy()
 	auto := c.queue.AutoChallenge
@@ -171,6 +172,12 @@ func (m *Main) ParseFlags(args []string) (err error) {
 	if err := c.identity.Check(c.dev); err != nil {
 		return err
 	}
+	switch {
+	case c.queue.SignAhead == 0:
+		c.queue.SignAhead = -1
+	case c.queue.SignAhead < 0 || c.queue.SignAhead > queue.MaxSignAhead:
+		return fmt.Errorf("--sign-ahead must be from 0 to %d", queue.MaxSignAhead)
+	}
 	return c.queue.AutoChallenge.Check()
 }
 
@@ -230,6 +237,7 @@ func (m *Main) Run(parent context.Context) (err error) {
 	cfg.queue.Store = st
 	cfg.queue.Health = grace
 	cfg.queue.Logger = log
+	cfg.queue.Registerer = reg
 	q := queue.New(cfg.queue)
 	sessions := identity.NewSessions(nil, identity.DefaultSessionTTL)
 	if provider != nil {
