@@ -512,15 +512,17 @@ const pagePoll = 3 * time.Second
 // again after half the ETA, within [MinPoll, MaxPoll], with jitter, and
 // after MaxPoll when the server says the stock will likely not reach it.
 // Before the opening an early visitor has no place yet (it is drawn at the
-// opening): nothing the page shows changes until then, and the page polls
-// every pagePoll, so its first poll after the opening comes within pagePoll
-// of it. Bots poll as fast as they dare.
+// opening): nothing the page shows changes until then, so it asks every
+// pagePoll, as the page does, and comes back right after the opening, which
+// the server's answer gives (eta_seconds, starts_at) and of which a page on
+// SSE hears at once: a first poll later in the opening burst would queue
+// behind the late arrivals' joins. Bots poll as fast as they dare.
 func (r *run) pollPause(v *visitor, st queueStatus) time.Duration {
 	if v.bot {
 		return 200*time.Millisecond + rand.N(100*time.Millisecond)
 	}
-	if st.Position == 0 && time.Until(r.origin) > 0 {
-		return pagePoll*9/10 + rand.N(pagePoll/5+1)
+	if until := time.Until(r.origin); st.Position == 0 && until > 0 {
+		return min(pagePoll*9/10+rand.N(pagePoll/5+1), until+rand.N(time.Second))
 	}
 	d := time.Second
 	if st.EtaSeconds > 0 {
