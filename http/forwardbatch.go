@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/floodgate/floodgate"
@@ -215,12 +216,12 @@ func (s *Server) serveForwardBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	answers := make([]fwdAnswer, len(jobs))
 	var wg sync.WaitGroup
+	wg.Add(len(jobs))
 	for i, j := range jobs {
-		wg.Add(1)
-		go func() {
+		forwardWorkers.run(func() {
 			defer wg.Done()
 			answers[i] = s.runForwarded(r, j)
-		}()
+		})
 	}
 	wg.Wait()
 	out := encodeAnswers(answers)
@@ -229,6 +230,49 @@ func (s *Server) serveForwardBatch(w http.ResponseWriter, r *http.Request) {
 	h["Content-Length"] = []string{strconv.Itoa(len(out))}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out)
+}
+
+// workers run the writes of forward batches on the leader, each write on a
+// goroutine of its own as before, but on goroutines that live on between
+// batches: a fresh goroutine starts with a small stack, which a write's
+// handler (JSON, the command's encoding, receipt signing) outgrows several
+// times, copying it each time; a worker keeps the stack it grew. A worker
+// with nothing to do for idle ends.
+type workers struct {
+	work    chan func()
+	idle    time.Duration
+	started atomic.Int64 // workers started, for tests
+}
+
+var forwardWorkers = newWorkers(10 * time.Second)
+
+func newWorkers(idle time.Duration) *workers {
+	return &workers{work: make(chan func()), idle: idle}
+}
+
+// run calls f on an idle worker, or on a new one if none is idle: it never
+// waits for a worker.
+func (w *workers) run(f func()) {
+	select {
+	case w.work <- f:
+	default:
+		w.started.Add(1)
+		go w.loop(f)
+	}
+}
+
+func (w *workers) loop(f func()) {
+	idle := time.NewTimer(w.idle)
+	defer idle.Stop()
+	for {
+		f()
+		idle.Reset(w.idle)
+		select {
+		case f = <-w.work:
+		case <-idle.C:
+			return
+		}
+	}
 }
 
 // ctxForwardedBy carries the marker of a write that came in a batch: the
@@ -343,10 +387,16 @@ func encodeAnswers(as []fwdAnswer) []byte {
 
 var errBadBatch = errors.New("malformed forward batch")
 
+// batchReader decodes a batch or its answers. The strings it returns
+// (methods, URIs, header names and values) are slices of one copy of the
+// whole message, s, rather than a copy each.
 type batchReader struct {
-	b   []byte
+	b   []byte // what is left to read
+	s   string // the whole message
 	err error
 }
+
+func newBatchReader(raw []byte) *batchReader { return &batchReader{b: raw, s: string(raw)} }
 
 func (r *batchReader) uvarint() uint64 {
 	if r.err != nil {
@@ -372,6 +422,16 @@ func (r *batchReader) bytes() []byte {
 	return s
 }
 
+// str is bytes as a string, without a copy.
+func (r *batchReader) str() string {
+	b := r.bytes()
+	if r.err != nil {
+		return ""
+	}
+	end := len(r.s) - len(r.b)
+	return r.s[end-len(b) : end]
+}
+
 func (r *batchReader) byte() byte {
 	if r.err != nil || len(r.b) == 0 {
 		r.err = errBadBatch
@@ -389,33 +449,39 @@ func (r *batchReader) header() http.Header {
 		return nil
 	}
 	h := make(http.Header, n)
-	for range n {
-		k, v := r.bytes(), r.bytes()
+	vs := make([]string, n) // one backing array for the values
+	for i := range vs {
+		k, v := r.str(), r.str()
 		if r.err != nil {
 			return nil
 		}
-		h[string(k)] = append(h[string(k)], string(v))
+		if prior, ok := h[k]; ok {
+			h[k] = append(prior, v)
+		} else {
+			vs[i] = v
+			h[k] = vs[i : i+1 : i+1]
+		}
 	}
 	return h
 }
 
 func decodeBatch(raw []byte) ([]*fwdJob, error) {
-	r := &batchReader{b: raw}
+	r := newBatchReader(raw)
 	n := r.uvarint()
 	if r.err != nil || n == 0 || n > batchMax {
 		return nil, errBadBatch
 	}
 	jobs := make([]*fwdJob, 0, n)
 	for range n {
-		j := &fwdJob{method: string(r.bytes()), uri: string(r.bytes())}
-		ip := r.bytes()
+		j := &fwdJob{method: r.str(), uri: r.str()}
+		ip := r.str()
 		admin := r.byte()
 		j.header = r.header()
 		j.body = r.bytes()
 		if r.err != nil {
 			return nil, r.err
 		}
-		addr, err := netip.ParseAddr(string(ip))
+		addr, err := netip.ParseAddr(ip)
 		if err != nil || admin > 1 || !strings.HasPrefix(j.uri, "/") {
 			return nil, errBadBatch
 		}
@@ -429,7 +495,7 @@ func decodeBatch(raw []byte) ([]*fwdJob, error) {
 }
 
 func decodeAnswers(raw []byte, want int) ([]fwdAnswer, error) {
-	r := &batchReader{b: raw}
+	r := newBatchReader(raw)
 	if n := r.uvarint(); r.err != nil || n != uint64(want) {
 		return nil, errBadBatch
 	}

@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/netip"
 	"reflect"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestForwardBatchEncoding(t *testing.T) {
@@ -55,4 +57,58 @@ func FuzzDecodeBatch(f *testing.F) {
 			t.Fatalf("a decoded batch does not survive encoding: %v", err)
 		}
 	})
+}
+
+// The leader runs a batch's writes at once, on workers that live on: run
+// never waits for a worker, a worker takes the next write once it is done
+// with one, and a worker with nothing to do ends.
+func TestWorkersRunAtOnceLiveOnAndEnd(t *testing.T) {
+	w := newWorkers(time.Hour)
+	const n = 50
+	var started, done sync.WaitGroup
+	started.Add(n)
+	done.Add(n)
+	release := make(chan struct{})
+	for range n {
+		w.run(func() {
+			started.Done()
+			<-release
+			done.Done()
+		})
+	}
+	all := make(chan struct{})
+	go func() { started.Wait(); close(all) }()
+	select {
+	case <-all:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the writes of one batch did not all run at once")
+	}
+	close(release)
+	done.Wait()
+	if got := w.started.Load(); got != n {
+		t.Fatalf("%d workers for %d writes at once", got, n)
+	}
+
+	// One at a time now: the workers of the first round take them.
+	time.Sleep(50 * time.Millisecond) // let them come back for more
+	for range 20 {
+		ran := make(chan struct{})
+		w.run(func() { close(ran) })
+		<-ran
+	}
+	if got := w.started.Load() - n; got >= 20 {
+		t.Errorf("%d new workers for 20 writes after the first round: none was reused", got)
+	}
+
+	short := newWorkers(time.Millisecond)
+	short.run(func() {})
+	for deadline := time.Now().Add(30 * time.Second); short.started.Load() < 2; {
+		if time.Now().After(deadline) {
+			t.Fatal("an idle worker never ended")
+		}
+		time.Sleep(5 * time.Millisecond)
+		ran := make(chan struct{})
+		short.run(func() { close(ran) })
+		<-ran
+	}
 }
