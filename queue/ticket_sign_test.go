@@ -19,7 +19,9 @@ func signTicketJWT(k *Keys, c *Claims) (string, error) {
 	p := base64.RawURLEncoding.EncodeToString(payload)
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
 	t.Header["kid"] = k.KeyID
-	t.Header["fgm"] = base64.RawURLEncoding.EncodeToString(ticketMAC(k.MACKey, p))
+	var mac [16]byte
+	ticketMAC(&mac, k.MACKey, p)
+	t.Header["fgm"] = base64.RawURLEncoding.EncodeToString(mac[:])
 	h, err := json.Marshal(t.Header)
 	if err != nil {
 		return "", err
