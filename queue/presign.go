@@ -22,7 +22,7 @@ import (
 // (Config.SignAhead): 65,536 nonces of 64 bytes, 4 MiB, about a second of
 // one core to prepare. That covers most of an opening burst like the default
 // rush's (80,000 joins within seconds); joins beyond it are signed in full,
-// as they were without the pool, while the pool refills on idle CPU.
+// as they were without the pool; the pool refills in the next lull.
 const DefaultSignAhead = 1 << 16
 
 // MaxSignAhead bounds Config.SignAhead: 4,194,304 nonces, 256 MiB.
@@ -39,7 +39,7 @@ const MaxSignAhead = 1 << 22
 // signatures with one r give away a = (S₁ − S₂)/(k₁ − k₂)). Here r is drawn
 // from crypto/rand (64 bytes reduced mod L, so uniform), R = r·B — the
 // expensive part, a fixed-base scalar multiplication and the point encoding —
-// is computed ahead on idle CPU, each pair is taken out of the pool under its
+// is computed ahead, outside the joins' bursts, each pair is taken out of the pool under its
 // lock exactly once and its slot zeroed, and signing is left with one SHA-512
 // and one multiply-add. The signatures are ordinary Ed25519 signatures:
 // crypto/ed25519.Verify, golang-jwt and any JWKS user accept them. They are
@@ -66,7 +66,13 @@ type presigner struct {
 	done    chan struct{} // closed when fill has stopped and wiped the pool
 
 	prepared, inline atomic.Uint64 // signatures from the pool; signed in full for lack of a nonce
+	lastTake         atomic.Int64  // when a join last asked for a nonce (Unix nanoseconds)
 }
+
+// refillIdle is how long no join may have asked for a nonce before the pool
+// refills: refilling competes with the requests for the CPU, so it waits
+// for a lull instead of taking CPU in the middle of a burst.
+const refillIdle = 100 * time.Millisecond
 
 // nonce is a secret nonce r and its commitment R = r·B, encoded: 64 bytes.
 type nonce struct {
@@ -99,6 +105,7 @@ func newPresigner(priv ed25519.PrivateKey, size int) *presigner {
 // never waits for the pool).
 func (p *presigner) sign(sig *[ed25519.SignatureSize]byte, msg []byte) bool {
 	var e nonce
+	p.lastTake.Store(time.Now().UnixNano())
 	p.mu.Lock()
 	if p.n > 0 {
 		p.n--
@@ -184,16 +191,19 @@ func addProcs(n int) {
 }
 
 // fill prepares nonces until the pool is full, then again as they are
-// taken, until ctx ends; then it wipes the pool. It runs on its own OS thread
-// at the lowest priority, so it takes only CPU nothing else wants, and a
+// taken, in lulls (refillIdle), until ctx ends; then it wipes the pool. A
 // node that stops signing stops spending.
+//
+// It runs at the process's normal priority. A thread at the lowest priority
+// would take only idle CPU, but on a saturated machine the OS can leave it
+// unscheduled for seconds while it holds the pool's lock (every join then
+// waits for it) or while the Go runtime waits for it to stop for a garbage
+// collection (then every goroutine waits).
 func (p *presigner) fill(ctx context.Context, log *slog.Logger) {
-	// Never unlocked: the thread, with its lowered priority, ends with the
-	// goroutine instead of running other goroutines.
+	// Locked for ThreadCPU's figure in the log; the thread ends with the
+	// goroutine.
 	runtime.LockOSThread()
-	nice.LowerThreadPriority()
-	// One more P, so that while the OS holds this thread back it holds no P
-	// the requests need.
+	// One more P, so that the filling holds no P the requests need.
 	addProcs(1)
 	defer close(p.done)
 	defer addProcs(-1)
@@ -215,6 +225,9 @@ func (p *presigner) fill(ctx context.Context, log *slog.Logger) {
 			if ctx.Err() != nil {
 				return
 			}
+			if !first && !p.lull(ctx) {
+				return
+			}
 			e := newNonce()
 			p.mu.Lock()
 			p.ent[p.n] = e
@@ -230,6 +243,24 @@ func (p *presigner) fill(ctx context.Context, log *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case <-p.wake:
+		}
+	}
+}
+
+// lull waits until no join has asked for a nonce for refillIdle; false when
+// ctx ended first.
+func (p *presigner) lull(ctx context.Context) bool {
+	for {
+		quiet := time.Since(time.Unix(0, p.lastTake.Load()))
+		if quiet >= refillIdle {
+			return true
+		}
+		t := time.NewTimer(refillIdle - quiet)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
 		}
 	}
 }

@@ -304,3 +304,39 @@ func FuzzPresignedTicket(f *testing.F) {
 		}
 	})
 }
+
+// TestPresignRefillsInLulls: the pool fills at once, but refills only once
+// joins have stopped asking for nonces for refillIdle, never while they
+// keep coming (refilling then would take CPU from the burst itself).
+func TestPresignRefillsInLulls(t *testing.T) {
+	k := testKeys()
+	p := newPresigner(k.TicketKey, 32)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); p.stop() }()
+	p.start(ctx, quietLog())
+	testkit.WaitFor(t, "the first fill", func() bool { return p.count() == 32 })
+	var sig [ed25519.SignatureSize]byte
+	// A burst: a join every 10 ms; the pool only drains. A step that came
+	// after a real lull (a slow machine can sleep far longer than asked)
+	// may see a refill and is not judged.
+	want, judged, last := p.count(), 0, time.Now()
+	for i := range 30 {
+		gap := time.Since(last)
+		before := p.count()
+		p.sign(&sig, []byte{byte(i)})
+		last = time.Now()
+		if gap < refillIdle/2 && before != want {
+			t.Fatalf("step %d of a burst: %d nonces before signing, want %d: the pool refilled mid-burst", i, before, want)
+		}
+		if gap < refillIdle/2 {
+			judged++
+		}
+		want = p.count()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if judged == 0 {
+		t.Fatal("no step of the burst came within half of refillIdle of the one before")
+	}
+	// The lull: it refills.
+	testkit.WaitFor(t, "the refill after the burst", func() bool { return p.count() == 32 })
+}

@@ -326,7 +326,7 @@ func (s *Service) tick(ctx context.Context) error {
 	}
 	if len(drops) > 0 {
 		// A drop on sale may bring a rush of joins: the leader prepares
-		// their signatures on idle CPU (presign.go).
+		// their signatures ahead (presign.go).
 		if keys, _, err := s.Keys(); err == nil && keys.ahead != nil {
 			keys.ahead.start(ctx, s.log)
 		}
