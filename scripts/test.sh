@@ -38,7 +38,18 @@ if [[ $FUZZTIME != 0 ]]; then
   grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u | while read -r dir; do
     for fn in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go | sed 's/^func //'); do
       echo "-- $dir $fn"
-      go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$FUZZTIME" -fuzzminimizetime=5s "$dir" >/tmp/floodgate-fuzz.log 2>&1 || { cat /tmp/floodgate-fuzz.log; exit 1; }
+      fuzz() { go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$FUZZTIME" -fuzzminimizetime=5s "$dir" >/tmp/floodgate-fuzz.log 2>&1; }
+      if ! fuzz; then
+        # Go's fuzzing coordinator sometimes stops at its deadline with
+        # "context deadline exceeded" and no input found; that run is tried
+        # once more. A failing input is never retried: it fails the run.
+        if grep -q 'context deadline exceeded' /tmp/floodgate-fuzz.log && ! grep -q 'Failing input written' /tmp/floodgate-fuzz.log; then
+          echo "   (the fuzzer stopped at its deadline without an input; once more)"
+          fuzz || { cat /tmp/floodgate-fuzz.log; exit 1; }
+        else
+          cat /tmp/floodgate-fuzz.log; exit 1
+        fi
+      fi
     done
   done
 fi
