@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/floodgate/floodgate/internal/api"
 )
 
 // appendClaims appends c as json.Marshal writes it, byte for byte: every
@@ -25,9 +27,9 @@ func appendClaims(dst []byte, c *Claims) ([]byte, error) {
 		return append(dst, b...), err
 	}
 	dst = append(dst, `{"drop":`...)
-	dst = appendJSONString(dst, c.Drop)
+	dst = api.AppendString(dst, c.Drop)
 	dst = append(dst, `,"vid":`...)
-	dst = appendJSONString(dst, c.Visitor)
+	dst = api.AppendString(dst, c.Visitor)
 	if c.Early {
 		dst = append(dst, `,"early":true`...)
 	}
@@ -40,11 +42,11 @@ func appendClaims(dst []byte, c *Claims) ([]byte, error) {
 	r := &c.RegisteredClaims
 	if r.Issuer != "" {
 		dst = append(dst, `,"iss":`...)
-		dst = appendJSONString(dst, r.Issuer)
+		dst = api.AppendString(dst, r.Issuer)
 	}
 	if r.Subject != "" {
 		dst = append(dst, `,"sub":`...)
-		dst = appendJSONString(dst, r.Subject)
+		dst = api.AppendString(dst, r.Subject)
 	}
 	if r.ExpiresAt != nil {
 		dst = append(dst, `,"exp":`...)
@@ -60,7 +62,7 @@ func appendClaims(dst []byte, c *Claims) ([]byte, error) {
 	}
 	if r.ID != "" {
 		dst = append(dst, `,"jti":`...)
-		dst = appendJSONString(dst, r.ID)
+		dst = api.AppendString(dst, r.ID)
 	}
 	return append(dst, '}'), nil
 }
@@ -69,62 +71,6 @@ func appendClaims(dst []byte, c *Claims) ([]byte, error) {
 // precision of a second: the whole seconds, rounded down.
 func appendNumericDate(dst []byte, d *jwt.NumericDate) []byte {
 	return strconv.AppendInt(dst, d.Truncate(time.Second).Unix(), 10)
-}
-
-// appendJSONString writes s as encoding/json does: quotes, backslashes and
-// control characters escaped, <, > and & as \u003c and so on, U+2028 and
-// U+2029 escaped, and each byte of invalid UTF-8 as \ufffd.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // flatClaims are the fields of a payload the MAC path reads. A flat struct

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/floodgate/floodgate/internal/api"
 )
 
 // endpoint names a kind of request, for latency and status accounting.
@@ -451,18 +453,6 @@ func jsonObject(key, value string) []byte {
 	b = append(b, `{"`...)
 	b = append(b, key...)
 	b = append(b, `":`...)
-	b = appendJSONString(b, value)
+	b = api.AppendString(b, value)
 	return append(b, '}')
-}
-
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
