@@ -166,8 +166,8 @@ func TestQueueOnlyQueuesEveryone(t *testing.T) {
 	if res.Joined != 2000 {
 		t.Errorf("%d of 2000 visitors joined", res.Joined)
 	}
-	if res.RSSAfterMB <= 0 {
-		t.Errorf("server RSS %v MiB; want a measurement", res.RSSAfterMB)
+	if res.RSSAfterMB <= 0 || res.RSSHalfMB <= 0 {
+		t.Errorf("server RSS %v MiB halfway, %v MiB after; want both measured", res.RSSHalfMB, res.RSSAfterMB)
 	}
 }
 
