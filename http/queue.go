@@ -2,7 +2,6 @@ package http
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -57,22 +56,11 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 }
 
 // appendJoinResponse appends the join answer as encoding/json writes
-// joinResponse, without reflection: every visitor joins once. A ticket is a
-// compact JWS (base64url and dots), which needs no escaping; anything else
-// goes through encoding/json.
+// joinResponse, without reflection: every visitor joins once.
 func appendJoinResponse(b []byte, tok string, st queue.Status) []byte {
-	for i := 0; i < len(tok); i++ {
-		if c := tok[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
-			buf, err := json.Marshal(joinResponse{Ticket: tok, Status: st})
-			if err != nil {
-				return append(b, "{}\n"...)
-			}
-			return append(append(b, buf...), '\n')
-		}
-	}
-	b = append(b, `{"ticket":"`...)
-	b = append(b, tok...)
-	b = append(b, `",`...)
+	b = append(b, `{"ticket":`...)
+	b = api.AppendString(b, tok)
+	b = append(b, ',')
 	n := len(b)
 	b = st.AppendJSON(b)
 	// Status's object, without its opening brace, continues ours.

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/api"
 	"github.com/floodgate/floodgate/internal/defaults"
 	"github.com/floodgate/floodgate/internal/ticker"
 	"github.com/floodgate/floodgate/sale"
@@ -388,9 +388,8 @@ func (st Status) AppendJSON(b []byte) []byte {
 		b = append(b, `,"paused":true`...)
 	}
 	if st.PauseReason != "" {
-		r, _ := json.Marshal(st.PauseReason)
 		b = append(b, `,"pause_reason":`...)
-		b = append(b, r...)
+		b = api.AppendString(b, st.PauseReason)
 	}
 	return append(b, '}')
 }

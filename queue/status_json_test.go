@@ -16,6 +16,7 @@ func TestStatusAppendJSON(t *testing.T) {
 		{State: "admitted", Position: 1 << 40, Available: -0},
 		{State: "waiting", Position: 9, Ahead: 3, Paused: true, PauseReason: "결제 점검 <잠시> \"wait\""},
 		{State: "waiting", Position: 9, Ahead: 3, Paused: true},
+		{State: "waiting", Paused: true, PauseReason: "bad \xff byte\u2028\x01"},
 	}
 	for _, st := range cases {
 		want, err := json.Marshal(st)
