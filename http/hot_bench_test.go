@@ -11,12 +11,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/identity"
+	"github.com/floodgate/floodgate/internal/nice"
 	"github.com/floodgate/floodgate/internal/testkit/localstore"
 	"github.com/floodgate/floodgate/queue"
 	"github.com/floodgate/floodgate/sale"
@@ -32,14 +32,6 @@ type discardWriter struct {
 func (w *discardWriter) Header() http.Header         { return w.h }
 func (w *discardWriter) WriteHeader(code int)        { w.status = code }
 func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
-
-// processCPU is the CPU time this process used so far, every thread of it
-// (the garbage collector's included).
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkHotPaths runs the requests a rush sends most through the
 // server's handler (middleware, routing, handler, encoding) in one
@@ -90,9 +82,9 @@ func BenchmarkHotPaths(b *testing.B) {
 		w := &discardWriter{}
 		b.ReportAllocs()
 		b.ResetTimer()
-		cpu0 := processCPU()
+		cpu0 := nice.ProcessCPU()
 		defer func() {
-			b.ReportMetric(float64(processCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64(nice.ProcessCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 		}()
 		for i := 0; i < b.N; i++ {
 			r := req.Clone(req.Context())

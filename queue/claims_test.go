@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/floodgate/floodgate/internal/nice"
 )
 
 // fuzzClaims builds claims from fuzzed values; flags chooses which of the
@@ -171,13 +173,13 @@ func BenchmarkVerifyMAC(b *testing.B) {
 		b.Fatal("not on the MAC path")
 	}
 	b.ReportAllocs()
-	cpu0 := processCPU()
+	cpu0 := nice.ProcessCPU()
 	for b.Loop() {
 		if _, ok := v.parseMAC(tok); !ok {
 			b.Fatal("refused")
 		}
 	}
-	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	cpuPerOp(b, cpu0)
 }
 
 // BenchmarkTicketMAC compares the pooled MAC with a new HMAC per call.

@@ -5,10 +5,10 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/floodgate/floodgate/internal/nice"
 	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/internal/testkit/localstore"
 	"github.com/floodgate/floodgate/sale"
@@ -40,7 +40,7 @@ func BenchmarkJoin(b *testing.B) {
 		// burst of a rush comes after the lead time that takes.
 		testkit.WaitFor(b, "signatures prepared ahead", func() bool { return keys.ahead.count() == keys.ahead.size })
 	}
-	cpu0 := processCPU()
+	cpu0 := nice.ProcessCPU()
 	all, elapsed := testkit.Callers(b, callers, func(int) time.Duration {
 		t0 := time.Now()
 		if _, _, err := q.Join(context.Background(), "d"); err != nil {
@@ -48,18 +48,11 @@ func BenchmarkJoin(b *testing.B) {
 		}
 		return time.Since(t0)
 	})
-	cpu := processCPU() - cpu0
+	cpu := nice.ProcessCPU() - cpu0
 	slices.Sort(all)
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/join")
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "joins/s")
 	b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-us")
 	b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-us")
 	b.ReportMetric(float64(all[len(all)-1].Microseconds()), "max-us")
-}
-
-// processCPU is the CPU time (user + system) this process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/floodgate/floodgate/internal/nice"
 )
 
 // visitor is one simulated buyer. Its fields are written only by its own
@@ -189,7 +191,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	r.c.tl = newTimeline(r.origin, min(visitors[0].arrival, 0)-time.Second, cfg.Deadline+5*time.Second)
 
-	startWall, startCPU := time.Now(), selfCPU()
+	startWall, startCPU := time.Now(), nice.ProcessCPU()
 	var srvStart procStats
 	if cfg.ServerPid > 0 {
 		srvStart, _ = readProcStats(cfg.ServerPid)
@@ -216,7 +218,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	wg.Wait()
 	r.bots.close()
 	wall := time.Since(startWall)
-	genCPU := selfCPU() - startCPU
+	genCPU := nice.ProcessCPU() - startCPU
 	stopMon()
 	<-monDone
 	r.takeSample()

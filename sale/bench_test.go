@@ -2,19 +2,10 @@ package sale
 
 import (
 	"strconv"
-	"syscall"
 	"testing"
-	"time"
-)
 
-// cpuTime is the CPU time (user and system) the process has used so far. On
-// a shared machine, CPU time per command varies far less with the load than
-// commands per second do.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+	"github.com/floodgate/floodgate/internal/nice"
+)
 
 // BenchmarkApplyBatch measures the state machine alone: decoding batches of
 // 256 encoded commands (a hold and an order per buyer, as in a rush) and
@@ -49,7 +40,7 @@ func BenchmarkApplyBatch(b *testing.B) {
 	flush()
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := nice.ProcessCPU()
 	refused := 0
 	for _, batch := range batches {
 		err := SplitBatch(batch, func(buf []byte) error {
@@ -67,7 +58,7 @@ func BenchmarkApplyBatch(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	cpu := cpuTime() - cpu0
+	cpu := nice.ProcessCPU() - cpu0
 	if refused > 0 {
 		b.Fatalf("%d of %d commands refused; the benchmark must measure successful holds and orders", refused, n)
 	}

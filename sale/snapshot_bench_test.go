@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"testing"
+
+	"github.com/floodgate/floodgate/internal/nice"
 )
 
 // rushState returns a state as a rush leaves it: one drop, n buyers with a
@@ -79,10 +81,10 @@ func BenchmarkSnapshot(b *testing.B) {
 func measure(b *testing.B, op func()) {
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := nice.ProcessCPU()
 	for range b.N {
 		op()
 	}
 	b.StopTimer()
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N)/1000, "cpu-ms/op")
+	b.ReportMetric(float64((nice.ProcessCPU()-cpu0).Microseconds())/float64(b.N)/1000, "cpu-ms/op")
 }

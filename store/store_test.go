@@ -9,13 +9,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/nice"
 	"github.com/floodgate/floodgate/sale"
 )
 
@@ -214,15 +214,6 @@ func batchStats(tb testing.TB, reg *prometheus.Registry) (entries, commands floa
 	return 0, 0
 }
 
-// cpuTime is the CPU time (user and system) the process has used so far. On
-// a shared machine, CPU time per command varies far less with the load than
-// commands per second do.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // BenchmarkApply measures the engine alone, without HTTP: many goroutines
 // (64 per CPU) hold and order through Store.Apply, every log entry fsynced
 // by raft-wal. One op is one buyer: a hold and an order, two commands. It
@@ -239,7 +230,7 @@ func BenchmarkApply(b *testing.B) {
 	b.SetParallelism(64)
 	b.ReportAllocs()
 	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), nice.ProcessCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, _, err := buyOne(context.Background(), st, next.Add(1)-1); err != nil {
@@ -248,7 +239,7 @@ func BenchmarkApply(b *testing.B) {
 			}
 		}
 	})
-	elapsed, cpu := time.Since(start), cpuTime()-cpu0
+	elapsed, cpu := time.Since(start), nice.ProcessCPU()-cpu0
 	b.StopTimer()
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(err)
