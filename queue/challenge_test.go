@@ -10,7 +10,6 @@ import (
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/internal/pow"
-	"github.com/floodgate/floodgate/sale"
 )
 
 // solve finds a nonce for ch by counting, as a client would.
@@ -177,8 +176,9 @@ func TestAutoRisesUnderFloodAndFallsBack(t *testing.T) {
 func newTestGate(t *testing.T, challenge int64) (*Service, string) {
 	st := openStore(t)
 	q := startQueue(t, st, 100)
-	createDrop(t, st, &sale.DropSpec{ID: "pow", Name: "PoW", Stock: 10, PerCustomerLimit: 1, StartsAt: time.Now().Add(-time.Second).UnixMilli(),
-		HoldSeconds: 60, AdmitPerSecond: 1000, AdmitWindow: 60, Fingerprint: "pow", ChallengeDifficulty: challenge})
+	sp := dropSpec("pow", 10, time.Now().Add(-time.Second), 1000)
+	sp.ChallengeDifficulty = challenge
+	createDrop(t, st, sp)
 	return q, "pow"
 }
 

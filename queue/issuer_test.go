@@ -46,8 +46,7 @@ func TestJoinsAndTicksDoNotWaitForAReservation(t *testing.T) {
 	q := New(Config{Store: g, SignAhead: 64, TickInterval: 10 * time.Millisecond, BlockSize: 10, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	testkit.Background(t, q.Run)
 	testkit.WaitFor(t, "cluster secret", func() bool { _, _, err := q.Keys(); return err == nil })
-	createDrop(t, st, &sale.DropSpec{ID: "d", Name: "D", Stock: 100, PerCustomerLimit: 1, StartsAt: time.Now().Add(-time.Second).UnixMilli(),
-		HoldSeconds: 60, AdmitPerSecond: 1, AdmitWindow: 60, Fingerprint: "d"})
+	createDrop(t, st, dropSpec("d", 100, time.Now().Add(-time.Second), 1))
 	testkit.WaitFor(t, "drop start", func() bool {
 		var started bool
 		st.Read(func(s *sale.State) { started = s.Drops["d"].Started })
@@ -110,8 +109,7 @@ func TestJoinsAndTicksDoNotWaitForAReservation(t *testing.T) {
 func TestFirstLateBlockIsReservedBeforeTheOpening(t *testing.T) {
 	st := openStore(t)
 	q := startQueue(t, st, 10)
-	createDrop(t, st, &sale.DropSpec{ID: "e", Name: "E", Stock: 100, PerCustomerLimit: 1, StartsAt: time.Now().Add(time.Hour).UnixMilli(),
-		HoldSeconds: 60, AdmitPerSecond: 1, AdmitWindow: 60, Fingerprint: "e"})
+	createDrop(t, st, dropSpec("e", 100, time.Now().Add(time.Hour), 1))
 	if c := join(t, q, "e"); !c.Early {
 		t.Fatalf("a visitor an hour before the start got a late ticket %+v", c)
 	}
@@ -135,8 +133,7 @@ func TestOpeningCountsEveryEarlyArrival(t *testing.T) {
 	st := openStore(t)
 	q := startQueue(t, st, 50)
 	startsAt := time.Now().Add(400 * time.Millisecond)
-	createDrop(t, st, &sale.DropSpec{ID: "o", Name: "O", Stock: 100, PerCustomerLimit: 1, StartsAt: startsAt.UnixMilli(),
-		HoldSeconds: 60, AdmitPerSecond: 1, AdmitWindow: 60, Fingerprint: "o"})
+	createDrop(t, st, dropSpec("o", 100, startsAt, 1))
 	_, v, _ := q.Keys()
 	var (
 		mu    sync.Mutex

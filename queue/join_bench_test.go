@@ -26,10 +26,7 @@ func BenchmarkJoin(b *testing.B) {
 	q := New(Config{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	testkit.Background(b, q.Run)
 	testkit.WaitFor(b, "cluster secret", func() bool { _, _, err := q.Keys(); return err == nil })
-	if _, err := st.Apply(context.Background(), &sale.Command{Kind: sale.KindCreateDrop, Now: time.Now().UnixMilli(), Drop: "d", Spec: &sale.DropSpec{ID: "d", Name: "D", Stock: 100,
-		PerCustomerLimit: 1, StartsAt: time.Now().Add(-time.Second).UnixMilli(), HoldSeconds: 60, AdmitPerSecond: 1, AdmitWindow: 60, Fingerprint: "d"}}); err != nil {
-		b.Fatal(err)
-	}
+	createDrop(b, st, dropSpec("d", 100, time.Now().Add(-time.Second), 1))
 	testkit.WaitFor(b, "drop start", func() bool {
 		var started bool
 		st.Read(func(s *sale.State) { started = s.Drops["d"].Started })

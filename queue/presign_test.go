@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/floodgate/floodgate/internal/testkit"
-	"github.com/floodgate/floodgate/sale"
 )
 
 // fillNow puts n fresh nonces in p, as fill does, without its thread.
@@ -250,8 +249,7 @@ func TestServicePreparesWhileADropIsOnSale(t *testing.T) {
 	if keys.ahead.count() != 0 || keys.ahead.started.Load() {
 		t.Fatal("the pool fills with no drop on sale")
 	}
-	createDrop(t, st, &sale.DropSpec{ID: "d", Name: "D", Stock: 3, PerCustomerLimit: 1, StartsAt: time.Now().Add(time.Hour).UnixMilli(),
-		HoldSeconds: 60, AdmitPerSecond: 1000, AdmitWindow: 60, Fingerprint: "d"})
+	createDrop(t, st, dropSpec("d", 3, time.Now().Add(time.Hour), 1000))
 	testkit.WaitFor(t, "the pool to fill", func() bool { return keys.ahead.count() == 32 })
 	join(t, q, "d")
 	if keys.ahead.prepared.Load() != 1 {

@@ -28,12 +28,20 @@ func startQueue(t *testing.T, st *store.Store, blockSize int64) *Service {
 	return q
 }
 
-func createDrop(t *testing.T, st *store.Store, sp *sale.DropSpec) {
+func createDrop(t testing.TB, st *store.Store, sp *sale.DropSpec) {
 	t.Helper()
 	_, err := st.Apply(context.Background(), &sale.Command{Kind: sale.KindCreateDrop, Now: time.Now().UnixMilli(), Drop: sp.ID, Spec: sp})
 	if err != nil {
 		t.Fatalf("create drop: %v", err)
 	}
+}
+
+// dropSpec is a drop of stock units, one per customer, that starts at
+// startsAt and admits admitPerSecond visitors a second; holds and the
+// admission window last a minute.
+func dropSpec(id string, stock int64, startsAt time.Time, admitPerSecond int64) *sale.DropSpec {
+	return &sale.DropSpec{ID: id, Name: id, Stock: stock, PerCustomerLimit: 1, StartsAt: startsAt.UnixMilli(),
+		HoldSeconds: 60, AdmitPerSecond: admitPerSecond, AdmitWindow: 60, Fingerprint: id}
 }
 
 func join(t *testing.T, q *Service, drop string) *Claims {
@@ -74,8 +82,7 @@ func TestJoinAdmitsInOrderUpToStock(t *testing.T) {
 	st := openStore(t)
 	q := startQueue(t, st, 4)
 	now := time.Now()
-	createDrop(t, st, &sale.DropSpec{ID: "d", Name: "D", Stock: 3, PerCustomerLimit: 1, StartsAt: now.Add(-time.Second).UnixMilli(),
-		HoldSeconds: 60, AdmitPerSecond: 1000, AdmitWindow: 60, Fingerprint: "d"})
+	createDrop(t, st, dropSpec("d", 3, now.Add(-time.Second), 1000))
 	testkit.WaitFor(t, "drop start", func() bool {
 		var started bool
 		st.Read(func(s *sale.State) { started = s.Drops["d"].Started })
@@ -116,8 +123,7 @@ func TestEarlyArrivalsAreShuffledAtTheStart(t *testing.T) {
 	st := openStore(t)
 	q := startQueue(t, st, 1000)
 	startsAt := time.Now().Add(1500 * time.Millisecond)
-	createDrop(t, st, &sale.DropSpec{ID: "e", Name: "E", Stock: 100, PerCustomerLimit: 1, StartsAt: startsAt.UnixMilli(),
-		HoldSeconds: 60, AdmitPerSecond: 1, AdmitWindow: 60, Fingerprint: "e"})
+	createDrop(t, st, dropSpec("e", 100, startsAt, 1))
 	var early []*Claims
 	for range 12 {
 		c := join(t, q, "e")

@@ -39,10 +39,7 @@ func BenchmarkStatusUnderWrites(b *testing.B) {
 			go func() { defer close(done); q.Run(ctx) }()
 			defer func() { cancel(); <-done }()
 			testkit.WaitFor(b, "cluster secret", func() bool { _, _, err := q.Keys(); return err == nil })
-			if _, err := st.Apply(context.Background(), &sale.Command{Kind: sale.KindCreateDrop, Now: time.Now().UnixMilli(), Drop: "d", Spec: &sale.DropSpec{ID: "d", Name: "D", Stock: 1_000_000,
-				PerCustomerLimit: 1, StartsAt: time.Now().Add(-time.Second).UnixMilli(), HoldSeconds: 60, AdmitPerSecond: 100_000, AdmitWindow: 60, Fingerprint: "d"}}); err != nil {
-				b.Fatal(err)
-			}
+			createDrop(b, st, dropSpec("d", 1_000_000, time.Now().Add(-time.Second), 100_000))
 			var tickets []*Claims
 			for range 1000 {
 				tok, _, err := q.Join(context.Background(), "d")
