@@ -6,15 +6,20 @@
 # leader, a follower, the follower again and the leader (L F F L, so that a
 # drift of the machine's load cancels out), and prints per run the rate, hold
 # p50/p99, and over a window of the timed phase the CPU each process spent
-# per reservation (hold + order) and the Raft commands per log entry. The
-# summary is the follower/leader hold p50 per cluster: on a shared machine
-# absolute numbers are noise, the ratio in one cluster is the figure.
-# Env: ROUNDS (2), BUYERS (6000), CONNS (64), WINDOW (3 s).
+# per reservation (hold + order) and the Raft commands per log entry. Then
+# the same four runs again at a fixed load (l f f l): reservations started
+# at SHARE of the leader's saturated rate, whether or not earlier ones are
+# answered (--bench-rate). At saturation a latency only mirrors the
+# throughput (requests in flight / rate); at a fixed load it is the time a
+# write takes. The summary is the follower/leader hold p50 per cluster, at
+# saturation and at the fixed load: on a shared machine absolute numbers
+# are noise, the ratio in one cluster is the figure.
+# Env: ROUNDS (2), BUYERS (6000), CONNS (64), WINDOW (3 s), SHARE (0.5).
 # Raw outputs go to bench/results/<UTC time>-follower/. Needs go, curl, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
-ROUNDS=${ROUNDS:-2} BUYERS=${BUYERS:-6000} CONNS=${CONNS:-64} WINDOW=${WINDOW:-3}
+ROUNDS=${ROUNDS:-2} BUYERS=${BUYERS:-6000} CONNS=${CONNS:-64} WINDOW=${WINDOW:-3} SHARE=${SHARE:-0.5}
 need curl curl; need python3 python3
 bench_init -follower
 BINS=("$@")
@@ -64,11 +69,18 @@ print(int(c["leader"][1:]) - 1 if c["leader"] and len(c["nodes"]) == 3 and all(m
     curl -fsS -H "Authorization: Bearer $TOKEN" "${urls[0]}/api/v1/cluster" 2>/dev/null |
       python3 -c 'import json,sys; c=json.load(sys.stdin); print(int(c["leader"][1:]) - 1 if c["leader"] else "")' || true
   }
-  local L=$leader F=$(((leader + 1) % 3)) O=$(((leader + 2) % 3)) o t rp c0 a b m0 m1 h0 h1 t0 t1
-  for o in L F F L; do
-    if [[ $o == L ]]; then t=${urls[$L]}; else t=${urls[$F]}; fi
+  local L=$leader F=$(((leader + 1) % 3)) O=$(((leader + 2) % 3)) o t rp c0 a b m0 m1 h0 h1 t0 t1 rate=0 pace=()
+  for o in L F F L l f f l; do
+    if [[ $o == [Ll] ]]; then t=${urls[$L]}; else t=${urls[$F]}; fi
+    if [[ $o == l && $rate == 0 ]]; then
+      # The fixed load: SHARE of the leader's saturated rate in this cluster.
+      rate=$(python3 -c 'import json,sys; r=[json.loads(open(f).read().strip().splitlines()[-1])["per_second"] for f in sys.argv[2:]]; print(round(float(sys.argv[1])*sum(r)/len(r)))' "$SHARE" "$OUT/$label-L.json" "$OUT/$label-L2.json")
+      pace=(--bench-rate "$rate")
+    fi
+    local res=$OUT/$label-$o.json
+    if [[ -e $res ]]; then res=$OUT/$label-${o}2.json; fi
     c0=$(holds "${urls[$L]}")
-    "$bin" rush --quiet --target "$t" --admin-token "$TOKEN" --bench-orders "$BUYERS" --concurrency "$CONNS" >"$OUT/$label-$o.json" &
+    "$bin" rush --quiet --target "$t" --admin-token "$TOKEN" --bench-orders "$BUYERS" --concurrency "$CONNS" "${pace[@]}" >"$res" &
     rp=$!
     # The window starts once the timed phase has (300 holds on the leader).
     while kill -0 "$rp" 2>/dev/null && (($(holds "${urls[$L]}") < c0 + 300)); do sleep 0.05; done
@@ -82,7 +94,7 @@ print(int(c["leader"][1:]) - 1 if c["leader"] and len(c["nodes"]) == 3 and all(m
       echo "{\"binary\": \"$label\", \"leader_changed\": true}" | tee -a "$OUT/runs.jsonl"
       break
     fi
-    python3 - "$label" "$o" "$OUT/$label-$o.json" "$a" "$b" "$m0" "$m1" "$t0" "$t1" "$(cut -d' ' -f1 /proc/loadavg)" <<'PY' | tee -a "$OUT/runs.jsonl"
+    python3 - "$label" "$o" "$res" "$a" "$b" "$m0" "$m1" "$t0" "$t1" "$(cut -d' ' -f1 /proc/loadavg)" <<'PY' | tee -a "$OUT/runs.jsonl"
 import json, sys
 label, o, res, a, b, m0, m1, t0, t1, load = sys.argv[1:]
 r = json.loads(open(res).read().strip().splitlines()[-1])
@@ -92,7 +104,8 @@ ticks = [int(y) - int(x) for x, y in zip(a.split(), b.split())]
 us = [t * 10000 / max(n, 1) for t in ticks]  # 100 ticks/s
 entries = m1["floodgate_raft_batch_commands_count"] - m0["floodgate_raft_batch_commands_count"]
 cmds = m1["floodgate_raft_batch_commands_sum"] - m0["floodgate_raft_batch_commands_sum"]
-print(json.dumps({"binary": label, "target": {"L": "leader", "F": "follower"}[o], "load": float(load),
+print(json.dumps({"binary": label, "target": {"L": "leader", "F": "follower", "l": "leader paced", "f": "follower paced"}[o],
+    "rate": r.get("rate", 0), "load": float(load),
     "per_second": round(r["per_second"]), "hold_p50_ms": r["hold_p50_ms"], "hold_p99_ms": r["hold_p99_ms"],
     "failed": r["failed"], "lost_orders": r["lost_orders"],
     "window_per_second": round(n / (float(t1) - float(t0))),
@@ -126,10 +139,15 @@ for i, path in enumerate(sys.argv[2:]):
     print(f"b{i} = {path}")
 for label in sorted(moved):
     print(f"{label}: left out, the leader changed during its runs")
+nodes = lambda rs: sum(sum(v for k, v in r["cpu_us_per_reservation"].items() if k != "rush") for r in rs) / len(rs)
+mean = lambda rs, k: sum(r[k] for r in rs) / len(rs)
 for label, t in by.items():
-    f = sum(r["hold_p50_ms"] for r in t["follower"]) / len(t["follower"])
-    l = sum(r["hold_p50_ms"] for r in t["leader"]) / len(t["leader"])
-    nodes = lambda rs: sum(sum(v for k, v in r["cpu_us_per_reservation"].items() if k != "rush") for r in rs) / len(rs)
-    print(f"{label}: follower/leader hold p50 {f / l:.2f}x ({f:.1f} / {l:.1f} ms); "
-          f"node CPU per reservation {nodes(t['follower']):.0f} / {nodes(t['leader']):.0f} us")
+    for how, fk, lk in (("saturated", "follower", "leader"), ("fixed load", "follower paced", "leader paced")):
+        if not t[fk] or not t[lk]:
+            continue
+        f, l = mean(t[fk], "hold_p50_ms"), mean(t[lk], "hold_p50_ms")
+        rate = f" at {t[lk][0]['rate']:.0f} reservations/s" if t[lk][0].get("rate") else ""
+        print(f"{label} {how}{rate}: follower/leader hold p50 {f / l:.2f}x ({f:.1f} / {l:.1f} ms), "
+              f"p99 {mean(t[fk], 'hold_p99_ms') / mean(t[lk], 'hold_p99_ms'):.2f}x; "
+              f"node CPU per reservation {nodes(t[fk]):.0f} / {nodes(t[lk]):.0f} us")
 PY

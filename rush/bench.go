@@ -19,6 +19,11 @@ type BenchConfig struct {
 	Buyers      int // buyers (BenchOrders) or visitors (QueueOnly)
 	Concurrency int // requests in flight while measuring
 	ServerPid   int // for QueueOnly: the server whose memory is measured
+	// Rate > 0 starts that many reservations a second, whether or not the
+	// earlier ones are answered (an open loop, up to Concurrency at once):
+	// latencies at a given load, rather than at saturation, where they
+	// only mirror the throughput.
+	Rate float64
 }
 
 // BenchOrdersResult is the committed hold+order rate through the HTTP API.
@@ -26,7 +31,8 @@ type BenchOrdersResult struct {
 	Mode         string  `json:"mode"`
 	Buyers       int     `json:"buyers"`
 	Concurrency  int     `json:"concurrency"`
-	Reservations int64   `json:"reservations"` // hold+order pairs answered 2xx
+	Rate         float64 `json:"rate,omitempty"` // reservations started per second; 0: as fast as answered
+	Reservations int64   `json:"reservations"`   // hold+order pairs answered 2xx
 	Failed       int64   `json:"failed"`
 	Seconds      float64 `json:"seconds"`
 	PerSecond    float64 `json:"per_second"`
@@ -48,8 +54,8 @@ type benchBuyer struct {
 // signing in happen before the clock starts, so the number is comparable to
 // a single reservation call of another store.
 func BenchOrders(ctx context.Context, bc BenchConfig) (*BenchOrdersResult, error) {
-	if bc.Buyers < 1 || bc.Concurrency < 1 {
-		return nil, fmt.Errorf("--bench-orders needs at least 1 buyer and a concurrency of at least 1")
+	if bc.Buyers < 1 || bc.Concurrency < 1 || bc.Rate < 0 {
+		return nil, fmt.Errorf("--bench-orders needs at least 1 buyer, a concurrency of at least 1 and a rate of at least 0")
 	}
 	c := newClient(bc.Target, max(bc.Concurrency, 256))
 	defer c.close()
@@ -76,10 +82,14 @@ func BenchOrders(ctx context.Context, bc BenchConfig) (*BenchOrdersResult, error
 	}
 
 	c.stats = [numEndpoints]endpointStats{}
-	res := &BenchOrdersResult{Mode: "bench-orders", Buyers: bc.Buyers, Concurrency: bc.Concurrency}
+	res := &BenchOrdersResult{Mode: "bench-orders", Buyers: bc.Buyers, Concurrency: bc.Concurrency, Rate: bc.Rate}
 	orderIDs := make([]string, bc.Buyers)
 	start := time.Now()
-	parallel(bc.Buyers, bc.Concurrency, func(i int) {
+	run := parallel
+	if bc.Rate > 0 {
+		run = func(n, width int, f func(i int)) { paced(ctx, n, width, bc.Rate, f) }
+	}
+	run(bc.Buyers, bc.Concurrency, func(i int) {
 		b := &buyers[i]
 		var hold holdJSON
 		if !retry(ctx, func() answer {
@@ -190,6 +200,27 @@ func parallel(n, width int, f func(i int)) {
 				}
 				f(i)
 			}
+		}()
+	}
+	wg.Wait()
+}
+
+// paced starts f(0..n-1) at rate calls a second, each on its own
+// goroutine, at most width at once: a call waits for a free slot only when
+// width are still unanswered.
+func paced(ctx context.Context, n, width int, rate float64, f func(i int)) {
+	slots := make(chan struct{}, width)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range n {
+		if !sleepCtx(ctx, time.Until(start.Add(time.Duration(float64(i)/rate*float64(time.Second))))) {
+			break
+		}
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			f(i)
 		}()
 	}
 	wg.Wait()

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -239,5 +240,37 @@ func TestJSONObject(t *testing.T) {
 		if err := json.Unmarshal(jsonObject("k", v), &got); err != nil || got["k"] != v {
 			t.Errorf("%q: %s (%v)", v, jsonObject("k", v), err)
 		}
+	}
+}
+
+// TestPacedStartsEachOnceOnTime: paced calls every index once, never more
+// than width at a time, and never before its turn.
+func TestPacedStartsEachOnceOnTime(t *testing.T) {
+	const n, width, rate = 60, 4, 600.0
+	var seen [n]atomic.Int32
+	var running, most atomic.Int32
+	start := time.Now()
+	early := atomic.Int32{}
+	paced(context.Background(), n, width, rate, func(i int) {
+		if time.Since(start) < time.Duration(float64(i)/rate*float64(time.Second)) {
+			early.Add(1)
+		}
+		r := running.Add(1)
+		for m := most.Load(); r > m && !most.CompareAndSwap(m, r); m = most.Load() {
+		}
+		seen[i].Add(1)
+		time.Sleep(5 * time.Millisecond)
+		running.Add(-1)
+	})
+	for i := range seen {
+		if c := seen[i].Load(); c != 1 {
+			t.Errorf("call %d ran %d times", i, c)
+		}
+	}
+	if m := most.Load(); m > width {
+		t.Errorf("%d calls ran at once; the bound is %d", m, width)
+	}
+	if e := early.Load(); e > 0 {
+		t.Errorf("%d calls started before their turn", e)
 	}
 }

@@ -23,6 +23,8 @@ type Command struct {
 	// visitors and measures the server's memory (QueueOnly). Both keep
 	// Concurrency requests in flight and print one line of JSON.
 	BenchOrders, QueueOnly, Concurrency int
+	// BenchRate > 0 paces BenchOrders at that many reservations a second.
+	BenchRate float64
 	// Report is a file to write the HTML report of the rush to; empty for none.
 	Report string
 	// JSON prints the summary as one line of JSON instead of the table.
@@ -101,7 +103,7 @@ func (c Command) Run(ctx context.Context) error {
 
 // measure runs BenchOrders or QueueOnly and prints its result as JSON.
 func (c Command) measure(ctx context.Context) error {
-	bc := BenchConfig{Target: c.Target, AdminToken: c.AdminToken, Concurrency: c.Concurrency, ServerPid: c.ServerPid}
+	bc := BenchConfig{Target: c.Target, AdminToken: c.AdminToken, Concurrency: c.Concurrency, ServerPid: c.ServerPid, Rate: c.BenchRate}
 	var res any
 	var err error
 	if c.BenchOrders > 0 {

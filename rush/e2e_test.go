@@ -148,6 +148,20 @@ func TestBenchOrdersCommitsEveryReservation(t *testing.T) {
 	if res.PerSecond <= 0 {
 		t.Errorf("rate %v, want a positive number", res.PerSecond)
 	}
+
+	// Paced: 100 reservations started at 200 a second take at least half
+	// a second, and still all commit.
+	last = runFloodgate(t, "rush", "--target", n.URL, "--admin-token", n.AdminToken, "--bench-orders", "100", "--concurrency", "16", "--bench-rate", "200")
+	res = BenchOrdersResult{}
+	if err := json.Unmarshal([]byte(last), &res); err != nil {
+		t.Fatalf("not a JSON result: %v\n%s", err, last)
+	}
+	if res.Reservations != 100 || res.Failed != 0 || res.LostOrders != 0 || res.Rate != 200 {
+		t.Errorf("paced: reservations %d, failed %d, lost %d, rate %v; want 100, 0, 0, 200", res.Reservations, res.Failed, res.LostOrders, res.Rate)
+	}
+	if res.Seconds < 99.0/200 {
+		t.Errorf("paced: 100 reservations at 200/s took %.3f s, less than the pacing allows", res.Seconds)
+	}
 }
 
 // TestQueueOnlyQueuesEveryone queues visitors without admitting them and

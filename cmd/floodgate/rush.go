@@ -37,6 +37,7 @@ Flags:
 	fs.BoolVar(&c.Check, "check", false, "exit with status 1 when anything was oversold, lost, duplicated, or answered 5xx")
 	fs.IntVar(&c.BenchOrders, "bench-orders", 0, "instead of a rush: measure the committed hold+order rate of this many buyers")
 	fs.IntVar(&c.QueueOnly, "queue-only", 0, "instead of a rush: queue this many visitors and measure the server's memory")
+	fs.Float64Var(&c.BenchRate, "bench-rate", 0, "with --bench-orders: start this many reservations a second (open loop, up to --concurrency at once); 0: as fast as they are answered")
 	fs.IntVar(&c.Concurrency, "concurrency", 64, "requests in flight for --bench-orders and --queue-only")
 	fs.Float64Var(&c.DemoServer.JoinRate, "demo-join-rate", 0, "with --demo: queue joins per second allowed per client address (default: the server's ceiling)")
 	fs.IntVar(&c.DemoServer.JoinBurst, "demo-join-burst", 0, "with --demo: burst of queue joins allowed per client address (default: the server's ceiling)")
