@@ -22,7 +22,7 @@ var refFields = map[string]string{
 	"State.Keys": "copied", "State.Audit": "copied", "State.RevokedSessions": "copied",
 	"table.chunks": "copied", "table.byNum": "copied", "table.byID": "copied", // State.Holds, State.Orders
 	"TicketIndex.holds": "the copy's own", "TicketIndex.loaded": "copied",
-	"hashIndex.m": "copied (cloneIndex; State.idem: a copy rebuilds it)", "hashIndex.more": "copied",
+	"hashSlots.slots": "copied (cloneIndex; State.idem: a copy rebuilds it)", "hashIndex.more": "copied",
 	"DropSpec.Vouchers": "copied", "FairSpec.PresaleCustomers": "copied", "FairSpec.PresaleCodes": "copied",
 	"CustomerCounts.all": "copied", "Drop.Active": "copied", "Drop.Unpaid": "copied",
 	"Drop.Batches": "copied", "Drop.Gaps": "copied",

@@ -97,7 +97,7 @@ func (cc *CustomerCounts) clone() CustomerCounts {
 // MarshalJSON writes the counts as encoding/json writes a map from customer
 // to units (null for a drop that never had one, as a nil map).
 func (cc CustomerCounts) MarshalJSON() ([]byte, error) {
-	if cc.m == nil && cc.all == nil {
+	if !cc.m.made && cc.all == nil {
 		return []byte("null"), nil
 	}
 	order := make([]int, 0, len(cc.all))

@@ -12,7 +12,7 @@ import (
 func TestCustomerCounts(t *testing.T) {
 	cc := newCustomerCounts()
 	m := map[string]int64{}
-	cc.m[customerHash("b@x")] = 0 // as if b@x had the hash of the first customer
+	cc.m.set(customerHash("b@x"), 0) // as if b@x had the hash of the first customer
 	for _, step := range []struct {
 		c string
 		n int64

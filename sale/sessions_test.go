@@ -70,7 +70,7 @@ func TestIdempotencyIndexCollisions(t *testing.T) {
 	o1, i1 := s.Orders.add(Order{ID: "o1", Customer: "a@x", IdemKey: "k1"}, 0)
 	o2, i2 := s.Orders.add(Order{ID: "o2", Customer: "b@x", IdemKey: "k2"}, 0)
 	s.idemPut(i1)
-	s.idem.m[idemHash("b@x", "k2")] = i1 // as if the two hashes were equal
+	s.idem.m.set(idemHash("b@x", "k2"), i1) // as if the two hashes were equal
 	s.idemPut(i2)
 	if len(s.idem.more) != 1 {
 		t.Fatalf("%d keys in the fallback, want 1", len(s.idem.more))

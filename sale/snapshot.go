@@ -40,7 +40,7 @@ func (s *State) restored() {
 		}
 	}
 	for _, d := range s.Drops {
-		if d.Customers.m == nil {
+		if !d.Customers.m.made {
 			d.Customers = newCustomerCounts()
 		}
 		if d.Active == nil {

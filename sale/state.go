@@ -958,8 +958,8 @@ func (s *State) Check() error {
 			perCustomer[o.Drop][o.Customer] += o.Quantity
 		}
 	}
-	if x := s.idemIndex(); len(x.m)+len(x.more) != s.Orders.Len() {
-		n := len(x.m) + len(x.more)
+	if x := s.idemIndex(); x.indexed() != s.Orders.Len() {
+		n := x.indexed()
 		return fmt.Errorf("%d idempotency keys for %d orders", n, s.Orders.Len())
 	}
 	for id, d := range s.Drops {

@@ -102,10 +102,10 @@ func (x TicketIndex) MarshalJSON() ([]byte, error) {
 func (x *TicketIndex) writeJSON(buf *bytes.Buffer, enc *json.Encoder) error {
 	type pair struct{ key, id string }
 	pairs := make([]pair, 0, x.Len()+len(x.loaded))
-	for _, i := range x.m {
+	x.m.each(func(i int32) {
 		h := x.holds.at(int(i))
 		pairs = append(pairs, pair{h.Drop + "/" + h.Visitor, h.ID})
-	}
+	})
 	for k, i := range x.more {
 		pairs = append(pairs, pair{k, x.holds.at(int(i)).ID})
 	}
