@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -234,11 +233,8 @@ func (e *Edge) fetchKeysFrom(ctx context.Context, base string) (*keyset, error) 
 		return nil, fmt.Errorf("JWKS is not valid JSON: %w", err)
 	}
 	for _, k := range set.Keys {
-		if k.Kty != "OKP" || k.Crv != "Ed25519" {
-			continue
-		}
-		pub, err := base64.RawURLEncoding.DecodeString(k.X)
-		if err != nil || len(pub) != ed25519.PublicKeySize {
+		pub, ok := k.PublicKey()
+		if !ok {
 			continue
 		}
 		if old := e.keys.Load(); old != nil && string(old.jwks) == string(buf) {

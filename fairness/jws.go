@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/floodgate/floodgate/internal/jwk"
 )
 
 // Token types of the protected header.
@@ -36,19 +38,13 @@ func (s Signer) Sign(typ string, payload []byte) string {
 	return signing + "." + base64.RawURLEncoding.EncodeToString(sig)
 }
 
-// JWK is one key of a JWKS document, as far as an EdDSA verifier reads it.
-type JWK struct {
-	Kty string `json:"kty"`
-	Crv string `json:"crv"`
-	X   string `json:"x"`
-	Kid string `json:"kid"`
-	Alg string `json:"alg,omitempty"`
-}
-
-// JWKS is the key set of /.well-known/jwks.json.
-type JWKS struct {
-	Keys []JWK `json:"keys"`
-}
+// JWK is one key of a JWKS document; JWKS is the key set of
+// /.well-known/jwks.json (package jwk: the same document tickets are
+// verified with).
+type (
+	JWK  = jwk.Key
+	JWKS = jwk.Set
+)
 
 // ErrSignature is returned for a token that does not verify.
 var ErrSignature = errors.New("fairness: the signature does not verify with the published keys")
@@ -83,14 +79,7 @@ func Verify(keys JWKS, typ, token string) ([]byte, error) {
 		return nil, fmt.Errorf("fairness: bad JWS payload encoding: %w", err)
 	}
 	for _, k := range keys.Keys {
-		if k.Kid != h.Kid || k.Kty != "OKP" || k.Crv != "Ed25519" {
-			continue
-		}
-		pub, err := base64.RawURLEncoding.DecodeString(k.X)
-		if err != nil || len(pub) != ed25519.PublicKeySize {
-			continue
-		}
-		if ed25519.Verify(pub, []byte(parts[0]+"."+parts[1]), sig) {
+		if pub, ok := k.PublicKey(); ok && k.Kid == h.Kid && ed25519.Verify(pub, []byte(parts[0]+"."+parts[1]), sig) {
 			return payload, nil
 		}
 	}

@@ -3,8 +3,9 @@ package queue
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
+
+	"github.com/floodgate/floodgate/internal/jwk"
 )
 
 // Keys are the signing keys derived from the cluster secret, which lives in
@@ -43,25 +44,15 @@ func DeriveKeys(secret []byte) *Keys {
 	return &Keys{TicketKey: priv, TicketPub: pub, KeyID: hex.EncodeToString(kid[:8]), SessionKey: sess[:], MACKey: mac[:], ChallengeKey: ch[:]}
 }
 
-// JWK is one JSON Web Key.
-type JWK struct {
-	Kty string `json:"kty"`
-	Crv string `json:"crv"`
-	X   string `json:"x"`
-	Kid string `json:"kid"`
-	Alg string `json:"alg"`
-	Use string `json:"use"`
-}
-
-// JWKS is the document served at /.well-known/jwks.json.
-type JWKS struct {
-	Keys []JWK `json:"keys"`
-}
+// JWK is one JSON Web Key; JWKS is the document served at
+// /.well-known/jwks.json (package jwk, which edges and the fairness auditor
+// read it with).
+type (
+	JWK  = jwk.Key
+	JWKS = jwk.Set
+)
 
 // JWKS returns the public key set that verifies tickets.
 func (k *Keys) JWKS() JWKS {
-	return JWKS{Keys: []JWK{{
-		Kty: "OKP", Crv: "Ed25519", X: base64.RawURLEncoding.EncodeToString(k.TicketPub),
-		Kid: k.KeyID, Alg: "EdDSA", Use: "sig",
-	}}}
+	return JWKS{Keys: []JWK{jwk.Ed25519(k.TicketPub, k.KeyID)}}
 }
