@@ -77,8 +77,19 @@ type Leaf struct {
 // the customer (who knows it) find their own leaves: hex SHA-256 of
 // "floodgate-customer-v1" ‖ 0x00 ‖ drop ‖ 0x00 ‖ customer.
 func CustomerHash(drop, customer string) string {
-	sum := sha256.Sum256([]byte("floodgate-customer-v1\x00" + drop + "\x00" + customer))
+	sum := customerHashSum(drop, customer)
 	return hex.EncodeToString(sum[:])
+}
+
+func customerHashSum(drop, customer string) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write([]byte("floodgate-customer-v1\x00"))
+	h.Write([]byte(drop))
+	h.Write([]byte{0})
+	h.Write([]byte(customer))
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
 }
 
 // LogTime formats a log time: RFC 3339 in UTC with milliseconds.
@@ -138,27 +149,7 @@ func (s *State) LogLeaf(drop string, i int64) ([]byte, bool) {
 
 // orderLeaf is the leaf of order o, also the payload of its receipt.
 func (s *State) orderLeaf(o *Order, i int64) []byte {
-	h := s.Holds.Get(o.HoldID)
-	early, seq := h.Early, h.Seq
-	admitted := h.AdmittedAt
-	if admitted == 0 {
-		admitted = h.CreatedAt
-	}
-	l := Leaf{
-		Type:         LeafOrder,
-		Drop:         o.Drop,
-		Order:        o.ID,
-		CustomerHash: CustomerHash(o.Drop, o.Customer),
-		Position:     h.Position + 1,
-		AdmittedAt:   LogTime(admitted),
-		OrderedAt:    LogTime(o.CreatedAt),
-		Quantity:     o.Quantity,
-		Early:        &early,
-		Seq:          &seq,
-		LogIndex:     i,
-	}
-	b, _ := json.Marshal(l)
-	return b
+	return appendOrderLeaf(make([]byte, 0, 320), o, s.Holds.Get(o.HoldID), i)
 }
 
 // ReceiptPayload returns the receipt payload of order id (its log leaf), and
