@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -153,5 +154,30 @@ func TestPublishedHeadsAreSignedOnce(t *testing.T) {
 	}
 	if _, _ = l.PublishedHeads("d", "k2", marks, sign); signed != 6 {
 		t.Fatalf("a new key re-signed %d", signed-3)
+	}
+}
+
+// TestSignAsBefore pins the token Sign makes to the construction it
+// replaced: base64url of the header's JSON, of the payload, and of the
+// Ed25519 signature over the two joined by a dot.
+func TestSignAsBefore(t *testing.T) {
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+	for _, kid := range []string{"k1", "a<b>\"c\"", ""} {
+		for _, typ := range []string{TypeReceipt, TypeHead} {
+			for _, payload := range [][]byte{nil, []byte(`{"type":"order"}`), bytes.Repeat([]byte{0xff}, 301)} {
+				h, _ := json.Marshal(struct {
+					Alg string `json:"alg"`
+					Kid string `json:"kid"`
+					Typ string `json:"typ"`
+				}{"EdDSA", kid, typ})
+				signing := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(payload)
+				want := signing + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(key, []byte(signing)))
+				for range 2 { // the header's part is cached after the first
+					if got := (Signer{Key: key, Kid: kid}).Sign(typ, payload); got != want {
+						t.Fatalf("kid %q typ %q: got %s, want %s", kid, typ, got, want)
+					}
+				}
+			}
+		}
 	}
 }

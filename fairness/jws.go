@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/floodgate/floodgate/internal/jwk"
 )
@@ -31,11 +32,36 @@ type header struct {
 
 // Sign returns the compact JWS of payload with the given typ. Ed25519 is
 // deterministic: the same key and payload give the same token on every node.
+// An order's answer carries a receipt, so this runs once per order: the
+// token is built in one buffer, with the header's part made once per key
+// and typ.
 func (s Signer) Sign(typ string, payload []byte) string {
-	h, _ := json.Marshal(header{Alg: "EdDSA", Kid: s.Kid, Typ: typ})
-	signing := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(payload)
-	sig := ed25519.Sign(s.Key, []byte(signing))
-	return signing + "." + base64.RawURLEncoding.EncodeToString(sig)
+	h := encodedHeader(s.Kid, typ)
+	enc := base64.RawURLEncoding
+	buf := make([]byte, 0, len(h)+1+enc.EncodedLen(len(payload))+1+enc.EncodedLen(ed25519.SignatureSize))
+	buf = append(buf, h...)
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, payload)
+	sig := ed25519.Sign(s.Key, buf)
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, sig)
+	return string(buf)
+}
+
+// headers caches the encoded protected header of each kid and typ signed
+// with (a node has one ticket key at a time, and two types).
+var headers sync.Map // kid "\x00" typ -> string
+
+// encodedHeader is base64url(JSON of the protected header of kid and typ).
+func encodedHeader(kid, typ string) string {
+	key := kid + "\x00" + typ
+	if h, ok := headers.Load(key); ok {
+		return h.(string)
+	}
+	b, _ := json.Marshal(header{Alg: "EdDSA", Kid: kid, Typ: typ})
+	h := base64.RawURLEncoding.EncodeToString(b)
+	headers.Store(key, h)
+	return h
 }
 
 // JWK is one key of a JWKS document; JWKS is the key set of
