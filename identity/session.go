@@ -22,7 +22,7 @@ import (
 // replicated cluster secret once that is committed; until then Issue and
 // Verify answer EUnavailable.
 type Sessions struct {
-	key atomic.Pointer[[]byte]
+	key atomic.Pointer[sessionKey]
 	ttl time.Duration
 	// provider, when set, is the only provider whose sessions Verify
 	// accepts (RequireProvider).
@@ -69,8 +69,7 @@ func NewSessions(key []byte, ttl time.Duration) *Sessions {
 
 // SetKey sets the signing key.
 func (s *Sessions) SetKey(key []byte) {
-	k := append([]byte(nil), key...)
-	s.key.Store(&k)
+	s.key.Store(&sessionKey{key: append([]byte(nil), key...)})
 }
 
 // SessionCookie is the HttpOnly cookie that carries a buyer's session in the
@@ -103,7 +102,7 @@ func (s *Sessions) Issue(customer, provider string, now time.Time) (string, erro
 		return "", err
 	}
 	p := base64.RawURLEncoding.EncodeToString(body)
-	return p + "." + base64.RawURLEncoding.EncodeToString(s.mac(p)), nil
+	return p + "." + base64.RawURLEncoding.EncodeToString(s.key.Load().mac(nil, p)), nil
 }
 
 // Verify checks token and returns its customer. Any fault is EUnauthenticated.
@@ -122,28 +121,31 @@ func (s *Sessions) Parse(token string, now time.Time) (Session, error) {
 }
 
 func (s *Sessions) parse(token string, now time.Time) (sessionClaims, error) {
-	if s.key.Load() == nil {
+	k := s.key.Load()
+	if k == nil {
 		return sessionClaims{}, errNoKey
 	}
-	bad := floodgate.Errorf(floodgate.EUnauthenticated, "The buyer session is missing, invalid or expired; sign in again.")
 	p, sig, ok := strings.Cut(token, ".")
 	if !ok || len(token) > 4096 {
-		return sessionClaims{}, bad
+		return sessionClaims{}, badSession()
 	}
-	want, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(want, s.mac(p)) {
-		return sessionClaims{}, bad
+	var want, got [sha256.Size]byte
+	if base64.RawURLEncoding.DecodedLen(len(sig)) != len(want) {
+		return sessionClaims{}, badSession()
+	}
+	if _, err := base64.RawURLEncoding.Decode(want[:], []byte(sig)); err != nil || !hmac.Equal(want[:], k.mac(got[:0], p)) {
+		return sessionClaims{}, badSession()
 	}
 	body, err := base64.RawURLEncoding.DecodeString(p)
 	if err != nil {
-		return sessionClaims{}, bad
+		return sessionClaims{}, badSession()
 	}
-	var c sessionClaims
-	if err := json.Unmarshal(body, &c); err != nil || c.Customer == "" {
-		return sessionClaims{}, bad
+	c, err := decodeSessionClaims(body)
+	if err != nil || c.Customer == "" {
+		return sessionClaims{}, badSession()
 	}
 	if want := s.provider.Load(); want != nil && c.Provider != *want {
-		return sessionClaims{}, bad
+		return sessionClaims{}, badSession()
 	}
 	if now.Unix() >= c.Expires {
 		return sessionClaims{}, floodgate.Errorf(floodgate.EUnauthenticated, "The buyer session has expired; sign in again.")
@@ -154,8 +156,6 @@ func (s *Sessions) parse(token string, now time.Time) (sessionClaims, error) {
 	return c, nil
 }
 
-func (s *Sessions) mac(payload string) []byte {
-	m := hmac.New(sha256.New, *s.key.Load())
-	m.Write([]byte(payload))
-	return m.Sum(nil)
+func badSession() error {
+	return floodgate.Errorf(floodgate.EUnauthenticated, "The buyer session is missing, invalid or expired; sign in again.")
 }

@@ -1,0 +1,68 @@
+package identity
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// checkSessionClaims fails if the direct reading of b accepts it and
+// disagrees with json.Unmarshal.
+func checkSessionClaims(t *testing.T, b []byte) {
+	t.Helper()
+	got, ok := decodeSessionClaimsFast(b)
+	if !ok {
+		return
+	}
+	var want sessionClaims
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatalf("%q: read directly as %+v, but json.Unmarshal fails: %v", b, got, err)
+	}
+	if got != want {
+		t.Fatalf("%q: read directly as %+v, json.Unmarshal gives %+v", b, got, want)
+	}
+}
+
+func TestSessionClaimsAsIssued(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	strs := []string{"", "a@example.com", "0123456789abcdef0123456789abcdef", "dev", "oidc", "a<b>&c", "ü@example.com", "q\"uote", "back\\slash", "\x01", "\xff"}
+	for range 20000 {
+		c := sessionClaims{ID: strs[r.IntN(len(strs))], Customer: strs[r.IntN(len(strs))], Provider: strs[r.IntN(len(strs))], Expires: r.Int64N(1<<40) - 1<<20}
+		b, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkSessionClaims(t, b)
+		got, err := decodeSessionClaims(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want sessionClaims
+		_ = json.Unmarshal(b, &want)
+		if got != want {
+			t.Fatalf("%s: got %+v, want %+v", b, got, want)
+		}
+	}
+	// What Issue writes is read directly.
+	k := []byte("0123456789abcdef0123456789abcdef")
+	s := NewSessions(k, time.Hour)
+	tok, err := s.Issue("a@example.com", "dev", time.Unix(1e9, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := s.Parse(tok, time.Unix(1e9, 0))
+	if err != nil || sess.Customer != "a@example.com" || sess.ID == "" || sess.Expires.Unix() != 1e9+3600 {
+		t.Fatalf("Parse: %+v %v", sess, err)
+	}
+}
+
+// FuzzSessionClaims checks the direct reading of session claims against
+// json.Unmarshal for any bytes.
+func FuzzSessionClaims(f *testing.F) {
+	f.Add([]byte(`{"sid":"0123","sub":"a@example.com","prv":"dev","exp":1767225600}`))
+	f.Add([]byte(`{"sub":"a@example.com","exp":0}`))
+	f.Add([]byte(`{"sub":"a","exp":01}`))
+	f.Add([]byte(`{"sid":"","sub":"","prv":"","exp":123456789012345678}`))
+	f.Fuzz(func(t *testing.T, b []byte) { checkSessionClaims(t, b) })
+}
