@@ -64,12 +64,15 @@ type endpointStats struct {
 //
 // Requests are sent by a fixed pool of workers per lane, so the deep stack
 // of an HTTP call lives in a few goroutines, not in every waiting visitor.
-// Requests wait for a worker in one of two lanes: waiting-room requests (join,
-// status, bot probes) and buying requests (hold, session, order). Each real
-// browser has its own connection, so a buyer's order never queues behind
-// other people's polls; the lanes keep that true of the generator too. The
-// drop monitor and admin calls bypass both. The time spent waiting for a
-// slot is recorded: when it grows, the generator is the bottleneck.
+// Requests wait for a worker in one of three lanes: joins, the polls of
+// visitors in line (status), and buying requests (hold, session, order).
+// Each real browser has its own connection, so a buyer's order never
+// queues behind other people's polls, nor a waiting visitor's poll behind a
+// stranger's join; the lanes keep that true of the generator too (in the
+// opening burst, a shared lane held an early visitor's first poll seconds
+// behind the late arrivals' joins). The drop monitor and admin calls bypass
+// the lanes. The time spent waiting for a slot is recorded per lane: when
+// it grows, the generator is the bottleneck.
 //
 // Requests go through fasthttp's HostClient: keep-alive connections, one
 // per worker at most, and a Request and Response per worker reused for
@@ -78,30 +81,36 @@ type endpointStats struct {
 // CPU goes to the visitors it simulates. Only the queue's event streams
 // (SSE, a long-lived body read line by line) go through net/http.
 type client struct {
-	base      string
-	hc        *fasthttp.HostClient
-	sse       *http.Client // the queue's event streams; no timeout: a stream lasts as long as the wait
-	waitLane  chan job
-	buyLane   chan job
-	botLane   chan job
-	done      chan struct{}
-	direct    sync.Pool // *exchange for the requests that bypass the lanes
-	stats     [numEndpoints]endpointStats
-	reqs      atomic.Int64
-	queueWait histogram // time visitors' requests waited for a slot in the generator
-	botWait   histogram // the same for bots
+	base     string
+	hc       *fasthttp.HostClient
+	sse      *http.Client // the queue's event streams; no timeout: a stream lasts as long as the wait
+	joinLane chan job
+	waitLane chan job
+	buyLane  chan job
+	botLane  chan job
+	done     chan struct{}
+	direct   sync.Pool // *exchange for the requests that bypass the lanes
+	stats    [numEndpoints]endpointStats
+	reqs     atomic.Int64
+	// The time visitors' requests waited for a slot in the generator, per
+	// lane, and the same for the bots' lane.
+	joinWait   histogram
+	statusWait histogram
+	buyWait    histogram
+	botWait    histogram
 	// tl counts answers over time; set once the opening is known, before
 	// the first visitor arrives (nil before: nothing is counted).
 	tl *timeline
 }
 
-// newClient starts the workers: inFlight in each visitors' lane and a
-// quarter of that for the bots. The connection limit is that many, plus a
+// newClient starts the workers: inFlight in each of the visitors' three
+// lanes and a quarter of that for the bots. The connection limit is that many, plus a
 // few for the monitor and admin calls, which wait for a free connection
 // rather than fail.
 func newClient(base string, inFlight int) *client {
 	c := &client{
 		base:     strings.TrimRight(base, "/"),
+		joinLane: make(chan job),
 		waitLane: make(chan job),
 		buyLane:  make(chan job),
 		botLane:  make(chan job),
@@ -117,7 +126,7 @@ func newClient(base string, inFlight int) *client {
 	c.hc = &fasthttp.HostClient{
 		Addr:                      addr,
 		IsTLS:                     tls,
-		MaxConns:                  2*inFlight + botWorkers + directConns,
+		MaxConns:                  3*inFlight + botWorkers + directConns,
 		MaxConnWaitTimeout:        requestTimeout,
 		MaxIdleConnDuration:       90 * time.Second,
 		MaxResponseBodySize:       maxAnswer,
@@ -140,11 +149,12 @@ func newClient(base string, inFlight int) *client {
 	}}
 	c.direct.New = func() any { return new(exchange) }
 	for range inFlight {
-		go c.work(c.waitLane, &c.queueWait, true)
-		go c.work(c.buyLane, &c.queueWait, true)
+		go c.work(c.joinLane, &c.joinWait, laneJoin)
+		go c.work(c.waitLane, &c.statusWait, laneInLine)
+		go c.work(c.buyLane, &c.buyWait, laneInLine)
 	}
 	for range botWorkers {
-		go c.work(c.botLane, &c.botWait, false)
+		go c.work(c.botLane, &c.botWait, laneBots)
 	}
 	return c
 }
@@ -189,7 +199,16 @@ type exchange struct {
 	auth []byte
 }
 
-func (c *client) work(lane chan job, wait *histogram, visitors bool) {
+// laneKind is what the timeline counts a lane's waits as.
+type laneKind int
+
+const (
+	laneInLine laneKind = iota // visitors with a ticket: status polls, buying
+	laneJoin                   // visitors' joins
+	laneBots                   // not in the timeline
+)
+
+func (c *client) work(lane chan job, wait *histogram, kind laneKind) {
 	x := new(exchange)
 	for {
 		select {
@@ -197,8 +216,8 @@ func (c *client) work(lane chan job, wait *histogram, visitors bool) {
 			now := time.Now()
 			waited := now.Sub(j.queued)
 			wait.record(waited)
-			if visitors {
-				c.tl.waited(now, waited)
+			if kind != laneBots {
+				c.tl.waited(now, waited, kind == laneJoin)
 			}
 			j.reply <- c.send(j.ctx, x, j.cl)
 		case <-c.done:
@@ -260,11 +279,14 @@ func (a answer) retryable() bool {
 	return a.status == 0 || a.status == http.StatusTooManyRequests || a.status >= 500
 }
 
-// laneOf is the lane of a visitor's request: the waiting room's or the
-// buyer's; nil for the monitor and admin calls, which bypass both.
+// laneOf is the lane of a visitor's request: the joins', the waiting
+// visitors' polls' or the buyers'; nil for the monitor and admin calls,
+// which bypass them.
 func (c *client) laneOf(ep endpoint) chan job {
 	switch ep {
-	case epJoin, epStatus, epForged:
+	case epJoin:
+		return c.joinLane
+	case epStatus, epForged:
 		return c.waitLane
 	case epHold, epSession, epOrder:
 		return c.buyLane

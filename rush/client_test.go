@@ -274,3 +274,47 @@ func TestPacedStartsEachOnceOnTime(t *testing.T) {
 		t.Errorf("%d calls started before their turn", e)
 	}
 }
+
+// A waiting visitor's poll does not queue behind strangers' joins in the
+// generator: with every worker of the joins' lane held by a slow join, a
+// poll is still sent, and the joins' wait is counted in their own lane.
+func TestClientJoinsHaveALaneOfTheirOwn(t *testing.T) {
+	release := make(chan struct{})
+	joining := make(chan struct{}, 8)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "POST" {
+			joining <- struct{}{}
+			<-release
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(statusBody))
+	}))
+	defer srv.Close()
+	defer close(release)
+	c := newClient(srv.URL, 1) // one worker per lane
+	defer c.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	joins := make(chan answer, 2)
+	for range 2 {
+		go func() { joins <- c.do(ctx, call{ep: epJoin, method: "POST", path: "/api/v1/drops/d/queue"}) }()
+	}
+	<-joining // the joins' only worker is busy; the second join waits for it
+	a := c.do(ctx, call{ep: epStatus, method: "GET", path: "/api/v1/drops/d/queue", bearer: "tk"})
+	if a.status != 200 || a.queue.Position != 201 {
+		t.Fatalf("poll while the joins' lane is full: status %d, %+v, err %v", a.status, a.queue, a.err)
+	}
+	if n := c.statusWait.count(); n != 1 {
+		t.Errorf("%d polls counted in the status lane, want 1", n)
+	}
+	release <- struct{}{}
+	release <- struct{}{}
+	for range 2 {
+		if a := <-joins; a.status != 200 {
+			t.Errorf("join: status %d, err %v", a.status, a.err)
+		}
+	}
+	if n := c.joinWait.count(); n != 2 {
+		t.Errorf("%d joins counted in the joins' lane, want 2", n)
+	}
+}

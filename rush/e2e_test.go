@@ -114,8 +114,11 @@ func TestShortRushKeepsEveryPromise(t *testing.T) {
 		if sum(tl.Join) < int64(s.Visitors)/2 || reqs > s.Requests {
 			t.Errorf("timeline: %d joins of %d visitors, %d requests of %d sent", sum(tl.Join), s.Visitors, reqs, s.Requests)
 		}
-		if tl.Start > -1 || len(tl.WaitMaxMS) != len(tl.Join) {
-			t.Errorf("timeline starts at %d s (early visitors arrive within 3 s before the opening), %d waits for %d seconds", tl.Start, len(tl.WaitMaxMS), len(tl.Join))
+		if tl.Start > -1 || len(tl.WaitMaxMS) != len(tl.Join) || len(tl.JoinWaitMaxMS) != len(tl.Join) {
+			t.Errorf("timeline starts at %d s (early visitors arrive within 3 s before the opening), %d and %d waits for %d seconds", tl.Start, len(tl.WaitMaxMS), len(tl.JoinWaitMaxMS), len(tl.Join))
+		}
+		if s.GeneratorQueueP99 < max(s.GeneratorJoinQueueP99, s.GeneratorInLineQueueP99)/2 {
+			t.Errorf("generator queueing p99 %.1f ms over every lane, joins' %.1f ms, in line %.1f ms", s.GeneratorQueueP99, s.GeneratorJoinQueueP99, s.GeneratorInLineQueueP99)
 		}
 	}
 

@@ -34,12 +34,14 @@ duplicate orders  %d
 latency           p50 %.1f ms, p99 %.1f ms
 fairness          Kendall tau %.4f over %d after-start arrivals (early arrivals: %.4f)
 join challenge    visitors: %d solved, median %.1f ms per visitor, up to %d bits; bots: %d challenges, %d solved, %d given up, %.1f s of hashing (%.1f s CPU), up to %d bits
-generator CPU     %.0f%% of all cores; without the bots' hashing %.0f µs per visitor, %.0f µs per request; queueing p99 %.0f ms; peak RSS %.0f MiB
+generator CPU     %.0f%% of all cores; without the bots' hashing %.0f µs per visitor, %.0f µs per request; peak RSS %.0f MiB
+generator queue   p99 %.0f ms over the visitors' lanes: joins %.0f ms, status polls %.0f ms, buying %.0f ms
 requests          %d, %d of them the bots'
 `, s.Visitors, s.Bots, s.BotsAdmitted, s.Stock, s.Sold, sellout, s.Oversold, s.LostOrders, s.DuplicateOrders, s.Errors5xx,
 		s.P50MS, s.P99MS, s.KendallTau, s.FairnessSample, s.EarlyKendallTau,
 		s.VisitorChallenges, s.VisitorChallengeP50MS, s.VisitorMaxBits, s.BotChallenges, s.BotChallengesSolved, s.BotChallengesGaveUp, s.BotSolveSeconds, s.BotCPUSeconds, s.BotMaxBits,
-		100*s.GeneratorCPUShare, s.GeneratorCPUPerVisitor, s.GeneratorCPUPerRequest, s.GeneratorQueueP99, s.GeneratorPeakRSSMB,
+		100*s.GeneratorCPUShare, s.GeneratorCPUPerVisitor, s.GeneratorCPUPerRequest, s.GeneratorPeakRSSMB,
+		s.GeneratorQueueP99, s.GeneratorJoinQueueP99, s.GeneratorStatusQueueP99, s.GeneratorBuyQueueP99,
 		s.Requests, s.BotRequests)
 	if s.PaymentSeconds > 0 {
 		final := "not sold out"

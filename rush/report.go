@@ -44,7 +44,9 @@ func WriteReport(w io.Writer, res *Result) error {
 		{"Forged / premature / reused tickets taken", fmt.Sprintf("%d / %d / %d", s.ForgedAccepted, s.PrematureAccepted, s.ReuseAccepted), verdict(s.ForgedAccepted+s.PrematureAccepted+s.ReuseAccepted == 0)},
 		{"Requests", fmt.Sprintf("%d (%.0f/s)", s.Requests, s.RequestsPerSecond), fmt.Sprintf("over %.1f s", s.DurationSeconds)},
 		{"Generator CPU", fmt.Sprintf("%.0f%% of all cores", 100*s.GeneratorCPUShare), serverNote(s)},
-		{"Generator queueing p99", fmt.Sprintf("%.1f ms", s.GeneratorQueueP99), "time visitors' requests waited for a free slot in the generator; large values mean the generator, not the server, set the pace (bots have a lane of their own)"},
+		{"Generator queueing p99", fmt.Sprintf("%.1f ms", s.GeneratorQueueP99), "time visitors' requests waited for a free slot in the generator, over the joins', the status polls' and the buyers' lanes together; large values mean the generator, not the server, set the pace (bots have a lane of their own)"},
+		{"Generator queueing p99 per lane", fmt.Sprintf("joins %.1f ms / status %.1f ms / buying %.1f ms", s.GeneratorJoinQueueP99, s.GeneratorStatusQueueP99, s.GeneratorBuyQueueP99),
+			fmt.Sprintf("each lane has its own workers, as each browser its own connection; visitors holding a ticket (status and buying): %.1f ms", s.GeneratorInLineQueueP99)},
 	}
 	if s.PaymentSeconds > 0 {
 		rows = append(rows,
@@ -253,9 +255,18 @@ func timelineTable(tl *Timeline) []timelineCells {
 	for i := range tl.Join {
 		n := func(v []int64) string { return chart.Thousands(v[i]) }
 		out[i] = timelineCells{strconv.Itoa(tl.Start + i), n(tl.Join), n(tl.Status), n(tl.Hold), n(tl.Session), n(tl.Order), n(tl.Other),
-			n(tl.ServerAdmitted), n(tl.Admitted), n(tl.Ordered), fmt.Sprintf("%.1f", tl.WaitMaxMS[i])}
+			n(tl.ServerAdmitted), n(tl.Admitted), n(tl.Ordered), fmt.Sprintf("%.1f", tl.WaitMaxMS[i]), joinWait(tl, i)}
 	}
 	return out
+}
+
+// joinWait is the cell of the joins' generator wait in second i; empty in
+// a summary from before the joins had a lane of their own.
+func joinWait(tl *Timeline, i int) string {
+	if i >= len(tl.JoinWaitMaxMS) {
+		return ""
+	}
+	return fmt.Sprintf("%.1f", tl.JoinWaitMaxMS[i])
 }
 
 // latencyChart draws p50, p90 and p99 per endpoint as bars on a log scale
@@ -327,9 +338,9 @@ p.config { color: #555; font-size: 13px; }
 {{range .Charts}}{{.}}
 {{end}}
 {{if .Timeline}}<h2>Second by second</h2>
-<p class="config">Requests answered per endpoint in each second (bots included; other: forged tickets, the drop monitor, admin calls), positions the server admitted, admissions visitors learnt of, orders confirmed, and the longest a visitor's request waited for a slot in the generator.</p>
+<p class="config">Requests answered per endpoint in each second (bots included; other: forged tickets, the drop monitor, admin calls), positions the server admitted, admissions visitors learnt of, orders confirmed, and the longest a request waited for a slot in the generator: a poll or buying request of a visitor already in line, and a join (joins have a lane of their own).</p>
 <table>
-<tr><th>s</th><th>join</th><th>status</th><th>hold</th><th>session</th><th>order</th><th>other</th><th>admitted (server)</th><th>admitted (visitors)</th><th>ordered</th><th>generator wait max ms</th></tr>
+<tr><th>s</th><th>join</th><th>status</th><th>hold</th><th>session</th><th>order</th><th>other</th><th>admitted (server)</th><th>admitted (visitors)</th><th>ordered</th><th>generator wait max ms (in line)</th><th>generator wait max ms (joins)</th></tr>
 {{range .Timeline}}<tr>{{range .}}<td class="num">{{.}}</td>{{end}}</tr>
 {{end}}</table>
 {{end}}<h2>Latency per endpoint</h2>

@@ -41,19 +41,29 @@ type Summary struct {
 	BotsOrdered       int64   `json:"bots_ordered"`       // bots that bought
 	BotJoinsLimited   int64   `json:"bot_joins_limited"`  // 429 answers to bot joins
 	VisitorJoinsLimit int64   `json:"visitor_joins_limited"`
-	ForgedAccepted    int64   `json:"forged_accepted"`        // forged tickets the server took (must be 0)
-	PrematureAccepted int64   `json:"premature_accepted"`     // holds on waiting tickets the server took (must be 0)
-	ReuseAccepted     int64   `json:"reuse_accepted"`         // second orders on one ticket (must be 0)
-	IdempotencyBroken int64   `json:"idempotency_broken"`     // same key, different order (must be 0)
-	Unexpected        int64   `json:"unexpected_answers"`     // answers a client cannot act on
-	TransportErrors   int64   `json:"transport_errors"`       // requests that got no answer
-	Requests          int64   `json:"requests"`               // requests sent
-	RequestsPerSecond float64 `json:"requests_per_second"`    // over the rush
-	DurationSeconds   float64 `json:"duration_seconds"`       // from the first arrival to the last visitor done
-	GeneratorCPUShare float64 `json:"generator_cpu_share"`    // of all cores, this process
-	GeneratorQueueP99 float64 `json:"generator_queue_p99_ms"` // time visitors' requests waited for a slot in the generator
-	BotQueueP99       float64 `json:"bot_queue_p99_ms"`       // the same for the bots' requests, in a lane of their own
-	BotRequests       int64   `json:"bot_requests"`           // requests of the bots' lane (joins, polls, probes), part of Requests
+	ForgedAccepted    int64   `json:"forged_accepted"`     // forged tickets the server took (must be 0)
+	PrematureAccepted int64   `json:"premature_accepted"`  // holds on waiting tickets the server took (must be 0)
+	ReuseAccepted     int64   `json:"reuse_accepted"`      // second orders on one ticket (must be 0)
+	IdempotencyBroken int64   `json:"idempotency_broken"`  // same key, different order (must be 0)
+	Unexpected        int64   `json:"unexpected_answers"`  // answers a client cannot act on
+	TransportErrors   int64   `json:"transport_errors"`    // requests that got no answer
+	Requests          int64   `json:"requests"`            // requests sent
+	RequestsPerSecond float64 `json:"requests_per_second"` // over the rush
+	DurationSeconds   float64 `json:"duration_seconds"`    // from the first arrival to the last visitor done
+	GeneratorCPUShare float64 `json:"generator_cpu_share"` // of all cores, this process
+	// GeneratorQueueP99 is the time visitors' requests of every lane
+	// together (joins, status polls, buying) waited for a slot in the
+	// generator; the lanes' own figures say which requests waited:
+	// GeneratorInLineQueueP99 the requests of visitors holding a ticket
+	// (polls and buying: what delays a buyer), GeneratorJoinQueueP99 the
+	// joins (the opening burst's arrivals at the door).
+	GeneratorQueueP99       float64 `json:"generator_queue_p99_ms"`
+	GeneratorJoinQueueP99   float64 `json:"generator_join_queue_p99_ms"`
+	GeneratorStatusQueueP99 float64 `json:"generator_status_queue_p99_ms"`
+	GeneratorBuyQueueP99    float64 `json:"generator_buy_queue_p99_ms"`
+	GeneratorInLineQueueP99 float64 `json:"generator_in_line_queue_p99_ms"`
+	BotQueueP99             float64 `json:"bot_queue_p99_ms"` // the same for the bots' requests, in a lane of their own
+	BotRequests             int64   `json:"bot_requests"`     // requests of the bots' lane (joins, polls, probes), part of Requests
 	// The generator's CPU time without the bot farm's hashing (which runs at
 	// the lowest priority on spare cycles), per visitor and per request.
 	GeneratorCPUPerVisitor float64        `json:"generator_cpu_us_per_visitor"`
@@ -302,7 +312,16 @@ func (r *run) verify(ctx context.Context, res *Result) error {
 		all.merge(&r.c.stats[ep].hist)
 	}
 	s.P50MS, s.P99MS = all.quantile(0.50), all.quantile(0.99)
-	s.GeneratorQueueP99 = r.c.queueWait.quantile(0.99)
+	var lanes, inLine histogram
+	inLine.merge(&r.c.statusWait)
+	inLine.merge(&r.c.buyWait)
+	lanes.merge(&inLine)
+	lanes.merge(&r.c.joinWait)
+	s.GeneratorQueueP99 = lanes.quantile(0.99)
+	s.GeneratorInLineQueueP99 = inLine.quantile(0.99)
+	s.GeneratorJoinQueueP99 = r.c.joinWait.quantile(0.99)
+	s.GeneratorStatusQueueP99 = r.c.statusWait.quantile(0.99)
+	s.GeneratorBuyQueueP99 = r.c.buyWait.quantile(0.99)
 	s.BotQueueP99 = r.c.botWait.quantile(0.99)
 	s.BotRequests = r.c.botWait.n.Load()
 	s.BotsAdmitted = r.cnt.botsAdmitted.Load()

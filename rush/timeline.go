@@ -14,7 +14,8 @@ const timelineStep = 250 * time.Millisecond
 // deadline, the requests answered per endpoint (when the answer came), the
 // admissions the visitors learnt of and the orders they got, the highest
 // admitted_up_to the drop monitor read, and the longest a visitor's request
-// waited for a slot in the generator. It shows where a rush spends its time:
+// waited for a slot in the generator (joins apart from the requests of
+// visitors already in line). It shows where a rush spends its time:
 // which requests fill the opening, how long after the server admitted them
 // buyers noticed, and when the generator, not the server, set the pace.
 type timeline struct {
@@ -28,7 +29,8 @@ type timelineCounts struct {
 	admitted       atomic.Int64
 	ordered        atomic.Int64
 	serverAdmitted atomic.Int64 // the highest admitted_up_to read in the step; 0 for none
-	waitMaxMicros  atomic.Int64
+	waitMaxMicros  atomic.Int64 // status polls and buying requests
+	joinWaitMicros atomic.Int64 // joins
 }
 
 // newTimeline covers [from, to] around origin (the opening).
@@ -81,10 +83,15 @@ func (t *timeline) serverAdmittedUpTo(at time.Time, upTo int64) {
 	}
 }
 
-// waited records the time a request waited for a slot in the generator.
-func (t *timeline) waited(at time.Time, d time.Duration) {
+// waited records the time a request waited for a slot in the generator:
+// a join's, or that of a visitor already in line.
+func (t *timeline) waited(at time.Time, d time.Duration, join bool) {
 	if c := t.at(at); c != nil {
-		storeMax(&c.waitMaxMicros, d.Microseconds())
+		if join {
+			storeMax(&c.joinWaitMicros, d.Microseconds())
+		} else {
+			storeMax(&c.waitMaxMicros, d.Microseconds())
+		}
 	}
 }
 
@@ -118,9 +125,14 @@ type Timeline struct {
 	ServerAdmitted []int64 `json:"server_admitted"`
 	Admitted       []int64 `json:"admitted"`
 	Ordered        []int64 `json:"ordered"`
-	// WaitMaxMS is the longest a visitor's request that got its slot in the
-	// second had waited for it in the generator, in milliseconds.
-	WaitMaxMS []float64 `json:"wait_max_ms"`
+	// WaitMaxMS is the longest a request of a visitor already in line (a
+	// status poll, a hold, a session, an order) that got its slot in the
+	// second had waited for it in the generator, in milliseconds: what the
+	// generator added to the time buyers took to learn of their admission
+	// and to buy. JoinWaitMaxMS is the same for joins, which have a lane of
+	// their own.
+	WaitMaxMS     []float64 `json:"wait_max_ms"`
+	JoinWaitMaxMS []float64 `json:"join_wait_max_ms"`
 }
 
 // timelineRow is one step of the timeline, read out.
@@ -131,6 +143,7 @@ type timelineRow struct {
 	admitted         int64
 	ordered          int64
 	waitMaxMS        float64
+	joinWaitMaxMS    float64
 	serverAdmittedAt int64 // admitted_up_to at the step's end, carried forward
 }
 
@@ -155,6 +168,7 @@ func (t *timeline) rows(per int) []timelineRow {
 		r.serverAdmittedAt = upTo
 		r.admitted, r.ordered = c.admitted.Load(), c.ordered.Load()
 		r.waitMaxMS = float64(c.waitMaxMicros.Load()) / 1000
+		r.joinWaitMaxMS = float64(c.joinWaitMicros.Load()) / 1000
 		all = append(all, r)
 	}
 	var out []timelineRow
@@ -171,6 +185,7 @@ func (t *timeline) rows(per int) []timelineRow {
 			g.admitted += r.admitted
 			g.ordered += r.ordered
 			g.waitMaxMS = max(g.waitMaxMS, r.waitMaxMS)
+			g.joinWaitMaxMS = max(g.joinWaitMaxMS, r.joinWaitMaxMS)
 			g.serverAdmittedAt = r.serverAdmittedAt
 		}
 		out = append(out, g)
@@ -225,6 +240,7 @@ func (t *timeline) summary() *Timeline {
 		tl.Admitted = append(tl.Admitted, r.admitted)
 		tl.Ordered = append(tl.Ordered, r.ordered)
 		tl.WaitMaxMS = append(tl.WaitMaxMS, math.Round(r.waitMaxMS*10)/10)
+		tl.JoinWaitMaxMS = append(tl.JoinWaitMaxMS, math.Round(r.joinWaitMaxMS*10)/10)
 	}
 	return tl
 }

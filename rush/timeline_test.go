@@ -37,8 +37,10 @@ func TestTimelineCountsBySecond(t *testing.T) {
 	tl.admit(at(1.1))
 	tl.admit(at(1.2))
 	tl.order(at(1.75))
-	tl.waited(at(1.3), 40*time.Millisecond)
-	tl.waited(at(1.4), 12*time.Millisecond)
+	tl.waited(at(1.3), 40*time.Millisecond, false)
+	tl.waited(at(1.4), 12*time.Millisecond, false)
+	tl.waited(at(-1.5), 30*time.Millisecond, true) // a join: its own column
+	tl.waited(at(1.1), 900*time.Millisecond, true)
 
 	got := tl.summary()
 	want := &Timeline{
@@ -53,6 +55,7 @@ func TestTimelineCountsBySecond(t *testing.T) {
 		Admitted:       []int64{0, 0, 0, 1, 2},
 		Ordered:        []int64{0, 0, 0, 0, 1},
 		WaitMaxMS:      []float64{0, 0, 0, 0, 40},
+		JoinWaitMaxMS:  []float64{0, 30, 0, 0, 900},
 	}
 	gj, _ := json.Marshal(got)
 	wj, _ := json.Marshal(want)
