@@ -3,6 +3,7 @@ package fairness
 import (
 	"bytes"
 	"context"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -75,7 +76,7 @@ func TestNotifierTellsEachResultOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := mb.take()
-	if len(got) != 3 || !contains(got, winner+" You won: Raffle") {
+	if len(got) != 3 || !slices.Contains(got, winner+" You won: Raffle") {
 		t.Fatalf("after the draw: %v (winner %s)", got, winner)
 	}
 	if err := n.Once(ctx); err != nil || len(mb.take()) != 0 {
@@ -86,19 +87,10 @@ func TestNotifierTellsEachResultOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = mb.take()
-	if len(got) != 3 || !contains(got, winner+" Claim time over: Raffle") {
+	if len(got) != 3 || !slices.Contains(got, winner+" Claim time over: Raffle") {
 		t.Fatalf("after the close: %v", got)
 	}
 	if err := n.Once(ctx); err != nil || len(mb.take()) != 0 || !n.done["r"] {
 		t.Fatalf("a closed draw is scanned on (%v)", err)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

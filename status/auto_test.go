@@ -3,6 +3,7 @@ package status
 import (
 	"encoding/json"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -129,7 +130,7 @@ func TestSoldOutNoticeIsInformational(t *testing.T) {
 	s.Observe(Signal{Key: "sold_out:mini-speaker", Component: "mini-speaker", Impact: ImpactNone, Title: "Mini AI speaker is sold out",
 		Message: "All 3,000 units are sold. 준비된 3,000대가 모두 판매되었습니다."})
 	open := openIncidents(s)
-	if len(open) != 1 || open[0].Impact != ImpactNone || !contains(open[0].Components, "mini-speaker") {
+	if len(open) != 1 || open[0].Impact != ImpactNone || !slices.Contains(open[0].Components, "mini-speaker") {
 		t.Fatalf("sold-out notice: %+v", open)
 	}
 	sum := s.Summary()

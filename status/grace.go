@@ -1,6 +1,9 @@
 package status
 
-import "sync/atomic"
+import (
+	"slices"
+	"sync/atomic"
+)
 
 // graceComponents are the components whose outage stops buyers from
 // finishing a purchase: while an acknowledged incident of impact major or
@@ -21,7 +24,7 @@ func (s *Service) HoldsPaused() bool {
 			continue
 		}
 		for _, c := range graceComponents {
-			if contains(inc.Components, c) {
+			if slices.Contains(inc.Components, c) {
 				return true
 			}
 		}

@@ -2,6 +2,7 @@ package status
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/floodgate/floodgate"
@@ -74,7 +75,7 @@ func (s *Service) PutGroup(id string, in GroupInput) (*Component, error) {
 	}
 	err = s.mutateLocked(func(b *batch) error {
 		for cid, c := range s.components {
-			in := contains(members, cid)
+			in := slices.Contains(members, cid)
 			if (c.GroupID == id) == in {
 				continue
 			}

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -286,7 +287,7 @@ func (s *Service) queueToSubscribersLocked(b *batch, m message) {
 	// A subscriber of a group hears of events touching its members.
 	touched := append([]string(nil), m.components...)
 	for _, id := range m.components {
-		if c, ok := s.components[id]; ok && c.GroupID != "" && !contains(touched, c.GroupID) {
+		if c, ok := s.components[id]; ok && c.GroupID != "" && !slices.Contains(touched, c.GroupID) {
 			touched = append(touched, c.GroupID)
 		}
 	}

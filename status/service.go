@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -308,7 +309,7 @@ func (s *Service) SetComponents(drops []string) {
 
 func (s *Service) componentInUse(id string) bool {
 	for _, inc := range s.incidents {
-		if !isResolved(inc.Status) && contains(inc.Components, id) {
+		if !isResolved(inc.Status) && slices.Contains(inc.Components, id) {
 			return true
 		}
 	}
@@ -409,15 +410,6 @@ func (s *Service) run() {
 	}
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // sortedComponents returns the components in page order.
 func (s *Service) sortedComponents() []*Component {
 	out := make([]*Component, 0, len(s.components))
@@ -448,7 +440,7 @@ func (s *Service) checkComponents(ids []string) ([]string, error) {
 			}
 			return nil, floodgate.Errorf(floodgate.EInvalid, "Unknown component %q; use one of: %s.", id, strings.Join(known, ", "))
 		}
-		if !contains(out, id) {
+		if !slices.Contains(out, id) {
 			out = append(out, id)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -69,7 +70,7 @@ func (c *schemaChecker) object(path string, v any, keys []string) map[string]any
 
 func (c *schemaChecker) enum(path string, v any, set []string) {
 	s, ok := v.(string)
-	if !ok || !contains(set, s) {
+	if !ok || !slices.Contains(set, s) {
 		c.fail(path, "value %v not in %v", v, set)
 	}
 }

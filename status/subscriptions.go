@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -220,7 +221,7 @@ func (sub *Subscriber) wants(components []string) bool {
 		return true
 	}
 	for _, c := range sub.Components {
-		if contains(components, c) {
+		if slices.Contains(components, c) {
 			return true
 		}
 	}
