@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/floodgate/floodgate/internal/kendall"
+	"github.com/floodgate/floodgate/internal/ticker"
 )
 
 // Summary is the outcome of a rush. The first twelve fields are the
@@ -131,16 +132,9 @@ func numCPU() int { return runtime.NumCPU() }
 // monitor samples the counters every 250 ms for the charts, polls the
 // drop's public counters for the stock left, and prints a progress line.
 func (r *run) monitor(ctx context.Context) {
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
 	lastPrint := time.Now()
 	lastReqs := int64(0)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	ticker.Every(ctx, 250*time.Millisecond, func(ctx context.Context) {
 		a := r.c.do(ctx, call{ep: epDrop, method: "GET", path: r.dropPath})
 		if a.status == http.StatusOK {
 			var d dropJSON
@@ -168,7 +162,7 @@ func (r *run) monitor(ctx context.Context) {
 				r.since().Seconds(), r.cnt.arrived.Load(), r.cnt.waiting.Load(), r.cnt.admitted.Load(), r.cnt.ordered.Load(),
 				left, r.c.statusCount(500, 599), r.errorCount(), rate)
 		}
-	}
+	})
 }
 
 func (r *run) errorCount() int64 {
