@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"iter"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -634,30 +635,43 @@ func parsePattern(p string) (route, bool) {
 	return r, true
 }
 
-// mustErrorCodeConstants returns the values of the string constants named
-// E… in file: the error codes of the API.
-func mustErrorCodeConstants(t *testing.T, file string) []string {
+// mustValues parses file and returns the package-level declarations of kind
+// tok (token.CONST or token.VAR): each name with its value, if it has one.
+func mustValues(t *testing.T, file string, tok token.Token) iter.Seq2[string, ast.Expr] {
 	t.Helper()
 	f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.SkipObjectResolution)
 	if err != nil {
 		t.Fatalf("parse %s: %v", file, err)
 	}
-	var out []string
-	for _, decl := range f.Decls {
-		gd, ok := decl.(*ast.GenDecl)
-		if !ok || gd.Tok != token.CONST {
-			continue
-		}
-		for _, spec := range gd.Specs {
-			vs := spec.(*ast.ValueSpec)
-			for i, name := range vs.Names {
-				if !strings.HasPrefix(name.Name, "E") || i >= len(vs.Values) {
-					continue
-				}
-				if s, ok := stringConstant(vs.Values[i]); ok {
-					out = append(out, s)
+	return func(yield func(string, ast.Expr) bool) {
+		for _, decl := range f.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok || gd.Tok != tok {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, n := range vs.Names {
+					if i < len(vs.Values) && !yield(n.Name, vs.Values[i]) {
+						return
+					}
 				}
 			}
+		}
+	}
+}
+
+// mustErrorCodeConstants returns the values of the string constants named
+// E… in file: the error codes of the API.
+func mustErrorCodeConstants(t *testing.T, file string) []string {
+	t.Helper()
+	var out []string
+	for name, v := range mustValues(t, file, token.CONST) {
+		if !strings.HasPrefix(name, "E") {
+			continue
+		}
+		if s, ok := stringConstant(v); ok {
+			out = append(out, s)
 		}
 	}
 	return out
@@ -667,36 +681,23 @@ func mustErrorCodeConstants(t *testing.T, file string) []string {
 // name, a []string composite literal in file.
 func mustStringSlice(t *testing.T, file, name string) []string {
 	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.SkipObjectResolution)
-	if err != nil {
-		t.Fatalf("parse %s: %v", file, err)
-	}
-	for _, decl := range f.Decls {
-		gd, ok := decl.(*ast.GenDecl)
-		if !ok || gd.Tok != token.VAR {
+	for n, v := range mustValues(t, file, token.VAR) {
+		if n != name {
 			continue
 		}
-		for _, spec := range gd.Specs {
-			vs := spec.(*ast.ValueSpec)
-			for i, n := range vs.Names {
-				if n.Name != name || i >= len(vs.Values) {
-					continue
-				}
-				lit, ok := vs.Values[i].(*ast.CompositeLit)
-				if !ok {
-					t.Fatalf("%s: %s is not a composite literal", file, name)
-				}
-				var out []string
-				for _, e := range lit.Elts {
-					s, ok := stringConstant(e)
-					if !ok {
-						t.Fatalf("%s: an element of %s is not a string literal", file, name)
-					}
-					out = append(out, s)
-				}
-				return out
-			}
+		lit, ok := v.(*ast.CompositeLit)
+		if !ok {
+			t.Fatalf("%s: %s is not a composite literal", file, name)
 		}
+		var out []string
+		for _, e := range lit.Elts {
+			s, ok := stringConstant(e)
+			if !ok {
+				t.Fatalf("%s: an element of %s is not a string literal", file, name)
+			}
+			out = append(out, s)
+		}
+		return out
 	}
 	t.Fatalf("%s: no variable %s", file, name)
 	return nil
