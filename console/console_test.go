@@ -4,7 +4,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -17,6 +16,7 @@ import (
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/identity"
 	"github.com/floodgate/floodgate/internal/clientaddr"
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/internal/testkit/localstore"
 	"github.com/floodgate/floodgate/queue"
 )
@@ -50,20 +50,13 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func (e *env) client() *http.Client {
-	jar, _ := cookiejar.New(nil)
-	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
+func (e *env) client() *http.Client { return testkit.Browser() }
 
 func (e *env) get(c *http.Client, path string) (int, string) {
 	e.t.Helper()
-	resp, err := c.Get(e.url + path)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	req, _ := http.NewRequest(http.MethodGet, e.url+path, nil)
+	resp, body := testkit.MustDo(e.t, c, req)
+	return resp.StatusCode, body
 }
 
 func (e *env) post(c *http.Client, path string, form url.Values, hdr ...string) (int, string, string) {
@@ -73,13 +66,8 @@ func (e *env) post(c *http.Client, path string, form url.Values, hdr ...string) 
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header.Get("Location"), string(b)
+	resp, body := testkit.MustDo(e.t, c, req)
+	return resp.StatusCode, resp.Header.Get("Location"), body
 }
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)

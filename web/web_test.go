@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
@@ -16,6 +15,7 @@ import (
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/identity"
 	"github.com/floodgate/floodgate/internal/clientaddr"
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/web"
 )
 
@@ -65,10 +65,7 @@ func newServer(t *testing.T, p identity.Provider) (*httptest.Server, *identity.S
 	return srv, sessions
 }
 
-func client(t *testing.T) *http.Client {
-	jar, _ := cookiejar.New(nil)
-	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
+func client(*testing.T) *http.Client { return testkit.Browser() }
 
 func get(t *testing.T, c *http.Client, u string, hdr ...string) (*http.Response, string) {
 	t.Helper()
@@ -76,13 +73,7 @@ func get(t *testing.T, c *http.Client, u string, hdr ...string) (*http.Response,
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	return resp, string(b)
+	return testkit.MustDo(t, c, req)
 }
 
 func TestDropPageLanguages(t *testing.T) {

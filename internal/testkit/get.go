@@ -3,6 +3,7 @@ package testkit
 import (
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"testing"
 )
 
@@ -11,14 +12,33 @@ import (
 // does not get an answer; the status is the caller's to check.
 func MustGet(tb testing.TB, url string) (*http.Response, string) {
 	tb.Helper()
-	resp, err := http.Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		tb.Fatalf("GET %s: %v", url, err)
+	}
+	return MustDo(tb, http.DefaultClient, req)
+}
+
+// MustDo sends req with c and returns the answer, its body read and closed,
+// and the body as text, like MustGet.
+func MustDo(tb testing.TB, c *http.Client, req *http.Request) (*http.Response, string) {
+	tb.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		tb.Fatalf("GET %s: read the body: %v", url, err)
+		tb.Fatalf("%s %s: read the body: %v", req.Method, req.URL, err)
 	}
 	return resp, string(b)
+}
+
+// Browser is a client that keeps cookies, as a browser does, and hands back
+// redirects instead of following them, so that a test sees each one (the
+// sign-in flows of the buyer pages and the console).
+func Browser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
