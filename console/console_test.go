@@ -77,6 +77,17 @@ func (e *env) signIn(c *http.Client) string {
 	return e.signInWith(c, root)
 }
 
+// sessionCookie is the console's sign-in cookie in c's jar, or nil.
+func (e *env) sessionCookie(c *http.Client) *http.Cookie {
+	u, _ := url.Parse(e.url + "/admin/")
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == "fg_console" {
+			return ck
+		}
+	}
+	return nil
+}
+
 func TestSessionsCSRFAndExpiry(t *testing.T) {
 	e := newEnv(t)
 	c := e.client()
@@ -84,13 +95,7 @@ func TestSessionsCSRFAndExpiry(t *testing.T) {
 		t.Fatalf("a page without a session answered %d, want a redirect to sign in", st)
 	}
 	csrf := e.signIn(c)
-	u, _ := url.Parse(e.url + "/admin/")
-	var cookie *http.Cookie
-	for _, ck := range c.Jar.Cookies(u) {
-		if ck.Name == "fg_console" {
-			cookie = ck
-		}
-	}
+	cookie := e.sessionCookie(c)
 	if cookie == nil || strings.Contains(cookie.Value, root) {
 		t.Fatalf("the session cookie is missing or shows the token: %+v", cookie)
 	}

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"testing"
 
 	"github.com/floodgate/floodgate/console"
@@ -18,13 +17,7 @@ func TestKeyFromSharesTheSignInBetweenNodes(t *testing.T) {
 	e := newEnv(t)
 	c := e.client()
 	e.signIn(c)
-	u, _ := url.Parse(e.url + "/admin/")
-	var cookie *http.Cookie
-	for _, ck := range c.Jar.Cookies(u) {
-		if ck.Name == "fg_console" {
-			cookie = ck
-		}
-	}
+	cookie := e.sessionCookie(c)
 	if cookie == nil {
 		t.Fatal("no session cookie after signing in")
 	}
