@@ -22,7 +22,8 @@ func joinKey(buf []byte, a string, sep byte, b string) []byte {
 	return append(buf, b...)
 }
 
-// newID returns prefix + base-36 n + "_" + shortID(visitor), and in the
+// newID returns prefix + base-36 n + "_" + shortID(visitor) (an id whose
+// number idNumber reads as n when numbered(n)), and in the
 // same allocation a + sep + b: a new object's id and the index key that
 // leads to it.
 func newID(prefix string, n uint64, visitor, a string, sep byte, b string) (id, key string) {
@@ -36,6 +37,9 @@ func newID(prefix string, n uint64, visitor, a string, sep byte, b string) (id, 
 	s := string(buf)
 	return s[:cut], s[cut:]
 }
+
+// numbered reports whether idNumber reads n from the id newID makes of it.
+func numbered(n uint64) bool { return n >= 1 && n <= 1<<31-1 }
 
 // room makes room for one more element in an append-only log (a drop's
 // transparency log; the order feed grows in chunks, feed.go), doubling its

@@ -469,7 +469,7 @@ func (s *State) hold(c *Command) Result {
 	}
 	s.NextHold++
 	id, ticketKey := newID("h_", s.NextHold, c.Visitor, c.Drop, '/', c.Visitor)
-	h, hi := s.Holds.add(Hold{
+	h, hi := s.Holds.addNumbered(Hold{
 		ID:        id,
 		Drop:      d.Spec.ID,
 		Visitor:   ticketKey[len(c.Drop)+1:],
@@ -480,7 +480,7 @@ func (s *State) hold(c *Command) Result {
 		Status:    floodgate.HoldActive,
 		Early:     c.Early,
 		Seq:       c.Seq,
-	}, int(s.NextHold)+chunkLen)
+	}, s.NextHold, numbered(s.NextHold), int(s.NextHold)+chunkLen)
 	s.Tickets.putHash(h.Drop, h.Visitor, th, hi) // h.Drop is c.Drop: the drop's id is its key
 	d.Active[h.ID] = true
 	if d.NextExpiry > h.ExpiresAt {
@@ -610,7 +610,7 @@ func (s *State) order(c *Command) Result {
 	}
 	s.NextOrder++
 	id, ik := newID("o_", s.NextOrder, c.Visitor, c.Customer, 0, c.IdemKey)
-	o, oi := s.Orders.add(Order{
+	o, oi := s.Orders.addNumbered(Order{
 		ID:        id,
 		HoldID:    h.ID,
 		Drop:      h.Drop,
@@ -618,7 +618,7 @@ func (s *State) order(c *Command) Result {
 		Quantity:  h.Quantity,
 		IdemKey:   ik[len(c.Customer)+1:],
 		CreatedAt: c.Now,
-	}, int(s.NextOrder)+chunkLen)
+	}, s.NextOrder, numbered(s.NextOrder), int(s.NextOrder)+chunkLen)
 	if d.NextVoucher < len(d.Spec.Vouchers) {
 		o.Voucher = d.Spec.Vouchers[d.NextVoucher]
 		d.NextVoucher++

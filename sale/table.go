@@ -91,10 +91,17 @@ func (t *table[T, P]) at(i int) *T { return &t.chunks[i>>chunkBits][i&(chunkLen-
 // the numbers kept in byNum (ids with larger numbers go to byID), so that
 // a stray id cannot make the slice huge.
 func (t *table[T, P]) add(v T, room int) (*T, int32) {
+	n, ok := idNumber(P(&v).id())
+	return t.addNumbered(v, n, ok, room)
+}
+
+// addNumbered is add for an item whose id carries the number n (ok), as
+// idNumber reads it: newID made the id from n, so it is not read again.
+func (t *table[T, P]) addNumbered(v T, n uint64, ok bool, room int) (*T, int32) {
 	p := t.next()
 	*p = v
 	t.n++
-	t.index(t.n-1, room)
+	t.indexAs(t.n-1, n, ok, room)
 	return p, int32(t.n - 1)
 }
 
@@ -108,8 +115,14 @@ func (t *table[T, P]) next() *T {
 
 // index makes item i found by its id; false if another item has that id.
 func (t *table[T, P]) index(i, room int) bool {
+	n, ok := idNumber(P(t.at(i)).id())
+	return t.indexAs(i, n, ok, room)
+}
+
+// indexAs is index for item i whose id carries the number n (ok).
+func (t *table[T, P]) indexAs(i int, n uint64, ok bool, room int) bool {
 	id := P(t.at(i)).id()
-	if n, ok := idNumber(id); ok && n <= uint64(max(room, len(t.byNum))) {
+	if ok && n <= uint64(max(room, len(t.byNum))) {
 		if n > uint64(len(t.byNum)) {
 			t.byNum = slices.Grow(t.byNum, int(n)-len(t.byNum))[:n]
 		}

@@ -90,3 +90,17 @@ func TestTicketHashTaken(t *testing.T) {
 		t.Fatalf("restored tickets: %+v", x)
 	}
 }
+
+// TestNewIDNumbered checks that addNumbered is told what idNumber would
+// read from the ids newID makes.
+func TestNewIDNumbered(t *testing.T) {
+	for _, n := range []uint64{0, 1, 2, 35, 36, 4095, 4096, 1 << 20, 1<<31 - 2, 1<<31 - 1, 1 << 31, 1<<32 + 7, 36 * 36 * 36 * 36 * 36 * 36 * 36 * 36 * 36 * 36 * 36 * 36, 1<<64 - 1} {
+		for _, visitor := range []string{"", "v", "a_b_c_d_e_f", "visitor-123456789"} {
+			id, _ := newID("h_", n, visitor, "d", '/', visitor)
+			got, ok := idNumber(id)
+			if ok != numbered(n) || ok && got != n {
+				t.Fatalf("idNumber(%q) = %d, %v; numbered(%d) = %v", id, got, ok, n, numbered(n))
+			}
+		}
+	}
+}
