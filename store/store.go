@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -308,6 +309,21 @@ func (s *Store) Apply(ctx context.Context, c *sale.Command) (sale.Result, error)
 	return res, err
 }
 
+// drain adds the commands waiting in the queue to a batch, up to its
+// limits.
+func (s *Store) drain(reqs []*pending, size int) ([]*pending, int) {
+	for len(reqs) < s.cfg.MaxBatch && size < 4<<20 {
+		select {
+		case p := <-s.reqs:
+			reqs = append(reqs, p)
+			size += len(p.cmd)
+		default:
+			return reqs, size
+		}
+	}
+	return reqs, size
+}
+
 var errClosed = floodgate.Errorf(floodgate.EUnavailable, "This node is shutting down; retry on another node.")
 
 // batchLoop forms batches from waiting commands and proposes them. While
@@ -331,16 +347,12 @@ func (s *Store) batchLoop() {
 		}
 		reqs = append(reqs[:0], first)
 		size := len(first.cmd)
-	drain:
-		for len(reqs) < s.cfg.MaxBatch && size < 4<<20 {
-			select {
-			case p := <-s.reqs:
-				reqs = append(reqs, p)
-				size += len(p.cmd)
-			default:
-				break drain
-			}
-		}
+		reqs, size = s.drain(reqs, size)
+		// The callers the last batch answered come back one after another;
+		// one turn for those already woken to queue, so that they go in
+		// this entry rather than wait a whole commit for the next one.
+		runtime.Gosched()
+		reqs, size = s.drain(reqs, size)
 		cmds = cmds[:0]
 		for _, p := range reqs {
 			cmds = append(cmds, p.cmd)
