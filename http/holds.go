@@ -22,8 +22,8 @@ func (s *Server) createHold(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	var req holdRequest
-	if err := decodeOptional(r, &req); err != nil {
+	req, err := decodeHoldRequest(r)
+	if err != nil {
 		api.WriteError(w, err)
 		return
 	}
@@ -43,7 +43,7 @@ func (s *Server) createHold(w http.ResponseWriter, r *http.Request) {
 	if res.Created {
 		s.metrics.holds.Inc()
 	}
-	api.WriteCreated(w, res.Created, res.Hold)
+	writeHold(w, res.Created, res.Hold)
 }
 
 // holdTicket verifies the ticket of a request about a hold: the ticket must
@@ -124,8 +124,8 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	var req orderRequest
-	if err := api.Decode(r, &req); err != nil {
+	req, err := decodeOrderRequest(r)
+	if err != nil {
 		api.WriteError(w, err)
 		return
 	}
@@ -147,7 +147,7 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	o := []floodgate.Order{res.Order}
 	s.withReceipts(o)
-	api.WriteCreated(w, res.Created, o[0])
+	writeOrder(w, res.Created, o[0])
 }
 
 type sessionRequest struct {

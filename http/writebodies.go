@@ -1,0 +1,187 @@
+package http
+
+import (
+	"bytes"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/api"
+)
+
+// The bodies of committed writes, read and written without reflection.
+// Every hold and order of a rush passes here, so the shapes the buyer page,
+// the rush and the SDKs send (`{"quantity":1}`, `{"session":"…"}`) are read
+// directly, and the hold and the order answered are appended by hand; any
+// other shape goes through encoding/json, which decides. Both give the same
+// result for the shapes read directly (FuzzWriteBodies), and the answers
+// are byte for byte json.Marshal's (TestWriteAnswersAsJSONMarshal).
+
+// quantityBody reads a body that is exactly `{"quantity":N}` (N an integer
+// of 1 to 18 digits without a sign or leading zero).
+func quantityBody(b []byte) (int64, bool) {
+	rest, ok := bytes.CutPrefix(b, []byte(`{"quantity":`))
+	if !ok {
+		return 0, false
+	}
+	var n int64
+	i := 0
+	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+		n = n*10 + int64(rest[i]-'0')
+		i++
+	}
+	if i == 0 || i > 18 || (i > 1 && rest[0] == '0') || string(rest[i:]) != "}" {
+		return 0, false
+	}
+	return n, true
+}
+
+// sessionBody reads a body that is exactly `{"session":"S"}`, S printable
+// ASCII without escapes (a session token is base64url and a dot).
+func sessionBody(b []byte) (string, bool) {
+	rest, ok := bytes.CutPrefix(b, []byte(`{"session":"`))
+	if !ok || len(rest) < 2 || string(rest[len(rest)-2:]) != `"}` {
+		return "", false
+	}
+	s := rest[:len(rest)-2]
+	for _, c := range s {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	return string(s), true
+}
+
+// decodeHoldRequest reads the optional body of a hold.
+func decodeHoldRequest(r *http.Request) (holdRequest, error) {
+	var req holdRequest
+	body, err := api.ReadBody(r)
+	if err != nil {
+		return req, err
+	}
+	if q, ok := quantityBody(body); ok {
+		req.Quantity = &q
+		return req, nil
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return req, nil
+	}
+	return req, api.DecodeBytes(body, &req)
+}
+
+// decodeOrderRequest reads the body of an order.
+func decodeOrderRequest(r *http.Request) (orderRequest, error) {
+	var req orderRequest
+	body, err := api.ReadBody(r)
+	if err != nil {
+		return req, err
+	}
+	if s, ok := sessionBody(body); ok {
+		req.Session = s
+		return req, nil
+	}
+	return req, api.DecodeBytes(body, &req)
+}
+
+// writeHold answers a hold as api.WriteCreated does.
+func writeHold(w http.ResponseWriter, created bool, h floodgate.Hold) {
+	if b, ok := appendHold(make([]byte, 0, 192), h); ok {
+		api.WriteJSONBytes(w, createdStatus(created), append(b, '\n'))
+		return
+	}
+	api.WriteCreated(w, created, h)
+}
+
+// writeOrder answers an order as api.WriteCreated does.
+func writeOrder(w http.ResponseWriter, created bool, o floodgate.Order) {
+	if b, ok := appendOrder(make([]byte, 0, 320+len(o.Receipt)), o); ok {
+		api.WriteJSONBytes(w, createdStatus(created), append(b, '\n'))
+		return
+	}
+	api.WriteCreated(w, created, o)
+}
+
+func createdStatus(created bool) int {
+	if created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
+}
+
+// appendHold appends json.Marshal(h), or answers false for what it does not
+// write as encoding/json does (a string to escape, a time it refuses).
+func appendHold(b []byte, h floodgate.Hold) ([]byte, bool) {
+	if !plainJSON(h.ID) || !plainJSON(h.Drop) || !plainJSON(h.Status) {
+		return b, false
+	}
+	b = appendField(b, `{"id":"`, h.ID)
+	b = appendField(b, `","drop":"`, h.Drop)
+	b = append(b, `","quantity":`...)
+	b = strconv.AppendInt(b, h.Quantity, 10)
+	b = append(b, `,"expires_at":`...)
+	b, ok := appendTime(b, h.ExpiresAt)
+	b = appendField(b, `,"status":"`, h.Status)
+	b = append(b, '"')
+	if h.Paused {
+		b = append(b, `,"paused":true`...)
+	}
+	return append(b, '}'), ok
+}
+
+// appendOrder appends json.Marshal(o), or answers false for what it does
+// not write as encoding/json does.
+func appendOrder(b []byte, o floodgate.Order) ([]byte, bool) {
+	if !plainJSON(o.ID) || !plainJSON(o.HoldID) || !plainJSON(o.Drop) || !plainJSON(o.Customer) ||
+		!plainJSON(o.Voucher) || !plainJSON(o.Status) || !plainJSON(o.Receipt) {
+		return b, false
+	}
+	b = appendField(b, `{"id":"`, o.ID)
+	b = appendField(b, `","hold_id":"`, o.HoldID)
+	b = appendField(b, `","drop":"`, o.Drop)
+	b = appendField(b, `","customer":"`, o.Customer)
+	b = append(b, `","quantity":`...)
+	b = strconv.AppendInt(b, o.Quantity, 10)
+	if o.Voucher != "" {
+		b = appendField(b, `,"voucher":"`, o.Voucher)
+		b = append(b, '"')
+	}
+	b = append(b, `,"created_at":`...)
+	b, ok := appendTime(b, o.CreatedAt)
+	b = appendField(b, `,"status":"`, o.Status)
+	b = append(b, '"')
+	if o.PayBy != nil {
+		var ok2 bool
+		b = append(b, `,"pay_by":`...)
+		b, ok2 = appendTime(b, *o.PayBy)
+		ok = ok && ok2
+	}
+	if o.Receipt != "" {
+		b = appendField(b, `,"receipt":"`, o.Receipt)
+		b = append(b, '"')
+	}
+	return append(b, '}'), ok
+}
+
+func appendField(b []byte, key, s string) []byte {
+	b = append(b, key...)
+	return append(b, s...)
+}
+
+// appendTime appends t as encoding/json writes a time.Time (its own
+// MarshalJSON), or answers false where that fails.
+func appendTime(b []byte, t time.Time) ([]byte, bool) {
+	j, err := t.MarshalJSON()
+	return append(b, j...), err == nil
+}
+
+// plainJSON reports whether encoding/json writes s as it is between quotes:
+// printable ASCII without ", \, <, > and &.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
