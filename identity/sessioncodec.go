@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"hash"
 	"sync"
+
+	"github.com/floodgate/floodgate/internal/api"
 )
 
 // Every order verifies its buyer's session, so the check is kept cheap: the
@@ -44,9 +46,9 @@ func (k *sessionKey) mac(dst []byte, payload string) []byte {
 
 // decodeSessionClaims reads the claims of a session token: the shape
 // json.Marshal gives a sessionClaims (`{"sid":…,"sub":…,"prv":…,"exp":…}`,
-// sid and prv left out when empty) with strings of printable ASCII
-// without escapes is read directly; anything else through json.Unmarshal,
-// which gives the same claims for that shape.
+// sid and prv left out when empty) with strings without escapes is read
+// directly (api.PlainString, api.PlainInt); anything else through
+// json.Unmarshal, which gives the same claims for that shape.
 func decodeSessionClaims(b []byte) (sessionClaims, error) {
 	if c, ok := decodeSessionClaimsFast(b); ok {
 		return c, nil
@@ -61,70 +63,31 @@ func decodeSessionClaimsFast(b []byte) (c sessionClaims, ok bool) {
 		return c, false
 	}
 	b = b[1:]
-	if rest, ok := cutPrefix(b, `"sid":`); ok {
-		if c.ID, b, ok = plainJSONString(rest); !ok {
+	if rest, ok := api.CutPrefix(b, `"sid":`); ok {
+		if c.ID, b, ok = api.PlainString(rest); !ok {
 			return c, false
 		}
-		if b, ok = cutPrefix(b, ","); !ok {
+		if b, ok = api.CutPrefix(b, ","); !ok {
 			return c, false
 		}
 	}
-	rest, ok := cutPrefix(b, `"sub":`)
+	rest, ok := api.CutPrefix(b, `"sub":`)
 	if !ok {
 		return c, false
 	}
-	if c.Customer, b, ok = plainJSONString(rest); !ok {
+	if c.Customer, b, ok = api.PlainString(rest); !ok {
 		return c, false
 	}
-	if rest, ok := cutPrefix(b, `,"prv":`); ok {
-		if c.Provider, b, ok = plainJSONString(rest); !ok {
+	if rest, ok := api.CutPrefix(b, `,"prv":`); ok {
+		if c.Provider, b, ok = api.PlainString(rest); !ok {
 			return c, false
 		}
 	}
-	if b, ok = cutPrefix(b, `,"exp":`); !ok {
+	if b, ok = api.CutPrefix(b, `,"exp":`); !ok {
 		return c, false
 	}
-	if c.Expires, b, ok = plainJSONInt(b); !ok {
+	if c.Expires, b, ok = api.PlainInt(b); !ok {
 		return c, false
 	}
 	return c, len(b) == 1 && b[0] == '}'
-}
-
-func cutPrefix(b []byte, prefix string) ([]byte, bool) {
-	if len(b) < len(prefix) || string(b[:len(prefix)]) != prefix {
-		return b, false
-	}
-	return b[len(prefix):], true
-}
-
-// plainJSONString reads a JSON string of printable ASCII without escapes
-// from the start of b.
-func plainJSONString(b []byte) (string, []byte, bool) {
-	if len(b) == 0 || b[0] != '"' {
-		return "", b, false
-	}
-	for i := 1; i < len(b); i++ {
-		switch c := b[i]; {
-		case c == '"':
-			return string(b[1:i]), b[i+1:], true
-		case c < 0x20 || c >= 0x7f || c == '\\':
-			return "", b, false
-		}
-	}
-	return "", b, false
-}
-
-// plainJSONInt reads a JSON integer of 1 to 18 digits, without a sign or
-// leading zeros, from the start of b.
-func plainJSONInt(b []byte) (int64, []byte, bool) {
-	var n int64
-	i := 0
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-		n = n*10 + int64(b[i]-'0')
-		i++
-	}
-	if i == 0 || i > 18 || (i > 1 && b[0] == '0') {
-		return 0, b, false
-	}
-	return n, b[i:], true
 }

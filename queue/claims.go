@@ -10,7 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -107,102 +106,47 @@ func decodeFlatClaims(pb []byte, f *flatClaims) error {
 // int64 and a float64). It reports false for anything else.
 func decodeClaimsFast(b []byte, f *flatClaims) bool {
 	var ok bool
-	if b, ok = cutPrefix(b, `{"drop":`); !ok {
+	if b, ok = api.CutPrefix(b, `{"drop":`); !ok {
 		return false
 	}
-	if f.Drop, b, ok = plainString(b); !ok {
+	if f.Drop, b, ok = api.PlainString(b); !ok {
 		return false
 	}
-	if b, ok = cutPrefix(b, `,"vid":`); !ok {
+	if b, ok = api.CutPrefix(b, `,"vid":`); !ok {
 		return false
 	}
-	if f.Visitor, b, ok = plainString(b); !ok {
+	if f.Visitor, b, ok = api.PlainString(b); !ok {
 		return false
 	}
-	if b, ok = cutPrefix(b, `,"early":true`); ok {
+	if b, ok = api.CutPrefix(b, `,"early":true`); ok {
 		f.Early = true
 	}
-	if b, ok = cutPrefix(b, `,"seq":`); !ok {
+	if b, ok = api.CutPrefix(b, `,"seq":`); !ok {
 		return false
 	}
-	if f.Seq, b, ok = plainInt(b); !ok {
+	if f.Seq, b, ok = api.PlainInt(b); !ok {
 		return false
 	}
-	if b, ok = cutPrefix(b, `,"pos":`); ok {
-		if f.Pos, b, ok = plainInt(b); !ok {
+	if b, ok = api.CutPrefix(b, `,"pos":`); ok {
+		if f.Pos, b, ok = api.PlainInt(b); !ok {
 			return false
 		}
 	}
-	if b, ok = cutPrefix(b, `,"exp":`); !ok {
+	if b, ok = api.CutPrefix(b, `,"exp":`); !ok {
 		return false
 	}
 	var n int64
-	if n, b, ok = plainInt(b); !ok {
+	if n, b, ok = api.PlainInt(b); !ok {
 		return false
 	}
 	f.Exp = float64(n)
-	if b, ok = cutPrefix(b, `,"iat":`); ok {
-		if n, b, ok = plainInt(b); !ok {
+	if b, ok = api.CutPrefix(b, `,"iat":`); ok {
+		if n, b, ok = api.PlainInt(b); !ok {
 			return false
 		}
 		f.Iat = float64(n)
 	}
 	return len(b) == 1 && b[0] == '}'
-}
-
-func cutPrefix(b []byte, prefix string) ([]byte, bool) {
-	if len(b) < len(prefix) || string(b[:len(prefix)]) != prefix {
-		return b, false
-	}
-	return b[len(prefix):], true
-}
-
-// plainString reads a JSON string without escapes or control characters,
-// in valid UTF-8.
-func plainString(b []byte) (string, []byte, bool) {
-	if len(b) == 0 || b[0] != '"' {
-		return "", b, false
-	}
-	ascii := true
-	for i := 1; i < len(b); i++ {
-		switch c := b[i]; {
-		case c == '"':
-			s := b[1:i]
-			if !ascii && !utf8.Valid(s) {
-				return "", b, false
-			}
-			return string(s), b[i+1:], true
-		case c < 0x20 || c == '\\':
-			return "", b, false
-		case c >= utf8.RuneSelf:
-			ascii = false
-		}
-	}
-	return "", b, false
-}
-
-// plainInt reads -?(0|[1-9][0-9]*) of at most 15 digits.
-func plainInt(b []byte) (int64, []byte, bool) {
-	i := 0
-	neg := false
-	if len(b) > 0 && b[0] == '-' {
-		neg = true
-		i++
-	}
-	start := i
-	var n int64
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-		n = n*10 + int64(b[i]-'0')
-		i++
-	}
-	digits := i - start
-	if digits == 0 || digits > 15 || (digits > 1 && b[start] == '0') {
-		return 0, b, false
-	}
-	if neg {
-		n = -n
-	}
-	return n, b[i:], true
 }
 
 // ticketMACs keeps HMACs of the cluster's MAC key for reuse: hmac.New

@@ -1,0 +1,71 @@
+package api
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// FuzzPlainString: what PlainString reads is what json.Unmarshal reads from
+// the same bytes.
+func FuzzPlainString(f *testing.F) {
+	for _, seed := range []string{`"abc",`, `""`, `"a\"b"`, `"\u00e9"`, "\"caf\xc3\xa9\"}", "\"\xff\"", "\"a\x01\"", `"unterminated`, `x`, "\"\x7f\""} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		s, rest, ok := PlainString([]byte(in))
+		if !ok {
+			if string(rest) != in {
+				t.Fatalf("PlainString(%q) refused but consumed input", in)
+			}
+			return
+		}
+		var want string
+		n := len(in) - len(rest)
+		if err := json.Unmarshal([]byte(in[:n]), &want); err != nil || want != s {
+			t.Fatalf("PlainString(%q) = %q; json.Unmarshal(%q) = %q, %v", in, s, in[:n], want, err)
+		}
+	})
+}
+
+// FuzzPlainInt: what PlainInt reads is what json.Unmarshal reads into an
+// int64 and into a float64 from the same bytes.
+func FuzzPlainInt(f *testing.F) {
+	for _, seed := range []string{"0", "-0", "12,", "007", "-", "999999999999999}", "1234567890123456", "1.5", "1e3", "-42"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		v, rest, ok := PlainInt([]byte(in))
+		if !ok {
+			if string(rest) != in {
+				t.Fatalf("PlainInt(%q) refused but consumed input", in)
+			}
+			return
+		}
+		n := len(in) - len(rest)
+		var i int64
+		var fl float64
+		if err := json.Unmarshal([]byte(in[:n]), &i); err != nil || i != v {
+			t.Fatalf("PlainInt(%q) = %d; json.Unmarshal into int64 = %d, %v", in, v, i, err)
+		}
+		if err := json.Unmarshal([]byte(in[:n]), &fl); err != nil || fl != float64(v) {
+			t.Fatalf("PlainInt(%q) = %d; json.Unmarshal into float64 = %v, %v", in, v, fl, err)
+		}
+	})
+}
+
+func TestCutPrefix(t *testing.T) {
+	for _, c := range []struct {
+		in, prefix, rest string
+		ok               bool
+	}{
+		{`{"a":1}`, `{"a":`, `1}`, true},
+		{`{"a":1}`, `{"b":`, `{"a":1}`, false},
+		{`{"`, `{"a":`, `{"`, false},
+		{``, ``, ``, true},
+	} {
+		rest, ok := CutPrefix([]byte(c.in), c.prefix)
+		if string(rest) != c.rest || ok != c.ok {
+			t.Errorf("CutPrefix(%q, %q) = %q, %v; want %q, %v", c.in, c.prefix, rest, ok, c.rest, c.ok)
+		}
+	}
+}
