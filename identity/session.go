@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/hmacpool"
 )
 
 // Sessions issues and verifies buyer session tokens. A token is
@@ -22,7 +23,7 @@ import (
 // replicated cluster secret once that is committed; until then Issue and
 // Verify answer EUnavailable.
 type Sessions struct {
-	key atomic.Pointer[sessionKey]
+	key atomic.Pointer[hmacpool.Key] // HMACs reused: every order checks a session
 	ttl time.Duration
 	// provider, when set, is the only provider whose sessions Verify
 	// accepts (RequireProvider).
@@ -69,7 +70,7 @@ func NewSessions(key []byte, ttl time.Duration) *Sessions {
 
 // SetKey sets the signing key.
 func (s *Sessions) SetKey(key []byte) {
-	s.key.Store(&sessionKey{key: append([]byte(nil), key...)})
+	s.key.Store(hmacpool.New(key))
 }
 
 // SessionCookie is the HttpOnly cookie that carries a buyer's session in the
@@ -102,7 +103,7 @@ func (s *Sessions) Issue(customer, provider string, now time.Time) (string, erro
 		return "", err
 	}
 	p := base64.RawURLEncoding.EncodeToString(body)
-	return p + "." + base64.RawURLEncoding.EncodeToString(s.key.Load().mac(nil, p)), nil
+	return p + "." + base64.RawURLEncoding.EncodeToString(hmacpool.Append(s.key.Load(), nil, p)), nil
 }
 
 // Verify checks token and returns its customer. Any fault is EUnauthenticated.
@@ -133,7 +134,7 @@ func (s *Sessions) parse(token string, now time.Time) (sessionClaims, error) {
 	if base64.RawURLEncoding.DecodedLen(len(sig)) != len(want) {
 		return sessionClaims{}, badSession()
 	}
-	if _, err := base64.RawURLEncoding.Decode(want[:], []byte(sig)); err != nil || !hmac.Equal(want[:], k.mac(got[:0], p)) {
+	if _, err := base64.RawURLEncoding.Decode(want[:], []byte(sig)); err != nil || !hmac.Equal(want[:], hmacpool.Append(k, got[:0], p)) {
 		return sessionClaims{}, badSession()
 	}
 	body, err := base64.RawURLEncoding.DecodeString(p)

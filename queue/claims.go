@@ -2,18 +2,16 @@ package queue
 
 import (
 	"bytes"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/json"
-	"hash"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/floodgate/floodgate/internal/api"
+	"github.com/floodgate/floodgate/internal/hmacpool"
 )
 
 // appendClaims appends c as json.Marshal writes it, byte for byte: every
@@ -149,40 +147,17 @@ func decodeClaimsFast(b []byte, f *flatClaims) bool {
 	return len(b) == 1 && b[0] == '}'
 }
 
-// ticketMACs keeps HMACs of the cluster's MAC key for reuse: hmac.New
-// allocates two hashes and hashes the padded key on every call.
-var ticketMACs atomic.Pointer[macPool]
-
-type macPool struct {
-	key  string
-	pool sync.Pool // of *macState
-}
-
-// macState is an HMAC with room for its input and sum, which would escape
-// to the heap on every call if they lived on the caller's stack.
-type macState struct {
-	h   hash.Hash
-	in  []byte
-	sum []byte
-}
+// ticketMACs keeps the HMACs of the cluster's MAC key for reuse (package
+// hmacpool).
+var ticketMACs atomic.Pointer[hmacpool.Key]
 
 // ticketMAC writes the 16-byte MAC of a payload segment into out.
 func ticketMAC[S string | []byte](out *[16]byte, key []byte, payloadSegment S) {
 	p := ticketMACs.Load()
-	if p == nil || p.key != string(key) {
-		p = &macPool{key: string(key)}
+	if p == nil || !p.Is(key) {
+		p = hmacpool.New(key)
 		ticketMACs.Store(p)
 	}
-	m, _ := p.pool.Get().(*macState)
-	if m == nil {
-		m = &macState{h: hmac.New(sha256.New, []byte(p.key)), sum: make([]byte, 0, sha256.Size)}
-	}
-	m.in = append(m.in[:0], payloadSegment...)
-	m.h.Write(m.in)
-	m.sum = m.h.Sum(m.sum[:0])
-	m.h.Reset()
-	copy(out[:], m.sum)
-	if cap(m.in) <= 4096 {
-		p.pool.Put(m)
-	}
+	var sum [sha256.Size]byte
+	copy(out[:], hmacpool.Append(p, sum[:0], payloadSegment))
 }

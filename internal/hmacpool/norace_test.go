@@ -1,0 +1,5 @@
+//go:build !race
+
+package hmacpool
+
+const raceEnabled = false
