@@ -86,17 +86,33 @@ func (s *Server) withReceipts(orders []floodgate.Order) {
 	if err != nil {
 		return
 	}
-	payloads := make([][]byte, len(orders))
+	payloads := make([][]byte, 0, len(orders))
+	at := make([]int, 0, len(orders))
 	s.cfg.Store.Read(func(st *sale.State) {
 		for i, o := range orders {
-			payloads[i], _ = st.ReceiptPayload(o.ID)
+			if p, ok := st.ReceiptPayload(o.ID); ok {
+				payloads = append(payloads, p)
+				at = append(at, i)
+			}
 		}
 	})
-	for i, p := range payloads {
-		if p != nil {
-			orders[i].Receipt = sg.SignReceipt(p)
-		}
+	if len(payloads) == 0 {
+		return
 	}
+	for i, r := range s.receiptSigner(sg).SignReceipts(payloads...) {
+		orders[at[i]].Receipt = r
+	}
+}
+
+// receiptSigner is the receipt signer of sg's key, kept while the key is
+// the same: it signs the receipts asked for at the same moment together.
+func (s *Server) receiptSigner(sg fairness.Signer) *fairness.ReceiptSigner {
+	if rs := s.receipts.Load(); rs != nil && rs.Kid() == sg.Kid && rs.Key().Equal(sg.Key) {
+		return rs
+	}
+	rs := fairness.NewReceiptSigner(sg)
+	s.receipts.Store(rs)
+	return rs
 }
 
 // fairnessAnswer is GET /api/v1/drops/{drop}/fairness.

@@ -105,7 +105,9 @@ type Server struct {
 	trusted clientaddr.Trusted
 	forward *forwarder
 	nodeKey []byte // signs calls between the nodes (NodeKey)
-	keyUses keyUses
+	// receipts signs orders' receipts with the current ticket key.
+	receipts atomic.Pointer[fairness.ReceiptSigner]
+	keyUses  keyUses
 	// patterns are the routes registered (router.go).
 	patterns []string
 	logs     *fairness.Logs

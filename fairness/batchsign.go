@@ -1,0 +1,209 @@
+package fairness
+
+import (
+	"crypto/ed25519"
+	"crypto/sha512"
+	"crypto/subtle"
+	"encoding/base64"
+	"runtime"
+	"sync"
+
+	"filippo.io/edwards25519"
+	"filippo.io/edwards25519/field"
+)
+
+// Every order's answer carries its receipt, an Ed25519 signature, which was
+// the largest part of an order's CPU. Ed25519 signing is deterministic (RFC
+// 8032: the nonce is a hash of the key and the message), so receipts stay
+// byte-identical on every node; what can be shared is the last step, the
+// encoding of each R = r·B, whose field inversion is about a quarter of a
+// signature. The orders of one committed batch are answered at the same
+// moment, so their receipts are signed together: one inversion for all of
+// them (Montgomery's trick), the rest of each signature as crypto/ed25519
+// does it, and the same bytes (TestBatchSignAsEd25519).
+
+// expandedKey is an Ed25519 private key as signing uses it.
+type expandedKey struct {
+	a      edwards25519.Scalar // clamped SHA-512(seed)[:32]
+	prefix [32]byte            // SHA-512(seed)[32:]
+	pub    [32]byte            // A = a·B
+}
+
+// expand returns the expanded form of priv, or nil when priv is not a
+// consistent Ed25519 private key (ed25519.Sign then decides).
+func expand(priv ed25519.PrivateKey) *expandedKey {
+	if len(priv) != ed25519.PrivateKeySize {
+		return nil
+	}
+	k := &expandedKey{}
+	h := sha512.Sum512(priv.Seed())
+	defer clear(h[:])
+	if _, err := k.a.SetBytesWithClamping(h[:32]); err != nil {
+		return nil
+	}
+	copy(k.prefix[:], h[32:])
+	copy(k.pub[:], new(edwards25519.Point).ScalarBaseMult(&k.a).Bytes())
+	if subtle.ConstantTimeCompare(k.pub[:], priv[32:]) != 1 {
+		return nil
+	}
+	return k
+}
+
+// signBatch writes the Ed25519 signature of msgs[i] to sigs[i], the same
+// bytes as ed25519.Sign.
+func (k *expandedKey) signBatch(msgs [][]byte, sigs [][ed25519.SignatureSize]byte) {
+	n := len(msgs)
+	rs := make([]edwards25519.Scalar, n)
+	points := make([]edwards25519.Point, n)
+	var d [sha512.Size]byte
+	h := sha512.New()
+	for i, m := range msgs {
+		h.Reset()
+		h.Write(k.prefix[:])
+		h.Write(m)
+		if _, err := rs[i].SetUniformBytes(h.Sum(d[:0])); err != nil {
+			panic("fairness: " + err.Error()) // 64 bytes are always accepted
+		}
+		points[i].ScalarBaseMult(&rs[i])
+	}
+	// R_i's affine coordinates need 1/Z_i: one inversion of the product
+	// of all Z, then two multiplications per point to take each out.
+	prefix := make([]field.Element, n) // prefix[i] = Z_0 ⋯ Z_{i-1}
+	var acc field.Element
+	acc.One()
+	for i := range points {
+		prefix[i].Set(&acc)
+		_, _, z, _ := points[i].ExtendedCoordinates()
+		acc.Multiply(&acc, z)
+	}
+	var inv field.Element
+	inv.Invert(&acc) // 1 / (Z_0 ⋯ Z_{n-1})
+	for i := n - 1; i >= 0; i-- {
+		x, y, z, _ := points[i].ExtendedCoordinates()
+		var zInv, ax, ay field.Element
+		zInv.Multiply(&inv, &prefix[i]) // 1 / Z_i
+		inv.Multiply(&inv, z)           // 1 / (Z_0 ⋯ Z_{i-1})
+		ax.Multiply(x, &zInv)
+		ay.Multiply(y, &zInv)
+		copy(sigs[i][:32], ay.Bytes())
+		sigs[i][31] |= byte(ax.IsNegative() << 7)
+	}
+	for i, m := range msgs {
+		h.Reset()
+		h.Write(sigs[i][:32])
+		h.Write(k.pub[:])
+		h.Write(m)
+		c, err := new(edwards25519.Scalar).SetUniformBytes(h.Sum(d[:0]))
+		if err != nil {
+			panic("fairness: " + err.Error())
+		}
+		s := new(edwards25519.Scalar).MultiplyAdd(c, &k.a, &rs[i])
+		copy(sigs[i][32:], s.Bytes())
+	}
+	for i := range rs {
+		rs[i] = edwards25519.Scalar{}
+	}
+}
+
+// ReceiptSigner signs receipts with one key; the receipts asked for at the
+// same moment by different goroutines are signed together (at most one
+// batch per CPU at a time, so a burst of answers uses every core).
+type ReceiptSigner struct {
+	sg  Signer
+	key *expandedKey // nil: every receipt through Signer.Sign
+
+	mu      sync.Mutex
+	pending []*receiptJob
+	signing int // goroutines signing a batch
+}
+
+type receiptJob struct {
+	signing []byte // header "." payload, both base64url
+	sig     [ed25519.SignatureSize]byte
+	done    chan struct{}
+}
+
+// NewReceiptSigner returns a ReceiptSigner for sg's key.
+func NewReceiptSigner(sg Signer) *ReceiptSigner {
+	return &ReceiptSigner{sg: sg, key: expand(sg.Key)}
+}
+
+// Kid is the key id the receipts name.
+func (s *ReceiptSigner) Kid() string { return s.sg.Kid }
+
+// Key is the key the receipts are signed with.
+func (s *ReceiptSigner) Key() ed25519.PrivateKey { return s.sg.Key }
+
+// SignReceipts returns the receipts of payloads, the same tokens as
+// Signer.SignReceipt gives each.
+func (s *ReceiptSigner) SignReceipts(payloads ...[]byte) []string {
+	out := make([]string, len(payloads))
+	if s.key == nil {
+		for i, p := range payloads {
+			out[i] = s.sg.SignReceipt(p)
+		}
+		return out
+	}
+	h := encodedHeader(s.sg.Kid, TypeReceipt)
+	enc := base64.RawURLEncoding
+	jobs := make([]receiptJob, len(payloads))
+	for i, p := range payloads {
+		b := make([]byte, 0, len(h)+1+enc.EncodedLen(len(p))+1+enc.EncodedLen(ed25519.SignatureSize))
+		b = append(b, h...)
+		b = append(b, '.')
+		jobs[i].signing = enc.AppendEncode(b, p)
+	}
+	if len(jobs) == 1 {
+		s.join(&jobs[0])
+	} else {
+		// A list signs its own batch.
+		msgs := make([][]byte, len(jobs))
+		sigs := make([][ed25519.SignatureSize]byte, len(jobs))
+		for i := range jobs {
+			msgs[i] = jobs[i].signing
+		}
+		s.key.signBatch(msgs, sigs)
+		for i := range jobs {
+			jobs[i].sig = sigs[i]
+		}
+	}
+	for i := range jobs {
+		b := append(jobs[i].signing, '.')
+		out[i] = string(enc.AppendEncode(b, jobs[i].sig[:]))
+	}
+	return out
+}
+
+// join signs j with whatever other receipts are waiting: it queues j and,
+// unless every CPU is already signing a batch, signs the queue itself.
+func (s *ReceiptSigner) join(j *receiptJob) {
+	s.mu.Lock()
+	s.pending = append(s.pending, j)
+	if s.signing >= runtime.GOMAXPROCS(0) {
+		j.done = make(chan struct{})
+		s.mu.Unlock()
+		<-j.done
+		return
+	}
+	s.signing++
+	for len(s.pending) > 0 {
+		batch := s.pending
+		s.pending = nil
+		s.mu.Unlock()
+		msgs := make([][]byte, len(batch))
+		sigs := make([][ed25519.SignatureSize]byte, len(batch))
+		for i, b := range batch {
+			msgs[i] = b.signing
+		}
+		s.key.signBatch(msgs, sigs)
+		s.mu.Lock()
+		for i, b := range batch {
+			b.sig = sigs[i]
+			if b.done != nil {
+				close(b.done)
+			}
+		}
+	}
+	s.signing--
+	s.mu.Unlock()
+}
