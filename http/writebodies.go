@@ -110,19 +110,15 @@ func createdStatus(created bool) int {
 }
 
 // appendHold appends json.Marshal(h), or answers false for what it does not
-// write as encoding/json does (a string to escape, a time it refuses).
+// write as encoding/json does (a time it refuses).
 func appendHold(b []byte, h floodgate.Hold) ([]byte, bool) {
-	if !plainJSON(h.ID) || !plainJSON(h.Drop) || !plainJSON(h.Status) {
-		return b, false
-	}
-	b = appendField(b, `{"id":"`, h.ID)
-	b = appendField(b, `","drop":"`, h.Drop)
-	b = append(b, `","quantity":`...)
+	b = appendField(b, `{"id":`, h.ID)
+	b = appendField(b, `,"drop":`, h.Drop)
+	b = append(b, `,"quantity":`...)
 	b = strconv.AppendInt(b, h.Quantity, 10)
 	b = append(b, `,"expires_at":`...)
 	b, ok := appendTime(b, h.ExpiresAt)
-	b = appendField(b, `,"status":"`, h.Status)
-	b = append(b, '"')
+	b = appendField(b, `,"status":`, h.Status)
 	if h.Paused {
 		b = append(b, `,"paused":true`...)
 	}
@@ -132,24 +128,18 @@ func appendHold(b []byte, h floodgate.Hold) ([]byte, bool) {
 // appendOrder appends json.Marshal(o), or answers false for what it does
 // not write as encoding/json does.
 func appendOrder(b []byte, o floodgate.Order) ([]byte, bool) {
-	if !plainJSON(o.ID) || !plainJSON(o.HoldID) || !plainJSON(o.Drop) || !plainJSON(o.Customer) ||
-		!plainJSON(o.Voucher) || !plainJSON(o.Status) || !plainJSON(o.Receipt) {
-		return b, false
-	}
-	b = appendField(b, `{"id":"`, o.ID)
-	b = appendField(b, `","hold_id":"`, o.HoldID)
-	b = appendField(b, `","drop":"`, o.Drop)
-	b = appendField(b, `","customer":"`, o.Customer)
-	b = append(b, `","quantity":`...)
+	b = appendField(b, `{"id":`, o.ID)
+	b = appendField(b, `,"hold_id":`, o.HoldID)
+	b = appendField(b, `,"drop":`, o.Drop)
+	b = appendField(b, `,"customer":`, o.Customer)
+	b = append(b, `,"quantity":`...)
 	b = strconv.AppendInt(b, o.Quantity, 10)
 	if o.Voucher != "" {
-		b = appendField(b, `,"voucher":"`, o.Voucher)
-		b = append(b, '"')
+		b = appendField(b, `,"voucher":`, o.Voucher)
 	}
 	b = append(b, `,"created_at":`...)
 	b, ok := appendTime(b, o.CreatedAt)
-	b = appendField(b, `,"status":"`, o.Status)
-	b = append(b, '"')
+	b = appendField(b, `,"status":`, o.Status)
 	if o.PayBy != nil {
 		var ok2 bool
 		b = append(b, `,"pay_by":`...)
@@ -157,15 +147,14 @@ func appendOrder(b []byte, o floodgate.Order) ([]byte, bool) {
 		ok = ok && ok2
 	}
 	if o.Receipt != "" {
-		b = appendField(b, `,"receipt":"`, o.Receipt)
-		b = append(b, '"')
+		b = appendField(b, `,"receipt":`, o.Receipt)
 	}
 	return append(b, '}'), ok
 }
 
+// appendField appends key and s as a JSON string, as encoding/json writes it.
 func appendField(b []byte, key, s string) []byte {
-	b = append(b, key...)
-	return append(b, s...)
+	return api.AppendString(append(b, key...), s)
 }
 
 // appendTime appends t as encoding/json writes a time.Time (its own
@@ -173,15 +162,4 @@ func appendField(b []byte, key, s string) []byte {
 func appendTime(b []byte, t time.Time) ([]byte, bool) {
 	j, err := t.MarshalJSON()
 	return append(b, j...), err == nil
-}
-
-// plainJSON reports whether encoding/json writes s as it is between quotes:
-// printable ASCII without ", \, <, > and &.
-func plainJSON(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return false
-		}
-	}
-	return true
 }
