@@ -86,6 +86,17 @@ type Config struct {
 	RequestRate  float64 // API requests per second per ticket; an address gets IPFactor times this
 	RequestBurst int
 	StreamsPerIP int // open event streams per client address
+	// The join gate (joingate.go): under overload, joins wait for the
+	// requests of visitors already in line. JoinGateMaxWait bounds a join's
+	// wait (0: DefaultJoinGateMaxWait; negative: no gate); the node is busy
+	// while JoinGateBusy requests in line are in flight (0:
+	// DefaultJoinGateBusy), and then one waiting join goes in per
+	// JoinGateShare requests in line answered (0: DefaultJoinGateShare); at
+	// most JoinGateMaxWaiting joins wait (0: DefaultJoinGateMaxWaiting).
+	JoinGateMaxWait    time.Duration
+	JoinGateBusy       int
+	JoinGateShare      int
+	JoinGateMaxWaiting int
 
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
@@ -103,6 +114,7 @@ type Server struct {
 	ipReqs  *limiter // per address, for every API call
 	streams *clientaddr.Streams
 	trusted clientaddr.Trusted
+	gate    *joinGate // nil: joins never wait
 	forward *forwarder
 	nodeKey []byte // signs calls between the nodes (NodeKey)
 	// receipts signs orders' receipts with the current ticket key.
@@ -157,6 +169,7 @@ func New(cfg Config) *Server {
 	s.metrics = newMetrics(cfg.Registry, cfg.Store, cfg.Now)
 	cfg.Registry.MustRegister(newDropCollector(cfg.Store))
 	registerChallengeMetrics(cfg.Registry, cfg.Queue)
+	s.gate = newJoinGate(cfg.JoinGateBusy, cfg.JoinGateMaxWait, cfg.JoinGateShare, cfg.JoinGateMaxWaiting, cfg.Registry)
 	s.handler = s.middleware(s.routes())
 	return s
 }
@@ -187,12 +200,12 @@ func (s *Server) routes() http.Handler {
 	// The operator console (package console) checks its own session.
 	mux.Handle("/admin/", http.HandlerFunc(s.serveConsole))
 
-	mux.HandleFunc("POST /api/v1/drops/{drop}/queue", s.leaderOnly(s.join))
-	mux.HandleFunc("GET /api/v1/drops/{drop}/queue", s.queueStatus)
-	mux.HandleFunc("GET /api/v1/drops/{drop}/me", s.me)
+	mux.HandleFunc("POST /api/v1/drops/{drop}/queue", s.gateJoin(s.leaderOnly(s.join)))
+	mux.HandleFunc("GET /api/v1/drops/{drop}/queue", s.inLine(s.queueStatus))
+	mux.HandleFunc("GET /api/v1/drops/{drop}/me", s.inLine(s.me))
 	mux.HandleFunc("GET /api/v1/drops/{drop}/admission", s.admissionStream)
 
-	mux.HandleFunc("POST /api/v1/session", s.createSession)
+	mux.HandleFunc("POST /api/v1/session", s.inLine(s.createSession))
 	mux.HandleFunc("POST /logout", s.leaderOnly(s.logout))
 
 	mux.HandleFunc("GET /api/v1/drops/{drop}/fairness", s.fairness)
@@ -201,14 +214,14 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/drops/{drop}/log/entries", s.logEntries)
 	mux.HandleFunc("GET /api/v1/drops/{drop}/log/proof", s.logProof)
 	mux.HandleFunc("GET /api/v1/drops/{drop}/log/consistency", s.logConsistency)
-	mux.HandleFunc("POST /api/v1/drops/{drop}/entries", s.leaderOnly(s.createEntry))
+	mux.HandleFunc("POST /api/v1/drops/{drop}/entries", s.gateJoin(s.leaderOnly(s.createEntry)))
 	mux.HandleFunc("GET /api/v1/drops/{drop}/entries/me", s.myEntry)
 	mux.HandleFunc("GET /openapi.yaml", s.openAPI)
 
-	mux.HandleFunc("POST /api/v1/drops/{drop}/holds", s.leaderOnly(s.createHold))
-	mux.HandleFunc("GET /api/v1/holds/{hold}", s.getHold)
-	mux.HandleFunc("DELETE /api/v1/holds/{hold}", s.leaderOnly(s.releaseHold))
-	mux.HandleFunc("POST /api/v1/holds/{hold}/order", s.leaderOnly(s.createOrder))
+	mux.HandleFunc("POST /api/v1/drops/{drop}/holds", s.inLine(s.leaderOnly(s.createHold)))
+	mux.HandleFunc("GET /api/v1/holds/{hold}", s.inLine(s.getHold))
+	mux.HandleFunc("DELETE /api/v1/holds/{hold}", s.inLine(s.leaderOnly(s.releaseHold)))
+	mux.HandleFunc("POST /api/v1/holds/{hold}/order", s.inLine(s.leaderOnly(s.createOrder)))
 
 	mux.HandleFunc("GET /api/v1/cluster", s.admin(floodgate.AccessRoot, s.clusterInfo))
 	mux.HandleFunc("POST /api/v1/cluster/join", s.admin(floodgate.AccessRoot, s.leaderOnly(s.clusterJoin)))
@@ -222,7 +235,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/tenants/{id}/keys", s.admin(floodgate.AccessOwn, s.listKeys))
 	mux.HandleFunc("DELETE /api/v1/keys/{key_id}", s.admin(floodgate.AccessOwn, s.leaderOnly(s.revokeKey)))
 
-	mux.HandleFunc("POST /api/v1/orders/{id}/paid", s.admin(floodgate.AccessOperate, s.leaderOnly(s.orderPaid)))
+	mux.HandleFunc("POST /api/v1/orders/{id}/paid", s.inLine(s.admin(floodgate.AccessOperate, s.leaderOnly(s.orderPaid))))
 	mux.HandleFunc("POST /api/v1/orders/{id}/cancel", s.admin(floodgate.AccessOperate, s.leaderOnly(s.orderCancel)))
 	mux.HandleFunc("GET /api/v1/events", s.admin(floodgate.AccessRead, s.listEvents))
 	mux.HandleFunc("POST /api/v1/sinks", s.admin(floodgate.AccessOwn, s.leaderOnly(s.createSink)))

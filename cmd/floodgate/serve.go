@@ -71,6 +71,8 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.api.RequestRate, "request-rate", 50, fmt.Sprintf("API requests per second per ticket (a client address gets %d times this)", fhttp.IPFactor))
 	fs.IntVar(&c.api.RequestBurst, "request-burst", 100, fmt.Sprintf("burst of API requests per ticket (a client address gets %d times this)", fhttp.IPFactor))
 	fs.IntVar(&c.api.StreamsPerIP, "streams-per-ip", fhttp.DefaultStreamsPerIP, "open event streams (SSE) per client address")
+	fs.DurationVar(&c.api.JoinGateMaxWait, "join-gate-wait", fhttp.DefaultJoinGateMaxWait, "longest a queue join waits while the node is busy with visitors already in line (0: joins never wait)")
+	fs.IntVar(&c.api.JoinGateBusy, "join-gate-busy", fhttp.DefaultJoinGateBusy, "requests of visitors in line (status, holds, orders) in flight from which new joins wait")
 	fs.DurationVar(&c.queue.TickInterval, "tick", 100*time.Millisecond, "how often the leader moves admission and hold expiry forward")
 	fs.IntVar(&c.queue.SignAhead, "sign-ahead", queue.DefaultSignAhead, fmt.Sprintf("ticket signatures the leader prepares on idle CPU while a drop is on sale, 64 bytes each (0: none; at most %d)", queue.MaxSignAhead))
 	fs.DurationVar(&c.queue.MaxPause, "hold-max-pause", identity.DefaultMaxPause, "the most a hold is paused while the identity provider is down")
@@ -171,6 +173,12 @@ func (m *Main) ParseFlags(args []string) (err error) {
 	}
 	if err := c.identity.Check(c.dev); err != nil {
 		return err
+	}
+	switch {
+	case c.api.JoinGateMaxWait == 0:
+		c.api.JoinGateMaxWait = -1
+	case c.api.JoinGateMaxWait < 0 || c.api.JoinGateBusy < 1:
+		return errors.New("--join-gate-wait must be 0 or more and --join-gate-busy 1 or more")
 	}
 	switch {
 	case c.queue.SignAhead == 0:
