@@ -18,39 +18,25 @@ import (
 // result for the shapes read directly (FuzzWriteBodies), and the answers
 // are byte for byte json.Marshal's (TestWriteAnswersAsJSONMarshal).
 
-// quantityBody reads a body that is exactly `{"quantity":N}` (N an integer
-// of 1 to 18 digits without a sign or leading zero).
+// quantityBody reads a body that is exactly `{"quantity":N}`.
 func quantityBody(b []byte) (int64, bool) {
-	rest, ok := bytes.CutPrefix(b, []byte(`{"quantity":`))
+	rest, ok := api.CutPrefix(b, `{"quantity":`)
 	if !ok {
 		return 0, false
 	}
-	var n int64
-	i := 0
-	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-		n = n*10 + int64(rest[i]-'0')
-		i++
-	}
-	if i == 0 || i > 18 || (i > 1 && rest[0] == '0') || string(rest[i:]) != "}" {
-		return 0, false
-	}
-	return n, true
+	n, rest, ok := api.PlainInt(rest)
+	return n, ok && string(rest) == "}"
 }
 
-// sessionBody reads a body that is exactly `{"session":"S"}`, S printable
-// ASCII without escapes (a session token is base64url and a dot).
+// sessionBody reads a body that is exactly `{"session":"S"}`, S without
+// escapes (a session token is base64url and a dot).
 func sessionBody(b []byte) (string, bool) {
-	rest, ok := bytes.CutPrefix(b, []byte(`{"session":"`))
-	if !ok || len(rest) < 2 || string(rest[len(rest)-2:]) != `"}` {
+	rest, ok := api.CutPrefix(b, `{"session":`)
+	if !ok {
 		return "", false
 	}
-	s := rest[:len(rest)-2]
-	for _, c := range s {
-		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			return "", false
-		}
-	}
-	return string(s), true
+	s, rest, ok := api.PlainString(rest)
+	return s, ok && string(rest) == "}"
 }
 
 // decodeHoldRequest reads the optional body of a hold.

@@ -82,18 +82,18 @@ func checkWriteBodies(t *testing.T, b []byte) {
 }
 
 func TestWriteBodies(t *testing.T) {
-	for _, b := range []string{`{"quantity":1}`, `{"quantity":1000}`, `{"quantity":0}`, `{"quantity":999999999999999999}`, `{"session":"a.b"}`, `{"session":""}`} {
+	for _, b := range []string{`{"quantity":1}`, `{"quantity":1000}`, `{"quantity":0}`, `{"quantity":-1}`, `{"quantity":999999999999999}`, `{"session":"a.b"}`, `{"session":""}`, `{"session":"ü"}`} {
 		checkWriteBodies(t, []byte(b))
 	}
 	if q, ok := quantityBody([]byte(`{"quantity":1}`)); !ok || q != 1 {
 		t.Fatal("the page's hold body is not read directly")
 	}
-	for _, b := range []string{`{"quantity":01}`, `{"quantity":-1}`, `{"quantity":1.0}`, `{"quantity":1} `, `{"quantity":9999999999999999999}`, `{"Quantity":1}`, `{"quantity":}`} {
+	for _, b := range []string{`{"quantity":01}`, `{"quantity":1.0}`, `{"quantity":1} `, `{"quantity":9999999999999999999}`, `{"Quantity":1}`, `{"quantity":}`} {
 		if _, ok := quantityBody([]byte(b)); ok {
 			t.Fatalf("%s read directly", b)
 		}
 	}
-	for _, b := range []string{`{"session":"a\"b"}`, `{"session":"\u0041"}`, `{"session":"ü"}`, `{"session":1}`, `{"session":"a"} `} {
+	for _, b := range []string{`{"session":"a\"b"}`, `{"session":"\u0041"}`, "{\"session\":\"\xff\"}", `{"session":1}`, `{"session":"a"} `} {
 		if _, ok := sessionBody([]byte(b)); ok {
 			t.Fatalf("%s read directly", b)
 		}
