@@ -192,12 +192,23 @@ func (r *run) takeSample() {
 	r.samplesMu.Unlock()
 }
 
+// getAgain sends a GET and, as a browser would, sends it again (up to
+// three times in all) when the connection broke before any answer came: a
+// kept-alive connection can close under a request.
+func getAgain(ctx context.Context, c *client, cl call) answer {
+	a := c.do(ctx, cl)
+	for try := 1; a.status == 0 && try < 3 && sleepCtx(ctx, 200*time.Millisecond); try++ {
+		a = c.do(ctx, cl)
+	}
+	return a
+}
+
 // verify reads the server's own record and fills in the summary.
 func (r *run) verify(ctx context.Context, res *Result) error {
 	s := &res.Summary
 	s.Visitors, s.Stock, s.Drop = len(res.visitors), r.stock, r.drop
 
-	a := r.c.do(ctx, call{ep: epAdmin, method: "GET", path: r.dropPath})
+	a := getAgain(ctx, r.c, call{ep: epAdmin, method: "GET", path: r.dropPath})
 	if a.status != http.StatusOK {
 		return fmt.Errorf("read the drop after the rush: %s", describe(a))
 	}
