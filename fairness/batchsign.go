@@ -3,13 +3,14 @@ package fairness
 import (
 	"crypto/ed25519"
 	"crypto/sha512"
-	"crypto/subtle"
 	"encoding/base64"
 	"runtime"
 	"sync"
 
 	"filippo.io/edwards25519"
 	"filippo.io/edwards25519/field"
+
+	"github.com/floodgate/floodgate/internal/ed25519key"
 )
 
 // Every order's answer carries its receipt, an Ed25519 signature, which was
@@ -22,31 +23,16 @@ import (
 // them (Montgomery's trick), the rest of each signature as crypto/ed25519
 // does it, and the same bytes (TestBatchSignAsEd25519).
 
-// expandedKey is an Ed25519 private key as signing uses it.
-type expandedKey struct {
-	a      edwards25519.Scalar // clamped SHA-512(seed)[:32]
-	prefix [32]byte            // SHA-512(seed)[32:]
-	pub    [32]byte            // A = a·B
-}
+// expandedKey is the receipts' private key in the form signing uses.
+type expandedKey struct{ ed25519key.Key }
 
 // expand returns the expanded form of priv, or nil when priv is not a
 // consistent Ed25519 private key (ed25519.Sign then decides).
 func expand(priv ed25519.PrivateKey) *expandedKey {
-	if len(priv) != ed25519.PrivateKeySize {
-		return nil
+	if k := ed25519key.Expand(priv); k != nil {
+		return &expandedKey{*k}
 	}
-	k := &expandedKey{}
-	h := sha512.Sum512(priv.Seed())
-	defer clear(h[:])
-	if _, err := k.a.SetBytesWithClamping(h[:32]); err != nil {
-		return nil
-	}
-	copy(k.prefix[:], h[32:])
-	copy(k.pub[:], new(edwards25519.Point).ScalarBaseMult(&k.a).Bytes())
-	if subtle.ConstantTimeCompare(k.pub[:], priv[32:]) != 1 {
-		return nil
-	}
-	return k
+	return nil
 }
 
 // signBatch writes the Ed25519 signature of msgs[i] to sigs[i], the same
@@ -59,7 +45,7 @@ func (k *expandedKey) signBatch(msgs [][]byte, sigs [][ed25519.SignatureSize]byt
 	h := sha512.New()
 	for i, m := range msgs {
 		h.Reset()
-		h.Write(k.prefix[:])
+		h.Write(k.Prefix[:])
 		h.Write(m)
 		if _, err := rs[i].SetUniformBytes(h.Sum(d[:0])); err != nil {
 			panic("fairness: " + err.Error()) // 64 bytes are always accepted
@@ -89,16 +75,7 @@ func (k *expandedKey) signBatch(msgs [][]byte, sigs [][ed25519.SignatureSize]byt
 		sigs[i][31] |= byte(ax.IsNegative() << 7)
 	}
 	for i, m := range msgs {
-		h.Reset()
-		h.Write(sigs[i][:32])
-		h.Write(k.pub[:])
-		h.Write(m)
-		c, err := new(edwards25519.Scalar).SetUniformBytes(h.Sum(d[:0]))
-		if err != nil {
-			panic("fairness: " + err.Error())
-		}
-		s := new(edwards25519.Scalar).MultiplyAdd(c, &k.a, &rs[i])
-		copy(sigs[i][32:], s.Bytes())
+		k.Finish(&sigs[i], &rs[i], (*[32]byte)(sigs[i][:32]), m)
 	}
 	for i := range rs {
 		rs[i] = edwards25519.Scalar{}

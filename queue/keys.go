@@ -26,7 +26,7 @@ type Keys struct {
 // one (presign.go).
 func (k *Keys) signTicket(sig *[ed25519.SignatureSize]byte, msg []byte) {
 	// The pool belongs to the key it was built for.
-	if p := k.ahead; p != nil && len(k.TicketKey) == ed25519.PrivateKeySize && [32]byte(k.TicketKey[32:]) == p.pub && p.sign(sig, msg) {
+	if p := k.ahead; p != nil && len(k.TicketKey) == ed25519.PrivateKeySize && [32]byte(k.TicketKey[32:]) == p.key.Pub && p.sign(sig, msg) {
 		return
 	}
 	copy(sig[:], ed25519.Sign(k.TicketKey, msg))

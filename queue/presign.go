@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/sha512"
-	"crypto/subtle"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -15,6 +13,7 @@ import (
 	"filippo.io/edwards25519"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/floodgate/floodgate/internal/ed25519key"
 	"github.com/floodgate/floodgate/internal/nice"
 )
 
@@ -53,8 +52,7 @@ const MaxSignAhead = 1 << 22
 // checkpoint restored twice): both copies would sign different tickets with
 // the same nonces. The pool is in memory only; a restart starts empty.
 type presigner struct {
-	a    edwards25519.Scalar // clamped SHA-512(seed)[:32] (RFC 8032 5.1.5)
-	pub  [32]byte            // A = a·B
+	key  *ed25519key.Key
 	size int
 
 	mu  sync.Mutex
@@ -84,20 +82,14 @@ type nonce struct {
 // starts), or nil when size is not positive or priv is not a consistent
 // Ed25519 private key (ed25519.Sign then decides).
 func newPresigner(priv ed25519.PrivateKey, size int) *presigner {
-	if size <= 0 || len(priv) != ed25519.PrivateKeySize {
+	if size <= 0 {
 		return nil
 	}
-	p := &presigner{size: size, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	h := sha512.Sum512(priv.Seed())
-	defer clear(h[:])
-	if _, err := p.a.SetBytesWithClamping(h[:32]); err != nil {
+	key := ed25519key.Expand(priv)
+	if key == nil {
 		return nil
 	}
-	copy(p.pub[:], new(edwards25519.Point).ScalarBaseMult(&p.a).Bytes())
-	if subtle.ConstantTimeCompare(p.pub[:], priv[32:]) != 1 {
-		return nil
-	}
-	return p
+	return &presigner{key: key, size: size, wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 // sign writes the signature of msg to sig and reports true, or reports
@@ -120,15 +112,7 @@ func (p *presigner) sign(sig *[ed25519.SignatureSize]byte, msg []byte) bool {
 	p.poke()
 	p.prepared.Add(1)
 
-	var d [sha512.Size]byte
-	h := sha512.New()
-	h.Write(e.R[:])
-	h.Write(p.pub[:])
-	h.Write(msg)
-	k, _ := new(edwards25519.Scalar).SetUniformBytes(h.Sum(d[:0]))
-	s := new(edwards25519.Scalar).MultiplyAdd(k, &p.a, &e.r)
-	copy(sig[:32], e.R[:])
-	copy(sig[32:], s.Bytes())
+	p.key.Finish(sig, &e.r, &e.R, msg)
 	return true
 }
 
