@@ -192,12 +192,15 @@ func (r *run) takeSample() {
 	r.samplesMu.Unlock()
 }
 
-// getAgain sends a GET and, as a browser would, sends it again (up to
-// three times in all) when the connection broke before any answer came: a
-// kept-alive connection can close under a request.
+// getAgain sends a GET and, as a browser would, sends it again on a fresh
+// connection (up to three times in all) when the connection broke before
+// any answer came: a kept-alive connection can close under a request, and
+// the other idle ones in the pool may have closed with it. It is called
+// once the visitors are done, so only idle connections are let go.
 func getAgain(ctx context.Context, c *client, cl call) answer {
 	a := c.do(ctx, cl)
 	for try := 1; a.status == 0 && try < 3 && sleepCtx(ctx, 200*time.Millisecond); try++ {
+		c.hc.CloseIdleConnections()
 		a = c.do(ctx, cl)
 	}
 	return a
