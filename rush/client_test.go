@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -316,5 +317,26 @@ func TestClientJoinsHaveALaneOfTheirOwn(t *testing.T) {
 	}
 	if n := c.joinWait.count(); n != 2 {
 		t.Errorf("%d joins counted in the joins' lane, want 2", n)
+	}
+}
+
+// TestBenchAddrBlockStaysInRange: a measurement's block of addresses lies
+// inside visitorAddr's ranges, and two measurements seldom share one.
+func TestBenchAddrBlockStaysInRange(t *testing.T) {
+	seen := map[int]bool{}
+	for range 50 {
+		first := benchAddrBlock(6000)
+		if first%6000 != 0 {
+			t.Fatalf("block starts at %d, not a multiple of its size", first)
+		}
+		for _, n := range []int{first, first + 5999} {
+			if a := netip.MustParseAddr(visitorAddr(n)); !netip.MustParsePrefix("198.18.0.0/15").Contains(a) && !netip.MustParsePrefix("100.64.0.0/10").Contains(a) {
+				t.Fatalf("visitor %d has address %s, outside the benchmark ranges", n, a)
+			}
+		}
+		seen[first] = true
+	}
+	if len(seen) < 40 {
+		t.Errorf("50 measurements drew only %d blocks", len(seen))
 	}
 }
