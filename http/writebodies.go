@@ -73,7 +73,7 @@ func decodeOrderRequest(r *http.Request) (orderRequest, error) {
 // writeHold answers a hold as api.WriteCreated does.
 func writeHold(w http.ResponseWriter, created bool, h floodgate.Hold) {
 	if b, ok := appendHold(make([]byte, 0, 192), h); ok {
-		api.WriteJSONBytes(w, createdStatus(created), append(b, '\n'))
+		api.WriteJSONBytes(w, api.CreatedStatus(created), append(b, '\n'))
 		return
 	}
 	api.WriteCreated(w, created, h)
@@ -82,17 +82,10 @@ func writeHold(w http.ResponseWriter, created bool, h floodgate.Hold) {
 // writeOrder answers an order as api.WriteCreated does.
 func writeOrder(w http.ResponseWriter, created bool, o floodgate.Order) {
 	if b, ok := appendOrder(make([]byte, 0, 320+len(o.Receipt)), o); ok {
-		api.WriteJSONBytes(w, createdStatus(created), append(b, '\n'))
+		api.WriteJSONBytes(w, api.CreatedStatus(created), append(b, '\n'))
 		return
 	}
 	api.WriteCreated(w, created, o)
-}
-
-func createdStatus(created bool) int {
-	if created {
-		return http.StatusCreated
-	}
-	return http.StatusOK
 }
 
 // appendHold appends json.Marshal(h), or answers false for what it does not

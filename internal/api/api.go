@@ -127,11 +127,16 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // when it was there already (an idempotent repeat answers what the first
 // request made).
 func WriteCreated(w http.ResponseWriter, created bool, v any) {
-	status := http.StatusOK
+	WriteJSON(w, CreatedStatus(created), v)
+}
+
+// CreatedStatus is the status of an answer that created what it returns
+// (201) or found it created already (200).
+func CreatedStatus(created bool) int {
 	if created {
-		status = http.StatusCreated
+		return http.StatusCreated
 	}
-	WriteJSON(w, status, v)
+	return http.StatusOK
 }
 
 // WriteJSONBytes writes an already encoded JSON body with the given status.
