@@ -252,3 +252,45 @@ func FuzzChallengeCheck(f *testing.F) {
 		}
 	})
 }
+
+// TestAutoVisitorSharingACounterWithBotsPays0: sources are counted in a
+// sketch of fixed size, so some visitors share a counter with a flooding
+// address. A visitor who shares one of its counters (in either row) with a
+// bot still pays nothing: its count is its least counter.
+func TestAutoVisitorSharingACounterWithBotsPays0(t *testing.T) {
+	p := newPressure(DefaultAutoPolicy())
+	t0 := time.Unix(1_800_000_000, 0)
+	bots := []netip.Addr{
+		netip.MustParseAddr("203.0.113.7"), netip.MustParseAddr("203.0.113.8"),
+		netip.MustParseAddr("203.0.113.9"), netip.MustParseAddr("203.0.113.10"),
+	}
+	for i := range 1000 {
+		p.join("d", bots[i%len(bots)], t0.Add(time.Duration(i)*5*time.Millisecond))
+	}
+	at := t0.Add(5 * time.Second)
+	for _, b := range bots {
+		if d := p.peek("d", b, at); d == 0 {
+			t.Fatalf("bot %s pays nothing after 250 joins", b)
+		}
+	}
+	for row := range pressureRows {
+		// The first visitor address that shares its counter in row with a bot.
+		want := map[uint32]netip.Addr{}
+		for _, b := range bots {
+			want[p.slots(b)[row]] = b
+		}
+		var visitor, bot netip.Addr
+		for i := uint32(1); !visitor.IsValid(); i++ {
+			if i == 0 {
+				t.Fatal("no address shares a counter with a bot")
+			}
+			a := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+			if b, ok := want[p.slots(a)[row]]; ok {
+				visitor, bot = a, b
+			}
+		}
+		if d := p.join("d", visitor, at); d != 0 {
+			t.Errorf("visitor %s, sharing its counter in row %d with bot %s, pays %d bits", visitor, row, bot, d)
+		}
+	}
+}
