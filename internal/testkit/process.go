@@ -31,8 +31,7 @@ func (p *process) run(bin string, args, env []string, logf *os.File) error {
 	if len(env) > 0 {
 		cmd.Env = append(os.Environ(), env...)
 	}
-	setDeathSignal(cmd)
-	if err := cmd.Start(); err != nil {
+	if err := startChild(cmd); err != nil {
 		logf.Close()
 		return fmt.Errorf("start %s: %w", bin, err)
 	}
