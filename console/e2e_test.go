@@ -116,7 +116,7 @@ func TestConsoleDrivesASale(t *testing.T) {
 	rushErr := make(chan error, 1)
 	go func() {
 		res, err := rush.Run(context.Background(), rush.Config{
-			Target: n.URL, AdminToken: n.AdminToken, Drop: drop,
+			Target: n.URL, AdminToken: n.AdminToken, Drop: drop, ServerPid: n.PID(),
 			Visitors: 150, BotShare: 0.02, Window: 3 * time.Second,
 			// The drop opened before the rush: its deadline counts from then.
 			Deadline: 5 * time.Minute, InFlight: 24, Seed: 11,

@@ -51,7 +51,7 @@ func TestReportMatchesRushAndOrders(t *testing.T) {
 	n := testkit.StartNode(t, testkit.Options{})
 	ctx := testkit.Context(t, 3*time.Minute)
 	res, err := rush.Run(ctx, rush.Config{
-		Target: n.URL, AdminToken: n.AdminToken,
+		Target: n.URL, AdminToken: n.AdminToken, ServerPid: n.PID(),
 		Visitors: 400, Stock: 60, AdmitPerSecond: 100, HoldSeconds: 30,
 		EarlyShare: 0.25, BotShare: 0.02, Lead: 2 * time.Second, Window: 3 * time.Second,
 		Deadline: 45 * time.Second, InFlight: 32, Seed: 7,

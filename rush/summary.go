@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"runtime"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/floodgate/floodgate/internal/kendall"
+	"github.com/floodgate/floodgate/internal/sockstat"
 	"github.com/floodgate/floodgate/internal/ticker"
 )
 
@@ -206,6 +210,30 @@ func getAgain(ctx context.Context, c *client, cl call) answer {
 	return a
 }
 
+// noAnswer describes an answer to one of the rush's own requests and, when
+// none came and the server is on this machine (a loopback target, or
+// ServerPid given), what the kernel shows of the server's port: whether
+// anything still listens on it, the connections to it, and whether the
+// server process still runs and holds the listener.
+func (r *run) noAnswer(a answer) string {
+	s := describe(a)
+	if a.status != 0 {
+		return s
+	}
+	host, p, err := net.SplitHostPort(r.c.hc.Addr)
+	if err != nil {
+		return s
+	}
+	port, err := strconv.ParseUint(p, 10, 16)
+	if err != nil {
+		return s
+	}
+	if ip, err := netip.ParseAddr(host); (err != nil || !ip.IsLoopback()) && host != "localhost" && r.cfg.ServerPid == 0 {
+		return s
+	}
+	return s + "; " + sockstat.Describe(uint16(port), r.cfg.ServerPid)
+}
+
 // verify reads the server's own record and fills in the summary.
 func (r *run) verify(ctx context.Context, res *Result) error {
 	s := &res.Summary
@@ -213,7 +241,7 @@ func (r *run) verify(ctx context.Context, res *Result) error {
 
 	a := getAgain(ctx, r.c, call{ep: epAdmin, method: "GET", path: r.dropPath})
 	if a.status != http.StatusOK {
-		return fmt.Errorf("read the drop after the rush: %s", describe(a))
+		return fmt.Errorf("read the drop after the rush: %s", r.noAnswer(a))
 	}
 	var d dropJSON
 	if err := json.Unmarshal(a.body, &d); err != nil {

@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/floodgate/floodgate/internal/sockstat"
 )
 
 // DefaultAdminToken is the admin token of nodes started without one.
@@ -161,6 +165,11 @@ func StartNode(tb testing.TB, opts Options) *Node {
 	n := &Node{tb: tb, opts: opts, DataDir: opts.DataDir, LogPath: filepath.Join(tb.TempDir(), "floodgate.log")}
 	tb.Cleanup(func() {
 		state := n.processState()
+		if tb.Failed() {
+			// What the kernel shows of the node's port and process
+			// before the kill changes it.
+			state += "; " + kernelView(n.HTTPAddr, n.PID())
+		}
 		n.Kill()
 		if tb.Failed() {
 			tb.Logf("testkit: log of node %s (%s; %s when the test ended):\n%s", n.HTTPAddr, n.LogPath, state, tail(n.Logs(), 8000))
@@ -278,6 +287,20 @@ func (n *Node) addrInUse() bool {
 		return false
 	}
 	return strings.Contains(logs[off:], "address already in use")
+}
+
+// kernelView is sockstat.Describe of the port of addr (host:port) and of
+// process pid (0: none).
+func kernelView(addr string, pid int) string {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "kernel view: " + err.Error()
+	}
+	port, err := strconv.ParseUint(p, 10, 16)
+	if err != nil {
+		return "kernel view: " + err.Error()
+	}
+	return sockstat.Describe(uint16(port), pid)
 }
 
 func tail(s string, max int) string {

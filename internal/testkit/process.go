@@ -20,6 +20,8 @@ type process struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
+	// endedAt is when the process ended; set before exited closes.
+	endedAt time.Time
 }
 
 // run starts bin with args (and env added to the environment), its output
@@ -40,6 +42,7 @@ func (p *process) run(bin string, args, env []string, logf *os.File) error {
 	go func() {
 		_ = cmd.Wait()
 		logf.Close()
+		p.endedAt = time.Now()
 		close(exited)
 	}()
 	return nil
@@ -78,7 +81,9 @@ func (p *process) processState() string {
 	}
 	select {
 	case <-exited:
-		return "exited: " + cmd.ProcessState.String()
+		// The time, to set against the log's and the test's: a process
+		// killed (SIGKILL) before the test ended was not killed by it.
+		return "exited at " + p.endedAt.UTC().Format("2006-01-02T15:04:05.000Z") + ": " + cmd.ProcessState.String()
 	default:
 		return "running"
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -55,5 +56,33 @@ func TestNodeOutlivesTheThreadThatStartedIt(t *testing.T) {
 	}
 	if resp, err := n.Do(t.Context(), http.MethodGet, "/healthz", nil, nil); err != nil || resp.Status != http.StatusOK {
 		t.Fatalf("healthz after the starting thread ended: %v %+v", err, resp)
+	}
+}
+
+// TestFailureDumpShowsTheKernelView: what a failed test prints of its node
+// says whether the node still held its listener, and when a node that ended
+// before the test did ended and how.
+func TestFailureDumpShowsTheKernelView(t *testing.T) {
+	n := StartNode(t, Options{})
+	pid := n.PID()
+	if got := kernelView(n.HTTPAddr, pid); !strings.Contains(got, n.HTTPAddr+" listens") || !strings.HasSuffix(got, "holds the listener") {
+		t.Fatalf("a running node: %s", got)
+	}
+	if got := n.processState(); got != "running" {
+		t.Fatalf("a running node is %q", got)
+	}
+	before := time.Now()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-n.exited
+	state := n.processState()
+	at, err := time.Parse("2006-01-02T15:04:05.000Z", strings.TrimSuffix(strings.TrimPrefix(state, "exited at "), ": signal: killed"))
+	if err != nil || at.Before(before.Truncate(time.Millisecond)) || at.After(time.Now()) {
+		t.Fatalf("a killed node is %q (%v)", state, err)
+	}
+	_, port, _ := strings.Cut(n.HTTPAddr, ":")
+	if got := kernelView(n.HTTPAddr, pid); !strings.Contains(got, "port "+port+": nothing listens;") || !strings.HasSuffix(got, " is gone") {
+		t.Fatalf("a killed node: %s", got)
 	}
 }
