@@ -204,19 +204,38 @@ func (p *presigner) fill(ctx context.Context, log *slog.Logger) {
 	}()
 
 	start, cpu0, first := time.Now(), nice.ThreadCPU(), true
+	// spare is a nonce prepared while a join came: it goes into the pool
+	// at the next lull, so that the pool never grows during a burst, even
+	// when this thread was kept off the CPU between the lull and the pool.
+	var buf nonce
+	var spare *nonce
+	defer func() { buf = nonce{} }()
 	for {
 		for p.room() {
 			if ctx.Err() != nil {
 				return
 			}
-			if !first && !p.lull(ctx) {
-				return
+			var seen int64
+			if !first {
+				var ok bool
+				if seen, ok = p.lull(ctx); !ok {
+					return
+				}
 			}
-			e := newNonce()
+			e := spare
+			if e == nil {
+				e, buf = &buf, newNonce()
+			}
 			p.mu.Lock()
-			p.ent[p.n] = e
+			if !first && p.lastTake.Load() != seen {
+				p.mu.Unlock()
+				spare = e
+				continue
+			}
+			p.ent[p.n] = *e
 			p.n++
 			p.mu.Unlock()
+			spare = nil
 		}
 		if first {
 			first = false
@@ -231,19 +250,20 @@ func (p *presigner) fill(ctx context.Context, log *slog.Logger) {
 	}
 }
 
-// lull waits until no join has asked for a nonce for refillIdle; false when
-// ctx ended first.
-func (p *presigner) lull(ctx context.Context) bool {
+// lull waits until no join has asked for a nonce for refillIdle and
+// returns when the last one did; false when ctx ended first.
+func (p *presigner) lull(ctx context.Context) (lastTake int64, ok bool) {
 	for {
-		quiet := time.Since(time.Unix(0, p.lastTake.Load()))
+		last := p.lastTake.Load()
+		quiet := time.Since(time.Unix(0, last))
 		if quiet >= refillIdle {
-			return true
+			return last, true
 		}
 		t := time.NewTimer(refillIdle - quiet)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return false
+			return 0, false
 		case <-t.C:
 		}
 	}
