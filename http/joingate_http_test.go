@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -73,16 +74,26 @@ func TestJoinsWaitForVisitorsInLine(t *testing.T) {
 	if _, err := st.Apply(context.Background(), &sale.Command{Kind: sale.KindInitSecret, Now: time.Now().UnixMilli(), Secret: []byte("join-gate-test-secret-32-bytes!!")}); err != nil {
 		t.Fatal(err)
 	}
-	const bound = 1500 * time.Millisecond
 	q := queue.New(queue.Config{Store: st, TickInterval: 10 * time.Millisecond})
 	testkit.Background(t, q.Run)
-	hs := handlerServer(t, fhttp.Config{Store: st, Queue: q,
-		JoinGateBusy: 1, JoinGateMaxWait: bound, JoinGateShare: 2, JoinGateMaxWaiting: 2})
+	// Two doors on the same node: one whose joins wait at most bound, and
+	// one whose bound is too long to matter, so that a slow machine cannot
+	// make a join overdue where it must go in on its turn.
+	const bound = 1500 * time.Millisecond
+	gate := fhttp.Config{Store: st, Queue: q, JoinGateBusy: 1, JoinGateShare: 2, JoinGateMaxWaiting: 2}
+	gate.JoinGateMaxWait = bound
+	bounded := handlerServer(t, gate)
+	gate.JoinGateMaxWait = time.Hour
+	hs := handlerServer(t, gate)
 	if a := call(t, "POST", hs.URL+"/api/v1/drops", handlerToken, `{"id":"lamp","name":"Lamp","stock":3,"challenge_difficulty":0}`); a.status != http.StatusCreated {
 		t.Fatalf("create drop: %d %s", a.status, a.body)
 	}
-	metric := func(name, labels string) float64 { return metricValue(t, hs.URL, name, labels) }
-	outcome := func(o string) float64 { return metric("floodgate_join_gate_joins_total", `outcome="`+o+`"`) }
+	metricOf := func(srv *httptest.Server, name, labels string) float64 { return metricValue(t, srv.URL, name, labels) }
+	metric := func(name, labels string) float64 { return metricOf(hs, name, labels) }
+	outcomeOf := func(srv *httptest.Server, o string) float64 {
+		return metricOf(srv, "floodgate_join_gate_joins_total", `outcome="`+o+`"`)
+	}
+	outcome := func(o string) float64 { return outcomeOf(hs, o) }
 
 	first := joinAt(context.Background(), hs.URL)
 	if first.status != http.StatusCreated {
@@ -100,9 +111,9 @@ func TestJoinsWaitForVisitorsInLine(t *testing.T) {
 
 	// A visitor in line holds the node busy: a hold whose body is still on
 	// its way keeps its request in flight.
-	busy := func() (finish func() int) {
+	busy := func(srv *httptest.Server) (finish func() int) {
 		pr, pw := io.Pipe()
-		req, _ := http.NewRequest("POST", hs.URL+"/api/v1/drops/lamp/holds", pr)
+		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/drops/lamp/holds", pr)
 		req.Header.Set("Authorization", "Bearer "+j.Ticket)
 		req.Header.Set("Content-Type", "application/json")
 		t.Cleanup(func() { pw.CloseWithError(io.ErrUnexpectedEOF) })
@@ -116,26 +127,29 @@ func TestJoinsWaitForVisitorsInLine(t *testing.T) {
 			resp.Body.Close()
 			done <- resp.StatusCode
 		}()
-		testkit.WaitFor(t, "a request in line in flight", func() bool { return metric("floodgate_in_line_requests", "") == 1 })
+		testkit.WaitFor(t, "a request in line in flight", func() bool { return metricOf(srv, "floodgate_in_line_requests", "") == 1 })
 		return func() int {
 			_, _ = pw.Write([]byte(`{"quantity":1}`))
 			pw.Close()
 			return <-done
 		}
 	}
-	finish := busy()
-
 	// Nothing in line is answered: the join waits the bound, then goes in.
+	finishBounded := busy(bounded)
 	start := time.Now()
-	late := joinAt(context.Background(), hs.URL)
+	late := joinAt(context.Background(), bounded.URL)
 	waited := time.Since(start)
 	if late.status != http.StatusCreated || late.position <= last {
 		t.Fatalf("join while busy: %+v (last position %d)", late, last)
 	}
 	last = late.position
-	if waited < bound || waited > bound+10*time.Second || outcome("overdue") != 1 {
-		t.Fatalf("join while busy went in after %v (bound %v), overdue %v", waited, bound, outcome("overdue"))
+	if waited < bound || waited > bound+10*time.Second || outcomeOf(bounded, "overdue") != 1 {
+		t.Fatalf("join while busy went in after %v (bound %v), overdue %v", waited, bound, outcomeOf(bounded, "overdue"))
 	}
+	if code := finishBounded(); code == 0 || code >= 500 {
+		t.Fatalf("the hold in flight: %d", code)
+	}
+	finish := busy(hs)
 
 	// Requests in line answered give waiting joins their share: one per two.
 	turn := make(chan joinAnswer, 1)
@@ -176,7 +190,7 @@ func TestJoinsWaitForVisitorsInLine(t *testing.T) {
 	}
 
 	// A client that goes away leaves the line and nothing stays counted.
-	finish = busy()
+	finish = busy(hs)
 	ctx, cancel := context.WithCancel(context.Background())
 	gone := make(chan joinAnswer, 1)
 	go func() { gone <- joinAt(ctx, hs.URL) }()
@@ -192,7 +206,10 @@ func TestJoinsWaitForVisitorsInLine(t *testing.T) {
 	if n := metric("floodgate_in_line_requests", ""); n != 0 {
 		t.Fatalf("%v requests in line still counted", n)
 	}
-	if n := metric("floodgate_join_gate_wait_seconds_count", ""); n != 4 {
-		t.Fatalf("%v joins with a wait recorded, want 4", n)
+	if n := metric("floodgate_join_gate_wait_seconds_count", ""); n != 3 {
+		t.Fatalf("%v joins with a wait recorded, want 3", n)
+	}
+	if n := metricOf(bounded, "floodgate_join_gate_wait_seconds_count", ""); n != 1 {
+		t.Fatalf("%v joins with a wait recorded at the bounded door, want 1", n)
 	}
 }
