@@ -47,6 +47,7 @@ func TestLeaderKillDuringRush(t *testing.T) {
 			r := newRush("rush", urls(c.Nodes))
 			ctx := testkit.Context(t, 90*time.Second)
 			r.joinAll(ctx, t, buyers)
+			r.watch(ctx, c.Nodes)
 			killed := make(chan struct{})
 			go func() {
 				defer close(killed)
@@ -55,9 +56,13 @@ func TestLeaderKillDuringRush(t *testing.T) {
 				}
 				r.markKill()
 				c.Nodes[leader].Kill()
+				r.note("killed %s", c.IDs[leader])
 			}()
 			r.run(ctx, buyers, workers)
 			<-killed
+			if debug || ctx.Err() != nil {
+				r.explain(t, c.Nodes)
+			}
 			if ctx.Err() != nil {
 				t.Fatalf("the rush did not finish in time: %d orders acknowledged", r.acked.Load())
 			}
@@ -94,6 +99,7 @@ func TestIsolatedLeaderStepsDown(t *testing.T) {
 	r := newRush("split", urls(c.Nodes))
 	ctx := testkit.Context(t, 90*time.Second)
 	r.joinAll(ctx, t, 100)
+	r.watch(ctx, c.Nodes)
 	var others []int
 	for i := range c.Nodes {
 		if i != leader {
@@ -108,8 +114,10 @@ func TestIsolatedLeaderStepsDown(t *testing.T) {
 		}
 		c.Isolate(t, leader)
 		r.markKill()
+		r.note("isolated %s (%s)", c.IDs[leader], c.Nodes[leader].URL)
 		// The majority elects a new leader and keeps selling.
 		newLeader := c.WaitLeader(t, others, 20*time.Second)
+		r.note("new leader %s", c.IDs[newLeader])
 		if newLeader == leader {
 			t.Errorf("the isolated node is still the leader of the majority")
 		}
@@ -127,6 +135,7 @@ func TestIsolatedLeaderStepsDown(t *testing.T) {
 					}
 				}
 				if state != "leader" {
+					r.note("%s stepped down (%s)", c.IDs[leader], state)
 					break
 				}
 			}
@@ -138,9 +147,13 @@ func TestIsolatedLeaderStepsDown(t *testing.T) {
 		}
 		time.Sleep(2 * time.Second) // let buyers hit the cut-off node for a while
 		c.Heal()
+		r.note("healed")
 	}()
 	r.run(ctx, 100, 10)
 	<-healed
+	if debug || ctx.Err() != nil {
+		r.explain(t, c.Nodes)
+	}
 	if ctx.Err() != nil {
 		t.Fatalf("the rush did not finish in time: %d orders acknowledged", r.acked.Load())
 	}
@@ -180,6 +193,10 @@ func TestFollowerCatchesUpFromSnapshot(t *testing.T) {
 	ctx := testkit.Context(t, 60*time.Second)
 	r.joinAll(ctx, t, 30)
 	r.run(ctx, 30, 6)
+	if ctx.Err() != nil {
+		r.explain(t, live)
+		t.Fatalf("the rush did not finish in time: %d orders acknowledged", r.acked.Load())
+	}
 	// Wait until the leader has taken a snapshot and dropped the log
 	// before it (the leader's ticks keep adding entries while the drop is
 	// open), so the empty follower cannot be served from the log.

@@ -6,5 +6,8 @@
 // porcupine.
 //
 // The default run fits in a few minutes; FLOODGATE_SOAK=1 runs larger
-// rushes and 5-node clusters.
+// rushes and 5-node clusters. A rush that does not finish in time logs each
+// node's counters and where every unfinished buyer stopped;
+// FLOODGATE_TEST_DEBUG=1 also writes the retries, the buyers' steps, the
+// faults and the nodes' views to stderr as they happen.
 package systemtest

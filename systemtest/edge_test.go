@@ -141,6 +141,7 @@ func TestEdgeSurvivesNodeLoss(t *testing.T) {
 	c.Nodes[leader].Kill()
 	r.run(ctx, 10, 4)
 	if r.acked.Load() != 10 {
+		r.explain(t, c.Nodes)
 		t.Fatalf("%d of 10 buyers got their order through the edge after the node it used died", r.acked.Load())
 	}
 	sold := r.waitConverged(t, c.Running(), 20)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/bits"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +19,10 @@ import (
 )
 
 func soak() bool { return os.Getenv("FLOODGATE_SOAK") == "1" }
+
+// debug is set by FLOODGATE_TEST_DEBUG: a rush then writes every retry and
+// every buyer's end to stderr as they happen.
+var debug = os.Getenv("FLOODGATE_TEST_DEBUG") != ""
 
 // opKind is what a buyer asked for in the history.
 type opKind int
@@ -140,6 +145,22 @@ type rush struct {
 	// the first order acknowledged whose last attempt was sent after it.
 	kill           time.Time
 	firstAfterKill time.Time
+	// trail[i] is where buyer i got to, for the account of a rush that
+	// did not finish (explain).
+	trail []buyerTrail
+}
+
+// buyerTrail is where one buyer got to: its last step, the node and error
+// of its last failed call, and its hold.
+type buyerTrail struct {
+	step    string // "", waiting, session, hold, order, ordered, "done: <queue state>" or "gave up …"
+	polls   int
+	status  testkit.QueueStatus // the last answer to a poll
+	node    string
+	err     error
+	errs    int
+	hold    string
+	updated time.Duration
 }
 
 func newRush(drop string, urls []string) *rush {
@@ -151,6 +172,39 @@ func newRush(drop string, urls []string) *rush {
 }
 
 func (r *rush) now() int64 { return int64(time.Since(r.start)) }
+
+// note writes an event of the test to stderr when debug is set.
+func (r *rush) note(format string, args ...any) {
+	if debug {
+		fmt.Fprintf(os.Stderr, "%8.3fs %s\n", time.Since(r.start).Seconds(), fmt.Sprintf(format, args...))
+	}
+}
+
+// step records buyer's progress.
+func (r *rush) step(buyer int, step string) {
+	r.mu.Lock()
+	b := &r.trail[buyer]
+	if b.step == step {
+		r.mu.Unlock()
+		return
+	}
+	b.step, b.updated = step, time.Since(r.start)
+	if debug {
+		fmt.Fprintf(os.Stderr, "%8.3fs buyer %d (joined at %d, status %+v): %s (hold %q; last error %s: %v)\n",
+			b.updated.Seconds(), buyer, r.tickets[buyer].Position, b.status, step, b.hold, b.node, b.err)
+	}
+	r.mu.Unlock()
+}
+
+// failed records a failed call of buyer to node.
+func (r *rush) failed(buyer int, node string, err error) {
+	r.mu.Lock()
+	if buyer >= 0 && buyer < len(r.trail) {
+		r.trail[buyer].node, r.trail[buyer].err = node, err
+		r.trail[buyer].errs++
+	}
+	r.mu.Unlock()
+}
 
 func (r *rush) record(client int, in opInput, call int64, out opOutput) {
 	ret := r.now()
@@ -181,17 +235,21 @@ func (r *rush) failover() time.Duration {
 
 // try calls fn on node after node until it succeeds, is refused for good,
 // or ctx ends. It returns when the last attempt started and its error.
-func (r *rush) try(ctx context.Context, first int, fn func(c *testkit.Client) error) (time.Time, error) {
+// Failures are recorded in buyer's trail (-1: none).
+func (r *rush) try(ctx context.Context, buyer, first int, fn func(c *testkit.Client) error) (time.Time, error) {
 	wait := 20 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		sent := time.Now()
 		c := r.clients[(first+attempt)%len(r.clients)]
 		err := fn(c)
+		if err != nil {
+			r.failed(buyer, c.BaseURL, err)
+		}
 		if !testkit.Retryable(err) {
 			return sent, err
 		}
-		if os.Getenv("FLOODGATE_TEST_DEBUG") != "" {
-			fmt.Fprintf(os.Stderr, "retry %s: %v\n", c.BaseURL, err)
+		if debug {
+			fmt.Fprintf(os.Stderr, "%8.3fs retry buyer %d %s: %v\n", time.Since(r.start).Seconds(), buyer, c.BaseURL, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -211,15 +269,24 @@ func (r *rush) buy(ctx context.Context, worker, buyer int) {
 		return
 	}
 	admitted := false
+	r.step(buyer, "waiting")
 	for ctx.Err() == nil && !admitted {
 		var st testkit.QueueStatus
-		_, err := r.try(ctx, home, func(c *testkit.Client) (err error) { st, err = c.QueueStatus(ctx, r.drop, tk.Ticket); return err })
+		_, err := r.try(ctx, buyer, home, func(c *testkit.Client) (err error) { st, err = c.QueueStatus(ctx, r.drop, tk.Ticket); return err })
+		r.mu.Lock()
+		r.trail[buyer].polls++
+		if err == nil {
+			r.trail[buyer].status = st
+		}
+		r.mu.Unlock()
 		switch {
 		case err != nil:
+			r.step(buyer, "gave up waiting")
 			return
 		case st.State == floodgate.QueueAdmitted:
 			admitted = true
 		case st.State != floodgate.QueueWaiting:
+			r.step(buyer, "done: "+st.State)
 			return // sold out or closed: nothing to buy
 		default:
 			time.Sleep(50 * time.Millisecond)
@@ -228,38 +295,122 @@ func (r *rush) buy(ctx context.Context, worker, buyer int) {
 	if !admitted {
 		return
 	}
+	r.step(buyer, "session")
 	var session string
-	if _, err := r.try(ctx, home, func(c *testkit.Client) (err error) {
+	if _, err := r.try(ctx, buyer, home, func(c *testkit.Client) (err error) {
 		session, err = c.Session(ctx, fmt.Sprintf("buyer%d@example.com", buyer))
 		return err
 	}); err != nil {
+		r.step(buyer, "gave up at the session")
 		return
 	}
+	r.step(buyer, "hold")
 	var hold floodgate.Hold
 	call := r.now()
-	_, err := r.try(ctx, home, func(c *testkit.Client) (err error) { hold, _, err = c.Hold(ctx, r.drop, tk.Ticket, 1); return err })
+	_, err := r.try(ctx, buyer, home, func(c *testkit.Client) (err error) { hold, _, err = c.Hold(ctx, r.drop, tk.Ticket, 1); return err })
 	r.record(worker, opInput{Kind: opHold, Buyer: buyer}, call, outcome(err))
 	if err != nil {
+		r.step(buyer, "gave up at the hold")
 		return
 	}
+	r.mu.Lock()
+	r.trail[buyer].hold = hold.ID
+	r.mu.Unlock()
+	r.step(buyer, "order")
 	var order floodgate.Order
 	call = r.now()
 	key := fmt.Sprintf("order-%d", buyer)
-	sent, err := r.try(ctx, home, func(c *testkit.Client) (err error) {
+	sent, err := r.try(ctx, buyer, home, func(c *testkit.Client) (err error) {
 		order, _, err = c.Order(ctx, hold.ID, tk.Ticket, session, key)
 		return err
 	})
 	r.record(worker, opInput{Kind: opOrder, Buyer: buyer}, call, outcome(err))
-	if err == nil {
-		now := time.Now()
-		r.mu.Lock()
-		r.orders[order.ID] = order
-		if !r.kill.IsZero() && sent.After(r.kill) && (r.firstAfterKill.IsZero() || now.Before(r.firstAfterKill)) {
-			r.firstAfterKill = now
-		}
-		r.mu.Unlock()
-		r.acked.Add(1)
+	if err != nil {
+		r.step(buyer, "gave up at the order")
+		return
 	}
+	r.step(buyer, "ordered")
+	now := time.Now()
+	r.mu.Lock()
+	r.orders[order.ID] = order
+	if !r.kill.IsZero() && sent.After(r.kill) && (r.firstAfterKill.IsZero() || now.Before(r.firstAfterKill)) {
+		r.firstAfterKill = now
+	}
+	r.mu.Unlock()
+	r.acked.Add(1)
+}
+
+// watch writes, when debug is set, each node's view of the drop and of the
+// leader to stderr every half second until ctx ends.
+func (r *rush) watch(ctx context.Context, nodes []*testkit.Node) {
+	if !debug {
+		return
+	}
+	go func() {
+		for n := 0; ctx.Err() == nil; {
+			line := ""
+			for _, n := range nodes {
+				cctx, cancel := context.WithTimeout(ctx, time.Second)
+				d, err := n.Drop(cctx, r.drop)
+				info, _ := n.ClusterInfo(cctx)
+				cancel()
+				if err != nil {
+					line += fmt.Sprintf(" | %s: %v", n.HTTPAddr, err)
+					continue
+				}
+				line += fmt.Sprintf(" | %s leader %q: a%d h%d s%d up_to %d", n.HTTPAddr, info.Leader, d.Available, d.Held, d.Sold, d.AdmittedUpTo)
+			}
+			r.note("views%s", line)
+			if n++; n%10 == 0 {
+				r.buyers(r.note)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}()
+}
+
+// explain logs why a rush did not finish: each node's view of the drop and
+// of the cluster, and every buyer that did not end with an order or a
+// final queue state, with its last step and last error.
+func (r *rush) explain(t *testing.T, nodes []*testkit.Node) {
+	t.Helper()
+	for _, n := range nodes {
+		if !n.Running() {
+			t.Logf("explain: %s: not running", n.URL)
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		d, err := n.Drop(ctx, r.drop)
+		info, ierr := n.ClusterInfo(ctx)
+		cancel()
+		if err != nil {
+			t.Logf("explain: %s: drop: %v", n.URL, err)
+			continue
+		}
+		t.Logf("explain: %s (leader %q, %v): available %d held %d sold %d of %d; queued %d admitted_up_to %d",
+			n.URL, info.Leader, ierr, d.Available, d.Held, d.Sold, d.Stock, d.Queued, d.AdmittedUpTo)
+	}
+	r.buyers(t.Logf)
+}
+
+// buyers writes with logf every buyer that did not end with an order or a
+// final queue state, with its last step, poll and error.
+func (r *rush) buyers(logf func(format string, args ...any)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	steps := map[string]int{}
+	for i, b := range r.trail {
+		steps[b.step]++
+		if b.step == "ordered" || strings.HasPrefix(b.step, "done") {
+			continue
+		}
+		logf("explain: buyer %d (joined at position %d): %q at %v after %d polls (last %+v), hold %q, %d failed calls, last %s: %v",
+			i, r.tickets[i].Position, b.step, b.updated.Round(time.Millisecond), b.polls, b.status, b.hold, b.errs, b.node, b.err)
+	}
+	logf("explain: buyers by last step: %v", steps)
 }
 
 func outcome(err error) opOutput {
@@ -283,6 +434,7 @@ func outcome(err error) opOutput {
 func (r *rush) joinAll(ctx context.Context, t *testing.T, n int) {
 	t.Helper()
 	r.tickets = make([]testkit.Ticket, n)
+	r.trail = make([]buyerTrail, n)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
 	for b := range n {
@@ -291,7 +443,7 @@ func (r *rush) joinAll(ctx context.Context, t *testing.T, n int) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			_, err := r.try(ctx, b%len(r.clients), func(c *testkit.Client) (err error) { r.tickets[b], err = c.Join(ctx, r.drop); return err })
+			_, err := r.try(ctx, -1, b%len(r.clients), func(c *testkit.Client) (err error) { r.tickets[b], err = c.Join(ctx, r.drop); return err })
 			if err != nil {
 				t.Errorf("buyer %d could not join the queue: %v", b, err)
 			}
