@@ -260,40 +260,35 @@ func (r *rush) try(ctx context.Context, buyer, first int, fn func(c *testkit.Cli
 	}
 }
 
-// buy runs one buyer to the end. worker is the porcupine client id: a
-// worker's operations never overlap.
-func (r *rush) buy(ctx context.Context, worker, buyer int) {
+// buy takes one turn of a buyer: it asks for the buyer's place in the
+// queue and, once admitted, signs in, holds one unit and orders it. It
+// reports whether the buyer is still waiting, to be asked again on its next
+// turn. worker is the porcupine client id: a worker's operations never
+// overlap.
+func (r *rush) buy(ctx context.Context, worker, buyer int) (waiting bool) {
 	home := buyer % len(r.clients)
 	tk := r.tickets[buyer]
 	if tk.Ticket == "" {
-		return
+		return false
 	}
-	admitted := false
 	r.step(buyer, "waiting")
-	for ctx.Err() == nil && !admitted {
-		var st testkit.QueueStatus
-		_, err := r.try(ctx, buyer, home, func(c *testkit.Client) (err error) { st, err = c.QueueStatus(ctx, r.drop, tk.Ticket); return err })
-		r.mu.Lock()
-		r.trail[buyer].polls++
-		if err == nil {
-			r.trail[buyer].status = st
-		}
-		r.mu.Unlock()
-		switch {
-		case err != nil:
-			r.step(buyer, "gave up waiting")
-			return
-		case st.State == floodgate.QueueAdmitted:
-			admitted = true
-		case st.State != floodgate.QueueWaiting:
-			r.step(buyer, "done: "+st.State)
-			return // sold out or closed: nothing to buy
-		default:
-			time.Sleep(50 * time.Millisecond)
-		}
+	var st testkit.QueueStatus
+	_, err := r.try(ctx, buyer, home, func(c *testkit.Client) (err error) { st, err = c.QueueStatus(ctx, r.drop, tk.Ticket); return err })
+	r.mu.Lock()
+	r.trail[buyer].polls++
+	if err == nil {
+		r.trail[buyer].status = st
 	}
-	if !admitted {
-		return
+	r.mu.Unlock()
+	switch {
+	case err != nil:
+		r.step(buyer, "gave up waiting")
+		return false
+	case st.State == floodgate.QueueWaiting:
+		return ctx.Err() == nil
+	case st.State != floodgate.QueueAdmitted:
+		r.step(buyer, "done: "+st.State)
+		return false // sold out or closed: nothing to buy
 	}
 	r.step(buyer, "session")
 	var session string
@@ -302,16 +297,16 @@ func (r *rush) buy(ctx context.Context, worker, buyer int) {
 		return err
 	}); err != nil {
 		r.step(buyer, "gave up at the session")
-		return
+		return false
 	}
 	r.step(buyer, "hold")
 	var hold floodgate.Hold
 	call := r.now()
-	_, err := r.try(ctx, buyer, home, func(c *testkit.Client) (err error) { hold, _, err = c.Hold(ctx, r.drop, tk.Ticket, 1); return err })
+	_, err = r.try(ctx, buyer, home, func(c *testkit.Client) (err error) { hold, _, err = c.Hold(ctx, r.drop, tk.Ticket, 1); return err })
 	r.record(worker, opInput{Kind: opHold, Buyer: buyer}, call, outcome(err))
 	if err != nil {
 		r.step(buyer, "gave up at the hold")
-		return
+		return false
 	}
 	r.mu.Lock()
 	r.trail[buyer].hold = hold.ID
@@ -327,7 +322,7 @@ func (r *rush) buy(ctx context.Context, worker, buyer int) {
 	r.record(worker, opInput{Kind: opOrder, Buyer: buyer}, call, outcome(err))
 	if err != nil {
 		r.step(buyer, "gave up at the order")
-		return
+		return false
 	}
 	r.step(buyer, "ordered")
 	now := time.Now()
@@ -338,6 +333,7 @@ func (r *rush) buy(ctx context.Context, worker, buyer int) {
 	}
 	r.mu.Unlock()
 	r.acked.Add(1)
+	return false
 }
 
 // watch writes, when debug is set, each node's view of the drop and of the
@@ -456,24 +452,51 @@ func (r *rush) joinAll(ctx context.Context, t *testing.T, n int) {
 	time.Sleep(300 * time.Millisecond) // a few ticks report the positions handed out
 }
 
+// pollEvery is how often a waiting buyer asks for its place.
+const pollEvery = 100 * time.Millisecond
+
 // run runs buyers 0..n-1 on workers goroutines until all are done or ctx
-// ends.
+// ends. The buyers take turns, as a crowd of pages polling at once would:
+// a buyer still waiting goes to the back of the line and its worker takes
+// the next one, so that every buyer asks for its place every pollEvery
+// however few the workers are. (Workers that stayed each with one waiting
+// buyer would leave an admitted buyer behind them unasked; the drop rightly
+// takes that buyer for gone, and the line moves on only when its admission
+// lapses, admit_window_seconds later.)
 func (r *rush) run(ctx context.Context, n, workers int) {
-	next := make(chan int)
+	if n == 0 {
+		return
+	}
+	line := make(chan int, n) // room for every buyer: a turn never blocks
+	due := make([]time.Time, n)
+	for b := range n {
+		line <- b
+	}
+	var left atomic.Int64
+	left.Store(int64(n))
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for b := range next {
-				r.buy(ctx, w, b)
+			for b := range line {
+				if d := time.Until(due[b]); d > 0 {
+					select {
+					case <-ctx.Done():
+					case <-time.After(d):
+					}
+				}
+				if r.buy(ctx, w, b) {
+					due[b] = time.Now().Add(pollEvery)
+					line <- b
+					continue
+				}
+				if left.Add(-1) == 0 {
+					close(line)
+				}
 			}
 		}()
 	}
-	for b := 0; b < n && ctx.Err() == nil; b++ {
-		next <- b
-	}
-	close(next)
 	wg.Wait()
 }
 
