@@ -1,7 +1,6 @@
 package console_test
 
 import (
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -21,7 +20,7 @@ func TestKeyFromSharesTheSignInBetweenNodes(t *testing.T) {
 	if cookie == nil {
 		t.Fatal("no session cookie after signing in")
 	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := slog.New(slog.DiscardHandler)
 	for token, want := range map[string]int{root: http.StatusOK, "another-admin-token-0123": http.StatusSeeOther} {
 		h, err := console.New(console.Config{API: e.srv, Key: console.KeyFrom(token), Logger: quiet})
 		if err != nil {

@@ -2,7 +2,6 @@ package edge_test
 
 import (
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -26,7 +25,7 @@ import (
 // 503 with Retry-After — not 404, which makes the page throw the ticket
 // (and the visitor's place) away.
 func TestTicketForADropTheClusterHasNotAppliedHere(t *testing.T) {
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := slog.New(slog.DiscardHandler)
 	st := localstore.Leader(t)
 	q := queue.New(queue.Config{Store: st, TickInterval: 10 * time.Millisecond, Logger: quiet})
 	testkit.Background(t, q.Run)

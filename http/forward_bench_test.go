@@ -18,7 +18,7 @@ import (
 // benchNodes starts a leader API on a real store and a follower API that
 // forwards its writes to it, both over loopback.
 func benchNodes(b *testing.B) (leaderAPI, followerAPI *httptest.Server) {
-	st, err := store.Open(store.Config{Dir: b.TempDir(), Bootstrap: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	st, err := store.Open(store.Config{Dir: b.TempDir(), Bootstrap: true, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func benchNodes(b *testing.B) (leaderAPI, followerAPI *httptest.Server) {
 		return fhttp.Config{
 			Store: s.(fhttp.Store), Queue: queue.New(queue.Config{Store: s}), Cluster: c,
 			Sessions: identity.NewSessions(nil, time.Hour), AdminToken: handlerToken,
-			Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Logger:      slog.New(slog.DiscardHandler),
 			RequestRate: 1e9, RequestBurst: 1e9,
 		}
 	}

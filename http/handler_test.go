@@ -58,7 +58,7 @@ func handlerServer(t *testing.T, cfg fhttp.Config) *httptest.Server {
 	}
 	cfg.AdminToken = handlerToken
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	hs := httptest.NewServer(fhttp.New(cfg))
 	t.Cleanup(hs.Close)

@@ -39,7 +39,7 @@ func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 // request, which a busy machine disturbs much less than ns/op.
 func BenchmarkHotPaths(b *testing.B) {
 	st := localstore.Leader(b)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := slog.New(slog.DiscardHandler)
 	srv := fhttp.New(fhttp.Config{
 		Store: st, Queue: queue.New(queue.Config{Store: st, Logger: quiet}),
 		Sessions: identity.NewSessions(nil, time.Hour), AdminToken: handlerToken,

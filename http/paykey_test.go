@@ -1,7 +1,6 @@
 package http
 
 import (
-	"io"
 	"log/slog"
 	"testing"
 
@@ -13,7 +12,7 @@ import (
 // TestPaymentKeyIsTheAdminTokenWhenUnset: payment links are signed with
 // the payment key, and with the admin token when none is set.
 func TestPaymentKeyIsTheAdminTokenWhenUnset(t *testing.T) {
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := slog.New(slog.DiscardHandler)
 	st, err := store.Open(store.Config{Dir: t.TempDir(), Bootstrap: true, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -178,7 +177,7 @@ type scopeEnv struct {
 func newScopeEnv(t *testing.T) *scopeEnv {
 	t.Helper()
 	t.Setenv("LOG_LEVEL", "error")
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := slog.New(slog.DiscardHandler)
 	st := leaderStore(t)
 	svc, err := status.Open(status.Config{DataDir: t.TempDir(), AdminToken: scopeRoot, Dev: true, Logger: quiet,
 		Vouched: fhttp.VouchedAdmin, Caller: fhttp.ResolveCaller})

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -34,7 +33,7 @@ import (
 func BenchmarkCommittedWrites(b *testing.B) {
 	const callers = 64
 	st := localstore.Leader(b)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := slog.New(slog.DiscardHandler)
 	// No signatures prepared ahead: their refill in the lulls of the joins
 	// would run during the timed writes.
 	q := queue.New(queue.Config{Store: st, Logger: quiet, TickInterval: 20 * time.Millisecond, SignAhead: -1})

@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -43,7 +42,7 @@ func TestJoinsAndTicksDoNotWaitForAReservation(t *testing.T) {
 	var opened sync.Once
 	open := func() { opened.Do(func() { close(g.gate) }) }
 	defer open()
-	q := New(Config{Store: g, SignAhead: 64, TickInterval: 10 * time.Millisecond, BlockSize: 10, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	q := New(Config{Store: g, SignAhead: 64, TickInterval: 10 * time.Millisecond, BlockSize: 10, Logger: slog.New(slog.DiscardHandler)})
 	testkit.Background(t, q.Run)
 	testkit.WaitFor(t, "cluster secret", func() bool { _, _, err := q.Keys(); return err == nil })
 	createDrop(t, st, dropSpec("d", 100, time.Now().Add(-time.Second), 1))

@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"slices"
 	"testing"
@@ -23,7 +22,7 @@ import (
 func BenchmarkJoin(b *testing.B) {
 	const callers = 256
 	st := localstore.Leader(b)
-	q := New(Config{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	q := New(Config{Store: st, Logger: slog.New(slog.DiscardHandler)})
 	testkit.Background(b, q.Run)
 	testkit.WaitFor(b, "cluster secret", func() bool { _, _, err := q.Keys(); return err == nil })
 	createDrop(b, st, dropSpec("d", 100, time.Now().Add(-time.Second), 1))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -68,7 +67,7 @@ func checkTicket(tb testing.TB, k *Keys, tok string, c *Claims, now time.Time) s
 	return string(sig[:32])
 }
 
-func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func claimsAt(now time.Time, seq int64) *Claims {
 	return &Claims{Drop: "lamp", Visitor: "v" + string(rune('a'+seq%26)), Seq: seq, Position: seq + 1, Early: seq%3 == 0,

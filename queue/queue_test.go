@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"sort"
 	"testing"
@@ -22,7 +21,7 @@ func openStore(t *testing.T) *store.Store { return localstore.Leader(t) }
 // startQueue runs the waiting room with a fast ticker on st.
 func startQueue(t *testing.T, st *store.Store, blockSize int64) *Service {
 	t.Helper()
-	q := New(Config{Store: st, SignAhead: 64, TickInterval: 10 * time.Millisecond, BlockSize: blockSize, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	q := New(Config{Store: st, SignAhead: 64, TickInterval: 10 * time.Millisecond, BlockSize: blockSize, Logger: slog.New(slog.DiscardHandler)})
 	testkit.Background(t, q.Run)
 	testkit.WaitFor(t, "cluster secret", func() bool { _, _, err := q.Keys(); return err == nil })
 	return q

@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -33,7 +32,7 @@ func BenchmarkStatusUnderWrites(b *testing.B) {
 			if mode == "locked" {
 				qs = lockedStore{st}
 			}
-			q := New(Config{Store: qs, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			q := New(Config{Store: qs, Logger: slog.New(slog.DiscardHandler)})
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})
 			go func() { defer close(done); q.Run(ctx) }()

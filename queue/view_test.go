@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"sync/atomic"
@@ -25,7 +24,7 @@ func TestStatusFromTheViewIsStatusOf(t *testing.T) {
 	var clock atomic.Int64
 	clock.Store(time.Now().UnixMilli())
 	now := func() time.Time { return time.UnixMilli(clock.Load()) }
-	q := New(Config{Store: st, SignAhead: 64, TickInterval: 5 * time.Millisecond, BlockSize: 7, Now: now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	q := New(Config{Store: st, SignAhead: 64, TickInterval: 5 * time.Millisecond, BlockSize: 7, Now: now, Logger: slog.New(slog.DiscardHandler)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); q.Run(ctx) }()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -16,7 +15,7 @@ import (
 // secret is written, and returns the keys once the leader's queue wrote it.
 func TestWaitKeys(t *testing.T) {
 	st := openStore(t)
-	q := New(Config{Store: st, SignAhead: 64, TickInterval: 10 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	q := New(Config{Store: st, SignAhead: 64, TickInterval: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 	short, stop := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer stop()
 	if _, err := q.WaitKeys(short); !errors.Is(err, context.DeadlineExceeded) {

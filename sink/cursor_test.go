@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -40,7 +39,7 @@ func (g *gatedStore) Apply(ctx context.Context, c *sale.Command) (sale.Result, e
 // commit goes through, the committed cursor catches up with delivery.
 func TestDeliveryDoesNotWaitForTheCursor(t *testing.T) {
 	st := localstore.Leader(t)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := slog.New(slog.DiscardHandler)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	now := time.Now().UnixMilli()

@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -16,7 +15,7 @@ import (
 // the retention has passed, they go, and an idle store gets no command.
 func TestPruneOnlyWhatEverySinkHas(t *testing.T) {
 	st := localstore.Leader(t)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := slog.New(slog.DiscardHandler)
 	ctx := context.Background()
 	now := time.Now().UnixMilli()
 	apply := applier(t, ctx, st)

@@ -26,7 +26,7 @@ func MustOpen(tb testing.TB, mod func(*Config)) (*Service, Config) {
 		Dev:              true,
 		PageName:         "Floodgate",
 		PublicURL:        "https://status.example.com",
-		Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:           slog.New(slog.DiscardHandler),
 		RetryBase:        30 * time.Millisecond,
 		RetryMax:         200 * time.Millisecond,
 		AutoOpenAfter:    time.Hour, // tests that need automatic incidents set their own

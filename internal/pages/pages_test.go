@@ -3,7 +3,6 @@ package pages
 import (
 	"errors"
 	"html/template"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -22,7 +21,7 @@ func TestWriteDrawsInFullOrAnswersAClean500(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler)
 
 	w := httptest.NewRecorder()
 	set.Write(w, log, "hello", http.StatusTeapot, "<hi>", "failed")

@@ -4,7 +4,6 @@
 package localstore
 
 import (
-	"io"
 	"log/slog"
 	"testing"
 
@@ -16,7 +15,7 @@ import (
 // closes it when the test ends. Raft's own log is quiet.
 func Leader(tb testing.TB) *store.Store {
 	tb.Helper()
-	st, err := store.Open(store.Config{Dir: tb.TempDir(), Bootstrap: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	st, err := store.Open(store.Config{Dir: tb.TempDir(), Bootstrap: true, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		tb.Fatal(err)
 	}
