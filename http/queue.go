@@ -8,6 +8,7 @@ import (
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/internal/api"
+	"github.com/floodgate/floodgate/internal/handjson"
 	"github.com/floodgate/floodgate/internal/sse"
 	"github.com/floodgate/floodgate/queue"
 	"github.com/floodgate/floodgate/sale"
@@ -59,7 +60,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 // joinResponse, without reflection: every visitor joins once.
 func appendJoinResponse(b []byte, tok string, st queue.Status) []byte {
 	b = append(b, `{"ticket":`...)
-	b = api.AppendString(b, tok)
+	b = handjson.AppendString(b, tok)
 	b = append(b, ',')
 	n := len(b)
 	b = st.AppendJSON(b)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/internal/api"
+	"github.com/floodgate/floodgate/internal/handjson"
 )
 
 // The bodies of committed writes, read and written without reflection.
@@ -20,22 +21,22 @@ import (
 
 // quantityBody reads a body that is exactly `{"quantity":N}`.
 func quantityBody(b []byte) (int64, bool) {
-	rest, ok := api.CutPrefix(b, `{"quantity":`)
+	rest, ok := handjson.CutPrefix(b, `{"quantity":`)
 	if !ok {
 		return 0, false
 	}
-	n, rest, ok := api.PlainInt(rest)
+	n, rest, ok := handjson.PlainInt(rest)
 	return n, ok && string(rest) == "}"
 }
 
 // sessionBody reads a body that is exactly `{"session":"S"}`, S without
 // escapes (a session token is base64url and a dot).
 func sessionBody(b []byte) (string, bool) {
-	rest, ok := api.CutPrefix(b, `{"session":`)
+	rest, ok := handjson.CutPrefix(b, `{"session":`)
 	if !ok {
 		return "", false
 	}
-	s, rest, ok := api.PlainString(rest)
+	s, rest, ok := handjson.PlainString(rest)
 	return s, ok && string(rest) == "}"
 }
 
@@ -133,7 +134,7 @@ func appendOrder(b []byte, o floodgate.Order) ([]byte, bool) {
 
 // appendField appends key and s as a JSON string, as encoding/json writes it.
 func appendField(b []byte, key, s string) []byte {
-	return api.AppendString(append(b, key...), s)
+	return handjson.AppendString(append(b, key...), s)
 }
 
 // appendTime appends t as encoding/json writes a time.Time (its own

@@ -3,7 +3,7 @@ package identity
 import (
 	"encoding/json"
 
-	"github.com/floodgate/floodgate/internal/api"
+	"github.com/floodgate/floodgate/internal/handjson"
 )
 
 // Every order verifies its buyer's session, so the check is kept cheap: the
@@ -14,7 +14,7 @@ import (
 // decodeSessionClaims reads the claims of a session token: the shape
 // json.Marshal gives a sessionClaims (`{"sid":…,"sub":…,"prv":…,"exp":…}`,
 // sid and prv left out when empty) with strings without escapes is read
-// directly (api.PlainString, api.PlainInt); anything else through
+// directly (handjson.PlainString, handjson.PlainInt); anything else through
 // json.Unmarshal, which gives the same claims for that shape.
 func decodeSessionClaims(b []byte) (sessionClaims, error) {
 	if c, ok := decodeSessionClaimsFast(b); ok {
@@ -30,30 +30,30 @@ func decodeSessionClaimsFast(b []byte) (c sessionClaims, ok bool) {
 		return c, false
 	}
 	b = b[1:]
-	if rest, ok := api.CutPrefix(b, `"sid":`); ok {
-		if c.ID, b, ok = api.PlainString(rest); !ok {
+	if rest, ok := handjson.CutPrefix(b, `"sid":`); ok {
+		if c.ID, b, ok = handjson.PlainString(rest); !ok {
 			return c, false
 		}
-		if b, ok = api.CutPrefix(b, ","); !ok {
+		if b, ok = handjson.CutPrefix(b, ","); !ok {
 			return c, false
 		}
 	}
-	rest, ok := api.CutPrefix(b, `"sub":`)
+	rest, ok := handjson.CutPrefix(b, `"sub":`)
 	if !ok {
 		return c, false
 	}
-	if c.Customer, b, ok = api.PlainString(rest); !ok {
+	if c.Customer, b, ok = handjson.PlainString(rest); !ok {
 		return c, false
 	}
-	if rest, ok := api.CutPrefix(b, `,"prv":`); ok {
-		if c.Provider, b, ok = api.PlainString(rest); !ok {
+	if rest, ok := handjson.CutPrefix(b, `,"prv":`); ok {
+		if c.Provider, b, ok = handjson.PlainString(rest); !ok {
 			return c, false
 		}
 	}
-	if b, ok = api.CutPrefix(b, `,"exp":`); !ok {
+	if b, ok = handjson.CutPrefix(b, `,"exp":`); !ok {
 		return c, false
 	}
-	if c.Expires, b, ok = api.PlainInt(b); !ok {
+	if c.Expires, b, ok = handjson.PlainInt(b); !ok {
 		return c, false
 	}
 	return c, len(b) == 1 && b[0] == '}'

@@ -10,7 +10,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/floodgate/floodgate/internal/api"
+	"github.com/floodgate/floodgate/internal/handjson"
 	"github.com/floodgate/floodgate/internal/hmacpool"
 )
 
@@ -24,9 +24,9 @@ func appendClaims(dst []byte, c *Claims) ([]byte, error) {
 		return append(dst, b...), err
 	}
 	dst = append(dst, `{"drop":`...)
-	dst = api.AppendString(dst, c.Drop)
+	dst = handjson.AppendString(dst, c.Drop)
 	dst = append(dst, `,"vid":`...)
-	dst = api.AppendString(dst, c.Visitor)
+	dst = handjson.AppendString(dst, c.Visitor)
 	if c.Early {
 		dst = append(dst, `,"early":true`...)
 	}
@@ -39,11 +39,11 @@ func appendClaims(dst []byte, c *Claims) ([]byte, error) {
 	r := &c.RegisteredClaims
 	if r.Issuer != "" {
 		dst = append(dst, `,"iss":`...)
-		dst = api.AppendString(dst, r.Issuer)
+		dst = handjson.AppendString(dst, r.Issuer)
 	}
 	if r.Subject != "" {
 		dst = append(dst, `,"sub":`...)
-		dst = api.AppendString(dst, r.Subject)
+		dst = handjson.AppendString(dst, r.Subject)
 	}
 	if r.ExpiresAt != nil {
 		dst = append(dst, `,"exp":`...)
@@ -59,7 +59,7 @@ func appendClaims(dst []byte, c *Claims) ([]byte, error) {
 	}
 	if r.ID != "" {
 		dst = append(dst, `,"jti":`...)
-		dst = api.AppendString(dst, r.ID)
+		dst = handjson.AppendString(dst, r.ID)
 	}
 	return append(dst, '}'), nil
 }
@@ -104,42 +104,42 @@ func decodeFlatClaims(pb []byte, f *flatClaims) error {
 // int64 and a float64). It reports false for anything else.
 func decodeClaimsFast(b []byte, f *flatClaims) bool {
 	var ok bool
-	if b, ok = api.CutPrefix(b, `{"drop":`); !ok {
+	if b, ok = handjson.CutPrefix(b, `{"drop":`); !ok {
 		return false
 	}
-	if f.Drop, b, ok = api.PlainString(b); !ok {
+	if f.Drop, b, ok = handjson.PlainString(b); !ok {
 		return false
 	}
-	if b, ok = api.CutPrefix(b, `,"vid":`); !ok {
+	if b, ok = handjson.CutPrefix(b, `,"vid":`); !ok {
 		return false
 	}
-	if f.Visitor, b, ok = api.PlainString(b); !ok {
+	if f.Visitor, b, ok = handjson.PlainString(b); !ok {
 		return false
 	}
-	if b, ok = api.CutPrefix(b, `,"early":true`); ok {
+	if b, ok = handjson.CutPrefix(b, `,"early":true`); ok {
 		f.Early = true
 	}
-	if b, ok = api.CutPrefix(b, `,"seq":`); !ok {
+	if b, ok = handjson.CutPrefix(b, `,"seq":`); !ok {
 		return false
 	}
-	if f.Seq, b, ok = api.PlainInt(b); !ok {
+	if f.Seq, b, ok = handjson.PlainInt(b); !ok {
 		return false
 	}
-	if b, ok = api.CutPrefix(b, `,"pos":`); ok {
-		if f.Pos, b, ok = api.PlainInt(b); !ok {
+	if b, ok = handjson.CutPrefix(b, `,"pos":`); ok {
+		if f.Pos, b, ok = handjson.PlainInt(b); !ok {
 			return false
 		}
 	}
-	if b, ok = api.CutPrefix(b, `,"exp":`); !ok {
+	if b, ok = handjson.CutPrefix(b, `,"exp":`); !ok {
 		return false
 	}
 	var n int64
-	if n, b, ok = api.PlainInt(b); !ok {
+	if n, b, ok = handjson.PlainInt(b); !ok {
 		return false
 	}
 	f.Exp = float64(n)
-	if b, ok = api.CutPrefix(b, `,"iat":`); ok {
-		if n, b, ok = api.PlainInt(b); !ok {
+	if b, ok = handjson.CutPrefix(b, `,"iat":`); ok {
+		if n, b, ok = handjson.PlainInt(b); !ok {
 			return false
 		}
 		f.Iat = float64(n)

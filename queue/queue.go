@@ -15,8 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/floodgate/floodgate"
-	"github.com/floodgate/floodgate/internal/api"
 	"github.com/floodgate/floodgate/internal/defaults"
+	"github.com/floodgate/floodgate/internal/handjson"
 	"github.com/floodgate/floodgate/internal/ticker"
 	"github.com/floodgate/floodgate/sale"
 )
@@ -389,7 +389,7 @@ func (st Status) AppendJSON(b []byte) []byte {
 	}
 	if st.PauseReason != "" {
 		b = append(b, `,"pause_reason":`...)
-		b = api.AppendString(b, st.PauseReason)
+		b = handjson.AppendString(b, st.PauseReason)
 	}
 	return append(b, '}')
 }

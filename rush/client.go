@@ -17,7 +17,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/floodgate/floodgate/internal/api"
+	"github.com/floodgate/floodgate/internal/handjson"
 )
 
 // endpoint names a kind of request, for latency and status accounting.
@@ -475,6 +475,6 @@ func jsonObject(key, value string) []byte {
 	b = append(b, `{"`...)
 	b = append(b, key...)
 	b = append(b, `":`...)
-	b = api.AppendString(b, value)
+	b = handjson.AppendString(b, value)
 	return append(b, '}')
 }

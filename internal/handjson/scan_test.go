@@ -1,4 +1,4 @@
-package api
+package handjson
 
 import (
 	"encoding/json"
