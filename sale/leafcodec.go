@@ -2,8 +2,9 @@ package sale
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"strconv"
+
+	"github.com/floodgate/floodgate/internal/handjson"
 )
 
 // orderLeafFields is the leaf of order o, number i of its drop's log, whose
@@ -37,21 +38,13 @@ func admittedAt(h *Hold) int64 {
 // appendOrderLeaf appends the leaf of order o (number i of its drop's log,
 // hold h): the bytes json.Marshal gives for orderLeafFields(o, h, i),
 // written without reflection or time formatting, because every order's
-// answer carries its receipt and so its leaf. A drop or order id that
-// encoding/json would escape goes through json.Marshal.
+// answer carries its receipt and so its leaf.
 func appendOrderLeaf(dst []byte, o *Order, h *Hold, i int64) []byte {
-	if !plainJSON(o.Drop) || !plainJSON(o.ID) {
-		l := orderLeafFields(o, h, i)
-		b, _ := json.Marshal(l)
-		return append(dst, b...)
-	}
-	dst = append(dst, `{"type":"order","drop":"`...)
-	dst = append(dst, o.Drop...)
-	dst = append(dst, '"')
+	dst = append(dst, `{"type":"order","drop":`...)
+	dst = handjson.AppendString(dst, o.Drop)
 	if o.ID != "" {
-		dst = append(dst, `,"order":"`...)
-		dst = append(dst, o.ID...)
-		dst = append(dst, '"')
+		dst = append(dst, `,"order":`...)
+		dst = handjson.AppendString(dst, o.ID)
 	}
 	dst = append(dst, `,"customer_hash":"`...)
 	sum := customerHashSum(o.Drop, o.Customer)

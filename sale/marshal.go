@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"strings"
+
+	"github.com/floodgate/floodgate/internal/handjson"
 )
 
 // Marshal returns the canonical encoding of the state: JSON with sorted map
@@ -30,7 +32,7 @@ func (s *State) Marshal() ([]byte, error) {
 			continue
 		}
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if f.Anonymous || name == "" || name == "-" || opts != "" && opts != "omitempty" || !plainJSON(name) {
+		if f.Anonymous || name == "" || name == "-" || opts != "" && opts != "omitempty" {
 			return json.Marshal(s) // a field this writer does not know to write as encoding/json does
 		}
 		fv := v.Field(i)
@@ -41,9 +43,8 @@ func (s *State) Marshal() ([]byte, error) {
 			buf.WriteByte(',')
 		}
 		n++
-		buf.WriteByte('"')
-		buf.WriteString(name)
-		buf.WriteString(`":`)
+		writeString(&buf, name)
+		buf.WriteByte(':')
 		var err error
 		if w, ok := fv.Addr().Interface().(jsonWriter); ok {
 			err = w.writeJSON(&buf, enc)
@@ -82,25 +83,7 @@ func emptyJSON(v reflect.Value) bool {
 	return false
 }
 
-// plainJSON reports whether s is written in JSON as it is, between quotes:
-// printable ASCII that encoding/json does not escape.
-func plainJSON(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return false
-		}
-	}
-	return true
-}
-
 // writeString writes s as encoding/json does.
-func writeString(buf *bytes.Buffer, enc *json.Encoder, s string) error {
-	if plainJSON(s) {
-		buf.WriteByte('"')
-		buf.WriteString(s)
-		buf.WriteByte('"')
-		return nil
-	}
-	return encodeOne(enc, buf, s)
+func writeString(buf *bytes.Buffer, s string) {
+	buf.Write(handjson.AppendString(buf.AvailableBuffer(), s))
 }

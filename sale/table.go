@@ -198,9 +198,7 @@ func (t *table[T, P]) writeJSON(buf *bytes.Buffer, enc *json.Encoder) error {
 			buf.WriteByte(',')
 		}
 		p := t.at(int(i))
-		if err := writeString(buf, enc, P(p).id()); err != nil {
-			return err
-		}
+		writeString(buf, P(p).id())
 		buf.WriteByte(':')
 		if err := encodeOne(enc, buf, p); err != nil {
 			return err

@@ -118,13 +118,9 @@ func (x *TicketIndex) writeJSON(buf *bytes.Buffer, enc *json.Encoder) error {
 		if k > 0 {
 			buf.WriteByte(',')
 		}
-		if err := writeString(buf, enc, p.key); err != nil {
-			return err
-		}
+		writeString(buf, p.key)
 		buf.WriteByte(':')
-		if err := writeString(buf, enc, p.id); err != nil {
-			return err
-		}
+		writeString(buf, p.id)
 	}
 	buf.WriteByte('}')
 	return nil
