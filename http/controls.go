@@ -145,14 +145,12 @@ func decodeOptional(r *http.Request, v any) error {
 
 // AuditEntry is one entry of GET /api/v1/audit.
 type AuditEntry struct {
-	Seq    uint64    `json:"seq"`
-	At     time.Time `json:"at"`
-	Actor  string    `json:"actor"`
-	Tenant string    `json:"tenant,omitempty"`
-	From   string    `json:"from,omitempty"`
-	Action string    `json:"action"`
-	Target string    `json:"target"`
-	Detail string    `json:"detail,omitempty"`
+	Seq uint64    `json:"seq"`
+	At  time.Time `json:"at"`
+	sale.Operator
+	Action string `json:"action"`
+	Target string `json:"target"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // Audit returns the audit log as caller c may see it (a tenant sees its own
@@ -166,7 +164,7 @@ func (s *Server) Audit(c floodgate.Caller, target string, before uint64, limit i
 			if before > 0 && e.Seq >= before || target != "" && e.Target != target || !c.Sees(e.Tenant) {
 				continue
 			}
-			out = append(out, AuditEntry{Seq: e.Seq, At: sale.Time(e.At), Actor: e.Actor, Tenant: e.Tenant, From: e.From, Action: e.Action, Target: e.Target, Detail: e.Detail})
+			out = append(out, AuditEntry{Seq: e.Seq, At: sale.Time(e.At), Operator: e.Operator, Action: e.Action, Target: e.Target, Detail: e.Detail})
 		}
 	})
 	return out

@@ -29,11 +29,9 @@ type Operator struct {
 
 // AuditEntry is one change an operator made. At is unix milliseconds.
 type AuditEntry struct {
-	Seq    uint64 `json:"seq"`
-	At     int64  `json:"at"`
-	Actor  string `json:"actor"`
-	Tenant string `json:"tenant,omitempty"`
-	From   string `json:"from,omitempty"`
+	Seq uint64 `json:"seq"`
+	At  int64  `json:"at"`
+	Operator
 	Action string `json:"action"`
 	Target string `json:"target"`
 	Detail string `json:"detail,omitempty"`
@@ -142,8 +140,7 @@ func (s *State) auditNote(c *Command) Result {
 func (s *State) appendAudit(now int64, op *Operator, action, target, detail string) {
 	s.NextAudit++
 	s.Audit = append(s.Audit, AuditEntry{
-		Seq: s.NextAudit, At: now, Actor: op.Actor, Tenant: op.Tenant, From: op.From,
-		Action: action, Target: target, Detail: detail,
+		Seq: s.NextAudit, At: now, Operator: *op, Action: action, Target: target, Detail: detail,
 	})
 	if len(s.Audit) > MaxAudit {
 		s.Audit = append(s.Audit[:0:0], s.Audit[len(s.Audit)-MaxAudit:]...)

@@ -1,6 +1,7 @@
 package sale
 
 import (
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -207,5 +208,24 @@ func TestFairnessFigures(t *testing.T) {
 	}
 	if tau < 0.6 || tau >= 1 {
 		t.Fatalf("tau over all admitted %v: want FIFO after the opening", tau)
+	}
+}
+
+// TestAuditEntryJSON pins an audit entry's bytes in the snapshot: the
+// operator's fields sit between at and action, the empty ones left out.
+func TestAuditEntryJSON(t *testing.T) {
+	for _, c := range []struct {
+		e    AuditEntry
+		want string
+	}{
+		{AuditEntry{Seq: 7, At: 1767225600123, Operator: Operator{Actor: "fgk_a_1", Tenant: "a", From: "192.0.2.1"}, Action: "drop.pause", Target: "d", Detail: "why"},
+			`{"seq":7,"at":1767225600123,"actor":"fgk_a_1","tenant":"a","from":"192.0.2.1","action":"drop.pause","target":"d","detail":"why"}`},
+		{AuditEntry{Seq: 1, At: 0, Operator: Operator{Actor: "root"}, Action: "drop.close", Target: "d"},
+			`{"seq":1,"at":0,"actor":"root","action":"drop.close","target":"d"}`},
+	} {
+		got, err := json.Marshal(c.e)
+		if err != nil || string(got) != c.want {
+			t.Errorf("json.Marshal(%+v) = %s, %v\nwant %s", c.e, got, err, c.want)
+		}
 	}
 }
