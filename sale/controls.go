@@ -27,6 +27,11 @@ type Operator struct {
 	From   string `json:"from,omitempty"` // client address
 }
 
+// tooLong reports whether one of op's fields is longer than MaxKeyLength.
+func (op *Operator) tooLong() bool {
+	return len(op.Actor) > MaxKeyLength || len(op.Tenant) > MaxKeyLength || len(op.From) > MaxKeyLength
+}
+
 // AuditEntry is one change an operator made. At is unix milliseconds.
 type AuditEntry struct {
 	Seq uint64 `json:"seq"`
@@ -85,7 +90,7 @@ func (s *State) audited(c *Command) Result {
 	if in == nil || in.Kind == KindAudited || in.Kind == KindAuditNote || c.Op == nil {
 		return refuse(floodgate.EInvalid, "An audited command needs an operator and an inner command.")
 	}
-	if len(c.Op.Actor) > MaxKeyLength || len(c.Op.Tenant) > MaxKeyLength || len(c.Op.From) > MaxKeyLength {
+	if c.Op.tooLong() {
 		return refuse(floodgate.EInvalid, "The operator's actor, tenant and address are at most %d bytes.", MaxKeyLength)
 	}
 	inner := *in
@@ -129,8 +134,7 @@ func (s *State) audited(c *Command) Result {
 // auditNote records a change made outside the sale state (an incident, a
 // maintenance window) in the same audit log.
 func (s *State) auditNote(c *Command) Result {
-	if c.Op == nil || c.Action == "" || len(c.Action) > 64 || len(c.Target) > MaxKeyLength || len(c.Detail) > 1000 ||
-		len(c.Op.Actor) > MaxKeyLength || len(c.Op.Tenant) > MaxKeyLength || len(c.Op.From) > MaxKeyLength {
+	if c.Op == nil || c.Op.tooLong() || c.Action == "" || len(c.Action) > 64 || len(c.Target) > MaxKeyLength || len(c.Detail) > 1000 {
 		return refuse(floodgate.EInvalid, "An audit note needs an operator, an action of at most 64 bytes, a target and a detail of at most 1000 bytes.")
 	}
 	s.appendAudit(c.Now, c.Op, c.Action, c.Target, c.Detail)

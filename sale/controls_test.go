@@ -155,6 +155,13 @@ func TestAuditOfCreateAndCloseAndNotes(t *testing.T) {
 		t.Fatalf("audited without an inner command: %v", res.Err)
 	}
 	mustRefuse(t, s, Command{Kind: KindAuditNote, Now: t0, Op: &Operator{Actor: "admin"}}, floodgate.EInvalid)
+	// An operator field over MaxKeyLength is refused, in a change or a note.
+	long := strings.Repeat("x", MaxKeyLength+1)
+	for _, op := range []Operator{{Actor: long}, {Actor: "admin", Tenant: long}, {Actor: "admin", From: long}} {
+		inner := Command{Kind: KindCloseDrop, Now: t0, Drop: "d"}
+		mustRefuse(t, s, Command{Kind: KindAudited, Now: t0, Op: &op, Inner: &inner}, floodgate.EInvalid)
+		mustRefuse(t, s, Command{Kind: KindAuditNote, Now: t0, Op: &op, Action: "incident.create", Target: "inc_2", Detail: "d"}, floodgate.EInvalid)
+	}
 	// A refused inner command writes no entry.
 	mustRefuse(t, s, asAdmin(Command{Kind: KindCloseDrop, Now: t0, Drop: "nope"}), floodgate.ENotFound)
 	if len(s.Audit) != 3 {
