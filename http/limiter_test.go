@@ -71,7 +71,9 @@ func TestStreamLimiter(t *testing.T) {
 // budget by ticket, calls without a ticket count against the address only,
 // and the address as a whole is capped.
 func TestRequestLimitPerTicket(t *testing.T) {
-	s := &Server{reqs: newLimiter(1, 2), ipReqs: newLimiter(10, 20)}
+	// Rates slow enough that no token comes back while the test runs, even
+	// on a loaded machine: only the bursts count.
+	s := &Server{reqs: newLimiter(0.001, 2), ipReqs: newLimiter(0.01, 20)}
 	ip := netip.MustParseAddr("198.18.0.7")
 	req := func(ticket string) *http.Request {
 		r := httptest.NewRequest(http.MethodGet, "/api/v1/drops/d/queue", nil)
