@@ -241,7 +241,7 @@ func StatusOf(d *sale.Drop, early bool, seq int64, now int64) Status {
 		st.State = floodgate.QueueClosed
 	case d.Sold >= d.Spec.Stock || d.Available+d.Held+d.AwaitingPayment == 0:
 		st.State = floodgate.QueueSoldOut
-	case known && pos < d.AdmittedUpTo:
+	case known && d.Admitted(pos, 1):
 		st.State = floodgate.QueueAdmitted
 	default:
 		st.State = floodgate.QueueWaiting
@@ -256,7 +256,15 @@ func StatusOf(d *sale.Drop, early bool, seq int64, now int64) Status {
 	if st.State != floodgate.QueueWaiting {
 		return st
 	}
-	st.Ahead = d.Ahead(pos)
+	if pos < d.AdmittedUpTo {
+		// An uncounted position the counter passed, with every unit left
+		// promised (sale/uncounted.go): a unit that comes back goes to the
+		// next admission step first, so the visitor waits behind everyone
+		// reported and not yet admitted.
+		st.Ahead = d.Ahead(max(d.Issued, d.AdmittedUpTo))
+	} else {
+		st.Ahead = d.Ahead(pos)
+	}
 	rate := max(d.Spec.AdmitPerSecond, 1)
 	st.ETASeconds = (st.Ahead + rate - 1) / rate
 	if !d.Started {

@@ -27,8 +27,9 @@ import "slices"
 // Fairness is untouched: every early index keeps the position the committed
 // seed gives it, so the real early arrivals stay in random order and nobody
 // moves ahead of anyone. A visitor who does hold an index of a gap (handed
-// out by the lost leader after its last report) keeps that position and is
-// admitted as soon as the counter passes it, like a visitor in a late gap.
+// out by the lost leader after its last report) keeps that position; once
+// the counter passed it, the visitor is uncounted, like one in a late gap,
+// and is admitted to a unit nobody was promised (uncounted.go).
 type DropEarly struct {
 	EarlyIssued int64 `json:"early_issued,omitempty"`
 	EarlyGaps   []Gap `json:"early_gaps,omitempty"` // early index ranges, until the opening
@@ -151,7 +152,8 @@ func (d *Drop) earlySkipped(pos int64) bool {
 // cover every position the counter passed. Nobody is admitted by it: the
 // positions count neither against the rate nor against the stock. A visitor
 // who does hold a ticket of the gap (handed out by the lost leader after its
-// last report) may take a hold from now on; it resolves no admission step.
+// last report) is uncounted: it may take a unit nobody was promised
+// (uncounted.go), and its hold resolves no admission step.
 func (d *Drop) passGap(now, to int64) {
 	d.Log = append(room(d.Log), LogRecord{Type: LeafAdmit, At: now, From: d.AdmittedUpTo, To: to, Gap: true})
 	d.AdmittedUpTo = to

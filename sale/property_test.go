@@ -434,6 +434,13 @@ func (ck *checker) step(tb testing.TB, s *State, buf []byte) (res Result, ok boo
 		if !known || pos >= d.AdmittedUpTo {
 			tb.Fatalf("a hold was given at position %d (known %v) with admission at %d", pos, known, d.AdmittedUpTo)
 		}
+		// A hold never takes a unit promised to another admitted visitor:
+		// one uncounted takes only units nobody was promised. (Admission
+		// counts a unit per visitor: a counted visitor who holds several
+		// units may leave another without, as per_customer_limit allows.)
+		if (c.Quantity == 1 || !d.Counted(pos)) && b.unresolved <= b.avail && d.Unresolved() > d.Available {
+			tb.Fatalf("a hold at position %d (counted %v) left %d admitted visitors undecided for %d units", pos, d.Counted(pos), d.Unresolved(), d.Available)
+		}
 	case c.Kind == KindOrder && res.Created:
 		d := s.Drops[res.Order.Drop]
 		wantSold := before[res.Order.Drop].counts[2]

@@ -8,14 +8,29 @@ import "slices"
 // per drop after each applied batch. prev is the view published before; it
 // is returned as is when none of what status reads changed. The view is
 // derived data, never part of the state or its snapshots, and nothing in it
-// is written after it is returned: Gaps are copied, Batches folded into one
-// with the same count of unresolved admissions, and EarlySkip shares the
-// state's array from the counter on (the state never writes an element of
+// is written after it is returned: Gaps are copied, Batches copied with
+// contiguous steps merged (the same positions, the same count of
+// unresolved admissions), and EarlySkip shares the state's array from the
+// first step inside its window on (the state never writes an element of
 // it in place, see forgetEarlySkip).
 func (d *Drop) QueueView(prev *Drop) *Drop {
-	skip := d.EarlySkip[d.earlySkipFrom(d.AdmittedUpTo):]
-	unresolved := d.Unresolved()
-	if prev != nil && sameQueueView(prev, d, skip, unresolved) {
+	// The steps inside their window, contiguous ones merged: status tells
+	// a counted position from an uncounted one (uncounted.go).
+	var batches []AdmitBatch
+	for _, b := range d.Batches {
+		if n := len(batches); n > 0 && batches[n-1].To == b.From {
+			batches[n-1].To = b.To
+			batches[n-1].Resolved += b.Resolved
+			continue
+		}
+		batches = append(batches, AdmitBatch{From: b.From, To: b.To, Resolved: b.Resolved})
+	}
+	below := d.AdmittedUpTo
+	if len(batches) > 0 {
+		below = min(below, batches[0].From)
+	}
+	skip := d.EarlySkip[d.earlySkipFrom(below):]
+	if prev != nil && sameQueueView(prev, d, skip, batches) {
 		return prev
 	}
 	v := &Drop{
@@ -29,6 +44,7 @@ func (d *Drop) QueueView(prev *Drop) *Drop {
 		Seed:            d.Seed,
 		EarlyTotal:      d.EarlyTotal,
 		LateNext:        d.LateNext,
+		Issued:          d.Issued,
 		AdmittedUpTo:    d.AdmittedUpTo,
 		Gaps:            slices.Clone(d.Gaps),
 		Paused:          d.Paused,
@@ -37,21 +53,19 @@ func (d *Drop) QueueView(prev *Drop) *Drop {
 	if len(skip) > 0 {
 		v.EarlySkip = skip[:len(skip):len(skip)]
 	}
-	if unresolved != 0 {
-		v.Batches = []AdmitBatch{{From: d.AdmittedUpTo - unresolved, To: d.AdmittedUpTo}}
-	}
+	v.Batches = batches
 	return v
 }
 
 // sameQueueView reports whether view v still answers as d does.
-func sameQueueView(v, d *Drop, skip []int64, unresolved int64) bool {
+func sameQueueView(v, d *Drop, skip []int64, batches []AdmitBatch) bool {
 	return v.Available == d.Available && v.Held == d.Held && v.Sold == d.Sold &&
 		v.Closed == d.Closed && v.AwaitingPayment == d.AwaitingPayment &&
 		v.Started == d.Started && v.Seed == d.Seed && v.EarlyTotal == d.EarlyTotal &&
-		v.LateNext == d.LateNext && v.AdmittedUpTo == d.AdmittedUpTo &&
+		v.LateNext == d.LateNext && v.Issued == d.Issued && v.AdmittedUpTo == d.AdmittedUpTo &&
 		v.Paused == d.Paused && v.PauseReason == d.PauseReason &&
 		v.Spec.Stock == d.Spec.Stock && v.Spec.StartsAt == d.Spec.StartsAt &&
 		v.Spec.AdmitPerSecond == d.Spec.AdmitPerSecond && v.Spec.ID == d.Spec.ID &&
-		v.Unresolved() == unresolved && slices.Equal(v.Gaps, d.Gaps) &&
+		slices.Equal(v.Batches, batches) && slices.Equal(v.Gaps, d.Gaps) &&
 		len(v.EarlySkip) == len(skip) && (len(skip) == 0 || &v.EarlySkip[0] == &skip[0])
 }

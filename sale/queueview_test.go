@@ -13,8 +13,8 @@ type statusInputs struct {
 	AdmittedUpTo, Unresolved                                                int64
 	Closed, Started, Paused                                                 bool
 	PauseReason                                                             string
-	Pos, Ahead                                                              int64
-	Known                                                                   bool
+	Pos, Ahead, AheadOfIssued                                               int64
+	Known, Admitted                                                         bool
 }
 
 func inputsOf(d *Drop, early bool, seq int64) statusInputs {
@@ -28,6 +28,8 @@ func inputsOf(d *Drop, early bool, seq int64) statusInputs {
 	}
 	if known {
 		in.Ahead = d.Ahead(pos)
+		in.Admitted = d.Admitted(pos, 1)
+		in.AheadOfIssued = d.Ahead(max(d.Issued, d.AdmittedUpTo))
 	}
 	return in
 }

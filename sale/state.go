@@ -467,6 +467,11 @@ func (s *State) hold(c *Command) Result {
 	if d.Available < c.Quantity {
 		return refuse(floodgate.ESoldOut, "Only %d left; ask for fewer.", d.Available)
 	}
+	if !d.Admitted(pos, c.Quantity) {
+		// An uncounted position (uncounted.go): the units left are
+		// promised to visitors admitted inside their window.
+		return refuse(floodgate.ENotAdmitted, "The units left are promised to visitors admitted before you came; keep this page open: a unit that comes back is offered again.")
+	}
 	s.NextHold++
 	id, ticketKey := newID("h_", s.NextHold, c.Visitor, c.Drop, '/', c.Visitor)
 	h, hi := s.Holds.addNumbered(Hold{

@@ -142,10 +142,15 @@ func TestAdmissionNeverBeyondStockAndLapses(t *testing.T) {
 	// slots of its 3 unresolved visitors go back to the queue.
 	tickAdmits(t, s, "d", now+4999, 6, "before the window ended", is)
 	tickAdmits(t, s, "d", now+5000, 9, "after the first batch lapsed", is)
-	// A lapsed visitor whose position is below the counter may still hold
-	// if there is stock; stock, not the window, is what protects the sale.
-	mustOK(t, s, holdCmd("d", "v2", 2, 1, now+6100))
-	wantCounts(t, s, "d", 3, 2, 0)
+	// A lapsed visitor whose position is below the counter may not take a
+	// unit promised to the visitors admitted since: 4 available, 4 of them
+	// unresolved (uncounted.go).
+	mustRefuse(t, s, holdCmd("d", "v2", 2, 1, now+6100), floodgate.ENotAdmitted)
+	wantCounts(t, s, "d", 4, 1, 0)
+	for pos := int64(5); pos < 9; pos++ {
+		mustOK(t, s, holdCmd("d", fmt.Sprintf("v%d", pos), pos, 1, now+6200))
+	}
+	wantCounts(t, s, "d", 0, 5, 0)
 }
 
 func TestNotAdmittedBeforeTurn(t *testing.T) {
