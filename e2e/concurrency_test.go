@@ -254,8 +254,9 @@ func buy(ctx context.Context, c *testkit.Client, h *history, client int, drop, c
 			h.add(client, opHold, call, ret, stockOutput{})
 			time.Sleep(time.Duration(50+rand.IntN(100)) * time.Millisecond)
 		case floodgate.ENotAdmitted:
-			// The status is read from a replica that may be a tick ahead of
-			// nothing here (one node), so this should not happen; retry.
+			// A slow buyer's admission lapsed: it is admitted again only
+			// to a unit nobody admitted since was promised (sale/
+			// uncounted.go); back to waiting.
 			time.Sleep(50 * time.Millisecond)
 		default:
 			return fail("hold: %v", err)
