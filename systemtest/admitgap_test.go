@@ -1,7 +1,12 @@
 package systemtest
 
 import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -113,10 +118,48 @@ func TestLostLeaderGapAdmitsNoMoreThanStock(t *testing.T) {
 	// arrival's is 0 at its join.)
 	t.Logf("%d visitors (%d joined the first leader) at positions %v; admitted_up_to %d; %d admitted %v, %d held, %d refused at the hold %v; available %d held %d",
 		len(tickets), onFirst, positions, d.AdmittedUpTo, admitted, admittedAt, held, refused, refusals, d.Available, d.Held)
+	t.Logf("the log's moves of the counter: %s", admitLeaves(t, cl, "gap"))
 	if refused > 0 {
 		t.Errorf("%d visitors were told they were admitted and then refused a hold (%d units, %d admitted)", refused, stock, admitted)
 	}
 	if held != stock || d.Available != 0 || d.Held != stock {
 		t.Errorf("%d holds, drop available %d held %d; want every one of the %d units held", held, d.Available, d.Held, stock)
 	}
+}
+
+// admitLeaves describes the start and admit leaves of drop's transparency
+// log: where the early arrivals ended and each move of the counter.
+func admitLeaves(t *testing.T, cl *testkit.Client, drop string) string {
+	t.Helper()
+	var out struct {
+		Entries []struct {
+			Data string `json:"data"`
+		} `json:"entries"`
+	}
+	if _, err := cl.Call(testkit.Context(t, 10*time.Second), http.MethodGet, "/api/v1/drops/"+drop+"/log/entries", nil, nil, &out); err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, e := range out.Entries {
+		raw, _ := base64.StdEncoding.DecodeString(e.Data)
+		var l struct {
+			Type       string `json:"type"`
+			EarlyTotal *int64 `json:"early_total"`
+			From, To   *int64
+			Gap        bool `json:"gap"`
+		}
+		if json.Unmarshal(raw, &l) != nil {
+			continue
+		}
+		switch {
+		case l.Type == "start" && l.EarlyTotal != nil:
+			fmt.Fprintf(&b, " start(early_total %d)", *l.EarlyTotal)
+		case l.Type == "admit" && l.From != nil && l.To != nil:
+			fmt.Fprintf(&b, " [%d,%d)", *l.From, *l.To)
+			if l.Gap {
+				b.WriteString("gap")
+			}
+		}
+	}
+	return b.String()
 }
