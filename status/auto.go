@@ -35,7 +35,12 @@ func (s *Service) Observe(sig Signal) {
 		return
 	}
 	if !s.writer() {
-		return // the leader watches its own signals and writes the incidents
+		// The leader watches its own signals and writes the incidents;
+		// what this node saw while it led is no longer its to show.
+		s.mu.Lock()
+		delete(s.live, key)
+		s.mu.Unlock()
+		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -46,6 +51,7 @@ func (s *Service) Observe(sig Signal) {
 		s.signals[key] = g
 	}
 	changed := !ok
+	since := s.observeLiveLocked(key, sig.OK, g, now)
 	if !sig.OK {
 		var comps []string
 		for _, c := range strings.Split(sig.Component, ",") {
@@ -68,9 +74,10 @@ func (s *Service) Observe(sig Signal) {
 			changed = true
 		}
 		if !g.Bad {
-			g.Bad, g.BadSince = true, now
+			g.Bad, g.BadSince = true, since
 			changed = true
 		}
+		s.noteLiveLocked(g)
 	} else if g.Bad {
 		g.Bad, g.GoodSince = false, now
 		changed = true
@@ -114,6 +121,8 @@ func (s *Service) evaluateSignalLocked(g *signalState, now time.Time) {
 	}
 	informational := g.Impact == ImpactNone
 	switch {
+	case !g.Bad && inc == nil && s.live[g.Key].shown():
+		s.recordLateLocked(g)
 	case g.Bad && inc == nil:
 		if !informational && now.Sub(g.BadSince) < s.cfg.AutoOpenAfter {
 			return
@@ -127,10 +136,19 @@ func (s *Service) evaluateSignalLocked(g *signalState, now time.Time) {
 			msg = g.Title
 		}
 		opened, err := s.createIncidentLocked(IncidentInput{Name: g.Title, Status: status, Impact: g.Impact, Message: msg,
-			Components: g.Components, Response: response}, g.Key, "auto")
+			Components: g.Components, Response: response}, g.Key, "auto", g.BadSince)
 		if err != nil {
+			if l := s.live[g.Key]; l != nil && !informational {
+				if l.unrecorded.IsZero() {
+					l.unrecorded = now
+					s.log.Warn("showing an automatic incident that could not be recorded; it is recorded once writes succeed", "signal", g.Key)
+				}
+			}
 			s.log.Error("could not open an automatic incident", "signal", g.Key, "err", err)
 			return
+		}
+		if l := s.live[g.Key]; l != nil {
+			l.unrecorded = time.Time{}
 		}
 		g.IncidentID = opened.ID
 		s.saveSignalLocked(g)
@@ -154,6 +172,28 @@ func (s *Service) evaluateSignalLocked(g *signalState, now time.Time) {
 			s.autoUpdateLocked(inc.ID, StatusMonitoring, "The automatic check is healthy again; we are watching to be sure it stays so.")
 		}
 	}
+}
+
+// recordLateLocked records the incident of a signal that was shown live,
+// unrecorded, and is good again now that its incident can be written: the
+// problem happened, so it gets its incident (from when it began), which then
+// resolves like any other.
+func (s *Service) recordLateLocked(g *signalState) {
+	l := s.live[g.Key]
+	msg := l.message
+	if msg == "" {
+		msg = l.title
+	}
+	msg += " This was shown on the status page while it happened, and recorded once it could be."
+	opened, err := s.createIncidentLocked(IncidentInput{Name: l.title, Status: StatusInvestigating, Impact: l.impact, Message: msg,
+		Components: l.components, Response: defaultAutoResponseMessage}, g.Key, "auto", l.since)
+	if err != nil {
+		s.log.Error("could not record an automatic incident shown live", "signal", g.Key, "err", err)
+		return
+	}
+	delete(s.live, g.Key)
+	g.IncidentID = opened.ID
+	s.saveSignalLocked(g)
 }
 
 func (s *Service) autoUpdateLocked(id, status, msg string) bool {

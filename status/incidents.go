@@ -52,10 +52,13 @@ const (
 func (s *Service) CreateIncident(in IncidentInput) (*Incident, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.createIncidentLocked(in, "", "admin")
+	return s.createIncidentLocked(in, "", "admin", time.Time{})
 }
 
-func (s *Service) createIncidentLocked(in IncidentInput, signalKey, by string) (*Incident, error) {
+// createIncidentLocked opens an incident; a non-zero started earlier than
+// now is when it began (an automatic incident that could not be recorded at
+// once).
+func (s *Service) createIncidentLocked(in IncidentInput, signalKey, by string, started time.Time) (*Incident, error) {
 	var t texts
 	name := t.check("name", in.Name, true, maxName)
 	msg := t.check("message", in.Message, true, maxMessage)
@@ -81,8 +84,12 @@ func (s *Service) createIncidentLocked(in IncidentInput, signalKey, by string) (
 		return nil, err
 	}
 	now := s.now()
+	created := now
+	if !started.IsZero() && started.Before(now) {
+		created = started
+	}
 	inc := &Incident{ID: newID("inc"), Name: name, Status: in.Status, Impact: in.Impact, Components: comps,
-		Fact: msg, Cause: cause, Response: response, CreatedAt: now, UpdatedAt: now, SignalKey: signalKey,
+		Fact: msg, Cause: cause, Response: response, CreatedAt: created, UpdatedAt: now, SignalKey: signalKey,
 		Updates: []Update{{ID: newID("upd"), Status: in.Status, Body: msg, CreatedAt: now, Auto: signalKey != ""}}}
 	if in.Status == StatusMonitoring {
 		inc.MonitoringAt = now

@@ -196,6 +196,12 @@ func (s *Service) importMirror(sum Summary, doc IncidentsDoc) error {
 			if sp.ID == "" || (ok && cur.Source != incidentSourceMirror) {
 				continue
 			}
+			if sp.Floodgate != nil && sp.Floodgate.Unrecorded {
+				// Shown live by the core until it can record it: the
+				// indicator and component statuses above carry it, and
+				// the recorded incident (another id) follows.
+				continue
+			}
 			next := fromSP(sp)
 			if ok {
 				next.OutageNoticeAt = cur.OutageNoticeAt

@@ -20,7 +20,14 @@ type memLog struct {
 	recs    map[string]memRec
 	changed chan struct{}
 	leader  atomic.Int32
+	// refuse makes every proposal fail, as the cluster log does while the
+	// leader's data disk is full.
+	refuse atomic.Bool
 }
+
+// errLogFull is what a refused proposal says; nothing of it may reach a
+// public answer.
+var errLogFull = errors.New("append /var/lib/secret-path/wal/00001.wal: no space left on device")
 
 type memRec struct {
 	seq   uint64
@@ -42,6 +49,9 @@ func (n *memNode) IsLeader() bool { return n.l.leader.Load() == n.id }
 func (n *memNode) Propose(ctx context.Context, ops []Op) error {
 	if !n.IsLeader() {
 		return errors.New("not the leader")
+	}
+	if n.l.refuse.Load() {
+		return errLogFull
 	}
 	l := n.l
 	l.mu.Lock()

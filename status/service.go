@@ -121,6 +121,7 @@ type Service struct {
 	subscribers  map[string]*Subscriber
 	outbox       map[string]*Delivery
 	signals      map[string]*signalState
+	live         map[string]*liveSignal // this node's own view of bad signals (live.go)
 	inflight     map[string]bool
 	affected     AffectedSource
 	noticeTried  map[string]time.Time // incident id → last try of its outage notice
@@ -176,6 +177,7 @@ func Open(cfg Config) (*Service, error) {
 		subscribers:  map[string]*Subscriber{},
 		outbox:       map[string]*Delivery{},
 		signals:      map[string]*signalState{},
+		live:         map[string]*liveSignal{},
 		inflight:     map[string]bool{},
 		noticeTried:  map[string]time.Time{},
 		subscribeIPs: map[string]*ipWindow{},

@@ -119,6 +119,9 @@ type Extension struct {
 	Auto         bool       `json:"auto,omitempty"`
 	Postmortem   string     `json:"postmortem,omitempty"`
 	PostmortemAt *time.Time `json:"postmortem_at,omitempty"`
+	// Unrecorded marks a problem this node sees now whose incident could
+	// not be recorded yet (see live.go); it is recorded once it can be.
+	Unrecorded bool `json:"unrecorded,omitempty"`
 }
 
 var indicatorDescription = map[string]string{
@@ -170,6 +173,7 @@ func (s *Service) componentStatusesLocked(now time.Time) map[string]string {
 			worse(id, componentStatusFor(inc.Impact))
 		}
 	}
+	s.liveComponentsLocked(worse)
 	for id, c := range s.components {
 		if c.GroupID != "" {
 			if g, ok := s.components[c.GroupID]; ok && g.Group {
@@ -277,6 +281,13 @@ func (s *Service) summaryLocked(now time.Time) Summary {
 		}
 	}
 	worst := ImpactNone
+	// What this node sees now but could not record comes first.
+	for _, inc := range s.liveIncidentsLocked(statuses) {
+		sum.Incidents = append(sum.Incidents, inc)
+		if inc.Status != StatusMonitoring && impactRank[inc.Impact] > impactRank[worst] {
+			worst = inc.Impact
+		}
+	}
 	for _, inc := range s.sortedIncidentsLocked() {
 		if inc.UpdatedAt.After(updated) {
 			updated = inc.UpdatedAt

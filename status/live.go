@@ -1,0 +1,138 @@
+package status
+
+import (
+	"sort"
+	"strings"
+	"time"
+)
+
+// liveSignal is what the writing node saw itself of a bad health signal,
+// kept in memory only. It outlives a failed write (with a Replica, a failed
+// proposal reads every record back from the log, signals included), so the
+// open delay counts from when the problem began, and the page can show a
+// problem whose incident could not be recorded: when the status records
+// cannot be written (the node's data disk is full), the problem the signal
+// reports is often the very reason.
+//
+// Only the node that evaluates signals (the leader, or a node alone) keeps
+// them, and only its own page shows them: other nodes show what the log
+// holds, one truth across nodes, plus nothing they did not see themselves.
+type liveSignal struct {
+	since      time.Time // bad since, as this node saw it
+	unrecorded time.Time // zero, or when opening its incident first failed
+	goodSince  time.Time // zero while bad
+	title      string
+	message    string
+	impact     string
+	components []string
+}
+
+// shown reports whether the page shows the signal as a live, unrecorded
+// incident.
+func (l *liveSignal) shown() bool { return l != nil && !l.unrecorded.IsZero() }
+
+// observeLiveLocked keeps this node's own memory of a signal. It returns
+// when the signal has been bad since, as far as this node knows (zero when
+// it is good).
+func (s *Service) observeLiveLocked(key string, ok bool, g *signalState, now time.Time) time.Time {
+	l := s.live[key]
+	if ok {
+		switch {
+		case l == nil:
+		case !l.shown():
+			delete(s.live, key)
+		case l.goodSince.IsZero():
+			l.goodSince = now
+		}
+		return time.Time{}
+	}
+	if l == nil {
+		l = &liveSignal{since: now}
+		if g.Bad && !g.BadSince.IsZero() && g.BadSince.Before(now) {
+			l.since = g.BadSince
+		}
+		s.live[key] = l
+	}
+	l.goodSince = time.Time{}
+	return l.since
+}
+
+// noteLiveLocked copies what the page would show of a bad signal.
+func (s *Service) noteLiveLocked(g *signalState) {
+	if l := s.live[g.Key]; l != nil && g.Bad {
+		l.title, l.message, l.impact = g.Title, g.Message, g.Impact
+		l.components = append(l.components[:0], g.Components...)
+	}
+}
+
+// liveID is the id the page gives a live, unrecorded incident; it is never
+// the id of a recorded one ("inc_...").
+func liveID(key string) string {
+	return "live_" + strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-' {
+			return r
+		}
+		return '-'
+	}, strings.ToLower(key))
+}
+
+// liveIncidentsLocked returns the live, unrecorded incidents as the page
+// shows them, newest first. Their text is only the signal's own title and
+// message, never the error that kept them from being recorded.
+func (s *Service) liveIncidentsLocked(statuses map[string]string) []SPIncident {
+	var out []SPIncident
+	for key, l := range s.live {
+		if !l.shown() || l.title == "" {
+			continue
+		}
+		status, updated := StatusInvestigating, l.unrecorded
+		body := l.message
+		if body == "" {
+			body = l.title
+		}
+		if !l.goodSince.IsZero() {
+			status, updated = StatusMonitoring, l.goodSince
+			body = "The automatic check is healthy again; we are watching to be sure it stays so."
+		}
+		id := liveID(key)
+		inc := SPIncident{ID: id, Name: l.title, Status: status, CreatedAt: l.since, UpdatedAt: updated, Impact: l.impact,
+			StartedAt: l.since, PageID: pageID, Components: []SPComponent{},
+			IncidentUpdates: []SPUpdate{{ID: id + "_u", Status: status, Body: body, IncidentID: id,
+				CreatedAt: updated, UpdatedAt: updated, DisplayAt: updated}},
+			Floodgate: &Extension{Fact: l.message, Auto: true, Unrecorded: true}}
+		if status == StatusMonitoring {
+			t := l.goodSince
+			inc.MonitoringAt = &t
+		}
+		for _, id := range l.components {
+			if c, ok := s.components[id]; ok {
+				inc.Components = append(inc.Components, s.spComponentLocked(c, statuses[id]))
+			}
+		}
+		out = append(out, inc)
+	}
+	sortNewestFirst(out)
+	return out
+}
+
+func sortNewestFirst(incs []SPIncident) {
+	sort.Slice(incs, func(i, j int) bool {
+		if !incs[i].CreatedAt.Equal(incs[j].CreatedAt) {
+			return incs[i].CreatedAt.After(incs[j].CreatedAt)
+		}
+		return incs[i].ID > incs[j].ID
+	})
+}
+
+// liveComponentsLocked marks the components of live, unrecorded problems
+// that are still bad.
+func (s *Service) liveComponentsLocked(worse func(id, st string)) {
+	for _, l := range s.live {
+		if !l.shown() || !l.goodSince.IsZero() {
+			continue
+		}
+		for _, id := range l.components {
+			worse(id, componentStatusFor(l.impact))
+		}
+	}
+}
