@@ -20,19 +20,36 @@ type Health struct {
 	Answers func() (total, failed uint64)
 	// Drops lists every drop with its state.
 	Drops func() []floodgate.Drop
+	// DiskFull reports whether this node's data disk is full (or failing),
+	// so that it takes no writes (store.Store.DiskFault); nil means never.
+	DiskFull func() bool
 }
+
+// Disk-full signal: its wording is all the page says of it (the store's
+// error, with paths and times, stays in the node's log).
+const (
+	diskFullTitle   = "Checkout is paused: a server's disk is full"
+	diskFullMessage = "A server's data disk is full, so new holds, orders and queue places cannot be saved and checkout is paused. " +
+		"Holds, orders and queue places already acknowledged are kept. Checkout resumes on its own once there is room again."
+)
 
 // errorWindow is how many seconds of answers the error rate is taken over.
 const errorWindow = 30
 
 // WatchHealth turns what a core node sees into signals every second until
-// ctx is done: no Raft leader, the identity provider down, more than 5 % of
+// ctx is done: a full data disk, no Raft leader, the identity provider down, more than 5 % of
 // at least 50 API answers in the last 30 seconds failing, and drops that
 // sold out. Observe opens, updates and resolves incidents from them.
 func (s *Service) WatchHealth(ctx context.Context, h Health) {
 	var lastTotal, lastFailed uint64
 	var window []struct{ total, failed uint64 }
 	ticker.Every(ctx, time.Second, func(context.Context) {
+		// First: while the disk is full, the other signals' records fail
+		// too, and once it has room this one's incident is recorded first.
+		s.Observe(Signal{
+			Key: "disk_full", Component: "checkout,orders,waiting-room", OK: h.DiskFull == nil || !h.DiskFull(),
+			Impact: "major", Title: diskFullTitle, Message: diskFullMessage,
+		})
 		s.Observe(Signal{
 			Key: "raft_leader", Component: "checkout,orders,waiting-room", OK: h.HasLeader(),
 			Impact: "major", Title: "Checkout is unavailable",

@@ -76,6 +76,8 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.queue.TickInterval, "tick", 100*time.Millisecond, "how often the leader moves admission and hold expiry forward")
 	fs.IntVar(&c.queue.SignAhead, "sign-ahead", queue.DefaultSignAhead, fmt.Sprintf("ticket signatures the leader prepares on idle CPU while a drop is on sale, 64 bytes each (0: none; at most %d)", queue.MaxSignAhead))
 	fs.DurationVar(&c.queue.MaxPause, "hold-max-pause", identity.DefaultMaxPause, "the most a hold is paused while the identity provider is down")
+	fs.DurationVar(&c.status.AutoOpenAfter, "auto-open-after", 15*time.Second, "how long a health signal (such as a full data disk) must stay bad before the status page shows an incident")
+	fs.DurationVar(&c.status.AutoResolveAfter, "auto-resolve-after", 60*time.Second, "how long a health signal must stay good before its incident resolves")
 	c.queue.AutoChallenge = queue.DefaultAutoPolicy()
 	auto := c.queue.AutoChallenge
 	fs.Float64Var(&c.queue.AutoChallenge.PressureRate, "challenge-pressure", auto.PressureRate, `queue joins per second of a drop from which its "auto" join challenge applies`)
@@ -333,6 +335,7 @@ func (m *Main) Run(parent context.Context) (err error) {
 			IdentityDown: health.Down,
 			Answers:      api.Answers,
 			Drops:        api.Drops,
+			DiskFull:     func() bool { return st.DiskFault() != nil },
 		})
 	})
 	if cfg.status.SMTP.Addr != "" {
