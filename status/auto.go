@@ -35,11 +35,9 @@ func (s *Service) Observe(sig Signal) {
 		return
 	}
 	if !s.writer() {
-		// The leader watches its own signals and writes the incidents;
-		// what this node saw while it led is no longer its to show.
-		s.mu.Lock()
-		delete(s.live, key)
-		s.mu.Unlock()
+		// The leader watches the signals and writes the incidents; this
+		// node only shows, live, what it sees of itself (Signal.Local).
+		s.observeNotWriter(key, sig)
 		return
 	}
 	s.mu.Lock()
@@ -53,24 +51,9 @@ func (s *Service) Observe(sig Signal) {
 	changed := !ok
 	since := s.observeLiveLocked(key, sig.OK, g, now)
 	if !sig.OK {
-		var comps []string
-		for _, c := range strings.Split(sig.Component, ",") {
-			if c = strings.TrimSpace(c); c != "" {
-				if _, known := s.components[c]; known {
-					comps = append(comps, c)
-				}
-			}
-		}
-		impact := sig.Impact
-		if !validImpact(impact) {
-			impact = ImpactMajor
-		}
-		title := strings.TrimSpace(sig.Title)
-		if title == "" {
-			title = "Automatic alert: " + key
-		}
+		title, impact, comps := s.signalWordsLocked(key, sig)
 		if g.Title != title || g.Impact != impact || g.Message != sig.Message || strings.Join(g.Components, ",") != strings.Join(comps, ",") {
-			g.Title, g.Impact, g.Message, g.Components = truncate(title, maxName), impact, truncate(sig.Message, maxMessage), comps
+			g.Title, g.Impact, g.Message, g.Components = title, impact, truncate(sig.Message, maxMessage), comps
 			changed = true
 		}
 		if !g.Bad {
@@ -86,6 +69,27 @@ func (s *Service) Observe(sig Signal) {
 		s.saveSignalLocked(g)
 	}
 	s.evaluateSignalLocked(g, now)
+}
+
+// signalWordsLocked returns what an incident of a bad signal is called,
+// its impact and its known components.
+func (s *Service) signalWordsLocked(key string, sig Signal) (title, impact string, comps []string) {
+	for _, c := range strings.Split(sig.Component, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			if _, known := s.components[c]; known {
+				comps = append(comps, c)
+			}
+		}
+	}
+	impact = sig.Impact
+	if !validImpact(impact) {
+		impact = ImpactMajor
+	}
+	title = strings.TrimSpace(sig.Title)
+	if title == "" {
+		title = "Automatic alert: " + key
+	}
+	return truncate(title, maxName), impact, comps
 }
 
 func (s *Service) saveSignalLocked(g *signalState) {
@@ -118,6 +122,9 @@ func (s *Service) evaluateSignalLocked(g *signalState, now time.Time) {
 			s.saveSignalLocked(g)
 			inc = nil
 		}
+	}
+	if l := s.live[g.Key]; l != nil && inc != nil {
+		l.unrecorded = time.Time{} // on the record: the page shows that
 	}
 	informational := g.Impact == ImpactNone
 	switch {

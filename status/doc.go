@@ -15,7 +15,9 @@
 //
 // Health signals from the core (Observe) open, update and resolve automatic
 // incidents by themselves, with a delay that keeps a flapping signal to one
-// incident. Every change to an incident becomes an event that is queued in a
+// incident. When such an incident cannot be written (the node's data
+// disk is full), the node that sees the problem shows it live, unrecorded,
+// from memory, and records it once writes succeed (live.go). Every change to an incident becomes an event that is queued in a
 // durable outbox, one delivery per subscriber, and sent by signed webhook,
 // SMTP email, Slack-compatible webhook or an SMS gateway, with retries and a
 // delivery log. An outage that reaches two hours sends a notice with the fact,

@@ -37,21 +37,25 @@ const (
 const errorWindow = 30
 
 // WatchHealth turns what a core node sees into signals every second until
-// ctx is done: a full data disk, no Raft leader, the identity provider down, more than 5 % of
-// at least 50 API answers in the last 30 seconds failing, and drops that
-// sold out. Observe opens, updates and resolves incidents from them.
+// ctx is done: its data disk full, no Raft leader, the identity provider
+// down, more than 5 % of at least 50 API answers in the last 30 seconds
+// failing, and drops that sold out. Observe opens, updates and resolves incidents from them.
 func (s *Service) WatchHealth(ctx context.Context, h Health) {
 	var lastTotal, lastFailed uint64
 	var window []struct{ total, failed uint64 }
 	ticker.Every(ctx, time.Second, func(context.Context) {
 		// First: while the disk is full, the other signals' records fail
 		// too, and once it has room this one's incident is recorded first.
+		// A node alone whose disk is full loses its leadership at every
+		// election and answers writes 503: that is the full disk, which
+		// its own signal says, not a second and a third incident.
+		diskFull := h.DiskFull != nil && h.DiskFull()
 		s.Observe(Signal{
-			Key: "disk_full", Component: "checkout,orders,waiting-room", OK: h.DiskFull == nil || !h.DiskFull(),
-			Impact: "major", Title: diskFullTitle, Message: diskFullMessage,
+			Key: "disk_full", Component: "checkout,orders,waiting-room", OK: !diskFull,
+			Impact: "major", Title: diskFullTitle, Message: diskFullMessage, Local: true,
 		})
 		s.Observe(Signal{
-			Key: "raft_leader", Component: "checkout,orders,waiting-room", OK: h.HasLeader(),
+			Key: "raft_leader", Component: "checkout,orders,waiting-room", OK: h.HasLeader() || diskFull,
 			Impact: "major", Title: "Checkout is unavailable",
 			Message: "The sale core has no leader, so holds and orders cannot be committed; queue positions are kept.",
 		})
@@ -65,6 +69,9 @@ func (s *Service) WatchHealth(ctx context.Context, h Health) {
 		lastTotal, lastFailed = total, failed
 		if len(window) > errorWindow {
 			window = window[1:]
+		}
+		if diskFull {
+			window = window[:0]
 		}
 		var wt, wf uint64
 		for _, w := range window {

@@ -6,17 +6,21 @@ import (
 	"time"
 )
 
-// liveSignal is what the writing node saw itself of a bad health signal,
-// kept in memory only. It outlives a failed write (with a Replica, a failed
+// liveSignal is what this node saw itself of a bad health signal, kept in
+// memory only. It outlives a failed write (with a Replica, a failed
 // proposal reads every record back from the log, signals included), so the
 // open delay counts from when the problem began, and the page can show a
 // problem whose incident could not be recorded: when the status records
 // cannot be written (the node's data disk is full), the problem the signal
 // reports is often the very reason.
 //
-// Only the node that evaluates signals (the leader, or a node alone) keeps
-// them, and only its own page shows them: other nodes show what the log
-// holds, one truth across nodes, plus nothing they did not see themselves.
+// The node that records incidents (the leader, or a node alone) shows a
+// signal live once opening its incident failed, and records it once a write
+// succeeds, even if the signal is good by then. Any other node shows live
+// only its Local signals, facts about itself that no other node records (a
+// full disk takes its leadership away too), and only while no unresolved
+// incident of the same signal is on the record. So every node shows the one
+// record the cluster shares, plus what it sees of itself right now.
 type liveSignal struct {
 	since      time.Time // bad since, as this node saw it
 	unrecorded time.Time // zero, or when opening its incident first failed
@@ -57,6 +61,59 @@ func (s *Service) observeLiveLocked(key string, ok bool, g *signalState, now tim
 	return l.since
 }
 
+// observeNotWriter keeps a Local signal on a node that does not record
+// incidents: shown once it has been bad for AutoOpenAfter, and recorded if
+// the node records incidents again before it has been good for
+// AutoResolveAfter (a node alone whose disk was full is not the leader until
+// its log takes writes again).
+func (s *Service) observeNotWriter(key string, sig Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.live[key]
+	if !sig.Local {
+		delete(s.live, key)
+		return
+	}
+	now := s.now()
+	if sig.OK {
+		if l == nil {
+			return
+		}
+		if l.goodSince.IsZero() {
+			l.goodSince = now
+		}
+		if !l.shown() || now.Sub(l.goodSince) >= s.cfg.AutoResolveAfter {
+			delete(s.live, key)
+		}
+		return
+	}
+	if l == nil {
+		l = &liveSignal{since: now}
+		s.live[key] = l
+	}
+	l.goodSince = time.Time{}
+	l.title, l.impact, l.components = s.signalWordsLocked(key, sig)
+	l.message = truncate(sig.Message, maxMessage)
+	if l.unrecorded.IsZero() && l.impact != ImpactNone && now.Sub(l.since) >= s.cfg.AutoOpenAfter {
+		l.unrecorded = now
+	}
+}
+
+// visibleLocked reports whether the page shows l now: shown, still bad (a
+// problem over is shown, as monitoring, only by the node that will record
+// it), and not on the record already.
+func (s *Service) visibleLocked(key string, l *liveSignal) bool {
+	if !l.shown() || l.title == "" || !l.goodSince.IsZero() && !s.writer() {
+		return false
+	}
+	for _, inc := range s.incidents {
+		if inc.SignalKey == key && !isResolved(inc.Status) {
+			return false
+		}
+	}
+	return true
+}
+
 // noteLiveLocked copies what the page would show of a bad signal.
 func (s *Service) noteLiveLocked(g *signalState) {
 	if l := s.live[g.Key]; l != nil && g.Bad {
@@ -82,7 +139,7 @@ func liveID(key string) string {
 func (s *Service) liveIncidentsLocked(statuses map[string]string) []SPIncident {
 	var out []SPIncident
 	for key, l := range s.live {
-		if !l.shown() || l.title == "" {
+		if !s.visibleLocked(key, l) {
 			continue
 		}
 		status, updated := StatusInvestigating, l.unrecorded
@@ -127,8 +184,8 @@ func sortNewestFirst(incs []SPIncident) {
 // liveComponentsLocked marks the components of live, unrecorded problems
 // that are still bad.
 func (s *Service) liveComponentsLocked(worse func(id, st string)) {
-	for _, l := range s.live {
-		if !l.shown() || !l.goodSince.IsZero() {
+	for key, l := range s.live {
+		if !s.visibleLocked(key, l) || !l.goodSince.IsZero() {
 			continue
 		}
 		for _, id := range l.components {

@@ -230,6 +230,10 @@ type Signal struct {
 	Impact    string // impact when not OK
 	Title     string // incident name when not OK
 	Message   string // the fact and, when known, the cause in a sentence
+	// Local marks a fact about the node that reports it (its data disk is
+	// full), which it shows on its own page even when it is not the node
+	// that records incidents (see live.go).
+	Local bool
 }
 
 // newID returns a random id with a prefix, e.g. "inc_3f9a…".
