@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/status"
 )
 
 // diskBuyers buys one unit per buyer and remembers every hold and order the
@@ -110,9 +112,11 @@ func (b *diskBuyers) check(ctx context.Context, when string) {
 
 // TestDiskFull fills the data disk of a real node: writes are refused with
 // 503 (never a 2xx that is not durable, never a crash), /healthz and
-// /metrics say the disk is full, and once space is freed the same process
-// takes writes again within seconds, with every hold and order acknowledged
-// before, during and after present, and again after a restart.
+// /metrics say the disk is full, the status page and summary.json show it
+// live (the incident cannot be recorded), and once space is freed the same
+// process takes writes again within seconds, with every hold and order
+// acknowledged before, during and after present, and again after a restart;
+// the full disk's incident is then recorded and resolves.
 //
 // The disk is a small tmpfs, which needs root (CI runs as root).
 func TestDiskFull(t *testing.T) {
@@ -124,7 +128,10 @@ func TestDiskFull(t *testing.T) {
 	// a new segment and snapshots of the ~65 MB state the fillers make.
 	dir := testkit.SmallDisk(t, "400M")
 
-	n := testkit.StartNode(t, testkit.Options{DataDir: filepath.Join(dir, "data")})
+	// A short open delay and resolve delay, so the status page's incident
+	// for the full disk opens and resolves within the test.
+	n := testkit.StartNode(t, testkit.Options{DataDir: filepath.Join(dir, "data"),
+		Args: []string{"--auto-open-after", "2s", "--auto-resolve-after", "3s"}})
 	c := n.Client
 	ctx := testkit.Context(t, 4*time.Minute)
 
@@ -185,6 +192,19 @@ func TestDiskFull(t *testing.T) {
 	if !n.Running() {
 		t.Fatalf("the node exited on a full disk:\n%s", n.Logs())
 	}
+	// What buyers see: the status page and its JSON show the full disk,
+	// live, although the incident cannot be recorded on the full disk.
+	testkit.WaitFor(t, "the status page to show the full disk", func() bool {
+		page, sum := statusNow(t, ctx, c)
+		inc, ok := diskIncident(sum)
+		return ok && inc.Floodgate != nil && inc.Floodgate.Unrecorded && sum.Status.Indicator == "major" &&
+			strings.Contains(page, "Checkout is paused") && strings.Contains(page, "Shown live")
+	})
+	if page, sum := statusNow(t, ctx, c); strings.Contains(page, dir) || strings.Contains(page, "no space") {
+		t.Fatalf("the status page reveals the node's error: %s", page)
+	} else if inc, _ := diskIncident(sum); inc.ID == "" || strings.HasPrefix(inc.ID, "inc_") {
+		t.Fatalf("the full disk's incident %q is shown as recorded", inc.ID)
+	}
 
 	// Free the space: the same process takes writes again, within seconds.
 	if err := os.Remove(ballast); err != nil {
@@ -219,6 +239,23 @@ func TestDiskFull(t *testing.T) {
 		}
 	}
 	b.check(ctx, "after freeing space")
+	// The full disk is then recorded as an incident, which resolves.
+	var recorded string
+	testkit.WaitFor(t, "the full disk's incident to be recorded and resolved", func() bool {
+		doc := incidentsNow(t, ctx, c)
+		for _, inc := range doc.Incidents {
+			if strings.HasPrefix(inc.Name, "Checkout is paused") && strings.HasPrefix(inc.ID, "inc_") {
+				recorded = inc.ID
+				return inc.Status == "resolved"
+			}
+		}
+		return false
+	})
+	if _, sum := statusNow(t, ctx, c); len(sum.Incidents) > 0 {
+		if inc, ok := diskIncident(sum); ok {
+			t.Fatalf("the full disk still shows after %s resolved: %+v", recorded, inc)
+		}
+	}
 
 	// And after a restart.
 	n.Kill()
@@ -252,4 +289,46 @@ func metric(t *testing.T, ctx context.Context, c *testkit.Client, name string) s
 		}
 	}
 	return ""
+}
+
+// statusNow reads the node's public status page and its summary.json.
+func statusNow(t *testing.T, ctx context.Context, c *testkit.Client) (string, status.Summary) {
+	t.Helper()
+	page, err := c.Do(ctx, http.MethodGet, "/status", nil, nil)
+	if err != nil || page.Status != http.StatusOK {
+		t.Fatalf("GET /status: %v %v", page, err)
+	}
+	resp, err := c.Do(ctx, http.MethodGet, "/api/v2/summary.json", nil, nil)
+	if err != nil || resp.Status != http.StatusOK {
+		t.Fatalf("GET /api/v2/summary.json: %v %v", resp, err)
+	}
+	var sum status.Summary
+	if err := json.Unmarshal(resp.Body, &sum); err != nil {
+		t.Fatalf("summary.json: %v: %s", err, resp.Body)
+	}
+	return string(page.Body), sum
+}
+
+// incidentsNow reads the node's incidents.json (recorded incidents).
+func incidentsNow(t *testing.T, ctx context.Context, c *testkit.Client) status.IncidentsDoc {
+	t.Helper()
+	resp, err := c.Do(ctx, http.MethodGet, "/api/v2/incidents.json", nil, nil)
+	if err != nil || resp.Status != http.StatusOK {
+		t.Fatalf("GET /api/v2/incidents.json: %v %v", resp, err)
+	}
+	var doc status.IncidentsDoc
+	if err := json.Unmarshal(resp.Body, &doc); err != nil {
+		t.Fatalf("incidents.json: %v: %s", err, resp.Body)
+	}
+	return doc
+}
+
+// diskIncident finds the full disk's incident among the unresolved ones.
+func diskIncident(sum status.Summary) (status.SPIncident, bool) {
+	for _, inc := range sum.Incidents {
+		if strings.HasPrefix(inc.Name, "Checkout is paused") {
+			return inc, true
+		}
+	}
+	return status.SPIncident{}, false
 }
