@@ -49,7 +49,7 @@ func (s *Service) Observe(sig Signal) {
 		s.signals[key] = g
 	}
 	changed := !ok
-	since := s.observeLiveLocked(key, sig.OK, g, now)
+	since := s.observeLiveLocked(key, sig.OK, sig.Impact, g, now)
 	if !sig.OK {
 		title, impact, comps := s.signalWordsLocked(key, sig)
 		if g.Title != title || g.Impact != impact || g.Message != sig.Message || strings.Join(g.Components, ",") != strings.Join(comps, ",") {

@@ -38,8 +38,14 @@ func (l *liveSignal) shown() bool { return l != nil && !l.unrecorded.IsZero() }
 // observeLiveLocked keeps this node's own memory of a signal. It returns
 // when the signal has been bad since, as far as this node knows (zero when
 // it is good).
-func (s *Service) observeLiveLocked(key string, ok bool, g *signalState, now time.Time) time.Time {
+func (s *Service) observeLiveLocked(key string, ok bool, impact string, g *signalState, now time.Time) time.Time {
 	l := s.live[key]
+	if !ok && impact == ImpactNone {
+		// A notice (a drop sold out) opens at once and is never shown
+		// live: nothing to remember.
+		delete(s.live, key)
+		return now
+	}
 	if ok {
 		switch {
 		case l == nil:
