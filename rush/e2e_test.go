@@ -117,8 +117,13 @@ func TestShortRushKeepsEveryPromise(t *testing.T) {
 		if tl.Start > -1 || len(tl.WaitMaxMS) != len(tl.Join) || len(tl.JoinWaitMaxMS) != len(tl.Join) {
 			t.Errorf("timeline starts at %d s (early visitors arrive within 3 s before the opening), %d and %d waits for %d seconds", tl.Start, len(tl.WaitMaxMS), len(tl.JoinWaitMaxMS), len(tl.Join))
 		}
-		if s.GeneratorQueueP99 < max(s.GeneratorJoinQueueP99, s.GeneratorInLineQueueP99)/2 {
-			t.Errorf("generator queueing p99 %.1f ms over every lane, joins' %.1f ms, in line %.1f ms", s.GeneratorQueueP99, s.GeneratorJoinQueueP99, s.GeneratorInLineQueueP99)
+		// Every lane together: a quantile of a union lies between the
+		// lanes' own (up to one bucket of the histogram, 1/16 of a power of
+		// two, and the rounding of the summary).
+		lo := min(s.GeneratorJoinQueueP99, s.GeneratorInLineQueueP99)
+		hi := max(s.GeneratorJoinQueueP99, s.GeneratorInLineQueueP99)
+		if s.GeneratorQueueP99 < lo-0.002 || s.GeneratorQueueP99 > hi*1.07+0.002 {
+			t.Errorf("generator queueing p99 %.3f ms over every lane, outside joins' %.3f ms and in line %.3f ms", s.GeneratorQueueP99, s.GeneratorJoinQueueP99, s.GeneratorInLineQueueP99)
 		}
 	}
 
