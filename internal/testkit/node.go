@@ -170,10 +170,18 @@ func StartNode(tb testing.TB, opts Options) *Node {
 			// before the kill changes it.
 			state += "; " + kernelView(n.HTTPAddr, n.PID())
 		}
-		n.Kill()
-		if tb.Failed() {
-			tb.Logf("testkit: log of node %s (%s; %s when the test ended):\n%s", n.HTTPAddr, n.LogPath, state, tail(n.Logs(), 8000))
+		if !tb.Failed() {
+			n.Kill()
+			return
 		}
+		// A node still running may be where the test got stuck: its
+		// goroutines say where it was.
+		n.dumpGoroutines(5 * time.Second)
+		logged, dump := splitDump(n.Logs())
+		if dump != "" {
+			dump = "\n---- testkit: the node's goroutines when the test ended (SIGQUIT), by state and first frame of floodgate:\n" + summarizeDump(dump, 40)
+		}
+		tb.Logf("testkit: log of node %s (%s; %s when the test ended):\n%s%s", n.HTTPAddr, n.LogPath, state, tail(logged, 8000), dump)
 	})
 	for attempt := 0; ; attempt++ {
 		n.HTTPAddr = opts.HTTPAddr
