@@ -1,6 +1,7 @@
 package systemtest
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -60,13 +61,7 @@ func TestLostLeaderGapAdmitsNoMoreThanStock(t *testing.T) {
 	wg.Wait()
 	c.Nodes[first].Kill()
 	onFirst := len(tickets)
-	var others []int
-	for i := range c.Nodes {
-		if i != first {
-			others = append(others, i)
-		}
-	}
-	second := c.WaitLeader(t, others, 30*time.Second)
+	second := c.WaitLeader(t, c.Others(first), 30*time.Second)
 	cl = c.Nodes[second].Client
 	for range later + burst + 1 - onFirst {
 		var tk testkit.Ticket
@@ -127,30 +122,50 @@ func TestLostLeaderGapAdmitsNoMoreThanStock(t *testing.T) {
 	}
 }
 
-// admitLeaves describes the start and admit leaves of drop's transparency
-// log: where the early arrivals ended and each move of the counter.
-func admitLeaves(t *testing.T, cl *testkit.Client, drop string) string {
-	t.Helper()
+// logLeaf is what the system tests read of a leaf of a drop's transparency
+// log: the opening's count of early arrivals and the counter's moves.
+type logLeaf struct {
+	Type       string `json:"type"`
+	EarlyTotal *int64 `json:"early_total"`
+	From, To   *int64
+	Gap        bool `json:"gap"`
+}
+
+// logLeaves reads the leaves of drop's transparency log through cl.
+func logLeaves(ctx context.Context, cl *testkit.Client, drop string) ([]logLeaf, error) {
 	var out struct {
 		Entries []struct {
 			Data string `json:"data"`
 		} `json:"entries"`
 	}
-	if _, err := cl.Call(testkit.Context(t, 10*time.Second), http.MethodGet, "/api/v1/drops/"+drop+"/log/entries", nil, nil, &out); err != nil {
+	if _, err := cl.Call(ctx, http.MethodGet, "/api/v1/drops/"+drop+"/log/entries", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	leaves := make([]logLeaf, 0, len(out.Entries))
+	for _, e := range out.Entries {
+		raw, err := base64.StdEncoding.DecodeString(e.Data)
+		if err != nil {
+			return nil, fmt.Errorf("log leaf %q: %w", e.Data, err)
+		}
+		var l logLeaf
+		if err := json.Unmarshal(raw, &l); err != nil {
+			return nil, fmt.Errorf("log leaf %s: %w", raw, err)
+		}
+		leaves = append(leaves, l)
+	}
+	return leaves, nil
+}
+
+// admitLeaves describes the start and admit leaves of drop's transparency
+// log: where the early arrivals ended and each move of the counter.
+func admitLeaves(t *testing.T, cl *testkit.Client, drop string) string {
+	t.Helper()
+	leaves, err := logLeaves(testkit.Context(t, 10*time.Second), cl, drop)
+	if err != nil {
 		return err.Error()
 	}
 	var b strings.Builder
-	for _, e := range out.Entries {
-		raw, _ := base64.StdEncoding.DecodeString(e.Data)
-		var l struct {
-			Type       string `json:"type"`
-			EarlyTotal *int64 `json:"early_total"`
-			From, To   *int64
-			Gap        bool `json:"gap"`
-		}
-		if json.Unmarshal(raw, &l) != nil {
-			continue
-		}
+	for _, l := range leaves {
 		switch {
 		case l.Type == "start" && l.EarlyTotal != nil:
 			fmt.Fprintf(&b, " start(early_total %d)", *l.EarlyTotal)

@@ -100,12 +100,7 @@ func TestIsolatedLeaderStepsDown(t *testing.T) {
 	ctx := testkit.Context(t, 90*time.Second)
 	r.joinAll(ctx, t, 100)
 	r.watch(ctx, c.Nodes)
-	var others []int
-	for i := range c.Nodes {
-		if i != leader {
-			others = append(others, i)
-		}
-	}
+	others := c.Others(leader)
 	healed := make(chan struct{})
 	go func() {
 		defer close(healed)

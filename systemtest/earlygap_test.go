@@ -1,9 +1,6 @@
 package systemtest
 
 import (
-	"encoding/base64"
-	"encoding/json"
-	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -62,13 +59,7 @@ func TestPhantomEarlyPositionsAfterLeaderLoss(t *testing.T) {
 		join(cl)
 	}
 	c.Nodes[first].Kill()
-	var others []int
-	for i := range c.Nodes {
-		if i != first {
-			others = append(others, i)
-		}
-	}
-	second := c.WaitLeader(t, others, 30*time.Second)
+	second := c.WaitLeader(t, c.Others(first), 30*time.Second)
 	cl = c.Nodes[second].Client
 	for range perLeader {
 		join(cl)
@@ -90,38 +81,13 @@ func TestPhantomEarlyPositionsAfterLeaderLoss(t *testing.T) {
 		return true
 	})
 	slices.SortFunc(buyers, func(a, b *buyer) int { return int(a.pos - b.pos) })
-	var leaves []struct {
-		Type       string `json:"type"`
-		EarlyTotal *int64 `json:"early_total"`
-		From, To   *int64
-	}
+	var leaves []logLeaf
 	testkit.WaitFor(t, "an admission step after the opening", func() bool {
-		leaves = leaves[:0]
-		var out struct {
-			Entries []struct {
-				Data string `json:"data"`
-			} `json:"entries"`
-		}
-		if _, err := cl.Call(ctx, http.MethodGet, "/api/v1/drops/early/log/entries", nil, nil, &out); err != nil {
+		var err error
+		if leaves, err = logLeaves(ctx, cl, "early"); err != nil {
 			return false
 		}
-		admits := 0
-		for _, e := range out.Entries {
-			raw, _ := base64.StdEncoding.DecodeString(e.Data)
-			var l struct {
-				Type       string `json:"type"`
-				EarlyTotal *int64 `json:"early_total"`
-				From, To   *int64
-			}
-			if err := json.Unmarshal(raw, &l); err != nil {
-				t.Fatalf("log leaf: %v", err)
-			}
-			leaves = append(leaves, l)
-			if l.Type == "admit" {
-				admits++
-			}
-		}
-		return admits > 0
+		return slices.ContainsFunc(leaves, func(l logLeaf) bool { return l.Type == "admit" })
 	})
 	var earlyTotal int64 = -1
 	for _, l := range leaves {

@@ -119,6 +119,17 @@ func (c *Cluster) WaitMembers(tb testing.TB, n int, timeout time.Duration) {
 	}
 }
 
+// Others returns the indexes of every node but i.
+func (c *Cluster) Others(i int) []int {
+	var out []int
+	for j := range c.Nodes {
+		if j != i {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
 // Running returns the nodes whose process is alive.
 func (c *Cluster) Running() []*Node {
 	var out []*Node
