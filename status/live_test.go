@@ -40,13 +40,12 @@ func getBody(t *testing.T, url string) string {
 	return string(b)
 }
 
-// TestLiveIncidentWhileWritesFail: a signal bad past its open delay while
-// the cluster log refuses every write is shown on the page and in the JSON
-// as a live, unrecorded incident that says nothing of the error; once
-// writes succeed it is recorded (from when it began) and resolves as usual.
-func TestLiveIncidentWhileWritesFail(t *testing.T) {
+// liveService is node 1 of a replicated status page on a fake clock, with
+// leader leading the log; signals open after 30 s and resolve after 2 min.
+func liveService(t *testing.T, leader int32) (*Service, *memLog, *fakeClock) {
+	t.Helper()
 	log := newMemLog()
-	log.leader.Store(1)
+	log.leader.Store(leader)
 	clock := newFakeClock()
 	s, _ := MustOpen(t, func(c *Config) {
 		c.Replica = log.node(1)
@@ -54,6 +53,15 @@ func TestLiveIncidentWhileWritesFail(t *testing.T) {
 		c.AutoOpenAfter = 30 * time.Second
 		c.AutoResolveAfter = 2 * time.Minute
 	})
+	return s, log, clock
+}
+
+// TestLiveIncidentWhileWritesFail: a signal bad past its open delay while
+// the cluster log refuses every write is shown on the page and in the JSON
+// as a live, unrecorded incident that says nothing of the error; once
+// writes succeed it is recorded (from when it began) and resolves as usual.
+func TestLiveIncidentWhileWritesFail(t *testing.T) {
+	s, log, clock := liveService(t, 1)
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	testkit.WaitFor(t, "the fixed components to be recorded", func() bool {
@@ -158,15 +166,7 @@ func TestLiveIncidentWhileWritesFail(t *testing.T) {
 // signal, and not once the record has it; a node alone whose disk was full
 // (it loses its leadership with it) records it once it leads again.
 func TestLiveIncidentOffTheWriter(t *testing.T) {
-	log := newMemLog()
-	log.leader.Store(2) // another node leads
-	clock := newFakeClock()
-	s, _ := MustOpen(t, func(c *Config) {
-		c.Replica = log.node(1)
-		c.Now = clock.Now
-		c.AutoOpenAfter = 30 * time.Second
-		c.AutoResolveAfter = 2 * time.Minute
-	})
+	s, log, clock := liveService(t, 2) // another node leads
 	noLeader := Signal{Key: "raft_leader", Component: "checkout", Impact: ImpactMajor, Title: "Checkout is unavailable", Message: "No leader."}
 	began := clock.Now()
 	s.Observe(diskSignal)
