@@ -14,23 +14,12 @@ import "slices"
 // first step inside its window on (the state never writes an element of
 // it in place, see forgetEarlySkip).
 func (d *Drop) QueueView(prev *Drop) *Drop {
-	// The steps inside their window, contiguous ones merged: status tells
-	// a counted position from an uncounted one (uncounted.go).
-	var batches []AdmitBatch
-	for _, b := range d.Batches {
-		if n := len(batches); n > 0 && batches[n-1].To == b.From {
-			batches[n-1].To = b.To
-			batches[n-1].Resolved += b.Resolved
-			continue
-		}
-		batches = append(batches, AdmitBatch{From: b.From, To: b.To, Resolved: b.Resolved})
-	}
 	below := d.AdmittedUpTo
-	if len(batches) > 0 {
-		below = min(below, batches[0].From)
+	if len(d.Batches) > 0 {
+		below = min(below, d.Batches[0].From)
 	}
 	skip := d.EarlySkip[d.earlySkipFrom(below):]
-	if prev != nil && sameQueueView(prev, d, skip, batches) {
+	if prev != nil && sameQueueView(prev, d, skip) {
 		return prev
 	}
 	v := &Drop{
@@ -53,12 +42,51 @@ func (d *Drop) QueueView(prev *Drop) *Drop {
 	if len(skip) > 0 {
 		v.EarlySkip = skip[:len(skip):len(skip)]
 	}
-	v.Batches = batches
+	// The steps inside their window, contiguous ones merged: status tells
+	// a counted position from an uncounted one (uncounted.go).
+	v.Batches = appendMerged(nil, d.Batches)
 	return v
 }
 
+// appendMerged appends steps to dst with contiguous ones merged: the same
+// positions and the same count of resolved admissions.
+func appendMerged(dst, steps []AdmitBatch) []AdmitBatch {
+	for _, b := range steps {
+		if n := len(dst); n > 0 && dst[n-1].To == b.From {
+			dst[n-1].To = b.To
+			dst[n-1].Resolved += b.Resolved
+			continue
+		}
+		dst = append(dst, AdmitBatch{From: b.From, To: b.To, Resolved: b.Resolved})
+	}
+	return dst
+}
+
+// sameMerged reports whether merged is steps merged (appendMerged), without
+// building the merged copy: publishing views after every applied batch
+// allocates nothing for a drop whose view did not change.
+func sameMerged(merged, steps []AdmitBatch) bool {
+	i := -1 // the merged step cur is built as
+	var cur AdmitBatch
+	for _, b := range steps {
+		if i >= 0 && cur.To == b.From {
+			cur.To = b.To
+			cur.Resolved += b.Resolved
+			continue
+		}
+		if i >= 0 && merged[i] != cur {
+			return false
+		}
+		if i++; i >= len(merged) {
+			return false
+		}
+		cur = AdmitBatch{From: b.From, To: b.To, Resolved: b.Resolved}
+	}
+	return i == len(merged)-1 && (i < 0 || merged[i] == cur)
+}
+
 // sameQueueView reports whether view v still answers as d does.
-func sameQueueView(v, d *Drop, skip []int64, batches []AdmitBatch) bool {
+func sameQueueView(v, d *Drop, skip []int64) bool {
 	return v.Available == d.Available && v.Held == d.Held && v.Sold == d.Sold &&
 		v.Closed == d.Closed && v.AwaitingPayment == d.AwaitingPayment &&
 		v.Started == d.Started && v.Seed == d.Seed && v.EarlyTotal == d.EarlyTotal &&
@@ -66,6 +94,6 @@ func sameQueueView(v, d *Drop, skip []int64, batches []AdmitBatch) bool {
 		v.Paused == d.Paused && v.PauseReason == d.PauseReason &&
 		v.Spec.Stock == d.Spec.Stock && v.Spec.StartsAt == d.Spec.StartsAt &&
 		v.Spec.AdmitPerSecond == d.Spec.AdmitPerSecond && v.Spec.ID == d.Spec.ID &&
-		slices.Equal(v.Batches, batches) && slices.Equal(v.Gaps, d.Gaps) &&
+		sameMerged(v.Batches, d.Batches) && slices.Equal(v.Gaps, d.Gaps) &&
 		len(v.EarlySkip) == len(skip) && (len(skip) == 0 || &v.EarlySkip[0] == &skip[0])
 }

@@ -144,3 +144,43 @@ func TestQueueViewKeepsItsEarlySkip(t *testing.T) {
 		t.Fatalf("the view after the counter moved: %+v", w)
 	}
 }
+
+// TestQueueViewMergesStepsWithoutAllocating: a view's steps are the drop's
+// with contiguous ones merged, and publishing the view of a drop that did
+// not change allocates nothing, however many steps are inside their window.
+func TestQueueViewMergesStepsWithoutAllocating(t *testing.T) {
+	d := &Drop{Spec: DropSpec{ID: "d", Stock: 100}, Available: 100, AdmittedUpTo: 40, Issued: 60, Batches: []AdmitBatch{
+		{From: 0, To: 10, At: 1, Resolved: 2}, {From: 10, To: 20, At: 2, Resolved: 1},
+		{From: 25, To: 30, At: 3}, {From: 30, To: 40, At: 4, Resolved: 4},
+	}}
+	v := d.QueueView(nil)
+	want := []AdmitBatch{{From: 0, To: 20, Resolved: 3}, {From: 25, To: 40, Resolved: 4}}
+	if !slices.Equal(v.Batches, want) {
+		t.Fatalf("view steps %+v, want %+v", v.Batches, want)
+	}
+	if got := d.QueueView(v); got != v {
+		t.Fatal("an unchanged drop got a new view")
+	}
+	if n := testing.AllocsPerRun(100, func() { d.QueueView(v) }); n != 0 {
+		t.Errorf("the view of an unchanged drop allocates %v times", n)
+	}
+	for _, change := range []func(b []AdmitBatch) []AdmitBatch{
+		func(b []AdmitBatch) []AdmitBatch { b[1].Resolved++; return b },
+		func(b []AdmitBatch) []AdmitBatch { b[2].From = 20; return b }, // now contiguous with the first
+		func(b []AdmitBatch) []AdmitBatch { return b[:3] },
+		func(b []AdmitBatch) []AdmitBatch { return append(b, AdmitBatch{From: 40, To: 41}) },
+		func(b []AdmitBatch) []AdmitBatch { return append(b, AdmitBatch{From: 45, To: 46}) },
+		func(b []AdmitBatch) []AdmitBatch { return nil },
+	} {
+		c := *d
+		c.Batches = change(slices.Clone(d.Batches))
+		nv := c.QueueView(v)
+		if nv == v {
+			t.Errorf("steps %+v kept the view of %+v", c.Batches, d.Batches)
+			continue
+		}
+		if !slices.Equal(nv.Batches, appendMerged(nil, c.Batches)) {
+			t.Errorf("steps %+v: view %+v", c.Batches, nv.Batches)
+		}
+	}
+}
