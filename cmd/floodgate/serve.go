@@ -76,8 +76,6 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.queue.TickInterval, "tick", 100*time.Millisecond, "how often the leader moves admission and hold expiry forward")
 	fs.IntVar(&c.queue.SignAhead, "sign-ahead", queue.DefaultSignAhead, fmt.Sprintf("ticket signatures the leader prepares on idle CPU while a drop is on sale, 64 bytes each (0: none; at most %d)", queue.MaxSignAhead))
 	fs.DurationVar(&c.queue.MaxPause, "hold-max-pause", identity.DefaultMaxPause, "the most a hold is paused while the identity provider is down")
-	fs.DurationVar(&c.status.AutoOpenAfter, "auto-open-after", 15*time.Second, "how long a health signal (such as a full data disk) must stay bad before the status page shows an incident")
-	fs.DurationVar(&c.status.AutoResolveAfter, "auto-resolve-after", 60*time.Second, "how long a health signal must stay good before its incident resolves")
 	c.queue.AutoChallenge = queue.DefaultAutoPolicy()
 	auto := c.queue.AutoChallenge
 	fs.Float64Var(&c.queue.AutoChallenge.PressureRate, "challenge-pressure", auto.PressureRate, `queue joins per second of a drop from which its "auto" join challenge applies`)
@@ -105,9 +103,11 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	statusFlags(fs, &c.status)
 }
 
-// statusFlags registers the flags of the status page's notices, shared by
-// floodgate serve and floodgate status serve.
+// statusFlags registers the flags of the status page's automatic incidents
+// and notices, shared by floodgate serve and floodgate status serve.
 func statusFlags(fs *flag.FlagSet, c *status.Config) {
+	fs.DurationVar(&c.AutoOpenAfter, "auto-open-after", 15*time.Second, "how long a health signal (a full data disk, the core not answering) must stay bad before the status page shows an incident")
+	fs.DurationVar(&c.AutoResolveAfter, "auto-resolve-after", 60*time.Second, "how long a health signal must stay good before its incident resolves")
 	fs.StringVar(&c.PageName, "status-page-name", "Floodgate", "name shown on the status page")
 	fs.StringVar(&c.PublicURL, "status-public-url", "", "public base URL of the status page, for links in notices (e.g. https://status.example.com)")
 	fs.StringVar(&c.SMTP.Addr, "smtp-addr", "", "SMTP server host:port for email notices")

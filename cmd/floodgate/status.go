@@ -35,8 +35,6 @@ func runStatusServe(ctx context.Context, args []string) error {
 	fs.BoolVar(&cfg.Dev, "dev", false, "allow subscriber targets on loopback and private addresses (tests and demos)")
 	fs.StringVar(&cfg.MirrorFrom, "from", "", "base URLs of core nodes to mirror, comma-separated, e.g. http://core-1:8080,http://core-2:8080 (optional; any node serves the same page)")
 	fs.DurationVar(&cfg.MirrorInterval, "poll-interval", 5*time.Second, "how often to read the core's status when --from is set")
-	fs.DurationVar(&cfg.AutoOpenAfter, "auto-open-after", 15*time.Second, "how long a health signal (such as the core not answering) must stay bad before an incident opens")
-	fs.DurationVar(&cfg.AutoResolveAfter, "auto-resolve-after", 60*time.Second, "how long a health signal must stay good before its incident resolves")
 	if err := parseFlags(fs, args, map[string]string{"from": "FLOODGATE_STATUS_FROM"}); err != nil {
 		return err
 	}
