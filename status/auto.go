@@ -187,11 +187,7 @@ func (s *Service) evaluateSignalLocked(g *signalState, now time.Time) {
 // resolves like any other.
 func (s *Service) recordLateLocked(g *signalState) {
 	l := s.live[g.Key]
-	msg := l.message
-	if msg == "" {
-		msg = l.title
-	}
-	msg += " This was shown on the status page while it happened, and recorded once it could be."
+	msg := l.text() + " This was shown on the status page while it happened, and recorded once it could be."
 	opened, err := s.createIncidentLocked(IncidentInput{Name: l.title, Status: StatusInvestigating, Impact: l.impact, Message: msg,
 		Components: l.components, Response: defaultAutoResponseMessage}, g.Key, "auto", l.since)
 	if err != nil {

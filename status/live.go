@@ -31,6 +31,14 @@ type liveSignal struct {
 	components []string
 }
 
+// text is what the page says of the problem: its message, or its title.
+func (l *liveSignal) text() string {
+	if l.message == "" {
+		return l.title
+	}
+	return l.message
+}
+
 // shown reports whether the page shows the signal as a live, unrecorded
 // incident.
 func (l *liveSignal) shown() bool { return l != nil && !l.unrecorded.IsZero() }
@@ -149,10 +157,7 @@ func (s *Service) liveIncidentsLocked(statuses map[string]string) []SPIncident {
 			continue
 		}
 		status, updated := StatusInvestigating, l.unrecorded
-		body := l.message
-		if body == "" {
-			body = l.title
-		}
+		body := l.text()
 		if !l.goodSince.IsZero() {
 			status, updated = StatusMonitoring, l.goodSince
 			body = "The automatic check is healthy again; we are watching to be sure it stays so."
