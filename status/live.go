@@ -1,7 +1,7 @@
 package status
 
 import (
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -184,12 +184,16 @@ func (s *Service) liveIncidentsLocked(statuses map[string]string) []SPIncident {
 }
 
 func sortNewestFirst(incs []SPIncident) {
-	sort.Slice(incs, func(i, j int) bool {
-		if !incs[i].CreatedAt.Equal(incs[j].CreatedAt) {
-			return incs[i].CreatedAt.After(incs[j].CreatedAt)
-		}
-		return incs[i].ID > incs[j].ID
-	})
+	slices.SortFunc(incs, func(a, b SPIncident) int { return newestFirst(a.CreatedAt, a.ID, b.CreatedAt, b.ID) })
+}
+
+// newestFirst orders incidents newest first, by id when they began at the
+// same time, for every list of incidents the page shows.
+func newestFirst(aAt time.Time, aID string, bAt time.Time, bID string) int {
+	if c := bAt.Compare(aAt); c != 0 {
+		return c
+	}
+	return strings.Compare(bID, aID)
 }
 
 // liveComponentsLocked marks the components of live, unrecorded problems

@@ -1,6 +1,7 @@
 package status
 
 import (
+	"slices"
 	"sort"
 	"time"
 )
@@ -349,12 +350,7 @@ func (s *Service) sortedIncidentsLocked() []*Incident {
 	for _, inc := range s.incidents {
 		out = append(out, inc)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
-			return out[i].CreatedAt.After(out[j].CreatedAt)
-		}
-		return out[i].ID > out[j].ID
-	})
+	slices.SortFunc(out, func(a, b *Incident) int { return newestFirst(a.CreatedAt, a.ID, b.CreatedAt, b.ID) })
 	return out
 }
 
