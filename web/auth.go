@@ -57,7 +57,14 @@ func SafeReturn(raw string) string {
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
 		return "/"
 	}
-	return u.RequestURI()
+	// What is returned is checked, not only what came in: a path whose
+	// escaping url.Parse does not keep is escaped again, and "/%2F\"" comes
+	// out as "//%22", which a browser reads as another host.
+	out := u.RequestURI()
+	if !strings.HasPrefix(out, "/") || strings.HasPrefix(out, "//") || strings.HasPrefix(out, "/\\") {
+		return "/"
+	}
+	return out
 }
 
 // withQuery adds key=value to the query of a local path.

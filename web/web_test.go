@@ -127,6 +127,8 @@ func TestSafeReturn(t *testing.T) {
 		" /d/x":                         "/",
 		"/d/x\t":                        "/",
 		"/@evil.example":                "/@evil.example",
+		"/%2F\"":                        "/",
+		"/%2Fevil.example\"":            "/",
 		"/" + strings.Repeat("a", 1000): "/",
 	} {
 		if got := web.SafeReturn(in); got != want {
@@ -136,7 +138,7 @@ func TestSafeReturn(t *testing.T) {
 }
 
 func FuzzSafeReturn(f *testing.F) {
-	for _, s := range []string{"/d/x", "//evil", "/\\evil", "https://e", "/a?b=c#d"} {
+	for _, s := range []string{"/d/x", "//evil", "/\\evil", "https://e", "/a?b=c#d", "/%2F\""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
