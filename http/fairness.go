@@ -501,6 +501,10 @@ func (s *Server) myEntry(w http.ResponseWriter, r *http.Request) {
 	}
 	a, err := s.entryAnswer(drop, customer)
 	if err != nil {
+		// An entry the leader took a moment ago may not be applied here.
+		if floodgate.ErrorCode(err) == floodgate.ENotFound && s.askLeader(w, r) {
+			return
+		}
 		api.WriteError(w, err)
 		return
 	}

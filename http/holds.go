@@ -76,6 +76,9 @@ func (s *Server) holdTicket(r *http.Request) (string, string, error) {
 func (s *Server) getHold(w http.ResponseWriter, r *http.Request) {
 	id, visitor, err := s.holdTicket(r)
 	if err != nil {
+		if floodgate.ErrorCode(err) == floodgate.ENotFound && s.askLeader(w, r) {
+			return
+		}
 		api.WriteError(w, err)
 		return
 	}
@@ -94,6 +97,20 @@ func (s *Server) getHold(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	api.WriteJSON(w, http.StatusOK, h)
+}
+
+// askLeader forwards a read that found nothing on a node that does not
+// lead: a hold the leader acknowledged a moment ago may not be applied here
+// yet, and a 404 would tell the buyer that their hold is gone. The leader,
+// which has applied everything it acknowledged, answers for it. It reports
+// whether the request was forwarded; the leader itself, a request already
+// forwarded once, or a node with no leader known answer from what they have.
+func (s *Server) askLeader(w http.ResponseWriter, r *http.Request) bool {
+	if s.cfg.Store.IsLeader() {
+		return false
+	}
+	info, ok := r.Context().Value(ctxRequest).(*requestInfo)
+	return ok && s.forward.forward(w, r, info)
 }
 
 func (s *Server) releaseHold(w http.ResponseWriter, r *http.Request) {

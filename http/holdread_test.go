@@ -1,0 +1,112 @@
+package http_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/floodgate/floodgate"
+	fhttp "github.com/floodgate/floodgate/http"
+	"github.com/floodgate/floodgate/identity"
+	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/queue"
+	"github.com/floodgate/floodgate/sale"
+	"github.com/floodgate/floodgate/store"
+)
+
+// TestHoldReadOnANodeBehindTheLeader: a buyer's hold is acknowledged by
+// the leader, and their next look at it reaches a node that has not applied
+// it yet. That node must not answer 404 (the page would take the hold for
+// gone): it asks the leader. A hold that exists nowhere is still a 404.
+func TestHoldReadOnANodeBehindTheLeader(t *testing.T) {
+	st, behind := aheadAndBehind(t)
+	q := queue.New(queue.Config{Store: st, TickInterval: 10 * time.Millisecond, SignAhead: -1})
+	testkit.Background(t, q.Run)
+	leader := handlerServer(t, fhttp.Config{Store: st, Queue: q})
+	lagging := handlerServer(t, fhttp.Config{Store: follower{behind}, Queue: queue.New(queue.Config{Store: follower{behind}}), Cluster: knownLeader{leader.URL}})
+	alone := handlerServer(t, fhttp.Config{Store: follower{behind}, Queue: queue.New(queue.Config{Store: follower{behind}}), Cluster: knownLeader{""}})
+
+	if a := call(t, "POST", leader.URL+"/api/v1/drops", handlerToken, `{"id":"lamp","name":"Lamp","stock":3,"per_customer_limit":1,"admit_per_second":100,"challenge_difficulty":0}`); a.status != http.StatusCreated {
+		t.Fatalf("create the drop: %d %s", a.status, a.body)
+	}
+	copyDrop(t, st, behind, "lamp")
+	a := call(t, "POST", leader.URL+"/api/v1/drops/lamp/queue", "", "")
+	var joined struct{ Ticket string }
+	if err := json.Unmarshal([]byte(a.body), &joined); a.status != http.StatusCreated || err != nil {
+		t.Fatalf("join: %d %s", a.status, a.body)
+	}
+	var hold struct{ ID string }
+	testkit.WaitFor(t, "a hold taken", func() bool {
+		a = call(t, "POST", leader.URL+"/api/v1/drops/lamp/holds", joined.Ticket, `{"quantity":1}`)
+		return a.status == http.StatusCreated && json.Unmarshal([]byte(a.body), &hold) == nil
+	})
+
+	a = call(t, "GET", lagging.URL+"/api/v1/holds/"+hold.ID, joined.Ticket, "")
+	if a.status != http.StatusOK || !strings.Contains(a.body, hold.ID) {
+		t.Fatalf("the hold read on a node behind the leader: %d %s; want the leader's 200 with the hold", a.status, a.body)
+	}
+	a = call(t, "GET", lagging.URL+"/api/v1/holds/h_zz_nobody", joined.Ticket, "")
+	if a.status != http.StatusNotFound || a.code != floodgate.ENotFound {
+		t.Fatalf("a hold that exists nowhere, through the node behind: %d %s; want 404 not_found", a.status, a.body)
+	}
+	a = call(t, "GET", alone.URL+"/api/v1/holds/"+hold.ID, joined.Ticket, "")
+	if a.status != http.StatusNotFound || a.code != floodgate.ENotFound {
+		t.Fatalf("the hold read on a node with no leader known: %d %s; want its own 404", a.status, a.body)
+	}
+}
+
+// TestEntryReadOnANodeBehindTheLeader: the same for a draw entry — the node
+// that has not applied the entry asks the leader rather than tell the buyer
+// they never entered.
+func TestEntryReadOnANodeBehindTheLeader(t *testing.T) {
+	st, behind := aheadAndBehind(t)
+	sessions := identity.NewSessions([]byte("entry-read-test-session-key-32by"), time.Hour)
+	leader := handlerServer(t, fhttp.Config{Store: st, Queue: queue.New(queue.Config{Store: st, SignAhead: -1}), Sessions: sessions})
+	lagging := handlerServer(t, fhttp.Config{Store: follower{behind}, Queue: queue.New(queue.Config{Store: follower{behind}}), Sessions: sessions, Cluster: knownLeader{leader.URL}})
+
+	ends := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	if a := call(t, "POST", leader.URL+"/api/v1/drops", handlerToken, `{"id":"raffle","name":"Raffle","stock":1,"mode":"draw","entry_ends_at":"`+ends+`","challenge_difficulty":0}`); a.status != http.StatusCreated {
+		t.Fatalf("create the draw: %d %s", a.status, a.body)
+	}
+	copyDrop(t, st, behind, "raffle")
+	session, err := sessions.Issue("ada@example.com", "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := call(t, "POST", leader.URL+"/api/v1/drops/raffle/entries", "", `{"session":"`+session+`"}`); a.status != http.StatusCreated {
+		t.Fatalf("enter the draw: %d %s", a.status, a.body)
+	}
+	if a := call(t, "GET", lagging.URL+"/api/v1/drops/raffle/entries/me", session, ""); a.status != http.StatusOK || !strings.Contains(a.body, `"pending"`) {
+		t.Fatalf("the entry read on a node behind the leader: %d %s; want the leader's 200, pending", a.status, a.body)
+	}
+	other, _ := sessions.Issue("bob@example.com", "", time.Now())
+	if a := call(t, "GET", lagging.URL+"/api/v1/drops/raffle/entries/me", other, ""); a.status != http.StatusNotFound || a.code != floodgate.ENotFound {
+		t.Fatalf("the entry of a customer who never entered, through the node behind: %d %s; want 404", a.status, a.body)
+	}
+}
+
+// aheadAndBehind opens two single-node stores with one cluster secret: the
+// first stands for the leader, the second for a node that has applied the
+// secret and what copyDrop gives it, and nothing the leader took since.
+func aheadAndBehind(t *testing.T) (ahead, behind *store.Store) {
+	ahead, behind = leaderStore(t), leaderStore(t)
+	secret := []byte("behind-the-leader-secret-32bytes")
+	for _, st := range []*store.Store{ahead, behind} {
+		if _, err := st.Apply(context.Background(), &sale.Command{Kind: sale.KindInitSecret, Now: time.Now().UnixMilli(), Secret: secret}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ahead, behind
+}
+
+// copyDrop gives behind the drop as ahead created it.
+func copyDrop(t *testing.T, ahead, behind *store.Store, drop string) {
+	var spec sale.DropSpec
+	ahead.Read(func(s *sale.State) { spec = s.Drops[drop].Spec })
+	if _, err := behind.Apply(context.Background(), &sale.Command{Kind: sale.KindCreateDrop, Now: time.Now().UnixMilli(), Drop: drop, Spec: &spec}); err != nil {
+		t.Fatal(err)
+	}
+}
