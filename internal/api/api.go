@@ -175,10 +175,30 @@ func contentLength(n int) []string {
 // ReadBody reads at most MaxBody bytes of the request body. A larger body is
 // an ETooLarge error.
 func ReadBody(r *http.Request) ([]byte, error) {
+	return ReadBodyInto(r, nil)
+}
+
+// ReadBodyInto is ReadBody reading into buf (from its start): the body it
+// returns is buf's bytes when it fits there, a new slice otherwise. The
+// small bodies of hot requests are read into a reused buffer this way.
+func ReadBodyInto(r *http.Request, buf []byte) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
-	buf, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	n, err := readFull(r.Body, buf[:cap(buf)])
+	buf = buf[:n]
+	if err == nil {
+		// buf is full: the rest as io.ReadAll reads it, up to the limit.
+		var more []byte
+		more, err = io.ReadAll(io.LimitReader(r.Body, MaxBody+1-int64(n)))
+		if n == 0 {
+			buf = more
+		} else if len(more) > 0 {
+			buf = append(buf[:n:n], more...)
+		}
+	} else if err == io.EOF {
+		err = nil
+	}
 	if err != nil {
 		// The reason is the connection's (a deadline, a reset), and its
 		// text names this server's addresses: say what happened instead.
@@ -192,6 +212,20 @@ func ReadBody(r *http.Request) ([]byte, error) {
 		return nil, floodgate.Errorf(floodgate.ETooLarge, "The request body is larger than 1 MiB; send less.")
 	}
 	return buf, nil
+}
+
+// readFull reads into buf until it is full (nil error) or the reader ends
+// (io.EOF) or fails.
+func readFull(rd io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := rd.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // Decode reads the request body as one JSON object into v. Unknown fields,

@@ -2,14 +2,20 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
+
+	"github.com/floodgate/floodgate"
 )
 
 // A client that stops sending its body gets a clear JSON error once the
@@ -80,5 +86,45 @@ func TestDecodeNamesWrongTypesInJSONWords(t *testing.T) {
 		if err != nil && (strings.Contains(err.Error(), "int64") || strings.Contains(err.Error(), "api.")) {
 			t.Errorf("%s: %v names a Go type", body, err)
 		}
+	}
+}
+
+// ReadBodyInto reads what ReadBody reads, whether the body fits the buffer
+// or not, and however the body's reads are cut; it answers a body over
+// MaxBody and a broken one as ReadBody does.
+func TestReadBodyIntoAsReadBody(t *testing.T) {
+	request := func(body io.Reader) *http.Request {
+		r := httptest.NewRequest("POST", "/", nil)
+		r.Body = io.NopCloser(body)
+		return r
+	}
+	buf := make([]byte, 0, 64)
+	for _, n := range []int{0, 1, 63, 64, 65, 200, MaxBody, MaxBody + 1, MaxBody + 200} {
+		body := bytes.Repeat([]byte("x"), n)
+		for _, cut := range []func(io.Reader) io.Reader{
+			func(r io.Reader) io.Reader { return r },
+			iotest.OneByteReader,
+			iotest.HalfReader,
+			iotest.DataErrReader,
+		} {
+			want, wantErr := ReadBody(request(cut(bytes.NewReader(body))))
+			got, err := ReadBodyInto(request(cut(bytes.NewReader(body))), buf)
+			if !bytes.Equal(got, want) || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+				t.Fatalf("%d bytes: got %d bytes, %v; ReadBody: %d bytes, %v", n, len(got), err, len(want), wantErr)
+			}
+			if n > MaxBody && floodgate.ErrorCode(err) != floodgate.ETooLarge {
+				t.Fatalf("%d bytes: %v, want too large", n, err)
+			}
+			if n <= cap(buf) && n > 0 && &got[0] != &buf[:1][0] {
+				t.Fatalf("%d bytes: not read into the buffer", n)
+			}
+		}
+	}
+	broken := io.MultiReader(strings.NewReader("{\"a\":"), iotest.ErrReader(errors.New("read tcp 127.0.0.1:1: reset")))
+	if _, err := ReadBodyInto(request(broken), buf); floodgate.ErrorCode(err) != floodgate.EInvalid || strings.Contains(err.Error(), "127.0.0.1") {
+		t.Fatalf("a broken body: %v", err)
+	}
+	if got, err := ReadBodyInto(httptest.NewRequest("POST", "/", nil), buf); got != nil || err != nil {
+		t.Fatalf("no body: %q, %v", got, err)
 	}
 }
