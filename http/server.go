@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -327,14 +328,39 @@ var (
 type requestState struct {
 	info     requestInfo
 	rw       responseWriter
+	ctx      requestContext
 	ridValue [1]string
+	rid      [requestIDLen]byte // the bytes of a request id made here
 }
 
-// newRequestID returns the next request id.
-func newRequestID() string {
-	var buf [32]byte
+// requestIDLen bounds a request id made here: the prefix (8 hex digits and
+// a dash) and a counter in base 36 (at most 13 digits).
+const requestIDLen = 9 + 13
+
+// newRequestID returns the next request id, written into buf: the string
+// shares buf's bytes, which are never written again.
+func newRequestID(buf *[requestIDLen]byte) string {
 	b := append(buf[:0], requestPrefix...)
-	return string(strconv.AppendUint(b, requestCounter.Add(1), 36))
+	b = strconv.AppendUint(b, requestCounter.Add(1), 36)
+	return unsafe.String(&buf[0], len(b))
+}
+
+// requestContext is the request's context with its info as the value of
+// ctxRequest: context.WithValue's, without an allocation of its own.
+type requestContext struct {
+	context.Context
+	info *requestInfo
+}
+
+func (c *requestContext) Value(key any) any {
+	if key == any(ctxRequest) {
+		return c.info
+	}
+	return c.Context.Value(key)
+}
+
+func (c *requestContext) String() string {
+	return fmt.Sprintf("%v.WithValue(request info)", c.Context)
 }
 
 func newRequestPrefix() string {
@@ -353,13 +379,14 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		rs := &requestState{}
 		rid := r.Header.Get("X-Request-Id")
 		if rid == "" || len(rid) > 64 {
-			rid = newRequestID()
+			rid = newRequestID(&rs.rid)
 		}
 		rs.ridValue[0] = rid
 		w.Header()["X-Request-Id"] = rs.ridValue[:]
 		info := &rs.info
 		s.initRequestInfo(info, r, rid)
-		r = r.WithContext(context.WithValue(r.Context(), ctxRequest, info))
+		rs.ctx = requestContext{Context: r.Context(), info: info}
+		r = r.WithContext(&rs.ctx)
 		rs.rw = responseWriter{ResponseWriter: w, status: 200, log: s.log, requestID: rid}
 		rw := &rs.rw
 		defer func() {
