@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -551,8 +552,19 @@ func (s *Server) clusterInfo(w http.ResponseWriter, r *http.Request) {
 	api.WriteJSON(w, http.StatusOK, info)
 }
 
-// apply stamps one command with the time and sends it.
+// apply stamps one command with the time and sends it. It sends a copy
+// from a pool, so that the caller's command does not move to the heap: a
+// Store keeps nothing of a command once its Apply has returned (the store
+// encodes it before it queues it).
 func (s *Server) apply(ctx context.Context, c *sale.Command) (sale.Result, error) {
 	c.Now = s.cfg.Now().UnixMilli()
-	return s.cfg.Store.Apply(ctx, c)
+	p := commands.Get().(*sale.Command)
+	*p = *c
+	res, err := s.cfg.Store.Apply(ctx, p)
+	*p = sale.Command{}
+	commands.Put(p)
+	return res, err
 }
+
+// commands are apply's copies.
+var commands = sync.Pool{New: func() any { return new(sale.Command) }}
