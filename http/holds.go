@@ -22,18 +22,16 @@ func (s *Server) createHold(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	req, err := decodeHoldRequest(r)
+	q, given, err := decodeHoldRequest(r)
 	if err != nil {
 		api.WriteError(w, err)
 		return
 	}
-	q := int64(1)
-	if req.Quantity != nil {
-		q = *req.Quantity
-		if q < 1 || q > 1000 {
-			api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "\"quantity\" must be at least 1 and within the per-customer limit."))
-			return
-		}
+	if !given {
+		q = 1
+	} else if q < 1 || q > 1000 {
+		api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "\"quantity\" must be at least 1 and within the per-customer limit."))
+		return
 	}
 	res, err := s.apply(r.Context(), &sale.Command{Kind: sale.KindHold, Drop: drop, Visitor: c.Visitor, Early: c.Early, Seq: c.Seq, Quantity: q})
 	if err != nil {

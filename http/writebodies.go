@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/floodgate/floodgate"
@@ -40,27 +41,38 @@ func sessionBody(b []byte) (string, bool) {
 	return s, ok && string(rest) == "}"
 }
 
-// decodeHoldRequest reads the optional body of a hold.
-func decodeHoldRequest(r *http.Request) (holdRequest, error) {
-	var req holdRequest
-	body, err := api.ReadBody(r)
+// scratch holds the buffers a hold or an order is read into and its answer
+// written in: reused, as a Writer never keeps what it is given to write.
+var scratch = sync.Pool{New: func() any { return new([1024]byte) }}
+
+// decodeHoldRequest reads the optional body of a hold: its quantity, and
+// whether it has one.
+func decodeHoldRequest(r *http.Request) (int64, bool, error) {
+	buf := scratch.Get().(*[1024]byte)
+	defer scratch.Put(buf)
+	body, err := api.ReadBodyInto(r, buf[:0])
 	if err != nil {
-		return req, err
+		return 0, false, err
 	}
 	if q, ok := quantityBody(body); ok {
-		req.Quantity = &q
-		return req, nil
+		return q, true, nil
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return req, nil
+		return 0, false, nil
 	}
-	return req, api.DecodeBytes(body, &req)
+	var req holdRequest
+	if err := api.DecodeBytes(body, &req); err != nil || req.Quantity == nil {
+		return 0, false, err
+	}
+	return *req.Quantity, true, nil
 }
 
 // decodeOrderRequest reads the body of an order.
 func decodeOrderRequest(r *http.Request) (orderRequest, error) {
 	var req orderRequest
-	body, err := api.ReadBody(r)
+	buf := scratch.Get().(*[1024]byte)
+	defer scratch.Put(buf)
+	body, err := api.ReadBodyInto(r, buf[:0])
 	if err != nil {
 		return req, err
 	}
@@ -73,7 +85,9 @@ func decodeOrderRequest(r *http.Request) (orderRequest, error) {
 
 // writeHold answers a hold as api.WriteCreated does.
 func writeHold(w http.ResponseWriter, created bool, h floodgate.Hold) {
-	if b, ok := appendHold(make([]byte, 0, 192), h); ok {
+	buf := scratch.Get().(*[1024]byte)
+	defer scratch.Put(buf)
+	if b, ok := appendHold(buf[:0], h); ok {
 		api.WriteJSONBytes(w, api.CreatedStatus(created), append(b, '\n'))
 		return
 	}
@@ -82,7 +96,9 @@ func writeHold(w http.ResponseWriter, created bool, h floodgate.Hold) {
 
 // writeOrder answers an order as api.WriteCreated does.
 func writeOrder(w http.ResponseWriter, created bool, o floodgate.Order) {
-	if b, ok := appendOrder(make([]byte, 0, 320+len(o.Receipt)), o); ok {
+	buf := scratch.Get().(*[1024]byte)
+	defer scratch.Put(buf)
+	if b, ok := appendOrder(buf[:0], o); ok {
 		api.WriteJSONBytes(w, api.CreatedStatus(created), append(b, '\n'))
 		return
 	}
@@ -140,6 +156,9 @@ func appendField(b []byte, key, s string) []byte {
 // appendTime appends t as encoding/json writes a time.Time (its own
 // MarshalJSON), or answers false where that fails.
 func appendTime(b []byte, t time.Time) ([]byte, bool) {
-	j, err := t.MarshalJSON()
-	return append(b, j...), err == nil
+	j, err := t.AppendText(append(b, '"'))
+	if err != nil {
+		return b, false
+	}
+	return append(j, '"'), true
 }
