@@ -34,7 +34,7 @@ func BenchmarkJoin(b *testing.B) {
 	if keys, _, _ := q.Keys(); keys.ahead != nil {
 		// The leader prepares signatures once a drop is on sale; the
 		// burst of a rush comes after the lead time that takes.
-		testkit.WaitFor(b, "signatures prepared ahead", func() bool { return keys.ahead.count() == keys.ahead.size })
+		testkit.WaitFor(b, "signatures prepared ahead", func() bool { return keys.ahead.Full() })
 	}
 	cpu0 := nice.ProcessCPU()
 	all, elapsed := testkit.Callers(b, callers, func(int) time.Duration {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 
 	"github.com/floodgate/floodgate/internal/jwk"
+	"github.com/floodgate/floodgate/internal/presign"
 )
 
 // Keys are the signing keys derived from the cluster secret, which lives in
@@ -19,14 +20,18 @@ type Keys struct {
 	// ChallengeKey signs join challenges (challenge.go).
 	ChallengeKey []byte
 
-	ahead *presigner // nonces prepared for TicketKey (presign.go); nil: none
+	ahead   *presign.Pool  // nonces prepared for TicketKey; nil: none
+	tickets presign.Counts // how tickets were signed (presign.go's metrics)
 }
 
+// Presigned is the pool of nonces prepared for TicketKey (nil: none), which
+// receipts sign from too.
+func (k *Keys) Presigned() *presign.Pool { return k.ahead }
+
 // signTicket signs msg with TicketKey, from a prepared nonce when there is
-// one (presign.go).
+// one (internal/presign).
 func (k *Keys) signTicket(sig *[ed25519.SignatureSize]byte, msg []byte) {
-	// The pool belongs to the key it was built for.
-	if p := k.ahead; p != nil && len(k.TicketKey) == ed25519.PrivateKeySize && [32]byte(k.TicketKey[32:]) == p.key.Pub && p.sign(sig, msg) {
+	if k.ahead.Sign(k.TicketKey, &k.tickets, sig, msg) {
 		return
 	}
 	copy(sig[:], ed25519.Sign(k.TicketKey, msg))

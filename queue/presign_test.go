@@ -1,12 +1,10 @@
 package queue
 
 import (
-	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -14,31 +12,19 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/floodgate/floodgate/internal/presign"
 	"github.com/floodgate/floodgate/internal/testkit"
 )
-
-// fillNow puts n fresh nonces in p, as fill does, without its thread.
-func fillNow(p *presigner, n int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ent == nil {
-		p.ent = make([]nonce, p.size)
-	}
-	for ; n > 0 && p.n < len(p.ent); n-- {
-		p.ent[p.n] = newNonce()
-		p.n++
-	}
-}
 
 // presignedKeys returns test keys with a pool of size nonces, filled.
 func presignedKeys(tb testing.TB, size int) *Keys {
 	tb.Helper()
 	k := testKeys()
-	k.ahead = newPresigner(k.TicketKey, size)
+	k.ahead = presign.New(k.TicketKey, size)
 	if k.ahead == nil {
 		tb.Fatal("no pool for a valid key")
 	}
-	fillNow(k.ahead, size)
+	k.ahead.Prepare(size)
 	return k
 }
 
@@ -98,21 +84,17 @@ func TestPresignedTicketsVerify(t *testing.T) {
 			t.Fatalf("R repeats at signature %d", i)
 		}
 		seen[r] = true
-		if got := k.ahead.count(); got != n-int(i)-1 {
+		if got := k.ahead.Ready(); got != n-int(i)-1 {
 			t.Fatalf("the pool holds %d nonces after %d signatures of %d", got, i+1, n)
 		}
-		if k.ahead.ent[k.ahead.n] != (nonce{}) {
-			t.Fatalf("the used nonce %d was not wiped", k.ahead.n)
-		}
 	}
-	if p, in := k.ahead.prepared.Load(), k.ahead.inline.Load(); p != n || in != 0 {
+	if p, in := k.tickets.Prepared.Load(), k.tickets.Inline.Load(); p != n || in != 0 {
 		t.Fatalf("%d signatures from the pool, %d in full; want %d and 0", p, in, n)
 	}
 }
 
 // TestPresignEmptyFallsBack: an empty pool never holds a join up: the
-// ticket is signed in full, exactly as ed25519.Sign does, and asks for a
-// refill.
+// ticket is signed in full, exactly as ed25519.Sign does.
 func TestPresignEmptyFallsBack(t *testing.T) {
 	k := presignedKeys(t, 2)
 	now := time.Now()
@@ -124,113 +106,25 @@ func TestPresignEmptyFallsBack(t *testing.T) {
 			t.Fatalf("ticket %d: from the pool %v, want %v", i, tok != want, i < 2)
 		}
 	}
-	if p, in := k.ahead.prepared.Load(), k.ahead.inline.Load(); p != 2 || in != 3 {
+	if p, in := k.tickets.Prepared.Load(), k.tickets.Inline.Load(); p != 2 || in != 3 {
 		t.Fatalf("%d from the pool, %d in full; want 2 and 3", p, in)
-	}
-	select {
-	case <-k.ahead.wake:
-	default:
-		t.Fatal("taking nonces did not wake the refill")
 	}
 }
 
-// TestPresignOtherKey: a pool serves only the key it was built for; a
-// private key whose public half does not match its seed gets none.
+// TestPresignOtherKey: a pool serves only the key it was built for
+// (internal/presign's tests cover the pool itself: concurrency, refills in
+// lulls, R never repeating, wiping).
 func TestPresignOtherKey(t *testing.T) {
 	k := testKeys()
 	other := DeriveKeys([]byte("another cluster's secret, 32 bytes or more"))
-	k.ahead = newPresigner(other.TicketKey, 8)
-	fillNow(k.ahead, 8)
+	k.ahead = presign.New(other.TicketKey, 8)
+	k.ahead.Prepare(8)
 	now := time.Now()
 	c := claimsAt(now, 7)
 	tok := mustSign(t, k, c)
 	checkTicket(t, k, tok, c, now)
-	if k.ahead.count() != 8 {
+	if k.ahead.Ready() != 8 || tok != mustSign(t, testKeys(), c) {
 		t.Fatal("another key's nonce was used")
-	}
-	bad := append(ed25519.PrivateKey(nil), k.TicketKey...)
-	copy(bad[32:], other.TicketPub)
-	if newPresigner(bad, 8) != nil {
-		t.Fatal("a pool for an inconsistent private key")
-	}
-	if newPresigner(k.TicketKey, 0) != nil || newPresigner(k.TicketKey[:40], 8) != nil {
-		t.Fatal("a pool of no size or for a short key")
-	}
-}
-
-// TestPresignConcurrent: many joins signing at once while the pool refills
-// take distinct nonces, and every ticket verifies (run with -race).
-func TestPresignConcurrent(t *testing.T) {
-	k := testKeys()
-	k.ahead = newPresigner(k.TicketKey, 64)
-	ctx, cancel := context.WithCancel(context.Background())
-	k.ahead.start(ctx, quietLog())
-	testkit.WaitFor(t, "the pool to fill", func() bool { return k.ahead.count() == 64 })
-	now := time.Now()
-	const workers, each = 8, 150
-	rs := make([][]string, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := range int64(each) {
-				c := claimsAt(now, int64(w*each)+i)
-				tok, err := SignTicket(k, c)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				rs[w] = append(rs[w], checkTicket(t, k, tok, c, now))
-			}
-		})
-	}
-	wg.Wait()
-	seen := map[string]bool{}
-	for _, l := range rs {
-		for _, r := range l {
-			if seen[r] {
-				t.Fatal("R repeats across concurrent signatures")
-			}
-			seen[r] = true
-		}
-	}
-	if len(seen) != workers*each || k.ahead.prepared.Load() < 64 {
-		t.Fatalf("%d distinct signatures, %d from the pool", len(seen), k.ahead.prepared.Load())
-	}
-	// The refill brings the pool back to full, and stopping wipes it.
-	testkit.WaitFor(t, "the pool to refill", func() bool { return k.ahead.count() == 64 })
-	cancel()
-	testkit.WaitFor(t, "the pool to be wiped", func() bool {
-		k.ahead.mu.Lock()
-		defer k.ahead.mu.Unlock()
-		return k.ahead.ent == nil && k.ahead.n == 0
-	})
-	c := claimsAt(now, 1)
-	checkTicket(t, k, mustSign(t, k, c), c, now)
-}
-
-// TestRNeverRepeats: over many signatures, through
-// refills and fallbacks, no R comes twice.
-func TestRNeverRepeats(t *testing.T) {
-	k := presignedKeys(t, 256)
-	now := time.Now()
-	seen := map[string]bool{}
-	for i := range int64(3000) {
-		if i%500 == 0 {
-			fillNow(k.ahead, 256)
-		}
-		c := claimsAt(now, i)
-		tok := mustSign(t, k, c)
-		sig, _ := base64.RawURLEncoding.DecodeString(tok[strings.LastIndexByte(tok, '.')+1:])
-		if seen[string(sig[:32])] {
-			t.Fatalf("R repeats at signature %d", i)
-		}
-		seen[string(sig[:32])] = true
-		if i%97 == 0 {
-			checkTicket(t, k, tok, c, now)
-		}
-	}
-	if k.ahead.prepared.Load() == 0 || k.ahead.inline.Load() == 0 {
-		t.Fatalf("the test did not sign both ways: %d from the pool, %d in full", k.ahead.prepared.Load(), k.ahead.inline.Load())
 	}
 }
 
@@ -245,14 +139,14 @@ func TestServicePreparesWhileADropIsOnSale(t *testing.T) {
 	testkit.WaitFor(t, "cluster secret", func() bool { _, _, err := q.Keys(); return err == nil })
 	keys, _, _ := q.Keys()
 	time.Sleep(50 * time.Millisecond)
-	if keys.ahead.count() != 0 || keys.ahead.started.Load() {
+	if keys.ahead.Ready() != 0 || keys.ahead.Started() {
 		t.Fatal("the pool fills with no drop on sale")
 	}
 	createDrop(t, st, dropSpec("d", 3, time.Now().Add(time.Hour), 1000))
-	testkit.WaitFor(t, "the pool to fill", func() bool { return keys.ahead.count() == 32 })
+	testkit.WaitFor(t, "the pool to fill", func() bool { return keys.ahead.Ready() == 32 })
 	join(t, q, "d")
-	if keys.ahead.prepared.Load() != 1 {
-		t.Fatalf("%d signatures from the pool after one join", keys.ahead.prepared.Load())
+	if keys.tickets.Prepared.Load() != 1 || keys.Presigned() != keys.ahead {
+		t.Fatalf("%d signatures from the pool after one join", keys.tickets.Prepared.Load())
 	}
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -279,61 +173,25 @@ func FuzzPresignedTicket(f *testing.F) {
 	f.Add("lamp", "yPn6cE7RrBDu6M7xBJYD7Q", int64(9), int64(201), false)
 	f.Add("d\"\\\u2028<>", "", int64(0), int64(-1), true)
 	k := testKeys()
-	k.ahead = newPresigner(k.TicketKey, 1)
+	k.ahead = presign.New(k.TicketKey, 1)
 	now := time.Now()
 	f.Fuzz(func(t *testing.T, drop, vid string, seq, pos int64, early bool) {
 		if drop == "" || vid == "" || seq < 0 || !utf8.ValidString(drop) || !utf8.ValidString(vid) {
 			return // refused by design, or changed by JSON (invalid UTF-8)
 		}
-		fillNow(k.ahead, 1)
+		k.ahead.Prepare(1)
 		c := &Claims{Drop: drop, Visitor: vid, Seq: seq, Position: pos, Early: early,
 			RegisteredClaims: jwt.RegisteredClaims{IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(TicketTTL))}}
-		before := k.ahead.prepared.Load()
+		before := k.tickets.Prepared.Load()
 		tok, err := SignTicket(k, c)
 		if err != nil {
 			t.Skip("claims JSON cannot encode")
 		}
-		if k.ahead.prepared.Load() != before+1 {
+		if k.tickets.Prepared.Load() != before+1 {
 			t.Fatal("not signed from the pool")
 		}
 		if len(tok) <= 2048 {
 			checkTicket(t, k, tok, c, now)
 		}
 	})
-}
-
-// TestPresignRefillsInLulls: the pool fills at once, but refills only once
-// joins have stopped asking for nonces for refillIdle, never while they
-// keep coming (refilling then would take CPU from the burst itself).
-func TestPresignRefillsInLulls(t *testing.T) {
-	k := testKeys()
-	p := newPresigner(k.TicketKey, 32)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer func() { cancel(); p.stop() }()
-	p.start(ctx, quietLog())
-	testkit.WaitFor(t, "the first fill", func() bool { return p.count() == 32 })
-	var sig [ed25519.SignatureSize]byte
-	// A burst: a join every 10 ms; the pool only drains. A step that came
-	// after a real lull (a slow machine can sleep far longer than asked)
-	// may see a refill and is not judged.
-	want, judged, last := p.count(), 0, time.Now()
-	for i := range 30 {
-		gap := time.Since(last)
-		before := p.count()
-		p.sign(&sig, []byte{byte(i)})
-		last = time.Now()
-		if gap < refillIdle/2 && before != want {
-			t.Fatalf("step %d of a burst: %d nonces before signing, want %d: the pool refilled mid-burst", i, before, want)
-		}
-		if gap < refillIdle/2 {
-			judged++
-		}
-		want = p.count()
-		time.Sleep(10 * time.Millisecond)
-	}
-	if judged == 0 {
-		t.Fatal("no step of the burst came within half of refillIdle of the one before")
-	}
-	// The lull: it refills.
-	testkit.WaitFor(t, "the refill after the burst", func() bool { return p.count() == 32 })
 }

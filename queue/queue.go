@@ -17,6 +17,7 @@ import (
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/internal/defaults"
 	"github.com/floodgate/floodgate/internal/handjson"
+	"github.com/floodgate/floodgate/internal/presign"
 	"github.com/floodgate/floodgate/internal/ticker"
 	"github.com/floodgate/floodgate/sale"
 )
@@ -48,9 +49,10 @@ type Config struct {
 	// AutoChallenge is the policy of drops whose join challenge is "auto"
 	// (zero: DefaultAutoPolicy).
 	AutoChallenge AutoPolicy
-	// SignAhead is how many ticket signatures the leader prepares on idle
-	// CPU while a drop is on sale, 64 bytes each (zero: DefaultSignAhead;
-	// negative: none, every ticket is signed in full; at most MaxSignAhead).
+	// SignAhead is how many signatures with the ticket key (tickets and
+	// receipts) the leader prepares on idle CPU while a drop is on sale, 64
+	// bytes each (zero: DefaultSignAhead; negative: none, every ticket and
+	// receipt is signed in full; at most MaxSignAhead).
 	SignAhead int
 	// Registerer, when set, gets the ticket signing metrics.
 	Registerer prometheus.Registerer
@@ -107,7 +109,7 @@ func (s *Service) Keys() (*Keys, *Verifier, error) {
 		return nil, nil, floodgate.Errorf(floodgate.EUnavailable, "The node is starting; retry in a moment.")
 	}
 	k := DeriveKeys(secret)
-	k.ahead = newPresigner(k.TicketKey, s.cfg.SignAhead)
+	k.ahead = presign.New(k.TicketKey, s.cfg.SignAhead)
 	ks := &keyset{keys: k, verifier: NewVerifier(k.TicketPub).WithMAC(k.MACKey)}
 	s.keys.CompareAndSwap(nil, ks)
 	ks = s.keys.Load()
@@ -289,8 +291,8 @@ func (s *Service) Run(ctx context.Context) {
 	})
 	// The signatures prepared ahead (started by a tick) stop with the
 	// ticks, and their nonces are wiped.
-	if ks := s.keys.Load(); ks != nil && ks.keys.ahead != nil {
-		ks.keys.ahead.stop()
+	if ks := s.keys.Load(); ks != nil {
+		ks.keys.ahead.Stop()
 	}
 }
 
@@ -333,10 +335,11 @@ func (s *Service) tick(ctx context.Context) error {
 		return nil
 	}
 	if len(drops) > 0 {
-		// A drop on sale may bring a rush of joins: the leader prepares
-		// their signatures ahead (presign.go).
-		if keys, _, err := s.Keys(); err == nil && keys.ahead != nil {
-			keys.ahead.start(ctx, s.log)
+		// A drop on sale may bring a rush of joins and orders: the
+		// leader prepares their tickets' and receipts' signatures ahead
+		// (internal/presign).
+		if keys, _, err := s.Keys(); err == nil {
+			keys.ahead.Start(ctx, s.log)
 		}
 	}
 	epoch := s.cfg.Store.LeaderEpoch()

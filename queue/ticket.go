@@ -36,7 +36,7 @@ type Claims struct {
 }
 
 // SignTicket signs claims with the ticket key (with a nonce prepared ahead
-// when the Service has one, presign.go). The protected header also
+// when the Service has one, internal/presign). The protected header also
 // carries "fgm", an HMAC of the payload under a key only the cluster knows:
 // the nodes check it in a microsecond instead of an Ed25519 verification,
 // while anyone else verifies the Ed25519 signature with the JWKS.
