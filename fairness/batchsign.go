@@ -11,17 +11,21 @@ import (
 	"filippo.io/edwards25519/field"
 
 	"github.com/floodgate/floodgate/internal/ed25519key"
+	"github.com/floodgate/floodgate/internal/presign"
 )
 
 // Every order's answer carries its receipt, an Ed25519 signature, which was
-// the largest part of an order's CPU. Ed25519 signing is deterministic (RFC
-// 8032: the nonce is a hash of the key and the message), so receipts stay
-// byte-identical on every node; what can be shared is the last step, the
-// encoding of each R = r·B, whose field inversion is about a quarter of a
-// signature. The orders of one committed batch are answered at the same
-// moment, so their receipts are signed together: one inversion for all of
-// them (Montgomery's trick), the rest of each signature as crypto/ed25519
-// does it, and the same bytes (TestBatchSignAsEd25519).
+// the largest part of an order's CPU. A receipt is signed from a nonce
+// prepared ahead when the node has one (internal/presign: the leader's pool
+// for the ticket key while a drop is on sale), which leaves one SHA-512 and
+// one multiply-add; such a receipt is an ordinary Ed25519 JWS, but not the
+// same bytes on another node or in another answer. Without a nonce, the
+// receipt is RFC 8032's deterministic signature; what can be shared then is
+// the last step, the encoding of each R = r·B, whose field inversion is
+// about a quarter of a signature. The orders of one committed batch are
+// answered at the same moment, so their receipts are signed together: one
+// inversion for all of them (Montgomery's trick), the rest of each signature
+// as crypto/ed25519 does it, and the same bytes (TestBatchSignAsEd25519).
 
 // expandedKey is the receipts' private key in the form signing uses.
 type expandedKey struct{ ed25519key.Key }
@@ -82,12 +86,15 @@ func (k *expandedKey) signBatch(msgs [][]byte, sigs [][ed25519.SignatureSize]byt
 	}
 }
 
-// ReceiptSigner signs receipts with one key; the receipts asked for at the
-// same moment by different goroutines are signed together (at most one
+// ReceiptSigner signs receipts with one key: from its pool of prepared
+// nonces while it has one, otherwise deterministically, the receipts asked
+// for at the same moment by different goroutines together (at most one
 // batch per CPU at a time, so a burst of answers uses every core).
 type ReceiptSigner struct {
-	sg  Signer
-	key *expandedKey // nil: every receipt through Signer.Sign
+	sg     Signer
+	key    *expandedKey    // nil: every receipt through Signer.Sign
+	ahead  *presign.Pool   // nonces prepared for sg.Key; nil: none
+	counts *presign.Counts // how receipts were signed; may be nil
 
 	mu      sync.Mutex
 	pending []*receiptJob
@@ -100,9 +107,11 @@ type receiptJob struct {
 	done    chan struct{}
 }
 
-// NewReceiptSigner returns a ReceiptSigner for sg's key.
-func NewReceiptSigner(sg Signer) *ReceiptSigner {
-	return &ReceiptSigner{sg: sg, key: expand(sg.Key)}
+// NewReceiptSigner returns a ReceiptSigner for sg's key that signs from
+// ahead, nonces prepared for that key, when it has one (nil: never), and
+// counts in counts (nil: nowhere) how each receipt was signed.
+func NewReceiptSigner(sg Signer, ahead *presign.Pool, counts *presign.Counts) *ReceiptSigner {
+	return &ReceiptSigner{sg: sg, key: expand(sg.Key), ahead: ahead, counts: counts}
 }
 
 // Kid is the key id the receipts name.
@@ -111,8 +120,8 @@ func (s *ReceiptSigner) Kid() string { return s.sg.Kid }
 // Key is the key the receipts are signed with.
 func (s *ReceiptSigner) Key() ed25519.PrivateKey { return s.sg.Key }
 
-// SignReceipts returns the receipts of payloads, the same tokens as
-// Signer.SignReceipt gives each.
+// SignReceipts returns the receipts of payloads: the tokens Signer.SignReceipt
+// gives each, but for the signatures of those signed from a prepared nonce.
 func (s *ReceiptSigner) SignReceipts(payloads ...[]byte) []string {
 	out := make([]string, len(payloads))
 	if s.key == nil {
@@ -130,18 +139,27 @@ func (s *ReceiptSigner) SignReceipts(payloads ...[]byte) []string {
 		b = append(b, '.')
 		jobs[i].signing = enc.AppendEncode(b, p)
 	}
-	if len(jobs) == 1 {
-		s.join(&jobs[0])
-	} else {
+	// What the pool signs is done; the rest is signed in full.
+	var one [1]*receiptJob
+	full := one[:0]
+	for i := range jobs {
+		if !s.ahead.Sign(s.sg.Key, s.counts, &jobs[i].sig, jobs[i].signing) {
+			full = append(full, &jobs[i])
+		}
+	}
+	switch {
+	case len(full) == 1:
+		s.join(full[0])
+	case len(full) > 1:
 		// A list signs its own batch.
-		msgs := make([][]byte, len(jobs))
-		sigs := make([][ed25519.SignatureSize]byte, len(jobs))
-		for i := range jobs {
-			msgs[i] = jobs[i].signing
+		msgs := make([][]byte, len(full))
+		sigs := make([][ed25519.SignatureSize]byte, len(full))
+		for i, j := range full {
+			msgs[i] = j.signing
 		}
 		s.key.signBatch(msgs, sigs)
-		for i := range jobs {
-			jobs[i].sig = sigs[i]
+		for i, j := range full {
+			j.sig = sigs[i]
 		}
 	}
 	for i := range jobs {

@@ -55,7 +55,7 @@ func TestBatchSignAsEd25519(t *testing.T) {
 // goroutines, and in lists, are the tokens Signer.SignReceipt gives.
 func TestReceiptSignerAsSignReceipt(t *testing.T) {
 	sg, _ := testSigner(3)
-	for _, rs := range []*ReceiptSigner{NewReceiptSigner(sg), {sg: sg}} { // batched, and a key it cannot expand
+	for _, rs := range []*ReceiptSigner{NewReceiptSigner(sg, nil, nil), {sg: sg}} { // batched, and a key it cannot expand
 		var wg sync.WaitGroup
 		for g := range 32 {
 			wg.Add(1)
@@ -93,7 +93,7 @@ func BenchmarkSignReceipt(b *testing.B) {
 	})
 	for _, n := range []int{1, 8, 32} {
 		b.Run(fmt.Sprintf("batch%d", n), func(b *testing.B) {
-			rs := NewReceiptSigner(sg)
+			rs := NewReceiptSigner(sg, nil, nil)
 			list := make([][]byte, n)
 			for i := range list {
 				list[i] = p

@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/fairness"
 	"github.com/floodgate/floodgate/internal/api"
+	"github.com/floodgate/floodgate/internal/presign"
 	"github.com/floodgate/floodgate/queue"
 	"github.com/floodgate/floodgate/sale"
 )
@@ -73,16 +75,22 @@ func newShuffleSeed() []byte {
 }
 
 func (s *Server) signer() (fairness.Signer, error) {
+	sg, _, err := s.signerAhead()
+	return sg, err
+}
+
+// signerAhead is signer and the nonces prepared for its key (nil: none).
+func (s *Server) signerAhead() (fairness.Signer, *presign.Pool, error) {
 	keys, _, err := s.cfg.Queue.Keys()
 	if err != nil {
-		return fairness.Signer{}, err
+		return fairness.Signer{}, nil, err
 	}
-	return fairness.Signer{Key: keys.TicketKey, Kid: keys.KeyID}, nil
+	return fairness.Signer{Key: keys.TicketKey, Kid: keys.KeyID}, keys.Presigned(), nil
 }
 
 // withReceipts adds the signed receipt to each order that has a log leaf.
 func (s *Server) withReceipts(orders []floodgate.Order) {
-	sg, err := s.signer()
+	sg, ahead, err := s.signerAhead()
 	if err != nil {
 		return
 	}
@@ -99,20 +107,34 @@ func (s *Server) withReceipts(orders []floodgate.Order) {
 	if len(payloads) == 0 {
 		return
 	}
-	for i, r := range s.receiptSigner(sg).SignReceipts(payloads...) {
+	for i, r := range s.receiptSigner(sg, ahead).SignReceipts(payloads...) {
 		orders[at[i]].Receipt = r
 	}
 }
 
 // receiptSigner is the receipt signer of sg's key, kept while the key is
-// the same: it signs the receipts asked for at the same moment together.
-func (s *Server) receiptSigner(sg fairness.Signer) *fairness.ReceiptSigner {
+// the same: it signs from ahead, the nonces the leader prepares for that
+// key while a drop is on sale (shared with the join tickets), or else
+// signs the receipts asked for at the same moment together.
+func (s *Server) receiptSigner(sg fairness.Signer, ahead *presign.Pool) *fairness.ReceiptSigner {
 	if rs := s.receipts.Load(); rs != nil && rs.Kid() == sg.Kid && rs.Key().Equal(sg.Key) {
 		return rs
 	}
-	rs := fairness.NewReceiptSigner(sg)
+	rs := fairness.NewReceiptSigner(sg, ahead, &s.receiptSigns)
 	s.receipts.Store(rs)
 	return rs
+}
+
+// registerReceiptMetrics exports how receipts were signed on this node.
+func (s *Server) registerReceiptMetrics(reg prometheus.Registerer) {
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "floodgate_receipt_signatures_prepared_total",
+			Help: "Order receipts signed with a nonce prepared ahead (--sign-ahead, shared with the tickets)."},
+			func() float64 { return float64(s.receiptSigns.Prepared.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "floodgate_receipt_signatures_inline_total",
+			Help: "Order receipts signed in full (deterministically) because no prepared nonce was left on a node that prepares them (not counted with --sign-ahead 0, nor on a node that does not lead)."},
+			func() float64 { return float64(s.receiptSigns.Inline.Load()) }),
+	)
 }
 
 // fairnessAnswer is GET /api/v1/drops/{drop}/fairness.

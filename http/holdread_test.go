@@ -2,7 +2,6 @@ package http_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -33,26 +32,17 @@ func TestHoldReadOnANodeBehindTheLeader(t *testing.T) {
 		t.Fatalf("create the drop: %d %s", a.status, a.body)
 	}
 	copyDrop(t, st, behind, "lamp")
-	a := call(t, "POST", leader.URL+"/api/v1/drops/lamp/queue", "", "")
-	var joined struct{ Ticket string }
-	if err := json.Unmarshal([]byte(a.body), &joined); a.status != http.StatusCreated || err != nil {
-		t.Fatalf("join: %d %s", a.status, a.body)
-	}
-	var hold struct{ ID string }
-	testkit.WaitFor(t, "a hold taken", func() bool {
-		a = call(t, "POST", leader.URL+"/api/v1/drops/lamp/holds", joined.Ticket, `{"quantity":1}`)
-		return a.status == http.StatusCreated && json.Unmarshal([]byte(a.body), &hold) == nil
-	})
+	ticket, holdID := joinAndHold(t, leader.URL, "lamp")
 
-	a = call(t, "GET", lagging.URL+"/api/v1/holds/"+hold.ID, joined.Ticket, "")
-	if a.status != http.StatusOK || !strings.Contains(a.body, hold.ID) {
+	a := call(t, "GET", lagging.URL+"/api/v1/holds/"+holdID, ticket, "")
+	if a.status != http.StatusOK || !strings.Contains(a.body, holdID) {
 		t.Fatalf("the hold read on a node behind the leader: %d %s; want the leader's 200 with the hold", a.status, a.body)
 	}
-	a = call(t, "GET", lagging.URL+"/api/v1/holds/h_zz_nobody", joined.Ticket, "")
+	a = call(t, "GET", lagging.URL+"/api/v1/holds/h_zz_nobody", ticket, "")
 	if a.status != http.StatusNotFound || a.code != floodgate.ENotFound {
 		t.Fatalf("a hold that exists nowhere, through the node behind: %d %s; want 404 not_found", a.status, a.body)
 	}
-	a = call(t, "GET", alone.URL+"/api/v1/holds/"+hold.ID, joined.Ticket, "")
+	a = call(t, "GET", alone.URL+"/api/v1/holds/"+holdID, ticket, "")
 	if a.status != http.StatusNotFound || a.code != floodgate.ENotFound {
 		t.Fatalf("the hold read on a node with no leader known: %d %s; want its own 404", a.status, a.body)
 	}

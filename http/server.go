@@ -24,6 +24,7 @@ import (
 	"github.com/floodgate/floodgate/internal/api"
 	"github.com/floodgate/floodgate/internal/clientaddr"
 	"github.com/floodgate/floodgate/internal/defaults"
+	"github.com/floodgate/floodgate/internal/presign"
 	"github.com/floodgate/floodgate/sale"
 )
 
@@ -120,8 +121,9 @@ type Server struct {
 	forward *forwarder
 	nodeKey []byte // signs calls between the nodes (NodeKey)
 	// receipts signs orders' receipts with the current ticket key.
-	receipts atomic.Pointer[fairness.ReceiptSigner]
-	keyUses  keyUses
+	receipts     atomic.Pointer[fairness.ReceiptSigner]
+	receiptSigns presign.Counts // how receipts were signed (fairness.go)
+	keyUses      keyUses
 	// patterns are the routes registered (router.go).
 	patterns []string
 	logs     *fairness.Logs
@@ -171,6 +173,7 @@ func New(cfg Config) *Server {
 	s.metrics = newMetrics(cfg.Registry, cfg.Store, cfg.Now)
 	cfg.Registry.MustRegister(newDropCollector(cfg.Store))
 	registerChallengeMetrics(cfg.Registry, cfg.Queue)
+	s.registerReceiptMetrics(cfg.Registry)
 	s.gate = newJoinGate(cfg.JoinGateBusy, cfg.JoinGateMaxWait, cfg.JoinGateShare, cfg.JoinGateMaxWaiting, cfg.Registry)
 	s.handler = s.middleware(s.routes())
 	return s

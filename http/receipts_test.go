@@ -1,0 +1,124 @@
+package http_test
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/floodgate/floodgate/fairness"
+	fhttp "github.com/floodgate/floodgate/http"
+	"github.com/floodgate/floodgate/identity"
+	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/queue"
+)
+
+// TestReceiptsFromPreparedNonces: on a leader with a drop on sale, an
+// order's receipt is signed from the nonces prepared for the ticket key: it
+// verifies with the published key set alone, and each answer about the
+// order carries a receipt of its own (other bytes, the same signed leaf).
+// The metrics say how each receipt was signed.
+func TestReceiptsFromPreparedNonces(t *testing.T) {
+	st := leaderStore(t)
+	q := queue.New(queue.Config{Store: st, TickInterval: 10 * time.Millisecond, SignAhead: 16, Logger: slog.New(slog.DiscardHandler)})
+	testkit.Background(t, q.Run)
+	sessions := identity.NewSessions([]byte("receipts-test-session-key-32byte"), time.Hour)
+	reg := prometheus.NewRegistry()
+	hs := handlerServer(t, fhttp.Config{Store: st, Queue: q, Sessions: sessions, Registry: reg})
+
+	if a := call(t, "POST", hs.URL+"/api/v1/drops", handlerToken, `{"id":"lamp","name":"Lamp","stock":3,"per_customer_limit":1,"admit_per_second":100,"challenge_difficulty":0}`); a.status != http.StatusCreated {
+		t.Fatalf("create the drop: %d %s", a.status, a.body)
+	}
+	var keys *queue.Keys
+	testkit.WaitFor(t, "the cluster secret", func() bool { k, _, err := q.Keys(); keys = k; return err == nil })
+	testkit.WaitFor(t, "the nonces prepared", func() bool { return keys.Presigned().Full() })
+	ticket, holdID := joinAndHold(t, hs.URL, "lamp")
+	session, err := sessions.Issue("ada@example.com", "dev", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest("POST", hs.URL+"/api/v1/holds/"+holdID+"/order", strings.NewReader(`{"session":"`+session+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+ticket)
+	req.Header.Set("Idempotency-Key", "receipt-test-1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var order struct{ ID, Receipt string }
+	if err := json.Unmarshal(body, &order); resp.StatusCode != http.StatusCreated || err != nil || order.Receipt == "" {
+		t.Fatalf("order: %d %s", resp.StatusCode, body)
+	}
+	a := call(t, "GET", hs.URL+"/api/v1/drops/lamp/me", ticket, "")
+	var me struct{ Order struct{ ID, Receipt string } }
+	if err := json.Unmarshal([]byte(a.body), &me); a.status != http.StatusOK || err != nil || me.Order.ID != order.ID {
+		t.Fatalf("the buyer's page: %d %s", a.status, a.body)
+	}
+
+	var jwks fairness.JWKS
+	if a = call(t, "GET", hs.URL+"/.well-known/jwks.json", "", ""); json.Unmarshal([]byte(a.body), &jwks) != nil {
+		t.Fatalf("the key set: %d %s", a.status, a.body)
+	}
+	first, err := fairness.VerifyReceipt(jwks, order.Receipt)
+	if err != nil || first.Order != order.ID {
+		t.Fatalf("the order's receipt %s: %+v %v", order.Receipt, first.Leaf, err)
+	}
+	again, err := fairness.VerifyReceipt(jwks, me.Order.Receipt)
+	if err != nil || string(again.Payload) != string(first.Payload) {
+		t.Fatalf("the receipt on the buyer's page: %+v %v; want the leaf %s", again.Leaf, err, first.Payload)
+	}
+	if me.Order.Receipt == order.Receipt {
+		t.Fatal("two receipts of one order signed from prepared nonces are the same bytes")
+	}
+	sg := fairness.Signer{Key: keys.TicketKey, Kid: keys.KeyID}
+	if order.Receipt == sg.SignReceipt(first.Payload) || me.Order.Receipt == sg.SignReceipt(first.Payload) {
+		t.Fatal("a receipt was signed deterministically while the pool had nonces")
+	}
+
+	prepared, inline := counter(t, reg, "floodgate_receipt_signatures_prepared_total"), counter(t, reg, "floodgate_receipt_signatures_inline_total")
+	if prepared != 2 || inline != 0 {
+		t.Fatalf("receipt metrics after two receipts from a full pool: prepared %v, inline %v", prepared, inline)
+	}
+}
+
+// counter is the value of the counter name in reg.
+func counter(tb testing.TB, reg *prometheus.Registry, name string) float64 {
+	tb.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	tb.Fatalf("no counter %s", name)
+	return 0
+}
+
+// joinAndHold joins drop's queue on the server at url and takes a hold of
+// one unit as soon as the ticket is admitted.
+func joinAndHold(t *testing.T, url, drop string) (ticket, holdID string) {
+	t.Helper()
+	a := call(t, "POST", url+"/api/v1/drops/"+drop+"/queue", "", "")
+	var joined struct{ Ticket string }
+	if err := json.Unmarshal([]byte(a.body), &joined); a.status != http.StatusCreated || err != nil {
+		t.Fatalf("join: %d %s", a.status, a.body)
+	}
+	var hold struct{ ID string }
+	testkit.WaitFor(t, "a hold taken", func() bool {
+		a = call(t, "POST", url+"/api/v1/drops/"+drop+"/holds", joined.Ticket, `{"quantity":1}`)
+		return a.status == http.StatusCreated && json.Unmarshal([]byte(a.body), &hold) == nil
+	})
+	return joined.Ticket, hold.ID
+}
