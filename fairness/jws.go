@@ -31,7 +31,8 @@ type header struct {
 }
 
 // Sign returns the compact JWS of payload with the given typ. Ed25519 is
-// deterministic: the same key and payload give the same token on every node.
+// deterministic: the same key and payload give the same token on every node
+// (a ReceiptSigner's receipts from prepared nonces are the exception).
 // An order's answer carries a receipt, so this runs once per order: the
 // token is built in one buffer, with the header's part made once per key
 // and typ.

@@ -74,7 +74,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.api.JoinGateMaxWait, "join-gate-wait", fhttp.DefaultJoinGateMaxWait, "longest a queue join waits while the node is busy with visitors already in line (0: joins never wait)")
 	fs.IntVar(&c.api.JoinGateBusy, "join-gate-busy", fhttp.DefaultJoinGateBusy, "requests of visitors in line (status, holds, orders) in flight from which new joins wait")
 	fs.DurationVar(&c.queue.TickInterval, "tick", 100*time.Millisecond, "how often the leader moves admission and hold expiry forward")
-	fs.IntVar(&c.queue.SignAhead, "sign-ahead", queue.DefaultSignAhead, fmt.Sprintf("ticket signatures the leader prepares on idle CPU while a drop is on sale, 64 bytes each (0: none; at most %d)", queue.MaxSignAhead))
+	fs.IntVar(&c.queue.SignAhead, "sign-ahead", queue.DefaultSignAhead, fmt.Sprintf("signatures with the ticket key (join tickets and order receipts, one pool) the leader prepares on idle CPU while a drop is on sale, 64 bytes each (0: none; at most %d)", queue.MaxSignAhead))
 	fs.DurationVar(&c.queue.MaxPause, "hold-max-pause", identity.DefaultMaxPause, "the most a hold is paused while the identity provider is down")
 	c.queue.AutoChallenge = queue.DefaultAutoPolicy()
 	auto := c.queue.AutoChallenge

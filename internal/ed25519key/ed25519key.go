@@ -1,8 +1,8 @@
 // Package ed25519key is an Ed25519 private key in the form signing uses
 // (RFC 8032 5.1.5/5.1.6), for the signers that do part of the work apart
-// from crypto/ed25519: queue's pool of nonces prepared ahead and fairness's
-// receipts signed in batches. Both give signatures that ed25519.Verify
-// accepts; fairness's are byte-identical to ed25519.Sign.
+// from crypto/ed25519: internal/presign's pool of nonces prepared ahead and
+// fairness's receipts signed in batches. Both give signatures that
+// ed25519.Verify accepts; the batches' are byte-identical to ed25519.Sign.
 package ed25519key
 
 import (
