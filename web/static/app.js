@@ -487,11 +487,17 @@
     setBanner("");
   }
 
-  // The signed receipt: shown to copy, and offered as a file.
-  var receiptURL = null;
+  // The signed receipt: shown to copy, and offered as a file. Each answer
+  // carries a receipt signed anew (other bytes, the same payload:
+  // docs/fairness-spec.md section 8), so the one shown stays while its
+  // payload is the same: a copy in progress is not swapped under the buyer.
+  var receiptURL = null, receiptPayload = null;
   function showReceipt(o) {
     $("o-receipt-box").hidden = !o.receipt;
     if (!o.receipt) return;
+    var payload = o.receipt.split(".")[1];
+    if (payload === receiptPayload) return;
+    receiptPayload = payload;
     $("o-receipt").value = o.receipt;
     if (receiptURL) URL.revokeObjectURL(receiptURL);
     receiptURL = URL.createObjectURL(new Blob([o.receipt + "\n"], { type: "application/jose" }));
