@@ -157,6 +157,20 @@ func TestFairnessQueueIsCheckable(t *testing.T) {
 			t.Fatalf("receipt of %s says %+v", o.ID, rc.Leaf)
 		}
 	}
+	// Asked again (the buyer's page), a node signs the receipt anew: other
+	// bytes as a rule (from a nonce prepared ahead), the same leaf, valid
+	// as well; floodgate verify accepts it below.
+	var me struct{ Order floodgate.Order }
+	if _, err := n.Call(testkit.Context(t, 10*time.Second), http.MethodGet, "/api/v1/drops/fair/me", testkit.Bearer(tickets[ranking[2]].Ticket), nil, &me); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := fairness.VerifyReceipt(keys, orders[2].Receipt)
+	again, err := fairness.VerifyReceipt(keys, me.Order.Receipt)
+	if err != nil || me.Order.ID != orders[2].ID || string(again.Payload) != string(first.Payload) {
+		t.Fatalf("the order asked again: %s, receipt %+v %v; want %s's leaf %s", me.Order.ID, again.Leaf, err, orders[2].ID, first.Payload)
+	}
+	t.Logf("two answers about one order, the same receipt bytes: %v", me.Order.Receipt == orders[2].Receipt)
+
 	// Inclusion of every receipt, and consistency of an earlier head with
 	// the current one, checked here with the proofs the server gives.
 	var head2 struct{ Signed string }
@@ -201,6 +215,13 @@ func TestFairnessQueueIsCheckable(t *testing.T) {
 	t.Logf("floodgate verify:\n%s", out)
 	if !ok || !strings.Contains(out, "every check passed") || !strings.Contains(out, "receipt of order "+orders[2].ID) {
 		t.Fatalf("floodgate verify of an honest server failed:\n%s", out)
+	}
+	againFile := filepath.Join(dir, "again.jws")
+	if err := os.WriteFile(againFile, []byte(me.Order.Receipt+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, ok := runVerify(t, n.URL, "fair", againFile); !ok || !strings.Contains(out, "receipt of order "+orders[2].ID) {
+		t.Fatalf("floodgate verify of the receipt signed anew failed:\n%s", out)
 	}
 
 	// A dishonest server is caught.
