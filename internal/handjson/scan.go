@@ -18,25 +18,46 @@ func CutPrefix(b []byte, prefix string) ([]byte, bool) {
 // PlainString reads a JSON string at the start of b that has no escapes or
 // control characters and is valid UTF-8, and returns it and the rest of b.
 func PlainString(b []byte) (string, []byte, bool) {
-	if len(b) == 0 || b[0] != '"' {
+	n, ok := plainEnd(b)
+	if !ok {
 		return "", b, false
+	}
+	return string(b[1:n]), b[n+1:], true
+}
+
+// PlainStringOf is PlainString reading b, the end of whole (b holds the
+// bytes of whole[len(whole)-len(b):]): the string it returns is that part
+// of whole, not a copy. A decoder that reads several strings of one input
+// converts the input to a string once and takes each of them from it.
+func PlainStringOf(whole string, b []byte) (string, []byte, bool) {
+	n, ok := plainEnd(b)
+	if !ok {
+		return "", b, false
+	}
+	at := len(whole) - len(b)
+	return whole[at+1 : at+n], b[n+1:], true
+}
+
+// plainEnd finds the closing quote of the string PlainString reads.
+func plainEnd(b []byte) (int, bool) {
+	if len(b) == 0 || b[0] != '"' {
+		return 0, false
 	}
 	ascii := true
 	for i := 1; i < len(b); i++ {
 		switch c := b[i]; {
 		case c == '"':
-			s := b[1:i]
-			if !ascii && !utf8.Valid(s) {
-				return "", b, false
+			if !ascii && !utf8.Valid(b[1:i]) {
+				return 0, false
 			}
-			return string(s), b[i+1:], true
+			return i, true
 		case c < 0x20 || c == '\\':
-			return "", b, false
+			return 0, false
 		case c >= utf8.RuneSelf:
 			ascii = false
 		}
 	}
-	return "", b, false
+	return 0, false
 }
 
 // PlainInt reads an integer -?(0|[1-9][0-9]*) of at most 15 digits at the

@@ -69,3 +69,27 @@ func TestCutPrefix(t *testing.T) {
 		}
 	}
 }
+
+// PlainStringOf reads what PlainString reads, wherever in the input it
+// starts, and takes the string from the input without a copy.
+func FuzzPlainStringOf(f *testing.F) {
+	for _, seed := range []string{`{"a":"abc","b":"d"}`, `""`, `"a\"b"`, "\"caf\xc3\xa9\"}", `"unterminated`} {
+		f.Add(seed, uint8(0))
+		f.Add(seed, uint8(5))
+	}
+	f.Fuzz(func(t *testing.T, in string, at uint8) {
+		b := []byte(in)
+		if int(at) > len(b) {
+			return
+		}
+		b = b[at:]
+		want, wantRest, wantOK := PlainString(b)
+		got, rest, ok := PlainStringOf(in, b)
+		if got != want || string(rest) != string(wantRest) || ok != wantOK {
+			t.Fatalf("PlainStringOf(%q) at %d = %q, %q, %v; PlainString: %q, %q, %v", in, at, got, rest, ok, want, wantRest, wantOK)
+		}
+		if allocs := testing.AllocsPerRun(10, func() { PlainStringOf(in, b) }); allocs != 0 {
+			t.Fatalf("PlainStringOf(%q) allocates %v times", in, allocs)
+		}
+	})
+}
