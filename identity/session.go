@@ -137,11 +137,7 @@ func (s *Sessions) parse(token string, now time.Time) (sessionClaims, error) {
 	if _, err := base64.RawURLEncoding.Decode(want[:], []byte(sig)); err != nil || !hmac.Equal(want[:], hmacpool.Append(k, got[:0], p)) {
 		return sessionClaims{}, badSession()
 	}
-	body, err := base64.RawURLEncoding.DecodeString(p)
-	if err != nil {
-		return sessionClaims{}, badSession()
-	}
-	c, err := decodeSessionClaims(body)
+	c, err := claimsOf(p)
 	if err != nil || c.Customer == "" {
 		return sessionClaims{}, badSession()
 	}
@@ -155,6 +151,24 @@ func (s *Sessions) parse(token string, now time.Time) (sessionClaims, error) {
 		return sessionClaims{}, floodgate.Errorf(floodgate.EUnauthenticated, "This buyer session was signed out; sign in again.")
 	}
 	return c, nil
+}
+
+// claimsOf decodes the claims segment of a token on the stack: the claims'
+// strings share one copy of it.
+func claimsOf(p string) (sessionClaims, error) {
+	var buf [384]byte
+	if n := base64.RawURLEncoding.DecodedLen(len(p)); n <= len(buf) {
+		m, err := base64.RawURLEncoding.Decode(buf[:n], []byte(p))
+		if err != nil {
+			return sessionClaims{}, err
+		}
+		return decodeSessionClaims(buf[:m])
+	}
+	body, err := base64.RawURLEncoding.DecodeString(p)
+	if err != nil {
+		return sessionClaims{}, err
+	}
+	return decodeSessionClaims(body)
 }
 
 func badSession() error {

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"bytes"
 	"encoding/json"
 
 	"github.com/floodgate/floodgate/internal/handjson"
@@ -14,14 +15,17 @@ import (
 // decodeSessionClaims reads the claims of a session token: the shape
 // json.Marshal gives a sessionClaims (`{"sid":…,"sub":…,"prv":…,"exp":…}`,
 // sid and prv left out when empty) with strings without escapes is read
-// directly (handjson.PlainString, handjson.PlainInt); anything else through
-// json.Unmarshal, which gives the same claims for that shape.
+// directly (handjson.PlainStringOf, handjson.PlainInt), its strings taken
+// from one copy of b; anything else through json.Unmarshal, which gives the
+// same claims for that shape. b is not kept.
 func decodeSessionClaims(b []byte) (sessionClaims, error) {
 	if c, ok := decodeSessionClaimsFast(b); ok {
 		return c, nil
 	}
+	// json.Unmarshal's arguments escape to the heap: a copy keeps b (a
+	// buffer on the caller's stack) off it.
 	var c sessionClaims
-	err := json.Unmarshal(b, &c)
+	err := json.Unmarshal(bytes.Clone(b), &c)
 	return c, err
 }
 
@@ -29,9 +33,10 @@ func decodeSessionClaimsFast(b []byte) (c sessionClaims, ok bool) {
 	if len(b) == 0 || b[0] != '{' {
 		return c, false
 	}
+	whole := string(b)
 	b = b[1:]
 	if rest, ok := handjson.CutPrefix(b, `"sid":`); ok {
-		if c.ID, b, ok = handjson.PlainString(rest); !ok {
+		if c.ID, b, ok = handjson.PlainStringOf(whole, rest); !ok {
 			return c, false
 		}
 		if b, ok = handjson.CutPrefix(b, ","); !ok {
@@ -42,11 +47,11 @@ func decodeSessionClaimsFast(b []byte) (c sessionClaims, ok bool) {
 	if !ok {
 		return c, false
 	}
-	if c.Customer, b, ok = handjson.PlainString(rest); !ok {
+	if c.Customer, b, ok = handjson.PlainStringOf(whole, rest); !ok {
 		return c, false
 	}
 	if rest, ok := handjson.CutPrefix(b, `,"prv":`); ok {
-		if c.Provider, b, ok = handjson.PlainString(rest); !ok {
+		if c.Provider, b, ok = handjson.PlainStringOf(whole, rest); !ok {
 			return c, false
 		}
 	}

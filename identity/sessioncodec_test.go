@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"math/rand/v2"
 	"testing"
@@ -65,4 +66,22 @@ func FuzzSessionClaims(f *testing.F) {
 	f.Add([]byte(`{"sub":"a","exp":01}`))
 	f.Add([]byte(`{"sid":"","sub":"","prv":"","exp":123456789012345678}`))
 	f.Fuzz(func(t *testing.T, b []byte) { checkSessionClaims(t, b) })
+}
+
+// The claims of a session are read with one allocation: the copy their
+// strings are taken from.
+func TestClaimsAllocateOnce(t *testing.T) {
+	c := sessionClaims{ID: "0123456789abcdef", Customer: "a-buyer-with-a-long-name@example.com", Provider: "dev", Expires: 1767225600}
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := base64.RawURLEncoding.EncodeToString(b)
+	if allocs := testing.AllocsPerRun(100, func() {
+		if got, err := claimsOf(p); err != nil || got != c {
+			t.Fatal(got, err)
+		}
+	}); allocs != 1 {
+		t.Fatalf("claimsOf allocates %v times, want 1", allocs)
+	}
 }
