@@ -3,6 +3,7 @@ package http
 import (
 	"net/http"
 	"net/mail"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/floodgate/floodgate"
@@ -55,13 +56,12 @@ func (s *Server) holdTicket(r *http.Request) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	var ok, otherDrop bool
-	s.cfg.Store.Read(func(st *sale.State) {
-		h := st.Holds.Get(id)
-		found := h != nil
-		ok = found && h.Drop == c.Drop && h.Visitor == c.Visitor
-		otherDrop = found && h.Drop != c.Drop
-	})
+	l := holdLookups.Get().(*holdLookup)
+	l.id, l.drop, l.visitor = id, c.Drop, c.Visitor
+	s.cfg.Store.Read(l.read)
+	ok, otherDrop := l.ok, l.otherDrop
+	*l = holdLookup{read: l.read}
+	holdLookups.Put(l)
 	if otherDrop {
 		return "", "", floodgate.Errorf(floodgate.EForbidden, "This ticket is for another drop (%s); use the ticket of the hold's drop.", c.Drop)
 	}
@@ -70,6 +70,25 @@ func (s *Server) holdTicket(r *http.Request) (string, string, error) {
 	}
 	return id, c.Visitor, nil
 }
+
+// holdLookup is holdTicket's read of the state, reused: a closure handed
+// to Store.Read would be allocated for every order.
+type holdLookup struct {
+	id, drop, visitor string
+	ok, otherDrop     bool
+	read              func(st *sale.State)
+}
+
+var holdLookups = sync.Pool{New: func() any {
+	l := new(holdLookup)
+	l.read = func(st *sale.State) {
+		h := st.Holds.Get(l.id)
+		found := h != nil
+		l.ok = found && h.Drop == l.drop && h.Visitor == l.visitor
+		l.otherDrop = found && h.Drop != l.drop
+	}
+	return l
+}}
 
 func (s *Server) getHold(w http.ResponseWriter, r *http.Request) {
 	id, visitor, err := s.holdTicket(r)
