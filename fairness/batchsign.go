@@ -130,14 +130,9 @@ func (s *ReceiptSigner) SignReceipts(payloads ...[]byte) []string {
 		}
 		return out
 	}
-	h := encodedHeader(s.sg.Kid, TypeReceipt)
-	enc := base64.RawURLEncoding
 	jobs := make([]receiptJob, len(payloads))
 	for i, p := range payloads {
-		b := make([]byte, 0, len(h)+1+enc.EncodedLen(len(p))+1+enc.EncodedLen(ed25519.SignatureSize))
-		b = append(b, h...)
-		b = append(b, '.')
-		jobs[i].signing = enc.AppendEncode(b, p)
+		jobs[i].signing = s.signingInput(p)
 	}
 	// What the pool signs is done; the rest is signed in full.
 	var one [1]*receiptJob
@@ -163,10 +158,39 @@ func (s *ReceiptSigner) SignReceipts(payloads ...[]byte) []string {
 		}
 	}
 	for i := range jobs {
-		b := append(jobs[i].signing, '.')
-		out[i] = string(enc.AppendEncode(b, jobs[i].sig[:]))
+		out[i] = jobs[i].token()
 	}
 	return out
+}
+
+// SignReceipt is SignReceipts of one payload (an order's answer), without
+// the lists.
+func (s *ReceiptSigner) SignReceipt(payload []byte) string {
+	if s.key == nil {
+		return s.sg.SignReceipt(payload)
+	}
+	j := &receiptJob{signing: s.signingInput(payload)}
+	if !s.ahead.Sign(s.sg.Key, s.counts, &j.sig, j.signing) {
+		s.join(j)
+	}
+	return j.token()
+}
+
+// signingInput is the header and payload of p's receipt, base64url, with
+// room after them for the signature.
+func (s *ReceiptSigner) signingInput(p []byte) []byte {
+	h := encodedHeader(s.sg.Kid, TypeReceipt)
+	enc := base64.RawURLEncoding
+	b := make([]byte, 0, len(h)+1+enc.EncodedLen(len(p))+1+enc.EncodedLen(ed25519.SignatureSize))
+	b = append(b, h...)
+	b = append(b, '.')
+	return enc.AppendEncode(b, p)
+}
+
+// token is the signed receipt.
+func (j *receiptJob) token() string {
+	b := append(j.signing, '.')
+	return string(base64.RawURLEncoding.AppendEncode(b, j.sig[:]))
 }
 
 // join signs j with whatever other receipts are waiting: it queues j and,

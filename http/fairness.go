@@ -94,6 +94,18 @@ func (s *Server) withReceipts(orders []floodgate.Order) {
 	if err != nil {
 		return
 	}
+	rs := s.receiptSigner(sg, ahead)
+	if len(orders) == 1 {
+		// One order (its answer, the buyer's page): no lists.
+		o := &orders[0]
+		var p []byte
+		var ok bool
+		s.cfg.Store.Read(func(st *sale.State) { p, ok = st.ReceiptPayload(o.ID) })
+		if ok {
+			o.Receipt = rs.SignReceipt(p)
+		}
+		return
+	}
 	payloads := make([][]byte, 0, len(orders))
 	at := make([]int, 0, len(orders))
 	s.cfg.Store.Read(func(st *sale.State) {
@@ -107,7 +119,7 @@ func (s *Server) withReceipts(orders []floodgate.Order) {
 	if len(payloads) == 0 {
 		return
 	}
-	for i, r := range s.receiptSigner(sg, ahead).SignReceipts(payloads...) {
+	for i, r := range rs.SignReceipts(payloads...) {
 		orders[at[i]].Receipt = r
 	}
 }
