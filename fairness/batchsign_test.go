@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/floodgate/floodgate/internal/nice"
+	"github.com/floodgate/floodgate/internal/presign"
 )
 
 func TestBatchSignAsEd25519(t *testing.T) {
@@ -97,6 +98,22 @@ func BenchmarkSignReceipt(b *testing.B) {
 			sg.SignReceipt(p)
 		}
 		b.ReportMetric(float64(nice.ProcessCPU()-cpu)/float64(time.Microsecond)/float64(b.N), "cpu-µs/receipt")
+	})
+	// From nonces prepared beforehand, as the leader's pool has them.
+	b.Run("presigned", func(b *testing.B) {
+		pool := presign.New(sg.Key, b.N)
+		pool.Prepare(b.N)
+		var counts presign.Counts
+		rs := NewReceiptSigner(sg, pool, &counts)
+		b.ResetTimer()
+		cpu := nice.ProcessCPU()
+		for range b.N {
+			rs.SignReceipt(p)
+		}
+		b.ReportMetric(float64(nice.ProcessCPU()-cpu)/float64(time.Microsecond)/float64(b.N), "cpu-µs/receipt")
+		if counts.Inline.Load() != 0 {
+			b.Fatal("signed in full")
+		}
 	})
 	for _, n := range []int{1, 8, 32} {
 		b.Run(fmt.Sprintf("batch%d", n), func(b *testing.B) {

@@ -152,8 +152,9 @@ func (p *Pool) Ready() int {
 	return p.n
 }
 
-// Full reports whether all of the pool's nonces are ready.
-func (p *Pool) Full() bool { return p.Ready() == p.size }
+// Full reports whether all of the pool's nonces are ready (false for a nil
+// pool: it has none).
+func (p *Pool) Full() bool { return p != nil && p.Ready() == p.size }
 
 // Prepare puts up to n fresh nonces in the pool now, on the caller's
 // goroutine (tests and benchmarks; a node fills its pool with Start).

@@ -130,7 +130,7 @@ func TestPoolOtherKey(t *testing.T) {
 		t.Fatal("a pool never filled (a node that does not lead) signed, or counted")
 	}
 	var none *Pool
-	if none.Sign(priv, &c, &sig, nil) || none.Ready() != 0 || none.Started() {
+	if none.Sign(priv, &c, &sig, nil) || none.Ready() != 0 || none.Full() || none.Started() {
 		t.Fatal("a nil pool signs")
 	}
 	none.Start(context.Background(), quietLog())
