@@ -86,6 +86,13 @@ func call(t *testing.T, method, url, token, body string) answer {
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return send(t, req)
+}
+
+// send sends req and reads its answer whole, the API error's code and
+// message included.
+func send(t *testing.T, req *http.Request) answer {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -276,24 +283,14 @@ func TestForwardBatchPathNeedsTheNodeSignature(t *testing.T) {
 	body := []byte("\x01\x04POST")
 	req, _ := http.NewRequest("POST", hs.URL+fhttp.ForwardBatchPath, bytes.NewReader(body))
 	fhttp.SignNodeRequest(req, fhttp.NodeKey(handlerToken), body, time.Now())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("a signed batch that does not decode: %d, want 400", resp.StatusCode)
+	if a := send(t, req); a.status != http.StatusBadRequest {
+		t.Fatalf("a signed batch that does not decode: %d, want 400", a.status)
 	}
 	// Signed with another cluster's key: not found.
 	req, _ = http.NewRequest("POST", hs.URL+fhttp.ForwardBatchPath, bytes.NewReader(body))
 	fhttp.SignNodeRequest(req, fhttp.NodeKey("another-cluster-admin-token"), body, time.Now())
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("a batch signed with another key: %d, want 404", resp.StatusCode)
+	if a := send(t, req); a.status != http.StatusNotFound {
+		t.Fatalf("a batch signed with another key: %d, want 404", a.status)
 	}
 }
 

@@ -1,8 +1,6 @@
 package http_test
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -25,17 +23,7 @@ func TestOrderKeyMustBeUTF8Text(t *testing.T) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", "key-\xff\xfe")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var eb struct {
-		Error struct{ Code, Message string }
-	}
-	_ = json.Unmarshal(raw, &eb)
-	if resp.StatusCode != http.StatusBadRequest || eb.Error.Code != floodgate.EInvalid || !strings.Contains(eb.Error.Message, "UTF-8") {
-		t.Fatalf("an Idempotency-Key of raw bytes: %d %s; want 400 invalid_argument naming UTF-8", resp.StatusCode, raw)
+	if a := send(t, req); a.status != http.StatusBadRequest || a.code != floodgate.EInvalid || !strings.Contains(a.msg, "UTF-8") {
+		t.Fatalf("an Idempotency-Key of raw bytes: %d %s; want 400 invalid_argument naming UTF-8", a.status, a.body)
 	}
 }
