@@ -2,7 +2,6 @@ package status
 
 import (
 	"bytes"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -20,11 +19,7 @@ func TestPageSaysApartOnlyWhenItIs(t *testing.T) {
 		s, _ := MustOpen(t, func(c *Config) { c.Apart = apart })
 		srv := httptest.NewServer(s.Handler())
 		defer srv.Close()
-		resp, body := testkit.MustGet(t, srv.URL+"/status")
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET /status: %d", resp.StatusCode)
-		}
-		return body
+		return testkit.MustGetOK(t, srv.URL+"/status")
 	}
 	if strings.Contains(page(false), apart) {
 		t.Error("a sale node's status page claims to be served apart from the sale servers")

@@ -153,26 +153,15 @@ func TestStatusServeOutlivesTheCore(t *testing.T) {
 		map[string]any{"status": "monitoring", "message": "The second site is taking orders."}, nil); code != http.StatusCreated {
 		t.Fatalf("update during the outage: %d", code)
 	}
-	resp, err := http.Get(p.URL + "/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	page := testkit.MustGetOK(t, p.URL+"/status")
 	for _, want := range []string{"Sale paused: data centre power loss", "The second site is taking orders.", "Queue moves slowly", "unreachable", "전면 장애"} {
-		if !strings.Contains(string(page), want) {
+		if !strings.Contains(page, want) {
 			t.Errorf("the page during the outage lacks %q", want)
 		}
 	}
-	resp, err = http.Get(p.URL + "/api/v1/banner")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var banner Banner
-	_ = json.NewDecoder(resp.Body).Decode(&banner)
-	resp.Body.Close()
-	if !banner.Active || banner.Level != ImpactCritical {
-		t.Errorf("banner during the outage: %+v", banner)
+	if code := doJSON(t, "GET", p.URL+"/api/v1/banner", "", nil, &banner); code != http.StatusOK || !banner.Active || banner.Level != ImpactCritical {
+		t.Errorf("banner during the outage: %d %+v", code, banner)
 	}
 
 	// A static export from the status server while the core is down.

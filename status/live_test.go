@@ -2,8 +2,6 @@ package status
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -24,20 +22,6 @@ func liveOnes(sum Summary) []SPIncident {
 		}
 	}
 	return out
-}
-
-func getBody(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
-	}
-	return string(b)
 }
 
 // liveService is node 1 of a replicated status page on a fake clock, with
@@ -110,9 +94,9 @@ func TestLiveIncidentWhileWritesFail(t *testing.T) {
 	if b := s.Banner(); !b.Active || b.Title != diskFullTitle {
 		t.Fatalf("banner: %+v", b)
 	}
-	page := getBody(t, srv.URL+"/status")
-	js := getBody(t, srv.URL+"/api/v2/summary.json")
-	for name, body := range map[string]string{"page": page, "summary.json": js, "banner": getBody(t, srv.URL+"/api/v1/banner")} {
+	page := testkit.MustGetOK(t, srv.URL+"/status")
+	js := testkit.MustGetOK(t, srv.URL+"/api/v2/summary.json")
+	for name, body := range map[string]string{"page": page, "summary.json": js, "banner": testkit.MustGetOK(t, srv.URL+"/api/v1/banner")} {
 		if !strings.Contains(body, "Checkout is paused") {
 			t.Errorf("%s does not show the live problem", name)
 		}

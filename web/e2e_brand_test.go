@@ -80,7 +80,7 @@ func TestE2ETenantBranding(t *testing.T) {
 	if code := n.call("POST", "/api/v1/drops", ek.Key, map[string]any{"id": "evil-drop", "name": "Drop", "stock": 1}, nil); code != http.StatusCreated {
 		t.Fatalf("create evil's drop: %d", code)
 	}
-	page := fetch(t, n.URL+"/d/evil-drop")
+	page := testkit.MustGetOK(t, n.URL+"/d/evil-drop")
 	if strings.Contains(page, "<img src=x") || !strings.Contains(page, "&lt;img src=x onerror=alert(1)&gt;&#34;&amp;") {
 		t.Errorf("the maker's name is not escaped:\n%s", page)
 	}
@@ -89,20 +89,11 @@ func TestE2ETenantBranding(t *testing.T) {
 		t.Errorf("maker name shown as %q", got)
 	}
 	n.createDrop(dropSpec{ID: "platform", Stock: 5})
-	if page := fetch(t, n.URL+"/d/platform"); strings.Contains(page, `id="maker"`) {
+	if page := testkit.MustGetOK(t, n.URL+"/d/platform"); strings.Contains(page, `id="maker"`) {
 		t.Error("a platform drop shows a maker header")
 	}
 	// The stylesheet of a drop without an accent does not exist.
 	if resp, err := http.Get(n.URL + "/d/platform/brand.css"); err != nil || resp.StatusCode != http.StatusNotFound {
 		t.Errorf("brand.css of a platform drop: %v %v", resp.StatusCode, err)
 	}
-}
-
-func fetch(t *testing.T, url string) string {
-	t.Helper()
-	resp, body := testkit.MustGet(t, url)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d", url, resp.StatusCode)
-	}
-	return body
 }

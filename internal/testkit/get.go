@@ -19,6 +19,17 @@ func MustGet(tb testing.TB, url string) (*http.Response, string) {
 	return MustDo(tb, http.DefaultClient, req)
 }
 
+// MustGetOK fetches url with a plain GET and returns its body; anything but
+// 200 OK fails the test.
+func MustGetOK(tb testing.TB, url string) string {
+	tb.Helper()
+	resp, body := MustGet(tb, url)
+	if resp.StatusCode != http.StatusOK {
+		tb.Fatalf("GET %s: %d %s", url, resp.StatusCode, body)
+	}
+	return body
+}
+
 // MustDo sends req with c and returns the answer, its body read and closed,
 // and the body as text, like MustGet.
 func MustDo(tb testing.TB, c *http.Client, req *http.Request) (*http.Response, string) {
