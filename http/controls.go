@@ -88,11 +88,10 @@ func DropPatchFromJSON(body []byte) (*sale.DropPatch, error) {
 	}
 	p := &sale.DropPatch{Name: req.Name, Stock: req.Stock, AdmitPerSecond: req.AdmitPerSecond, HoldSeconds: req.HoldSeconds}
 	if req.EndsAt != nil {
-		if req.EndsAt.Year() < 1970 || req.EndsAt.Year() > 9999 {
-			return nil, floodgate.Errorf(floodgate.EInvalid, "\"ends_at\" must be between 1970 and 9999.")
+		p.EndsAt = new(int64)
+		if err := setUnixMilli(p.EndsAt, "ends_at", req.EndsAt); err != nil {
+			return nil, err
 		}
-		ms := req.EndsAt.UnixMilli()
-		p.EndsAt = &ms
 	}
 	if p.Empty() {
 		return nil, floodgate.Errorf(floodgate.EInvalid, "Nothing to change: send one or more of \"name\", \"stock\", \"admit_per_second\", \"hold_seconds\", \"ends_at\".")

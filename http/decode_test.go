@@ -47,6 +47,34 @@ func TestDropSpecFromJSON(t *testing.T) {
 	}
 }
 
+// TestRequestTimesOutsideTheYearsAreRefused: every time a drop's request
+// takes is kept in unix ms; a year before 1970 is refused with a message
+// that names the field, on creation and in a patch alike.
+func TestRequestTimesOutsideTheYearsAreRefused(t *testing.T) {
+	create := func(field string) func(at string) error {
+		return func(at string) error {
+			_, err := DropSpecFromJSON([]byte(`{"id":"d","name":"D","stock":5,"`+field+`":`+at+`}`), fuzzNow)
+			return err
+		}
+	}
+	for field, decode := range map[string]func(at string) error{
+		"starts_at":     create("starts_at"),
+		"entry_ends_at": create("entry_ends_at"),
+		"presale_until": create("presale_until"),
+		"ends_at":       func(at string) error { _, err := DropPatchFromJSON([]byte(`{"ends_at":` + at + `}`)); return err },
+	} {
+		err := decode(`"0001-01-01T00:00:00Z"`)
+		want := `"` + field + `" must be between 1970 and 9999.`
+		if floodgate.ErrorCode(err) != floodgate.EInvalid || floodgate.ErrorMessage(err) != want {
+			t.Errorf("%s in the year 1: %v; want invalid_argument %q", field, err, want)
+		}
+	}
+	p, err := DropPatchFromJSON([]byte(`{"ends_at":"2026-11-23T11:00:00Z"}`))
+	if err != nil || p.EndsAt == nil || *p.EndsAt != fuzzNow.UnixMilli() {
+		t.Fatalf("ends_at in 2026: %v %v", p, err)
+	}
+}
+
 // FuzzDropSpecFromJSON feeds arbitrary bodies to the create-drop decoder: it
 // never panics; it refuses with invalid_argument (a message for the admin);
 // and whatever it accepts is a valid spec that survives the log encoding.

@@ -72,11 +72,8 @@ func DropSpecFromJSON(body []byte, now time.Time) (*sale.DropSpec, error) {
 	if req.PerCustomerLimit != nil {
 		spec.PerCustomerLimit = *req.PerCustomerLimit
 	}
-	if req.StartsAt != nil {
-		spec.StartsAt = req.StartsAt.UnixMilli()
-		if req.StartsAt.Year() < 1970 || req.StartsAt.Year() > 9999 {
-			return nil, floodgate.Errorf(floodgate.EInvalid, "\"starts_at\" must be between 1970 and 9999.")
-		}
+	if err := setUnixMilli(&spec.StartsAt, "starts_at", req.StartsAt); err != nil {
+		return nil, err
 	}
 	if req.HoldSeconds != nil {
 		spec.HoldSeconds = *req.HoldSeconds
@@ -103,6 +100,19 @@ func DropSpecFromJSON(body []byte, now time.Time) (*sale.DropSpec, error) {
 		return nil, err
 	}
 	return spec, nil
+}
+
+// setUnixMilli sets *dst to t as the state keeps times, in unix ms, when a
+// request has t; a year outside 1970-9999 is refused, naming the field.
+func setUnixMilli(dst *int64, field string, t *time.Time) error {
+	if t == nil {
+		return nil
+	}
+	if t.Year() < 1970 || t.Year() > 9999 {
+		return floodgate.Errorf(floodgate.EInvalid, "%q must be between 1970 and 9999.", field)
+	}
+	*dst = t.UnixMilli()
+	return nil
 }
 
 func (s *Server) createDrop(w http.ResponseWriter, r *http.Request) {

@@ -33,31 +33,17 @@ type fairRequest struct {
 
 // apply copies the request's fields into spec; ValidateSpec checks them.
 func (f *fairRequest) apply(spec *sale.DropSpec) error {
-	ms := func(name string, t *time.Time) (int64, error) {
-		if t.Year() < 1970 || t.Year() > 9999 {
-			return 0, floodgate.Errorf(floodgate.EInvalid, "%q must be between 1970 and 9999.", name)
-		}
-		return t.UnixMilli(), nil
-	}
 	spec.Mode = f.Mode
-	if f.EntryEndsAt != nil {
-		v, err := ms("entry_ends_at", f.EntryEndsAt)
-		if err != nil {
-			return err
-		}
-		spec.EntryEndsAt = v
+	if err := setUnixMilli(&spec.EntryEndsAt, "entry_ends_at", f.EntryEndsAt); err != nil {
+		return err
 	}
 	if f.ClaimSeconds != nil {
 		spec.ClaimSeconds = *f.ClaimSeconds
 	} else if f.Mode == sale.ModeDraw {
 		spec.ClaimSeconds = sale.DefaultClaimSeconds
 	}
-	if f.PresaleUntil != nil {
-		v, err := ms("presale_until", f.PresaleUntil)
-		if err != nil {
-			return err
-		}
-		spec.PresaleUntil = v
+	if err := setUnixMilli(&spec.PresaleUntil, "presale_until", f.PresaleUntil); err != nil {
+		return err
 	}
 	for _, c := range f.PresaleCustomers {
 		// Customers are lower-case emails (or identity provider subjects).
