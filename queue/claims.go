@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -82,19 +83,20 @@ type flatClaims struct {
 	Iat     float64 `json:"iat"`
 }
 
-// decodeFlatClaims decodes a payload into f as json.Unmarshal does. The
+// decodeFlatClaims decodes a payload as json.Unmarshal does. The
 // shape SignTicket writes is read without reflection; anything else (other
-// fields, whitespace, escapes, fractions) goes to json.Unmarshal.
-func decodeFlatClaims(pb []byte, f *flatClaims) error {
-	if decodeClaimsFast(pb, f) {
-		return nil
+// fields, whitespace, escapes, fractions) goes to json.Unmarshal. The
+// strings the direct reading gives are pb's bytes, valid while pb is: the
+// caller copies what it keeps.
+func decodeFlatClaims(pb []byte) (flatClaims, error) {
+	if f, ok := decodeClaimsFast(pb); ok {
+		return f, nil
 	}
 	// json.Unmarshal's arguments escape to the heap: copies keep the fast
 	// path's off it.
 	var g flatClaims
 	err := json.Unmarshal(bytes.Clone(pb), &g)
-	*f = g
-	return err
+	return g, err
 }
 
 // decodeClaimsFast reads exactly
@@ -102,49 +104,49 @@ func decodeFlatClaims(pb []byte, f *flatClaims) error {
 // where the strings hold no escapes, control characters or invalid UTF-8
 // and the numbers are plain integers of at most 15 digits (exact in an
 // int64 and a float64). It reports false for anything else.
-func decodeClaimsFast(b []byte, f *flatClaims) bool {
-	var ok bool
+func decodeClaimsFast(b []byte) (f flatClaims, ok bool) {
+	whole := unsafe.String(unsafe.SliceData(b), len(b))
 	if b, ok = handjson.CutPrefix(b, `{"drop":`); !ok {
-		return false
+		return f, false
 	}
-	if f.Drop, b, ok = handjson.PlainString(b); !ok {
-		return false
+	if f.Drop, b, ok = handjson.PlainStringOf(whole, b); !ok {
+		return f, false
 	}
 	if b, ok = handjson.CutPrefix(b, `,"vid":`); !ok {
-		return false
+		return f, false
 	}
-	if f.Visitor, b, ok = handjson.PlainString(b); !ok {
-		return false
+	if f.Visitor, b, ok = handjson.PlainStringOf(whole, b); !ok {
+		return f, false
 	}
 	if b, ok = handjson.CutPrefix(b, `,"early":true`); ok {
 		f.Early = true
 	}
 	if b, ok = handjson.CutPrefix(b, `,"seq":`); !ok {
-		return false
+		return f, false
 	}
 	if f.Seq, b, ok = handjson.PlainInt(b); !ok {
-		return false
+		return f, false
 	}
 	if b, ok = handjson.CutPrefix(b, `,"pos":`); ok {
 		if f.Pos, b, ok = handjson.PlainInt(b); !ok {
-			return false
+			return f, false
 		}
 	}
 	if b, ok = handjson.CutPrefix(b, `,"exp":`); !ok {
-		return false
+		return f, false
 	}
 	var n int64
 	if n, b, ok = handjson.PlainInt(b); !ok {
-		return false
+		return f, false
 	}
 	f.Exp = float64(n)
 	if b, ok = handjson.CutPrefix(b, `,"iat":`); ok {
 		if n, b, ok = handjson.PlainInt(b); !ok {
-			return false
+			return f, false
 		}
 		f.Iat = float64(n)
 	}
-	return len(b) == 1 && b[0] == '}'
+	return f, len(b) == 1 && b[0] == '}'
 }
 
 // ticketMACs keeps the HMACs of the cluster's MAC key for reuse (package

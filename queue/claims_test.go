@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,14 +126,12 @@ func FuzzClaimsDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var want flatClaims
 		wantErr := json.Unmarshal(b, &want)
-		var fast flatClaims
-		if decodeClaimsFast(b, &fast) {
+		if fast, ok := decodeClaimsFast(b); ok {
 			if wantErr != nil || fast != want {
 				t.Fatalf("%q: fast decoder gave %+v, json.Unmarshal %+v, %v", b, fast, want, wantErr)
 			}
 		}
-		var got flatClaims
-		gotErr := decodeFlatClaims(b, &got)
+		got, gotErr := decodeFlatClaims(b)
 		if (gotErr == nil) != (wantErr == nil) || (gotErr == nil && got != want) {
 			t.Fatalf("%q: decodeFlatClaims = %+v, %v; json.Unmarshal %+v, %v", b, got, gotErr, want, wantErr)
 		}
@@ -147,8 +146,8 @@ func TestClaimsDecodeFastPath(t *testing.T) {
 		{Drop: "lamp", Visitor: "yPn6cE7RrBDu6M7xBJYD7Q", Early: true, RegisteredClaims: jwt.RegisteredClaims{IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(TicketTTL))}},
 	} {
 		b, _ := appendClaims(nil, c)
-		var f flatClaims
-		if !decodeClaimsFast(b, &f) {
+		f, ok := decodeClaimsFast(b)
+		if !ok {
 			t.Fatalf("%s: not on the fast path", b)
 		}
 		if f.Drop != c.Drop || f.Visitor != c.Visitor || f.Early != c.Early || f.Seq != c.Seq || f.Pos != c.Position ||
@@ -201,4 +200,29 @@ func BenchmarkTicketMAC(b *testing.B) {
 			_ = m.Sum(nil)[:16]
 		}
 	})
+}
+
+// The direct reading of a ticket's claims allocates nothing (its strings
+// are the payload's bytes), and a verified ticket's claims keep copies of
+// its ids in their own allocation.
+func TestClaimsDecodeAllocations(t *testing.T) {
+	now := time.Unix(1796010939, 0)
+	c := &Claims{Drop: "lamp", Visitor: "yPn6cE7RrBDu6M7xBJYD7Q", Seq: 9, Position: 201, RegisteredClaims: jwt.RegisteredClaims{IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(TicketTTL))}}
+	b, _ := appendClaims(nil, c)
+	if allocs := testing.AllocsPerRun(100, func() {
+		if f, err := decodeFlatClaims(b); err != nil || f.Drop != c.Drop || f.Visitor != c.Visitor {
+			t.Fatal(f, err)
+		}
+	}); allocs != 0 {
+		t.Fatalf("decodeFlatClaims allocates %v times", allocs)
+	}
+	long := strings.Repeat("v", 80)
+	for _, ids := range [][2]string{{"lamp", "yPn6cE7RrBDu6M7xBJYD7Q"}, {"lamp", long}, {"d", strings.Repeat("v", 63)}} {
+		f, _ := decodeFlatClaims([]byte(`{"drop":"` + ids[0] + `","vid":"` + ids[1] + `","seq":1,"exp":2}`))
+		var m macClaims
+		m.keep(f.Drop, f.Visitor)
+		if m.Drop != ids[0] || m.Visitor != ids[1] {
+			t.Fatalf("kept %q %q, want %q %q", m.Drop, m.Visitor, ids[0], ids[1])
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -222,15 +223,13 @@ func (v *Verifier) parseMAC(token string) (*Claims, bool) {
 	if !ok {
 		return nil, false
 	}
-	var f flatClaims
-	if decodeFlatClaims(pb, &f) != nil || f.Drop == "" || f.Visitor == "" || f.Seq < 0 || f.Exp == 0 {
+	f, err := decodeFlatClaims(pb)
+	if err != nil || f.Drop == "" || f.Visitor == "" || f.Seq < 0 || f.Exp == 0 {
 		return nil, false
 	}
-	// The claims and their dates in one allocation.
-	cd := &struct {
-		Claims
-		exp, iat jwt.NumericDate
-	}{Claims: Claims{Drop: f.Drop, Visitor: f.Visitor, Early: f.Early, Seq: f.Seq, Position: f.Pos}}
+	// The claims, their dates and their ids in one allocation.
+	cd := &macClaims{Claims: Claims{Early: f.Early, Seq: f.Seq, Position: f.Pos}}
+	cd.keep(f.Drop, f.Visitor)
 	cd.exp = jwt.NumericDate{Time: time.Unix(0, int64(f.Exp*1e9))}
 	cd.ExpiresAt = &cd.exp
 	if f.Iat != 0 {
@@ -238,6 +237,28 @@ func (v *Verifier) parseMAC(token string) (*Claims, bool) {
 		cd.IssuedAt = &cd.iat
 	}
 	return &cd.Claims, true
+}
+
+// macClaims are the claims of a ticket parseMAC accepted, with room for
+// what they point to.
+type macClaims struct {
+	Claims
+	exp, iat jwt.NumericDate
+	text     [64]byte
+}
+
+// keep sets the claims' drop and visitor ids to copies of drop and
+// visitor, held in c.text when both fit (the strings share c's allocation;
+// the bytes are never written again), else apart.
+func (c *macClaims) keep(drop, visitor string) {
+	if len(drop) == 0 || len(visitor) == 0 || len(drop)+len(visitor) > len(c.text) {
+		c.Drop, c.Visitor = strings.Clone(drop), strings.Clone(visitor)
+		return
+	}
+	n := copy(c.text[:], drop)
+	copy(c.text[n:], visitor)
+	c.Drop = unsafe.String(&c.text[0], n)
+	c.Visitor = unsafe.String(&c.text[n], len(visitor))
 }
 
 // decodeSegment decodes a base64url segment of a token into buf when it
