@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -140,6 +141,10 @@ func BenchmarkHotPaths(b *testing.B) {
 	})
 }
 
+// harnessSink keeps what BenchmarkCommittedWrites makes to count its
+// allocations on the heap, as serving it would.
+var harnessSink any
+
 // BenchmarkCommittedWrites sends committed holds and orders through the
 // server's handler from 64 callers at once, as bench/run.sh's wrk runs do
 // over 64 connections, against a real single-node store (Raft, the WAL, an
@@ -164,8 +169,10 @@ func BenchmarkCommittedWrites(b *testing.B) {
 	sessions.SetRevoked(st.SessionRevoked)
 	srv := benchHandler(b, st, fhttp.Config{Queue: q, Sessions: sessions, Registry: reg})
 	testkit.Background(b, q.Run)
-	// send is serve for the timed requests: the cheapest writer, nothing kept.
-	send := func(path, token, key, body string) int {
+	// request and writer make a timed request and the cheapest writer,
+	// nothing kept; they stand for what net/http allocates to read a
+	// request and answer it.
+	request := func(path, token, key, body string) *http.Request {
 		req := httptest.NewRequest("POST", path, strings.NewReader(body))
 		req.RemoteAddr = "198.18.0.7:4000"
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -173,10 +180,9 @@ func BenchmarkCommittedWrites(b *testing.B) {
 			req.Header.Set("Idempotency-Key", key)
 		}
 		req.Header.Set("Content-Type", "application/json")
-		w := &discardWriter{h: http.Header{}}
-		srv.ServeHTTP(w, req)
-		return w.status
+		return req
 	}
+	writer := func() *discardWriter { return &discardWriter{h: http.Header{}} }
 	drops := 0
 	// admitted makes a drop and n admitted tickets of it.
 	admitted := func(b *testing.B, n int) (string, []string) {
@@ -206,15 +212,31 @@ func BenchmarkCommittedWrites(b *testing.B) {
 		})
 		return drop, tickets
 	}
-	measure := func(b *testing.B, call func(i int) int) {
+	// measure sends b.N requests made by req. harness-allocs/op is what
+	// making a request and its writer allocates, counted apart before the
+	// clock starts: allocs/op less that is the server's share.
+	measure := func(b *testing.B, req func(i int) *http.Request) {
+		var m0, m1 runtime.MemStats
+		n := min(b.N, 2000)
+		runtime.ReadMemStats(&m0)
+		for i := range n {
+			harnessSink, harnessSink = req(i), writer()
+		}
+		runtime.ReadMemStats(&m1)
+		harnessSink = nil
 		testkit.WaitFor(b, "the signatures prepared ahead", func() bool {
 			keys, _, err := q.Keys()
 			return err == nil && (keys.Presigned() == nil || keys.Presigned().Full())
 		})
 		b.ReportAllocs()
 		report := cpuPerOp(b)
-		codes, _ := testkit.Callers(b, callers, call)
+		codes, _ := testkit.Callers(b, callers, func(i int) int {
+			r, w := req(i), writer()
+			srv.ServeHTTP(w, r)
+			return w.status
+		})
 		report()
+		b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/float64(n), "harness-allocs/op")
 		for _, c := range codes {
 			if c != http.StatusCreated {
 				b.Fatalf("answered %d, want 201", c)
@@ -223,8 +245,8 @@ func BenchmarkCommittedWrites(b *testing.B) {
 	}
 	b.Run("hold", func(b *testing.B) {
 		drop, tickets := admitted(b, b.N)
-		measure(b, func(i int) int {
-			return send("/api/v1/drops/"+drop+"/holds", tickets[i], "", `{"quantity":1}`)
+		measure(b, func(i int) *http.Request {
+			return request("/api/v1/drops/"+drop+"/holds", tickets[i], "", `{"quantity":1}`)
 		})
 	})
 	b.Run("order", func(b *testing.B) {
@@ -244,8 +266,8 @@ func BenchmarkCommittedWrites(b *testing.B) {
 			orders[i] = prepared{"/api/v1/holds/" + h.ID + "/order", t, fmt.Sprintf(`{"session":%q}`, tok)}
 		}
 		inline0 := counter(b, reg, "floodgate_receipt_signatures_inline_total")
-		measure(b, func(i int) int {
-			return send(orders[i].path, orders[i].ticket, fmt.Sprintf("%s-%d", drop, i), orders[i].body)
+		measure(b, func(i int) *http.Request {
+			return request(orders[i].path, orders[i].ticket, fmt.Sprintf("%s-%d", drop, i), orders[i].body)
 		})
 		// Receipts signed in full for lack of a prepared nonce (none
 		// expected: the pool holds more than a run's orders).
