@@ -85,24 +85,25 @@ func decodeOrderRequest(r *http.Request) (orderRequest, error) {
 
 // writeHold answers a hold as api.WriteCreated does.
 func writeHold(w http.ResponseWriter, created bool, h floodgate.Hold) {
-	buf := scratch.Get().(*[1024]byte)
-	defer scratch.Put(buf)
-	if b, ok := appendHold(buf[:0], h); ok {
-		api.WriteJSONBytes(w, api.CreatedStatus(created), append(b, '\n'))
-		return
-	}
-	api.WriteCreated(w, created, h)
+	writeAppended(w, created, h, appendHold)
 }
 
 // writeOrder answers an order as api.WriteCreated does.
 func writeOrder(w http.ResponseWriter, created bool, o floodgate.Order) {
+	writeAppended(w, created, o, appendOrder)
+}
+
+// writeAppended answers v as api.WriteCreated does, appended by appendTo
+// into a pooled buffer; what appendTo does not write goes through
+// api.WriteCreated.
+func writeAppended[T any](w http.ResponseWriter, created bool, v T, appendTo func([]byte, T) ([]byte, bool)) {
 	buf := scratch.Get().(*[1024]byte)
 	defer scratch.Put(buf)
-	if b, ok := appendOrder(buf[:0], o); ok {
+	if b, ok := appendTo(buf[:0], v); ok {
 		api.WriteJSONBytes(w, api.CreatedStatus(created), append(b, '\n'))
 		return
 	}
-	api.WriteCreated(w, created, o)
+	api.WriteCreated(w, created, v)
 }
 
 // appendHold appends json.Marshal(h), or answers false for what it does not
