@@ -33,10 +33,7 @@ func BenchmarkStatusUnderWrites(b *testing.B) {
 				qs = lockedStore{st}
 			}
 			q := New(Config{Store: qs, Logger: slog.New(slog.DiscardHandler)})
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			go func() { defer close(done); q.Run(ctx) }()
-			defer func() { cancel(); <-done }()
+			testkit.Background(b, q.Run)
 			testkit.WaitFor(b, "cluster secret", func() bool { _, _, err := q.Keys(); return err == nil })
 			createDrop(b, st, dropSpec("d", 1_000_000, time.Now().Add(-time.Second), 100_000))
 			var tickets []*Claims

@@ -25,10 +25,7 @@ func TestStatusFromTheViewIsStatusOf(t *testing.T) {
 	clock.Store(time.Now().UnixMilli())
 	now := func() time.Time { return time.UnixMilli(clock.Load()) }
 	q := New(Config{Store: st, SignAhead: 64, TickInterval: 5 * time.Millisecond, BlockSize: 7, Now: now, Logger: slog.New(slog.DiscardHandler)})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); q.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	testkit.Background(t, q.Run)
 	testkit.WaitFor(t, "cluster secret", func() bool { _, _, err := q.Keys(); return err == nil })
 	start := clock.Load() + 300
 	createDrop(t, st, &sale.DropSpec{ID: "d", Name: "D", Stock: 12, PerCustomerLimit: 1, StartsAt: start,

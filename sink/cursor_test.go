@@ -55,9 +55,7 @@ func TestDeliveryDoesNotWaitForTheCursor(t *testing.T) {
 
 	gs := &gatedStore{Store: st, gate: make(chan struct{})}
 	r := New(Config{Store: gs, Dev: true, Logger: quiet})
-	done := make(chan struct{})
-	go func() { defer close(done); r.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	testkit.Background(t, r.Run)
 
 	testkit.WaitFor(t, "every event at the shop with the cursor commit held up",
 		func() bool { return len(recv.Accepted()) >= orders })
