@@ -76,7 +76,7 @@ func (cc *CustomerCounts) addAt(customer string, h uint64, i int, n int64) {
 		return
 	}
 	cc.all = append(room(cc.all), customerCount{customer, n}) // doubling: one customer per buyer
-	cc.putHashed(h, int32(len(cc.all)-1), func() string { return customer })
+	cc.putHashed(h, int32(len(cc.all)-1))
 }
 
 // All yields each customer with units and how many, in no fixed order.

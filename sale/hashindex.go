@@ -10,22 +10,25 @@ import (
 // the idempotency index, a drop's customer) by a 64-bit FNV-1a hash of its
 // key, as its index in the array. Growing it never reads a key again (a
 // cache miss each in a big state) and the collector has no strings in it
-// to scan. Every hit is checked against the item itself, and a key whose
-// hash another has taken goes to more under the whole key, so a collision,
-// made on purpose or not, costs a string look-up and never a wrong answer.
+// to scan. Every candidate is checked against the item itself, and items
+// whose keys share a hash (or the part of it a slot keeps) are all kept
+// and each is found, so a collision, made on purpose or not, costs one
+// more check and never a wrong answer. more keeps items under their whole
+// key when that key is not the item's own (tickets read from a snapshot
+// that name another hold's drop and visitor).
 type hashIndex struct {
-	m    hashSlots        // hash → index
-	more map[string]int32 // whole key → index, for hashes another key has taken
+	m    hashSlots        // hash → indexes
+	more map[string]int32 // whole key → index, for keys that are not their item's
 }
 
 func newHashIndex(size int) hashIndex { return hashIndex{m: makeHashSlots(size)} }
 
-// findHashed returns the index of the item whose key hashes to h: the one
-// under h if is says it has the key, else the one kept under the whole key,
-// which key appends to a buffer (called only if some key went to more);
-// -1 if there is none.
+// findHashed returns the index of the item whose key hashes to h, which
+// is says has the key, else the one kept under the whole key, which key
+// appends to a buffer (called only if some key went to more); -1 if there
+// is none.
 func (x *hashIndex) findHashed(h uint64, is func(i int32) bool, key func([]byte) []byte) int {
-	if i, ok := x.m.get(h); ok && is(i) {
+	if i, ok := x.m.find(h, is); ok {
 		return int(i)
 	}
 	if x.more == nil {
@@ -38,17 +41,10 @@ func (x *hashIndex) findHashed(h uint64, is func(i int32) bool, key func([]byte)
 	return -1
 }
 
-// putHashed indexes item i, whose key hashes to h, under h, or under the
-// key key returns if another item has h.
-func (x *hashIndex) putHashed(h uint64, i int32, key func() string) {
-	if cur, taken := x.m.get(h); taken && cur != i {
-		x.spill(key(), i)
-		return
-	}
-	x.m.set(h, i)
-}
+// putHashed indexes item i, whose key hashes to h and is not indexed yet.
+func (x *hashIndex) putHashed(h uint64, i int32) { x.m.insert(h, i) }
 
-// spill indexes item i under its whole key.
+// spill indexes item i under the whole key, which is not the item's own.
 func (x *hashIndex) spill(key string, i int32) {
 	if x.more == nil {
 		x.more = map[string]int32{}
@@ -63,24 +59,37 @@ func (x *hashIndex) cloneIndex() hashIndex {
 	return hashIndex{m: x.m.clone(), more: maps.Clone(x.more)}
 }
 
-// hashSlots maps a 64-bit hash to an index: one flat array of slots, open
-// addressing with linear probing, at most half full. A look-up in a big
-// index is one cache miss, where a Go map of a million entries costs
+// hashSlots maps a 64-bit hash to indexes: one flat array of 8-byte slots,
+// open addressing with linear probing, at most half full. A look-up in a
+// big index is one cache miss, where a Go map of a million entries costs
 // several (its directory, its control word, its slot), and the array has
-// no pointers for the collector to scan. The slot of a hash comes from its
-// high bits after a multiplication (Fibonacci hashing), so all 64 bits
-// count. The layout decides only how fast a hash is found, never what is
-// found: the state machine's answers do not depend on it. The zero value is
+// no pointers for the collector to scan. A slot keeps the tag of its hash:
+// the top 32 bits of the hash times 2⁶⁴/φ (Fibonacci hashing, so all 64
+// bits count), whose top bits are the slot to try first (its home) at any
+// size, so growing never reads an item. The caller checks the item of
+// every slot whose tag matches. Entries are never removed or replaced, and
+// entries of one hash stay in the order they were inserted, through growth
+// too: the layout decides only how fast an item is found, never which one,
+// so the state machine's answers do not depend on it. The zero value is
 // empty and "nil" (made is false), like a nil map.
 type hashSlots struct {
-	slots []hashSlot // len a power of two (or 0)
+	slots []hashSlot // len a power of two (or 0), at most 2³²
 	n     int
 	made  bool // as a map made with make, for what reads nil and empty apart
 }
 
 type hashSlot struct {
-	h uint64
-	i int32 // 1 + the index; 0: empty
+	tag uint32 // tagOf the hash
+	i   int32  // 1 + the index; 0: empty
+}
+
+// tagOf is the top half of h times 2⁶⁴/φ.
+func tagOf(h uint64) uint32 { return uint32((h * 0x9e3779b97f4a7c15) >> 32) }
+
+// home is the first slot to try for tag in an array of n slots (a power of
+// two): the tag's top bits.
+func home(tag uint32, n int) int {
+	return int(uint64(tag) >> (32 - bits.TrailingZeros(uint(n))))
 }
 
 // minSlots is the size of a non-empty hashSlots' array, at least.
@@ -103,66 +112,60 @@ func slotsFor(n int) int {
 	return s
 }
 
-// home is the first slot to try for h in an array of n slots (a power
-// of two): the top bits of h times 2⁶⁴/φ.
-func home(h uint64, n int) int {
-	return int((h * 0x9e3779b97f4a7c15) >> (64 - bits.TrailingZeros(uint(n))))
-}
-
 func (x *hashSlots) len() int { return x.n }
 
-// get returns the index stored under h.
-func (x *hashSlots) get(h uint64) (int32, bool) {
+// find returns the first index stored under h, in the order they were
+// inserted, that is says yes to.
+func (x *hashSlots) find(h uint64, is func(i int32) bool) (int32, bool) {
 	if x.n == 0 {
 		return 0, false
 	}
-	mask := len(x.slots) - 1
-	for j := home(h, len(x.slots)); ; j = (j + 1) & mask {
-		s := &x.slots[j]
+	tag, mask := tagOf(h), len(x.slots)-1
+	for j := home(tag, len(x.slots)); ; j = (j + 1) & mask {
+		s := x.slots[j]
 		if s.i == 0 {
 			return 0, false
 		}
-		if s.h == h {
+		if s.tag == tag && is(s.i-1) {
 			return s.i - 1, true
 		}
 	}
 }
 
-// set stores i under h, in place of what was there.
-func (x *hashSlots) set(h uint64, i int32) {
+// insert stores i under h, after the indexes already there.
+func (x *hashSlots) insert(h uint64, i int32) {
 	x.made = true
 	if 2*(x.n+1) > len(x.slots) {
 		x.resize(max(minSlots, 2*len(x.slots)))
 	}
-	mask := len(x.slots) - 1
-	for j := home(h, len(x.slots)); ; j = (j + 1) & mask {
-		s := &x.slots[j]
-		if s.i == 0 {
-			*s = hashSlot{h, i + 1}
-			x.n++
-			return
-		}
-		if s.h == h {
-			s.i = i + 1
-			return
-		}
-	}
+	tag := tagOf(h)
+	x.place(hashSlot{tag, i + 1}, home(tag, len(x.slots)))
+	x.n++
 }
 
-// resize moves the entries into an array of n slots.
+// place puts s in the first free slot from j on.
+func (x *hashSlots) place(s hashSlot, j int) {
+	mask := len(x.slots) - 1
+	for x.slots[j].i != 0 {
+		j = (j + 1) & mask
+	}
+	x.slots[j] = s
+}
+
+// resize moves the entries into an array of n slots, in the order of the
+// old array from an empty slot on, so that no run of full slots is cut at
+// the array's end and the entries of one hash keep their order.
 func (x *hashSlots) resize(n int) {
 	old := x.slots
 	x.slots = make([]hashSlot, n)
-	mask := n - 1
-	for _, s := range old {
-		if s.i == 0 {
-			continue
+	start := 0
+	for start < len(old) && old[start].i != 0 {
+		start++
+	}
+	for k := range old {
+		if s := old[(start+k)&(len(old)-1)]; s.i != 0 {
+			x.place(s, home(s.tag, n))
 		}
-		j := home(s.h, n)
-		for x.slots[j].i != 0 {
-			j = (j + 1) & mask
-		}
-		x.slots[j] = s
 	}
 }
 

@@ -10,7 +10,9 @@ type idemIndex struct {
 	hashIndex
 }
 
-// idemHash is the hash of customer "\x00" key (idemKey).
+// idemHash is the hash of customer "\x00" key. An Idempotency-Key counts
+// per customer, so that one customer's key neither collides with nor tells
+// anything about another's.
 func idemHash(customer, key string) uint64 { return fnvJoin(customer, 0, key) }
 
 // idemOrder returns the order customer created with key, or nil.
@@ -38,10 +40,7 @@ func (s *State) idemPut(i int32) {
 
 // idemPutHash is idemPut for an order whose idemHash is h.
 func (s *State) idemPutHash(i int32, h uint64) {
-	s.idemIndex().putHashed(h, i, func() string {
-		o := s.Orders.at(int(i))
-		return idemKey(o.Customer, o.IdemKey)
-	})
+	s.idemIndex().putHashed(h, i)
 }
 
 func (s *State) idemIndex() *idemIndex {

@@ -43,9 +43,3 @@ func (s *State) SessionRevoked(id string, now int64) bool {
 	until, ok := s.RevokedSessions[id]
 	return ok && until > now
 }
-
-// idemKey is the whole key of an order in the idempotency index (idem.go),
-// used when its hash is taken. An Idempotency-Key counts per customer, so
-// that one customer's key neither collides with nor tells anything about
-// another's.
-func idemKey(customer, key string) string { return customer + "\x00" + key }

@@ -63,17 +63,18 @@ func TestIdempotencyKeysPerCustomer(t *testing.T) {
 }
 
 // TestIdempotencyIndexCollisions: a key whose hash another key has taken
-// still finds its own order (the index falls back to the whole key), and
-// so does the other.
+// still finds its own order (both are under the hash, each checked against
+// its order), and so does the other.
 func TestIdempotencyIndexCollisions(t *testing.T) {
 	s := NewState()
+	s.idemIndex() // built (empty) before the orders come, as order() finds it
 	o1, i1 := s.Orders.add(Order{ID: "o1", Customer: "a@x", IdemKey: "k1"}, 0)
 	o2, i2 := s.Orders.add(Order{ID: "o2", Customer: "b@x", IdemKey: "k2"}, 0)
 	s.idemPut(i1)
-	s.idem.m.set(idemHash("b@x", "k2"), i1) // as if the two hashes were equal
+	s.idem.m.insert(idemHash("b@x", "k2"), i1) // as if the two hashes were equal
 	s.idemPut(i2)
-	if len(s.idem.more) != 1 {
-		t.Fatalf("%d keys in the fallback, want 1", len(s.idem.more))
+	if s.idem.m.len() != 3 || s.idem.more != nil {
+		t.Fatalf("%d slots and %d whole keys, want 3 slots", s.idem.m.len(), len(s.idem.more))
 	}
 	for _, tc := range []struct {
 		customer, key string

@@ -486,7 +486,7 @@ func (s *State) hold(c *Command) Result {
 		Early:     c.Early,
 		Seq:       c.Seq,
 	}, s.NextHold, numbered(s.NextHold), int(s.NextHold)+chunkLen)
-	s.Tickets.putHash(h.Drop, h.Visitor, th, hi) // h.Drop is c.Drop: the drop's id is its key
+	s.Tickets.putHashed(th, hi) // th is the hash of h.Drop, h.Visitor: the drop's id is c.Drop
 	d.Active[h.ID] = true
 	if d.NextExpiry > h.ExpiresAt {
 		d.NextExpiry = h.ExpiresAt

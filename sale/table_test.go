@@ -63,7 +63,7 @@ func TestTicketHashTaken(t *testing.T) {
 	s := NewState()
 	a, ai := s.Holds.add(Hold{ID: "h_1_a", Drop: "d", Visitor: "a"}, 10)
 	b, bi := s.Holds.add(Hold{ID: "h_2_b", Drop: "d", Visitor: "b"}, 10)
-	s.Tickets.m.set(ticketHash("d", "b"), ai) // as if "d/a" had b's hash
+	s.Tickets.m.insert(ticketHash("d", "b"), ai) // as if "d/a" had b's hash
 	s.Tickets.put("d", "b", bi)
 	if got := s.Tickets.Get("d", "b"); got != b {
 		t.Fatalf("Get(d, b) = %+v, want %+v", got, b)

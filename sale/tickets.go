@@ -52,12 +52,7 @@ func (x *TicketIndex) getHash(drop, visitor string, h uint64) *Hold {
 
 // put records that hold i (of this drop and visitor) is the ticket's.
 func (x *TicketIndex) put(drop, visitor string, i int32) {
-	x.putHash(drop, visitor, ticketHash(drop, visitor), i)
-}
-
-// putHash is put for a ticket whose ticketHash is h.
-func (x *TicketIndex) putHash(drop, visitor string, h uint64, i int32) {
-	x.putHashed(h, i, func() string { return drop + "/" + visitor })
+	x.putHashed(ticketHash(drop, visitor), i)
 }
 
 // clone copies x for a copy of the state whose holds are holds.
