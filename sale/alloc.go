@@ -3,19 +3,21 @@ package sale
 import (
 	"slices"
 	"strconv"
+	"unsafe"
 )
 
 // The hot path of a rush is a hold and an order per buyer. What follows
-// keeps their cost per command low: keys for look-ups are built on the
-// stack, and the strings a new hold or order keeps are made in one
-// allocation. Holds and orders live in tables (table.go).
+// keeps their cost per command low: their text is read in place, keys for
+// look-ups are built on the stack, and the strings a new hold or order
+// keeps are made in one allocation. Holds and orders live in tables
+// (table.go).
 
 // keyBuf is a stack buffer for keys; longer keys spill to the heap.
 type keyBuf [256]byte
 
 // joinKey appends a + sep + b: the Tickets key of a ticket is drop "/"
 // visitor, an order's whole key in the idempotency index is customer
-// "\x00" Idempotency-Key (idemKey).
+// "\x00" Idempotency-Key.
 func joinKey(buf []byte, a string, sep byte, b string) []byte {
 	buf = append(buf, a...)
 	buf = append(buf, sep)
@@ -53,16 +55,20 @@ func room[T any](s []T) []T {
 	return slices.Grow(s, max(len(s), 16))
 }
 
-// oneCopy makes the text fields of a buyer's command (hold, release,
-// order: the commands of a rush) substrings of one copy of its encoding,
-// one allocation instead of one per field. What the state keeps of them
-// keeps that copy alive, which is as small as the command. Other kinds
-// copy each field: a small one kept must not pin a large command.
-func (d *decoder) oneCopy(buf []byte, k Kind) {
+// shareText makes the text fields of a buyer's command (hold, release,
+// order: the commands of a rush) substrings of buf itself, without a copy.
+// The state keeps none of them: what a new hold or order keeps, newID
+// copies in its one allocation, and refusals format their messages. So
+// nothing of buf outlives the command's Apply, and buf must not change
+// while the command is in use (the store applies a log entry's bytes,
+// which nothing writes again). The replay of the property test and
+// FuzzDecodeCommand overwrite the bytes after Apply and find the state and
+// the results unchanged. Other kinds copy each field.
+func (d *decoder) shareText(buf []byte, k Kind) {
 	switch k {
 	case KindHold, KindRelease, KindOrder:
-		if d.err == nil {
-			d.all = string(buf)
+		if d.err == nil && len(buf) > 0 {
+			d.all = unsafe.String(&buf[0], len(buf))
 		}
 	}
 }

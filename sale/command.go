@@ -356,13 +356,15 @@ func AppendCommand(buf []byte, c *Command) []byte {
 // ErrMalformed is returned for bytes that are not a valid encoding.
 var ErrMalformed = errors.New("sale: malformed command encoding")
 
-// DecodeCommand decodes one command from buf.
+// DecodeCommand decodes one command from buf. The text of a hold, release
+// or order is read in place (shareText): buf must not change while the
+// command is in use.
 func DecodeCommand(buf []byte) (Command, error) {
 	d := decoder{buf: buf}
 	var c Command
 	c.Kind = Kind(d.byte())
 	c.Now = d.varint()
-	d.oneCopy(buf, c.Kind)
+	d.shareText(buf, c.Kind)
 	switch c.Kind {
 	case KindCreateDrop, KindCreateDropV2, KindCreateTenantDrop:
 		if c.Kind == KindCreateTenantDrop {
@@ -602,7 +604,7 @@ type decoder struct {
 	buf []byte
 	err error
 	// all, when set, is the whole encoding as one string; text fields are
-	// then cut from it instead of each being copied (see oneCopy).
+	// then cut from it instead of each being copied (see shareText).
 	all string
 }
 

@@ -2,8 +2,10 @@ package sale
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -115,8 +117,9 @@ func fuzzState(tb testing.TB) *State {
 
 // FuzzDecodeCommand feeds arbitrary bytes to DecodeCommand: it never panics;
 // whatever decodes encodes back to a command that decodes the same; and
-// applying it to a live state never panics nor breaks an invariant, and
-// leaves a state that a snapshot saves and reloads unchanged.
+// applying it to a live state never panics nor breaks an invariant, keeps
+// nothing of its bytes, and leaves a state that a snapshot saves and
+// reloads unchanged.
 func FuzzDecodeCommand(f *testing.F) {
 	for _, c := range sampleCommands() {
 		f.Add(AppendCommand(nil, &c))
@@ -146,9 +149,24 @@ func FuzzDecodeCommand(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.Apply(&c)
+		// Decoded again from bytes of its own, which are then overwritten:
+		// neither the state nor the result may keep a pointer into them.
+		own := slices.Clone(data)
+		c, _ = DecodeCommand(own)
+		res := s.Apply(&c)
 		if err := s.Check(); err != nil {
 			t.Fatalf("after %+v: %v", c, err)
+		}
+		before, _ := s.Marshal()
+		resBefore, _ := json.Marshal(res)
+		for i := range own {
+			own[i] = 'X'
+		}
+		if after, _ := s.Marshal(); !bytes.Equal(after, before) {
+			t.Fatalf("the state changed with the bytes of the command applied:\n%s\n%s", before, after)
+		}
+		if resAfter, _ := json.Marshal(res); !bytes.Equal(resAfter, resBefore) {
+			t.Fatalf("the result changed with the bytes of the command applied:\n%s\n%s", resBefore, resAfter)
 		}
 		// The state after it survives a snapshot unchanged.
 		snapshot(t, s)

@@ -512,7 +512,8 @@ func run(tb testing.TB, seed uint64, steps int) (log [][]byte, results []Result,
 
 // replay applies a log through batches (grouped at random, as the store's
 // group commit does) on a fresh state, optionally snapshotting (Marshal →
-// Unmarshal) after snapAt commands.
+// Unmarshal) after snapAt commands. Each batch's bytes are overwritten once
+// applied.
 func replay(tb testing.TB, log [][]byte, r *rand.Rand, snapAt int) (*State, []Result) {
 	tb.Helper()
 	s := NewState()
@@ -535,6 +536,12 @@ func replay(tb testing.TB, log [][]byte, r *rand.Rand, snapAt int) (*State, []Re
 		})
 		if err != nil {
 			tb.Fatalf("split a batch of %d commands: %v", end-i, err)
+		}
+		// Nothing the state or a result keeps may point into the batch
+		// (buyers' commands are read in place): the final state and the
+		// results must not see this.
+		for k := range batch {
+			batch[k] = 'X'
 		}
 		i = end
 		if applied == snapAt {
