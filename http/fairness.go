@@ -188,7 +188,7 @@ func (s *Server) fairness(w http.ResponseWriter, r *http.Request) {
 			total := d.EarlyTotal
 			a.EarlyTotal = &total
 		}
-		size = int64(len(d.Log))
+		size = int64(d.Log.Len())
 		at = d.HeadAt(size)
 		for _, m := range d.Heads {
 			final = final || (m.Final && m.Size == size)
@@ -247,7 +247,7 @@ func (s *Server) logSize(drop string, want int64) (size, at int64, final bool, e
 		if ok = found; !found {
 			return
 		}
-		size = int64(len(d.Log))
+		size = int64(d.Log.Len())
 		if want >= 0 && want <= size {
 			size = want
 		} else if want > size {

@@ -43,9 +43,9 @@ func newID(prefix string, n uint64, visitor, a string, sep byte, b string) (id, 
 // numbered reports whether idNumber reads n from the id newID makes of it.
 func numbered(n uint64) bool { return n >= 1 && n <= 1<<31-1 }
 
-// room makes room for one more element in an append-only log (a drop's
-// transparency log; the order feed grows in chunks, feed.go), doubling its
-// capacity when full: append
+// room makes room for one more element in a slice that grows by one per
+// buyer (a drop's customers; the order feed and the transparency log grow
+// in chunks, feed.go, leaflog.go), doubling its capacity when full: append
 // alone grows large slices by a quarter, which copies (and allocates) about
 // five times the final size over the life of the slice.
 func room[T any](s []T) []T {

@@ -10,10 +10,11 @@ import (
 // a large state takes seconds; copying it takes a small part of that, and
 // only the copy holds up the log.
 //
-// Two slices are shared, not copied: the order feed (Events) and each drop's
-// transparency log (Log). They are append-only — Apply never writes an
-// element already there; pruning the feed makes a new slice — so the copy,
-// whose length and capacity end where they were, never sees a later write.
+// Two logs are shared, not copied: the order feed (Events) and each drop's
+// transparency log (Log), both in chunks. They are append-only — Apply
+// never writes an element already there; pruning the feed makes a new
+// slice — so the copy, whose chunks' length and capacity end where they
+// were, never sees a later write.
 // TestCloneSharesNothing fails for a new field of a reference type until it
 // is handled here.
 func (s *State) Clone() *State {
@@ -55,7 +56,7 @@ func (d *Drop) clone() *Drop {
 	c.Batches = slices.Clone(d.Batches)
 	c.Gaps = slices.Clone(d.Gaps)
 	c.ShuffleSeed = slices.Clone(d.ShuffleSeed)
-	c.Log = appendOnly(d.Log)
+	c.Log = d.Log.shared()
 	c.Heads = slices.Clone(d.Heads)
 	c.Entries = slices.Clone(d.Entries)
 	c.EntryIndex = maps.Clone(d.EntryIndex)
@@ -88,7 +89,3 @@ func clonePointers[T any](m map[string]*T) map[string]*T {
 	}
 	return out
 }
-
-// appendOnly returns s with its capacity cut to its length: appending to
-// the original never writes where the copy looks.
-func appendOnly[T any](s []T) []T { return s[:len(s):len(s)] }

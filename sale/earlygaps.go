@@ -155,7 +155,7 @@ func (d *Drop) earlySkipped(pos int64) bool {
 // last report) is uncounted: it may take a unit nobody was promised
 // (uncounted.go), and its hold resolves no admission step.
 func (d *Drop) passGap(now, to int64) {
-	d.Log = append(room(d.Log), LogRecord{Type: LeafAdmit, At: now, From: d.AdmittedUpTo, To: to, Gap: true})
+	d.Log.add(LogRecord{Type: LeafAdmit, At: now, From: d.AdmittedUpTo, To: to, Gap: true})
 	d.AdmittedUpTo = to
 }
 

@@ -107,7 +107,7 @@ func ParseLogTime(s string) (int64, error) {
 // LogSize returns the number of leaves in drop's log (0 for no such drop).
 func (s *State) LogSize(drop string) int64 {
 	if d, ok := s.Drops[drop]; ok {
-		return int64(len(d.Log))
+		return int64(d.Log.Len())
 	}
 	return 0
 }
@@ -115,10 +115,10 @@ func (s *State) LogSize(drop string) int64 {
 // LogLeaf returns the bytes of leaf i of drop's log.
 func (s *State) LogLeaf(drop string, i int64) ([]byte, bool) {
 	d, ok := s.Drops[drop]
-	if !ok || i < 0 || i >= int64(len(d.Log)) {
+	if !ok || i < 0 || i >= int64(d.Log.Len()) {
 		return nil, false
 	}
-	r := d.Log[i]
+	r := d.Log.At(int(i))
 	l := Leaf{Type: r.Type, Drop: drop, LogIndex: i, At: LogTime(r.At)}
 	switch r.Type {
 	case LeafStart:
@@ -165,10 +165,10 @@ func (s *State) ReceiptPayload(id string) ([]byte, bool) {
 // HeadAt returns the time of a tree head of size n of d: the time of its last
 // leaf, or the drop's creation for an empty log.
 func (d *Drop) HeadAt(n int64) int64 {
-	if n <= 0 || n > int64(len(d.Log)) {
+	if n <= 0 || n > int64(d.Log.Len()) {
 		return d.CreatedAt
 	}
-	return d.Log[n-1].At
+	return d.Log.At(int(n - 1)).At
 }
 
 // logStart records the start of d (the draw, for a draw).
@@ -177,19 +177,19 @@ func (d *Drop) logStart(now int64) {
 		d.EarlyTotal = int64(len(d.Entries))
 		d.Issued = d.EarlyTotal
 	}
-	d.Log = append(d.Log, LogRecord{Type: LeafStart, At: now})
+	d.Log.add(LogRecord{Type: LeafStart, At: now})
 }
 
 // logClose records the close of d and publishes its final head.
 func (d *Drop) logClose(now int64) {
-	d.Log = append(d.Log, LogRecord{Type: LeafClose, At: now})
-	d.Heads = append(d.Heads, HeadMark{Size: int64(len(d.Log)), At: now, Final: true})
+	d.Log.add(LogRecord{Type: LeafClose, At: now})
+	d.Heads = append(d.Heads, HeadMark{Size: int64(d.Log.Len()), At: now, Final: true})
 }
 
 // markHead publishes a head when the log grew and the last head is at least
 // HeadInterval old.
 func (d *Drop) markHead(now int64) {
-	n := int64(len(d.Log))
+	n := int64(d.Log.Len())
 	if n == 0 {
 		return
 	}
@@ -215,14 +215,14 @@ func (s *State) checkFair() error {
 		}
 		id := o.ID
 		d := s.Drops[o.Drop]
-		if d == nil || o.LogSeq > int64(len(d.Log)) || d.Log[o.LogSeq-1].Type != LeafOrder || d.Log[o.LogSeq-1].Ref != id {
+		if d == nil || o.LogSeq > int64(d.Log.Len()) || d.Log.At(int(o.LogSeq-1)).Type != LeafOrder || d.Log.At(int(o.LogSeq-1)).Ref != id {
 			return fmt.Errorf("order %s: log index %d is not its leaf", id, o.LogSeq-1)
 		}
 	}
 	for id, d := range s.Drops {
 		var entries, admitted int64
 		started := false
-		for i, r := range d.Log {
+		for i, r := range d.Log.All() {
 			switch r.Type {
 			case LeafEntry:
 				if started || r.From != entries || d.EntryIndex[r.Ref] != entries {
@@ -253,8 +253,8 @@ func (s *State) checkFair() error {
 		}
 		var last int64
 		for _, h := range d.Heads {
-			if h.Size < last || h.Size > int64(len(d.Log)) {
-				return fmt.Errorf("drop %s: published head of %d leaves after %d, log of %d", id, h.Size, last, len(d.Log))
+			if h.Size < last || h.Size > int64(d.Log.Len()) {
+				return fmt.Errorf("drop %s: published head of %d leaves after %d, log of %d", id, h.Size, last, d.Log.Len())
 			}
 			last = h.Size
 		}

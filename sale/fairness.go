@@ -53,7 +53,7 @@ type DropFair struct {
 	// seeds were committed; those used the start tick's seed).
 	ShuffleSeed []byte `json:"shuffle_seed,omitempty"`
 	// Log is the drop's transparency log: one record per leaf.
-	Log []LogRecord `json:"log,omitempty"`
+	Log LeafLog `json:"log,omitempty"` // in chunks (leaflog.go)
 	// Heads are the log sizes at which a signed tree head is published.
 	Heads []HeadMark `json:"heads,omitempty"`
 	// Entries of a draw, in the order they came; EntryIndex finds a
@@ -270,7 +270,7 @@ func (s *State) enter(c *Command) Result {
 	d.Entries = append(d.Entries, Entry{Customer: c.Customer, At: c.Now})
 	d.EntryIndex[c.Customer] = i
 	d.EarlyNext = i + 1
-	d.Log = append(d.Log, LogRecord{Type: LeafEntry, At: c.Now, From: i, Ref: c.Customer})
+	d.Log.add(LogRecord{Type: LeafEntry, At: c.Now, From: i, Ref: c.Customer})
 	return Result{Created: true, Start: i}
 }
 
@@ -370,7 +370,7 @@ func (s *State) EntryOf(drop, customer string, now int64) (EntryStatus, bool) {
 }
 
 func (d *Drop) fairnessView(now int64) floodgate.DropFairness {
-	v := floodgate.DropFairness{Mode: ModeQueue, LogSize: int64(len(d.Log))}
+	v := floodgate.DropFairness{Mode: ModeQueue, LogSize: int64(d.Log.Len())}
 	if len(d.ShuffleSeed) > 0 {
 		v.ShuffleCommitment = Commitment(d.ShuffleSeed)
 	}

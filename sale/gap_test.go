@@ -53,7 +53,7 @@ func TestFailoverGapIsSkipped(t *testing.T) {
 // the one before it ended, and the last ends at the counter.
 func admitRecordsCover(d *Drop) error {
 	var upTo int64
-	for i, r := range d.Log {
+	for i, r := range d.Log.All() {
 		if r.Type != LeafAdmit {
 			continue
 		}
@@ -72,7 +72,7 @@ func admitRecordsCover(d *Drop) error {
 // late gap.
 func lateGapsPassed(d *Drop) int64 {
 	var n int64
-	for _, r := range d.Log {
+	for _, r := range d.Log.All() {
 		if r.Type == LeafAdmit && r.Gap {
 			n += r.To - r.From
 		}
@@ -115,7 +115,7 @@ func TestLateGapIsLogged(t *testing.T) {
 		t.Fatalf("unresolved = %d after a gap ticket's hold, want still the 10 real visitors", d.Unresolved())
 	}
 	// The leaf says it: positions [5,1000) passed over as a gap.
-	for i, r := range d.Log {
+	for i, r := range d.Log.All() {
 		if r.Type == LeafAdmit && r.Gap {
 			b, _ := s.LogLeaf("d", int64(i))
 			var l Leaf

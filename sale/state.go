@@ -634,8 +634,8 @@ func (s *State) order(c *Command) Result {
 	d.Customers.addAt(o.Customer, ch, ci, h.Quantity)
 	s.idemPutHash(oi, ih)
 	s.emit(floodgate.OrderEventCreated, o, c.Now)
-	d.Log = append(room(d.Log), LogRecord{Type: LeafOrder, At: c.Now, Ref: o.ID})
-	o.LogSeq = int64(len(d.Log))
+	d.Log.add(LogRecord{Type: LeafOrder, At: c.Now, Ref: o.ID})
+	o.LogSeq = int64(d.Log.Len())
 	d.Stats.Orders++
 	d.noteSold(c.Now)
 	return Result{Created: true, Order: publicOrder(o)}
@@ -793,7 +793,7 @@ func (d *Drop) admit(now, dt int64) {
 	// Early positions nobody holds are passed over, counted as resolved.
 	to, skipped := d.stretchEarly(n, limit)
 	d.Batches = append(d.Batches, AdmitBatch{From: d.AdmittedUpTo, To: to, At: now, Resolved: skipped})
-	d.Log = append(room(d.Log), LogRecord{Type: LeafAdmit, At: now, From: d.AdmittedUpTo, To: to})
+	d.Log.add(LogRecord{Type: LeafAdmit, At: now, From: d.AdmittedUpTo, To: to})
 	d.AdmitCredit -= (to - d.AdmittedUpTo - skipped) * 1000
 	d.AdmittedUpTo = to
 }

@@ -1,0 +1,127 @@
+package sale
+
+import (
+	"bytes"
+	"encoding/json"
+	"iter"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
+)
+
+// logChunk is how many records a full chunk of a drop's log holds.
+const logChunk = 4096
+
+// LeafLog is a drop's transparency log (DropFair.Log): its records in
+// order, in chunks, so that appending one never copies the others (a
+// slice that doubles copied a rush's log of a record per order again and
+// again) and a copy (Clone) shares the chunks: no record already in the
+// log is ever written again. Every chunk but the last holds logChunk
+// records, so record i is found at once; the first grows by doubling, so
+// a small drop's log stays small. An empty log has no chunk (and is left
+// out of a snapshot). Snapshots write it as before: one JSON array.
+type LeafLog [][]LogRecord
+
+// Len is the number of records.
+func (l LeafLog) Len() int {
+	if len(l) == 0 {
+		return 0
+	}
+	return (len(l)-1)*logChunk + len(l[len(l)-1])
+}
+
+// At returns record i (0 ≤ i < Len).
+func (l LeafLog) At(i int) *LogRecord { return &l[i/logChunk][i%logChunk] }
+
+// All yields the records, oldest first.
+func (l LeafLog) All() iter.Seq2[int, *LogRecord] {
+	return func(yield func(int, *LogRecord) bool) {
+		i := 0
+		for _, ch := range l {
+			for k := range ch {
+				if !yield(i, &ch[k]) {
+					return
+				}
+				i++
+			}
+		}
+	}
+}
+
+// add appends r.
+func (l *LeafLog) add(r LogRecord) {
+	n := len(*l)
+	switch {
+	case n == 0:
+		*l = append(*l, make([]LogRecord, 0, 16))
+	case len((*l)[n-1]) == logChunk:
+		*l = append(*l, make([]LogRecord, 0, logChunk))
+	case len((*l)[n-1]) == cap((*l)[n-1]):
+		// A first chunk that is full, or a copy's last chunk (shared, its
+		// capacity cut): its records move to a chunk of their own.
+		last := (*l)[n-1]
+		(*l)[n-1] = append(make([]LogRecord, 0, min(logChunk, 2*len(last))), last...)
+	}
+	last := &(*l)[len(*l)-1]
+	*last = append(*last, r)
+}
+
+// shared returns a copy of l that shares its records: each chunk's
+// capacity is cut to its length, so appending to l never writes where the
+// copy looks.
+func (l LeafLog) shared() LeafLog {
+	if l == nil {
+		return nil
+	}
+	out := make(LeafLog, len(l))
+	for i, ch := range l {
+		out[i] = ch[:len(ch):len(ch)]
+	}
+	return out
+}
+
+// MarshalJSON writes the records as one array, as encoding/json wrote the
+// slice this replaced.
+func (l LeafLog) MarshalJSON() ([]byte, error) {
+	if l == nil {
+		return []byte("null"), nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	buf.WriteByte('[')
+	for i, r := range l.All() {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if err := encodeOne(enc, &buf, r); err != nil {
+			return nil, err
+		}
+	}
+	buf.WriteByte(']')
+	return buf.Bytes(), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON (or encoding/json, from the slice
+// this replaced) wrote.
+func (l *LeafLog) UnmarshalJSON(b []byte) error {
+	return l.UnmarshalJSONFrom(jsontext.NewDecoder(bytes.NewReader(b), jsonv1.DefaultOptionsV1()))
+}
+
+// UnmarshalJSONFrom is UnmarshalJSON reading from the snapshot's decoder.
+func (l *LeafLog) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	var next LeafLog
+	err := readEachFrom(dec, '[', func() error {
+		var r LogRecord
+		if err := jsonv2.UnmarshalDecode(dec, &r, jsonv1.DefaultOptionsV1()); err != nil {
+			return err
+		}
+		next.add(r)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	*l = next
+	return nil
+}
