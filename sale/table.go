@@ -123,8 +123,13 @@ func (t *table[T, P]) index(i, room int) bool {
 func (t *table[T, P]) indexAs(i int, n uint64, ok bool, room int) bool {
 	id := P(t.at(i)).id()
 	if ok && n <= uint64(max(room, len(t.byNum))) {
+		if n > uint64(cap(t.byNum)) {
+			// At least doubling: append would grow it by a quarter, a
+			// copy of the whole slice every few thousand items.
+			t.byNum = slices.Grow(t.byNum, max(int(n)-len(t.byNum), len(t.byNum)))
+		}
 		if n > uint64(len(t.byNum)) {
-			t.byNum = slices.Grow(t.byNum, int(n)-len(t.byNum))[:n]
+			t.byNum = t.byNum[:n]
 		}
 		k := int(t.byNum[n-1]) - 1
 		if k < 0 {
