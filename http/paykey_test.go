@@ -5,19 +5,15 @@ import (
 	"testing"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/testkit/localstore"
 	"github.com/floodgate/floodgate/sale"
-	"github.com/floodgate/floodgate/store"
 )
 
 // TestPaymentKeyIsTheAdminTokenWhenUnset: payment links are signed with
 // the payment key, and with the admin token when none is set.
 func TestPaymentKeyIsTheAdminTokenWhenUnset(t *testing.T) {
+	st := localstore.Leader(t)
 	quiet := slog.New(slog.DiscardHandler)
-	st, err := store.Open(store.Config{Dir: t.TempDir(), Bootstrap: true, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	const admin = "a-long-enough-admin-token"
 	d := &sale.Drop{Spec: sale.DropSpec{PaymentURL: "https://pay.example/{order}?t={token}"}}
 	o := &sale.Order{ID: "o1", Status: floodgate.OrderAwaitingPayment}
