@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"iter"
 
-	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	jsonv1 "github.com/go-json-experiment/json/v1"
 )
@@ -40,19 +39,7 @@ func (f EventFeed) First() *Event {
 }
 
 // All yields the events, oldest first.
-func (f EventFeed) All() iter.Seq2[int, *Event] {
-	return func(yield func(int, *Event) bool) {
-		i := 0
-		for _, ch := range f {
-			for k := range ch {
-				if !yield(i, &ch[k]) {
-					return
-				}
-				i++
-			}
-		}
-	}
-}
+func (f EventFeed) All() iter.Seq2[int, *Event] { return chunksAll(f) }
 
 // from yields the events from the i-th on.
 func (f EventFeed) from(i int) iter.Seq[*Event] {
@@ -97,16 +84,7 @@ func (f EventFeed) drop(n int) EventFeed {
 
 // shared returns a copy of f that shares its events: each chunk's capacity
 // is cut to its length, so appending to f never writes where the copy looks.
-func (f EventFeed) shared() EventFeed {
-	if f == nil {
-		return nil
-	}
-	out := make(EventFeed, len(f))
-	for i, ch := range f {
-		out[i] = ch[:len(ch):len(ch)]
-	}
-	return out
-}
+func (f EventFeed) shared() EventFeed { return chunksShared(f) }
 
 // MarshalJSON writes the events as one array, as encoding/json wrote the
 // slice this replaced.
@@ -119,21 +97,7 @@ func (f EventFeed) MarshalJSON() ([]byte, error) {
 }
 
 func (f *EventFeed) writeJSON(buf *bytes.Buffer, enc *json.Encoder) error {
-	if *f == nil {
-		buf.WriteString("null")
-		return nil
-	}
-	buf.WriteByte('[')
-	for i, e := range f.All() {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		if err := encodeOne(enc, buf, e); err != nil {
-			return err
-		}
-	}
-	buf.WriteByte(']')
-	return nil
+	return writeChunksJSON(buf, enc, *f)
 }
 
 // UnmarshalJSON reads what MarshalJSON (or encoding/json, from the slice
@@ -145,15 +109,7 @@ func (f *EventFeed) UnmarshalJSON(b []byte) error {
 // UnmarshalJSONFrom is UnmarshalJSON reading from the snapshot's decoder.
 func (f *EventFeed) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	var next EventFeed
-	err := readEachFrom(dec, '[', func() error {
-		var e Event
-		if err := jsonv2.UnmarshalDecode(dec, &e, jsonv1.DefaultOptionsV1()); err != nil {
-			return err
-		}
-		next.add(e)
-		return nil
-	})
-	if err != nil {
+	if err := readChunksFrom(dec, next.add); err != nil {
 		return err
 	}
 	*f = next

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"iter"
 
-	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	jsonv1 "github.com/go-json-experiment/json/v1"
 )
@@ -35,19 +34,7 @@ func (l LeafLog) Len() int {
 func (l LeafLog) At(i int) *LogRecord { return &l[i/logChunk][i%logChunk] }
 
 // All yields the records, oldest first.
-func (l LeafLog) All() iter.Seq2[int, *LogRecord] {
-	return func(yield func(int, *LogRecord) bool) {
-		i := 0
-		for _, ch := range l {
-			for k := range ch {
-				if !yield(i, &ch[k]) {
-					return
-				}
-				i++
-			}
-		}
-	}
-}
+func (l LeafLog) All() iter.Seq2[int, *LogRecord] { return chunksAll(l) }
 
 // add appends r.
 func (l *LeafLog) add(r LogRecord) {
@@ -70,35 +57,15 @@ func (l *LeafLog) add(r LogRecord) {
 // shared returns a copy of l that shares its records: each chunk's
 // capacity is cut to its length, so appending to l never writes where the
 // copy looks.
-func (l LeafLog) shared() LeafLog {
-	if l == nil {
-		return nil
-	}
-	out := make(LeafLog, len(l))
-	for i, ch := range l {
-		out[i] = ch[:len(ch):len(ch)]
-	}
-	return out
-}
+func (l LeafLog) shared() LeafLog { return chunksShared(l) }
 
 // MarshalJSON writes the records as one array, as encoding/json wrote the
 // slice this replaced.
 func (l LeafLog) MarshalJSON() ([]byte, error) {
-	if l == nil {
-		return []byte("null"), nil
-	}
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	buf.WriteByte('[')
-	for i, r := range l.All() {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		if err := encodeOne(enc, &buf, r); err != nil {
-			return nil, err
-		}
+	if err := writeChunksJSON(&buf, json.NewEncoder(&buf), l); err != nil {
+		return nil, err
 	}
-	buf.WriteByte(']')
 	return buf.Bytes(), nil
 }
 
@@ -111,15 +78,7 @@ func (l *LeafLog) UnmarshalJSON(b []byte) error {
 // UnmarshalJSONFrom is UnmarshalJSON reading from the snapshot's decoder.
 func (l *LeafLog) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	var next LeafLog
-	err := readEachFrom(dec, '[', func() error {
-		var r LogRecord
-		if err := jsonv2.UnmarshalDecode(dec, &r, jsonv1.DefaultOptionsV1()); err != nil {
-			return err
-		}
-		next.add(r)
-		return nil
-	})
-	if err != nil {
+	if err := readChunksFrom(dec, next.add); err != nil {
 		return err
 	}
 	*l = next
