@@ -15,12 +15,13 @@ import (
 )
 
 // Every order's answer carries its receipt, an Ed25519 signature, which was
-// the largest part of an order's CPU. A receipt is signed from a nonce
-// prepared ahead when the node has one (internal/presign: the leader's pool
-// for the ticket key while a drop is on sale), which leaves one SHA-512 and
-// one multiply-add; such a receipt is an ordinary Ed25519 JWS, but not the
-// same bytes on another node or in another answer. Without a nonce, the
-// receipt is RFC 8032's deterministic signature; what can be shared then is
+// the largest part of an order's CPU. The answer to the order itself is
+// signed from a nonce prepared ahead when the node has one (internal/presign:
+// the leader's pool for the ticket key while a drop is on sale), which
+// leaves one SHA-512 and one multiply-add; such a receipt is an ordinary
+// Ed25519 JWS, but not the same bytes as any other receipt of the order.
+// Without a nonce, and when an order is read later, the receipt is RFC
+// 8032's deterministic signature; what can be shared then is
 // the last step, the encoding of each R = r·B, whose field inversion is
 // about a quarter of a signature. The orders of one committed batch are
 // answered at the same moment, so their receipts are signed together: one
@@ -86,10 +87,15 @@ func (k *expandedKey) signBatch(msgs [][]byte, sigs [][ed25519.SignatureSize]byt
 	}
 }
 
-// ReceiptSigner signs receipts with one key: from its pool of prepared
-// nonces while it has one, otherwise deterministically, the receipts asked
-// for at the same moment by different goroutines together (at most one
-// batch per CPU at a time, so a burst of answers uses every core).
+// ReceiptSigner signs receipts with one key. The receipt in the answer to
+// an order (SignReceiptAhead) takes a nonce from the pool prepared for the
+// key when it has one. Otherwise, and for the receipts of orders read later
+// (SignReceipt, SignReceipts: a buyer's page polls its order, lists), a
+// receipt is the deterministic signature, the receipts asked for at the
+// same moment by different goroutines signed together (at most one batch
+// per CPU at a time, so a burst of answers uses every core). Reads come
+// steadily: taking nonces for them would drain the pool and, as it refills
+// only in lulls of signatures, keep it from ever refilling.
 type ReceiptSigner struct {
 	sg     Signer
 	key    *expandedKey    // nil: every receipt through Signer.Sign
@@ -109,7 +115,8 @@ type receiptJob struct {
 
 // NewReceiptSigner returns a ReceiptSigner for sg's key that signs from
 // ahead, nonces prepared for that key, when it has one (nil: never), and
-// counts in counts (nil: nowhere) how each receipt was signed.
+// counts in counts (nil: nowhere) how each receipt SignReceiptAhead gave
+// was signed.
 func NewReceiptSigner(sg Signer, ahead *presign.Pool, counts *presign.Counts) *ReceiptSigner {
 	return &ReceiptSigner{sg: sg, key: expand(sg.Key), ahead: ahead, counts: counts}
 }
@@ -120,8 +127,8 @@ func (s *ReceiptSigner) Kid() string { return s.sg.Kid }
 // Key is the key the receipts are signed with.
 func (s *ReceiptSigner) Key() ed25519.PrivateKey { return s.sg.Key }
 
-// SignReceipts returns the receipts of payloads: the tokens Signer.SignReceipt
-// gives each, but for the signatures of those signed from a prepared nonce.
+// SignReceipts returns the receipts of payloads, the same tokens as
+// Signer.SignReceipt gives each.
 func (s *ReceiptSigner) SignReceipts(payloads ...[]byte) []string {
 	out := make([]string, len(payloads))
 	if s.key == nil {
@@ -134,27 +141,18 @@ func (s *ReceiptSigner) SignReceipts(payloads ...[]byte) []string {
 	for i, p := range payloads {
 		jobs[i].signing = s.signingInput(p)
 	}
-	// What the pool signs is done; the rest is signed in full.
-	var one [1]*receiptJob
-	full := one[:0]
-	for i := range jobs {
-		if !s.ahead.Sign(s.sg.Key, s.counts, &jobs[i].sig, jobs[i].signing) {
-			full = append(full, &jobs[i])
-		}
-	}
-	switch {
-	case len(full) == 1:
-		s.join(full[0])
-	case len(full) > 1:
+	if len(jobs) == 1 {
+		s.join(&jobs[0])
+	} else {
 		// A list signs its own batch.
-		msgs := make([][]byte, len(full))
-		sigs := make([][ed25519.SignatureSize]byte, len(full))
-		for i, j := range full {
-			msgs[i] = j.signing
+		msgs := make([][]byte, len(jobs))
+		sigs := make([][ed25519.SignatureSize]byte, len(jobs))
+		for i := range jobs {
+			msgs[i] = jobs[i].signing
 		}
 		s.key.signBatch(msgs, sigs)
-		for i, j := range full {
-			j.sig = sigs[i]
+		for i := range jobs {
+			jobs[i].sig = sigs[i]
 		}
 	}
 	for i := range jobs {
@@ -163,14 +161,24 @@ func (s *ReceiptSigner) SignReceipts(payloads ...[]byte) []string {
 	return out
 }
 
-// SignReceipt is SignReceipts of one payload (an order's answer), without
-// the lists.
+// SignReceipt is SignReceipts of one payload, without the lists.
 func (s *ReceiptSigner) SignReceipt(payload []byte) string {
+	return s.signOne(payload, false)
+}
+
+// SignReceiptAhead is the receipt in the answer to an order: signed from a
+// prepared nonce when the pool has one (not the same bytes as any other
+// receipt of the order), otherwise as SignReceipt.
+func (s *ReceiptSigner) SignReceiptAhead(payload []byte) string {
+	return s.signOne(payload, true)
+}
+
+func (s *ReceiptSigner) signOne(payload []byte, ahead bool) string {
 	if s.key == nil {
 		return s.sg.SignReceipt(payload)
 	}
 	j := &receiptJob{signing: s.signingInput(payload)}
-	if !s.ahead.Sign(s.sg.Key, s.counts, &j.sig, j.signing) {
+	if !ahead || !s.ahead.Sign(s.sg.Key, s.counts, &j.sig, j.signing) {
 		s.join(j)
 	}
 	return j.token()

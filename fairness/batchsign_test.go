@@ -54,7 +54,7 @@ func TestBatchSignAsEd25519(t *testing.T) {
 
 // TestReceiptSignerAsSignReceipt: receipts asked for at once by many
 // goroutines, one at a time and in lists of one, and in lists, are the
-// tokens Signer.SignReceipt gives.
+// tokens Signer.SignReceipt gives; so is SignReceiptAhead without a pool.
 func TestReceiptSignerAsSignReceipt(t *testing.T) {
 	sg, _ := testSigner(3)
 	for _, rs := range []*ReceiptSigner{NewReceiptSigner(sg, nil, nil), {sg: sg}} { // batched, and a key it cannot expand
@@ -66,10 +66,13 @@ func TestReceiptSignerAsSignReceipt(t *testing.T) {
 				for i := range 20 {
 					p := []byte(fmt.Sprintf(`{"type":"order","order":"o_%d_%d"}`, g, i))
 					var got string
-					if i%2 == 0 {
+					switch i % 3 {
+					case 0:
 						got = rs.SignReceipt(p)
-					} else {
+					case 1:
 						got = rs.SignReceipts(p)[0]
+					default:
+						got = rs.SignReceiptAhead(p)
 					}
 					if want := sg.SignReceipt(p); got != want {
 						t.Errorf("receipt %s, want %s", got, want)
@@ -108,7 +111,7 @@ func BenchmarkSignReceipt(b *testing.B) {
 		b.ResetTimer()
 		cpu := nice.ProcessCPU()
 		for range b.N {
-			rs.SignReceipt(p)
+			rs.SignReceiptAhead(p)
 		}
 		b.ReportMetric(float64(nice.ProcessCPU()-cpu)/float64(time.Microsecond)/float64(b.N), "cpu-µs/receipt")
 		if counts.Inline.Load() != 0 {

@@ -33,10 +33,11 @@ func checkReceipt(tb testing.TB, sg Signer, keys JWKS, tok string, payload []byt
 	return string(sig[:32]), tok == want
 }
 
-// TestReceiptsFromPreparedNonces: receipts asked for at once by many
-// goroutines, and in lists, take the pool's nonces while it has some, each
-// once, and are signed in full (the deterministic tokens) once it is empty;
-// every one verifies with the key set, and no R comes twice.
+// TestReceiptsFromPreparedNonces: the answers to orders, asked for at once
+// by many goroutines, take the pool's nonces while it has some, each once,
+// and are signed in full (the deterministic tokens) once it is empty;
+// reads of orders meanwhile, alone and in lists, never take one. Every
+// receipt verifies with the key set, and no R comes twice.
 func TestReceiptsFromPreparedNonces(t *testing.T) {
 	sg, keys := testSigner(5)
 	const size, workers, each = 200, 16, 20
@@ -48,30 +49,27 @@ func TestReceiptsFromPreparedNonces(t *testing.T) {
 		r             string
 		deterministic bool
 	}
-	got := make([][]signed, workers+1)
+	got := make([][]signed, workers)
 	var wg sync.WaitGroup
 	for g := range workers {
 		wg.Go(func() {
 			for i := range each {
 				p := []byte(fmt.Sprintf(`{"type":"order","order":"o_%d_%d"}`, g, i))
-				var tok string
-				if i%2 == 0 {
-					tok = rs.SignReceipt(p)
-				} else {
-					tok = rs.SignReceipts(p)[0]
-				}
-				r, det := checkReceipt(t, sg, keys, tok, p)
+				r, det := checkReceipt(t, sg, keys, rs.SignReceiptAhead(p), p)
 				got[g] = append(got[g], signed{r, det})
 			}
 		})
 	}
-	// Lists meanwhile, some taking the pool's last nonces.
 	wg.Go(func() {
 		for i := range 10 {
 			list := [][]byte{[]byte(fmt.Sprint("a", i)), nil, []byte(fmt.Sprint("a", i)), []byte(`{"order":"x"}`)}
 			for j, tok := range rs.SignReceipts(list...) {
-				r, det := checkReceipt(t, sg, keys, tok, list[j])
-				got[workers] = append(got[workers], signed{r, det})
+				if _, det := checkReceipt(t, sg, keys, tok, list[j]); !det {
+					t.Error("a list's receipt took a nonce")
+				}
+			}
+			if _, det := checkReceipt(t, sg, keys, rs.SignReceipt(list[0]), list[0]); !det {
+				t.Error("a read's receipt took a nonce")
 			}
 		}
 	})
@@ -91,41 +89,46 @@ func TestReceiptsFromPreparedNonces(t *testing.T) {
 			seen[s.r] = true
 		}
 	}
-	total := uint64(workers*each + 40)
+	const total = workers * each
 	if fromPool != size || deterministic != total-size || counts.Prepared.Load() != size || counts.Inline.Load() != total-size || pool.Ready() != 0 {
 		t.Fatalf("%d receipts from the pool, %d deterministic; counted %d and %d; want %d and %d",
 			fromPool, deterministic, counts.Prepared.Load(), counts.Inline.Load(), size, total-size)
 	}
 }
 
-// TestReceiptListTakesWhatThePoolHas: a list signs from the pool what it
-// can, the rest as one batch, each receipt in its place.
-func TestReceiptListTakesWhatThePoolHas(t *testing.T) {
+// TestReceiptReadsLeaveThePool: reads of orders never take a nonce; the
+// answers to orders take what the pool has, then are deterministic; another
+// key's pool is never used.
+func TestReceiptReadsLeaveThePool(t *testing.T) {
 	sg, keys := testSigner(6)
 	pool := presign.New(sg.Key, 8)
 	pool.Prepare(2)
 	rs := NewReceiptSigner(sg, pool, nil)
 	list := [][]byte{[]byte("a"), []byte("b"), []byte("c"), nil, []byte("a")}
 	for i, tok := range rs.SignReceipts(list...) {
-		if _, det := checkReceipt(t, sg, keys, tok, list[i]); det != (i >= 2) {
-			t.Fatalf("receipt %d deterministic %v, want %v", i, det, i >= 2)
+		if _, det := checkReceipt(t, sg, keys, tok, list[i]); !det {
+			t.Fatalf("a list's receipt %d took a nonce", i)
 		}
 	}
-	// Another key's pool is never used.
+	if _, det := checkReceipt(t, sg, keys, rs.SignReceipt(list[1]), list[1]); !det || pool.Ready() != 2 {
+		t.Fatal("a read took a nonce")
+	}
+	for i, p := range list[:3] {
+		if _, det := checkReceipt(t, sg, keys, rs.SignReceiptAhead(p), p); det != (i >= 2) {
+			t.Fatalf("answer %d deterministic %v, want %v", i, det, i >= 2)
+		}
+	}
 	other, _ := testSigner(7)
 	pool = presign.New(other.Key, 4)
 	pool.Prepare(4)
 	rs = NewReceiptSigner(sg, pool, nil)
-	for i, tok := range rs.SignReceipts(list...) {
-		if _, det := checkReceipt(t, sg, keys, tok, list[i]); !det || pool.Ready() != 4 {
-			t.Fatal("a receipt signed from another key's nonces")
-		}
+	if _, det := checkReceipt(t, sg, keys, rs.SignReceiptAhead(list[0]), list[0]); !det || pool.Ready() != 4 {
+		t.Fatal("a receipt signed from another key's nonces")
 	}
 }
 
 // FuzzPresignedReceipt: whatever the payload, a receipt signed from a
-// prepared nonce, alone or in a list, verifies with the key set and gives
-// the payload back.
+// prepared nonce verifies with the key set and gives the payload back.
 func FuzzPresignedReceipt(f *testing.F) {
 	f.Add([]byte(`{"type":"order","drop":"lamp","order":"o_1_ab","customer_hash":"00","position":1}`))
 	f.Add([]byte{})
@@ -136,12 +139,7 @@ func FuzzPresignedReceipt(f *testing.F) {
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		pool.Prepare(1)
 		before := counts.Prepared.Load()
-		var tok string
-		if len(payload)%2 == 0 {
-			tok = rs.SignReceipt(payload)
-		} else {
-			tok = rs.SignReceipts(payload)[0]
-		}
+		tok := rs.SignReceiptAhead(payload)
 		if counts.Prepared.Load() != before+1 {
 			t.Fatal("not signed from the pool")
 		}

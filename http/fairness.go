@@ -74,24 +74,40 @@ func (s *Server) signerAhead() (fairness.Signer, *presign.Pool, error) {
 	return fairness.Signer{Key: keys.TicketKey, Kid: keys.KeyID}, keys.Presigned(), nil
 }
 
-// withReceipts adds the signed receipt to each order that has a log leaf.
+// withNewReceipt adds its receipt to the order in the answer to the order
+// itself, from a nonce prepared ahead when there is one (fairness.ReceiptSigner).
+func (s *Server) withNewReceipt(o *floodgate.Order) {
+	if rs, p, ok := s.receiptOf(o.ID); ok {
+		o.Receipt = rs.SignReceiptAhead(p)
+	}
+}
+
+// receiptOf is the receipt signer and the receipt payload of order id;
+// false when there is no signer yet or the order has no log leaf.
+func (s *Server) receiptOf(id string) (rs *fairness.ReceiptSigner, p []byte, ok bool) {
+	sg, ahead, err := s.signerAhead()
+	if err != nil {
+		return nil, nil, false
+	}
+	s.cfg.Store.Read(func(st *sale.State) { p, ok = st.ReceiptPayload(id) })
+	return s.receiptSigner(sg, ahead), p, ok
+}
+
+// withReceipts adds the signed receipt to each order read (the buyer's
+// page, lists) that has a log leaf: the deterministic signature, the same
+// bytes on every node and at every read.
 func (s *Server) withReceipts(orders []floodgate.Order) {
+	if len(orders) == 1 {
+		if rs, p, ok := s.receiptOf(orders[0].ID); ok {
+			orders[0].Receipt = rs.SignReceipt(p)
+		}
+		return
+	}
 	sg, ahead, err := s.signerAhead()
 	if err != nil {
 		return
 	}
 	rs := s.receiptSigner(sg, ahead)
-	if len(orders) == 1 {
-		// One order (its answer, the buyer's page): no lists.
-		o := &orders[0]
-		var p []byte
-		var ok bool
-		s.cfg.Store.Read(func(st *sale.State) { p, ok = st.ReceiptPayload(o.ID) })
-		if ok {
-			o.Receipt = rs.SignReceipt(p)
-		}
-		return
-	}
 	payloads := make([][]byte, 0, len(orders))
 	at := make([]int, 0, len(orders))
 	s.cfg.Store.Read(func(st *sale.State) {
@@ -111,9 +127,10 @@ func (s *Server) withReceipts(orders []floodgate.Order) {
 }
 
 // receiptSigner is the receipt signer of sg's key, kept while the key is
-// the same: it signs from ahead, the nonces the leader prepares for that
-// key while a drop is on sale (shared with the join tickets), or else
-// signs the receipts asked for at the same moment together.
+// the same: it signs the answers to orders from ahead, the nonces the
+// leader prepares for that key while a drop is on sale (shared with the
+// join tickets), and the rest together with the receipts asked for at the
+// same moment.
 func (s *Server) receiptSigner(sg fairness.Signer, ahead *presign.Pool) *fairness.ReceiptSigner {
 	if rs := s.receipts.Load(); rs != nil && rs.Kid() == sg.Kid && rs.Key().Equal(sg.Key) {
 		return rs
@@ -127,10 +144,10 @@ func (s *Server) receiptSigner(sg fairness.Signer, ahead *presign.Pool) *fairnes
 func (s *Server) registerReceiptMetrics(reg prometheus.Registerer) {
 	reg.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "floodgate_receipt_signatures_prepared_total",
-			Help: "Order receipts signed with a nonce prepared ahead (--sign-ahead, shared with the tickets)."},
+			Help: "Receipts in the answers to orders signed with a nonce prepared ahead (--sign-ahead, shared with the tickets)."},
 			func() float64 { return float64(s.receiptSigns.Prepared.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "floodgate_receipt_signatures_inline_total",
-			Help: "Order receipts signed in full (deterministically) because no prepared nonce was left on a node that prepares them (not counted with --sign-ahead 0, nor on a node that does not lead)."},
+			Help: "Receipts in the answers to orders signed in full (deterministically) because no prepared nonce was left on a node that prepares them (not counted with --sign-ahead 0, nor on a node that does not lead)."},
 			func() float64 { return float64(s.receiptSigns.Inline.Load()) }),
 	)
 }

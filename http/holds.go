@@ -179,9 +179,9 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) {
 	if res.Created {
 		s.metrics.orders.Inc()
 	}
-	o := []floodgate.Order{res.Order}
-	s.withReceipts(o)
-	writeOrder(w, res.Created, o[0])
+	o := res.Order
+	s.withNewReceipt(&o)
+	writeOrder(w, res.Created, o)
 }
 
 type sessionRequest struct {
