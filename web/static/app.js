@@ -487,10 +487,11 @@
     setBanner("");
   }
 
-  // The signed receipt: shown to copy, and offered as a file. Each answer
-  // carries a receipt signed anew (other bytes, the same payload:
-  // docs/fairness-spec.md section 8), so the one shown stays while its
-  // payload is the same: a copy in progress is not swapped under the buyer.
+  // The signed receipt: shown to copy, and offered as a file. The order's
+  // answer and later reads of it carry different receipts of the same
+  // payload (docs/fairness-spec.md section 8), so the one shown stays while
+  // its payload is the same: a copy in progress is not swapped under the
+  // buyer.
   var receiptURL = null, receiptPayload = null;
   function showReceipt(o) {
     $("o-receipt-box").hidden = !o.receipt;
