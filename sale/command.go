@@ -359,9 +359,8 @@ var ErrMalformed = errors.New("sale: malformed command encoding")
 // DecodeCommand decodes one command from buf. The text of a hold, release
 // or order is read in place (shareText): buf must not change while the
 // command is in use.
-func DecodeCommand(buf []byte) (Command, error) {
-	d := decoder{buf: buf}
-	var c Command
+func DecodeCommand(buf []byte) (c Command, err error) {
+	d := decoder{buf: buf} // decoded into the result itself, not copied there
 	c.Kind = Kind(d.byte())
 	c.Now = d.varint()
 	d.shareText(buf, c.Kind)
