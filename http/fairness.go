@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -89,9 +90,29 @@ func (s *Server) receiptOf(id string) (rs *fairness.ReceiptSigner, p []byte, ok 
 	if err != nil {
 		return nil, nil, false
 	}
-	s.cfg.Store.Read(func(st *sale.State) { p, ok = st.ReceiptPayload(id) })
+	l := receiptLookups.Get().(*receiptLookup)
+	l.id = id
+	s.cfg.Store.Read(l.read)
+	p, ok = l.payload, l.ok
+	*l = receiptLookup{read: l.read}
+	receiptLookups.Put(l)
 	return s.receiptSigner(sg, ahead), p, ok
 }
+
+// receiptLookup is receiptOf's read of the state, reused: a closure handed
+// to Store.Read would be allocated for every order.
+type receiptLookup struct {
+	id      string
+	payload []byte
+	ok      bool
+	read    func(st *sale.State)
+}
+
+var receiptLookups = sync.Pool{New: func() any {
+	l := new(receiptLookup)
+	l.read = func(st *sale.State) { l.payload, l.ok = st.ReceiptPayload(l.id) }
+	return l
+}}
 
 // withReceipts adds the signed receipt to each order read (the buyer's
 // page, lists) that has a log leaf: the deterministic signature, the same
