@@ -87,9 +87,9 @@ func (k *expandedKey) signBatch(msgs [][]byte, sigs [][ed25519.SignatureSize]byt
 	}
 }
 
-// ReceiptSigner signs receipts with one key. The receipt in the answer to
-// an order (SignReceiptAhead) takes a nonce from the pool prepared for the
-// key when it has one. Otherwise, and for the receipts of orders read later
+// ReceiptSigner signs receipts with one key. The receipt in the answer that
+// creates an order (SignReceiptAhead) takes a nonce from the pool prepared
+// for the key when it has one. Otherwise, and for the receipts of orders read later
 // (SignReceipt, SignReceipts: a buyer's page polls its order, lists), a
 // receipt is the deterministic signature, the receipts asked for at the
 // same moment by different goroutines signed together (at most one batch
@@ -166,8 +166,8 @@ func (s *ReceiptSigner) SignReceipt(payload []byte) string {
 	return s.signOne(payload, false)
 }
 
-// SignReceiptAhead is the receipt in the answer to an order: signed from a
-// prepared nonce when the pool has one (not the same bytes as any other
+// SignReceiptAhead is the receipt in the answer that creates an order:
+// signed from a prepared nonce when the pool has one (not the same bytes as any other
 // receipt of the order), otherwise as SignReceipt.
 func (s *ReceiptSigner) SignReceiptAhead(payload []byte) string {
 	return s.signOne(payload, true)

@@ -75,11 +75,20 @@ func (s *Server) signerAhead() (fairness.Signer, *presign.Pool, error) {
 	return fairness.Signer{Key: keys.TicketKey, Kid: keys.KeyID}, keys.Presigned(), nil
 }
 
-// withNewReceipt adds its receipt to the order in the answer to the order
-// itself, from a nonce prepared ahead when there is one (fairness.ReceiptSigner).
-func (s *Server) withNewReceipt(o *floodgate.Order) {
-	if rs, p, ok := s.receiptOf(o.ID); ok {
+// withReceipt adds its receipt to o, when it has a log leaf. created says
+// o is the answer that created the order: its receipt is signed from a
+// nonce prepared ahead when there is one (fairness.ReceiptSigner), so
+// receipts take at most one nonce per order created, a drop's stock in all,
+// however often an order is replayed or read; otherwise it is the
+// deterministic receipt.
+func (s *Server) withReceipt(o *floodgate.Order, created bool) {
+	rs, p, ok := s.receiptOf(o.ID)
+	switch {
+	case !ok:
+	case created:
 		o.Receipt = rs.SignReceiptAhead(p)
+	default:
+		o.Receipt = rs.SignReceipt(p)
 	}
 }
 
@@ -119,9 +128,7 @@ var receiptLookups = sync.Pool{New: func() any {
 // bytes on every node and at every read.
 func (s *Server) withReceipts(orders []floodgate.Order) {
 	if len(orders) == 1 {
-		if rs, p, ok := s.receiptOf(orders[0].ID); ok {
-			orders[0].Receipt = rs.SignReceipt(p)
-		}
+		s.withReceipt(&orders[0], false)
 		return
 	}
 	sg, ahead, err := s.signerAhead()
@@ -165,10 +172,10 @@ func (s *Server) receiptSigner(sg fairness.Signer, ahead *presign.Pool) *fairnes
 func (s *Server) registerReceiptMetrics(reg prometheus.Registerer) {
 	reg.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "floodgate_receipt_signatures_prepared_total",
-			Help: "Receipts in the answers to orders signed with a nonce prepared ahead (--sign-ahead, shared with the tickets)."},
+			Help: "Receipts in the answers that create orders signed with a nonce prepared ahead (--sign-ahead, shared with the tickets)."},
 			func() float64 { return float64(s.receiptSigns.Prepared.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "floodgate_receipt_signatures_inline_total",
-			Help: "Receipts in the answers to orders signed in full (deterministically) because no prepared nonce was left on a node that prepares them (not counted with --sign-ahead 0, nor on a node that does not lead)."},
+			Help: "Receipts in the answers that create orders signed in full (deterministically) because no prepared nonce was left on a node that prepares them (not counted with --sign-ahead 0, nor on a node that does not lead)."},
 			func() float64 { return float64(s.receiptSigns.Inline.Load()) }),
 	)
 }

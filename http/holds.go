@@ -180,7 +180,7 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) {
 		s.metrics.orders.Inc()
 	}
 	o := res.Order
-	s.withNewReceipt(&o)
+	s.withReceipt(&o, res.Created)
 	writeOrder(w, res.Created, o)
 }
 

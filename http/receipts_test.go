@@ -43,22 +43,30 @@ func TestReceiptsFromPreparedNonces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequest("POST", hs.URL+"/api/v1/holds/"+holdID+"/order", strings.NewReader(`{"session":"`+session+`"}`))
-	if err != nil {
-		t.Fatal(err)
+	type orderAnswer struct{ ID, Receipt string }
+	place := func(want int) orderAnswer {
+		req, err := http.NewRequest("POST", hs.URL+"/api/v1/holds/"+holdID+"/order", strings.NewReader(`{"session":"`+session+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+ticket)
+		req.Header.Set("Idempotency-Key", "receipt-test-1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var o orderAnswer
+		if err := json.Unmarshal(body, &o); resp.StatusCode != want || err != nil || o.Receipt == "" {
+			t.Fatalf("order: %d %s, want %d", resp.StatusCode, body, want)
+		}
+		return o
 	}
-	req.Header.Set("Authorization", "Bearer "+ticket)
-	req.Header.Set("Idempotency-Key", "receipt-test-1")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	var order struct{ ID, Receipt string }
-	if err := json.Unmarshal(body, &order); resp.StatusCode != http.StatusCreated || err != nil || order.Receipt == "" {
-		t.Fatalf("order: %d %s", resp.StatusCode, body)
-	}
+	order := place(http.StatusCreated)
+	// The same key again: the same order, its receipt the deterministic
+	// one (replays take no nonce: at most one per order created).
+	replay := place(http.StatusOK)
 	a := call(t, "GET", hs.URL+"/api/v1/drops/lamp/me", ticket, "")
 	var me struct{ Order struct{ ID, Receipt string } }
 	if err := json.Unmarshal([]byte(a.body), &me); a.status != http.StatusOK || err != nil || me.Order.ID != order.ID {
@@ -81,8 +89,8 @@ func TestReceiptsFromPreparedNonces(t *testing.T) {
 	if order.Receipt == sg.SignReceipt(first.Payload) {
 		t.Fatal("the order's answer was signed deterministically while the pool had nonces")
 	}
-	if me.Order.Receipt != sg.SignReceipt(first.Payload) {
-		t.Fatal("the buyer's page read the order with a receipt that is not the deterministic one")
+	if me.Order.Receipt != sg.SignReceipt(first.Payload) || replay.Receipt != me.Order.Receipt || replay.ID != order.ID {
+		t.Fatalf("the buyer's page read the order, or its replay answered it, with a receipt that is not the deterministic one:\n%s\n%s", me.Order.Receipt, replay.Receipt)
 	}
 
 	prepared, inline := counter(t, reg, "floodgate_receipt_signatures_prepared_total"), counter(t, reg, "floodgate_receipt_signatures_inline_total")
