@@ -91,12 +91,12 @@ func (c *Client) MustPay(tb testing.TB, order string) (o floodgate.Order) {
 }
 
 // Unsigned is o with its receipt cut to what it signs (the protected header
-// and the payload, the signature left out). A node signs the receipt in each
-// answer to an order (a replay of its Idempotency-Key too) from a nonce
-// prepared ahead when it has one, and a read of the order deterministically,
-// so two answers about one order may carry the same leaf under other
-// signature bytes: compare orders as Unsigned, and check signatures with
-// fairness.VerifyReceipt.
+// and the payload, the signature left out). A node signs the receipt in the
+// answer that creates an order from a nonce prepared ahead when it has one,
+// and later answers about the order (a replay of its Idempotency-Key, a
+// read) deterministically, so two answers about one order may carry the
+// same leaf under other signature bytes: compare orders as Unsigned, and
+// check signatures with fairness.VerifyReceipt.
 func Unsigned(o floodgate.Order) floodgate.Order {
 	if i := strings.LastIndexByte(o.Receipt, '.'); i >= 0 {
 		o.Receipt = o.Receipt[:i]
