@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -48,6 +49,17 @@ func TestE2EPaymentDeadline(t *testing.T) {
 		t.Fatalf("pay link %q for order %s", href, orderID)
 	}
 	b.Shot("08-payment-due")
+
+	// The page keeps the receipt the order was answered with (signed from a
+	// prepared nonce) when the read of the order that brought the pay link
+	// carries the deterministic receipt of the same leaf: a receipt being
+	// copied is not swapped (docs/fairness-spec.md section 8).
+	shown := chrome.Eval[string](b, `document.getElementById("o-receipt").value`)
+	listed := n.MustOrders(t, drop)[0].Receipt
+	signed := func(r string) string { return r[:strings.LastIndexByte(r, '.')+1] }
+	if shown == listed || signed(shown) != signed(listed) {
+		t.Fatalf("the receipt on the page %q, the order's read receipt %q: want the answer's, another signature of the same leaf", shown, listed)
+	}
 
 	// Nobody pays: the order expires and the page says so.
 	b.Visible("#view-message")
