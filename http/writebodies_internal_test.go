@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
@@ -107,4 +108,47 @@ func FuzzWriteBodies(f *testing.F) {
 	f.Add([]byte(`{"session":"eyJzaWQiOiIxIn0.c2ln"}`))
 	f.Add([]byte(`{"quantity":12345678901234567}`))
 	f.Fuzz(checkWriteBodies)
+}
+
+// A hold's and an order's answers are appended, and their bodies read,
+// without an allocation once the buffer is large enough; a request id is
+// written into the request's state.
+func TestWriteBodiesDoNotAllocate(t *testing.T) {
+	at := time.Date(2026, 11, 30, 18, 0, 0, 123456789, time.UTC)
+	h := floodgate.Hold{ID: "h_1_ab", Drop: "mini-speaker", Quantity: 1, ExpiresAt: at, Status: "active"}
+	o := floodgate.Order{ID: "o_1_ab", HoldID: "h_1_ab", Drop: "mini-speaker", Customer: "a@example.com", Quantity: 1, CreatedAt: at, Status: "paid", PayBy: &at, Receipt: "eyJhbGciOiJFZERTQSJ9.e30.c2ln"}
+	buf := make([]byte, 0, 1024)
+	var rid [requestIDLen]byte
+	for name, f := range map[string]func(){
+		"appendHold":   func() { appendHold(buf[:0], h) },
+		"appendOrder":  func() { appendOrder(buf[:0], o) },
+		"quantityBody": func() { quantityBody([]byte(`{"quantity":2}`)) },
+		"newRequestID": func() { newRequestID(&rid) },
+	} {
+		if allocs := testing.AllocsPerRun(100, f); allocs != 0 {
+			t.Errorf("%s allocates %v times", name, allocs)
+		}
+	}
+}
+
+// The request's context answers its info for ctxRequest, hands every other
+// key to its parent and ends with it, as context.WithValue's would.
+func TestRequestContextIsWithValue(t *testing.T) {
+	type otherKey struct{}
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), otherKey{}, "kept"))
+	info := &requestInfo{id: "r1"}
+	rc := &requestContext{Context: parent, info: info}
+	if got, _ := rc.Value(ctxRequest).(*requestInfo); got != info {
+		t.Fatalf("ctxRequest: %v", rc.Value(ctxRequest))
+	}
+	if rc.Value(otherKey{}) != "kept" || rc.Value(ctxForwardedBy) != nil {
+		t.Fatal("other keys are not the parent's")
+	}
+	child, stop := context.WithCancel(rc)
+	defer stop()
+	cancel()
+	<-child.Done()
+	if rc.Err() != context.Canceled || child.Err() != context.Canceled {
+		t.Fatalf("ended with %v, %v", rc.Err(), child.Err())
+	}
 }
