@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"iter"
 	"slices"
+	"strconv"
 	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -97,8 +98,17 @@ func (cc *CustomerCounts) clone() CustomerCounts {
 // MarshalJSON writes the counts as encoding/json writes a map from customer
 // to units (null for a drop that never had one, as a nil map).
 func (cc CustomerCounts) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := cc.writeJSON(&buf, json.NewEncoder(&buf)); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func (cc *CustomerCounts) writeJSON(buf *bytes.Buffer, enc *json.Encoder) error {
 	if !cc.m.made && cc.all == nil {
-		return []byte("null"), nil
+		buf.WriteString("null")
+		return nil
 	}
 	order := make([]int, 0, len(cc.all))
 	for i, c := range cc.all {
@@ -107,23 +117,17 @@ func (cc CustomerCounts) MarshalJSON() ([]byte, error) {
 		}
 	}
 	slices.SortFunc(order, func(a, b int) int { return strings.Compare(cc.all[a].name, cc.all[b].name) })
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
 	buf.WriteByte('{')
 	for k, i := range order {
 		if k > 0 {
 			buf.WriteByte(',')
 		}
-		if err := encodeOne(enc, &buf, cc.all[i].name); err != nil {
-			return nil, err
-		}
+		writeString(buf, cc.all[i].name)
 		buf.WriteByte(':')
-		if err := encodeOne(enc, &buf, cc.all[i].n); err != nil {
-			return nil, err
-		}
+		buf.Write(strconv.AppendInt(buf.AvailableBuffer(), cc.all[i].n, 10))
 	}
 	buf.WriteByte('}')
-	return buf.Bytes(), nil
+	return nil
 }
 
 // UnmarshalJSON reads what MarshalJSON (or encoding/json, from the map this

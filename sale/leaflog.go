@@ -63,10 +63,14 @@ func (l LeafLog) shared() LeafLog { return chunksShared(l) }
 // slice this replaced.
 func (l LeafLog) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
-	if err := writeChunksJSON(&buf, json.NewEncoder(&buf), l); err != nil {
+	if err := l.writeJSON(&buf, json.NewEncoder(&buf)); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+func (l *LeafLog) writeJSON(buf *bytes.Buffer, enc *json.Encoder) error {
+	return writeChunksJSON(buf, enc, *l)
 }
 
 // UnmarshalJSON reads what MarshalJSON (or encoding/json, from the slice

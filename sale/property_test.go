@@ -2,6 +2,7 @@ package sale
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -607,6 +608,9 @@ func checkSequence(t *testing.T, seed uint64, steps int, stats map[string]int) {
 	want, err := s.Marshal()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if std, err := json.Marshal(s); err != nil || !bytes.Equal(want, std) {
+		t.Fatalf("seed %d: Marshal differs from encoding/json (%v):\n got %s\nwant %s", seed, err, want, std)
 	}
 	r := rand.New(rand.NewPCG(seed, 99))
 	got, gotResults := replay(t, log, r, -1)
