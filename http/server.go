@@ -342,11 +342,13 @@ type requestState struct {
 const requestIDLen = 9 + 13
 
 // newRequestID returns the next request id, written into buf: the string
-// shares buf's bytes, which are never written again.
+// shares buf's bytes, which are never written again. It is the string of
+// what was appended, wherever that is: an id longer than buf would be
+// appended into a new array, never read past buf's end.
 func newRequestID(buf *[requestIDLen]byte) string {
 	b := append(buf[:0], requestPrefix...)
 	b = strconv.AppendUint(b, requestCounter.Add(1), 36)
-	return unsafe.String(&buf[0], len(b))
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // requestContext is the request's context with its info as the value of
