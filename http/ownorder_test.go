@@ -52,7 +52,7 @@ func TestConcurrentBuyersEachKeepTheirOwn(t *testing.T) {
 	bs := make([]buyer, buyers)
 	for i := range bs {
 		b := &bs[i]
-		b.ticket = join(t, hs.URL, "lamp")
+		b.ticket = joinTicket(t, hs.URL, "lamp")
 		b.visitor = ticketVisitor(t, b.ticket)
 		b.customer = fmt.Sprintf("buyer-%02d@example.com", i)
 		b.key = fmt.Sprintf("order-key-%02d-%s", i, strings.Repeat("k", i))
@@ -81,7 +81,7 @@ func TestConcurrentBuyersEachKeepTheirOwn(t *testing.T) {
 	each("the hold", func(b *buyer) error {
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			a, err := request("POST", hs.URL+"/api/v1/drops/lamp/holds", b.ticket, "", `{"quantity":1}`)
+			a, err := callFrom("POST", hs.URL+"/api/v1/drops/lamp/holds", b.ticket, "", `{"quantity":1}`)
 			if err != nil {
 				return err
 			}
@@ -101,7 +101,7 @@ func TestConcurrentBuyersEachKeepTheirOwn(t *testing.T) {
 	go func() {
 		defer close(joined)
 		for range buyers {
-			a, err := request("POST", hs.URL+"/api/v1/drops/lamp/queue", "", "", "")
+			a, err := callFrom("POST", hs.URL+"/api/v1/drops/lamp/queue", "", "", "")
 			var j struct{ Ticket string }
 			if err != nil || a.status != http.StatusCreated || json.Unmarshal([]byte(a.body), &j) != nil {
 				t.Errorf("a join during the orders: %v %d %s", err, a.status, a.body)
@@ -112,7 +112,7 @@ func TestConcurrentBuyersEachKeepTheirOwn(t *testing.T) {
 	}()
 	place := func(b *buyer, want int) (floodgate.Order, error) {
 		var o floodgate.Order
-		a, err := request("POST", hs.URL+"/api/v1/holds/"+b.hold.ID+"/order", b.ticket, b.key, `{"session":"`+b.session+`"}`)
+		a, err := callFrom("POST", hs.URL+"/api/v1/holds/"+b.hold.ID+"/order", b.ticket, b.key, `{"session":"`+b.session+`"}`)
 		if err == nil && a.status != want {
 			err = fmt.Errorf("%d %s, want %d", a.status, a.body, want)
 		}
@@ -137,7 +137,7 @@ func TestConcurrentBuyersEachKeepTheirOwn(t *testing.T) {
 		return err
 	})
 	each("the hold read back", func(b *buyer) error {
-		a, err := request("GET", hs.URL+"/api/v1/holds/"+b.hold.ID, b.ticket, "", "")
+		a, err := callFrom("GET", hs.URL+"/api/v1/holds/"+b.hold.ID, b.ticket, "", "")
 		if err == nil && (a.status != http.StatusOK || !strings.Contains(a.body, `"status":"ordered"`)) {
 			err = fmt.Errorf("%d %s", a.status, a.body)
 		}
@@ -185,8 +185,8 @@ func TestConcurrentBuyersEachKeepTheirOwn(t *testing.T) {
 	}
 }
 
-// join joins drop's queue on the server at url and returns the ticket.
-func join(t *testing.T, url, drop string) string {
+// joinTicket joins drop's queue on the server at url and returns the ticket.
+func joinTicket(t *testing.T, url, drop string) string {
 	t.Helper()
 	a := call(t, "POST", url+"/api/v1/drops/"+drop+"/queue", "", "")
 	var j struct{ Ticket string }
@@ -213,9 +213,9 @@ func ticketVisitor(t *testing.T, ticket string) string {
 	return claims.Visitor
 }
 
-// request sends one API call from any goroutine: a bearer token and an
+// callFrom sends one API call from any goroutine: a bearer token and an
 // Idempotency-Key when given.
-func request(method, url, token, key, body string) (answer, error) {
+func callFrom(method, url, token, key, body string) (answer, error) {
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		return answer{}, err
