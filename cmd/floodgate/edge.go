@@ -48,9 +48,9 @@ func runEdge(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on --http-addr %s: %w", *httpAddr, err)
 	}
-	ln = clientaddr.LimitListener(ln, *connsPerIP, clientaddr.NewTrusted(cfg.Trusted))
+	ln = clientaddr.WaitFirstByte(clientaddr.LimitListener(ln, *connsPerIP, clientaddr.NewTrusted(cfg.Trusted)), clientaddr.IdleTimeout)
 	go e.Run(ctx)
-	srv := &http.Server{Handler: clientaddr.BodyDeadline(e, *bodyTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	srv := &http.Server{Handler: clientaddr.BodyDeadline(e, *bodyTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: clientaddr.IdleTimeout}
 	go func() {
 		<-ctx.Done()
 		e.Close() // ends the event streams, so the shutdown does not wait for them

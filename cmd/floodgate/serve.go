@@ -204,7 +204,7 @@ func (m *Main) Run(parent context.Context) (err error) {
 		return fmt.Errorf("listen on --http-addr %s: %w", cfg.httpAddr, err)
 	}
 	trusted := clientaddr.NewTrusted(cfg.api.TrustedProxies)
-	m.ln = clientaddr.LimitListener(m.ln, cfg.connsPerIP, trusted)
+	m.ln = clientaddr.WaitFirstByte(clientaddr.LimitListener(m.ln, cfg.connsPerIP, trusted), clientaddr.IdleTimeout)
 	ctx, cancel := context.WithCancel(parent)
 	m.cancel = cancel
 	defer func() {
@@ -315,7 +315,7 @@ func (m *Main) Run(parent context.Context) (err error) {
 		return err
 	}
 	api.SetConsole(con)
-	m.http = &http.Server{Handler: clientaddr.BodyDeadline(api, cfg.bodyTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	m.http = &http.Server{Handler: clientaddr.BodyDeadline(api, cfg.bodyTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: clientaddr.IdleTimeout}
 	go func() {
 		if err := m.http.Serve(m.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
