@@ -123,11 +123,7 @@ func (s *Server) getHold(w http.ResponseWriter, r *http.Request) {
 // whether the request was forwarded; the leader itself, a request already
 // forwarded once, or a node with no leader known answer from what they have.
 func (s *Server) askLeader(w http.ResponseWriter, r *http.Request) bool {
-	if s.cfg.Store.IsLeader() {
-		return false
-	}
-	info, ok := r.Context().Value(ctxRequest).(*requestInfo)
-	return ok && s.forward.forward(w, r, info)
+	return !s.cfg.Store.IsLeader() && s.toLeader(w, r)
 }
 
 func (s *Server) releaseHold(w http.ResponseWriter, r *http.Request) {

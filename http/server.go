@@ -513,11 +513,18 @@ func (s *Server) leaderOnly(h http.HandlerFunc) http.HandlerFunc {
 			h(w, r)
 			return
 		}
-		if info, ok := r.Context().Value(ctxRequest).(*requestInfo); ok && s.forward.forward(w, r, info) {
+		if s.toLeader(w, r) {
 			return
 		}
 		api.WriteErrorRetry(w, floodgate.Errorf(floodgate.EUnavailable, "No leader is available to take writes right now; retry in a moment."), 1)
 	}
+}
+
+// toLeader forwards r to the leader and reports whether it did: not for a
+// request already forwarded once, nor when no leader is known.
+func (s *Server) toLeader(w http.ResponseWriter, r *http.Request) bool {
+	info, ok := r.Context().Value(ctxRequest).(*requestInfo)
+	return ok && s.forward.forward(w, r, info)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
