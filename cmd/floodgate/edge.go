@@ -48,7 +48,7 @@ func runEdge(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on --http-addr %s: %w", *httpAddr, err)
 	}
-	ln = clientaddr.WaitFirstByte(clientaddr.LimitListener(ln, *connsPerIP, clientaddr.NewTrusted(cfg.Trusted)), clientaddr.IdleTimeout)
+	ln = clientaddr.Listener(ln, *connsPerIP, clientaddr.NewTrusted(cfg.Trusted))
 	go e.Run(ctx)
 	srv := &http.Server{Handler: clientaddr.BodyDeadline(e, *bodyTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: clientaddr.IdleTimeout}
 	go func() {

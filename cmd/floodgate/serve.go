@@ -204,7 +204,7 @@ func (m *Main) Run(parent context.Context) (err error) {
 		return fmt.Errorf("listen on --http-addr %s: %w", cfg.httpAddr, err)
 	}
 	trusted := clientaddr.NewTrusted(cfg.api.TrustedProxies)
-	m.ln = clientaddr.WaitFirstByte(clientaddr.LimitListener(m.ln, cfg.connsPerIP, trusted), clientaddr.IdleTimeout)
+	m.ln = clientaddr.Listener(m.ln, cfg.connsPerIP, trusted)
 	ctx, cancel := context.WithCancel(parent)
 	m.cancel = cancel
 	defer func() {

@@ -12,6 +12,14 @@ import (
 // WaitFirstByte, before the first.
 const IdleTimeout = 120 * time.Second
 
+// Listener is what nodes and edges serve on: open connections capped per
+// address (LimitListener), each handed to the server at its first byte
+// (WaitFirstByte). The cap sits inside the wait, so connections still
+// waiting for their first byte count against it.
+func Listener(ln net.Listener, perAddr int, trusted Trusted) net.Listener {
+	return WaitFirstByte(LimitListener(ln, perAddr, trusted), IdleTimeout)
+}
+
 // WaitFirstByte hands a connection to the server only once the client has
 // sent its first byte, and closes one that sends nothing for wait.
 //
