@@ -158,6 +158,9 @@ func (s *Service) Join(ctx context.Context, drop string) (string, Status, error)
 		},
 	}
 	st, err := s.Status(c)
+	if err == nil && !early && st.StartsAt != nil && st.State == floodgate.QueueWaiting {
+		st, err = s.placed(ctx, c, st)
+	}
 	if err != nil {
 		return "", Status{}, err
 	}

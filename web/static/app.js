@@ -250,13 +250,16 @@
 
   function showWaiting(st) {
     if (current !== "waiting") show("waiting");
-    // Early arrivals get their place drawn at the start.
+    // Early arrivals get their place drawn at the start; a visitor who
+    // joined just after the start is placed at the opening, a moment later.
     var early = !st.position;
-    $("w-position").textContent = early ? t("place_drawn") : fmt(st.position);
+    var placing = early && !st.early;
+    $("w-position").textContent = placing ? t("place_pending") : early ? t("place_drawn") : fmt(st.position);
     $("w-position").classList.toggle("drawn", early);
     $("w-ahead").textContent = early ? "—" : fmt(st.ahead);
-    // Past the stock, an estimate would promise what may not come.
-    $("w-eta").textContent = st.beyond_stock ? "—" : etaText(st.eta_seconds);
+    // Past the stock, an estimate would promise what may not come; before
+    // the place is known there is nothing to estimate from.
+    $("w-eta").textContent = st.beyond_stock || placing ? "—" : etaText(st.eta_seconds);
     $("w-beyond").hidden = !st.beyond_stock;
     // An operator paused admission: the place is kept, the line stands still.
     $("w-paused").hidden = !st.paused;
@@ -277,7 +280,8 @@
     // flooded while the line moves.
     if (Date.now() - lastAnnounce > 15000) {
       lastAnnounce = Date.now();
-      $("w-live").textContent = early ? t("place_drawn") + ". " + t("join_early_note")
+      $("w-live").textContent = placing ? t("place_pending") + "."
+        : early ? t("place_drawn") + ". " + t("join_early_note")
         : t("live_position", { position: fmt(st.position), ahead: fmt(st.ahead), eta: etaText(st.eta_seconds) });
     }
   }
