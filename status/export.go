@@ -5,49 +5,38 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
-)
 
-// maxDocument bounds what is read from a status server: the documents are
-// small, and a broken server must not fill the memory.
-const maxDocument = 16 << 20
+	"github.com/floodgate/floodgate/internal/client"
+)
 
 // exportNow is the clock of Export; tests fix it so the screenshot of the
 // export is the same on every run.
 var exportNow = time.Now
 
-// fetchDoc GETs base+path and returns the body; v, when not nil, receives it
-// decoded.
-func fetchDoc(ctx context.Context, client *http.Client, base, path string, v any) ([]byte, error) {
-	u := strings.TrimRight(base, "/") + path
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, fmt.Errorf("bad URL %q: %w", u, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := client.Do(req)
+// fetchDoc GETs base+path through the API client and returns the body; v,
+// when not nil, receives it decoded. An error answer says the server's code
+// and message when it has them.
+func fetchDoc(ctx context.Context, hc *http.Client, base, path string, v any) ([]byte, error) {
+	c := &client.Client{BaseURL: strings.TrimRight(base, "/"), HTTP: hc}
+	u := c.BaseURL + path
+	resp, err := c.Do(ctx, http.MethodGet, path, http.Header{"Accept": {"application/json"}}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w", u, err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocument))
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", u, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: the server answered %s", u, resp.Status)
+	if resp.Status != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %w", u, client.ParseError(resp))
 	}
 	if v != nil {
-		if err := json.Unmarshal(body, v); err != nil {
+		if err := json.Unmarshal(resp.Body, v); err != nil {
 			return nil, fmt.Errorf("GET %s: the answer is not status JSON: %w", u, err)
 		}
 	}
-	return body, nil
+	return resp.Body, nil
 }
 
 // Export fetches summary.json, status.json and incidents.json from a running
