@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/internal/api"
+	"github.com/floodgate/floodgate/internal/client"
 	"github.com/floodgate/floodgate/internal/clientaddr"
 	"github.com/floodgate/floodgate/internal/defaults"
 	"github.com/floodgate/floodgate/internal/sse"
@@ -212,22 +212,15 @@ func (e *Edge) fetchKeys(ctx context.Context) error {
 }
 
 func (e *Edge) fetchKeysFrom(ctx context.Context, base string) (*keyset, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/.well-known/jwks.json", nil)
+	c := &client.Client{BaseURL: base, HTTP: e.client}
+	resp, err := c.Do(ctx, http.MethodGet, "/.well-known/jwks.json", nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := e.client.Do(req)
-	if err != nil {
-		return nil, err
+	if resp.Status != http.StatusOK {
+		return nil, fmt.Errorf("JWKS: %w", client.ParseError(resp))
 	}
-	defer resp.Body.Close()
-	buf, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("JWKS answered %s", resp.Status)
-	}
+	buf := resp.Body
 	var set queue.JWKS
 	if err := json.Unmarshal(buf, &set); err != nil {
 		return nil, fmt.Errorf("JWKS is not valid JSON: %w", err)
