@@ -27,6 +27,7 @@ import (
 
 	"github.com/floodgate/floodgate"
 	fhttp "github.com/floodgate/floodgate/http"
+	"github.com/floodgate/floodgate/internal/client"
 	"github.com/floodgate/floodgate/internal/clientaddr"
 	"github.com/floodgate/floodgate/internal/defaults"
 	"github.com/floodgate/floodgate/internal/pages"
@@ -384,15 +385,10 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 
 // ---- calling the API ----
 
-// apiError is the API's error body.
-type apiError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
 // call sends one request to the JSON API in-process with the operator's
-// credential, and decodes the answer into out.
-func (h *Handler) call(r *http.Request, method, path string, in, out any) (int, *apiError) {
+// credential, and decodes the answer into out. An error answer is read as
+// every client of the API reads it.
+func (h *Handler) call(r *http.Request, method, path string, in, out any) (int, *client.Error) {
 	var body io.Reader
 	if in != nil {
 		b, _ := json.Marshal(in)
@@ -409,17 +405,15 @@ func (h *Handler) call(r *http.Request, method, path string, in, out any) (int, 
 	rec := &recorder{header: http.Header{}, status: http.StatusOK}
 	h.cfg.API.ServeHTTP(rec, req)
 	if rec.status >= 300 {
-		var e struct {
-			Error apiError `json:"error"`
+		e := client.ParseError(&client.Response{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()})
+		if e.Code == "" {
+			e.Code, e.Message = "internal", "The server answered "+strconv.Itoa(rec.status)+"."
 		}
-		if json.Unmarshal(rec.body.Bytes(), &e) != nil || e.Error.Message == "" {
-			e.Error = apiError{Code: "internal", Message: "The server answered " + strconv.Itoa(rec.status) + "."}
-		}
-		return rec.status, &e.Error
+		return rec.status, e
 	}
 	if out != nil {
 		if err := json.Unmarshal(rec.body.Bytes(), out); err != nil {
-			return http.StatusInternalServerError, &apiError{Code: "internal", Message: "The answer did not decode: " + err.Error()}
+			return http.StatusInternalServerError, &client.Error{Status: http.StatusInternalServerError, Code: "internal", Message: "The answer did not decode: " + err.Error()}
 		}
 	}
 	return rec.status, nil
@@ -588,7 +582,7 @@ func (h *Handler) control(w http.ResponseWriter, r *http.Request) {
 	path := "/api/v1/drops/" + url.PathEscape(id)
 	var (
 		status int
-		e      *apiError
+		e      *client.Error
 		notice string
 	)
 	switch r.PathValue("action") {
