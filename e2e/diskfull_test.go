@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -298,13 +297,9 @@ func statusNow(t *testing.T, ctx context.Context, c *testkit.Client) (string, st
 	if err != nil || page.Status != http.StatusOK {
 		t.Fatalf("GET /status: %v %v", page, err)
 	}
-	resp, err := c.Do(ctx, http.MethodGet, "/api/v2/summary.json", nil, nil)
-	if err != nil || resp.Status != http.StatusOK {
-		t.Fatalf("GET /api/v2/summary.json: %v %v", resp, err)
-	}
 	var sum status.Summary
-	if err := json.Unmarshal(resp.Body, &sum); err != nil {
-		t.Fatalf("summary.json: %v: %s", err, resp.Body)
+	if _, err := c.Call(ctx, http.MethodGet, "/api/v2/summary.json", nil, nil, &sum); err != nil {
+		t.Fatalf("GET /api/v2/summary.json: %v", err)
 	}
 	return string(page.Body), sum
 }
@@ -312,13 +307,9 @@ func statusNow(t *testing.T, ctx context.Context, c *testkit.Client) (string, st
 // incidentsNow reads the node's incidents.json (recorded incidents).
 func incidentsNow(t *testing.T, ctx context.Context, c *testkit.Client) status.IncidentsDoc {
 	t.Helper()
-	resp, err := c.Do(ctx, http.MethodGet, "/api/v2/incidents.json", nil, nil)
-	if err != nil || resp.Status != http.StatusOK {
-		t.Fatalf("GET /api/v2/incidents.json: %v %v", resp, err)
-	}
 	var doc status.IncidentsDoc
-	if err := json.Unmarshal(resp.Body, &doc); err != nil {
-		t.Fatalf("incidents.json: %v: %s", err, resp.Body)
+	if _, err := c.Call(ctx, http.MethodGet, "/api/v2/incidents.json", nil, nil, &doc); err != nil {
+		t.Fatalf("GET /api/v2/incidents.json: %v", err)
 	}
 	return doc
 }
