@@ -82,6 +82,9 @@ func (s *Service) dispatch() time.Duration {
 	defer s.mu.Unlock()
 	now := s.now()
 	next := idleWake
+	if !s.recordUnrecordedLocked() {
+		return next // too many outcomes wait to be recorded: send nothing new
+	}
 	// One pass, stopping once the senders are busy: a finished send wakes
 	// the loop again, so a notice to thousands of buyers costs a short scan
 	// per delivery rather than a sort of the whole outbox.
@@ -135,6 +138,7 @@ func (s *Service) finish(sent *Delivery, err error) {
 	entry := LogEntry{At: now, DeliveryID: d.ID, Route: d.Route.masked(), Attempt: d.Attempts + 1, OK: err == nil}
 	var b batch
 	var perm errPermanent
+	done, attempts := true, d.Attempts
 	switch {
 	case err == nil:
 		delete(s.outbox, d.ID)
@@ -146,6 +150,7 @@ func (s *Service) finish(sent *Delivery, err error) {
 		b.del(bucketOutbox, d.ID)
 		s.log.Warn("delivery given up", "delivery", d.ID, "channel", d.Channel, "attempt", entry.Attempt, "err", err)
 	default:
+		done = false
 		d.Attempts++
 		d.LastError = err.Error()
 		d.NextAt = now.Add(s.backoff(d.Attempts))
@@ -155,7 +160,12 @@ func (s *Service) finish(sent *Delivery, err error) {
 	}
 	b.logs = append(b.logs, entry)
 	if cerr := s.persist(&b); cerr != nil {
+		// Kept in memory until it can be recorded, so that it is not
+		// sent again meanwhile (unrecorded.go).
+		s.noteUnrecordedLocked(d, done, attempts)
 		s.log.Error("could not record a delivery attempt", "delivery", d.ID, "err", cerr)
+	} else {
+		delete(s.unrecorded, d.ID)
 	}
 	s.kick()
 }

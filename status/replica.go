@@ -208,7 +208,7 @@ func (s *Service) loadRecordLocked(key string, value []byte) error {
 	case string(bucketSubscribers):
 		return decodeInto(value, func(sub *Subscriber) { s.subscribers[id] = sub })
 	case string(bucketOutbox):
-		return decodeInto(value, func(d *Delivery) { s.outbox[id] = d })
+		return decodeInto(value, func(d *Delivery) { s.loadDeliveryLocked(id, d) })
 	case string(bucketSignals):
 		return decodeInto(value, func(g *signalState) { s.signals[id] = g })
 	}
@@ -228,6 +228,7 @@ func (s *Service) dropRecordLocked(key string) {
 		delete(s.subscribers, id)
 	case string(bucketOutbox):
 		delete(s.outbox, id)
+		delete(s.unrecorded, id)
 	case string(bucketSignals):
 		delete(s.signals, id)
 	}

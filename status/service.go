@@ -123,6 +123,7 @@ type Service struct {
 	signals      map[string]*signalState
 	live         map[string]*liveSignal // this node's own view of bad signals (live.go)
 	inflight     map[string]bool
+	unrecorded   map[string]unrecorded // outcomes of attempts not yet recorded (unrecorded.go)
 	affected     AffectedSource
 	noticeTried  map[string]time.Time // incident id → last try of its outage notice
 	subscribeIPs map[string]*ipWindow // client address → public subscription requests
@@ -179,6 +180,7 @@ func Open(cfg Config) (*Service, error) {
 		signals:      map[string]*signalState{},
 		live:         map[string]*liveSignal{},
 		inflight:     map[string]bool{},
+		unrecorded:   map[string]unrecorded{},
 		noticeTried:  map[string]time.Time{},
 		subscribeIPs: map[string]*ipWindow{},
 		wake:         make(chan struct{}, 1),
