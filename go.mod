@@ -19,7 +19,6 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/transparency-dev/merkle v0.0.2
 	github.com/valyala/fasthttp v1.78.0
-	github.com/valyala/fastjson v1.6.10
 	go.etcd.io/bbolt v1.3.6
 	golang.org/x/oauth2 v0.37.0
 	golang.org/x/text v0.43.0

@@ -16,8 +16,8 @@
 // cheap: requests go through a fixed pool of workers in three lanes (waiting
 // room, buying, bots), each reusing its fasthttp Request and Response on
 // keep-alive connections (client.go); queue answers are read by the worker
-// that received them with a reused fastjson parser, checked against
-// encoding/json (queuestatus.go); the bots' join challenges are solved on
+// that received them, by hand in the one shape the queue writes (fuzzed
+// against encoding/json, which reads any other; queuestatus.go); the bots' join challenges are solved on
 // threads of the lowest priority (challenge.go); the garbage collector runs
 // less often than by default (collectLess). The summary
 // gives the generator's CPU per visitor and per request, its peak RSS, and

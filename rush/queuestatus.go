@@ -1,150 +1,168 @@
 package rush
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
-	"sync"
-	"unicode/utf8"
 
-	"github.com/valyala/fastjson"
+	"github.com/floodgate/floodgate/internal/handjson"
 )
 
-// statusParser reads queue answers: the generator reads one for every
-// request of the waiting room, and encoding/json's reflection was a fifth
-// of its CPU. Parsers are reused, so reading an answer allocates only what
-// it keeps (the ticket, Early).
-type statusParser struct {
-	p   fastjson.Parser
-	num []byte // the literal of a number, for strconv
-}
-
-var statusParsers = sync.Pool{New: func() any { return new(statusParser) }}
-
-// parseQueueStatus reads a queue answer (join, poll, event). The result is
-// always what json.Unmarshal into a queueStatus gives, error or not: what
-// fastjson and encoding/json would read differently (invalid UTF-8, \u
-// escapes, control characters, keys that match a field only without regard
-// to case, nesting deeper than fastjson goes, any error) is left to
-// encoding/json.
+// parseQueueStatus reads a queue answer (join, poll, event). The generator
+// reads one for most of its requests, so the shape the queue writes (a flat
+// object of plain strings, numbers and booleans: queue.Status.AppendJSON) is
+// read by hand without allocating (readQueueStatus); anything else (escapes,
+// nested values, keys that match a field only without regard to case, any
+// error) goes to encoding/json. The result is always what json.Unmarshal
+// into a queueStatus gives, error or not.
 func parseQueueStatus(b []byte) (queueStatus, error) {
-	if !plain(b) || fastjson.ValidateBytes(b) != nil {
-		return unmarshalQueueStatus(b)
-	}
-	sp := statusParsers.Get().(*statusParser)
-	defer statusParsers.Put(sp)
-	v, err := sp.p.ParseBytes(b)
-	if err != nil {
-		return unmarshalQueueStatus(b)
-	}
-	var st queueStatus
-	switch v.Type() {
-	case fastjson.TypeNull:
+	if st, ok := readQueueStatus(b); ok {
 		return st, nil
-	case fastjson.TypeObject:
-	default:
-		return unmarshalQueueStatus(b)
 	}
-	o, _ := v.Object()
-	ok := true
-	o.Visit(func(key []byte, v *fastjson.Value) {
-		if ok {
-			ok = sp.set(&st, key, v)
-		}
-	})
-	if !ok {
-		return unmarshalQueueStatus(b)
-	}
-	return st, nil
-}
-
-// plain reports whether b is valid UTF-8 without \u escapes and, inside
-// the white space around it, without control characters. fastjson's
-// validator lets a control character through in a string that has an
-// escape after it ("\x00\b"), which encoding/json refuses.
-func plain(b []byte) bool {
-	for _, c := range bytes.Trim(b, " \t\r\n") {
-		if c < 0x20 {
-			return false
-		}
-	}
-	return utf8.Valid(b) && !bytes.Contains(b, []byte(`\u`))
-}
-
-func unmarshalQueueStatus(b []byte) (queueStatus, error) {
 	var st queueStatus
 	err := json.Unmarshal(b, &st)
 	return st, err
 }
 
-// set reads one member of a queue answer into st as encoding/json would:
-// a later duplicate wins, null leaves a field as it is (and clears Early),
-// a value of the wrong type is an error. It reports false for what it
-// leaves to encoding/json.
-func (sp *statusParser) set(st *queueStatus, key []byte, v *fastjson.Value) bool {
-	if v.Type() == fastjson.TypeNull {
-		if string(key) == "early" {
-			st.Early = nil
+// readQueueStatus reads b as json.Unmarshal would into a queueStatus (a
+// later duplicate wins, null leaves a field as it is and clears Early,
+// unknown members are skipped), or reports false for what it leaves to
+// encoding/json.
+func readQueueStatus(b []byte) (st queueStatus, ok bool) {
+	b = skipSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		return st, false
+	}
+	b = skipSpace(b[1:])
+	if len(b) > 0 && b[0] == '}' {
+		return st, len(skipSpace(b[1:])) == 0
+	}
+	for {
+		var key []byte
+		if key, b, ok = handjson.PlainBytes(b); !ok {
+			return st, false
 		}
-		return isStatusKey(key) || !foldsToStatusKey(key)
+		b = skipSpace(b)
+		if len(b) == 0 || b[0] != ':' {
+			return st, false
+		}
+		if b, ok = st.readMember(key, skipSpace(b[1:])); !ok {
+			return st, false
+		}
+		b = skipSpace(b)
+		switch {
+		case len(b) == 0:
+			return st, false
+		case b[0] == '}':
+			return st, len(skipSpace(b[1:])) == 0
+		case b[0] != ',':
+			return st, false
+		}
+		b = skipSpace(b[1:])
+	}
+}
+
+// readMember reads the value of member key at the start of b into st and
+// returns the rest of b.
+func (st *queueStatus) readMember(key, b []byte) ([]byte, bool) {
+	if len(b) == 0 {
+		return b, false
+	}
+	if b[0] == 'n' {
+		rest, ok := handjson.CutPrefix(b, "null")
+		if !ok {
+			return b, false
+		}
+		switch string(key) {
+		case "early":
+			st.Early = nil
+		case "ticket", "state", "position", "ahead", "eta_seconds", "beyond_stock":
+		default:
+			if foldsToStatusKey(key) {
+				return b, false
+			}
+		}
+		return rest, true
 	}
 	switch string(key) {
 	case "ticket", "state":
-		s, err := v.StringBytes()
-		if err != nil {
-			return false
+		s, rest, ok := handjson.PlainBytes(b)
+		if !ok {
+			return b, false
 		}
 		if key[0] == 't' {
 			st.Ticket = string(s)
 		} else {
 			st.State = queueState(s)
 		}
+		return rest, true
 	case "position", "ahead":
-		n, ok := sp.intOf(v)
-		if !ok {
-			return false
+		n, rest, ok := handjson.PlainInt(b)
+		if !ok || !endOfNumber(rest) {
+			return b, false
 		}
 		if key[0] == 'p' {
 			st.Position = n
 		} else {
 			st.Ahead = n
 		}
+		return rest, true
 	case "eta_seconds":
-		f, ok := sp.floatOf(v)
+		lit, rest, ok := numberLiteral(b)
 		if !ok {
-			return false
+			return b, false
+		}
+		if n, r, ok := handjson.PlainInt(lit); ok && len(r) == 0 && n != 0 {
+			// Exact in a float64. (0 is left to strconv for the sign of -0.)
+			st.EtaSeconds = float64(n)
+			return rest, true
+		}
+		f, err := strconv.ParseFloat(string(lit), 64)
+		if err != nil {
+			return b, false
 		}
 		st.EtaSeconds = f
+		return rest, true
 	case "beyond_stock", "early":
-		b, err := v.Bool()
-		if err != nil {
-			return false
+		v, rest, ok := boolLiteral(b)
+		if !ok {
+			return b, false
 		}
 		if key[0] == 'b' {
-			st.BeyondStock = b
+			st.BeyondStock = v
 		} else {
-			st.Early = boolPtr(b)
+			st.Early = boolPtr(v)
 		}
-	default:
-		// encoding/json matches keys without regard to case.
-		return !foldsToStatusKey(key)
+		return rest, true
 	}
-	return true
+	if foldsToStatusKey(key) {
+		// encoding/json matches keys without regard to case.
+		return b, false
+	}
+	// Another member: skipped if it is a plain scalar.
+	switch b[0] {
+	case '"':
+		_, rest, ok := handjson.PlainBytes(b)
+		return rest, ok
+	case 't', 'f':
+		_, rest, ok := boolLiteral(b)
+		return rest, ok
+	}
+	_, rest, ok := numberLiteral(b)
+	return rest, ok
 }
 
 var statusKeys = []string{"ticket", "state", "position", "ahead", "eta_seconds", "beyond_stock", "early"}
 
-func isStatusKey(key []byte) bool {
-	for _, k := range statusKeys {
-		if string(key) == k {
+// foldsToStatusKey reports whether key is one of statusKeys without regard
+// to case, or is not plain ASCII (encoding/json folds some other letters
+// too, such as the long s and the Kelvin sign).
+func foldsToStatusKey(key []byte) bool {
+	for _, c := range key {
+		if c >= 0x80 {
 			return true
 		}
 	}
-	return false
-}
-
-func foldsToStatusKey(key []byte) bool {
 	for _, k := range statusKeys {
 		if strings.EqualFold(string(key), k) {
 			return true
@@ -153,57 +171,78 @@ func foldsToStatusKey(key []byte) bool {
 	return false
 }
 
-// intOf and floatOf read a number from the literal the answer wrote, as
-// encoding/json does (fastjson's own conversions round some floats
-// differently and take 1e400 for infinity). A literal of at most 18 digits
-// (every number the queue writes) is read here without allocating; any
-// other goes through strconv.
-func (sp *statusParser) intOf(v *fastjson.Value) (int64, bool) {
-	if v.Type() != fastjson.TypeNumber {
-		return 0, false
-	}
-	sp.num = v.MarshalTo(sp.num[:0])
-	if n, ok := smallInt(sp.num); ok {
-		return n, true
-	}
-	n, err := strconv.ParseInt(string(sp.num), 10, 64)
-	return n, err == nil
-}
-
-func (sp *statusParser) floatOf(v *fastjson.Value) (float64, bool) {
-	if v.Type() != fastjson.TypeNumber {
-		return 0, false
-	}
-	sp.num = v.MarshalTo(sp.num[:0])
-	if n, ok := smallInt(sp.num); ok && n != 0 {
-		// Exact: below 2^53. (0 is left to strconv for the sign of -0.)
-		return float64(n), true
-	}
-	f, err := strconv.ParseFloat(string(sp.num), 64)
-	return f, err == nil
-}
-
-// smallInt reads an optional minus and 1 to 18 digits; ok is false for
-// anything else.
-func smallInt(b []byte) (int64, bool) {
-	neg := len(b) > 0 && b[0] == '-'
-	if neg {
+func skipSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\n' || b[0] == '\r') {
 		b = b[1:]
 	}
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
+	return b
+}
+
+func boolLiteral(b []byte) (v bool, rest []byte, ok bool) {
+	if rest, ok := handjson.CutPrefix(b, "true"); ok {
+		return true, rest, true
 	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
+	rest, ok = handjson.CutPrefix(b, "false")
+	return false, rest, ok
+}
+
+// numberLiteral reads a JSON number -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+// at the start of b, and returns it and the rest of b.
+func numberLiteral(b []byte) (lit, rest []byte, ok bool) {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = digits(b, i)
+	default:
+		return nil, b, false
+	}
+	if i < len(b) && b[i] == '.' {
+		j := digits(b, i+1)
+		if j == i+1 {
+			return nil, b, false
 		}
-		n = n*10 + int64(c-'0')
+		i = j
 	}
-	if neg {
-		n = -n
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := digits(b, i)
+		if j == i {
+			return nil, b, false
+		}
+		i = j
 	}
-	return n, true
+	if !endOfNumber(b[i:]) {
+		return nil, b, false
+	}
+	return b[:i], b[i:], true
+}
+
+func digits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// endOfNumber reports whether what follows a number may end it: the end of
+// the input, white space, or the end of a member or object.
+func endOfNumber(rest []byte) bool {
+	if len(rest) == 0 {
+		return true
+	}
+	switch rest[0] {
+	case ',', '}', ' ', '\t', '\n', '\r':
+		return true
+	}
+	return false
 }
 
 // boolPtr returns a pointer to a shared true or false, so reading "early"

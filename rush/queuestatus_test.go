@@ -5,6 +5,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/floodgate/floodgate/queue"
 )
 
 func TestParseQueueStatusMatchesEncodingJSON(t *testing.T) {
@@ -35,11 +38,25 @@ func TestParseQueueStatusMatchesEncodingJSON(t *testing.T) {
 		`{"position":nan}`,
 		"{\"state\":\"wa\titing\"}",
 		"{\"state\":\"caf\xe9\"}",
-		"{\"\":\"\x00\\b\"}", // fastjson's validator lets the NUL through
+		"{\"\":\"\x00\\b\"}",
 		"{\"ticket\":\"\n\\t\"}",
 		`{"ahead":true}`,
 		`{"beyond_stock":1}`,
 		`{"ticket":7}`,
+		`{"position":007}`,
+		`{"position":12.}`,
+		`{"eta_seconds":-0,"ahead":-0}`,
+		`{"eta_seconds":.5}`,
+		`{"x":-,"state":"waiting"}`,
+		`{"x":1e,"state":"waiting"}`,
+		`{"x":truex}`,
+		`{"x":nul}`,
+		`{"state":"waiting"}}`,
+		`{"state":"waiting",,"position":1}`,
+		`{"ſtate":"waiting"}`,
+		`{"\u0073tate":"waiting"}`,
+		"{\"state\"\t:\r\"waiting\" ,\n\"early\" : true }",
+		`{"x":"\u00e9","state":"admitted"}`,
 		strings.Repeat("[", 400) + strings.Repeat("]", 400),
 		`{"x":` + strings.Repeat("[", 400) + strings.Repeat("]", 400) + `,"state":"admitted"}`,
 	} {
@@ -59,9 +76,13 @@ func TestParseQueueStatusMatchesEncodingJSON(t *testing.T) {
 func FuzzParseQueueStatus(f *testing.F) {
 	f.Add([]byte(`{"ticket":"a.b.c","state":"waiting","position":201,"ahead":200,"eta_seconds":0.1,"beyond_stock":false,"early":false}`))
 	f.Add([]byte(`{"state":"admitted","early":null,"n":[{}]}`))
+	f.Add([]byte(`{"ticket":"t","state":"waiting","state":null,"eta_seconds":1.5e-3,"x":"y","z":true,"early":true,"early":null}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var want queueStatus
 		wantErr := json.Unmarshal(b, &want)
+		if got, ok := readQueueStatus(b); ok && (wantErr != nil || !reflect.DeepEqual(got, want)) {
+			t.Fatalf("%q: read by hand as %+v; encoding/json %+v, %v", b, got, want, wantErr)
+		}
 		got, err := parseQueueStatus(b)
 		if (err != nil) != (wantErr != nil) {
 			t.Fatalf("%q: error %v, encoding/json %v", b, err, wantErr)
@@ -77,6 +98,34 @@ var joinAnswer = []byte(`{"ticket":"eyJhbGciOiJFZERTQSIsImZnbSI6Ik1ybHc2TFR5eEVC
 // pollAnswer is the answer to most requests of a rush: a waiting visitor's poll.
 var pollAnswer = []byte(`{"state":"waiting","position":40213,"ahead":37210,"eta_seconds":19,"beyond_stock":true,"available":2900}`)
 
+// The queue's own answers are read by hand, not by encoding/json: pins that
+// the fast path still reads what the queue writes.
+func TestQueueAnswersAreReadByHand(t *testing.T) {
+	at := time.Date(2026, 11, 30, 3, 59, 0, 0, time.UTC)
+	for _, st := range []queue.Status{
+		{State: "waiting", Position: 40213, Ahead: 37210, ETASeconds: 19, BeyondStock: true, Available: 2900},
+		{State: "waiting", ETASeconds: 201, Early: true, StartsAt: &at, Available: 10},
+		{State: "admitted", Position: 1, Paused: true, PauseReason: "결제 점검"},
+		{State: "sold_out"},
+	} {
+		b := st.AppendJSON(nil)
+		got, ok := readQueueStatus(b)
+		if !ok {
+			t.Errorf("%s: not read by hand", b)
+			continue
+		}
+		var want queueStatus
+		if err := json.Unmarshal(b, &want); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: read %+v, encoding/json %+v, %v", b, got, want, err)
+		}
+	}
+	for _, b := range [][]byte{joinAnswer, pollAnswer} {
+		if _, ok := readQueueStatus(b); !ok {
+			t.Errorf("%s: not read by hand", b)
+		}
+	}
+}
+
 func BenchmarkParseQueueStatus(b *testing.B) {
 	b.Run("poll", func(b *testing.B) {
 		b.ReportAllocs()
@@ -86,7 +135,7 @@ func BenchmarkParseQueueStatus(b *testing.B) {
 			}
 		}
 	})
-	b.Run("fastjson", func(b *testing.B) {
+	b.Run("join", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if st, err := parseQueueStatus(joinAnswer); err != nil || st.Ticket == "" {

@@ -25,6 +25,16 @@ func PlainString(b []byte) (string, []byte, bool) {
 	return string(b[1:n]), b[n+1:], true
 }
 
+// PlainBytes is PlainString without the copy: the string is returned as
+// the bytes of b between the quotes.
+func PlainBytes(b []byte) ([]byte, []byte, bool) {
+	n, ok := plainEnd(b)
+	if !ok {
+		return nil, b, false
+	}
+	return b[1:n], b[n+1:], true
+}
+
 // PlainStringOf is PlainString reading b, the end of whole (b holds the
 // bytes of whole[len(whole)-len(b):]): the string it returns is that part
 // of whole, not a copy. A decoder that reads several strings of one input

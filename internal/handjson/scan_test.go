@@ -93,3 +93,17 @@ func FuzzPlainStringOf(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPlainBytes: PlainBytes reads what PlainString reads, without the copy.
+func FuzzPlainBytes(f *testing.F) {
+	for _, seed := range []string{`"abc",`, `""`, `"a\"b"`, "\"caf\xc3\xa9\"}", "\"\xff\"", `x`} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		b, rest, ok := PlainBytes([]byte(in))
+		s, srest, sok := PlainString([]byte(in))
+		if ok != sok || string(b) != s || string(rest) != string(srest) {
+			t.Fatalf("PlainBytes(%q) = %q, %q, %v; PlainString = %q, %q, %v", in, b, rest, ok, s, srest, sok)
+		}
+	})
+}
