@@ -167,10 +167,10 @@ func newDiskLog(walDir, dataDir string, logger *slog.Logger, reg prometheus.Regi
 }
 
 func openWAL(walDir string, log *slog.Logger) (*raftwal.WAL, *metadb.BoltMetaDB, error) {
-	if sealed, err := sealRecoveredTail(walDir); err != nil {
+	if repaired, err := sealRecoveredTail(walDir); err != nil {
 		return nil, nil, err
-	} else if sealed {
-		log.Warn("completed a log segment rotation that a full disk had cut short")
+	} else if repaired != "" {
+		log.Warn(repaired)
 	}
 	// raft-wal's Close does not close the metadata DB it opens itself, and
 	// that DB holds a file lock: reopening the dir in the same process

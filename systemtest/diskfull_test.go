@@ -110,6 +110,18 @@ func diskFullInCluster(t *testing.T, full int) {
 		t.Fatal(err)
 	}
 	freed := time.Now()
+	// If the node does not come back, say why first: its own account of the
+	// log, before the dumps of every node.
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, line := range strings.Split(n.Logs(), "\n") {
+			if strings.Contains(line, "Raft log") || strings.Contains(line, "full disk") {
+				t.Log(line)
+			}
+		}
+	})
 	testkit.WaitFor(t, "the node healthy and caught up after freeing its space", func() bool {
 		resp, err := fc.Do(ctx, http.MethodGet, "/healthz", nil, nil)
 		if err != nil || resp.Status != http.StatusOK {
