@@ -91,14 +91,17 @@ func (s *Service) WatchHealth(ctx context.Context, h Health) {
 		}
 		sort.Strings(ids)
 		s.SetComponents(ids)
+		stillSoldOut := map[string]bool{}
 		for _, d := range drops {
-			if d.State != floodgate.DropSoldOut {
+			if !soldOut(d) {
 				continue
 			}
+			stillSoldOut[d.ID] = true
 			s.Observe(Signal{
-				Key: "sold_out:" + d.ID, Component: d.ID, OK: false, Impact: "none",
+				Key: soldOutPrefix + d.ID, Component: d.ID, OK: false, Impact: "none",
 				Title: d.Name + " is sold out", Message: "Every unit of " + d.Name + " has been sold. Thank you for your patience.",
 			})
 		}
+		s.endSoldOutNotices(stillSoldOut)
 	})
 }
