@@ -3,7 +3,7 @@ package http
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -96,10 +96,7 @@ func FuzzDropSpecFromJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		spec, err := DropSpecFromJSON(body, fuzzNow)
 		if err != nil {
-			var fe *floodgate.Error
-			if !errors.As(err, &fe) || fe.Code != floodgate.EInvalid || fe.Message == "" {
-				t.Fatalf("refusal %#v is not invalid_argument with a message", err)
-			}
+			wantInvalid(t, err)
 			return
 		}
 		if verr := sale.ValidateSpec(spec); verr != nil {
@@ -121,6 +118,15 @@ func specEqualNoVouchers(a, b *sale.DropSpec) bool {
 	x, y := *a, *b
 	x.Vouchers, y.Vouchers = nil, nil
 	return reflect.DeepEqual(x, y)
+}
+
+// wantInvalid fails t unless err, a decoder's refusal of a body, is
+// invalid_argument with a message: the one way bad input is refused.
+func wantInvalid(t *testing.T, err error) {
+	t.Helper()
+	if floodgate.ErrorCode(err) != floodgate.EInvalid || floodgate.ErrorMessage(err) == "" {
+		t.Fatalf("refusal %v is not invalid_argument with a message", err)
+	}
 }
 
 // FuzzDecodeRequests feeds arbitrary bodies to api.DecodeBytes into each
@@ -152,9 +158,7 @@ func FuzzDecodeRequests(f *testing.F) {
 			v := mk()
 			err := api.DecodeBytes(body, v)
 			if err != nil {
-				if floodgate.ErrorCode(err) != floodgate.EInvalid || floodgate.ErrorMessage(err) == "" {
-					t.Fatalf("%T: refusal %v is not invalid_argument with a message", v, err)
-				}
+				wantInvalid(t, fmt.Errorf("%T: %w", v, err))
 				continue
 			}
 			if len(bytes.TrimSpace(body)) == 0 {
@@ -207,10 +211,7 @@ func FuzzDropPatchFromJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, err := DropPatchFromJSON(body)
 		if err != nil {
-			var fe *floodgate.Error
-			if !errors.As(err, &fe) || fe.Code != floodgate.EInvalid || fe.Message == "" {
-				t.Fatalf("refusal %#v is not invalid_argument with a message", err)
-			}
+			wantInvalid(t, err)
 			return
 		}
 		if p.Empty() {
