@@ -48,24 +48,14 @@ func TestLeaderKillDuringRush(t *testing.T) {
 			ctx := testkit.Context(t, 90*time.Second)
 			r.joinAll(ctx, t, buyers)
 			r.watch(ctx, c.Nodes)
-			killed := make(chan struct{})
-			go func() {
-				defer close(killed)
-				for r.acked.Load() < stock/4 && ctx.Err() == nil {
-					time.Sleep(5 * time.Millisecond)
-				}
+			killed := r.afterAcked(ctx, stock/4, func() {
 				r.markKill()
 				c.Nodes[leader].Kill()
 				r.note("killed %s", c.IDs[leader])
-			}()
+			})
 			r.run(ctx, buyers, workers)
 			<-killed
-			if debug || ctx.Err() != nil {
-				r.explain(t, c.Nodes)
-			}
-			if ctx.Err() != nil {
-				t.Fatalf("the rush did not finish in time: %d orders acknowledged", r.acked.Load())
-			}
+			r.mustFinish(ctx, t, c.Nodes)
 			if fo := r.failover(); fo > 0 {
 				t.Logf("failover: %v from leader kill to the next committed order (%d nodes)", fo.Round(time.Millisecond), size)
 			} else {
@@ -101,12 +91,7 @@ func TestIsolatedLeaderStepsDown(t *testing.T) {
 	r.joinAll(ctx, t, 100)
 	r.watch(ctx, c.Nodes)
 	others := c.Others(leader)
-	healed := make(chan struct{})
-	go func() {
-		defer close(healed)
-		for r.acked.Load() < stock/4 && ctx.Err() == nil {
-			time.Sleep(5 * time.Millisecond)
-		}
+	healed := r.afterAcked(ctx, stock/4, func() {
 		c.Isolate(t, leader)
 		r.markKill()
 		r.note("isolated %s (%s)", c.IDs[leader], c.Nodes[leader].URL)
@@ -143,15 +128,10 @@ func TestIsolatedLeaderStepsDown(t *testing.T) {
 		time.Sleep(2 * time.Second) // let buyers hit the cut-off node for a while
 		c.Heal()
 		r.note("healed")
-	}()
+	})
 	r.run(ctx, 100, 10)
 	<-healed
-	if debug || ctx.Err() != nil {
-		r.explain(t, c.Nodes)
-	}
-	if ctx.Err() != nil {
-		t.Fatalf("the rush did not finish in time: %d orders acknowledged", r.acked.Load())
-	}
+	r.mustFinish(ctx, t, c.Nodes)
 	if fo := r.failover(); fo > 0 {
 		t.Logf("leader isolated: %v to the next committed order", fo.Round(time.Millisecond))
 	}

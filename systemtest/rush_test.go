@@ -368,6 +368,33 @@ func (r *rush) watch(ctx context.Context, nodes []*testkit.Node) {
 	}()
 }
 
+// afterAcked runs fault in its own goroutine once n orders are acknowledged
+// (or ctx ends), so that a fault strikes a rush in full swing; the channel
+// closes when fault has returned.
+func (r *rush) afterAcked(ctx context.Context, n int64, fault func()) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for r.acked.Load() < n && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		fault()
+	}()
+	return done
+}
+
+// mustFinish fails t when the rush ran out of time (ctx ended), after
+// explaining why; with FLOODGATE_TEST_DEBUG=1 it explains every rush.
+func (r *rush) mustFinish(ctx context.Context, t *testing.T, nodes []*testkit.Node) {
+	t.Helper()
+	if debug || ctx.Err() != nil {
+		r.explain(t, nodes)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("the rush did not finish in time: %d orders acknowledged", r.acked.Load())
+	}
+}
+
 // explain logs why a rush did not finish: each node's view of the drop and
 // of the cluster, and every buyer that did not end with an order or a
 // final queue state, with its last step and last error.
