@@ -50,23 +50,25 @@ func (f *follower) set(ev *fhttp.AdmissionEvent) {
 	f.missing = false
 	close(f.changed)
 	f.changed = make(chan struct{})
-	select {
-	case <-f.ready:
-	default:
-		close(f.ready)
-	}
+	f.readyLocked()
 	f.mu.Unlock()
 }
 
 func (f *follower) setMissing() {
 	f.mu.Lock()
 	f.missing = true
+	f.readyLocked()
+	f.mu.Unlock()
+}
+
+// readyLocked closes ready at the first answer, an event or not found; the
+// caller holds f.mu.
+func (f *follower) readyLocked() {
 	select {
 	case <-f.ready:
 	default:
 		close(f.ready)
 	}
-	f.mu.Unlock()
 }
 
 func (f *follower) idleSince() time.Time {
