@@ -102,17 +102,7 @@ func TestReceiptsFromPreparedNonces(t *testing.T) {
 // counter is the value of the counter name in reg.
 func counter(tb testing.TB, reg *prometheus.Registry, name string) float64 {
 	tb.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
-	tb.Fatalf("no counter %s", name)
-	return 0
+	return testkit.Metric(tb, reg, name).GetCounter().GetValue()
 }
 
 // joinAndHold joins drop's queue on the server at url and takes a hold of

@@ -148,17 +148,11 @@ func TestServicePreparesWhileADropIsOnSale(t *testing.T) {
 	if keys.tickets.Prepared.Load() != 1 || keys.Presigned() != keys.ahead {
 		t.Fatalf("%d signatures from the pool after one join", keys.tickets.Prepared.Load())
 	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]float64{}
-	for _, mf := range mfs {
-		m := mf.GetMetric()[0]
-		got[mf.GetName()] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
-	}
-	if got["floodgate_ticket_signatures_prepared_total"] != 1 || got["floodgate_ticket_signatures_inline_total"] != 0 || got["floodgate_ticket_nonces_ready"] > 32 {
-		t.Fatalf("metrics after one join from a full pool of 32: %v", got)
+	prepared := testkit.Metric(t, reg, "floodgate_ticket_signatures_prepared_total").GetCounter().GetValue()
+	inline := testkit.Metric(t, reg, "floodgate_ticket_signatures_inline_total").GetCounter().GetValue()
+	ready := testkit.Metric(t, reg, "floodgate_ticket_nonces_ready").GetGauge().GetValue()
+	if prepared != 1 || inline != 0 || ready > 32 {
+		t.Fatalf("metrics after one join from a full pool of 32: prepared %v, inline %v, ready %v", prepared, inline, ready)
 	}
 
 	off := New(Config{Store: st, SignAhead: -1})

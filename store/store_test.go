@@ -15,6 +15,7 @@ import (
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/internal/nice"
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/sale"
 )
 
@@ -218,18 +219,8 @@ func marshal(tb testing.TB, st *Store) []byte {
 // they carried, from the store's metrics.
 func batchStats(tb testing.TB, reg *prometheus.Registry) (entries, commands float64) {
 	tb.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == "floodgate_raft_batch_commands" {
-			h := mf.GetMetric()[0].GetHistogram()
-			return float64(h.GetSampleCount()), h.GetSampleSum()
-		}
-	}
-	tb.Fatal("no floodgate_raft_batch_commands metric")
-	return 0, 0
+	h := testkit.Metric(tb, reg, "floodgate_raft_batch_commands").GetHistogram()
+	return float64(h.GetSampleCount()), h.GetSampleSum()
 }
 
 // BenchmarkApply measures the engine alone, without HTTP: many goroutines
