@@ -31,6 +31,7 @@ import (
 	"github.com/floodgate/floodgate/internal/clientaddr"
 	"github.com/floodgate/floodgate/internal/defaults"
 	"github.com/floodgate/floodgate/internal/pages"
+	"github.com/floodgate/floodgate/status"
 )
 
 //go:embed templates/*.html
@@ -732,30 +733,13 @@ func (h *Handler) ordersCSV(w http.ResponseWriter, r *http.Request) {
 	fhttp.WriteOrdersCSV(w, drop, orders)
 }
 
-// incident is the part of the status API's incident the console shows.
-type incident struct {
-	ID         string    `json:"id"`
-	Name       string    `json:"name"`
-	Status     string    `json:"status"`
-	Impact     string    `json:"impact"`
-	Components []string  `json:"components"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
-	Updates    []struct {
-		Status    string    `json:"status"`
-		Body      string    `json:"body"`
-		Message   string    `json:"message"`
-		CreatedAt time.Time `json:"created_at"`
-	} `json:"updates"`
-}
-
 func (h *Handler) incidentsPage(w http.ResponseWriter, r *http.Request) {
 	h.renderIncidents(w, r, http.StatusOK, map[string]string{}, "")
 }
 
-func (h *Handler) renderIncidents(w http.ResponseWriter, r *http.Request, status int, errs map[string]string, notice string) {
+func (h *Handler) renderIncidents(w http.ResponseWriter, r *http.Request, code int, errs map[string]string, notice string) {
 	var list struct {
-		Incidents []incident `json:"incidents"`
+		Incidents []status.Incident `json:"incidents"`
 	}
 	_, e := h.call(r, http.MethodGet, "/api/v1/incidents", nil, &list)
 	if e != nil {
@@ -767,7 +751,7 @@ func (h *Handler) renderIncidents(w http.ResponseWriter, r *http.Request, status
 	}
 	// Incidents are the platform's: a maker's key reads them, and the API
 	// refuses its changes, so its page shows no forms to fill in vain.
-	h.render(w, r, "incidents", status, map[string]any{"Incidents": list.Incidents, "Errors": errs, "Notice": notice, "Drops": drops, "CanChange": callerOf(r).Root})
+	h.render(w, r, "incidents", code, map[string]any{"Incidents": list.Incidents, "Errors": errs, "Notice": notice, "Drops": drops, "CanChange": callerOf(r).Root})
 }
 
 func (h *Handler) openIncident(w http.ResponseWriter, r *http.Request) {
@@ -780,14 +764,14 @@ func (h *Handler) openIncident(w http.ResponseWriter, r *http.Request) {
 	if r.PostForm["components"] == nil {
 		body["components"] = []string{}
 	}
-	var in incident
-	status, e := h.call(r, http.MethodPost, "/api/v1/incidents", body, &in)
+	var in status.Incident
+	code, e := h.call(r, http.MethodPost, "/api/v1/incidents", body, &in)
 	if e != nil {
 		field := fieldOf(e.Message, "name", "status", "impact", "message", "components")
 		if field == "" {
 			field = "_form"
 		}
-		h.renderIncidents(w, r, status, map[string]string{field: "api:" + e.Message}, "")
+		h.renderIncidents(w, r, code, map[string]string{field: "api:" + e.Message}, "")
 		return
 	}
 	h.note(r, "incident.open", in.ID, in.Name)

@@ -18,11 +18,13 @@ import (
 	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/internal/testkit/localstore"
 	"github.com/floodgate/floodgate/queue"
+	"github.com/floodgate/floodgate/status"
 )
 
 const root = "console-test-root-token"
 
-// env is a real single-node store with the API and the console in front.
+// env is a real single-node store with the API (the status page's too) and
+// the console in front.
 type env struct {
 	t   *testing.T
 	url string
@@ -34,8 +36,15 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
 	st := localstore.Leader(t)
+	page, err := status.Open(status.Config{DataDir: t.TempDir(), AdminToken: root, Dev: true, Logger: quiet,
+		Vouched: fhttp.VouchedAdmin, Caller: fhttp.ResolveCaller, ClientIP: fhttp.ClientIP})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = page.Close() })
 	srv := fhttp.New(fhttp.Config{Store: st, Queue: queue.New(queue.Config{Store: st, Logger: quiet}),
-		Sessions: identity.NewSessions(nil, time.Hour), AdminToken: root, RequestRate: 10000, RequestBurst: 10000, Logger: quiet})
+		Sessions: identity.NewSessions(nil, time.Hour), AdminToken: root, RequestRate: 10000, RequestBurst: 10000, Logger: quiet,
+		Status: page.Handler(), StatusPaths: status.Paths})
 	e := &env{t: t, srv: srv}
 	h, err := console.New(console.Config{API: srv, Key: console.KeyFrom(root), SessionTTL: time.Hour, Logger: quiet, Trusted: clientaddr.NewTrusted(nil),
 		Now: func() time.Time { return time.Now().Add(time.Duration(e.now.Load()) * time.Second) }})
