@@ -33,17 +33,12 @@ func (s *Service) PutGroup(id string, in GroupInput) (*Component, error) {
 	if !validGroupID(id) {
 		return nil, floodgate.Errorf(floodgate.EInvalid, "A group id is 1 to 64 characters of a-z, 0-9, '-' and '_'.")
 	}
-	name, err := checkText("name", in.Name, true, maxName)
-	if err != nil {
-		return nil, err
-	}
-	nameKO, err := checkText("name_ko", in.NameKO, false, maxName)
-	if err != nil {
-		return nil, err
-	}
-	desc, err := checkText("description", in.Description, false, 500)
-	if err != nil {
-		return nil, err
+	var t texts
+	name := t.check("name", in.Name, true, maxName)
+	nameKO := t.check("name_ko", in.NameKO, false, maxName)
+	desc := t.check("description", in.Description, false, 500)
+	if t.err != nil {
+		return nil, t.err
 	}
 	if len(in.Components) == 0 || len(in.Components) > 100 {
 		return nil, floodgate.Errorf(floodgate.EInvalid, "A group lists 1 to 100 \"components\".")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/internal/testkit/chrome"
 )
@@ -133,6 +134,13 @@ func TestUptimeGroupsAndPostmortems(t *testing.T) {
 	}
 	if _, err := s.PutGroup("checkout", GroupInput{Name: "x", Components: []string{"login"}}); err == nil {
 		t.Fatal("a component was turned into a group")
+	}
+	// Its texts are checked in turn: a name, and a description of at most 500.
+	for _, in := range []GroupInput{{Name: " "}, {Name: "x", Description: strings.Repeat("d", 501)}} {
+		in.Components = []string{"login"}
+		if _, err := s.PutGroup("texts", in); floodgate.ErrorCode(err) != floodgate.EInvalid {
+			t.Fatalf("a group with name %q and a %d-byte description: %v, want invalid_argument", in.Name, len(in.Description), err)
+		}
 	}
 
 	// The widget and the badge.
