@@ -188,26 +188,32 @@ func (m *Membership) Join(ctx context.Context, id, raftAddr, httpAddr string) er
 
 // Register records the HTTP address of a member (leader only).
 func (m *Membership) Register(ctx context.Context, id, httpAddr string) error {
-	servers, err := m.st.Servers()
-	if err != nil {
-		return unavailable(err)
-	}
-	if !slices.ContainsFunc(servers, func(s raft.Server) bool { return string(s.ID) == id }) {
-		return floodgate.Errorf(floodgate.ENotFound, "Node %q is not a member of the cluster; add it with floodgate cluster add or start it with --join.", id)
+	if _, err := m.membersWith(id, "; add it with floodgate cluster add or start it with --join"); err != nil {
+		return err
 	}
 	return m.setNode(ctx, id, httpAddr)
+}
+
+// membersWith returns the members of the Raft configuration, or not_found (its
+// message ending with hint) when id is not one of them.
+func (m *Membership) membersWith(id, hint string) ([]raft.Server, error) {
+	servers, err := m.st.Servers()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	if !slices.ContainsFunc(servers, func(s raft.Server) bool { return string(s.ID) == id }) {
+		return nil, floodgate.Errorf(floodgate.ENotFound, "Node %q is not a member of the cluster%s.", id, hint)
+	}
+	return servers, nil
 }
 
 // Remove takes a member out of the Raft configuration and the node table
 // (leader only). Removing the leader itself hands leadership to another
 // member first.
 func (m *Membership) Remove(ctx context.Context, id string) error {
-	servers, err := m.st.Servers()
+	servers, err := m.membersWith(id, "")
 	if err != nil {
-		return unavailable(err)
-	}
-	if !slices.ContainsFunc(servers, func(s raft.Server) bool { return string(s.ID) == id }) {
-		return floodgate.Errorf(floodgate.ENotFound, "Node %q is not a member of the cluster.", id)
+		return err
 	}
 	if len(servers) == 1 {
 		return floodgate.Errorf(floodgate.EConflict, "Node %q is the last member; a cluster cannot remove its only node.", id)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/client"
 	"github.com/floodgate/floodgate/internal/testkit"
 )
 
@@ -130,6 +131,16 @@ func TestClusterStatusCallsTheNodeAndReportsItsRefusal(t *testing.T) {
 	err = runCluster(ctx, []string{"remove", "--addr", m.URL(), "--admin-token", "main-test-admin-token", "--id", "node1"})
 	if floodgate.ErrorCode(err) != floodgate.EConflict {
 		t.Fatalf("removing the only node: %v; want conflict", err)
+	}
+	// A node that is not a member can be neither removed nor registered.
+	err = runCluster(ctx, []string{"remove", "--addr", m.URL(), "--admin-token", "main-test-admin-token", "--id", "node9"})
+	if floodgate.ErrorCode(err) != floodgate.ENotFound || !strings.Contains(err.Error(), `"node9" is not a member of the cluster.`) {
+		t.Fatalf("removing a node that is not a member: %v; want not_found", err)
+	}
+	c := client.New(m.URL())
+	_, err = c.Call(ctx, http.MethodPut, "/api/v1/cluster/nodes/node9", client.Bearer("main-test-admin-token"), map[string]string{"http_addr": "http://127.0.0.1:9"}, nil)
+	if floodgate.ErrorCode(err) != floodgate.ENotFound || !strings.Contains(err.Error(), "add it with floodgate cluster add") {
+		t.Fatalf("registering a node that is not a member: %v; want not_found with what to do", err)
 	}
 }
 
