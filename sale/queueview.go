@@ -23,7 +23,8 @@ func (d *Drop) QueueView(prev *Drop) *Drop {
 		return prev
 	}
 	v := &Drop{
-		Spec:            DropSpec{ID: d.Spec.ID, Stock: d.Spec.Stock, StartsAt: d.Spec.StartsAt, AdmitPerSecond: d.Spec.AdmitPerSecond},
+		Spec: DropSpec{ID: d.Spec.ID, Stock: d.Spec.Stock, StartsAt: d.Spec.StartsAt, AdmitPerSecond: d.Spec.AdmitPerSecond,
+			PerCustomerLimit: d.Spec.PerCustomerLimit, FairSpec: FairSpec{Mode: d.Spec.Mode}}, // limit.go: units a visitor may take
 		Available:       d.Available,
 		Held:            d.Held,
 		Sold:            d.Sold,
@@ -94,6 +95,7 @@ func sameQueueView(v, d *Drop, skip []int64) bool {
 		v.Paused == d.Paused && v.PauseReason == d.PauseReason &&
 		v.Spec.Stock == d.Spec.Stock && v.Spec.StartsAt == d.Spec.StartsAt &&
 		v.Spec.AdmitPerSecond == d.Spec.AdmitPerSecond && v.Spec.ID == d.Spec.ID &&
+		v.Spec.PerCustomerLimit == d.Spec.PerCustomerLimit && v.Spec.Mode == d.Spec.Mode &&
 		sameMerged(v.Batches, d.Batches) && slices.Equal(v.Gaps, d.Gaps) &&
 		len(v.EarlySkip) == len(skip) && (len(skip) == 0 || &v.EarlySkip[0] == &skip[0])
 }

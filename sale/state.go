@@ -795,7 +795,7 @@ func (d *Drop) admit(now, dt int64) {
 		limit = min(limit, from)
 	}
 	d.Gaps = gaps
-	n := min(d.AdmitCredit/1000, d.Available-unresolved, limit-d.AdmittedUpTo)
+	n := min(d.AdmitCredit/1000, d.servable(unresolved), limit-d.AdmittedUpTo)
 	if n <= 0 {
 		return
 	}

@@ -123,33 +123,35 @@ func TestAdmissionNeverBeyondStockAndLapses(t *testing.T) {
 	s, now := openDrop(t, sp, 100)
 	d := s.Drops["d"]
 	is := Issued{Drop: "d", Late: 100}
-	if d.AdmittedUpTo != 5 {
-		t.Fatalf("stock 5 admitted %d", d.AdmittedUpTo)
+	// Each admitted visitor may take 2 units: 5 units serve 3 visitors
+	// whatever they take (2 + 2 + 1; limit.go).
+	if d.AdmittedUpTo != 3 {
+		t.Fatalf("stock 5 at 2 per customer admitted %d", d.AdmittedUpTo)
 	}
-	tickAdmits(t, s, "d", now+1000, 5, "with 5 unresolved admissions and 5 units", is)
-	// Two visitors take 1 and 2 units: 2 left, 3 admitted visitors resolved
-	// or not: 3 unresolved > 2 available, so nobody new.
+	tickAdmits(t, s, "d", now+1000, 3, "with 3 unresolved admissions and 5 units", is)
+	// Two visitors take 1 and 2 units: 2 left for the one undecided
+	// visitor, who may take both: nobody new.
 	mustOK(t, s, holdCmd("d", "v0", 0, 1, now+1100))
 	h1 := mustOK(t, s, holdCmd("d", "v1", 1, 2, now+1200)).Hold
-	tickAdmits(t, s, "d", now+2000, 5, "while unresolved admissions cover the stock", is)
-	// The release returns 2 units: 4 available, 3 unresolved: one more.
+	tickAdmits(t, s, "d", now+2000, 3, "while the undecided visitor may need every unit left", is)
+	// The release returns 2 units: 4 available, 1 undecided: one more.
 	mustOK(t, s, Command{Kind: KindRelease, Now: now + 2100, HoldID: h1.ID, Visitor: "v1"})
-	tickAdmits(t, s, "d", now+3000, 6, "after a release", is)
-	if u := d.Unresolved(); u > d.Available {
-		t.Fatalf("%d unresolved admissions for %d available", u, d.Available)
+	tickAdmits(t, s, "d", now+3000, 4, "after a release", is)
+	if p := d.promised(d.Unresolved()); p > d.Available {
+		t.Fatalf("%d units promised to %d unresolved admissions for %d available", p, d.Unresolved(), d.Available)
 	}
 	// Admission windows are 5 s: the first batch lapses at now+5000, the
-	// slots of its 3 unresolved visitors go back to the queue.
-	tickAdmits(t, s, "d", now+4999, 6, "before the window ended", is)
-	tickAdmits(t, s, "d", now+5000, 9, "after the first batch lapsed", is)
+	// slot of its unresolved visitor goes back to the queue.
+	tickAdmits(t, s, "d", now+4999, 4, "before the window ended", is)
+	tickAdmits(t, s, "d", now+5000, 5, "after the first batch lapsed", is)
 	// A lapsed visitor whose position is below the counter may not take a
-	// unit promised to the visitors admitted since: 4 available, 4 of them
-	// unresolved (uncounted.go).
-	mustRefuse(t, s, holdCmd("d", "v2", 2, 1, now+6100), floodgate.ENotAdmitted)
-	wantCounts(t, s, "d", 4, 1, 0)
-	for pos := int64(5); pos < 9; pos++ {
-		mustOK(t, s, holdCmd("d", fmt.Sprintf("v%d", pos), pos, 1, now+6200))
-	}
+	// unit promised to the visitors admitted since: 4 available, 2 of them
+	// undecided, who may need 2 + 1 (uncounted.go): one unit is nobody's.
+	mustRefuse(t, s, holdCmd("d", "v2", 2, 2, now+6100), floodgate.ENotAdmitted)
+	mustOK(t, s, holdCmd("d", "v2", 2, 1, now+6100))
+	wantCounts(t, s, "d", 3, 2, 0)
+	mustOK(t, s, holdCmd("d", "v3", 3, 2, now+6200))
+	mustOK(t, s, holdCmd("d", "v4", 4, 1, now+6200))
 	wantCounts(t, s, "d", 0, 5, 0)
 }
 
@@ -170,6 +172,10 @@ func TestSoldOut(t *testing.T) {
 	s, now := openDrop(t, sp, 10)
 	mustRefuse(t, s, holdCmd("d", "v0", 0, 3, now), floodgate.EInvalid)
 	mustOK(t, s, holdCmd("d", "v0", 0, 1, now))
+	// 2 units at 2 per customer admitted one visitor; the one left admits
+	// the next.
+	now += 1000
+	tick(t, s, now, false, Issued{Drop: "d", Late: 10})
 	mustRefuse(t, s, holdCmd("d", "v1", 1, 2, now), floodgate.ESoldOut)
 	mustOK(t, s, holdCmd("d", "v1", 1, 1, now))
 	d := s.Drops["d"]

@@ -14,12 +14,13 @@ import (
 // whose window ran out (the step lapsed). A visitor may still hold one of
 // them: the lost leader handed it out after its last report, or an admitted
 // visitor came back after the window. Each admission step admits only as
-// many visitors as the units left can serve (Available - Unresolved), so a
-// unit taken by an uncounted visitor would be one promised to a counted
-// one, who would then be refused a hold after being told "admitted". An
-// uncounted visitor is therefore admitted only to a unit nobody was
-// promised: while Available exceeds Unresolved, and a hold there needs as
-// many such units as it asks for. Otherwise the visitor waits behind the
+// many visitors as the units left can serve (limit.go; Available -
+// Unresolved with a per-customer limit of one), so a unit taken by an
+// uncounted visitor would be one promised to a counted one, who would then
+// be refused a hold after being told "admitted". An uncounted visitor is
+// therefore admitted only to a unit nobody was promised: while Available
+// exceeds what the undecided counted visitors may need, and a hold there
+// needs as many such units as it asks for. Otherwise the visitor waits behind the
 // visitors reported and not yet admitted (see queue.StatusOf).
 
 // Counted reports whether pos is in an admission step still inside its
@@ -35,9 +36,10 @@ func (d *Drop) Counted(pos int64) bool {
 }
 
 // Unpromised counts the units available that no admitted visitor inside
-// the window was promised.
+// the window was promised (limit.go: with a per-customer limit above one, a
+// visitor may need more than one).
 func (d *Drop) Unpromised() int64 {
-	return max(d.Available-d.Unresolved(), 0)
+	return max(d.Available-d.promised(d.Unresolved()), 0)
 }
 
 // Admitted reports whether the visitor at pos may take a hold of quantity
