@@ -37,6 +37,13 @@ func TestJoinBetweenStartsAtAndTheOpening(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Store(t0.Add(time.Minute + time.Second).UnixMilli()) // starts_at passed; the opening tick not yet
+	// What a node that has not applied the opening answers for a late
+	// ticket: not placed yet, and not early (the page says "being placed").
+	if v := st.QueueView("w"); v == nil {
+		t.Fatal("no queue view of the drop")
+	} else if ls := StatusOf(v, false, 0, clock.Load()); ls.Position != 0 || ls.Early || ls.StartsAt == nil || ls.State != floodgate.QueueWaiting {
+		t.Fatalf("a late ticket before the opening: %+v, want waiting at position 0, not early, with starts_at", ls)
+	}
 
 	type answer struct {
 		st  Status
