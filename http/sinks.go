@@ -167,10 +167,8 @@ func (s *Server) createSink(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	var last uint64
-	s.cfg.Store.Read(func(st *sale.State) { last = st.EventSeq })
 	s.log.Info("sink added", "sink", res.Sink.ID, "kind", spec.Kind)
-	api.WriteJSON(w, http.StatusCreated, viewSink(&res.Sink, last))
+	api.WriteJSON(w, http.StatusCreated, s.viewApplied(&res.Sink))
 }
 
 func (s *Server) listSinks(w http.ResponseWriter, r *http.Request) {
@@ -241,7 +239,13 @@ func (s *Server) retrySink(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
+	api.WriteJSON(w, http.StatusOK, s.viewApplied(&res.Sink))
+}
+
+// viewApplied is the view of the sink a command returned, against the end
+// of the order feed now.
+func (s *Server) viewApplied(sk *sale.Sink) sinkView {
 	var last uint64
 	s.cfg.Store.Read(func(st *sale.State) { last = st.EventSeq })
-	api.WriteJSON(w, http.StatusOK, viewSink(&res.Sink, last))
+	return viewSink(sk, last)
 }
