@@ -19,7 +19,7 @@ import (
 // is handled here.
 func (s *State) Clone() *State {
 	c := *s
-	c.idem = idemIndex{} // points to s's orders; rebuilt if the copy applies an order
+	c.custs = customerIndex{} // rebuilt if the copy applies an order
 	c.Drops = make(map[string]*Drop, len(s.Drops))
 	for id, d := range s.Drops {
 		c.Drops[id] = d.clone()

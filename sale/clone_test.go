@@ -22,7 +22,9 @@ var refFields = map[string]string{
 	"State.Keys": "copied", "State.Audit": "copied", "State.RevokedSessions": "copied",
 	"table.chunks": "copied", "table.byNum": "copied", "table.byID": "copied", // State.Holds, State.Orders
 	"TicketIndex.holds": "the copy's own", "TicketIndex.loaded": "copied",
-	"hashSlots.slots": "copied (cloneIndex; State.idem: a copy rebuilds it)", "hashIndex.more": "copied",
+	"hashSlots.slots": "copied (cloneIndex; State.custs: a copy rebuilds it)", "hashIndex.more": "copied",
+	"customerIndex.recs": "a copy rebuilds it", "customerIndex.prev": "a copy rebuilds it",
+	"customerIndex.orders": "a copy rebuilds it", "customerRec.drop": "a copy rebuilds it",
 	"DropSpec.Vouchers": "copied", "FairSpec.PresaleCustomers": "copied", "FairSpec.PresaleCodes": "copied",
 	"CustomerCounts.all": "copied", "Drop.Active": "copied", "Drop.Unpaid": "copied",
 	"Drop.Batches": "copied", "Drop.Gaps": "copied",

@@ -20,8 +20,13 @@ import (
 // rather than a map of string keys. Snapshots write it as before: a JSON
 // object from customer to units, without customers at zero.
 type CustomerCounts struct {
-	hashIndex // customerHash → index into all
+	hashIndex // customerHash → index into all, for all[:indexed]
 	all       []customerCount
+	// indexed counts the customers of all in the hash index. An order
+	// finds its customer's count through the customer's record
+	// (customerIndex), so a new customer is only appended; the index
+	// takes in the ones it lacks when a look-up by name needs it.
+	indexed int
 }
 
 type customerCount struct {
@@ -39,8 +44,16 @@ func (cc *CustomerCounts) find(customer string) int {
 }
 
 func (cc *CustomerCounts) findHash(customer string, h uint64) int {
+	cc.catchUp()
 	return cc.findHashed(h, func(i int32) bool { return cc.all[i].name == customer },
 		func(b []byte) []byte { return append(b, customer...) })
+}
+
+// catchUp indexes the customers appended since the last look-up by name.
+func (cc *CustomerCounts) catchUp() {
+	for ; cc.indexed < len(cc.all); cc.indexed++ {
+		cc.putHashed(customerHash(cc.all[cc.indexed].name), int32(cc.indexed))
+	}
 }
 
 // Get returns the units customer has in the drop.
@@ -53,31 +66,21 @@ func (cc *CustomerCounts) Get(customer string) int64 {
 
 // add adds n units (n < 0 takes them back) to customer's count.
 func (cc *CustomerCounts) add(customer string, n int64) {
-	h := customerHash(customer)
-	cc.addAt(customer, h, cc.findHash(customer, h), n)
+	cc.addAt(customer, cc.find(customer), n)
 }
 
-// lookup returns customer's units, and the hash and index (-1: none) for
-// addAt, so that an order finds the customer once.
-func (cc *CustomerCounts) lookup(customer string) (n int64, h uint64, i int) {
-	h = customerHash(customer)
-	if i = cc.findHash(customer, h); i >= 0 {
-		n = cc.all[i].n
-	}
-	return n, h, i
-}
-
-// addAt is add for a customer lookup found at i (-1: none) with hash h.
-func (cc *CustomerCounts) addAt(customer string, h uint64, i int, n int64) {
+// addAt is add for a customer found at i (-1: not counted in this drop),
+// and returns where the customer's count is (-1: none, n was 0).
+func (cc *CustomerCounts) addAt(customer string, i int, n int64) int {
 	if i >= 0 {
 		cc.all[i].n += n
-		return
+		return i
 	}
 	if n == 0 {
-		return
+		return -1
 	}
 	cc.all = append(room(cc.all), customerCount{customer, n}) // doubling: one customer per buyer
-	cc.putHashed(h, int32(len(cc.all)-1))
+	return len(cc.all) - 1
 }
 
 // All yields each customer with units and how many, in no fixed order.
@@ -92,7 +95,7 @@ func (cc *CustomerCounts) All() iter.Seq2[string, int64] {
 }
 
 func (cc *CustomerCounts) clone() CustomerCounts {
-	return CustomerCounts{hashIndex: cc.cloneIndex(), all: slices.Clone(cc.all)}
+	return CustomerCounts{hashIndex: cc.cloneIndex(), all: slices.Clone(cc.all), indexed: cc.indexed}
 }
 
 // MarshalJSON writes the counts as encoding/json writes a map from customer

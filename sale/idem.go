@@ -1,61 +1,144 @@
 package sale
 
-// idemIndex finds the order a customer's Idempotency-Key created, by a
-// hash of the customer and the key (hashIndex) into State.Orders. It is
-// derived from the orders (each keeps its customer and key), so it is not
-// saved in snapshots: Unmarshal rebuilds it, and a copy (Clone) builds it
-// only if it applies an order.
-type idemIndex struct {
-	built bool
-	hashIndex
+import "slices"
+
+// customerIndex keeps one record per customer of the state, found by a
+// hash of the customer (hashIndex): the customer's orders, newest first,
+// as a chain through prev, and where the customer's units are counted in
+// the drop of their latest order. An order finds the order its
+// Idempotency-Key already made and the customer's units with this one
+// look-up, where an index by customer and key plus the drop's counts by
+// customer cost two (each a cache miss in a big state). A customer's
+// first order walks no chain; later ones walk that customer's orders
+// only.
+//
+// It is derived from the orders and the drops' counts, so it is not saved
+// in snapshots: Unmarshal rebuilds it, and a copy (Clone) builds it only
+// if it applies an order. Every customer with a count in some drop has a
+// record, so a customer without one has no units anywhere.
+type customerIndex struct {
+	built     bool
+	hashIndex               // customerHash → index into recs
+	recs      []customerRec // in the order customers came
+	prev      []int32       // per order: 1 + the index of its customer's order before it (0: none)
+	orders    *OrderTable   // the state's own
 }
 
-// idemHash is the hash of customer "\x00" key. An Idempotency-Key counts
-// per customer, so that one customer's key neither collides with nor tells
-// anything about another's.
+// customerRec is 16 bytes: the customer's name is their latest order's
+// (or, without one, their count's).
+type customerRec struct {
+	last int32 // 1 + the index of the customer's latest order (0: none)
+	// at is the index of the customer's count in drop's CustomerCounts
+	// (nil: not known; find it by name). Drops are never removed and a
+	// count never leaves its place, so it stays right; a copy of the state
+	// (Clone) rebuilds the records.
+	at   int32
+	drop *Drop
+}
+
+// idemHash was the hash of customer "\x00" key when the index was by both.
 func idemHash(customer, key string) uint64 { return fnvJoin(customer, 0, key) }
+
+func (s *State) customers() *customerIndex {
+	if !s.custs.built {
+		s.rebuildCustomers()
+	}
+	return &s.custs
+}
+
+// name is the customer of record r.
+func (x *customerIndex) name(r int32) string {
+	if rec := &x.recs[r]; rec.last > 0 {
+		return x.orders.at(int(rec.last - 1)).Customer
+	} else {
+		return rec.drop.Customers.all[rec.at].name
+	}
+}
+
+// customer returns the index of customer's record, whose hash is h, or -1.
+func (x *customerIndex) customer(customer string, h uint64) int {
+	return x.findHashed(h, func(i int32) bool { return x.name(i) == customer },
+		func(b []byte) []byte { return append(b, customer...) })
+}
+
+// orderWithKey returns the index of the order record r made with key (the
+// first one, if a snapshot had more), or -1.
+func (x *customerIndex) orderWithKey(r int, key string) int {
+	found := -1
+	for i := x.recs[r].last - 1; i >= 0; i = x.prev[i] - 1 {
+		if x.orders.at(int(i)).IdemKey == key {
+			found = int(i)
+		}
+	}
+	return found
+}
+
+// addOrder records order i (new, the last of the table) of the customer
+// whose record is r (-1: none yet; h is the customer's hash), and returns
+// the record.
+func (x *customerIndex) addOrder(h uint64, r int, i int32) *customerRec {
+	if r < 0 {
+		x.recs = append(room(x.recs), customerRec{at: -1})
+		r = len(x.recs) - 1
+		x.putHashed(h, int32(r))
+	}
+	rec := &x.recs[r]
+	x.prev = append(room(x.prev), rec.last)
+	rec.last = i + 1
+	return rec
+}
 
 // idemOrder returns the order customer created with key, or nil.
 func (s *State) idemOrder(customer, key string) *Order {
-	return s.idemOrderHash(customer, key, idemHash(customer, key))
-}
-
-// idemOrderHash is idemOrder for a customer and key whose idemHash is h.
-func (s *State) idemOrderHash(customer, key string, h uint64) *Order {
-	i := s.idemIndex().findHashed(h, func(i int32) bool {
-		o := s.Orders.at(int(i))
-		return o.Customer == customer && o.IdemKey == key
-	}, func(b []byte) []byte { return joinKey(b, customer, 0, key) })
-	if i < 0 {
+	x := s.customers()
+	r := x.customer(customer, customerHash(customer))
+	if r < 0 {
 		return nil
 	}
-	return s.Orders.at(i)
-}
-
-// idemPut indexes order i, new.
-func (s *State) idemPut(i int32) {
-	o := s.Orders.at(int(i))
-	s.idemPutHash(i, idemHash(o.Customer, o.IdemKey))
-}
-
-// idemPutHash is idemPut for an order whose idemHash is h.
-func (s *State) idemPutHash(i int32, h uint64) {
-	s.idemIndex().putHashed(h, i)
-}
-
-func (s *State) idemIndex() *idemIndex {
-	if !s.idem.built {
-		s.rebuildIdem()
+	if i := x.orderWithKey(r, key); i >= 0 {
+		return s.Orders.at(i)
 	}
-	return &s.idem
+	return nil
 }
 
-// rebuildIdem derives the index from the orders. A state written before
-// keys were scoped per customer, or before the index left the snapshot
-// (as "idem"), reads back the same way.
-func (s *State) rebuildIdem() {
-	s.idem = idemIndex{built: true, hashIndex: newHashIndex(s.Orders.Len())}
+// rebuildCustomers derives the records from the orders, then adds the
+// customers counted in a drop without an order (none in a state Apply
+// made; a snapshot could have them). A state written before keys were
+// scoped per customer, or before the index left the snapshot (as "idem"),
+// reads back the same way.
+func (s *State) rebuildCustomers() {
+	s.custs = customerIndex{built: true, hashIndex: newHashIndex(s.Orders.Len()), orders: &s.Orders}
+	x := &s.custs
+	x.prev = make([]int32, 0, s.Orders.Len())
 	for i := range s.Orders.Len() {
-		s.idemPut(int32(i))
+		o := s.Orders.at(i)
+		h := customerHash(o.Customer)
+		x.addOrder(h, x.customer(o.Customer, h), int32(i))
 	}
+	ids := make([]string, 0, len(s.Drops))
+	for id := range s.Drops {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids) // the same records whatever the map's order
+	for _, id := range ids {
+		d := s.Drops[id]
+		for k, c := range d.Customers.all {
+			h := customerHash(c.name)
+			if x.customer(c.name, h) < 0 {
+				x.recs = append(room(x.recs), customerRec{at: int32(k), drop: d})
+				x.putHashed(h, int32(len(x.recs)-1))
+			}
+		}
+	}
+}
+
+// ordersIndexed is the number of orders in the records' chains.
+func (x *customerIndex) ordersIndexed() int {
+	n := 0
+	for r := range x.recs {
+		for i := x.recs[r].last - 1; i >= 0; i = x.prev[i] - 1 {
+			n++
+		}
+	}
+	return n
 }

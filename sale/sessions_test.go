@@ -62,24 +62,29 @@ func TestIdempotencyKeysPerCustomer(t *testing.T) {
 	}
 }
 
-// TestIdempotencyIndexCollisions: a key whose hash another key has taken
-// still finds its own order (both are under the hash, each checked against
-// its order), and so does the other.
+// TestIdempotencyIndexCollisions: a customer whose hash another customer
+// has taken still finds their own orders (both are under the hash, each
+// checked against its record), and so does the other.
 func TestIdempotencyIndexCollisions(t *testing.T) {
 	s := NewState()
-	s.idemIndex() // built (empty) before the orders come, as order() finds it
+	x := s.customers() // built (empty) before the orders come, as order() finds it
 	o1, i1 := s.Orders.add(Order{ID: "o1", Customer: "a@x", IdemKey: "k1"}, 0)
+	x.addOrder(customerHash("a@x"), -1, i1)
+	x.putHashed(customerHash("b@x"), 0) // as if b@x had the hash of a@x
 	o2, i2 := s.Orders.add(Order{ID: "o2", Customer: "b@x", IdemKey: "k2"}, 0)
-	s.idemPut(i1)
-	s.idem.m.insert(idemHash("b@x", "k2"), i1) // as if the two hashes were equal
-	s.idemPut(i2)
-	if s.idem.m.len() != 3 || s.idem.more != nil {
-		t.Fatalf("%d slots and %d whole keys, want 3 slots", s.idem.m.len(), len(s.idem.more))
+	if r := x.customer("b@x", customerHash("b@x")); r != -1 {
+		t.Fatalf("b@x found as record %d before their first order", r)
+	}
+	x.addOrder(customerHash("b@x"), -1, i2)
+	o3, i3 := s.Orders.add(Order{ID: "o3", Customer: "a@x", IdemKey: "k3"}, 0)
+	x.addOrder(customerHash("a@x"), x.customer("a@x", customerHash("a@x")), i3)
+	if x.m.len() != 3 || x.more != nil || len(x.recs) != 2 || x.ordersIndexed() != 3 {
+		t.Fatalf("%d slots, %d whole keys, %d records, %d orders; want 3 slots, 2 records, 3 orders", x.m.len(), len(x.more), len(x.recs), x.ordersIndexed())
 	}
 	for _, tc := range []struct {
 		customer, key string
 		want          *Order
-	}{{"a@x", "k1", o1}, {"b@x", "k2", o2}, {"a@x", "k2", nil}, {"b@x", "k1", nil}} {
+	}{{"a@x", "k1", o1}, {"b@x", "k2", o2}, {"a@x", "k3", o3}, {"a@x", "k2", nil}, {"b@x", "k1", nil}, {"c@x", "k1", nil}} {
 		if got := s.idemOrder(tc.customer, tc.key); got != tc.want {
 			t.Errorf("idemOrder(%s, %s) = %v, want %v", tc.customer, tc.key, got, tc.want)
 		}

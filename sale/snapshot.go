@@ -33,7 +33,6 @@ func (s *State) restored() {
 		s.Nodes = map[string]string{}
 	}
 	s.Tickets.restore(&s.Holds)
-	s.rebuildIdem()
 	for o := range s.Orders.All() {
 		if o.Status == "" {
 			o.Status = floodgate.OrderPaid // written before the payment step
@@ -47,4 +46,5 @@ func (s *State) restored() {
 			d.Active = map[string]bool{}
 		}
 	}
+	s.rebuildCustomers()
 }

@@ -68,7 +68,7 @@ type State struct {
 	// when it would have expired (unix ms; sessions.go).
 	RevokedSessions map[string]int64 `json:"revoked_sessions,omitempty"`
 
-	idem idemIndex // orders by customer and Idempotency-Key (idem.go)
+	custs customerIndex // a record per customer: orders, units (idem.go)
 }
 
 // Drop is the replicated state of one drop.
@@ -591,16 +591,23 @@ func (s *State) order(c *Command) Result {
 	if c.Customer == "" {
 		return refuse(floodgate.EUnauthenticated, "An order needs a signed-in buyer.")
 	}
-	ih := idemHash(c.Customer, c.IdemKey)
-	if o := s.idemOrderHash(c.Customer, c.IdemKey, ih); o != nil {
-		if o.HoldID != c.HoldID || o.Customer != c.Customer {
-			return refuse(floodgate.EConflict, "This Idempotency-Key was already used for a different request; use a new key.")
+	// One look-up finds the customer: the order their key made, if any,
+	// and their units (idem.go).
+	ch := customerHash(c.Customer)
+	x := s.customers()
+	r := x.customer(c.Customer, ch)
+	if r >= 0 {
+		if i := x.orderWithKey(r, c.IdemKey); i >= 0 {
+			o := s.Orders.at(i)
+			if o.HoldID != c.HoldID || o.Customer != c.Customer {
+				return refuse(floodgate.EConflict, "This Idempotency-Key was already used for a different request; use a new key.")
+			}
+			h := s.Holds.Get(o.HoldID)
+			if h.Visitor != c.Visitor {
+				return refuse(floodgate.EConflict, "This Idempotency-Key was already used for a different request; use a new key.")
+			}
+			return Result{Order: publicOrder(o)}
 		}
-		h := s.Holds.Get(o.HoldID)
-		if h.Visitor != c.Visitor {
-			return refuse(floodgate.EConflict, "This Idempotency-Key was already used for a different request; use a new key.")
-		}
-		return Result{Order: publicOrder(o)}
 	}
 	h, refused := s.ticketHold(c)
 	if h == nil {
@@ -618,7 +625,19 @@ func (s *State) order(c *Command) Result {
 	if err := d.drawOrderCheck(h, c.Customer); err != nil {
 		return Result{Err: err}
 	}
-	units, ch, ci := d.Customers.lookup(c.Customer)
+	// A customer without a record has no units anywhere.
+	var units int64
+	ci := -1
+	if r >= 0 {
+		if rec := &x.recs[r]; rec.drop == d {
+			ci = int(rec.at)
+		} else {
+			ci = d.Customers.findHash(c.Customer, ch)
+		}
+		if ci >= 0 {
+			units = d.Customers.all[ci].n
+		}
+	}
 	if units+h.Quantity > d.Spec.PerCustomerLimit {
 		return refuse(floodgate.ELimitExceeded, "You have reached the limit of %d per customer for this drop.", d.Spec.PerCustomerLimit)
 	}
@@ -640,8 +659,10 @@ func (s *State) order(c *Command) Result {
 	s.endHold(h, floodgate.HoldOrdered)
 	s.startOrder(d, o, c.Now)
 	h.OrderID = o.ID
-	d.Customers.addAt(o.Customer, ch, ci, h.Quantity)
-	s.idemPutHash(oi, ih)
+	ci = d.Customers.addAt(o.Customer, ci, h.Quantity)
+	if rec := x.addOrder(ch, r, oi); ci >= 0 {
+		rec.drop, rec.at = d, int32(ci)
+	}
 	s.emit(floodgate.OrderEventCreated, o, c.Now)
 	d.Log.add(LogRecord{Type: LeafOrder, At: c.Now, Ref: o.ID})
 	o.LogSeq = int64(d.Log.Len())
@@ -972,9 +993,8 @@ func (s *State) Check() error {
 			perCustomer[o.Drop][o.Customer] += o.Quantity
 		}
 	}
-	if x := s.idemIndex(); x.indexed() != s.Orders.Len() {
-		n := x.indexed()
-		return fmt.Errorf("%d idempotency keys for %d orders", n, s.Orders.Len())
+	if x := s.customers(); len(x.prev) != s.Orders.Len() || x.ordersIndexed() != s.Orders.Len() {
+		return fmt.Errorf("%d orders in the customers' records (%d links) for %d orders", x.ordersIndexed(), len(x.prev), s.Orders.Len())
 	}
 	for id, d := range s.Drops {
 		if d.Available < 0 || d.Held < 0 || d.Sold < 0 || d.AwaitingPayment < 0 || d.Available+d.Held+d.AwaitingPayment+d.Sold != d.Spec.Stock {
