@@ -55,7 +55,7 @@ func newMetrics(reg *prometheus.Registry, st Store, now func() time.Time) *metri
 	gauge("floodgate_stock_available", "Units available, all drops.", func(d *sale.Drop) float64 { return float64(d.Available) })
 	gauge("floodgate_stock_held", "Units held, all drops.", func(d *sale.Drop) float64 { return float64(d.Held) })
 	gauge("floodgate_stock_sold", "Units sold, all drops.", func(d *sale.Drop) float64 { return float64(d.Sold) })
-	gauge("floodgate_holds_active", "Active holds, all drops.", func(d *sale.Drop) float64 { return float64(len(d.Active)) })
+	gauge("floodgate_holds_active", "Active holds, all drops.", func(d *sale.Drop) float64 { return float64(d.Active.Len()) })
 	gauge("floodgate_queue_waiting", "Visitors handed a position and not yet admitted, all drops.", func(d *sale.Drop) float64 {
 		return float64(max(0, d.Issued-d.AdmittedUpTo))
 	})

@@ -38,7 +38,7 @@ func AdmissionEventOf(d *sale.Drop, applied uint64, now int64) AdmissionEvent {
 	q := *d
 	q.Spec.Vouchers = nil
 	q.Customers = sale.CustomerCounts{}
-	q.Active = nil
+	q.Active = sale.ActiveHolds{}
 	if len(d.Batches) > 0 {
 		folded := sale.AdmitBatch{From: d.Batches[0].From, To: d.Batches[0].From + d.Unresolved(), At: d.Batches[len(d.Batches)-1].At}
 		q.Batches = []sale.AdmitBatch{folded}

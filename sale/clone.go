@@ -51,7 +51,7 @@ func (d *Drop) clone() *Drop {
 	c.Spec.PresaleCustomers = slices.Clone(d.Spec.PresaleCustomers)
 	c.Spec.PresaleCodes = slices.Clone(d.Spec.PresaleCodes)
 	c.Customers = d.Customers.clone()
-	c.Active = maps.Clone(d.Active)
+	c.Active = d.Active.clone()
 	c.Unpaid = maps.Clone(d.Unpaid)
 	c.Batches = slices.Clone(d.Batches)
 	c.Gaps = slices.Clone(d.Gaps)

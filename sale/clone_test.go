@@ -26,7 +26,7 @@ var refFields = map[string]string{
 	"customerIndex.recs": "a copy rebuilds it", "customerIndex.prev": "a copy rebuilds it",
 	"customerIndex.orders": "a copy rebuilds it", "customerRec.drop": "a copy rebuilds it",
 	"DropSpec.Vouchers": "copied", "FairSpec.PresaleCustomers": "copied", "FairSpec.PresaleCodes": "copied",
-	"CustomerCounts.all": "copied", "Drop.Active": "copied", "Drop.Unpaid": "copied",
+	"CustomerCounts.all": "copied", "ActiveHolds.list": "copied", "Drop.Unpaid": "copied",
 	"Drop.Batches": "copied", "Drop.Gaps": "copied",
 	"DropFair.ShuffleSeed": "copied", "DropFair.Log": "append-only", "DropFair.Heads": "copied",
 	"DropFair.Entries": "copied", "DropFair.EntryIndex": "copied", "DropFair.PresaleUsed": "copied",

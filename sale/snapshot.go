@@ -42,9 +42,7 @@ func (s *State) restored() {
 		if !d.Customers.m.made {
 			d.Customers = newCustomerCounts()
 		}
-		if d.Active == nil {
-			d.Active = map[string]bool{}
-		}
+		s.restoreActive(d)
 	}
 	s.rebuildCustomers()
 }

@@ -73,15 +73,15 @@ type State struct {
 
 // Drop is the replicated state of one drop.
 type Drop struct {
-	Spec        DropSpec        `json:"spec"`
-	CreatedAt   int64           `json:"created_at"`
-	Available   int64           `json:"available"`
-	Held        int64           `json:"held"`
-	Sold        int64           `json:"sold"`
-	Closed      bool            `json:"closed"`
-	Customers   CustomerCounts  `json:"customers"` // units per customer (customers.go)
-	NextVoucher int             `json:"next_voucher"`
-	Active      map[string]bool `json:"active"` // active hold ids
+	Spec        DropSpec       `json:"spec"`
+	CreatedAt   int64          `json:"created_at"`
+	Available   int64          `json:"available"`
+	Held        int64          `json:"held"`
+	Sold        int64          `json:"sold"`
+	Closed      bool           `json:"closed"`
+	Customers   CustomerCounts `json:"customers"` // units per customer (customers.go)
+	NextVoucher int            `json:"next_voucher"`
+	Active      ActiveHolds    `json:"active"` // active holds (active.go)
 	// NextExpiry is the earliest expiry among active holds (0: unknown), so
 	// that a tick scans the active holds only when one may expire.
 	NextExpiry int64 `json:"next_expiry"`
@@ -148,6 +148,7 @@ type Hold struct {
 	ExpiresAt int64  `json:"expires_at"`
 	PausedMs  int64  `json:"paused_ms"`
 	Paused    bool   `json:"paused"`
+	activeAt  int32  // 1 + its place in its drop's Active (0: not active)
 	Status    string `json:"status"`
 	OrderID   string `json:"order_id,omitempty"`
 	// The ticket's place, for receipts: early arrival or draw entry, its
@@ -379,7 +380,7 @@ func (s *State) createDrop(c *Command) Result {
 		CreatedAt: c.Now,
 		Available: spec.Stock,
 		Customers: newCustomerCounts(),
-		Active:    map[string]bool{},
+		Active:    ActiveHolds{list: []activeHold{}},
 	}
 	if (c.Kind == KindCreateDropV2 || c.Kind == KindCreateTenantDrop) && len(c.ShuffleSeed) == SeedSize {
 		d.ShuffleSeed = append([]byte(nil), c.ShuffleSeed...)
@@ -496,7 +497,7 @@ func (s *State) hold(c *Command) Result {
 		Seq:       c.Seq,
 	}, s.NextHold, numbered(s.NextHold), int(s.NextHold)+chunkLen)
 	s.Tickets.putHashed(th, hi) // th is the hash of h.Drop, h.Visitor: the drop's id is c.Drop
-	d.Active[h.ID] = true
+	s.activate(d, h, hi)
 	if d.NextExpiry > h.ExpiresAt {
 		d.NextExpiry = h.ExpiresAt
 	}
@@ -536,7 +537,7 @@ func (s *State) endHold(h *Hold, status string) {
 	d := s.Drops[h.Drop]
 	h.Status = status
 	h.Paused = false
-	delete(d.Active, h.ID)
+	s.deactivate(d, h)
 	d.Held -= h.Quantity
 	switch status {
 	case floodgate.HoldOrdered:
@@ -689,8 +690,13 @@ func (s *State) close(d *Drop, now int64) {
 	d.Closed = true
 	d.Paused, d.PauseReason = false, ""
 	d.Stats.ClosedAt = now
-	for id := range d.Active {
-		s.endHold(s.Holds.Get(id), floodgate.HoldReleased)
+	for a := &d.Active; len(a.list) > 0; {
+		e := a.list[len(a.list)-1]
+		if e.i < 0 {
+			a.list = a.list[:len(a.list)-1] // a snapshot named a hold it lacks
+			continue
+		}
+		s.endHold(s.Holds.at(int(e.i)), floodgate.HoldReleased)
 	}
 	d.record(now)
 }
@@ -760,8 +766,14 @@ func (s *State) tick(c *Command) {
 func (s *State) scanHolds(d *Drop, c *Command, dt int64) {
 	next := int64(math.MaxInt64)
 	d.AnyPaused = false
-	for hid := range d.Active {
-		h := s.Holds.Get(hid)
+	// Backwards: a hold that ends swaps the last one, already seen, into
+	// its place.
+	for k := d.Active.Len() - 1; k >= 0; k-- {
+		e := d.Active.list[k]
+		if e.i < 0 {
+			continue // a snapshot named a hold it lacks
+		}
+		h := s.Holds.at(int(e.i))
 		if c.Paused && dt > 0 && h.PausedMs < c.MaxPauseMs {
 			ext := min(dt, c.MaxPauseMs-h.PausedMs)
 			h.PausedMs += ext
@@ -1009,7 +1021,12 @@ func (s *State) Check() error {
 			}
 		}
 		var held int64
-		for hid := range d.Active {
+		for k, e := range d.Active.list {
+			if e.i >= 0 && s.Holds.at(int(e.i)).activeAt != int32(k+1) {
+				return fmt.Errorf("drop %s: active hold %s does not know its place %d", id, e.id, k)
+			}
+		}
+		for hid := range d.Active.IDs() {
 			h := s.Holds.Get(hid)
 			if h == nil || h.Status != floodgate.HoldActive {
 				return fmt.Errorf("drop %s: active set has %s which is not active", id, hid)
