@@ -36,9 +36,6 @@ type customerRec struct {
 	drop *Drop
 }
 
-// idemHash was the hash of customer "\x00" key when the index was by both.
-func idemHash(customer, key string) uint64 { return fnvJoin(customer, 0, key) }
-
 func (s *State) customers() *customerIndex {
 	if !s.custs.built {
 		s.rebuildCustomers()
