@@ -262,15 +262,7 @@ func (a answer) code() string {
 	if a.status < 300 || len(a.body) == 0 {
 		return ""
 	}
-	var e struct {
-		Error struct {
-			Code string `json:"code"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(a.body, &e) != nil {
-		return ""
-	}
-	return e.Error.Code
+	return errorCode(a.body)
 }
 
 // retryable reports whether a real client would try again: transport
