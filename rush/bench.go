@@ -191,7 +191,7 @@ func retry(ctx context.Context, send func() answer, out any) bool {
 			}
 			return json.Unmarshal(a.body, out) == nil
 		}
-		if !a.retryable() || !sleepCtx(ctx, retryPause(a)) {
+		if !a.retryable() || !sleepCtx(ctx, retryPause(&a)) {
 			return false
 		}
 	}

@@ -84,10 +84,10 @@ type client struct {
 	base     string
 	hc       *fasthttp.HostClient
 	sse      *http.Client // the queue's event streams; no timeout: a stream lasts as long as the wait
-	joinLane chan job
-	waitLane chan job
-	buyLane  chan job
-	botLane  chan job
+	joinLane chan *job
+	waitLane chan *job
+	buyLane  chan *job
+	botLane  chan *job
 	done     chan struct{}
 	direct   sync.Pool // *exchange for the requests that bypass the lanes
 	stats    [numEndpoints]endpointStats
@@ -110,10 +110,10 @@ type client struct {
 func newClient(base string, inFlight int) *client {
 	c := &client{
 		base:     strings.TrimRight(base, "/"),
-		joinLane: make(chan job),
-		waitLane: make(chan job),
-		buyLane:  make(chan job),
-		botLane:  make(chan job),
+		joinLane: make(chan *job),
+		waitLane: make(chan *job),
+		buyLane:  make(chan *job),
+		botLane:  make(chan *job),
 		done:     make(chan struct{}),
 	}
 	botWorkers := max(1, inFlight/4)
@@ -178,17 +178,64 @@ func retryIfErr(_ *fasthttp.Request, _ int, err error) (resetTimeout, retry bool
 // requestTimeout bounds one request, as the browser of a visitor would.
 const requestTimeout = 30 * time.Second
 
-// job is a request handed to a worker; the answer comes back on reply.
+// job is a request handed to a worker, which puts the answer in ans and
+// then says so on done. A visitor keeps one job for all its requests
+// (newJob), so what it hands over and gets back is a pointer: the frames of
+// a waiting visitor's goroutine stay small, and its stack need not grow.
 type job struct {
 	ctx    context.Context
 	cl     call
 	queued time.Time
-	reply  chan answer
+	ans    answer
+	done   chan struct{}
+	// st is the last queue status a visitor was told (join, wait).
+	st queueStatus
+	// timer paces a visitor's retries and polls (sleep): one per visitor,
+	// not one per pause.
+	timer *time.Timer
 }
 
-// replies recycles the answer channels of jobs: each is used by one
-// request at a time and always drained before it goes back.
-var replies = sync.Pool{New: func() any { return make(chan answer, 1) }}
+// jobs recycles jobs: each is used by one caller at a time, and its done
+// channel is always drained before it goes back.
+var jobs = sync.Pool{New: func() any { return &job{done: make(chan struct{}, 1)} }}
+
+// newJob returns a job for one caller's requests; give it back with free.
+func newJob() *job { return jobs.Get().(*job) }
+
+// free gives j back; nothing of it may be used after.
+func (j *job) free() {
+	done, timer := j.done, j.timer
+	*j = job{done: done, timer: timer}
+	jobs.Put(j)
+}
+
+// sleep is sleepCtx with j's timer.
+func (j *job) sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	if j.timer == nil {
+		j.timer = time.NewTimer(d)
+	} else {
+		j.timer.Reset(d)
+	}
+	select {
+	case <-j.timer.C:
+		return true
+	case <-ctx.Done():
+		j.timer.Stop()
+		return false
+	}
+}
+
+// request sets the request of j: the fields one at a time, so that the
+// caller's frame holds no copy of a call.
+//
+//go:noinline
+func (j *job) request(ep endpoint, method, path, bearer, forward string, bot bool, body any) {
+	j.cl = call{}
+	j.cl.ep, j.cl.method, j.cl.path, j.cl.bearer, j.cl.forward, j.cl.bot, j.cl.body = ep, method, path, bearer, forward, bot, body
+}
 
 // exchange is the request and response a worker reuses for every request
 // it sends.
@@ -208,7 +255,7 @@ const (
 	laneBots                   // not in the timeline
 )
 
-func (c *client) work(lane chan job, wait *histogram, kind laneKind) {
+func (c *client) work(lane chan *job, wait *histogram, kind laneKind) {
 	x := new(exchange)
 	for {
 		select {
@@ -219,7 +266,8 @@ func (c *client) work(lane chan job, wait *histogram, kind laneKind) {
 			if kind != laneBots {
 				c.tl.waited(now, waited, kind == laneJoin)
 			}
-			j.reply <- c.send(j.ctx, x, j.cl)
+			j.ans = c.send(j.ctx, x, &j.cl)
+			j.done <- struct{}{}
 		case <-c.done:
 			return
 		}
@@ -258,7 +306,7 @@ type answer struct {
 }
 
 // code returns the error code of an API error answer, or "".
-func (a answer) code() string {
+func (a *answer) code() string {
 	if a.status < 300 || len(a.body) == 0 {
 		return ""
 	}
@@ -267,14 +315,14 @@ func (a answer) code() string {
 
 // retryable reports whether a real client would try again: transport
 // errors, 429, and every 5xx.
-func (a answer) retryable() bool {
+func (a *answer) retryable() bool {
 	return a.status == 0 || a.status == http.StatusTooManyRequests || a.status >= 500
 }
 
 // laneOf is the lane of a visitor's request: the joins', the waiting
 // visitors' polls' or the buyers'; nil for the monitor and admin calls,
 // which bypass them.
-func (c *client) laneOf(ep endpoint) chan job {
+func (c *client) laneOf(ep endpoint) chan *job {
 	switch ep {
 	case epJoin:
 		return c.joinLane
@@ -291,30 +339,47 @@ func (c *client) laneOf(ep endpoint) chan job {
 // machines, so their requests do not queue in front of the visitors' (and
 // the farm's connections are few).
 func (c *client) do(ctx context.Context, cl call) answer {
-	lane := c.laneOf(cl.ep)
-	if cl.bot && lane != nil {
-		lane = c.botLane
-	}
-	if lane == nil {
-		x := c.direct.Get().(*exchange)
-		defer c.direct.Put(x)
-		return c.send(ctx, x, cl)
-	}
-	reply := replies.Get().(chan answer)
-	j := job{ctx: ctx, cl: cl, queued: time.Now(), reply: reply}
-	select {
-	case lane <- j:
-	case <-ctx.Done():
-		replies.Put(reply)
-		return answer{err: ctx.Err()}
-	}
-	a := <-reply
-	replies.Put(reply)
+	j := newJob()
+	j.cl = cl
+	a := *c.doJob(ctx, j)
+	j.free()
 	return a
 }
 
+// doJob is do for the request in j.cl: the answer it returns is j.ans,
+// valid until j is used again.
+func (c *client) doJob(ctx context.Context, j *job) *answer {
+	lane := c.laneOf(j.cl.ep)
+	if j.cl.bot && lane != nil {
+		lane = c.botLane
+	}
+	if lane == nil {
+		c.sendDirect(ctx, j)
+		return &j.ans
+	}
+	j.ctx, j.queued = ctx, time.Now()
+	select {
+	case lane <- j:
+		<-j.done
+	case <-ctx.Done():
+		j.ans = answer{}
+		j.ans.err = ctx.Err()
+	}
+	return &j.ans
+}
+
+// sendDirect sends j.cl without a lane (a frame of its own, so that the
+// lanes' callers keep small ones).
+//
+//go:noinline
+func (c *client) sendDirect(ctx context.Context, j *job) {
+	x := c.direct.Get().(*exchange)
+	j.ans = c.send(ctx, x, &j.cl)
+	c.direct.Put(x)
+}
+
 // send performs one request with the request and response of x.
-func (c *client) send(ctx context.Context, x *exchange, cl call) answer {
+func (c *client) send(ctx context.Context, x *exchange, cl *call) answer {
 	if err := ctx.Err(); err != nil {
 		return answer{err: err}
 	}
@@ -381,7 +446,7 @@ func isQueueAnswer(ep endpoint, status int) bool {
 }
 
 // account records an answer that came at end in the endpoint's statistics.
-func (c *client) account(ctx context.Context, cl call, a answer, err error, end time.Time) answer {
+func (c *client) account(ctx context.Context, cl *call, a answer, err error, end time.Time) answer {
 	c.reqs.Add(1)
 	c.tl.request(cl.ep, end)
 	st := &c.stats[cl.ep]
@@ -447,7 +512,7 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 }
 
 // bodyBytes is the request body: a []byte as it is, anything else as JSON.
-func (cl call) bodyBytes() ([]byte, error) {
+func (cl *call) bodyBytes() ([]byte, error) {
 	if b, ok := cl.body.([]byte); ok {
 		return b, nil
 	}

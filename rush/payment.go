@@ -43,7 +43,7 @@ func (r *run) pay(ctx context.Context, v *visitor, orderID string) {
 			r.pc.late.Add(1) // payment_expired: the buyer paid too late
 			return
 		case a.status == http.StatusServiceUnavailable || a.status == http.StatusTooManyRequests || a.status == 0:
-			if !sleepCtx(ctx, retryPause(a)) {
+			if !sleepCtx(ctx, retryPause(&a)) {
 				return
 			}
 		default:

@@ -333,7 +333,9 @@ func (r *run) since() time.Duration { return time.Since(r.origin) }
 
 // visit is the life of one visitor.
 func (r *run) visit(ctx context.Context, v *visitor) {
-	ticket, st := r.join(ctx, v)
+	j := newJob()
+	defer j.free()
+	ticket := r.join(ctx, v, j)
 	if ticket == "" {
 		return
 	}
@@ -342,7 +344,7 @@ func (r *run) visit(ctx context.Context, v *visitor) {
 		r.cnt.botsJoined.Add(1)
 	}
 	r.cnt.waiting.Add(1)
-	state := r.wait(ctx, v, ticket, st)
+	state := r.wait(ctx, v, j, ticket)
 	r.cnt.waiting.Add(-1)
 	switch state {
 	case "admitted":
@@ -371,7 +373,7 @@ func (r *run) visit(ctx context.Context, v *visitor) {
 // retryPause is how long a real client waits before trying again: the
 // server's Retry-After (at least 200 ms), with up to half of it again as
 // jitter so that retries do not come back as one wave.
-func retryPause(a answer) time.Duration {
+func retryPause(a *answer) time.Duration {
 	d := max(a.retryAfter, 200*time.Millisecond)
 	return d + rand.N(d/2+1)
 }
@@ -379,10 +381,13 @@ func retryPause(a answer) time.Duration {
 // botPause is how long a bot waits: it ignores Retry-After.
 func botPause() time.Duration { return 250*time.Millisecond + rand.N(500*time.Millisecond) }
 
-func (r *run) join(ctx context.Context, v *visitor) (string, queueStatus) {
+// join joins the queue and returns the visitor's ticket ("" when it got
+// none), with the status of the answer in j.st.
+func (r *run) join(ctx context.Context, v *visitor, j *job) string {
 	var solution any // the answer to the last join challenge
 	for attempt := 1; ; attempt++ {
-		a := r.c.do(ctx, call{ep: epJoin, method: "POST", path: r.queuePath, forward: v.addr, bot: v.bot, body: solution})
+		j.request(epJoin, "POST", r.queuePath, "", v.addr, v.bot, solution)
+		a := r.c.doJob(ctx, j)
 		solution = nil
 		if a.status == http.StatusPreconditionRequired {
 			// Solve and join again at once: the work is the wait.
@@ -392,16 +397,17 @@ func (r *run) join(ctx context.Context, v *visitor) (string, queueStatus) {
 					continue
 				}
 				v.outcome = outRejected
-				return "", queueStatus{}
+				return ""
 			}
 		}
 		if a.status == http.StatusCreated || a.status == http.StatusOK {
-			st, err := a.queue, a.queueErr
-			if err != nil || st.Ticket == "" {
+			if a.queueErr != nil || a.queue.Ticket == "" {
 				r.cnt.unexpected.Add(1)
 				v.outcome = outFailed
-				return "", st
+				return ""
 			}
+			st := &j.st
+			*st = a.queue
 			if st.Position > 0 {
 				v.position = st.Position
 			}
@@ -410,7 +416,7 @@ func (r *run) join(ctx context.Context, v *visitor) (string, queueStatus) {
 				// just before the opening may arrive just after it.
 				v.early = *st.Early
 			}
-			return st.Ticket, st
+			return st.Ticket
 		}
 		if a.status == http.StatusTooManyRequests {
 			if v.bot {
@@ -421,7 +427,7 @@ func (r *run) join(ctx context.Context, v *visitor) (string, queueStatus) {
 		}
 		if ctx.Err() != nil {
 			v.outcome = outRejected
-			return "", queueStatus{}
+			return ""
 		}
 		if !a.retryable() {
 			if a.code() == "sold_out" {
@@ -431,19 +437,19 @@ func (r *run) join(ctx context.Context, v *visitor) (string, queueStatus) {
 				r.cnt.unexpected.Add(1)
 				v.outcome = outFailed
 			}
-			return "", queueStatus{}
+			return ""
 		}
 		pause := retryPause(a)
 		if v.bot {
 			if attempt >= r.cfg.BotAttempts {
 				v.outcome = outRejected
-				return "", queueStatus{}
+				return ""
 			}
 			pause = botPause()
 		}
-		if !sleepCtx(ctx, pause) {
+		if !j.sleep(ctx, pause) {
 			v.outcome = outRejected
-			return "", queueStatus{}
+			return ""
 		}
 	}
 }
@@ -453,7 +459,9 @@ func final(state string) bool {
 }
 
 // wait returns the final queue state of the visitor, or "" when it gave up.
-func (r *run) wait(ctx context.Context, v *visitor, ticket string, st queueStatus) string {
+// It starts from the status join left in j.st.
+func (r *run) wait(ctx context.Context, v *visitor, j *job, ticket string) string {
+	st := &j.st
 	if final(st.State) {
 		return st.State
 	}
@@ -470,23 +478,23 @@ func (r *run) wait(ctx context.Context, v *visitor, ticket string, st queueStatu
 		if retryAfter > pause {
 			pause = retryAfter
 		}
-		if !sleepCtx(ctx, pause) {
+		if !j.sleep(ctx, pause) {
 			return ""
 		}
 		if v.bot && probes < 2 {
 			probes++
 			r.botProbe(ctx, v, ticket, st)
 		}
-		a := r.c.do(ctx, call{ep: epStatus, method: "GET", path: r.queuePath, bearer: ticket, forward: v.addr, bot: v.bot})
+		j.request(epStatus, "GET", r.queuePath, ticket, v.addr, v.bot, nil)
+		a := r.c.doJob(ctx, j)
 		retryAfter = 0
 		switch {
 		case a.status == http.StatusOK:
-			next, err := a.queue, a.queueErr
-			if err != nil {
+			if a.queueErr != nil {
 				r.cnt.unexpected.Add(1)
 				continue
 			}
-			st = next
+			*st = a.queue
 			if st.Position > 0 {
 				v.position = st.Position
 			}
@@ -519,7 +527,7 @@ const pagePoll = 3 * time.Second
 // the server's answer gives (eta_seconds, starts_at) and of which a page on
 // SSE hears at once: a first poll later in the opening burst would queue
 // behind the late arrivals' joins. Bots poll as fast as they dare.
-func (r *run) pollPause(v *visitor, st queueStatus) time.Duration {
+func (r *run) pollPause(v *visitor, st *queueStatus) time.Duration {
 	if v.bot {
 		return 200*time.Millisecond + rand.N(100*time.Millisecond)
 	}
@@ -599,7 +607,7 @@ func (r *run) waitSSE(ctx context.Context, v *visitor, ticket string) (string, b
 // botProbe is what a bot tries while it waits: a hold with a ticket whose
 // payload it edited to claim position 1, and a hold with its own ticket
 // before it is admitted. Both must fail.
-func (r *run) botProbe(ctx context.Context, v *visitor, ticket string, st queueStatus) {
+func (r *run) botProbe(ctx context.Context, v *visitor, ticket string, st *queueStatus) {
 	r.cnt.forgedTried.Add(1)
 	a := r.c.do(ctx, call{ep: epForged, method: "POST", path: r.dropPath + "/holds", body: holdBody, bearer: forgeTicket(ticket), forward: v.addr, bot: v.bot})
 	if a.status >= 200 && a.status < 300 {
@@ -712,7 +720,7 @@ func (r *run) hold(ctx context.Context, v *visitor, ticket string) (string, bool
 			}
 			return h.ID, true
 		case a.retryable():
-			if ctx.Err() != nil || !sleepCtx(ctx, retryPause(a)) {
+			if ctx.Err() != nil || !sleepCtx(ctx, retryPause(&a)) {
 				v.outcome = outGaveUp
 				return "", false
 			}
@@ -720,7 +728,7 @@ func (r *run) hold(ctx context.Context, v *visitor, ticket string) (string, bool
 			// The admission the status showed may not have reached the
 			// node answering yet: ask again shortly.
 			notAdmitted++
-			if !sleepCtx(ctx, retryPause(a)) {
+			if !sleepCtx(ctx, retryPause(&a)) {
 				v.outcome = outGaveUp
 				return "", false
 			}
@@ -760,7 +768,7 @@ func (r *run) session(ctx context.Context, v *visitor, email string) (string, bo
 			}
 			return s.Session, true
 		case a.retryable():
-			if ctx.Err() != nil || !sleepCtx(ctx, retryPause(a)) {
+			if ctx.Err() != nil || !sleepCtx(ctx, retryPause(&a)) {
 				v.outcome = outGaveUp
 				return "", false
 			}
@@ -790,7 +798,7 @@ func (r *run) order(ctx context.Context, v *visitor, ticket, holdID, session, ke
 		case a.retryable():
 			// The order may or may not have been committed: only the same
 			// key again can tell, so keep asking until the deadline.
-			if ctx.Err() != nil || !sleepCtx(ctx, retryPause(a)) {
+			if ctx.Err() != nil || !sleepCtx(ctx, retryPause(&a)) {
 				v.outcome = outGaveUp
 				return nil, ""
 			}

@@ -235,25 +235,25 @@ func TestEarlyVisitorsPollLikeThePage(t *testing.T) {
 	r := &run{cfg: DefaultConfig(), origin: time.Now().Add(8 * time.Second)}
 	v := &visitor{early: true}
 	for range 200 {
-		if d := r.pollPause(v, queueStatus{State: "waiting", EtaSeconds: 8}); d < 2700*time.Millisecond || d > 3300*time.Millisecond {
+		if d := r.pollPause(v, &queueStatus{State: "waiting", EtaSeconds: 8}); d < 2700*time.Millisecond || d > 3300*time.Millisecond {
 			t.Fatalf("an early visitor without a place waits %v with the opening 8 s away; want 3 s ± 10%%", d)
 		}
 	}
 	r.origin = time.Now().Add(1500 * time.Millisecond)
 	for range 200 {
-		if d := r.pollPause(v, queueStatus{State: "waiting", EtaSeconds: 2}); d > 2500*time.Millisecond {
+		if d := r.pollPause(v, &queueStatus{State: "waiting", EtaSeconds: 2}); d > 2500*time.Millisecond {
 			t.Fatalf("an early visitor without a place waits %v with the opening 1.5 s away; want it back within a second after the opening", d)
 		}
 	}
 	r.origin = time.Now().Add(2 * time.Second)
 	for range 200 {
-		if d := r.pollPause(v, queueStatus{State: "waiting", Position: 40, Ahead: 39, EtaSeconds: 60}); d > 3*time.Second+100*time.Millisecond {
+		if d := r.pollPause(v, &queueStatus{State: "waiting", Position: 40, Ahead: 39, EtaSeconds: 60}); d > 3*time.Second+100*time.Millisecond {
 			t.Fatalf("a visitor with a place waits %v with the opening 2 s away; want it back within a second of the opening", d)
 		}
 	}
 	r.origin = time.Now().Add(-time.Second)
 	for range 200 {
-		if d := r.pollPause(v, queueStatus{State: "waiting", Position: 400, Ahead: 399, EtaSeconds: 1}); d > r.cfg.MinPoll*6/5 {
+		if d := r.pollPause(v, &queueStatus{State: "waiting", Position: 400, Ahead: 399, EtaSeconds: 1}); d > r.cfg.MinPoll*6/5 {
 			t.Fatalf("after the opening a visitor near the front waits %v; want about MinPoll (%v)", d, r.cfg.MinPoll)
 		}
 	}
