@@ -110,6 +110,8 @@ type Store struct {
 	proposed chan *batch // to waitLoop, in the order proposed
 	inflight inflight
 	stop     chan struct{}
+	enqMu    sync.RWMutex // Apply queues under the read lock
+	closing  bool         // set under enqMu by Close: nothing more is queued
 	wg       sync.WaitGroup
 	waitDone chan struct{} // closed when waitLoop returns
 	closeMu  sync.Once
@@ -277,29 +279,22 @@ func resolveAdvertise(bind, adv string) (net.Addr, error) {
 // (its coded error is returned as is), or it may have happened and is safe to
 // send again (every command is idempotent by its key). Callers check one
 // error; the Result's Err is already folded into it.
+//
+// Every queued command is answered exactly once: by the FSM, by waitLoop
+// when its entry fails, or by Close (sweep). So the caller waits on its own
+// channel alone, not in a select with the store's stop channel, which every
+// waiting caller would otherwise lock twice per command.
 func (s *Store) Apply(ctx context.Context, c *sale.Command) (sale.Result, error) {
 	if s.wal.fault.Load() != nil {
 		return sale.Result{}, unavailableDisk()
 	}
 	p := pendingPool.Get().(*pending)
 	p.cmd = sale.AppendCommand(p.cmd[:0], c)
-	select {
-	case s.reqs <- p: // the queue has room: the usual case, without a full select
-	default:
-		select {
-		case s.reqs <- p:
-		case <-ctx.Done():
-			pendingPool.Put(p)
-			return sale.Result{}, floodgate.Errorf(floodgate.EUnavailable, "The request was cancelled before it was sent.")
-		case <-s.stop:
-			return sale.Result{}, errClosed
-		}
+	if err := s.enqueue(ctx, p); err != nil {
+		pendingPool.Put(p)
+		return sale.Result{}, err
 	}
-	select {
-	case <-p.done:
-	case <-s.stop:
-		return sale.Result{}, errClosed // p may still be answered: not reused
-	}
+	<-p.done
 	res, err := p.res, p.err
 	p.res, p.err = sale.Result{}, nil
 	pendingPool.Put(p)
@@ -307,6 +302,59 @@ func (s *Store) Apply(ctx context.Context, c *sale.Command) (sale.Result, error)
 		return res, res.Err
 	}
 	return res, err
+}
+
+// enqueue queues p for the batch loop unless the store is closing: Close
+// takes enqMu's write lock before it sweeps the queue, so a command queued
+// here is either swept or batched.
+func (s *Store) enqueue(ctx context.Context, p *pending) error {
+	s.enqMu.RLock()
+	defer s.enqMu.RUnlock()
+	if s.closing {
+		return errClosed
+	}
+	select {
+	case s.reqs <- p: // the queue has room: the usual case, without a full select
+		return nil
+	default:
+	}
+	select {
+	case s.reqs <- p:
+		return nil
+	case <-ctx.Done():
+		return floodgate.Errorf(floodgate.EUnavailable, "The request was cancelled before it was sent.")
+	case <-s.stop:
+		return errClosed
+	}
+}
+
+// sweep answers, once Raft and the loops have stopped, every command still
+// queued or in a batch nobody answered (Raft never resolves a proposal it
+// had queued and not taken up when it shut down).
+func (s *Store) sweep() {
+	for {
+		select {
+		case p := <-s.reqs:
+			p.err = errClosed
+			p.done <- struct{}{}
+			continue
+		default:
+		}
+		break
+	}
+	s.inflight.mu.Lock()
+	left := make([]*batch, 0, len(s.inflight.m))
+	for k, b := range s.inflight.m {
+		left = append(left, b)
+		delete(s.inflight.m, k)
+	}
+	s.inflight.mu.Unlock()
+	for _, b := range left {
+		for _, p := range b.reqs {
+			p.err = errClosed
+			p.done <- struct{}{}
+		}
+	}
 }
 
 // drain adds the commands waiting in the queue to a batch, up to its
@@ -550,11 +598,15 @@ func (s *Store) Close() error {
 	var err error
 	s.closeMu.Do(func() {
 		close(s.stop)
+		s.enqMu.Lock()
+		s.closing = true
+		s.enqMu.Unlock()
 		if s.raft != nil {
 			err = s.raft.Shutdown().Error()
 		}
 		s.wg.Wait()
 		s.waitWaiter()
+		s.sweep()
 		s.closeLow()
 	})
 	return err
