@@ -205,13 +205,17 @@ func (s *Server) forwardBatch(w http.ResponseWriter, r *http.Request, info *requ
 // node call whose signature the middleware checked.
 func (s *Server) serveForwardBatch(w http.ResponseWriter, r *http.Request) {
 	raw, err := io.ReadAll(io.LimitReader(r.Body, api.MaxBody+1))
-	if err != nil || len(raw) > api.MaxBody {
-		http.Error(w, "bad batch", http.StatusBadRequest)
+	if err == nil && len(raw) > api.MaxBody {
+		api.WriteError(w, floodgate.Errorf(floodgate.ETooLarge, "A forwarded batch is at most %d bytes.", api.MaxBody))
+		return
+	}
+	if err != nil {
+		api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "The forwarded batch could not be read."))
 		return
 	}
 	jobs, err := decodeBatch(raw)
 	if err != nil {
-		http.Error(w, "bad batch", http.StatusBadRequest)
+		api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "The forwarded batch is malformed."))
 		return
 	}
 	answers := make([]fwdAnswer, len(jobs))

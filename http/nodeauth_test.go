@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/api"
 )
 
 // TestForwardMarker: a follower's signed marker gives the leader the buyer's
@@ -108,4 +109,24 @@ func (s *Server) withInfo(h http.Handler) http.Handler {
 		info := s.newRequestInfo(r, "test")
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxRequest, info)))
 	})
+}
+
+// TestForwardBatchRefusesBadBatches: a signed batch that is malformed or too
+// large gets the documented error shape, never a plain-text answer.
+func TestForwardBatchRefusesBadBatches(t *testing.T) {
+	s := &Server{}
+	for _, c := range []struct {
+		body   string
+		status int
+		code   string
+	}{
+		{"not a batch", http.StatusBadRequest, floodgate.EInvalid},
+		{strings.Repeat("x", api.MaxBody+1), http.StatusRequestEntityTooLarge, floodgate.ETooLarge},
+	} {
+		w := httptest.NewRecorder()
+		s.serveForwardBatch(w, httptest.NewRequest(http.MethodPost, "/", strings.NewReader(c.body)))
+		if w.Code != c.status || !strings.Contains(w.Body.String(), `"code":"`+c.code+`"`) {
+			t.Errorf("a %d-byte bad batch: %d %s", len(c.body), w.Code, w.Body)
+		}
+	}
 }
