@@ -36,7 +36,7 @@ func (s *State) Clone() *State {
 			c.Status[k] = r
 		}
 	}
-	c.Events = s.Events.shared()
+	c.Events = s.Events.shared(&c.Orders)
 	c.Sinks = clonePointers(s.Sinks)
 	c.Tenants = clonePointers(s.Tenants)
 	c.Keys = clonePointers(s.Keys)

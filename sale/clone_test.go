@@ -18,7 +18,8 @@ var refFields = map[string]string{
 	"State.Drops":  "copied",
 	"State.Secret": "copied",
 	"State.Nodes":  "copied", "State.Status": "copied", "StatusRecord.Value": "copied",
-	"State.Events": "append-only", "State.Sinks": "copied", "State.Tenants": "copied",
+	"State.Events": "append-only", "feedChunkOf.ev": "append-only", "feedChunkOf.ctx": "the copy's own (shared)",
+	"feedCtx.orders": "the copy's own", "feedCtx.tenants": "append-only", "feedCtx.whole": "append-only", "State.Sinks": "copied", "State.Tenants": "copied",
 	"State.Keys": "copied", "State.Audit": "copied", "State.RevokedSessions": "copied",
 	"table.chunks": "copied", "table.byNum": "copied", "table.byID": "copied", // State.Holds, State.Orders
 	"TicketIndex.holds": "the copy's own", "TicketIndex.loaded": "copied",

@@ -115,6 +115,9 @@ func TestSnapshotsOfRound9StartLoad(t *testing.T) {
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
 	}
+	if s.Events.Len() != 50 || s.Events[0].ctx.whole != nil {
+		t.Fatalf("%d events read; events that say what their orders say must not be kept whole", s.Events.Len())
+	}
 	if s.Drops["a"].Active.Len() != 9 || len(s.Drops["b"].Unpaid) != 20 || s.Orders.Len() != 50 {
 		t.Fatalf("the first half left %d active holds in a, %d unpaid orders in b, %d orders; want 9, 20, 50",
 			s.Drops["a"].Active.Len(), len(s.Drops["b"].Unpaid), s.Orders.Len())

@@ -69,11 +69,15 @@ func (s *State) tenantOf(o *Order) string {
 	return ""
 }
 
-// emit appends an event for o, which has just changed.
-func (s *State) emit(typ string, o *Order, now int64) {
+// emit appends an event for order i, o, which has just changed (i < 0:
+// its index is found).
+func (s *State) emit(typ string, o *Order, i int32, now int64) {
+	if i < 0 {
+		i = int32(s.Orders.find(o.ID))
+	}
 	s.EventSeq++
 	o.Seq = s.EventSeq
-	s.Events.add(Event{Seq: s.EventSeq, Type: typ, At: now, Order: *o, Tenant: s.tenantOf(o)})
+	s.Events.add(&s.Orders, s.EventSeq, typ, now, i, o, s.tenantOf(o))
 }
 
 // EventsAfter returns up to limit retained events with seq > after whose
@@ -93,7 +97,7 @@ func (s *State) EventsAfter(after uint64, limit int, keep func(tenant string) bo
 	var out []Event
 	for e := range s.Events.from(i) {
 		if keep == nil || keep(e.Tenant) {
-			out = append(out, *e)
+			out = append(out, e)
 			if len(out) == limit {
 				break
 			}
@@ -229,7 +233,7 @@ func (s *State) pruneEvents(c *Command) Result {
 		upTo = min(upTo, sk.DeliveredSeq)
 	}
 	n := 0
-	for _, e := range s.Events.All() {
+	for e := range s.Events.entries() {
 		if e.Seq > upTo || e.At > c.Now-c.RetentionMs {
 			break
 		}

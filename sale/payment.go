@@ -61,7 +61,7 @@ func (s *State) endOrder(o *Order, status string, now int64) {
 	if status == floodgate.OrderExpired {
 		typ = floodgate.OrderEventExpired
 	}
-	s.emit(typ, o, now)
+	s.emit(typ, o, -1, now)
 }
 
 // expirePayments expires the unpaid orders whose deadline has passed, in
@@ -136,7 +136,7 @@ func (s *State) orderPaid(c *Command) Result {
 	o.Status = floodgate.OrderPaid
 	o.PaidAt = c.Now
 	d.noteSold(c.Now)
-	s.emit(floodgate.OrderEventPaid, o, c.Now)
+	s.emit(floodgate.OrderEventPaid, o, -1, c.Now)
 	return Result{Created: true, Order: publicOrder(o)}
 }
 

@@ -38,6 +38,7 @@ func (s *State) restored() {
 			o.Status = floodgate.OrderPaid // written before the payment step
 		}
 	}
+	s.Events.restore(&s.Orders)
 	for _, d := range s.Drops {
 		if !d.Customers.m.made {
 			d.Customers = newCustomerCounts()

@@ -664,7 +664,7 @@ func (s *State) order(c *Command) Result {
 	if rec := x.addOrder(ch, r, oi); ci >= 0 {
 		rec.drop, rec.at = d, int32(ci)
 	}
-	s.emit(floodgate.OrderEventCreated, o, c.Now)
+	s.emit(floodgate.OrderEventCreated, o, oi, c.Now)
 	d.Log.add(LogRecord{Type: LeafOrder, At: c.Now, Ref: o.ID})
 	o.LogSeq = int64(d.Log.Len())
 	d.Stats.Orders++
