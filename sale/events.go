@@ -63,7 +63,7 @@ type Sink struct {
 // tenantOf is the tenant an order belongs to (its drop's); its events are
 // scoped by it.
 func (s *State) tenantOf(o *Order) string {
-	if d := s.Drops[o.Drop]; d != nil {
+	if d := s.drop(o.Drop); d != nil {
 		return d.Tenant
 	}
 	return ""

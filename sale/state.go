@@ -69,6 +69,7 @@ type State struct {
 	RevokedSessions map[string]int64 `json:"revoked_sessions,omitempty"`
 
 	custs customerIndex // a record per customer: orders, units (idem.go)
+	last  *Drop         // the drop drop found last
 }
 
 // Drop is the replicated state of one drop.
@@ -198,6 +199,20 @@ func NewState() *State {
 	}
 	s.Tickets = newTicketIndex(&s.Holds)
 	return s
+}
+
+// drop returns the drop with this id, or nil. A rush's commands name one
+// drop over and over: the last one found is checked first, before the map
+// (drops are never removed or replaced).
+func (s *State) drop(id string) *Drop {
+	if d := s.last; d != nil && d.Spec.ID == id {
+		return d
+	}
+	d := s.Drops[id]
+	if d != nil {
+		s.last = d
+	}
+	return d
 }
 
 func refuse(code, format string, args ...any) Result {
@@ -534,7 +549,7 @@ func (s *State) expireIfDue(h *Hold, now int64) {
 }
 
 func (s *State) endHold(h *Hold, status string) {
-	d := s.Drops[h.Drop]
+	d := s.drop(h.Drop)
 	h.Status = status
 	h.Paused = false
 	s.deactivate(d, h)
@@ -553,8 +568,8 @@ func (s *State) endHold(h *Hold, status string) {
 
 // commandDrop is the drop c names; nil and the refusal when there is none.
 func (s *State) commandDrop(c *Command) (*Drop, Result) {
-	d, ok := s.Drops[c.Drop]
-	if !ok {
+	d := s.drop(c.Drop)
+	if d == nil {
 		return nil, refuse(floodgate.ENotFound, "There is no drop %q.", c.Drop)
 	}
 	return d, Result{}
@@ -622,7 +637,7 @@ func (s *State) order(c *Command) Result {
 	case floodgate.HoldReleased:
 		return refuse(floodgate.EHoldExpired, "The hold was released before the order; join the queue again to try once more.")
 	}
-	d := s.Drops[h.Drop]
+	d := s.drop(h.Drop)
 	if err := d.drawOrderCheck(h, c.Customer); err != nil {
 		return Result{Err: err}
 	}
