@@ -38,8 +38,8 @@ type feedChunkOf struct {
 // tenants the entries name, and the events kept whole.
 type feedCtx struct {
 	orders  *OrderTable
-	tenants []string // tenants[0] is ""
-	whole   []Event  // entry.order -1-k is whole[k]
+	tenants []string  // tenants[0] is ""
+	whole   [][]Event // entry.order -1-k is the k-th, in chunks of feedChunk
 }
 
 // FeedEntry is one event of the feed as the state keeps it.
@@ -89,7 +89,8 @@ func (f EventFeed) First() *FeedEntry {
 // event is the Event entry e stands for.
 func (x *feedCtx) event(e *FeedEntry) Event {
 	if e.order < 0 {
-		return x.whole[-1-e.order]
+		k := int(-1 - e.order)
+		return x.whole[k/feedChunk][k%feedChunk]
 	}
 	o := *x.orders.at(int(e.order))
 	o.Status, o.PaidAt, o.EndedAt, o.Seq, o.LogSeq = orderStatuses[e.status], e.paidAt, e.endedAt, e.Seq, e.logSeq
@@ -170,8 +171,12 @@ func (f *EventFeed) add(orders *OrderTable, seq uint64, typ string, at int64, i 
 
 // keep keeps e whole and returns the order field of its entry.
 func (x *feedCtx) keep(e Event) int32 {
-	x.whole = append(x.whole, e)
-	return int32(-len(x.whole))
+	if n := len(x.whole); n == 0 || len(x.whole[n-1]) == feedChunk {
+		x.whole = append(x.whole, make([]Event, 0, feedChunk))
+	}
+	last := &x.whole[len(x.whole)-1]
+	*last = append(*last, e)
+	return int32(-((len(x.whole)-1)*feedChunk + len(*last)))
 }
 
 func (f *EventFeed) addEntry(x *feedCtx, e FeedEntry) {
@@ -209,7 +214,7 @@ func (f EventFeed) shared(orders *OrderTable) EventFeed {
 	if len(f) > 0 {
 		old := f[0].ctx
 		x = &feedCtx{orders: orders, tenants: old.tenants[:len(old.tenants):len(old.tenants)],
-			whole: old.whole[:len(old.whole):len(old.whole)]} // append-only too
+			whole: chunksShared(old.whole)} // append-only too
 	}
 	for i, ch := range f {
 		out[i] = feedChunkOf{ev: ch.ev[:len(ch.ev):len(ch.ev)], ctx: x}
@@ -233,7 +238,7 @@ func (f EventFeed) restore(orders *OrderTable) {
 				continue
 			}
 			kept++
-			whole := x.whole[-1-e.order]
+			whole := x.event(e)
 			i := orders.find(whole.Order.ID)
 			if i < 0 {
 				continue
@@ -276,11 +281,13 @@ func (f *EventFeed) writeJSON(buf *bytes.Buffer, enc *json.Encoder) error {
 		return nil
 	}
 	buf.WriteByte('[')
-	for i, e := range f.All() {
+	e := new(Event) // one for all: encoding it makes it escape
+	for i, ev := range f.All() {
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		if err := encodeOne(enc, buf, &e); err != nil {
+		*e = ev
+		if err := encodeOne(enc, buf, e); err != nil {
 			return err
 		}
 	}
