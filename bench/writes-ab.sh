@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Committed holds and orders through wrk against hello world, for two
+# floodgate binaries in turns (A B B A A B), so that a drift of the
+# machine's load falls on both:
+#   bench/writes-ab.sh A_BINARY B_BINARY
+# Each turn starts a fresh node of that binary, prepares N holds and
+# orders (bench/reserveprep), runs wrk against hello world, then the holds,
+# then the orders, and prints the two ratios to hello world of that minute.
+# Env: N (100000), CONNS (64), WRK_DURATION (5s).
+# Raw outputs go to bench/results/<UTC time>-writes-ab/. Needs go, wrk, curl, python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+(($# == 2)) || { echo "usage: bench/writes-ab.sh A_BINARY B_BINARY" >&2; exit 2; }
+N=${N:-100000} CONNS=${CONNS:-64} WRK_DURATION=${WRK_DURATION:-5s}
+need wrk wrk; need curl curl; need python3 python3
+bench_init -writes-ab
+declare -A BIN=([A]=$1 [B]=$2)
+echo "A=$1 B=$2 $(uptime)" > "$OUT/machine.txt"
+go build -o "$WORK/reserveprep" ./bench/reserveprep
+start_hello
+rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
+export TICKET=hello # bench/wrk/status.lua sends it; hello world ignores it
+for who in A B B A A B; do
+  P=$(free_port); TOKEN=bench-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  rm -rf "$WORK/fg"
+  # Per-address limits off: wrk sends everything from one address.
+  "${BIN[$who]}" serve --data-dir "$WORK/fg" --http-addr "127.0.0.1:$P" --admin-token "$TOKEN" --dev \
+    --trusted-proxy 127.0.0.1/32 --request-rate 1000000000 --request-burst 1000000000 \
+    --join-rate 1000000000 --join-burst 1000000000 >"$OUT/serve-$who.log" 2>&1 & PIDS+=($!)
+  FPID=$!
+  wait_http "http://127.0.0.1:$P/healthz"
+  "$WORK/reserveprep" -url "http://127.0.0.1:$P" -admin-token "$TOKEN" -n "$N" -holds "$WORK/holds.tsv" -orders "$WORK/orders.tsv" >/dev/null
+  T=$(date +%s)
+  echo "== $who $T $(uptime)" >> "$OUT/machine.txt"
+  wrk -t2 -c"$CONNS" -d"$WRK_DURATION" -s bench/wrk/status.lua "http://127.0.0.1:$HELLO_PORT/api/v1/drops/x/queue" > "$OUT/hello-$who-$T.txt"
+  for kind in holds orders; do
+    wrk -t2 -c"$CONNS" -d"$WRK_DURATION" -s bench/wrk/replay.lua "http://127.0.0.1:$P" -- "$WORK/$kind.tsv" 2 > "$OUT/$kind-$who-$T.txt"
+    if grep -q 'Non-2xx' "$OUT/$kind-$who-$T.txt"; then echo "bench: non-2xx answers to $kind; see $OUT/$kind-$who-$T.txt" >&2; exit 1; fi
+  done
+  kill "$FPID"; wait "$FPID" 2>/dev/null || true
+  python3 -c 'import sys; h, ho, o = map(float, sys.argv[2:]); print("%s hello %.0f/s holds %.0f/s (%.2fx) orders %.0f/s (%.2fx)" % (sys.argv[1], h, ho, ho / h, o, o / h))' \
+    "$who" "$(rps "$OUT/hello-$who-$T.txt")" "$(rps "$OUT/holds-$who-$T.txt")" "$(rps "$OUT/orders-$who-$T.txt")" | tee -a "$OUT/summary.txt"
+done
