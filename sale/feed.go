@@ -161,9 +161,10 @@ func (f *EventFeed) add(orders *OrderTable, seq uint64, typ string, at int64, i 
 			t = len(x.tenants) - 1
 		}
 	}
+	ti, si := indexOf(eventTypes, typ), indexOf(orderStatuses, o.Status)
 	e := FeedEntry{Seq: seq, At: at, paidAt: o.PaidAt, endedAt: o.EndedAt, logSeq: o.LogSeq, order: i,
-		tenant: uint16(t), typ: uint8(indexOf(eventTypes, typ)), status: uint8(indexOf(orderStatuses, o.Status))}
-	if t >= 1<<16 || indexOf(eventTypes, typ) < 0 || indexOf(orderStatuses, o.Status) < 0 || x.orders != orders {
+		tenant: uint16(t), typ: uint8(ti), status: uint8(si)}
+	if t >= 1<<16 || ti < 0 || si < 0 || x.orders != orders {
 		e.order = x.keep(Event{Seq: seq, Type: typ, At: at, Order: *o, Tenant: tenant})
 	}
 	f.addEntry(x, e)
