@@ -132,7 +132,7 @@ print(f"| committed reservations/s | {fg:,.0f} | PostgreSQL hot row {pg:,.0f} | 
 print()
 print(f"memory: {q['joined']:,} visitors queued, server RSS {q['rss_before_mb']:.0f} -> {q['rss_after_mb']:.0f} MiB, "
       f"{q['bytes_per_visitor']:.0f} bytes per visitor (upper bound), {q['joins_per_second']:,.0f} joins/s; "
-      f"second half only: {q.get('rss_half_mb', 0):.0f} -> {q['rss_after_mb']:.0f} MiB, {q.get('marginal_bytes_per_visitor', 0):.0f} bytes per visitor")
+      f"after the first {q.get('warmup_visitors', 0):,}: {q.get('rss_warm_mb', 0):.0f} -> {q['rss_after_mb']:.0f} MiB, {q.get('marginal_bytes_per_visitor', 0):.1f} bytes per further visitor")
 print(f"raft: {float(batch.get('sum', 0)) / max(float(batch.get('count', 1)), 1):.1f} commands per log entry on average over the Floodgate runs")
 print(f"rush: {json.dumps(r)}")
 PY

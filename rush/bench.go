@@ -250,11 +250,13 @@ type QueueOnlyResult struct {
 	RSSAfterMB      float64 `json:"rss_after_mb"`
 	PeakRSSMB       float64 `json:"peak_rss_mb"`
 	BytesPerVisitor float64 `json:"bytes_per_visitor"` // (after - before) / joined: an upper bound
-	// The same over the second half of the visitors only: what one more
-	// waiting visitor costs, without the node's fixed costs that the
-	// first joins bring about (the signing pool and its thread, the first
-	// chunks of tables, connection buffers).
-	RSSHalfMB               float64 `json:"rss_half_mb"`
+	// The same after a warm-up of the first 2% of the visitors (at least
+	// 1,000): what each further waiting visitor costs, without what the
+	// node spends once whatever the crowd (the signing pool and its
+	// thread, the per-address limiter's table as its pages are first
+	// touched, the heap the collector lets grow, connection buffers).
+	WarmupVisitors          int64   `json:"warmup_visitors"`
+	RSSWarmMB               float64 `json:"rss_warm_mb"`
 	MarginalBytesPerVisitor float64 `json:"marginal_bytes_per_visitor"`
 }
 
@@ -262,7 +264,7 @@ type QueueOnlyResult struct {
 // measures the server's resident memory before, halfway and after. Tickets
 // are self-contained, so the server should keep close to nothing per
 // visitor; the difference also holds garbage the runtime has not returned,
-// so it is an upper bound. The second half's difference leaves out what
+// so it is an upper bound. The difference after a warm-up leaves out what
 // the node spends once, whatever the crowd.
 func QueueOnly(ctx context.Context, bc BenchConfig) (*QueueOnlyResult, error) {
 	if bc.ServerPid == 0 {
@@ -283,20 +285,20 @@ func QueueOnly(ctx context.Context, bc BenchConfig) (*QueueOnlyResult, error) {
 	}
 	res := &QueueOnlyResult{Mode: "queue-only", Visitors: bc.Buyers, RSSBeforeMB: mb(before.rss)}
 	start := time.Now()
-	half := int64(bc.Buyers / 2)
-	var halfJoined atomic.Int64
-	var halfRSS int64
+	warm := int64(max(bc.Buyers/50, min(1000, bc.Buyers/2)))
+	var warmJoined atomic.Int64
+	var warmRSS int64
 	parallel(bc.Buyers, max(bc.Concurrency, 1), func(i int) {
 		var st queueStatus
 		if retry(ctx, func() answer {
 			return c.do(ctx, call{ep: epJoin, method: "POST", path: dropPath + "/queue", forward: visitorAddr(i)})
 		}, &st) && st.Ticket != "" {
-			if atomic.AddInt64(&res.Joined, 1) == half {
+			if atomic.AddInt64(&res.Joined, 1) == warm {
 				// One visitor reads it; the joins in flight meanwhile
 				// are counted on the side they land.
 				if mid, ok := readProcStats(bc.ServerPid); ok {
-					halfRSS = mid.rss
-					halfJoined.Store(atomic.LoadInt64(&res.Joined))
+					warmRSS = mid.rss
+					warmJoined.Store(atomic.LoadInt64(&res.Joined))
 				}
 			}
 		}
@@ -308,9 +310,10 @@ func QueueOnly(ctx context.Context, bc BenchConfig) (*QueueOnlyResult, error) {
 	if res.Joined > 0 {
 		res.BytesPerVisitor = float64(after.rss-before.rss) / float64(res.Joined)
 	}
-	if n := res.Joined - halfJoined.Load(); halfRSS > 0 && n > 0 {
-		res.RSSHalfMB = mb(halfRSS)
-		res.MarginalBytesPerVisitor = float64(after.rss-halfRSS) / float64(n)
+	if n := res.Joined - warmJoined.Load(); warmRSS > 0 && n > 0 {
+		res.WarmupVisitors = warmJoined.Load()
+		res.RSSWarmMB = mb(warmRSS)
+		res.MarginalBytesPerVisitor = float64(after.rss-warmRSS) / float64(n)
 	}
 	return res, nil
 }

@@ -188,8 +188,12 @@ func TestQueueOnlyQueuesEveryone(t *testing.T) {
 	if res.Joined != 2000 {
 		t.Errorf("%d of 2000 visitors joined", res.Joined)
 	}
-	if res.RSSAfterMB <= 0 || res.RSSHalfMB <= 0 {
-		t.Errorf("server RSS %v MiB halfway, %v MiB after; want both measured", res.RSSHalfMB, res.RSSAfterMB)
+	if res.RSSAfterMB <= 0 || res.RSSWarmMB <= 0 {
+		t.Errorf("server RSS %v MiB after the warm-up, %v MiB after; want both measured", res.RSSWarmMB, res.RSSAfterMB)
+	}
+	// 2,000 visitors: the warm-up is the first 1,000 (2% would be 40).
+	if res.WarmupVisitors < 1000 || res.WarmupVisitors >= 2000 {
+		t.Errorf("warm-up of %d visitors; want the first 1,000 (and those in flight), fewer than all 2,000", res.WarmupVisitors)
 	}
 }
 
