@@ -14,8 +14,9 @@ import (
 // The path of one command on the leader: the caller encodes it into a pooled
 // pending and queues it; batchLoop puts the waiting commands into one log
 // entry (a batch) and proposes it; Raft stores and fsyncs the entry, commits
-// it and hands it to the FSM, which applies each command and writes its
-// result straight into the caller's pending. The FSM finds the batch by the
+// it and hands it to the FSM, which applies each command, writes its result
+// straight into the caller's pending and wakes the caller at once, before it
+// applies the next command of the batch. The FSM finds the batch by the
 // entry's data, which on the leader is the very slice batchLoop proposed.
 // A batch that fails (leadership lost, shutdown) is answered by waitLoop,
 // which watches the futures in the order they were proposed.
@@ -89,13 +90,12 @@ func (s *Store) waitWaiter() {
 	}
 }
 
-// answer wakes the callers of a batch that the FSM applied (results set
-// already) or that failed with err.
-func (s *Store) answer(b *batch, err error) {
-	for _, p := range b.reqs {
-		if err != nil {
-			p.err = err
-		}
+// answer wakes the callers of a batch from the from'th on with err (the
+// earlier ones were answered by the FSM as it applied their commands), and
+// frees the batch's slot.
+func (s *Store) answer(b *batch, from int, err error) {
+	for _, p := range b.reqs[min(from, len(b.reqs)):] {
+		p.err = err
 		p.done <- struct{}{}
 	}
 	<-s.slots
@@ -124,6 +124,6 @@ func (s *Store) waitLoop() {
 		} else {
 			err = s.mapError(err)
 		}
-		s.answer(b, err)
+		s.answer(b, 0, err)
 	}
 }

@@ -25,7 +25,7 @@ type fsm struct {
 	// On the leader, claim finds the batch a log entry carries and answer
 	// wakes its callers (batch.go); both may be nil.
 	claim  func(data []byte) *batch
-	answer func(b *batch, err error)
+	answer func(b *batch, from int, err error)
 }
 
 func newFSM() *fsm {
@@ -36,7 +36,10 @@ var _ raft.FSM = (*fsm)(nil)
 
 // Apply applies one committed log entry: a batch of commands. On the
 // leader, each command's result goes straight to the caller that proposed
-// it (batch.go); the entry's response is nil.
+// it (batch.go), and the caller is woken as soon as its own command is
+// applied: the entry is committed (and fsynced) before the FSM sees it, so
+// the caller may go on, and queue its next command for the next entry,
+// while the rest of the batch is applied. The entry's response is nil.
 func (f *fsm) Apply(l *raft.Log) any {
 	if l.Type != raft.LogCommand {
 		return nil
@@ -56,6 +59,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 			} else {
 				p.res = f.state.Apply(&c)
 			}
+			p.done <- struct{}{}
 		} else if err == nil {
 			f.state.Apply(&c)
 		}
@@ -65,13 +69,16 @@ func (f *fsm) Apply(l *raft.Log) any {
 	f.views.publish(f.state)
 	f.mu.Unlock()
 	if b != nil {
+		// The callers of the commands applied above are answered; any
+		// others get an error (a batch the FSM could not split to the end,
+		// or one with fewer commands than callers: neither should happen).
 		switch {
 		case err != nil:
-			f.answer(b, floodgate.Errorf(floodgate.EUnavailable, "The write could not be committed (%v); retry with the same Idempotency-Key.", err))
-		case n != len(b.reqs):
-			f.answer(b, floodgate.Errorf(floodgate.EInternal, "The batch returned %d results for %d commands.", n, len(b.reqs)))
+			f.answer(b, n, floodgate.Errorf(floodgate.EUnavailable, "The write could not be committed (%v); retry with the same Idempotency-Key.", err))
+		case n < len(b.reqs):
+			f.answer(b, n, floodgate.Errorf(floodgate.EInternal, "The batch returned %d results for %d commands.", n, len(b.reqs)))
 		default:
-			f.answer(b, nil)
+			f.answer(b, len(b.reqs), nil)
 		}
 	}
 	if err != nil {
