@@ -107,11 +107,16 @@ type client struct {
 // lanes and a quarter of that for the bots. The connection limit is that many, plus a
 // few for the monitor and admin calls, which wait for a free connection
 // rather than fail.
-func newClient(base string, inFlight int) *client {
+func newClient(base string, inFlight int) *client { return newClientFor(base, inFlight, 0) }
+
+// newClientFor is newClient with room in the joins' and the waiting
+// visitors' lanes for backlog requests: a rush's visitors are put there by
+// its arrivals and its wheel, which must not wait for a worker.
+func newClientFor(base string, inFlight, backlog int) *client {
 	c := &client{
 		base:     strings.TrimRight(base, "/"),
-		joinLane: make(chan *job),
-		waitLane: make(chan *job),
+		joinLane: make(chan *job, backlog),
+		waitLane: make(chan *job, backlog),
 		buyLane:  make(chan *job),
 		botLane:  make(chan *job),
 		done:     make(chan struct{}),
@@ -182,12 +187,27 @@ const requestTimeout = 30 * time.Second
 // then says so on done. A visitor keeps one job for all its requests
 // (newJob), so what it hands over and gets back is a pointer: the frames of
 // a waiting visitor's goroutine stay small, and its stack need not grow.
+//
+// A visitor that waits in line is not a goroutine but its job (rush.go,
+// wheel.go): then is set, and the worker that has the answer calls it
+// instead of saying so on done; it decides the visitor's next request and
+// puts the job into the wheel until then.
 type job struct {
 	ctx    context.Context
 	cl     call
 	queued time.Time
 	ans    answer
 	done   chan struct{}
+	then   func(*job)
+	// The visitor a job carries between its requests, where it is in its
+	// visit, its ticket and its last join attempt (rush.go).
+	v       *visitor
+	phase   phase
+	attempt int
+	ticket  string
+	// lane and due are where and when the wheel hands the job over.
+	lane chan *job
+	due  int64
 	// st is the last queue status a visitor was told (join, wait).
 	st queueStatus
 	// timer paces a visitor's retries and polls (sleep): one per visitor,
@@ -267,7 +287,11 @@ func (c *client) work(lane chan *job, wait *histogram, kind laneKind) {
 				c.tl.waited(now, waited, kind == laneJoin)
 			}
 			j.ans = c.send(j.ctx, x, &j.cl)
-			j.done <- struct{}{}
+			if j.then != nil {
+				j.then(j) // j is not ours after this
+			} else {
+				j.done <- struct{}{}
+			}
 		case <-c.done:
 			return
 		}

@@ -15,7 +15,11 @@
 // The generator shares the machine with what it measures, so it is kept
 // cheap: requests go through a fixed pool of workers in three lanes (waiting
 // room, buying, bots), each reusing its fasthttp Request and Response on
-// keep-alive connections (client.go); queue answers are read by the worker
+// keep-alive connections (client.go); a visitor waiting in line is no
+// goroutine but a state machine, advanced by the worker that received its
+// answer and parked between two requests in a timer heap (machine.go,
+// wheel.go), while bots, SSE listeners, challenged joins and admitted
+// buyers keep a goroutine each; queue answers are read by the worker
 // that received them, by hand in the one shape the queue writes (fuzzed
 // against encoding/json, which reads any other; queuestatus.go); the bots' join challenges are solved on
 // threads of the lowest priority (challenge.go); the garbage collector runs

@@ -128,6 +128,12 @@ type run struct {
 	samples   []sample
 	chal      challengeStats
 	bots      *botSolver
+	// visiting counts the visitors that arrived and have not finished.
+	visiting sync.WaitGroup
+	// wheel holds the visitors of the state machine (machine.go) between
+	// two requests; step is r.step, made once.
+	wheel *wheel
+	step  func(*job)
 }
 
 // sample is one point of the time series of the report.
@@ -149,10 +155,10 @@ type sample struct {
 
 // collectLess makes the generator collect garbage less often (GOGC=400)
 // unless GOGC or GOMEMLIMIT say otherwise; the returned function restores
-// what was set. Every waiting visitor is a goroutine with its ticket and
-// timer, alive for the whole rush: a collection scans them all and frees
-// little (at the end of a default rush ~140 MB of heap and ~200 MB of
-// stacks), and at the default GOGC seven or eight collections took 3.6-6 s
+// what was set. Every waiting visitor holds its ticket and job for the
+// whole rush: a collection scans them all and frees little (measured when
+// each was a goroutine: at the end of a default rush ~140 MB of heap and
+// ~200 MB of stacks), and at the default GOGC seven or eight collections took 3.6-6 s
 // of the generator's CPU, mostly in the opening burst; at 400 one does.
 // (Collecting only near a memory limit instead starved the generator once
 // the limit was near: the collector then runs all the time.)
@@ -172,7 +178,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer collectLess()()
-	r := &run{cfg: cfg, c: newClient(cfg.Target, cfg.InFlight), runID: randomToken()[:8], bots: newBotSolver(cfg.BotSolvers)}
+	r := &run{cfg: cfg, c: newClientFor(cfg.Target, cfg.InFlight, cfg.Visitors), runID: randomToken()[:8], bots: newBotSolver(cfg.BotSolvers)}
+	r.wheel, r.step = newWheel(r.expire), r.advance
 	defer r.c.close()
 	defer r.bots.close()
 	if err := r.setupDrop(ctx); err != nil {
@@ -202,20 +209,27 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	monDone := make(chan struct{})
 	go func() { r.monitor(monCtx); close(monDone) }()
 
-	var wg sync.WaitGroup
+	wheelDone := make(chan struct{})
+	go func() { r.wheel.run(vctx); close(wheelDone) }()
+	arrival := time.NewTimer(time.Hour)
+arrivals:
 	for _, v := range visitors {
 		at := r.origin.Add(v.arrival)
-		if d := time.Until(at); d > 0 && !sleepCtx(vctx, d) {
-			break
+		if d := time.Until(at); d > 0 {
+			arrival.Reset(d)
+			select {
+			case <-arrival.C:
+			case <-vctx.Done():
+				break arrivals
+			}
 		}
 		r.cnt.arrived.Add(1)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r.visit(vctx, v)
-		}()
+		r.arrive(vctx, v)
 	}
-	wg.Wait()
+	arrival.Stop()
+	r.visiting.Wait()
+	cancel()
+	<-wheelDone
 	r.bots.close()
 	wall := time.Since(startWall)
 	genCPU := nice.ProcessCPU() - startCPU
@@ -331,35 +345,54 @@ func describe(a answer) string {
 
 func (r *run) since() time.Duration { return time.Since(r.origin) }
 
-// visit is the life of one visitor.
+// visit is the life of one visitor in a goroutine of its own.
 func (r *run) visit(ctx context.Context, v *visitor) {
 	j := newJob()
 	defer j.free()
-	ticket := r.join(ctx, v, j)
+	r.visitFrom(ctx, v, j, 1, false)
+}
+
+// visitFrom is the life of a visitor from its attempt-th join on;
+// answered says that j.ans holds the answer to that join already.
+func (r *run) visitFrom(ctx context.Context, v *visitor, j *job, attempt int, answered bool) {
+	ticket := r.join(ctx, v, j, attempt, answered)
 	if ticket == "" {
 		return
 	}
+	r.enterLine(v)
+	state := r.wait(ctx, v, j, ticket)
+	r.cnt.waiting.Add(-1)
+	if r.afterWait(v, state) {
+		r.buy(ctx, v, ticket)
+	}
+}
+
+// enterLine counts a visitor that got its ticket.
+func (r *run) enterLine(v *visitor) {
 	r.cnt.joined.Add(1)
 	if v.bot {
 		r.cnt.botsJoined.Add(1)
 	}
 	r.cnt.waiting.Add(1)
-	state := r.wait(ctx, v, j, ticket)
-	r.cnt.waiting.Add(-1)
+}
+
+// afterWait records how a visitor's wait ended (state, "" when it gave
+// up) and reports whether it was admitted: only then does it go on to buy.
+func (r *run) afterWait(v *visitor, state string) bool {
 	switch state {
 	case "admitted":
 	case "sold_out":
 		v.outcome = outSoldOut
 		r.cnt.soldOutTold.Add(1)
-		return
+		return false
 	case "closed":
 		v.outcome = outClosed
-		return
+		return false
 	default:
 		if v.outcome == outNone {
 			v.outcome = outGaveUp
 		}
-		return
+		return false
 	}
 	v.admitted, v.admittedAt = true, r.since()
 	r.cnt.admitted.Add(1)
@@ -367,7 +400,7 @@ func (r *run) visit(ctx context.Context, v *visitor) {
 	if v.bot {
 		r.cnt.botsAdmitted.Add(1)
 	}
-	r.buy(ctx, v, ticket)
+	return true
 }
 
 // retryPause is how long a real client waits before trying again: the
@@ -381,13 +414,19 @@ func retryPause(a *answer) time.Duration {
 // botPause is how long a bot waits: it ignores Retry-After.
 func botPause() time.Duration { return 250*time.Millisecond + rand.N(500*time.Millisecond) }
 
-// join joins the queue and returns the visitor's ticket ("" when it got
-// none), with the status of the answer in j.st.
-func (r *run) join(ctx context.Context, v *visitor, j *job) string {
+// join joins the queue, from the attempt-th try on, and returns the
+// visitor's ticket ("" when it got none), with the status of the answer in
+// j.st. answered says j.ans holds the answer to the first try already.
+func (r *run) join(ctx context.Context, v *visitor, j *job, attempt int, answered bool) string {
 	var solution any // the answer to the last join challenge
-	for attempt := 1; ; attempt++ {
-		j.request(epJoin, "POST", r.queuePath, "", v.addr, v.bot, solution)
-		a := r.c.doJob(ctx, j)
+	for ; ; attempt++ {
+		var a *answer
+		if answered {
+			a, answered = &j.ans, false
+		} else {
+			j.request(epJoin, "POST", r.queuePath, "", v.addr, v.bot, solution)
+			a = r.c.doJob(ctx, j)
+		}
 		solution = nil
 		if a.status == http.StatusPreconditionRequired {
 			// Solve and join again at once: the work is the wait.
@@ -401,22 +440,7 @@ func (r *run) join(ctx context.Context, v *visitor, j *job) string {
 			}
 		}
 		if a.status == http.StatusCreated || a.status == http.StatusOK {
-			if a.queueErr != nil || a.queue.Ticket == "" {
-				r.cnt.unexpected.Add(1)
-				v.outcome = outFailed
-				return ""
-			}
-			st := &j.st
-			*st = a.queue
-			if st.Position > 0 {
-				v.position = st.Position
-			}
-			if st.Early != nil {
-				// The server's word decides, not the schedule: a join sent
-				// just before the opening may arrive just after it.
-				v.early = *st.Early
-			}
-			return st.Ticket
+			return r.takeTicket(v, j)
 		}
 		if a.status == http.StatusTooManyRequests {
 			if v.bot {
@@ -430,13 +454,7 @@ func (r *run) join(ctx context.Context, v *visitor, j *job) string {
 			return ""
 		}
 		if !a.retryable() {
-			if a.code() == "sold_out" {
-				v.outcome = outSoldOut
-				r.cnt.soldOutTold.Add(1)
-			} else {
-				r.cnt.unexpected.Add(1)
-				v.outcome = outFailed
-			}
+			r.joinRefused(v, a)
 			return ""
 		}
 		pause := retryPause(a)
@@ -451,6 +469,39 @@ func (r *run) join(ctx context.Context, v *visitor, j *job) string {
 			v.outcome = outRejected
 			return ""
 		}
+	}
+}
+
+// takeTicket reads the ticket of a successful join's answer in j.ans into
+// j.st; "" (and the visitor failed) when the answer has none.
+func (r *run) takeTicket(v *visitor, j *job) string {
+	a := &j.ans
+	if a.queueErr != nil || a.queue.Ticket == "" {
+		r.cnt.unexpected.Add(1)
+		v.outcome = outFailed
+		return ""
+	}
+	st := &j.st
+	*st = a.queue
+	if st.Position > 0 {
+		v.position = st.Position
+	}
+	if st.Early != nil {
+		// The server's word decides, not the schedule: a join sent
+		// just before the opening may arrive just after it.
+		v.early = *st.Early
+	}
+	return st.Ticket
+}
+
+// joinRefused records a join answered with an error no client retries.
+func (r *run) joinRefused(v *visitor, a *answer) {
+	if a.code() == "sold_out" {
+		v.outcome = outSoldOut
+		r.cnt.soldOutTold.Add(1)
+	} else {
+		r.cnt.unexpected.Add(1)
+		v.outcome = outFailed
 	}
 }
 
