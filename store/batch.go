@@ -34,6 +34,13 @@ var pendingPool = sync.Pool{New: func() any {
 	return &pending{cmd: make([]byte, 0, 128), done: make(chan struct{}, 1)}
 }}
 
+// queue holds the commands waiting for a batch.
+type queue struct {
+	mu      sync.Mutex
+	waiting []*pending
+	closing bool // set by Close: nothing more is queued
+}
+
 // batch is one proposed log entry and the commands it carries.
 type batch struct {
 	data  []byte

@@ -90,7 +90,10 @@ func TestGroupCommitWaitsForTheWrite(t *testing.T) {
 			proposed += len(b.reqs)
 		}
 		st.inflight.mu.Unlock()
-		return len(st.reqs)+proposed == later+1
+		st.q.mu.Lock()
+		queued := len(st.q.waiting)
+		st.q.mu.Unlock()
+		return queued+proposed == later+1
 	})
 	time.Sleep(50 * time.Millisecond) // room for a wrong early answer or append
 	if n := answered.Load(); n != 0 {

@@ -105,13 +105,12 @@ type Store struct {
 	transport raft.Transport
 	log       *slog.Logger
 
-	reqs     chan *pending
+	q        queue
+	kick     chan struct{} // wakes batchLoop when the queue gets its first command
 	slots    chan struct{}
 	proposed chan *batch // to waitLoop, in the order proposed
 	inflight inflight
 	stop     chan struct{}
-	enqMu    sync.RWMutex // Apply queues under the read lock
-	closing  bool         // set under enqMu by Close: nothing more is queued
 	wg       sync.WaitGroup
 	waitDone chan struct{} // closed when waitLoop returns
 	closeMu  sync.Once
@@ -173,7 +172,7 @@ func openLocked(cfg Config, raftDir string, lock *os.File) (*Store, error) {
 		cfg:      cfg,
 		fsm:      newFSM(),
 		log:      cfg.Logger.With("component", "store"),
-		reqs:     make(chan *pending, 1<<16),
+		kick:     make(chan struct{}, 1),
 		slots:    make(chan struct{}, cfg.InFlight),
 		proposed: make(chan *batch, 1024),
 		inflight: inflight{m: map[*byte]*batch{}},
@@ -290,7 +289,7 @@ func (s *Store) Apply(ctx context.Context, c *sale.Command) (sale.Result, error)
 	}
 	p := pendingPool.Get().(*pending)
 	p.cmd = sale.AppendCommand(p.cmd[:0], c)
-	if err := s.enqueue(ctx, p); err != nil {
+	if err := s.enqueue(p); err != nil {
 		pendingPool.Put(p)
 		return sale.Result{}, err
 	}
@@ -304,43 +303,72 @@ func (s *Store) Apply(ctx context.Context, c *sale.Command) (sale.Result, error)
 	return res, err
 }
 
+// maxQueued is the most commands that wait for a batch; more are refused
+// as overload.
+const maxQueued = 1 << 16
+
 // enqueue queues p for the batch loop unless the store is closing: Close
-// takes enqMu's write lock before it sweeps the queue, so a command queued
-// here is either swept or batched.
-func (s *Store) enqueue(ctx context.Context, p *pending) error {
-	s.enqMu.RLock()
-	defer s.enqMu.RUnlock()
-	if s.closing {
+// sets q.closing before it sweeps the queue, so a command queued here is
+// either swept or batched.
+func (s *Store) enqueue(p *pending) error {
+	s.q.mu.Lock()
+	if s.q.closing {
+		s.q.mu.Unlock()
 		return errClosed
 	}
+	if len(s.q.waiting) >= maxQueued {
+		s.q.mu.Unlock()
+		return errOverloaded
+	}
+	s.q.waiting = append(s.q.waiting, p)
+	first := len(s.q.waiting) == 1
+	s.q.mu.Unlock()
+	if first {
+		s.wake()
+	}
+	return nil
+}
+
+// wake wakes batchLoop unless a wake is pending already.
+func (s *Store) wake() {
 	select {
-	case s.reqs <- p: // the queue has room: the usual case, without a full select
-		return nil
+	case s.kick <- struct{}{}:
 	default:
 	}
-	select {
-	case s.reqs <- p:
-		return nil
-	case <-ctx.Done():
-		return floodgate.Errorf(floodgate.EUnavailable, "The request was cancelled before it was sent.")
-	case <-s.stop:
-		return errClosed
+}
+
+// take takes the first waiting commands, as many as one batch may carry,
+// into reqs.
+func (s *Store) take(reqs []*pending) ([]*pending, int) {
+	s.q.mu.Lock()
+	defer s.q.mu.Unlock()
+	w := s.q.waiting
+	n, size := 0, 0
+	for n < len(w) && n < s.cfg.MaxBatch && size < 4<<20 {
+		size += len(w[n].cmd)
+		n++
 	}
+	reqs = append(reqs, w[:n]...)
+	rest := copy(w, w[n:])
+	clear(w[rest:])
+	s.q.waiting = w[:rest]
+	if rest > 0 {
+		s.wake() // the rest go in the next batch
+	}
+	return reqs, size
 }
 
 // sweep answers, once Raft and the loops have stopped, every command still
 // queued or in a batch nobody answered (Raft never resolves a proposal it
 // had queued and not taken up when it shut down).
 func (s *Store) sweep() {
-	for {
-		select {
-		case p := <-s.reqs:
-			p.err = errClosed
-			p.done <- struct{}{}
-			continue
-		default:
-		}
-		break
+	s.q.mu.Lock()
+	waiting := s.q.waiting
+	s.q.waiting = nil
+	s.q.mu.Unlock()
+	for _, p := range waiting {
+		p.err = errClosed
+		p.done <- struct{}{}
 	}
 	s.inflight.mu.Lock()
 	left := make([]*batch, 0, len(s.inflight.m))
@@ -357,22 +385,10 @@ func (s *Store) sweep() {
 	}
 }
 
-// drain adds the commands waiting in the queue to a batch, up to its
-// limits.
-func (s *Store) drain(reqs []*pending, size int) ([]*pending, int) {
-	for len(reqs) < s.cfg.MaxBatch && size < 4<<20 {
-		select {
-		case p := <-s.reqs:
-			reqs = append(reqs, p)
-			size += len(p.cmd)
-		default:
-			return reqs, size
-		}
-	}
-	return reqs, size
-}
-
-var errClosed = floodgate.Errorf(floodgate.EUnavailable, "This node is shutting down; retry on another node.")
+var (
+	errClosed     = floodgate.Errorf(floodgate.EUnavailable, "This node is shutting down; retry on another node.")
+	errOverloaded = floodgate.Errorf(floodgate.EUnavailable, "The cluster is overloaded; retry in a moment.")
+)
 
 // batchLoop forms batches from waiting commands and proposes them. While
 // InFlight batches are being committed, new commands queue up and the next
@@ -387,20 +403,21 @@ func (s *Store) batchLoop() {
 		case <-s.stop:
 			return
 		}
-		var first *pending
-		select {
-		case first = <-s.reqs:
-		case <-s.stop:
-			return
+		// Wait for the first command, then one turn for the callers the
+		// last batch answered, which come back one after another, so that
+		// they go in this entry rather than wait a whole commit for the
+		// next one; then take every command waiting, under one lock.
+		reqs = reqs[:0]
+		size := 0
+		for len(reqs) == 0 {
+			select {
+			case <-s.kick:
+			case <-s.stop:
+				return
+			}
+			runtime.Gosched()
+			reqs, size = s.take(reqs)
 		}
-		reqs = append(reqs[:0], first)
-		size := len(first.cmd)
-		reqs, size = s.drain(reqs, size)
-		// The callers the last batch answered come back one after another;
-		// one turn for those already woken to queue, so that they go in
-		// this entry rather than wait a whole commit for the next one.
-		runtime.Gosched()
-		reqs, size = s.drain(reqs, size)
 		cmds = cmds[:0]
 		for _, p := range reqs {
 			cmds = append(cmds, p.cmd)
@@ -598,9 +615,9 @@ func (s *Store) Close() error {
 	var err error
 	s.closeMu.Do(func() {
 		close(s.stop)
-		s.enqMu.Lock()
-		s.closing = true
-		s.enqMu.Unlock()
+		s.q.mu.Lock()
+		s.q.closing = true
+		s.q.mu.Unlock()
 		if s.raft != nil {
 			err = s.raft.Shutdown().Error()
 		}
