@@ -14,12 +14,13 @@
 # write takes. The summary is the follower/leader hold p50 per cluster, at
 # saturation and at the fixed load: on a shared machine absolute numbers
 # are noise, the ratio in one cluster is the figure.
-# Env: ROUNDS (2), BUYERS (6000), CONNS (64), WINDOW (3 s), SHARE (0.5).
+# Env: ROUNDS (2), BUYERS (6000), CONNS (64), WINDOW (3 s), SHARE (0.5), PACED (1;
+# 0 leaves out the runs at a fixed load).
 # Raw outputs go to bench/results/<UTC time>-follower/. Needs go, curl, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
-ROUNDS=${ROUNDS:-2} BUYERS=${BUYERS:-6000} CONNS=${CONNS:-64} WINDOW=${WINDOW:-3} SHARE=${SHARE:-0.5}
+ROUNDS=${ROUNDS:-2} BUYERS=${BUYERS:-6000} CONNS=${CONNS:-64} WINDOW=${WINDOW:-3} SHARE=${SHARE:-0.5} PACED=${PACED:-1}
 need curl curl; need python3 python3
 bench_init -follower
 BINS=("$@")
@@ -70,7 +71,9 @@ print(int(c["leader"][1:]) - 1 if c["leader"] and len(c["nodes"]) == 3 and all(m
       python3 -c 'import json,sys; c=json.load(sys.stdin); print(int(c["leader"][1:]) - 1 if c["leader"] else "")' || true
   }
   local L=$leader F=$(((leader + 1) % 3)) O=$(((leader + 2) % 3)) o t rp c0 a b m0 m1 h0 h1 t0 t1 rate=0 pace=()
-  for o in L F F L l f f l; do
+  local runs=(L F F L)
+  if ((PACED)); then runs+=(l f f l); fi
+  for o in "${runs[@]}"; do
     if [[ $o == [Ll] ]]; then t=${urls[$L]}; else t=${urls[$F]}; fi
     if [[ $o == l && $rate == 0 ]]; then
       # The fixed load: SHARE of the leader's saturated rate in this cluster.

@@ -32,6 +32,9 @@ type forwarder struct {
 	// leader address.
 	batchMu  sync.Mutex
 	batchers map[string]*batcher
+	// streams hold the forward streams (forwardstream.go), one per
+	// leader address.
+	streams map[string]*streamSlot
 }
 
 func newForwarder(c Cluster, adminToken string) *forwarder {
@@ -120,7 +123,16 @@ func (f *forwarder) forward(w http.ResponseWriter, r *http.Request, info *reques
 		hdr.Del("Authorization")
 	}
 	if batchForwarding && len(body) <= batchLoneBody {
-		if !f.batched(w, r, base, &fwdJob{method: r.Method, uri: r.URL.RequestURI(), header: hdr, body: body, marker: m}) {
+		j := &fwdJob{method: r.Method, uri: r.URL.RequestURI(), header: hdr, body: body, marker: m}
+		if streamForwarding {
+			if s := f.stream(base); s != nil {
+				if !f.streamed(w, s, j) {
+					writeUnavailable(w)
+				}
+				return true
+			}
+		}
+		if !f.batched(w, r, base, j) {
 			writeUnavailable(w)
 		}
 		return true

@@ -18,7 +18,8 @@ import (
 	"github.com/floodgate/floodgate/internal/api"
 )
 
-// Writes forwarded by a follower travel to the leader in batches: the
+// Writes forwarded by a follower go over a stream (forwardstream.go); to a
+// leader that does not stream, they travel in batches: the
 // writes waiting at the follower while its previous calls to the leader are
 // under way go together in one call, signed as a node call (NodeAuthHeader),
 // and the leader runs each through its own handler, all at once, and
@@ -171,7 +172,12 @@ func (f *forwarder) batched(w http.ResponseWriter, r *http.Request, base string,
 	case <-r.Context().Done():
 		return false
 	}
-	a := <-j.done
+	return writeAnswer(w, <-j.done)
+}
+
+// writeAnswer writes the leader's answer to a forwarded write; false when
+// there is none (the call failed; nothing is written then).
+func writeAnswer(w http.ResponseWriter, a fwdAnswer) bool {
 	if a.err != nil {
 		return false
 	}
@@ -196,6 +202,8 @@ func (s *Server) forwardBatch(w http.ResponseWriter, r *http.Request, info *requ
 		api.WriteError(w, floodgate.Errorf(floodgate.ENotFound, "Nothing is served at %s.", r.URL.Path))
 	case !s.cfg.Store.IsLeader():
 		writeUnavailable(w)
+	case strings.EqualFold(r.Header.Get("Upgrade"), streamProto):
+		s.forwardStream(w, r)
 	default:
 		s.serveForwardBatch(w, r)
 	}
@@ -356,7 +364,10 @@ func encodeBatch(jobs []*fwdJob) []byte {
 	for _, j := range jobs {
 		size += j.size()
 	}
-	b := make([]byte, 0, size)
+	return appendBatch(make([]byte, 0, size), jobs)
+}
+
+func appendBatch(b []byte, jobs []*fwdJob) []byte {
 	b = binary.AppendUvarint(b, uint64(len(jobs)))
 	for _, j := range jobs {
 		b = appendBytes(b, j.method)

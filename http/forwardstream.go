@@ -1,0 +1,576 @@
+package http
+
+import (
+	"bufio"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"hash"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/floodgate/floodgate"
+	"github.com/floodgate/floodgate/internal/api"
+)
+
+// A follower sends its forwarded writes to the leader over one connection
+// that stays open (a forward stream), rather than in batch calls that each
+// wait for all their writes:
+//
+//   - a write goes out as soon as the connection is free to write, together
+//     with whatever else is waiting then (one frame), instead of waiting for
+//     one of a few batch calls to come back; so the writes reach the
+//     leader's log as early as writes sent to it directly do, and its log
+//     entries carry as many commands;
+//   - the leader answers each write as soon as it is done (answers done at
+//     the same time share a frame), not once the slowest of its batch is;
+//   - a frame costs no HTTP request or response of its own.
+//
+// The stream opens with a node-signed HTTP request (NodeAuthHeader) carrying
+// the follower's random nonce, which the leader upgrades, adding a nonce of
+// its own. Every frame after that carries an HMAC under a key derived from
+// the node key and both nonces, with the frame's sequence number and
+// direction: a frame cannot be forged, changed, reordered, or replayed into
+// this or another stream. A leader that does not know the stream (an
+// older version) answers 400 or 404, and the follower sends batches to it
+// instead (forwardbatch.go).
+//
+// A write whose stream breaks before its answer came is answered 503, as a
+// batch call that fails is: it may or may not have been committed, and the
+// client retries with the same Idempotency-Key (and reaches the new leader
+// through the follower, which opens a stream to it).
+//
+// The stream opens at ForwardBatchPath, with Upgrade: floodgate-forward/1:
+// a leader without streams answers that signed call 400 (an empty batch).
+
+const (
+	streamProto    = "floodgate-forward/1"
+	streamNonceHdr = "X-Floodgate-Stream-Nonce"
+	streamMACLen   = 16
+	// streamIdle: a stream with writes waiting for answers that receives
+	// nothing for this long is given up (its writes answered 503).
+	streamIdle = 60 * time.Second
+	// streamRetryOld: after a leader said it does not speak the stream,
+	// batches are used for this long before asking again.
+	streamRetryOld = 30 * time.Second
+	// streamRetryFailed: after a stream could not be opened, batches are
+	// used for this long before trying again.
+	streamRetryFailed = time.Second
+	// streamMaxAnswers bounds a frame of answers the follower reads.
+	streamMaxAnswers = 64 << 20
+)
+
+// streamForwarding is off only in benchmarks and tests that compare the
+// ways of forwarding.
+var streamForwarding = true
+
+// streamKeys derives the keys of the two directions of a stream.
+func streamKeys(nodeKey []byte, nf, nl string) (toLeader, toFollower []byte) {
+	k := func(dir string) []byte {
+		m := hmac.New(sha256.New, nodeKey)
+		m.Write([]byte("floodgate forward stream v1\x00" + dir + "\x00" + nf + "\x00" + nl))
+		return m.Sum(nil)
+	}
+	return k("to-leader"), k("to-follower")
+}
+
+func newNonce() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// frameWriter writes MACed frames: a 4-byte length, the payload, and the
+// first streamMACLen bytes of HMAC(key, sequence number, payload).
+type frameWriter struct {
+	w   *bufio.Writer
+	mac hash.Hash
+	seq uint64
+	buf []byte
+}
+
+func newFrameWriter(w *bufio.Writer, key []byte) *frameWriter {
+	return &frameWriter{w: w, mac: hmac.New(sha256.New, key)}
+}
+
+func frameMAC(m hash.Hash, seq uint64, payload []byte, out []byte) []byte {
+	var s [8]byte
+	binary.BigEndian.PutUint64(s[:], seq)
+	m.Reset()
+	m.Write(s[:])
+	m.Write(payload)
+	return m.Sum(out)
+}
+
+func (f *frameWriter) write(payload []byte) error {
+	var l [4]byte
+	binary.BigEndian.PutUint32(l[:], uint32(len(payload)))
+	f.buf = frameMAC(f.mac, f.seq, payload, f.buf[:0])
+	f.seq++
+	_, _ = f.w.Write(l[:])
+	_, _ = f.w.Write(payload)
+	_, _ = f.w.Write(f.buf[:streamMACLen])
+	return f.w.Flush()
+}
+
+// frameReader reads and checks frames of at most max bytes.
+type frameReader struct {
+	r   *bufio.Reader
+	mac hash.Hash
+	seq uint64
+	max int
+	buf []byte
+}
+
+func newFrameReader(r *bufio.Reader, key []byte, max int) *frameReader {
+	return &frameReader{r: r, mac: hmac.New(sha256.New, key), max: max}
+}
+
+var errFrame = errors.New("forward stream: bad frame")
+
+// read returns the next frame's payload, a new slice.
+func (f *frameReader) read() ([]byte, error) {
+	var l [4]byte
+	if _, err := io.ReadFull(f.r, l[:]); err != nil {
+		return nil, err
+	}
+	n := int(binary.BigEndian.Uint32(l[:]))
+	if n > f.max {
+		return nil, errFrame
+	}
+	frame := make([]byte, n+streamMACLen)
+	if _, err := io.ReadFull(f.r, frame); err != nil {
+		return nil, err
+	}
+	payload, got := frame[:n:n], frame[n:]
+	f.buf = frameMAC(f.mac, f.seq, payload, f.buf[:0])
+	f.seq++
+	if !hmac.Equal(got, f.buf[:streamMACLen]) {
+		return nil, errFrame
+	}
+	return payload, nil
+}
+
+// streamSlot holds the stream of a follower to one leader address.
+type streamSlot struct {
+	mu       sync.Mutex
+	s        *fwdStream
+	oldUntil time.Time // the leader does not speak the stream until then
+	// failUntil: opening a stream failed; until then writes go in batches
+	// rather than each waiting for another attempt.
+	failUntil time.Time
+}
+
+// stream returns an open stream to the leader at base, opening one if
+// needed, or nil when writes should go in batches (the leader does not
+// speak the stream, or it could not be opened: the batch call then fails
+// or succeeds on its own).
+func (f *forwarder) stream(base string) *fwdStream {
+	f.batchMu.Lock()
+	slot := f.streams[base]
+	if slot == nil {
+		if f.streams == nil {
+			f.streams = map[string]*streamSlot{}
+		}
+		slot = &streamSlot{}
+		f.streams[base] = slot
+	}
+	f.batchMu.Unlock()
+	slot.mu.Lock()
+	defer slot.mu.Unlock()
+	if s := slot.s; s != nil && !s.isDead() {
+		return s
+	}
+	slot.s = nil
+	if now := time.Now(); now.Before(slot.oldUntil) || now.Before(slot.failUntil) {
+		return nil
+	}
+	s, old, err := openStream(base, f.key)
+	if old {
+		slot.oldUntil = time.Now().Add(streamRetryOld)
+	}
+	if err != nil {
+		slot.failUntil = time.Now().Add(streamRetryFailed)
+		return nil
+	}
+	slot.s = s
+	return s
+}
+
+// fwdStream is the follower's end of a stream.
+type fwdStream struct {
+	conn net.Conn
+	out  *frameWriter
+	in   *frameReader
+
+	mu      sync.Mutex
+	queue   []*fwdJob
+	pending map[uint64]*fwdJob
+	next    uint64
+	dead    bool
+
+	wake   chan struct{}
+	closed chan struct{}
+}
+
+// openStream dials the leader at base and opens a stream; old is true when
+// the leader answered that it does not stream.
+func openStream(base string, key []byte) (*fwdStream, bool, error) {
+	conn, bw, br, toLeader, toFollower, old, err := dialStream(base, key)
+	if err != nil {
+		return nil, old, err
+	}
+	s := &fwdStream{
+		conn:    conn,
+		out:     newFrameWriter(bw, toLeader),
+		in:      newFrameReader(br, toFollower, streamMaxAnswers),
+		pending: map[uint64]*fwdJob{},
+		wake:    make(chan struct{}, 1),
+		closed:  make(chan struct{}),
+	}
+	go s.writeLoop()
+	go s.readLoop()
+	return s, false, nil
+}
+
+// dialStream connects to the leader at base and asks it for a stream; it
+// returns the connection and the keys of the frames to and from the
+// leader.
+func dialStream(base string, key []byte) (conn net.Conn, bw *bufio.Writer, br *bufio.Reader, toLeader, toFollower []byte, old bool, err error) {
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		// Only plain HTTP between the nodes is streamed; anything else
+		// goes in batches through the HTTP client.
+		return nil, nil, nil, nil, nil, false, errors.New("forward stream: not an http:// address")
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "80")
+	}
+	conn, err = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).Dial("tcp", host)
+	if err != nil {
+		return nil, nil, nil, nil, nil, false, err
+	}
+	fail := func(old bool, err error) (net.Conn, *bufio.Writer, *bufio.Reader, []byte, []byte, bool, error) {
+		conn.Close()
+		return nil, nil, nil, nil, nil, old, err
+	}
+	nf := newNonce()
+	req, err := http.NewRequest(http.MethodPost, strings.TrimRight(base, "/")+ForwardBatchPath+"?n="+nf, nil)
+	if err != nil {
+		return fail(false, err)
+	}
+	req.Header["User-Agent"] = nil
+	req.Header["Connection"] = []string{"Upgrade"}
+	req.Header["Upgrade"] = []string{streamProto}
+	SignNodeRequest(req, key, nil, time.Now())
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	bw = bufio.NewWriterSize(conn, 32<<10)
+	if err := req.Write(bw); err != nil {
+		return fail(false, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fail(false, err)
+	}
+	br = bufio.NewReaderSize(conn, 32<<10)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		return fail(false, err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		return fail(resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusBadRequest, errors.New("forward stream: "+resp.Status))
+	}
+	nl := resp.Header.Get(streamNonceHdr)
+	if len(nl) != 32 {
+		return fail(false, errors.New("forward stream: no nonce from the leader"))
+	}
+	_ = conn.SetDeadline(time.Time{})
+	toLeader, toFollower = streamKeys(key, nf, nl)
+	return conn, bw, br, toLeader, toFollower, false, nil
+}
+
+func (s *fwdStream) isDead() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dead
+}
+
+// submit queues j; false when the stream is closed.
+func (s *fwdStream) submit(j *fwdJob) bool {
+	s.mu.Lock()
+	if s.dead {
+		s.mu.Unlock()
+		return false
+	}
+	s.queue = append(s.queue, j)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// fail closes the stream and answers every write not answered yet with
+// err.
+func (s *fwdStream) fail(err error) {
+	s.mu.Lock()
+	if s.dead {
+		s.mu.Unlock()
+		return
+	}
+	s.dead = true
+	left := s.queue
+	s.queue = nil
+	for _, j := range s.pending {
+		left = append(left, j)
+	}
+	s.pending = nil
+	s.mu.Unlock()
+	close(s.closed)
+	_ = s.conn.Close()
+	for _, j := range left {
+		j.done <- fwdAnswer{err: err}
+	}
+}
+
+// writeLoop sends what is queued, as many writes a frame as are waiting
+// (up to a batch's limits), whenever the connection is free.
+func (s *fwdStream) writeLoop() {
+	var jobs []*fwdJob
+	var buf []byte
+	for {
+		select {
+		case <-s.wake:
+		case <-s.closed:
+			return
+		}
+		for {
+			s.mu.Lock()
+			if s.dead {
+				s.mu.Unlock()
+				return
+			}
+			n, size := 0, 0
+			for n < len(s.queue) && n < batchMax && (n == 0 || size+s.queue[n].size() < batchMaxBytes) {
+				size += s.queue[n].size()
+				n++
+			}
+			jobs = append(jobs[:0], s.queue[:n]...)
+			s.queue = s.queue[:copy(s.queue, s.queue[n:])]
+			first := s.next
+			for _, j := range jobs {
+				s.pending[s.next] = j
+				s.next++
+			}
+			s.mu.Unlock()
+			if len(jobs) == 0 {
+				break
+			}
+			buf = binary.AppendUvarint(buf[:0], first)
+			buf = appendBatch(buf, jobs)
+			clear(jobs)
+			_ = s.conn.SetWriteDeadline(time.Now().Add(streamIdle))
+			if err := s.out.write(buf); err != nil {
+				s.fail(err)
+				return
+			}
+		}
+	}
+}
+
+// readLoop hands each answer to its write.
+func (s *fwdStream) readLoop() {
+	for {
+		_ = s.conn.SetReadDeadline(time.Now().Add(streamIdle))
+		p, err := s.in.read()
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		r := newBatchReader(p)
+		n := r.uvarint()
+		if r.err != nil || n == 0 {
+			s.fail(errFrame)
+			return
+		}
+		for range n {
+			id := r.uvarint()
+			var a fwdAnswer
+			st := r.uvarint()
+			a.header = r.header()
+			a.body = r.bytes()
+			if r.err != nil || st < 100 || st > 599 {
+				s.fail(errFrame)
+				return
+			}
+			a.status = int(st)
+			s.mu.Lock()
+			j := s.pending[id]
+			delete(s.pending, id)
+			s.mu.Unlock()
+			if j == nil {
+				s.fail(errFrame)
+				return
+			}
+			j.done <- a
+		}
+		if len(r.b) != 0 {
+			s.fail(errFrame)
+			return
+		}
+	}
+}
+
+// streamed passes one write through the stream s and writes its answer; ok
+// is false when the stream broke before the answer came (nothing is
+// written then).
+func (f *forwarder) streamed(w http.ResponseWriter, s *fwdStream, j *fwdJob) bool {
+	j.done = make(chan fwdAnswer, 1)
+	if !s.submit(j) {
+		return false
+	}
+	return writeAnswer(w, <-j.done)
+}
+
+// forwardStream opens a stream on the leader for a signed node call that
+// asks for one (forwardBatch checked the signature and the leadership).
+func (s *Server) forwardStream(w http.ResponseWriter, r *http.Request) {
+	nf := r.URL.Query().Get("n")
+	if len(nf) != 32 {
+		api.WriteError(w, floodgate.Errorf(floodgate.EInvalid, "A forward stream needs the node's nonce."))
+		return
+	}
+	s.serveForwardStream(w, r, nf)
+}
+
+// leaderStream is the leader's end of a stream.
+type leaderStream struct {
+	conn net.Conn
+	out  *frameWriter
+
+	mu      sync.Mutex
+	answers []streamAnswer
+	dead    bool
+	wake    chan struct{}
+	closed  chan struct{}
+}
+
+type streamAnswer struct {
+	id uint64
+	a  fwdAnswer
+}
+
+func (s *Server) serveForwardStream(w http.ResponseWriter, r *http.Request, nf string) {
+	conn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		api.WriteError(w, floodgate.Errorf(floodgate.EUnavailable, "This node cannot stream forwarded writes."))
+		return
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Time{})
+	nl := newNonce()
+	_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + streamProto + "\r\n" + streamNonceHdr + ": " + nl + "\r\n\r\n")
+	if brw.Flush() != nil {
+		return
+	}
+	toLeader, toFollower := streamKeys(s.nodeKey, nf, nl)
+	ls := &leaderStream{
+		conn:   conn,
+		out:    newFrameWriter(brw.Writer, toFollower),
+		wake:   make(chan struct{}, 1),
+		closed: make(chan struct{}),
+	}
+	go ls.writeLoop()
+	defer ls.close()
+	in := newFrameReader(brw.Reader, toLeader, api.MaxBody)
+	for {
+		p, err := in.read()
+		if err != nil {
+			return
+		}
+		r2 := newBatchReader(p)
+		first := r2.uvarint()
+		if r2.err != nil {
+			return
+		}
+		jobs, err := decodeBatch(r2.b)
+		if err != nil {
+			return
+		}
+		for i, j := range jobs {
+			id := first + uint64(i)
+			forwardWorkers.run(func() { ls.answer(id, s.runForwarded(r, j)) })
+		}
+	}
+}
+
+func (ls *leaderStream) close() {
+	ls.mu.Lock()
+	if !ls.dead {
+		ls.dead = true
+		close(ls.closed)
+	}
+	ls.mu.Unlock()
+	_ = ls.conn.Close()
+}
+
+func (ls *leaderStream) answer(id uint64, a fwdAnswer) {
+	ls.mu.Lock()
+	if ls.dead {
+		ls.mu.Unlock()
+		return
+	}
+	ls.answers = append(ls.answers, streamAnswer{id, a})
+	ls.mu.Unlock()
+	select {
+	case ls.wake <- struct{}{}:
+	default:
+	}
+}
+
+// writeLoop sends the answers done, as many a frame as are waiting.
+func (ls *leaderStream) writeLoop() {
+	var as, spare []streamAnswer
+	var buf []byte
+	for {
+		select {
+		case <-ls.wake:
+		case <-ls.closed:
+			return
+		}
+		for {
+			ls.mu.Lock()
+			as, ls.answers = ls.answers, spare[:0]
+			ls.mu.Unlock()
+			if len(as) == 0 {
+				spare = as
+				break
+			}
+			buf = binary.AppendUvarint(buf[:0], uint64(len(as)))
+			for _, a := range as {
+				buf = binary.AppendUvarint(buf, a.id)
+				buf = binary.AppendUvarint(buf, uint64(a.a.status))
+				buf = appendHeader(buf, a.a.header)
+				buf = appendBytes(buf, string(a.a.body))
+			}
+			clear(as)
+			spare = as
+			_ = ls.conn.SetWriteDeadline(time.Now().Add(streamIdle))
+			if ls.out.write(buf) != nil {
+				ls.close()
+				return
+			}
+		}
+	}
+}
