@@ -9,38 +9,89 @@ import (
 // The hot path of a rush is a hold and an order per buyer. What follows
 // keeps their cost per command low: their text is read in place, keys for
 // look-ups are built on the stack, and the strings a new hold or order
-// keeps are made in one allocation. Holds and orders live in tables
-// (table.go).
+// keeps are cut from a chunk of text (textArena). Holds and orders live in
+// tables (table.go).
 
-// keyBuf is a stack buffer for keys; longer keys spill to the heap.
+// keyBuf is a stack buffer for keys and ids; longer ones spill to the heap.
 type keyBuf [256]byte
 
 // joinKey appends a + sep + b: the Tickets key of a ticket is drop "/"
-// visitor, an order's whole key in the idempotency index is customer
-// "\x00" Idempotency-Key.
+// visitor.
 func joinKey(buf []byte, a string, sep byte, b string) []byte {
 	buf = append(buf, a...)
 	buf = append(buf, sep)
 	return append(buf, b...)
 }
 
-// newID returns prefix + base-36 n + "_" + shortID(visitor) (an id whose
-// number idNumber reads as n when numbered(n)), and in the
-// same allocation a + sep + b: a new object's id and the index key that
-// leads to it.
-func newID(prefix string, n uint64, visitor, a string, sep byte, b string) (id, key string) {
-	var kb keyBuf
-	buf := append(kb[:0], prefix...)
+// appendID appends prefix + base-36 n + "_" + shortID(visitor): an id
+// whose number idNumber reads as n when numbered(n).
+func appendID(buf []byte, prefix string, n uint64, visitor string) []byte {
+	buf = append(buf, prefix...)
 	buf = strconv.AppendUint(buf, n, 36)
 	buf = append(buf, '_')
-	buf = append(buf, shortID(visitor)...)
-	cut := len(buf)
-	buf = joinKey(buf, a, sep, b)
-	s := string(buf)
-	return s[:cut], s[cut:]
+	return append(buf, shortID(visitor)...)
 }
 
-// numbered reports whether idNumber reads n from the id newID makes of it.
+// textArena keeps the text of the holds and orders the state makes: a new
+// hold's id and visitor, a new order's id, customer and Idempotency-Key,
+// each object's in one block. The blocks are cut from chunks of
+// arenaChunk bytes without pointers, one after the other, where one
+// allocation each cost a call into the allocator per buyer's command and
+// a size class's rounding. A string the arena hands out points into its
+// chunk, which keeps the chunk alive, and its bytes are never written
+// again: the state keeps its holds and orders as long as it lives, so the
+// chunks hold no text that could have been freed. A copy of the state
+// (Clone) starts a chunk of its own, so the two never write where the
+// other's strings look.
+type textArena struct {
+	free []byte // the unused end of the current chunk
+}
+
+const arenaChunk = 16 << 10
+
+// text returns a string with the bytes of b.
+func (a *textArena) text(b []byte) string {
+	n := len(b)
+	if n == 0 {
+		return ""
+	}
+	if n > len(a.free) {
+		if n > arenaChunk/16 {
+			return string(b)
+		}
+		a.free = make([]byte, arenaChunk)
+	}
+	p := a.free[:n:n]
+	a.free = a.free[n:]
+	copy(p, b)
+	return unsafe.String(&p[0], n)
+}
+
+// holdText returns a new hold's id, made from its number n, and its copy
+// of visitor, in one block: the id ends with the visitor's first bytes,
+// which the copy starts with.
+func (a *textArena) holdText(n uint64, visitor string) (id, vis string) {
+	var kb keyBuf
+	buf := appendID(kb[:0], "h_", n, "")
+	cut := len(buf)
+	buf = append(buf, visitor...)
+	s := a.text(buf)
+	return s[:cut+len(shortID(visitor))], s[cut:]
+}
+
+// orderText returns a new order's id, made from its number n and its
+// visitor, and its copies of customer and key, in one block.
+func (a *textArena) orderText(n uint64, visitor, customer, key string) (id, cust, k string) {
+	var kb keyBuf
+	buf := appendID(kb[:0], "o_", n, visitor)
+	cut := len(buf)
+	buf = append(buf, customer...)
+	buf = append(buf, key...)
+	s := a.text(buf)
+	return s[:cut], s[cut : cut+len(customer)], s[cut+len(customer):]
+}
+
+// numbered reports whether idNumber reads n from the id appendID makes of it.
 func numbered(n uint64) bool { return n >= 1 && n <= 1<<31-1 }
 
 // room makes room for one more element in a slice that grows by one per
@@ -57,8 +108,8 @@ func room[T any](s []T) []T {
 
 // shareText makes the text fields of a buyer's command (hold, release,
 // order: the commands of a rush) substrings of buf itself, without a copy.
-// The state keeps none of them: what a new hold or order keeps, newID
-// copies in its one allocation, and refusals format their messages. So
+// The state keeps none of them: what a new hold or order keeps, the
+// state's textArena copies, and refusals format their messages. So
 // nothing of buf outlives the command's Apply, and buf must not change
 // while the command is in use (the store applies a log entry's bytes,
 // which nothing writes again). The replay of the property test and

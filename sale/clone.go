@@ -21,6 +21,7 @@ func (s *State) Clone() *State {
 	c := *s
 	c.custs = customerIndex{} // rebuilt if the copy applies an order
 	c.last = nil              // s's
+	c.text = textArena{}      // s writes on in its chunk
 	c.Drops = make(map[string]*Drop, len(s.Drops))
 	for id, d := range s.Drops {
 		c.Drops[id] = d.clone()

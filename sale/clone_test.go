@@ -2,6 +2,7 @@ package sale
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -15,7 +16,7 @@ import (
 // A new one fails TestCloneSharesNothing until Clone handles it and it is
 // listed here.
 var refFields = map[string]string{
-	"State.Drops": "copied", "State.last": "reset",
+	"State.Drops": "copied", "State.last": "reset", "textArena.free": "reset",
 	"State.Secret": "copied",
 	"State.Nodes":  "copied", "State.Status": "copied", "StatusRecord.Value": "copied",
 	"State.Events": "append-only", "feedChunkOf.ev": "append-only", "feedChunkOf.ctx": "the copy's own (shared)",
@@ -156,6 +157,47 @@ func TestCloneIsASnapshot(t *testing.T) {
 			if after, _ := s.Marshal(); !bytes.Equal(before, after) {
 				t.Fatalf("seed %d: applying to a copy changed the original", seed)
 			}
+		}
+	}
+}
+
+// TestCloneWritesItsOwnText: the text of new holds and orders is cut from
+// a chunk the state writes on (textArena). A copy that went on in the
+// same chunk would write where the other's newer holds and orders keep
+// their ids, visitors, customers and keys; each must keep its own.
+func TestCloneWritesItsOwnText(t *testing.T) {
+	s, now := rushOpen(t, "d", 100)
+	buy := func(s *State, who string, seq int64) (string, string) {
+		h := mustOK(t, s, holdCmd("d", who, seq, 1, now)).Hold
+		o := mustOK(t, s, orderCmd(h.ID, who, who+"@example.com", "key-"+who, now)).Order
+		return h.ID, o.ID
+	}
+	buy(s, "first-visitor", 0)
+	c := s.Clone()
+	type bought struct {
+		st               *State
+		who, hold, order string
+	}
+	var all []bought
+	for i := range int64(20) {
+		// The same lengths on both sides: a shared chunk would overlap exactly.
+		who := fmt.Sprintf("orig-%03d", i)
+		h, o := buy(s, who, 1+2*i)
+		all = append(all, bought{s, who, h, o})
+		who = fmt.Sprintf("copy-%03d", i)
+		h, o = buy(c, who, 2+2*i)
+		all = append(all, bought{c, who, h, o})
+	}
+	for _, b := range all {
+		h, o := b.st.Holds.Get(b.hold), b.st.Orders.Get(b.order)
+		if h == nil || o == nil || h.ID != b.hold || h.Visitor != b.who || o.ID != b.order || o.HoldID != b.hold ||
+			o.Customer != b.who+"@example.com" || o.IdemKey != "key-"+b.who || b.st.Tickets.Get("d", b.who) != h {
+			t.Fatalf("%s bought %s and %s; the state has %+v and %+v", b.who, b.hold, b.order, h, o)
+		}
+	}
+	for _, st := range []*State{s, c} {
+		if err := st.Check(); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

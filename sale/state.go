@@ -70,6 +70,7 @@ type State struct {
 
 	custs customerIndex // a record per customer: orders, units (idem.go)
 	last  *Drop         // the drop drop found last
+	text  textArena     // the text of new holds and orders (alloc.go)
 }
 
 // Drop is the replicated state of one drop.
@@ -498,11 +499,11 @@ func (s *State) hold(c *Command) Result {
 		return refuse(floodgate.ENotAdmitted, "The units left are promised to visitors admitted before you came; keep this page open: a unit that comes back is offered again.")
 	}
 	s.NextHold++
-	id, ticketKey := newID("h_", s.NextHold, c.Visitor, c.Drop, '/', c.Visitor)
+	id, visitor := s.text.holdText(s.NextHold, c.Visitor)
 	h, hi := s.Holds.addNumbered(Hold{
 		ID:        id,
 		Drop:      d.Spec.ID,
-		Visitor:   ticketKey[len(c.Drop)+1:],
+		Visitor:   visitor,
 		Position:  pos,
 		Quantity:  c.Quantity,
 		CreatedAt: c.Now,
@@ -658,14 +659,14 @@ func (s *State) order(c *Command) Result {
 		return refuse(floodgate.ELimitExceeded, "You have reached the limit of %d per customer for this drop.", d.Spec.PerCustomerLimit)
 	}
 	s.NextOrder++
-	id, ik := newID("o_", s.NextOrder, c.Visitor, c.Customer, 0, c.IdemKey)
+	id, customer, key := s.text.orderText(s.NextOrder, c.Visitor, c.Customer, c.IdemKey)
 	o, oi := s.Orders.addNumbered(Order{
 		ID:        id,
 		HoldID:    h.ID,
 		Drop:      h.Drop,
-		Customer:  ik[:len(c.Customer)],
+		Customer:  customer,
 		Quantity:  h.Quantity,
-		IdemKey:   ik[len(c.Customer)+1:],
+		IdemKey:   key,
 		CreatedAt: c.Now,
 	}, s.NextOrder, numbered(s.NextOrder), int(s.NextOrder)+chunkLen)
 	if d.NextVoucher < len(d.Spec.Vouchers) {

@@ -96,7 +96,7 @@ func (t *table[T, P]) add(v T, room int) (*T, int32) {
 }
 
 // addNumbered is add for an item whose id carries the number n (ok), as
-// idNumber reads it: newID made the id from n, so it is not read again.
+// idNumber reads it: appendID made the id from n, so it is not read again.
 func (t *table[T, P]) addNumbered(v T, n uint64, ok bool, room int) (*T, int32) {
 	p := t.next()
 	*p = v
@@ -160,7 +160,7 @@ func (t *table[T, P]) clone() table[T, P] {
 	return c
 }
 
-// idNumber reads the base-36 number of an id made by newID: prefix "_"
+// idNumber reads the base-36 number of an id made by appendID: prefix "_"
 // number "_" rest.
 func idNumber(id string) (uint64, bool) {
 	i := strings.IndexByte(id, '_')
