@@ -74,16 +74,17 @@ type endpointStats struct {
 // the lanes. The time spent waiting for a slot is recorded per lane: when
 // it grows, the generator is the bottleneck.
 //
-// Requests go through fasthttp's HostClient: keep-alive connections, one
-// per worker at most, and a Request and Response per worker reused for
-// every request it sends, so a request costs no goroutines, channels or
-// header maps (most of what net/http's client costs) and the generator's
-// CPU goes to the visitors it simulates. Only the queue's event streams
-// (SSE, a long-lived body read line by line) go through net/http.
+// Each worker keeps one keep-alive connection and speaks HTTP/1.1 on it by
+// hand, with buffers it reuses for every request (wire.go), so a request
+// costs no goroutines, channels, header maps or connection pool, and the
+// generator's CPU goes to the visitors it simulates. The monitor's and the
+// admin calls go through fasthttp's HostClient, the queue's event streams
+// (SSE, a long-lived body read line by line) through net/http.
 type client struct {
 	base     string
-	hc       *fasthttp.HostClient
-	sse      *http.Client // the queue's event streams; no timeout: a stream lasts as long as the wait
+	end      wireEnd              // where the lanes' workers connect (wire.go)
+	hc       *fasthttp.HostClient // the requests that bypass the lanes
+	sse      *http.Client         // the queue's event streams; no timeout: a stream lasts as long as the wait
 	joinLane chan *job
 	waitLane chan *job
 	buyLane  chan *job
@@ -127,6 +128,7 @@ func newClientFor(base string, inFlight, backlog int) *client {
 		// The dialer below is ours, so the default port is added here.
 		tls = u.Scheme == "https"
 		addr = fasthttp.AddMissingPort(u.Host, tls)
+		c.end = wireEnd{addr: addr, host: u.Host, prefix: u.EscapedPath(), tls: tls}
 	}
 	c.hc = &fasthttp.HostClient{
 		Addr:                      addr,
@@ -264,6 +266,9 @@ type exchange struct {
 	resp fasthttp.Response
 	uri  []byte
 	auth []byte
+	// onWire says the requests go over wire, the worker's own connection.
+	onWire bool
+	wire   wire
 }
 
 // laneKind is what the timeline counts a lane's waits as.
@@ -276,7 +281,8 @@ const (
 )
 
 func (c *client) work(lane chan *job, wait *histogram, kind laneKind) {
-	x := new(exchange)
+	x := &exchange{onWire: true}
+	defer x.wire.close()
 	for {
 		select {
 		case j := <-lane:
@@ -407,6 +413,9 @@ func (c *client) send(ctx context.Context, x *exchange, cl *call) answer {
 	if err := ctx.Err(); err != nil {
 		return answer{err: err}
 	}
+	if x.onWire {
+		return c.sendWire(ctx, x, cl)
+	}
 	req, resp := &x.req, &x.resp
 	req.Reset()
 	x.uri = append(append(x.uri[:0], c.base...), cl.path...)
@@ -458,6 +467,33 @@ func (c *client) send(ctx context.Context, x *exchange, cl *call) answer {
 	case hasDeadline && errors.Is(err, fasthttp.ErrTimeout) && !time.Now().Before(ctxDeadline):
 		// The request's deadline was the context's: the visitor gave up
 		// (the rush ended), the request did not fail.
+		return answer{err: context.DeadlineExceeded, latency: a.latency}
+	}
+	return c.account(ctx, cl, a, err, end)
+}
+
+// sendWire is send over the worker's own connection. The deadline of a
+// request is the rush's end or 29 to 30 s from now (a whole second, so
+// that the connection's deadline moves once a second, not per request).
+func (c *client) sendWire(ctx context.Context, x *exchange, cl *call) answer {
+	start := time.Now()
+	deadline := start.Add(requestTimeout).Truncate(time.Second)
+	ctxDeadline, hasDeadline := ctx.Deadline()
+	if hasDeadline && ctxDeadline.Before(deadline) {
+		deadline = ctxDeadline
+	}
+	status, retryAfter, body, err := x.wire.roundTrip(&c.end, cl, deadline)
+	end := time.Now()
+	a := answer{latency: end.Sub(start)}
+	switch {
+	case err == nil:
+		a.status, a.retryAfter = status, retryAfter
+		if isQueueAnswer(cl.ep, a.status) {
+			a.queue, a.queueErr = parseQueueStatus(body)
+		} else {
+			a.body = append([]byte(nil), body...)
+		}
+	case hasDeadline && isTimeout(err) && !end.Before(ctxDeadline):
 		return answer{err: context.DeadlineExceeded, latency: a.latency}
 	}
 	return c.account(ctx, cl, a, err, end)

@@ -14,8 +14,8 @@
 //
 // The generator shares the machine with what it measures, so it is kept
 // cheap: requests go through a fixed pool of workers in three lanes (waiting
-// room, buying, bots), each reusing its fasthttp Request and Response on
-// keep-alive connections (client.go); a visitor waiting in line is no
+// room, buying, bots), each speaking HTTP/1.1 by hand on its own keep-alive
+// connection (client.go, wire.go); a visitor waiting in line is no
 // goroutine but a state machine, advanced by the worker that received its
 // answer and parked between two requests in a timer heap (machine.go,
 // wheel.go), while bots, SSE listeners, challenged joins and admitted

@@ -69,6 +69,9 @@ func (r *run) advance(j *job) {
 		case a.status != 0 && a.status != http.StatusPreconditionRequired && !a.retryable():
 			r.joinRefused(v, a)
 			r.finish(j)
+		case a.status == 0 && j.ctx.Err() != nil:
+			// The rush ended: no retry (as join does).
+			r.expire(j)
 		default:
 			// A challenge to solve, or a join to retry.
 			r.handOff(j, func() { r.visitFrom(j.ctx, v, j, j.attempt, true) })
