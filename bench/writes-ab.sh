@@ -8,7 +8,7 @@
 # then the orders, and prints the two ratios to hello world of that minute
 # and the node's CPU per answered request (from /proc, so less moved by
 # the machine's load than requests per second).
-# Env: N (100000), CONNS (64), WRK_DURATION (5s); REPLAY_A and REPLAY_B,
+# Env: N (150000, as run.sh: 5 s at 30,000/s), CONNS (64), WRK_DURATION (5s); REPLAY_A and REPLAY_B,
 # the wrk script each binary's holds and orders are sent with
 # (bench/wrk/replay.lua), to compare two clients on one binary.
 # Raw outputs go to bench/results/<UTC time>-writes-ab/. Needs go, wrk, curl, python3.
@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 (($# == 2)) || { echo "usage: bench/writes-ab.sh A_BINARY B_BINARY" >&2; exit 2; }
-N=${N:-100000} CONNS=${CONNS:-64} WRK_DURATION=${WRK_DURATION:-5s}
+N=${N:-150000} CONNS=${CONNS:-64} WRK_DURATION=${WRK_DURATION:-5s}
 need wrk wrk; need curl curl; need python3 python3
 bench_init -writes-ab
 declare -A BIN=([A]=$1 [B]=$2) REPLAY=([A]=${REPLAY_A:-bench/wrk/replay.lua} [B]=${REPLAY_B:-bench/wrk/replay.lua})
