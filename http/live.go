@@ -199,14 +199,20 @@ func (c *dropCollector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
+// Collect sends the figures after it let go of the state: the registry
+// takes them on a channel of 1,000, and while it reads a gauge that waits
+// for the state (behind a write that waits for this reader) it takes none,
+// so a collector that sent under the lock would stop the state machine.
 func (c *dropCollector) Collect(ch chan<- prometheus.Metric) {
+	var ms []prometheus.Metric
 	c.st.Read(func(st *sale.State) {
+		ms = make([]prometheus.Metric, 0, len(st.Drops)*13)
 		for id, d := range st.Drops {
 			g := func(desc *prometheus.Desc, v int64) {
-				ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, float64(v), id)
+				ms = append(ms, prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, float64(v), id))
 			}
 			n := func(desc *prometheus.Desc, v int64) {
-				ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(v), id)
+				ms = append(ms, prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(v), id))
 			}
 			paused := int64(0)
 			if d.Paused {
@@ -226,10 +232,13 @@ func (c *dropCollector) Collect(ch chan<- prometheus.Metric) {
 			n(c.released, d.Stats.HoldsReleased)
 			n(c.orders, d.Stats.Orders)
 			for code, v := range d.Stats.Refusals {
-				ch <- prometheus.MustNewConstMetric(c.refus, prometheus.CounterValue, float64(v), id, code)
+				ms = append(ms, prometheus.MustNewConstMetric(c.refus, prometheus.CounterValue, float64(v), id, code))
 			}
 		}
 	})
+	for _, m := range ms {
+		ch <- m
+	}
 }
 
 // SetConsole mounts the operator console at /admin (it needs the server
