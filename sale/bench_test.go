@@ -9,7 +9,7 @@ import (
 
 // BenchmarkApplyBatch measures the state machine alone: decoding batches of
 // 256 encoded commands (a hold and an order per buyer, as in a rush) and
-// applying them, each batch read ahead by Prepare. One op is one command.
+// applying them. One op is one command.
 func BenchmarkApplyBatch(b *testing.B) {
 	const batchSize = 256
 	n := b.N
@@ -43,7 +43,6 @@ func BenchmarkApplyBatch(b *testing.B) {
 	cpu0 := nice.ProcessCPU()
 	refused := 0
 	for _, batch := range batches {
-		s.Prepare(batch) // what store/fsm.go is to call before SplitBatch
 		err := SplitBatch(batch, func(buf []byte) error {
 			c, err := DecodeCommand(buf)
 			if err != nil {

@@ -512,7 +512,7 @@ func run(tb testing.TB, seed uint64, steps int) (log [][]byte, results []Result,
 }
 
 // replay applies a log through batches (grouped at random, as the store's
-// group commit does, each read ahead by Prepare) on a fresh state, optionally snapshotting (Marshal →
+// group commit does) on a fresh state, optionally snapshotting (Marshal →
 // Unmarshal) after snapAt commands. Each batch's bytes are overwritten once
 // applied.
 func replay(tb testing.TB, log [][]byte, r *rand.Rand, snapAt int) (*State, []Result) {
@@ -527,7 +527,6 @@ func replay(tb testing.TB, log [][]byte, r *rand.Rand, snapAt int) (*State, []Re
 			end = snapAt
 		}
 		batch := AppendBatch(nil, log[i:end])
-		s.Prepare(batch) // as the store does: reads only
 		err := SplitBatch(batch, func(cmd []byte) error {
 			c, err := DecodeCommand(cmd)
 			if err == nil {

@@ -71,9 +71,6 @@ type State struct {
 	custs customerIndex // a record per customer: orders, units (idem.go)
 	last  *Drop         // the drop drop found last
 	text  textArena     // the text of new holds and orders (alloc.go)
-	// touched sums what Prepare loaded (prepare.go), so that its loads
-	// are kept; it means nothing.
-	touched uint32
 }
 
 // Drop is the replicated state of one drop.
