@@ -1,6 +1,7 @@
 package rush
 
 import (
+	"container/heap"
 	"context"
 	"math"
 	"sync"
@@ -17,7 +18,7 @@ import (
 type wheel struct {
 	base time.Time // dues are nanoseconds since base (monotonic)
 	mu   sync.Mutex
-	h    []*job // a min-heap by due
+	h    dueHeap
 	// next is the due the loop sleeps until (math.MaxInt64: until an
 	// entry comes); an entry due earlier wakes it through kick.
 	next    int64
@@ -107,46 +108,22 @@ func (w *wheel) run(ctx context.Context) {
 	}
 }
 
-func (w *wheel) push(j *job) {
-	w.h = append(w.h, j)
-	i := len(w.h) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if w.h[p].due <= j.due {
-			break
-		}
-		w.h[i] = w.h[p]
-		i = p
-	}
-	w.h[i] = j
+// dueHeap orders the waiting jobs by due, earliest first (container/heap).
+type dueHeap []*job
+
+func (h dueHeap) Len() int           { return len(h) }
+func (h dueHeap) Less(i, k int) bool { return h[i].due < h[k].due }
+func (h dueHeap) Swap(i, k int)      { h[i], h[k] = h[k], h[i] }
+func (h *dueHeap) Push(x any)        { *h = append(*h, x.(*job)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	n := len(old) - 1
+	j := old[n]
+	old[n] = nil
+	*h = old[:n]
+	return j
 }
 
-func (w *wheel) pop() *job {
-	h := w.h
-	top := h[0]
-	n := len(h) - 1
-	last := h[n]
-	h[n] = nil
-	h = h[:n]
-	w.h = h
-	if n == 0 {
-		return top
-	}
-	i := 0
-	for {
-		c := 2*i + 1
-		if c >= n {
-			break
-		}
-		if c+1 < n && h[c+1].due < h[c].due {
-			c++
-		}
-		if last.due <= h[c].due {
-			break
-		}
-		h[i] = h[c]
-		i = c
-	}
-	h[i] = last
-	return top
-}
+func (w *wheel) push(j *job) { heap.Push(&w.h, j) }
+
+func (w *wheel) pop() *job { return heap.Pop(&w.h).(*job) }
