@@ -77,33 +77,10 @@ func (r *run) advance(j *job) {
 			r.handOff(j, func() { r.visitFrom(j.ctx, v, j, j.attempt, true) })
 		}
 	case phWait:
-		switch {
-		case a.status == http.StatusOK:
-			if a.queueErr != nil {
-				r.cnt.unexpected.Add(1)
-				r.pollAfter(j, 0)
-				return
-			}
-			st := &j.st
-			*st = a.queue
-			if st.Position > 0 {
-				v.position = st.Position
-			}
-			if final(st.State) {
-				r.leaveLine(j, st.State)
-				return
-			}
-			r.pollAfter(j, 0)
-		case a.retryable():
-			if j.ctx.Err() != nil {
-				r.leaveLine(j, "")
-				return
-			}
-			r.pollAfter(j, retryPause(a))
-		default:
-			r.cnt.unexpected.Add(1)
-			v.outcome = outFailed
-			r.leaveLine(j, "")
+		if state, done, retryAfter := r.pollAnswer(j.ctx, v, j, a); done {
+			r.leaveLine(j, state)
+		} else {
+			r.pollAfter(j, retryAfter)
 		}
 	}
 }

@@ -537,31 +537,43 @@ func (r *run) wait(ctx context.Context, v *visitor, j *job, ticket string) strin
 			r.botProbe(ctx, v, ticket, st)
 		}
 		j.request(epStatus, "GET", r.queuePath, ticket, v.addr, v.bot, nil)
-		a := r.c.doJob(ctx, j)
-		retryAfter = 0
-		switch {
-		case a.status == http.StatusOK:
-			if a.queueErr != nil {
-				r.cnt.unexpected.Add(1)
-				continue
-			}
-			*st = a.queue
-			if st.Position > 0 {
-				v.position = st.Position
-			}
-			if final(st.State) {
-				return st.State
-			}
-		case a.retryable():
-			if ctx.Err() != nil {
-				return ""
-			}
-			retryAfter = retryPause(a)
-		default:
-			r.cnt.unexpected.Add(1)
-			v.outcome = outFailed
-			return ""
+		state, done, ra := r.pollAnswer(ctx, v, j, r.c.doJob(ctx, j))
+		if done {
+			return state
 		}
+		retryAfter = ra
+	}
+}
+
+// pollAnswer takes the answer a to a poll of v's place into j.st: done
+// says the wait is over, in state ("" when the visitor gave up or failed);
+// otherwise the next poll waits at least retryAfter. Both ways of waiting
+// (wait, and the machine's advance) read a poll's answer through it.
+func (r *run) pollAnswer(ctx context.Context, v *visitor, j *job, a *answer) (state string, done bool, retryAfter time.Duration) {
+	switch {
+	case a.status == http.StatusOK:
+		if a.queueErr != nil {
+			r.cnt.unexpected.Add(1)
+			return "", false, 0
+		}
+		st := &j.st
+		*st = a.queue
+		if st.Position > 0 {
+			v.position = st.Position
+		}
+		if final(st.State) {
+			return st.State, true, 0
+		}
+		return "", false, 0
+	case a.retryable():
+		if ctx.Err() != nil {
+			return "", true, 0
+		}
+		return "", false, retryPause(a)
+	default:
+		r.cnt.unexpected.Add(1)
+		v.outcome = outFailed
+		return "", true, 0
 	}
 }
 
