@@ -126,30 +126,7 @@ func TestFollowerForwardsThroughOneStream(t *testing.T) {
 			st := leaderStore(t)
 			leader := handlerServer(t, fhttp.Config{Store: st, Queue: queue.New(queue.Config{Store: st})})
 			srv, hs := followerServer(t, leader.URL)
-			const n = 40
-			var wg sync.WaitGroup
-			answers := make([]answer, n)
-			for i := range n {
-				wg.Go(func() {
-					id := "lamp" + strconv.Itoa(i%(n-8)) // the last 8 repeat an id
-					answers[i] = call(t, "POST", hs.URL+"/api/v1/drops", handlerToken, `{"id":"`+id+`","name":"Lamp `+strconv.Itoa(i)+`","stock":3}`)
-				})
-			}
-			wg.Wait()
-			created, conflicts := 0, 0
-			for i, a := range answers {
-				switch {
-				case a.status == http.StatusCreated && strings.Contains(a.body, `"name":"Lamp `+strconv.Itoa(i)+`"`):
-					created++
-				case a.status == http.StatusConflict && a.code == floodgate.EConflict:
-					conflicts++
-				default:
-					t.Errorf("write %d: %d %s", i, a.status, a.body)
-				}
-			}
-			if created != n-8 || conflicts != 8 {
-				t.Fatalf("%d created and %d conflicts; want %d and 8", created, conflicts, n-8)
-			}
+			concurrentDropWrites(t, hs.URL, 40, 8)
 			want := 0
 			if streams {
 				want = 1

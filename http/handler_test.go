@@ -300,16 +300,21 @@ func TestFollowerForwardsConcurrentWritesEachItsAnswer(t *testing.T) {
 	st := leaderStore(t)
 	leader := handlerServer(t, fhttp.Config{Store: st, Queue: queue.New(queue.Config{Store: st})})
 	hs := handlerServer(t, fhttp.Config{Store: follower{st}, Queue: queue.New(queue.Config{Store: follower{st}}), Cluster: knownLeader{leader.URL}})
-	const n = 60
+	concurrentDropWrites(t, hs.URL, 60, 10)
+}
+
+// concurrentDropWrites creates n drops at once through the node at base,
+// the last repeat of them with an id used before, and checks that each
+// write got its own answer: created with its own name, or a conflict.
+func concurrentDropWrites(t *testing.T, base string, n, repeat int) {
+	t.Helper()
 	var wg sync.WaitGroup
 	answers := make([]answer, n)
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			id := "lamp" + strconv.Itoa(i%(n-10)) // the last 10 repeat an id
-			answers[i] = call(t, "POST", hs.URL+"/api/v1/drops", handlerToken, `{"id":"`+id+`","name":"Lamp `+strconv.Itoa(i)+`","stock":3}`)
-		}()
+		wg.Go(func() {
+			id := "lamp" + strconv.Itoa(i%(n-repeat))
+			answers[i] = call(t, "POST", base+"/api/v1/drops", handlerToken, `{"id":"`+id+`","name":"Lamp `+strconv.Itoa(i)+`","stock":3}`)
+		})
 	}
 	wg.Wait()
 	created, conflicts := 0, 0
@@ -326,7 +331,7 @@ func TestFollowerForwardsConcurrentWritesEachItsAnswer(t *testing.T) {
 			t.Errorf("write %d: no request id", i)
 		}
 	}
-	if created != n-10 || conflicts != 10 {
-		t.Fatalf("%d created and %d conflicts; want %d and 10", created, conflicts, n-10)
+	if created != n-repeat || conflicts != repeat {
+		t.Fatalf("%d created and %d conflicts; want %d and %d", created, conflicts, n-repeat, repeat)
 	}
 }
