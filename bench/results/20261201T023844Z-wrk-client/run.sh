@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # wrk's own CPU per request (user+system, /usr/bin/time) against hello world:
-# status.lua (a fixed GET), the replay.lua of 7e77508 (replay-old.lua) and
-# bench/wrk/replay.lua, on 3,000 order-shaped lines (hello world answers
-# them all alike; lines are sent again, which costs the client nothing more).
+# status.lua (a fixed GET), the old replay.lua (as of 7e77508, unchanged
+# since 51a576a, taken from git) and bench/wrk/replay.lua, on 3,000
+# order-shaped lines (hello world answers them all alike; lines are sent
+# again, which costs the client nothing more).
 # Run from the repository root: bench/results/<this folder>/run.sh
 set -euo pipefail
 D=$(dirname "$0")
+OLD=$(mktemp --suffix=.lua)
+git show 51a576a:bench/wrk/replay.lua > "$OLD"
 go build -o /tmp/wrk-client-hello ./bench/hello
 /tmp/wrk-client-hello -addr 127.0.0.1:18932 & HP=$!
-trap 'kill $HP' EXIT
+trap 'kill $HP; rm -f "$OLD"' EXIT
 sleep 0.5
 python3 - "$D/lines.tsv" <<'PY'
 import random, sys
@@ -24,7 +27,7 @@ for round in 1 2 3; do
   for v in status old new; do
     case $v in
       status) TICKET=hello /usr/bin/time -f "%U %S" -o "$D/time-$v-$round.txt" wrk -t2 -c64 -d3s -s bench/wrk/status.lua http://127.0.0.1:18932/api/v1/drops/x/queue > "$D/wrk-$v-$round.txt" ;;
-      old) /usr/bin/time -f "%U %S" -o "$D/time-$v-$round.txt" wrk -t2 -c64 -d3s -s "$D/replay-old.lua" http://127.0.0.1:18932 -- "$D/lines.tsv" 2 > "$D/wrk-$v-$round.txt" ;;
+      old) /usr/bin/time -f "%U %S" -o "$D/time-$v-$round.txt" wrk -t2 -c64 -d3s -s "$OLD" http://127.0.0.1:18932 -- "$D/lines.tsv" 2 > "$D/wrk-$v-$round.txt" ;;
       new) /usr/bin/time -f "%U %S" -o "$D/time-$v-$round.txt" wrk -t2 -c64 -d3s -s bench/wrk/replay.lua http://127.0.0.1:18932 -- "$D/lines.tsv" 2 > "$D/wrk-$v-$round.txt" ;;
     esac
     req=$(awk '/ requests in / {print $1}' "$D/wrk-$v-$round.txt")
