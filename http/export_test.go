@@ -1,11 +1,39 @@
 package http
 
 import (
+	"bufio"
 	"encoding/binary"
+	"errors"
 	"net"
 	"net/http"
 	"net/netip"
+	"time"
 )
+
+// SetStreamIdle sets how long a forward stream may stay silent (see
+// streamIdle); it returns a function that restores it.
+func SetStreamIdle(d time.Duration) (restore func()) {
+	old := streamIdleSet.Swap(int64(d))
+	return func() { streamIdleSet.Store(old) }
+}
+
+// ForwardStream is the forward stream s has open as a follower to the
+// leader at base, or nil: for tests that check a stream is still the same.
+func ForwardStream(s *Server, base string) any {
+	f := s.forward
+	f.batchMu.Lock()
+	slot := f.streams[base]
+	f.batchMu.Unlock()
+	if slot == nil {
+		return nil
+	}
+	slot.mu.Lock()
+	defer slot.mu.Unlock()
+	if slot.s == nil || slot.s.isDead() {
+		return nil
+	}
+	return slot.s
+}
 
 // SetBatchForwarding turns the batching of forwarded writes on or off, for
 // benchmarks that compare the two; it returns a function that restores it.
@@ -50,11 +78,11 @@ type TestStream struct {
 
 // DialForwardStream opens a stream to the leader at base with the node key.
 func DialForwardStream(base string, key []byte) (*TestStream, error) {
-	conn, bw, br, toLeader, toFollower, _, err := dialStream(base, key)
+	d, _, err := dialStream(base, key)
 	if err != nil {
 		return nil, err
 	}
-	return &TestStream{Conn: conn, Key: toLeader, out: newFrameWriter(bw, toLeader), in: newFrameReader(br, toFollower, 1<<20)}, nil
+	return &TestStream{Conn: d.conn, Key: d.toLeader, out: newFrameWriter(d.bw, d.toLeader), in: newFrameReader(d.br, d.toFollower, 1<<20)}, nil
 }
 
 // ForwardFrame encodes writes as the frame payload of a stream, the first
@@ -105,4 +133,66 @@ func (t *TestStream) Answers() (map[uint64]ForwardAnswer, error) {
 type ForwardAnswer struct {
 	Status int
 	Body   string
+}
+
+// TestLeader is the leader's end of a forward stream, answered by hand.
+type TestLeader struct {
+	in  *frameReader
+	out *frameWriter
+}
+
+// AcceptForwardStream reads a follower's request for a stream from conn
+// and upgrades it as a leader with the node key would; pings says whether
+// the leader says it takes pings (a leader of an older version does not).
+func AcceptForwardStream(conn net.Conn, key []byte, pings bool) (*TestLeader, error) {
+	br := bufio.NewReader(conn)
+	req, err := http.ReadRequest(br)
+	if err != nil {
+		return nil, err
+	}
+	nf, nl := req.URL.Query().Get("n"), newNonce()
+	answer := "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + streamProto + "\r\n" + streamNonceHdr + ": " + nl + "\r\n"
+	if pings {
+		answer += streamPingHdr + ": 1\r\n"
+	}
+	if _, err := conn.Write([]byte(answer + "\r\n")); err != nil {
+		return nil, err
+	}
+	toLeader, toFollower := streamKeys(key, nf, nl)
+	return &TestLeader{in: newFrameReader(br, toLeader, 1<<20), out: newFrameWriter(bufio.NewWriter(conn), toFollower)}, nil
+}
+
+// Writes reads the next frame: its writes by id, none for a ping.
+func (t *TestLeader) Writes() (map[uint64]ForwardWrite, error) {
+	p, err := t.in.read()
+	if err != nil || len(p) == 0 {
+		return nil, err
+	}
+	r := newBatchReader(p)
+	first := r.uvarint()
+	if r.err != nil {
+		return nil, r.err
+	}
+	jobs, err := decodeBatch(r.b)
+	if err != nil {
+		return nil, err
+	}
+	out := map[uint64]ForwardWrite{}
+	for i, j := range jobs {
+		out[first+uint64(i)] = ForwardWrite{Method: j.method, URI: j.uri, IP: j.marker.ip.String(), Admin: j.marker.admin, Header: j.header, Body: j.body}
+	}
+	return out, nil
+}
+
+// Answer sends the answer a to the write id, in a frame of its own.
+func (t *TestLeader) Answer(id uint64, a ForwardAnswer) error {
+	if a.Status == 0 {
+		return errors.New("an answer needs a status")
+	}
+	b := binary.AppendUvarint(nil, 1)
+	b = binary.AppendUvarint(b, id)
+	b = binary.AppendUvarint(b, uint64(a.Status))
+	b = appendHeader(b, http.Header{"Content-Type": {"text/plain"}})
+	b = appendBytes(b, a.Body)
+	return t.out.write(b)
 }

@@ -126,7 +126,7 @@ func (f *forwarder) forward(w http.ResponseWriter, r *http.Request, info *reques
 		j := &fwdJob{method: r.Method, uri: r.URL.RequestURI(), header: hdr, body: body, marker: m}
 		if streamForwarding {
 			if s := f.stream(base); s != nil {
-				if !f.streamed(w, s, j) {
+				if !f.streamed(w, r, s, j) {
 					writeUnavailable(w)
 				}
 				return true

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/floodgate/floodgate"
@@ -43,6 +44,17 @@ import (
 // older version) answers 400 or 404, and the follower sends batches to it
 // instead (forwardbatch.go).
 //
+// A stream with writes waiting for answers that receives nothing for
+// streamIdle is given up; a stream with none waiting stays open. The
+// leader gives up a stream that sends it nothing for streamIdle: a follower
+// whose leader takes pings (streamPingHdr in its answer to the upgrade)
+// sends an empty frame whenever it has sent nothing for a quarter of that,
+// so a healthy idle stream lives on, and the stream of a follower that
+// vanished (a partition) is closed.
+//
+// A write whose client goes away is answered no longer; the leader may
+// still apply it, as with a batch.
+//
 // A write whose stream breaks before its answer came is answered 503, as a
 // batch call that fails is: it may or may not have been committed, and the
 // client retries with the same Idempotency-Key (and reaches the new leader
@@ -55,9 +67,12 @@ const (
 	streamProto    = "floodgate-forward/1"
 	streamNonceHdr = "X-Floodgate-Stream-Nonce"
 	streamMACLen   = 16
-	// streamIdle: a stream with writes waiting for answers that receives
-	// nothing for this long is given up (its writes answered 503).
-	streamIdle = 60 * time.Second
+	// streamPingHdr, in the leader's answer to the upgrade, says it takes
+	// pings (empty frames); a leader of an older version closes the stream
+	// on one.
+	streamPingHdr = "X-Floodgate-Stream-Pings"
+	// streamIdleDefault: see streamIdle.
+	streamIdleDefault = 60 * time.Second
 	// streamRetryOld: after a leader said it does not speak the stream,
 	// batches are used for this long before asking again.
 	streamRetryOld = 30 * time.Second
@@ -67,6 +82,21 @@ const (
 	// streamMaxAnswers bounds a frame of answers the follower reads.
 	streamMaxAnswers = 64 << 20
 )
+
+// streamIdleSet, when above zero, is streamIdle instead of
+// streamIdleDefault (tests shorten it).
+var streamIdleSet atomic.Int64
+
+// streamIdle is how long a stream with writes waiting for answers may
+// receive nothing before the follower gives it up (its writes answered
+// 503), and how long any stream may send the leader nothing before the
+// leader gives it up. A follower pings after a quarter of it.
+func streamIdle() time.Duration {
+	if d := time.Duration(streamIdleSet.Load()); d > 0 {
+		return d
+	}
+	return streamIdleDefault
+}
 
 // streamForwarding is off only in benchmarks and tests that compare the
 // ways of forwarding.
@@ -207,9 +237,11 @@ func (f *forwarder) stream(base string) *fwdStream {
 
 // fwdStream is the follower's end of a stream.
 type fwdStream struct {
-	conn net.Conn
-	out  *frameWriter
-	in   *frameReader
+	conn  net.Conn
+	out   *frameWriter
+	in    *frameReader
+	idle  time.Duration
+	pings bool // the leader takes pings
 
 	mu      sync.Mutex
 	queue   []*fwdJob
@@ -224,14 +256,16 @@ type fwdStream struct {
 // openStream dials the leader at base and opens a stream; old is true when
 // the leader answered that it does not stream.
 func openStream(base string, key []byte) (*fwdStream, bool, error) {
-	conn, bw, br, toLeader, toFollower, old, err := dialStream(base, key)
+	d, old, err := dialStream(base, key)
 	if err != nil {
 		return nil, old, err
 	}
 	s := &fwdStream{
-		conn:    conn,
-		out:     newFrameWriter(bw, toLeader),
-		in:      newFrameReader(br, toFollower, streamMaxAnswers),
+		conn:    d.conn,
+		out:     newFrameWriter(d.bw, d.toLeader),
+		in:      newFrameReader(d.br, d.toFollower, streamMaxAnswers),
+		idle:    streamIdle(),
+		pings:   d.pings,
 		pending: map[uint64]*fwdJob{},
 		wake:    make(chan struct{}, 1),
 		closed:  make(chan struct{}),
@@ -241,27 +275,36 @@ func openStream(base string, key []byte) (*fwdStream, bool, error) {
 	return s, false, nil
 }
 
-// dialStream connects to the leader at base and asks it for a stream; it
-// returns the connection and the keys of the frames to and from the
-// leader.
-func dialStream(base string, key []byte) (conn net.Conn, bw *bufio.Writer, br *bufio.Reader, toLeader, toFollower []byte, old bool, err error) {
+// dialedStream is a stream's connection, opened, and the keys of its
+// frames to and from the leader.
+type dialedStream struct {
+	conn                 net.Conn
+	bw                   *bufio.Writer
+	br                   *bufio.Reader
+	toLeader, toFollower []byte
+	pings                bool // the leader takes pings
+}
+
+// dialStream connects to the leader at base and asks it for a stream; old
+// is true when the leader answered that it does not stream.
+func dialStream(base string, key []byte) (d dialedStream, old bool, err error) {
 	u, err := url.Parse(base)
 	if err != nil || u.Scheme != "http" || u.Host == "" {
 		// Only plain HTTP between the nodes is streamed; anything else
 		// goes in batches through the HTTP client.
-		return nil, nil, nil, nil, nil, false, errors.New("forward stream: not an http:// address")
+		return d, false, errors.New("forward stream: not an http:// address")
 	}
 	host := u.Host
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), "80")
 	}
-	conn, err = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).Dial("tcp", host)
+	conn, err := (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).Dial("tcp", host)
 	if err != nil {
-		return nil, nil, nil, nil, nil, false, err
+		return d, false, err
 	}
-	fail := func(old bool, err error) (net.Conn, *bufio.Writer, *bufio.Reader, []byte, []byte, bool, error) {
+	fail := func(old bool, err error) (dialedStream, bool, error) {
 		conn.Close()
-		return nil, nil, nil, nil, nil, old, err
+		return dialedStream{}, old, err
 	}
 	nf := newNonce()
 	req, err := http.NewRequest(http.MethodPost, strings.TrimRight(base, "/")+ForwardBatchPath+"?n="+nf, nil)
@@ -273,14 +316,14 @@ func dialStream(base string, key []byte) (conn net.Conn, bw *bufio.Writer, br *b
 	req.Header["Upgrade"] = []string{streamProto}
 	SignNodeRequest(req, key, nil, time.Now())
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	bw = bufio.NewWriterSize(conn, 32<<10)
+	bw := bufio.NewWriterSize(conn, 32<<10)
 	if err := req.Write(bw); err != nil {
 		return fail(false, err)
 	}
 	if err := bw.Flush(); err != nil {
 		return fail(false, err)
 	}
-	br = bufio.NewReaderSize(conn, 32<<10)
+	br := bufio.NewReaderSize(conn, 32<<10)
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
 		return fail(false, err)
@@ -295,8 +338,8 @@ func dialStream(base string, key []byte) (conn net.Conn, bw *bufio.Writer, br *b
 		return fail(false, errors.New("forward stream: no nonce from the leader"))
 	}
 	_ = conn.SetDeadline(time.Time{})
-	toLeader, toFollower = streamKeys(key, nf, nl)
-	return conn, bw, br, toLeader, toFollower, false, nil
+	toLeader, toFollower := streamKeys(key, nf, nl)
+	return dialedStream{conn: conn, bw: bw, br: br, toLeader: toLeader, toFollower: toFollower, pings: resp.Header.Get(streamPingHdr) == "1"}, false, nil
 }
 
 func (s *fwdStream) isDead() bool {
@@ -345,13 +388,31 @@ func (s *fwdStream) fail(err error) {
 }
 
 // writeLoop sends what is queued, as many writes a frame as are waiting
-// (up to a batch's limits), whenever the connection is free.
+// (up to a batch's limits), whenever the connection is free; and a ping
+// when it sent nothing for a quarter of s.idle, if the leader takes them.
 func (s *fwdStream) writeLoop() {
 	var jobs []*fwdJob
 	var buf []byte
+	var tick <-chan time.Time
+	if s.pings {
+		t := time.NewTicker(s.idle / 4)
+		defer t.Stop()
+		tick = t.C
+	}
+	sent := false // since the last tick
 	for {
 		select {
 		case <-s.wake:
+		case <-tick:
+			if !sent {
+				_ = s.conn.SetWriteDeadline(time.Now().Add(s.idle))
+				if err := s.out.write(nil); err != nil {
+					s.fail(err)
+					return
+				}
+			}
+			sent = false
+			continue
 		case <-s.closed:
 			return
 		}
@@ -368,6 +429,10 @@ func (s *fwdStream) writeLoop() {
 			}
 			jobs = append(jobs[:0], s.queue[:n]...)
 			s.queue = s.queue[:copy(s.queue, s.queue[n:])]
+			if n > 0 && len(s.pending) == 0 {
+				// Writes wait now: the leader must answer in time.
+				_ = s.conn.SetReadDeadline(time.Now().Add(s.idle))
+			}
 			first := s.next
 			for _, j := range jobs {
 				s.pending[s.next] = j
@@ -380,19 +445,21 @@ func (s *fwdStream) writeLoop() {
 			buf = binary.AppendUvarint(buf[:0], first)
 			buf = appendBatch(buf, jobs)
 			clear(jobs)
-			_ = s.conn.SetWriteDeadline(time.Now().Add(streamIdle))
+			_ = s.conn.SetWriteDeadline(time.Now().Add(s.idle))
 			if err := s.out.write(buf); err != nil {
 				s.fail(err)
 				return
 			}
+			sent = true
 		}
 	}
 }
 
-// readLoop hands each answer to its write.
+// readLoop hands each answer to its write. The connection has a read
+// deadline only while writes wait for answers (set by writeLoop when the
+// first is sent, moved on by each frame that comes).
 func (s *fwdStream) readLoop() {
 	for {
-		_ = s.conn.SetReadDeadline(time.Now().Add(streamIdle))
 		p, err := s.in.read()
 		if err != nil {
 			s.fail(err)
@@ -429,18 +496,33 @@ func (s *fwdStream) readLoop() {
 			s.fail(errFrame)
 			return
 		}
+		s.mu.Lock()
+		if !s.dead {
+			if len(s.pending) == 0 {
+				_ = s.conn.SetReadDeadline(time.Time{})
+			} else {
+				_ = s.conn.SetReadDeadline(time.Now().Add(s.idle))
+			}
+		}
+		s.mu.Unlock()
 	}
 }
 
-// streamed passes one write through the stream s and writes its answer; ok
-// is false when the stream broke before the answer came (nothing is
-// written then).
-func (f *forwarder) streamed(w http.ResponseWriter, s *fwdStream, j *fwdJob) bool {
+// streamed passes one write of r through the stream s and writes its
+// answer; ok is false when the stream broke before the answer came, or r's
+// client went away (nothing is written then). A write given up that way
+// may still be applied; its answer, when it comes, goes nowhere.
+func (f *forwarder) streamed(w http.ResponseWriter, r *http.Request, s *fwdStream, j *fwdJob) bool {
 	j.done = make(chan fwdAnswer, 1)
 	if !s.submit(j) {
 		return false
 	}
-	return writeAnswer(w, <-j.done)
+	select {
+	case a := <-j.done:
+		return writeAnswer(w, a)
+	case <-r.Context().Done():
+		return false
+	}
 }
 
 // forwardStream opens a stream on the leader for a signed node call that
@@ -458,6 +540,7 @@ func (s *Server) forwardStream(w http.ResponseWriter, r *http.Request) {
 type leaderStream struct {
 	conn net.Conn
 	out  *frameWriter
+	idle time.Duration
 
 	mu      sync.Mutex
 	answers []streamAnswer
@@ -480,7 +563,7 @@ func (s *Server) serveForwardStream(w http.ResponseWriter, r *http.Request, nf s
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Time{})
 	nl := newNonce()
-	_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + streamProto + "\r\n" + streamNonceHdr + ": " + nl + "\r\n\r\n")
+	_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + streamProto + "\r\n" + streamNonceHdr + ": " + nl + "\r\n" + streamPingHdr + ": 1\r\n\r\n")
 	if brw.Flush() != nil {
 		return
 	}
@@ -488,6 +571,7 @@ func (s *Server) serveForwardStream(w http.ResponseWriter, r *http.Request, nf s
 	ls := &leaderStream{
 		conn:   conn,
 		out:    newFrameWriter(brw.Writer, toFollower),
+		idle:   streamIdle(),
 		wake:   make(chan struct{}, 1),
 		closed: make(chan struct{}),
 	}
@@ -495,9 +579,15 @@ func (s *Server) serveForwardStream(w http.ResponseWriter, r *http.Request, nf s
 	defer ls.close()
 	in := newFrameReader(brw.Reader, toLeader, api.MaxBody)
 	for {
+		// A follower sends a frame (a ping if nothing else) well within
+		// ls.idle; one that sends none is gone.
+		_ = conn.SetReadDeadline(time.Now().Add(ls.idle))
 		p, err := in.read()
 		if err != nil {
 			return
+		}
+		if len(p) == 0 {
+			continue // a ping
 		}
 		r2 := newBatchReader(p)
 		first := r2.uvarint()
@@ -566,7 +656,7 @@ func (ls *leaderStream) writeLoop() {
 			}
 			clear(as)
 			spare = as
-			_ = ls.conn.SetWriteDeadline(time.Now().Add(streamIdle))
+			_ = ls.conn.SetWriteDeadline(time.Now().Add(ls.idle))
 			if ls.out.write(buf) != nil {
 				ls.close()
 				return

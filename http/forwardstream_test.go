@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -184,5 +186,207 @@ func TestFollowerAnswers503WhenItsStreamBreaks(t *testing.T) {
 	defer mu.Unlock()
 	if opened != 2 {
 		t.Fatalf("%d streams opened for two writes; want a new one after the first broke", opened)
+	}
+}
+
+// handLeader listens as a leader whose streams are answered by serve; it
+// counts the streams opened to it.
+type handLeader struct {
+	url    string
+	mu     sync.Mutex
+	opened int
+}
+
+func newHandLeader(t *testing.T, pings bool, serve func(l *fhttp.TestLeader)) *handLeader {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &handLeader{url: "http://" + ln.Addr().String()}
+	var conns sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); conns.Wait() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			t.Cleanup(func() { c.Close() })
+			go func() {
+				defer conns.Done()
+				defer c.Close()
+				l, err := fhttp.AcceptForwardStream(c, fhttp.NodeKey(handlerToken), pings)
+				if err != nil {
+					return
+				}
+				h.mu.Lock()
+				h.opened++
+				h.mu.Unlock()
+				serve(l)
+			}()
+		}
+	}()
+	return h
+}
+
+func (h *handLeader) streams() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.opened
+}
+
+// A stream with no write waiting stays open however long it is idle, also
+// to a leader that takes no pings (an older version): the next write goes
+// through the same stream.
+func TestFollowerKeepsAnIdleStreamOpen(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	defer fhttp.SetStreamIdle(idle)()
+	var pinged atomic.Bool
+	leader := newHandLeader(t, false, func(l *fhttp.TestLeader) {
+		for {
+			ws, err := l.Writes()
+			if err != nil {
+				return
+			}
+			if ws == nil {
+				pinged.Store(true)
+			}
+			for id, w := range ws {
+				if err := l.Answer(id, fhttp.ForwardAnswer{Status: http.StatusCreated, Body: string(w.Body)}); err != nil {
+					return
+				}
+			}
+		}
+	})
+	_, hs := followerServer(t, leader.url)
+	for i := range 2 {
+		if i == 1 {
+			time.Sleep(5 * idle) // the stream idle, several times over
+		}
+		body := `{"id":"lamp` + strconv.Itoa(i) + `","name":"Lamp","stock":3}`
+		if a := call(t, "POST", hs.URL+"/api/v1/drops", handlerToken, body); a.status != http.StatusCreated || a.body != body {
+			t.Fatalf("write %d: %d %s; want the leader's 201 and the body sent", i, a.status, a.body)
+		}
+	}
+	if n := leader.streams(); n != 1 {
+		t.Fatalf("%d streams opened for two writes with an idle time between; want one, kept open", n)
+	}
+	if pinged.Load() {
+		t.Fatalf("the follower pinged a leader that does not take pings")
+	}
+}
+
+// A write whose client goes away is answered no longer: the follower's
+// handler returns while the leader still has the write. The leader's late
+// answer to it goes nowhere, and the next write on the stream gets its own.
+func TestFollowerGivesUpAWriteWhoseClientLeft(t *testing.T) {
+	got := make(chan uint64, 2)
+	release := make(chan struct{})
+	leader := newHandLeader(t, true, func(l *fhttp.TestLeader) {
+		var first uint64
+		for n := 0; n < 2; {
+			ws, err := l.Writes()
+			if err != nil {
+				return
+			}
+			for id, w := range ws {
+				if n == 0 {
+					first = id
+				}
+				n++
+				got <- id
+				if string(w.Body) == "second" {
+					<-release
+					// The first write's answer comes late, then the second's.
+					_ = l.Answer(first, fhttp.ForwardAnswer{Status: http.StatusCreated, Body: "first"})
+					_ = l.Answer(id, fhttp.ForwardAnswer{Status: http.StatusCreated, Body: "second"})
+				}
+			}
+		}
+		_, _ = l.Writes() // until the follower goes
+	})
+	srv, _ := followerServer(t, leader.url)
+	returned := make(chan struct{}, 1)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv.ServeHTTP(w, r)
+		if r.URL.Path == "/api/v1/drops" && r.Header.Get("X-Test") == "first" {
+			returned <- struct{}{}
+		}
+	}))
+	defer hs.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "POST", hs.URL+"/api/v1/drops", strings.NewReader("first"))
+	req.Header.Set("Authorization", "Bearer "+handlerToken)
+	req.Header.Set("X-Test", "first")
+	failed := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		failed <- err
+	}()
+	<-got // the leader has the first write
+	cancel()
+	if err := <-failed; err == nil {
+		t.Fatal("the first write was answered before its client went away")
+	}
+	select {
+	case <-returned:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the follower still waits for the answer of a write whose client went away")
+	}
+
+	second := make(chan answer, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", hs.URL+"/api/v1/drops", strings.NewReader("second"))
+		req.Header.Set("Authorization", "Bearer "+handlerToken)
+		second <- send(t, req)
+	}()
+	<-got
+	close(release)
+	if a := <-second; a.status != http.StatusCreated || a.body != "second" {
+		t.Fatalf("the write after one given up: %d %q; want its own answer, 201 \"second\"", a.status, a.body)
+	}
+	if n := leader.streams(); n != 1 {
+		t.Fatalf("%d streams opened; want the first kept", n)
+	}
+}
+
+// The leader closes a stream that sends it nothing for its idle time (a
+// follower gone without closing it, as in a partition); a stream whose
+// follower pings lives on.
+func TestLeaderClosesASilentStream(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	defer fhttp.SetStreamIdle(idle)()
+	st := leaderStore(t)
+	leader := handlerServer(t, fhttp.Config{Store: st, Queue: queue.New(queue.Config{Store: st})})
+
+	silent, err := fhttp.DialForwardStream(leader.URL, fhttp.NodeKey(handlerToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Conn.Close()
+	_ = silent.Conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if as, err := silent.Answers(); !errors.Is(err, io.EOF) && !strings.Contains(errString(err), "reset") {
+		t.Fatalf("a silent stream: answers %v, err %v; want it closed by the leader", as, err)
+	}
+
+	srv, hs := followerServer(t, leader.URL)
+	var before any
+	for i := range 2 {
+		if i == 1 {
+			before = fhttp.ForwardStream(srv, leader.URL)
+			time.Sleep(5 * idle) // the stream idle, several times over
+		}
+		if a := call(t, "POST", hs.URL+"/api/v1/drops", handlerToken, `{"id":"lamp`+strconv.Itoa(i)+`","name":"Lamp","stock":3}`); a.status != http.StatusCreated {
+			t.Fatalf("write %d: %d %s", i, a.status, a.body)
+		}
+	}
+	if now := fhttp.ForwardStream(srv, leader.URL); before == nil || now != before {
+		t.Fatalf("the stream after an idle time: %p, before %p; want the same one, kept open by pings", now, before)
 	}
 }
