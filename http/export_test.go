@@ -196,3 +196,12 @@ func (t *TestLeader) Answer(id uint64, a ForwardAnswer) error {
 	b = appendBytes(b, a.Body)
 	return t.out.write(b)
 }
+
+// RunForwarded runs w on s as a write forwarded in a stream would run,
+// and returns its status.
+func RunForwarded(s *Server, w ForwardWrite) int {
+	j := &fwdJob{method: w.Method, uri: w.URI, header: w.Header.Clone(), body: w.Body, marker: forwardMarker{ip: netip.MustParseAddr(w.IP), admin: w.Admin}}
+	r, _ := http.NewRequest("POST", ForwardBatchPath, nil)
+	r.RemoteAddr = "127.0.0.1:1"
+	return s.runForwarded(r, j).status
+}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/identity"
 	"github.com/floodgate/floodgate/queue"
+	"github.com/floodgate/floodgate/sale"
 )
 
 func createDropWrite(id, name string) fhttp.ForwardWrite {
@@ -388,5 +390,62 @@ func TestLeaderClosesASilentStream(t *testing.T) {
 	}
 	if now := fhttp.ForwardStream(srv, leader.URL); before == nil || now != before {
 		t.Fatalf("the stream after an idle time: %p, before %p; want the same one, kept open by pings", now, before)
+	}
+}
+
+// A write sent through a follower gets the answer the leader gives the
+// same write sent to it: status, body and headers (but Date), over the
+// stream and in batches.
+func TestForwardedAnswersAreTheLeaders(t *testing.T) {
+	const ticket = "not-a-ticket"
+	for _, streams := range []bool{true, false} {
+		t.Run("streams="+strconv.FormatBool(streams), func(t *testing.T) {
+			defer fhttp.SetStreamForwarding(streams)()
+			st := leaderStore(t)
+			// The keys, so that tickets are checked.
+			if _, err := st.Apply(context.Background(), &sale.Command{Kind: sale.KindInitSecret, Now: time.Now().UnixMilli(), Secret: []byte("forward-answers-secret-32-bytes!")}); err != nil {
+				t.Fatal(err)
+			}
+			leader := handlerServer(t, fhttp.Config{Store: st, Queue: queue.New(queue.Config{Store: st})})
+			_, hs := followerServer(t, leader.URL)
+			if a := call(t, "POST", leader.URL+"/api/v1/drops", handlerToken, `{"id":"lamp","name":"Lamp","stock":3}`); a.status != http.StatusCreated {
+				t.Fatalf("create a drop: %d %s", a.status, a.body)
+			}
+			// Writes that change nothing, so that the second gets the answer
+			// the first got.
+			for i, w := range []struct {
+				method, path, token, key, body string
+			}{
+				{"POST", "/api/v1/drops", handlerToken, "", `{"id":"lamp","name":"Another lamp","stock":5}`},
+				{"POST", "/api/v1/drops", handlerToken, "", `{"id":`},
+				{"POST", "/api/v1/drops", handlerToken, "", `{"id":"desk","name":"Desk","stock":-1}`},
+				{"PATCH", "/api/v1/drops/nope", handlerToken, "", `{"stock":5}`},
+				{"POST", "/api/v1/drops/lamp/holds", ticket, "", `{}`},
+				{"POST", "/api/v1/holds/h1/order", ticket, "", `{"session":"s"}`},
+				{"POST", "/api/v1/holds/h1/order", ticket, "k1", `{"session":"s"}`},
+				{"DELETE", "/api/v1/holds/h1", ticket, "", ""},
+				{"POST", "/api/v1/orders/o1/paid", handlerToken, "", `{}`},
+			} {
+				var as [2]answer
+				for k, base := range []string{leader.URL, hs.URL} {
+					req, err := http.NewRequest(w.method, base+w.path, strings.NewReader(w.body))
+					if err != nil {
+						t.Fatal(err)
+					}
+					req.Header.Set("Authorization", "Bearer "+w.token)
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("X-Request-Id", "same-"+strconv.Itoa(i))
+					if w.key != "" {
+						req.Header.Set("Idempotency-Key", w.key)
+					}
+					as[k] = send(t, req)
+					as[k].header.Del("Date")
+				}
+				l, f := as[0], as[1]
+				if f.status != l.status || f.body != l.body || !reflect.DeepEqual(f.header, l.header) {
+					t.Errorf("%s %s %s:\nleader   %d %v %s\nfollower %d %v %s", w.method, w.path, w.body, l.status, l.header, l.body, f.status, f.header, f.body)
+				}
+			}
+		})
 	}
 }
