@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/raft"
 	raftwal "github.com/hashicorp/raft-wal"
 	"github.com/hashicorp/raft-wal/metadb"
+	"github.com/hashicorp/raft-wal/segment"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
@@ -176,7 +177,8 @@ func openWAL(walDir string, log *slog.Logger) (*raftwal.WAL, *metadb.BoltMetaDB,
 	// that DB holds a file lock: reopening the dir in the same process
 	// would wait forever. Own the metadata DB so Close can release it.
 	meta := &metadb.BoltMetaDB{}
-	wal, err := raftwal.Open(walDir, raftwal.WithMetaStore(meta))
+	wal, err := raftwal.Open(walDir, raftwal.WithMetaStore(meta),
+		raftwal.WithSegmentFiler(segment.NewFiler(walDir, newZeroAheadFS())))
 	if err != nil {
 		_ = meta.Close()
 		return nil, nil, err
