@@ -113,11 +113,8 @@ func (a *ActiveHolds) writeJSON(buf *bytes.Buffer, _ *json.Encoder) error {
 	slices.SortFunc(ids, strings.Compare)
 	buf.WriteByte('{')
 	for k, id := range ids {
-		if k > 0 {
-			buf.WriteByte(',')
-		}
-		writeString(buf, id)
-		buf.WriteString(":true")
+		writeKey(buf, k, id)
+		buf.WriteString("true")
 	}
 	buf.WriteByte('}')
 	return nil

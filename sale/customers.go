@@ -122,11 +122,7 @@ func (cc *CustomerCounts) writeJSON(buf *bytes.Buffer, enc *json.Encoder) error 
 	slices.SortFunc(order, func(a, b int) int { return strings.Compare(cc.all[a].name, cc.all[b].name) })
 	buf.WriteByte('{')
 	for k, i := range order {
-		if k > 0 {
-			buf.WriteByte(',')
-		}
-		writeString(buf, cc.all[i].name)
-		buf.WriteByte(':')
+		writeKey(buf, k, cc.all[i].name)
 		buf.Write(strconv.AppendInt(buf.AvailableBuffer(), cc.all[i].n, 10))
 	}
 	buf.WriteByte('}')

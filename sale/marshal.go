@@ -93,12 +93,8 @@ func writeFields(buf *bytes.Buffer, enc *json.Encoder, v reflect.Value, fields [
 		if f.omitEmpty && emptyJSON(fv) {
 			continue
 		}
-		if n > 0 {
-			buf.WriteByte(',')
-		}
+		writeKey(buf, n, f.name)
 		n++
-		writeString(buf, f.name)
-		buf.WriteByte(':')
 		var err error
 		switch w := fv.Addr().Interface().(type) {
 		case jsonWriter:
@@ -126,11 +122,7 @@ func writeDrops(buf *bytes.Buffer, enc *json.Encoder, drops map[string]*Drop) er
 	ids := slices.Sorted(maps.Keys(drops))
 	buf.WriteByte('{')
 	for k, id := range ids {
-		if k > 0 {
-			buf.WriteByte(',')
-		}
-		writeString(buf, id)
-		buf.WriteByte(':')
+		writeKey(buf, k, id)
 		d := drops[id]
 		if d == nil {
 			buf.WriteString("null")
@@ -171,4 +163,15 @@ func emptyJSON(v reflect.Value) bool {
 // writeString writes s as encoding/json does.
 func writeString(buf *bytes.Buffer, s string) {
 	buf.Write(handjson.AppendString(buf.AvailableBuffer(), s))
+}
+
+// writeKey starts member k (from 0) of a JSON object: the comma before
+// every member but the first, the quoted key and the colon. Every object
+// of the snapshot is written with it.
+func writeKey(buf *bytes.Buffer, k int, key string) {
+	if k > 0 {
+		buf.WriteByte(',')
+	}
+	writeString(buf, key)
+	buf.WriteByte(':')
 }

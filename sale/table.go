@@ -199,12 +199,8 @@ func (t *table[T, P]) writeJSON(buf *bytes.Buffer, enc *json.Encoder) error {
 	})
 	buf.WriteByte('{')
 	for k, i := range order {
-		if k > 0 {
-			buf.WriteByte(',')
-		}
 		p := t.at(int(i))
-		writeString(buf, P(p).id())
-		buf.WriteByte(':')
+		writeKey(buf, k, P(p).id())
 		if err := encodeOne(enc, buf, p); err != nil {
 			return err
 		}

@@ -110,11 +110,7 @@ func (x *TicketIndex) writeJSON(buf *bytes.Buffer, enc *json.Encoder) error {
 	slices.SortFunc(pairs, func(a, b pair) int { return strings.Compare(a.key, b.key) })
 	buf.WriteByte('{')
 	for k, p := range pairs {
-		if k > 0 {
-			buf.WriteByte(',')
-		}
-		writeString(buf, p.key)
-		buf.WriteByte(':')
+		writeKey(buf, k, p.key)
 		writeString(buf, p.id)
 	}
 	buf.WriteByte('}')
