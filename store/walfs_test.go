@@ -3,6 +3,7 @@ package store
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/floodgate/floodgate/internal/nice"
+	"github.com/floodgate/floodgate/internal/testkit"
 	raftwal "github.com/hashicorp/raft-wal"
 	"github.com/hashicorp/raft-wal/fs"
 	"github.com/hashicorp/raft-wal/metadb"
@@ -346,5 +348,133 @@ func BenchmarkWALAppend(b *testing.B) {
 			b.StopTimer()
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/append")
 		})
+	}
+}
+
+// smallExt4 mounts a new ext4 file system of the given size on a temporary
+// directory (a loop device) and returns its path; it is unmounted when the
+// test ends. It needs root and mkfs.ext4: without them the test is skipped,
+// or fails when CI=true (CI runs as root).
+func smallExt4(t *testing.T, size string) string {
+	t.Helper()
+	need := func(why string) {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(why)
+		}
+		t.Skip(why)
+	}
+	if os.Geteuid() != 0 {
+		need("this test mounts an ext4 image and needs root")
+	}
+	mkfs, err := exec.LookPath("mkfs.ext4")
+	if err != nil {
+		need("this test needs mkfs.ext4")
+	}
+	tmp := t.TempDir()
+	img, dir := filepath.Join(tmp, "disk.img"), filepath.Join(tmp, "disk")
+	if out, err := exec.Command("truncate", "-s", size, img).CombinedOutput(); err != nil {
+		t.Fatalf("truncate: %v: %s", err, out)
+	}
+	if out, err := exec.Command(mkfs, "-q", "-F", img).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.ext4: %v: %s", err, out)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-o", "loop", img, dir).CombinedOutput(); err != nil {
+		need(fmt.Sprintf("mount an ext4 image: %v: %s", err, out))
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
+	return dir
+}
+
+// TestFullDiskWhileZeroing: the disk fills while a segment is being zeroed
+// ahead of the appends (a real ext4 file system, the node's log layer).
+// The appends into that segment go on (its blocks were reserved), the zeros
+// still reach past them, the rotation into a new segment fails and takes
+// the log out of service as before, and once there is room again the log is
+// reopened with every stored entry and takes appends.
+func TestFullDiskWhileZeroing(t *testing.T) {
+	dir := smallExt4(t, "160M")
+	walDir := filepath.Join(dir, "wal")
+	if err := os.Mkdir(walDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	d, err := newDiskLog(walDir, dir, quietLogger(), nil) // no watcher: reopened by hand
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	const perEntry, perAppend = 16 << 10, 16
+	next := uint64(1)
+	appendOne := func() error {
+		var batch []*raft.Log
+		for range perAppend {
+			data := bytes.Repeat([]byte{byte(next%251 + 1)}, perEntry)
+			batch = append(batch, &raft.Log{Index: next, Term: 1, Type: raft.LogCommand, Data: data})
+			next++
+		}
+		err := d.StoreLogs(batch)
+		if err != nil {
+			next -= perAppend
+		}
+		return err
+	}
+	for range 8 { // 2 MiB: the zeroing has started
+		if err := appendOne(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testkit.FillDisk(t, filepath.Join(dir, "filler"))
+	segs, _ := filepath.Glob(filepath.Join(walDir, "*.wal"))
+	if len(segs) != 1 {
+		t.Fatalf("segment files %v, want one", segs)
+	}
+	for range 80 { // up to 22 MiB, a third of the segment
+		if err := appendOne(); err != nil {
+			t.Fatalf("an append into the preallocated segment on the full disk: %v", err)
+		}
+	}
+	// The zeros reach up to 8 MiB past the appends (at about 22 MiB).
+	seg, err := os.Open(segs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, "the zeros past the appends", func() bool {
+		hole, err := seg.Seek(0, seekHole)
+		return err == nil && hole >= 28<<20
+	})
+	_ = seg.Close()
+	for {
+		err := appendOne()
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, ErrDiskFault) {
+			t.Fatalf("the append that needed a new segment on the full disk: %v", err)
+		}
+		break
+	}
+	stored := next - 1
+	if stored < 60<<20/perEntry {
+		t.Fatalf("the log went out of service after %d entries, before the segment was full", stored)
+	}
+	if err := os.Remove(filepath.Join(dir, "filler")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.reopen(); err != nil {
+		t.Fatalf("reopen once there is room: %v", err)
+	}
+	if last, _ := d.LastIndex(); last != stored {
+		t.Fatalf("the reopened log ends at %d, want %d", last, stored)
+	}
+	for i := uint64(1); i <= stored; i++ {
+		var l raft.Log
+		if err := d.GetLog(i, &l); err != nil || len(l.Data) != perEntry || l.Data[0] != byte(i%251+1) {
+			t.Fatalf("entry %d after the reopen: %d bytes, %v", i, len(l.Data), err)
+		}
+	}
+	if err := appendOne(); err != nil {
+		t.Fatalf("an append after the reopen: %v", err)
 	}
 }
