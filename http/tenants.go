@@ -323,9 +323,21 @@ func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) {
 // visibleTenant answers not_found for a tenant that does not exist or that
 // the caller does not see.
 func (s *Server) visibleTenant(r *http.Request, id string) error {
+	return s.readTenant(r, id, nil)
+}
+
+// readTenant runs read (when not nil) on tenant id under the store's read
+// lock if the caller of r sees the tenant, and answers not_found when it
+// does not or there is none, as readDrop does for drops.
+func (s *Server) readTenant(r *http.Request, id string, read func(t *sale.Tenant)) error {
 	c := CallerOf(r)
 	ok := false
-	s.cfg.Store.Read(func(st *sale.State) { ok = st.Tenants[id] != nil && c.Sees(id) })
+	s.cfg.Store.Read(func(st *sale.State) {
+		t := st.Tenants[id]
+		if ok = t != nil && c.Sees(id); ok && read != nil {
+			read(t)
+		}
+	})
 	if !ok {
 		return floodgate.Errorf(floodgate.ENotFound, "There is no tenant %q.", id)
 	}
@@ -479,17 +491,9 @@ func (s *Server) patchTenant(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	var (
-		spec sale.TenantSpec
-		ok   bool
-	)
-	s.cfg.Store.Read(func(st *sale.State) {
-		if t := st.Tenants[id]; t != nil {
-			spec, ok = t.Spec, true
-		}
-	})
-	if !ok {
-		api.WriteError(w, floodgate.Errorf(floodgate.ENotFound, "There is no tenant %q.", id))
+	var spec sale.TenantSpec
+	if err := s.readTenant(r, id, func(t *sale.Tenant) { spec = t.Spec }); err != nil {
+		api.WriteError(w, err)
 		return
 	}
 	set := func(dst *string, v *string) {
