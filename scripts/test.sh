@@ -13,6 +13,7 @@ dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 dpkg -s fonts-inter >/dev/null 2>&1 || need+=(fonts-inter)
 command -v redis-server >/dev/null || need+=(redis-server)
 [[ -x /usr/lib/postgresql/15/bin/postgres ]] || need+=(postgresql)
+command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 if ((${#need[@]})); then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
     echo "== installing test dependencies: ${need[*]}"
