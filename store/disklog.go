@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftwal "github.com/hashicorp/raft-wal"
 	"github.com/hashicorp/raft-wal/metadb"
@@ -44,7 +45,8 @@ type diskLog struct {
 	walDir  string
 	dataDir string
 	log     *slog.Logger
-	minFree uint64 // free bytes the data dir needs before the WAL is reopened
+	walLog  hclog.Logger // raft-wal's own lines
+	minFree uint64       // free bytes the data dir needs before the WAL is reopened
 
 	mu   sync.RWMutex // held to read wal/meta; exclusively to swap them
 	wal  *raftwal.WAL
@@ -90,7 +92,8 @@ const segmentSize = 64 << 20
 // the metadata.
 const defaultMinFree = segmentSize + 16<<20
 
-// openDiskLog opens the log and starts watching the disk.
+// openDiskLog opens the log and starts watching the disk. logger is the
+// node's (its own lines carry component=store, raft-wal's component=wal).
 func openDiskLog(walDir, dataDir string, logger *slog.Logger, reg prometheus.Registerer) (*diskLog, error) {
 	d, err := newDiskLog(walDir, dataDir, logger, reg)
 	if err != nil {
@@ -133,11 +136,12 @@ func newDiskLog(walDir, dataDir string, logger *slog.Logger, reg prometheus.Regi
 	d := &diskLog{
 		walDir:  walDir,
 		dataDir: dataDir,
-		log:     logger,
+		log:     logger.With("component", "store"),
+		walLog:  hclogger(logger, "wal"),
 		minFree: defaultMinFree,
 		stop:    make(chan struct{}),
 	}
-	wal, meta, err := openWAL(walDir, logger)
+	wal, meta, err := openWAL(walDir, d.log, d.walLog)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +171,9 @@ func newDiskLog(walDir, dataDir string, logger *slog.Logger, reg prometheus.Regi
 	return d, nil
 }
 
-func openWAL(walDir string, log *slog.Logger) (*raftwal.WAL, *metadb.BoltMetaDB, error) {
+// openWAL opens raft-wal in walDir; raft-wal's own lines (a failed rotation
+// or segment deletion) go to walLog rather than to stderr.
+func openWAL(walDir string, log *slog.Logger, walLog hclog.Logger) (*raftwal.WAL, *metadb.BoltMetaDB, error) {
 	if repaired, err := sealRecoveredTail(walDir); err != nil {
 		return nil, nil, err
 	} else if repaired != "" {
@@ -177,7 +183,7 @@ func openWAL(walDir string, log *slog.Logger) (*raftwal.WAL, *metadb.BoltMetaDB,
 	// that DB holds a file lock: reopening the dir in the same process
 	// would wait forever. Own the metadata DB so Close can release it.
 	meta := &metadb.BoltMetaDB{}
-	wal, err := raftwal.Open(walDir, raftwal.WithMetaStore(meta),
+	wal, err := raftwal.Open(walDir, raftwal.WithMetaStore(meta), raftwal.WithLogger(walLog),
 		raftwal.WithSegmentFiler(segment.NewFiler(walDir, newZeroAheadFS())))
 	if err != nil {
 		_ = meta.Close()
@@ -285,7 +291,7 @@ func (d *diskLog) reopen() error {
 		_ = d.meta.Close()
 		d.wal, d.meta = nil, nil
 	}
-	wal, meta, err := openWAL(d.walDir, d.log)
+	wal, meta, err := openWAL(d.walDir, d.log, d.walLog)
 	for err != nil {
 		// Without a WAL no read of Raft's can be answered; they wait here
 		// (a stalled node, never a wrong answer) until it opens.
@@ -295,7 +301,7 @@ func (d *diskLog) reopen() error {
 			return err
 		case <-time.After(time.Second):
 		}
-		wal, meta, err = openWAL(d.walDir, d.log)
+		wal, meta, err = openWAL(d.walDir, d.log, d.walLog)
 	}
 	d.wal, d.meta = wal, meta
 	last, err := wal.LastIndex()

@@ -3,7 +3,10 @@ package store
 import (
 	"bytes"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
@@ -20,4 +23,68 @@ func TestHclogFmtValuesAreFormatted(t *testing.T) {
 	if strings.Contains(out, "%+v") || !strings.Contains(out, "servers=[node1]") {
 		t.Fatalf("log line %q: want servers=[node1]", out)
 	}
+}
+
+// raft-wal's own lines reach the node's logger, with its attributes (the
+// node id), not stderr: here a segment it cannot delete after a truncation.
+func TestWALLogsThroughTheNodesLogger(t *testing.T) {
+	dir := t.TempDir()
+	walDir := filepath.Join(dir, "wal")
+	if err := os.Mkdir(walDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var buf syncBuffer
+	node := slog.New(slog.NewTextHandler(&buf, nil)).With("node", "n7")
+	d, err := newDiskLog(walDir, dir, node, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.StoreLogs(logs(1, 3)); err != nil {
+		t.Fatal(err)
+	}
+	segs, err := filepath.Glob(filepath.Join(walDir, "*.wal"))
+	if err != nil || len(segs) != 1 {
+		t.Fatalf("segments %v: %v", segs, err)
+	}
+	// Gone before raft-wal deletes it after the truncation below: its
+	// delete fails, and it logs that.
+	if err := os.Remove(segs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.DeleteRange(1, 3); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	var line string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "failed to delete old segment") {
+			line = l
+		}
+	}
+	if line == "" {
+		t.Fatalf("raft-wal's line is not in the node's log:\n%s", out)
+	}
+	for _, want := range []string{"level=ERROR", "node=n7", "component=wal"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("raft-wal's line %q: want %s", line, want)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

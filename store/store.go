@@ -188,7 +188,7 @@ func openLocked(cfg Config, raftDir string, lock *os.File) (*Store, error) {
 		return nil, fmt.Errorf("create %s: %w", walDir, err)
 	}
 	// The log reopens itself after a failed write (disklog.go).
-	wal, err := openDiskLog(walDir, cfg.Dir, s.log, cfg.Registerer)
+	wal, err := openDiskLog(walDir, cfg.Dir, cfg.Logger, cfg.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("open the raft log in %s (is another floodgate using this data dir?): %w", raftDir, err)
 	}

@@ -183,7 +183,7 @@ func TestTornSealingAppend(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, seg), torn, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		wal, m, err := openWAL(dir, slog.New(slog.DiscardHandler))
+		wal, m, err := openWAL(dir, slog.New(slog.DiscardHandler), hclogger(slog.New(slog.DiscardHandler), "wal"))
 		if err != nil {
 			t.Fatalf("cut at byte %d: the log does not open: %v", cut, err)
 		}
