@@ -360,6 +360,14 @@ var ErrMalformed = errors.New("sale: malformed command encoding")
 // or order is read in place (shareText): buf must not change while the
 // command is in use.
 func DecodeCommand(buf []byte) (c Command, err error) {
+	if decodeBuyer(buf, &c) { // a hold or an order, the bulk of a rush
+		return c, nil
+	}
+	return decodeCommand(buf)
+}
+
+// decodeCommand is DecodeCommand for every kind.
+func decodeCommand(buf []byte) (c Command, err error) {
 	d := decoder{buf: buf} // decoded into the result itself, not copied there
 	c.Kind = Kind(d.byte())
 	c.Now = d.varint()
