@@ -26,7 +26,7 @@ var refFields = map[string]string{
 	"TicketIndex.holds": "the copy's own", "TicketIndex.loaded": "copied",
 	"hashSlots.slots": "copied (cloneIndex; State.custs: a copy rebuilds it)", "hashIndex.more": "copied",
 	"customerIndex.recs": "a copy rebuilds it", "customerIndex.prev": "a copy rebuilds it",
-	"customerIndex.orders": "a copy rebuilds it", "customerRec.drop": "a copy rebuilds it",
+	"customerIndex.orders": "a copy rebuilds it", "customerIndex.drops": "a copy rebuilds it",
 	"DropSpec.Vouchers": "copied", "FairSpec.PresaleCustomers": "copied", "FairSpec.PresaleCodes": "copied",
 	"CustomerCounts.all": "copied", "ActiveHolds.list": "copied", "Drop.Unpaid": "copied",
 	"Drop.Batches": "copied", "Drop.Gaps": "copied",

@@ -22,18 +22,39 @@ type customerIndex struct {
 	recs      []customerRec // in the order customers came
 	prev      []int32       // per order: 1 + the index of its customer's order before it (0: none)
 	orders    *OrderTable   // the state's own
+	drops     []*Drop       // the drops records count in: customerRec.drop is 1 + an index
 }
 
-// customerRec is 16 bytes: the customer's name is their latest order's
-// (or, without one, their count's).
+// customerRec is 12 bytes without pointers, so that the collector does
+// not read the records: the customer's name is their latest order's (or,
+// without one, their count's).
 type customerRec struct {
 	last int32 // 1 + the index of the customer's latest order (0: none)
-	// at is the index of the customer's count in drop's CustomerCounts
-	// (nil: not known; find it by name). Drops are never removed and a
-	// count never leaves its place, so it stays right; a copy of the state
-	// (Clone) rebuilds the records.
+	// at is the index of the customer's count in the CustomerCounts of
+	// drop, 1 + an index into customerIndex.drops (0: not known; find it
+	// by name). Drops are never removed and a count never leaves its
+	// place, so it stays right; a copy of the state (Clone) rebuilds the
+	// records.
 	at   int32
-	drop *Drop
+	drop int32
+}
+
+// dropNum is 1 + the index of d in x.drops, added if new. A state has
+// few drops, and a rush's orders name the last one.
+func (x *customerIndex) dropNum(d *Drop) int32 {
+	for i := len(x.drops) - 1; i >= 0; i-- {
+		if x.drops[i] == d {
+			return int32(i + 1)
+		}
+	}
+	x.drops = append(x.drops, d)
+	return int32(len(x.drops))
+}
+
+// countsIn reports whether record r's count is in drop d.
+func (x *customerIndex) countsIn(r int, d *Drop) bool {
+	n := x.recs[r].drop
+	return n > 0 && x.drops[n-1] == d
 }
 
 func (s *State) customers() *customerIndex {
@@ -48,7 +69,7 @@ func (x *customerIndex) name(r int32) string {
 	if rec := &x.recs[r]; rec.last > 0 {
 		return x.orders.at(int(rec.last - 1)).Customer
 	} else {
-		return rec.drop.Customers.all[rec.at].name
+		return x.drops[rec.drop-1].Customers.all[rec.at].name
 	}
 }
 
@@ -122,7 +143,7 @@ func (s *State) rebuildCustomers() {
 		for k, c := range d.Customers.all {
 			h := customerHash(c.name)
 			if x.customer(c.name, h) < 0 {
-				x.recs = append(room(x.recs), customerRec{at: int32(k), drop: d})
+				x.recs = append(room(x.recs), customerRec{at: int32(k), drop: x.dropNum(d)})
 				x.putHashed(h, int32(len(x.recs)-1))
 			}
 		}

@@ -646,8 +646,8 @@ func (s *State) order(c *Command) Result {
 	var units int64
 	ci := -1
 	if r >= 0 {
-		if rec := &x.recs[r]; rec.drop == d {
-			ci = int(rec.at)
+		if x.countsIn(r, d) {
+			ci = int(x.recs[r].at)
 		} else {
 			ci = d.Customers.findHash(c.Customer, ch)
 		}
@@ -678,7 +678,7 @@ func (s *State) order(c *Command) Result {
 	h.OrderID = o.ID
 	ci = d.Customers.addAt(o.Customer, ci, h.Quantity)
 	if rec := x.addOrder(ch, r, oi); ci >= 0 {
-		rec.drop, rec.at = d, int32(ci)
+		rec.drop, rec.at = x.dropNum(d), int32(ci)
 	}
 	s.emit(floodgate.OrderEventCreated, o, oi, c.Now)
 	d.Log.add(LogRecord{Type: LeafOrder, At: c.Now, Ref: o.ID})
