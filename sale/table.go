@@ -7,7 +7,6 @@ import (
 	"iter"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -172,8 +171,23 @@ func idNumber(id string) (uint64, bool) {
 	if j <= 0 || j > 12 {
 		return 0, false
 	}
-	n, err := strconv.ParseUint(rest[:j], 36, 64)
-	if err != nil || n == 0 || n > 1<<31-1 {
+	// strconv.ParseUint(rest[:j], 36, 64), by hand: twelve base-36
+	// digits cannot overflow.
+	var n uint64
+	for _, c := range []byte(rest[:j]) {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'z':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'Z':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		n = n*36 + uint64(c)
+	}
+	if n == 0 || n > 1<<31-1 {
 		return 0, false
 	}
 	return n, true

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"testing"
 )
 
@@ -101,6 +102,20 @@ func TestNewIDNumbered(t *testing.T) {
 			if ok != numbered(n) || ok && got != n {
 				t.Fatalf("idNumber(%q) = %d, %v; numbered(%d) = %v", id, got, ok, n, numbered(n))
 			}
+		}
+	}
+}
+
+// TestIDNumberAsParseUint checks idNumber's reading of the number against
+// strconv.ParseUint in base 36.
+func TestIDNumberAsParseUint(t *testing.T) {
+	for _, num := range []string{"1", "z", "Z", "10", "zik0zj", "ZIK0ZJ", "zik0zk", "0", "00", "-1", "+1", "1.", "zzzzzzzzzzzz", "\u00e9", "1 "} {
+		id := "h_" + num + "_rest"
+		got, ok := idNumber(id)
+		n, err := strconv.ParseUint(num, 36, 64)
+		want := err == nil && n >= 1 && n <= 1<<31-1 && len(num) <= 12
+		if ok != want || (ok && got != n) {
+			t.Errorf("idNumber(%q) = %d, %v; ParseUint reads %d, %v", id, got, ok, n, err)
 		}
 	}
 }
