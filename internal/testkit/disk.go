@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -67,4 +70,44 @@ func FillerDrop(id string) []byte {
 	}
 	body, _ := json.Marshal(map[string]any{"id": id, "name": "filler", "stock": 1000, "vouchers": vouchers})
 	return body
+}
+
+// walBlock is the granularity of WALRoom: a block of the written part of a
+// segment is never all zeros (every entry and frame header has some).
+const walBlock = 64 << 10
+
+// WALRoom returns about how many bytes the segment that a node's Raft log
+// is writing (the last *.wal file under dataDir/raft/wal) still has room
+// for, to within 64 KiB. raft-wal preallocates each segment zero-filled and
+// writes it from the start, so the written part ends at the first all-zero
+// block, after which the file holds only zeros. A segment's room can be
+// written on a full disk: only a new segment needs space.
+func WALRoom(tb testing.TB, dataDir string) int64 {
+	tb.Helper()
+	segs, err := filepath.Glob(filepath.Join(dataDir, "raft", "wal", "*.wal"))
+	if err != nil || len(segs) == 0 {
+		tb.Fatalf("no Raft log segment under %s: %v", dataDir, err)
+	}
+	slices.Sort(segs) // named by first index, zero-padded
+	f, err := os.Open(segs[len(segs)-1])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	buf := make([]byte, walBlock)
+	zero := func(block int64) bool {
+		n, err := f.ReadAt(buf, block*walBlock)
+		if err != nil && !errors.Is(err, io.EOF) {
+			tb.Fatal(err)
+		}
+		return !slices.ContainsFunc(buf[:n], func(b byte) bool { return b != 0 })
+	}
+	blocks := int((info.Size() + walBlock - 1) / walBlock)
+	// The first all-zero block: every block before it is written.
+	written := sort.Search(blocks, func(i int) bool { return zero(int64(i)) })
+	return max(info.Size()-int64(written)*walBlock, 0)
 }
