@@ -99,6 +99,10 @@ func (f *forwarder) forward(w http.ResponseWriter, r *http.Request, info *reques
 	dropHopHeaders(hdr)
 	hdr.Del(NodeAuthHeader)
 	hdr.Del(ForwardedHeader)
+	// The request id this node logs the request with (the client's, or
+	// one made here): the leader logs the write with it too, and its
+	// answer, which the client gets, carries it.
+	hdr["X-Request-Id"] = []string{info.id}
 	if hdr.Get("User-Agent") == "" {
 		// Not Go's default: the leader sees the client's, or none.
 		hdr["User-Agent"] = nil

@@ -449,3 +449,43 @@ func TestForwardedAnswersAreTheLeaders(t *testing.T) {
 		})
 	}
 }
+
+// A write sent through a follower without X-Request-Id is answered with
+// the id the follower made for it and logged it with, and the leader logs
+// the write with that id too: over the stream, in batches, and alone (a
+// body too large for a batch).
+func TestForwardedWriteKeepsTheFollowersRequestID(t *testing.T) {
+	for _, mode := range []string{"stream", "batch", "alone"} {
+		t.Run(mode, func(t *testing.T) {
+			defer fhttp.SetStreamForwarding(mode == "stream")()
+			debug := &slog.HandlerOptions{Level: slog.LevelDebug}
+			var leaderLog, followerLog syncBuffer
+			st := leaderStore(t)
+			leader := handlerServer(t, fhttp.Config{Store: st, Queue: queue.New(queue.Config{Store: st}), Logger: slog.New(slog.NewTextHandler(&leaderLog, debug))})
+			fst := leaderStore(t)
+			fol := handlerServer(t, fhttp.Config{Store: follower{fst}, Queue: queue.New(queue.Config{Store: follower{fst}}), Cluster: knownLeader{leader.URL},
+				Logger: slog.New(slog.NewTextHandler(&followerLog, debug))})
+			body := `{"id":"lamp","name":"Lamp","stock":3}`
+			if mode == "alone" {
+				body = `{"id":"lamp","name":"Lamp","stock":3,"x":"` + strings.Repeat("x", 70<<10) + `"}`
+			}
+			a := call(t, "POST", fol.URL+"/api/v1/drops", handlerToken, body)
+			rid := a.header.Get("X-Request-Id")
+			if rid == "" {
+				t.Fatalf("the answer (%d %s) has no X-Request-Id", a.status, a.body)
+			}
+			var logged []string
+			for _, l := range strings.Split(followerLog.String(), "\n") {
+				if strings.Contains(l, "msg=request ") && strings.Contains(l, "path=/api/v1/drops ") {
+					logged = append(logged, l)
+				}
+			}
+			if len(logged) != 1 || !strings.Contains(logged[0], "request_id="+rid+" ") {
+				t.Fatalf("the answer's X-Request-Id is %q; the follower logged the write as:\n%s", rid, strings.Join(logged, "\n"))
+			}
+			if !strings.Contains(leaderLog.String(), "request_id="+rid+" ") {
+				t.Fatalf("the leader did not log the write with the follower's request id %q:\n%s", rid, leaderLog.String())
+			}
+		})
+	}
+}
