@@ -278,11 +278,9 @@ func (m *Membership) ClusterInfo(ctx context.Context) (fhttp.ClusterInfo, error)
 		case n.ID == leader:
 			n.State = "leader"
 		default:
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				n.State = m.probe(ctx, n.HTTPAddr)
-			}()
+			})
 		}
 	}
 	wg.Wait()

@@ -65,20 +65,16 @@ func TestConcurrentBuyersSellExactlyTheStock(t *testing.T) {
 		if i >= tickets-twins {
 			customer = fmt.Sprintf("buyer%03d@example.com", i-(tickets-twins))
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			results[i] = buy(ctx, n.Client, h, i, dropID, customer, voucherSeq)
-		}()
+		})
 	}
 	readsDone := make(chan struct{})
 	var readErrs []error
 	var readMu sync.Mutex
 	var readers sync.WaitGroup
 	for r := range 2 {
-		readers.Add(1)
-		go func() {
-			defer readers.Done()
+		readers.Go(func() {
 			for {
 				select {
 				case <-readsDone:
@@ -100,7 +96,7 @@ func TestConcurrentBuyersSellExactlyTheStock(t *testing.T) {
 				h.add(tickets+r, opRead, call, ret, stockOutput{Read: counters{d.Available, d.Held, d.Sold}})
 				time.Sleep(time.Duration(5+rand.IntN(10)) * time.Millisecond)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(readsDone)

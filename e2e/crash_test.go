@@ -125,11 +125,9 @@ func TestKillNineUnderLoadLosesNoOrder(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		for range buyers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				l.buyer(ctx)
-			}()
+			})
 		}
 		delay := time.Duration(300+r.IntN(1200)) * time.Millisecond
 		time.Sleep(delay)

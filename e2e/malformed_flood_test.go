@@ -48,9 +48,7 @@ func TestMalformedFloodOpensNoIncident(t *testing.T) {
 	counts := map[int]int{}
 	var wg sync.WaitGroup
 	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := w; time.Now().Before(until) && ctx.Err() == nil; i++ {
 				r := reqs[i%len(reqs)]
 				resp, err := n.Do(ctx, r.method, r.path, r.hdr, r.body)
@@ -67,7 +65,7 @@ func TestMalformedFloodOpensNoIncident(t *testing.T) {
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	t.Logf("answers by status: %v", counts)

@@ -33,12 +33,10 @@ func TestSharedAddressDefaults(t *testing.T) {
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range buyers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			<-start
 			errs[i] = buyOnce(ctx, n.Client, "nat", fmt.Sprintf("nat%03d@example.com", i), &limited)
-		}()
+		})
 	}
 	close(start)
 	wg.Wait()
@@ -153,9 +151,7 @@ func TestLoopbackProxyTrustedByDefault(t *testing.T) {
 	var ok, refused atomic.Int64
 	var wg sync.WaitGroup
 	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := 0; i < 200 && refused.Load() == 0; i++ {
 				switch st := join("198.51.100.7"); st {
 				case http.StatusCreated:
@@ -167,7 +163,7 @@ func TestLoopbackProxyTrustedByDefault(t *testing.T) {
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if refused.Load() == 0 {

@@ -60,9 +60,7 @@ func TestReceiptSignerAsSignReceipt(t *testing.T) {
 	for _, rs := range []*ReceiptSigner{NewReceiptSigner(sg, nil, nil), {sg: sg}} { // batched, and a key it cannot expand
 		var wg sync.WaitGroup
 		for g := range 32 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				for i := range 20 {
 					p := []byte(fmt.Sprintf(`{"type":"order","order":"o_%d_%d"}`, g, i))
 					var got string
@@ -79,7 +77,7 @@ func TestReceiptSignerAsSignReceipt(t *testing.T) {
 						return
 					}
 				}
-			}()
+			})
 		}
 		wg.Wait()
 		list := [][]byte{[]byte("a"), []byte("b"), nil, []byte("a")}

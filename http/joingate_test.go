@@ -259,9 +259,7 @@ func TestJoinGateConcurrent(t *testing.T) {
 	g := testGate(t, 4, 20*time.Millisecond, 2, 50)
 	var wg sync.WaitGroup
 	for i := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for range 500 {
 				g.enter()
 				if i%3 == 0 {
@@ -269,13 +267,11 @@ func TestJoinGateConcurrent(t *testing.T) {
 				}
 				g.leave()
 			}
-		}()
+		})
 	}
 	var in, refused, gone sync.Map
 	for i := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for k := range 100 {
 				ctx, cancel := context.WithCancel(context.Background())
 				if k%7 == 0 {
@@ -292,7 +288,7 @@ func TestJoinGateConcurrent(t *testing.T) {
 					refused.Store([2]int{i, k}, err)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if g.waiting.Load() != 0 || len(g.line) != 0 || g.inLine.Load() != 0 {

@@ -45,9 +45,7 @@ func TestScrapeWithManyDropsDoesNotStopTheStateMachine(t *testing.T) {
 	var writes sync.WaitGroup
 	var applied atomic.Int64
 	for w := range 4 {
-		writes.Add(1)
-		go func() {
-			defer writes.Done()
+		writes.Go(func() {
 			for i := 0; !stop.Load(); i++ {
 				if err := create(fmt.Sprintf("w%d-%d", w, i)); err != nil {
 					t.Error(err)
@@ -55,7 +53,7 @@ func TestScrapeWithManyDropsDoesNotStopTheStateMachine(t *testing.T) {
 				}
 				applied.Add(1)
 			}
-		}()
+		})
 	}
 	done := make(chan error, 1)
 	go func() {

@@ -141,9 +141,7 @@ func TestOpeningCountsEveryEarlyArrival(t *testing.T) {
 	)
 	errs := make(chan error, 32)
 	for range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for time.Now().Before(startsAt.Add(300 * time.Millisecond)) {
 				tok, _, err := q.Join(context.Background(), "o")
 				if err != nil {
@@ -161,7 +159,7 @@ func TestOpeningCountsEveryEarlyArrival(t *testing.T) {
 					mu.Unlock()
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)

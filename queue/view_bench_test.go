@@ -55,9 +55,7 @@ func BenchmarkStatusUnderWrites(b *testing.B) {
 			var wg sync.WaitGroup
 			b.ResetTimer()
 			for r := range 64 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
+				wg.Go(func() {
 					for i := r; !stop.Load(); i++ {
 						t0 := time.Now()
 						if _, err := q.Status(tickets[i%len(tickets)]); err != nil {
@@ -67,18 +65,16 @@ func BenchmarkStatusUnderWrites(b *testing.B) {
 						reads.Add(1)
 						time.Sleep(200 * time.Microsecond) // the rest of a request
 					}
-				}()
+				})
 			}
 			for w := range 32 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
+				wg.Go(func() {
 					for i := 0; !stop.Load(); i++ {
 						v := "w" + strconv.Itoa(w) + "-" + strconv.Itoa(i)
 						_, _ = st.Apply(context.Background(), &sale.Command{Kind: sale.KindHold, Now: time.Now().UnixMilli(), Drop: "d", Visitor: v, Seq: int64(i*32 + w), Quantity: 1})
 						writes.Add(1)
 					}
-				}()
+				})
 			}
 			time.Sleep(2 * time.Second)
 			stop.Store(true)

@@ -203,9 +203,7 @@ func parallel(n, width int, f func(i int)) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(width, n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= n {
@@ -213,7 +211,7 @@ func parallel(n, width int, f func(i int)) {
 				}
 				f(i)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 }

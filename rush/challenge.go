@@ -119,9 +119,7 @@ func newBotSolver(n int) *botSolver {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			// Never unlocked: the thread, with its lowered priority, ends
 			// with the goroutine.
 			runtime.LockOSThread()
@@ -138,7 +136,7 @@ func newBotSolver(n int) *botSolver {
 					return
 				}
 			}
-		}()
+		})
 	}
 	b.stop = sync.OnceFunc(func() {
 		close(done)

@@ -52,9 +52,7 @@ func TestLostLeaderGapAdmitsNoMoreThanStock(t *testing.T) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for range burst {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			tk, err := cl.Join(ctx, "gap")
 			if err != nil {
 				return // its visitor joins the next leader
@@ -62,7 +60,7 @@ func TestLostLeaderGapAdmitsNoMoreThanStock(t *testing.T) {
 			mu.Lock()
 			tickets = append(tickets, tk)
 			mu.Unlock()
-		}()
+		})
 	}
 	wg.Wait()
 	c.Nodes[first].Kill()

@@ -503,9 +503,7 @@ func (r *rush) run(ctx context.Context, n, workers int) {
 	left.Store(int64(n))
 	var wg sync.WaitGroup
 	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for b := range line {
 				if d := time.Until(due[b]); d > 0 {
 					select {
@@ -522,7 +520,7 @@ func (r *rush) run(ctx context.Context, n, workers int) {
 					close(line)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 }

@@ -58,9 +58,7 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for time.Now().Before(deadline) {
 				cust := strconv.FormatInt(customer.Add(1), 10)
 				t := time.Now()
@@ -75,7 +73,7 @@ func main() {
 					other.Add(1)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	secs := time.Since(start).Seconds()

@@ -59,9 +59,7 @@ func parallel(n int, fn func(i int) error) error {
 	var first atomic.Value
 	var wg sync.WaitGroup
 	for w := 0; w < 64; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for first.Load() == nil {
 				i := int(next.Add(1) - 1)
 				if i >= n {
@@ -71,7 +69,7 @@ func parallel(n int, fn func(i int) error) error {
 					first.CompareAndSwap(nil, err)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if err, _ := first.Load().(error); err != nil {

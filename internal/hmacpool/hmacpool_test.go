@@ -26,9 +26,7 @@ func TestAppendIsHMACSHA256(t *testing.T) {
 	msgs := []string{"", "a", "eyJkcm9wIjoiZCJ9", strings.Repeat("x", 5000), "a"}
 	var wg sync.WaitGroup
 	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for range 50 {
 				for _, m := range msgs {
 					want := reference(key, m)
@@ -42,7 +40,7 @@ func TestAppendIsHMACSHA256(t *testing.T) {
 					}
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 }

@@ -16,13 +16,11 @@ func Callers[T any](b *testing.B, callers int, call func(i int) T) (all []T, ela
 	b.ResetTimer()
 	start := time.Now()
 	for c := range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := c; i < b.N; i += callers {
 				got[c] = append(got[c], call(i))
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	elapsed = time.Since(start)
