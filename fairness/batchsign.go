@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"runtime"
 	"sync"
+	"unsafe"
 
 	"filippo.io/edwards25519"
 	"filippo.io/edwards25519/field"
@@ -98,6 +99,7 @@ func (k *expandedKey) signBatch(msgs [][]byte, sigs [][ed25519.SignatureSize]byt
 // only in lulls of signatures, keep it from ever refilling.
 type ReceiptSigner struct {
 	sg     Signer
+	header string          // the receipts' protected header, base64url
 	key    *expandedKey    // nil: every receipt through Signer.Sign
 	ahead  *presign.Pool   // nonces prepared for sg.Key; nil: none
 	counts *presign.Counts // how receipts were signed; may be nil
@@ -118,7 +120,7 @@ type receiptJob struct {
 // counts in counts (nil: nowhere) how each receipt SignReceiptAhead gave
 // was signed.
 func NewReceiptSigner(sg Signer, ahead *presign.Pool, counts *presign.Counts) *ReceiptSigner {
-	return &ReceiptSigner{sg: sg, key: expand(sg.Key), ahead: ahead, counts: counts}
+	return &ReceiptSigner{sg: sg, header: encodedHeader(sg.Kid, TypeReceipt), key: expand(sg.Key), ahead: ahead, counts: counts}
 }
 
 // Kid is the key id the receipts name.
@@ -177,17 +179,24 @@ func (s *ReceiptSigner) signOne(payload []byte, ahead bool) string {
 	if s.key == nil {
 		return s.sg.SignReceipt(payload)
 	}
-	j := &receiptJob{signing: s.signingInput(payload)}
-	if !ahead || !s.ahead.Sign(s.sg.Key, s.counts, &j.sig, j.signing) {
-		s.join(j)
+	signing := s.signingInput(payload)
+	if ahead {
+		// Signed here from a prepared nonce, the signature stays on the
+		// stack: no job to share with a batch.
+		var sig [ed25519.SignatureSize]byte
+		if s.ahead.Sign(s.sg.Key, s.counts, &sig, signing) {
+			return tokenOf(signing, &sig)
+		}
 	}
+	j := &receiptJob{signing: signing}
+	s.join(j)
 	return j.token()
 }
 
 // signingInput is the header and payload of p's receipt, base64url, with
 // room after them for the signature.
 func (s *ReceiptSigner) signingInput(p []byte) []byte {
-	h := encodedHeader(s.sg.Kid, TypeReceipt)
+	h := s.header
 	enc := base64.RawURLEncoding
 	b := make([]byte, 0, len(h)+1+enc.EncodedLen(len(p))+1+enc.EncodedLen(ed25519.SignatureSize))
 	b = append(b, h...)
@@ -196,9 +205,15 @@ func (s *ReceiptSigner) signingInput(p []byte) []byte {
 }
 
 // token is the signed receipt.
-func (j *receiptJob) token() string {
-	b := append(j.signing, '.')
-	return string(base64.RawURLEncoding.AppendEncode(b, j.sig[:]))
+func (j *receiptJob) token() string { return tokenOf(j.signing, &j.sig) }
+
+// tokenOf is the receipt of signing (from signingInput) and its signature,
+// appended in signing's room for it: the token's string is those bytes,
+// not a copy of them. signing must not be used again.
+func tokenOf(signing []byte, sig *[ed25519.SignatureSize]byte) string {
+	b := append(signing, '.')
+	b = base64.RawURLEncoding.AppendEncode(b, sig[:])
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // join signs j with whatever other receipts are waiting: it queues j and,
