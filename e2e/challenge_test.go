@@ -5,11 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"testing"
 	"time"
 
-	"github.com/floodgate/floodgate/internal/pow"
 	"github.com/floodgate/floodgate/internal/testkit"
 )
 
@@ -77,11 +75,7 @@ func TestJoinChallengeFixed(t *testing.T) {
 	if ch.Algorithm != "sha256" || ch.Difficulty != 12 || ch.ID == "" || !ch.ExpiresAt.After(time.Now()) {
 		t.Fatalf("challenge %+v", ch)
 	}
-	wrong := "0"
-	for i := 0; pow.Solves(prefix, wrong, ch.Difficulty); i++ {
-		wrong = "w" + strconv.Itoa(i)
-	}
-	wantCode(t, "a wrong nonce", joinAs(t, n, "pow-fixed", "", solution(ch.ID, wrong)), 400, "invalid_argument")
+	wantCode(t, "a wrong nonce", joinAs(t, n, "pow-fixed", "", solution(ch.ID, testkit.WrongNonce(ch))), 400, "invalid_argument")
 	wantCode(t, "a forged id", joinAs(t, n, "pow-fixed", "", solution(ch.ID[:len(ch.ID)-2]+"AA", testkit.Solve(ch))), 400, "invalid_argument")
 	wantCode(t, "a nonce of 65 characters", joinAs(t, n, "pow-fixed", "", solution(ch.ID, string(make([]byte, 65)))), 400, "invalid_argument")
 	wantCode(t, "an unknown field", joinAs(t, n, "pow-fixed", "", map[string]any{"challenge": map[string]string{"id": ch.ID, "nonce": "1", "x": "y"}}), 400, "invalid_argument")

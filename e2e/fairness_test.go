@@ -532,7 +532,7 @@ func TestDrawEntryPaysTheJoinChallenge(t *testing.T) {
 	if err != nil || ch.Difficulty != 8 {
 		t.Fatalf("challenge %+v %v", ch, err)
 	}
-	if resp := enter(map[string]any{"session": s, "challenge": map[string]string{"id": ch.ID, "nonce": "not-a-solution"}}); resp.Status != http.StatusBadRequest {
+	if resp := enter(map[string]any{"session": s, "challenge": map[string]string{"id": ch.ID, "nonce": testkit.WrongNonce(ch)}}); resp.Status != http.StatusBadRequest {
 		t.Fatalf("a wrong solution: %d %s", resp.Status, resp.Body)
 	}
 	sol := map[string]any{"session": s, "challenge": map[string]string{"id": ch.ID, "nonce": testkit.Solve(ch)}}

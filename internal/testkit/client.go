@@ -179,6 +179,17 @@ func Solve(ch Challenge) string {
 	}
 }
 
+// WrongNonce returns a nonce that does not solve ch. A fixed wrong nonce
+// would solve a challenge of d bits once in 2^d.
+func WrongNonce(ch Challenge) string {
+	prefix, _ := base64.RawURLEncoding.DecodeString(ch.Prefix)
+	for i := 0; ; i++ {
+		if n := "w" + strconv.Itoa(i); !pow.Solves(prefix, n, ch.Difficulty) {
+			return n
+		}
+	}
+}
+
 // QueueStatus asks for a ticket's place in the queue.
 func (c *Client) QueueStatus(ctx context.Context, drop, ticket string) (QueueStatus, error) {
 	var s QueueStatus
