@@ -205,3 +205,6 @@ func RunForwarded(s *Server, w ForwardWrite) int {
 	r.RemoteAddr = "127.0.0.1:1"
 	return s.runForwarded(r, j).status
 }
+
+// LeaderStreams is how many forward streams s has open as the leader.
+func LeaderStreams(s *Server) int { return int(s.leaderStreams.Load()) }

@@ -52,13 +52,19 @@ import (
 // so a healthy idle stream lives on, and the stream of a follower that
 // vanished (a partition) is closed.
 //
+// A follower keeps a stream to the leader's address only: when it picks a
+// stream for another address, it closes those to the former leaders (pings
+// would keep them open for good). A leader that stops leading closes its
+// end of every stream (the store tells it: leadershipWatcher).
+//
 // A write whose client goes away is answered no longer; the leader may
 // still apply it, as with a batch.
 //
-// A write whose stream breaks before its answer came is answered 503, as a
-// batch call that fails is: it may or may not have been committed, and the
-// client retries with the same Idempotency-Key (and reaches the new leader
-// through the follower, which opens a stream to it).
+// A write whose stream breaks, or is closed, before its answer came is
+// answered 503, as a batch call that fails is: it may or may not have been
+// committed, and the client retries with the same Idempotency-Key (and
+// reaches the new leader through the follower, which opens a stream to
+// it).
 //
 // The stream opens at ForwardBatchPath, with Upgrade: floodgate-forward/1:
 // a leader without streams answers that signed call 400 (an empty batch).
@@ -197,12 +203,21 @@ type streamSlot struct {
 	// failUntil: opening a stream failed; until then writes go in batches
 	// rather than each waiting for another attempt.
 	failUntil time.Time
+	// retired: the address is no longer the leader's; no stream opens in
+	// this slot again (a write that still picked the address goes in a
+	// batch).
+	retired bool
 }
+
+// errLeaderMoved fails the writes of a stream to an address that is no
+// longer the leader's: they are answered 503, as on a broken stream.
+var errLeaderMoved = errors.New("forward stream: the leader moved")
 
 // stream returns an open stream to the leader at base, opening one if
 // needed, or nil when writes should go in batches (the leader does not
 // speak the stream, or it could not be opened: the batch call then fails
-// or succeeds on its own).
+// or succeeds on its own). The streams to other addresses, former leaders,
+// are closed: a stream pings its leader, so it would stay open for good.
 func (f *forwarder) stream(base string) *fwdStream {
 	f.batchMu.Lock()
 	slot := f.streams[base]
@@ -213,14 +228,26 @@ func (f *forwarder) stream(base string) *fwdStream {
 		slot = &streamSlot{}
 		f.streams[base] = slot
 	}
+	var former []*streamSlot
+	if len(f.streams) > 1 {
+		for b, sl := range f.streams {
+			if b != base {
+				former = append(former, sl)
+				delete(f.streams, b)
+			}
+		}
+	}
 	f.batchMu.Unlock()
+	for _, sl := range former {
+		sl.retire()
+	}
 	slot.mu.Lock()
 	defer slot.mu.Unlock()
 	if s := slot.s; s != nil && !s.isDead() {
 		return s
 	}
 	slot.s = nil
-	if now := time.Now(); now.Before(slot.oldUntil) || now.Before(slot.failUntil) {
+	if now := time.Now(); slot.retired || now.Before(slot.oldUntil) || now.Before(slot.failUntil) {
 		return nil
 	}
 	s, old, err := openStream(base, f.key)
@@ -233,6 +260,18 @@ func (f *forwarder) stream(base string) *fwdStream {
 	}
 	slot.s = s
 	return s
+}
+
+// retire closes the slot's stream, its writes not answered yet answered
+// 503, and keeps the slot from opening another.
+func (sl *streamSlot) retire() {
+	sl.mu.Lock()
+	s := sl.s
+	sl.s, sl.retired = nil, true
+	sl.mu.Unlock()
+	if s != nil {
+		s.fail(errLeaderMoved)
+	}
 }
 
 // fwdStream is the follower's end of a stream.
@@ -536,11 +575,24 @@ func (s *Server) forwardStream(w http.ResponseWriter, r *http.Request) {
 	s.serveForwardStream(w, r, nf)
 }
 
+// leadershipWatcher is a Store that tells when its leadership changes
+// (store.Store does).
+type leadershipWatcher interface {
+	// LeadershipChanged returns a channel that is closed the next time
+	// the node gains or loses the leadership.
+	LeadershipChanged() <-chan struct{}
+}
+
 // leaderStream is the leader's end of a stream.
 type leaderStream struct {
 	conn net.Conn
 	out  *frameWriter
 	idle time.Duration
+	// lost is closed when the node stops leading (nil: never known): the
+	// stream is closed then, as a broken stream, and the follower answers
+	// the writes still waiting on it 503 and opens a stream to the new
+	// leader.
+	lost <-chan struct{}
 
 	mu      sync.Mutex
 	answers []streamAnswer
@@ -555,6 +607,16 @@ type streamAnswer struct {
 }
 
 func (s *Server) serveForwardStream(w http.ResponseWriter, r *http.Request, nf string) {
+	var lost <-chan struct{}
+	if lw, ok := s.cfg.Store.(leadershipWatcher); ok {
+		// Taken before the leadership is checked again: a loss after the
+		// check closes it.
+		lost = lw.LeadershipChanged()
+		if !s.cfg.Store.IsLeader() {
+			writeUnavailable(w)
+			return
+		}
+	}
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		api.WriteError(w, floodgate.Errorf(floodgate.EUnavailable, "This node cannot stream forwarded writes."))
@@ -572,9 +634,12 @@ func (s *Server) serveForwardStream(w http.ResponseWriter, r *http.Request, nf s
 		conn:   conn,
 		out:    newFrameWriter(brw.Writer, toFollower),
 		idle:   streamIdle(),
+		lost:   lost,
 		wake:   make(chan struct{}, 1),
 		closed: make(chan struct{}),
 	}
+	s.leaderStreams.Add(1)
+	defer s.leaderStreams.Add(-1)
 	go ls.writeLoop()
 	defer ls.close()
 	in := newFrameReader(brw.Reader, toLeader, api.MaxBody)
@@ -637,6 +702,11 @@ func (ls *leaderStream) writeLoop() {
 		select {
 		case <-ls.wake:
 		case <-ls.closed:
+			return
+		case <-ls.lost:
+			// The answers not sent yet are not sent: the follower
+			// answers their writes 503, as on a broken stream.
+			ls.close()
 			return
 		}
 		for {

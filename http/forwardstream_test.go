@@ -22,8 +22,10 @@ import (
 	"github.com/floodgate/floodgate"
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/identity"
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/queue"
 	"github.com/floodgate/floodgate/sale"
+	"github.com/floodgate/floodgate/store"
 )
 
 func createDropWrite(id, name string) fhttp.ForwardWrite {
@@ -487,5 +489,107 @@ func TestForwardedWriteKeepsTheFollowersRequestID(t *testing.T) {
 				t.Fatalf("the leader did not log the write with the follower's request id %q:\n%s", rid, leaderLog.String())
 			}
 		})
+	}
+}
+
+// movingLeader is a cluster whose leader's address the test changes.
+type movingLeader struct {
+	mu  sync.Mutex
+	url string
+}
+
+func (*movingLeader) ClusterInfo(context.Context) (fhttp.ClusterInfo, error) {
+	return fhttp.ClusterInfo{}, nil
+}
+
+func (m *movingLeader) LeaderHTTP() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.url
+}
+
+func (m *movingLeader) set(url string) {
+	m.mu.Lock()
+	m.url = url
+	m.mu.Unlock()
+}
+
+// streamLeader serves a real store as the leader; lose makes it stop
+// leading, as the store does when Raft's leadership goes.
+type streamLeader struct {
+	*store.Store
+	lost    atomic.Bool
+	changed chan struct{}
+}
+
+func (l *streamLeader) IsLeader() bool { return !l.lost.Load() && l.Store.IsLeader() }
+
+func (l *streamLeader) LeadershipChanged() <-chan struct{} { return l.changed }
+
+func (l *streamLeader) lose() {
+	l.lost.Store(true)
+	close(l.changed)
+}
+
+func newStreamLeader(t *testing.T) (*streamLeader, *fhttp.Server, string) {
+	t.Helper()
+	l := &streamLeader{Store: leaderStore(t), changed: make(chan struct{})}
+	srv := fhttp.New(fhttp.Config{Store: l, Queue: queue.New(queue.Config{Store: l}),
+		Sessions: identity.NewSessions(nil, time.Hour), AdminToken: handlerToken, Logger: slog.New(slog.DiscardHandler)})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return l, srv, hs.URL
+}
+
+// A follower keeps a stream to the leader's address only: when the leader
+// moves, its stream to the former leader is closed, on both ends, and the
+// writes go through a stream to the new one.
+func TestFollowerClosesTheStreamToAFormerLeader(t *testing.T) {
+	_, srvA, urlA := newStreamLeader(t)
+	_, srvB, urlB := newStreamLeader(t)
+	cluster := &movingLeader{url: urlA}
+	fst := leaderStore(t)
+	fol := fhttp.New(fhttp.Config{Store: follower{fst}, Queue: queue.New(queue.Config{Store: follower{fst}}), Cluster: cluster,
+		Sessions: identity.NewSessions(nil, time.Hour), AdminToken: handlerToken, Logger: slog.New(slog.DiscardHandler)})
+	hs := httptest.NewServer(fol)
+	defer hs.Close()
+
+	for i, url := range []string{urlA, urlB} {
+		cluster.set(url)
+		if a := call(t, "POST", hs.URL+"/api/v1/drops", handlerToken, `{"id":"lamp","name":"Lamp","stock":3}`); a.status != http.StatusCreated {
+			t.Fatalf("write %d: %d %s", i, a.status, a.body)
+		}
+	}
+	if fhttp.ForwardStream(fol, urlB) == nil || fhttp.ForwardStream(fol, urlA) != nil || fhttp.ForwardStreams(fol) != 1 {
+		t.Fatalf("the follower has %d streams open (to the new leader: %v, to the former: %v); want only the one to the new leader",
+			fhttp.ForwardStreams(fol), fhttp.ForwardStream(fol, urlB) != nil, fhttp.ForwardStream(fol, urlA) != nil)
+	}
+	testkit.WaitFor(t, "the former leader to close its end of the stream", func() bool { return fhttp.LeaderStreams(srvA) == 0 })
+	if n := fhttp.LeaderStreams(srvB); n != 1 {
+		t.Fatalf("the new leader has %d streams open; want 1", n)
+	}
+}
+
+// A leader that stops leading closes its end of every stream; the
+// follower's stream is closed with it (a write on it would be answered
+// 503, as on a broken stream), and a write then is refused rather than
+// run by the former leader.
+func TestLeaderClosesItsStreamsWhenItStopsLeading(t *testing.T) {
+	l, srv, url := newStreamLeader(t)
+	fol, hs := followerServer(t, url)
+	if a := call(t, "POST", hs.URL+"/api/v1/drops", handlerToken, `{"id":"lamp","name":"Lamp","stock":3}`); a.status != http.StatusCreated {
+		t.Fatalf("write: %d %s", a.status, a.body)
+	}
+	if fhttp.ForwardStreams(fol) != 1 || fhttp.LeaderStreams(srv) != 1 {
+		t.Fatalf("streams open: %d on the follower, %d on the leader; want 1 and 1", fhttp.ForwardStreams(fol), fhttp.LeaderStreams(srv))
+	}
+	l.lose()
+	testkit.WaitFor(t, "the former leader to close its end of the stream", func() bool { return fhttp.LeaderStreams(srv) == 0 })
+	testkit.WaitFor(t, "the follower's stream to close", func() bool { return fhttp.ForwardStreams(fol) == 0 })
+	if a := call(t, "POST", hs.URL+"/api/v1/drops", handlerToken, `{"id":"desk","name":"Desk","stock":3}`); a.status != http.StatusServiceUnavailable {
+		t.Fatalf("a write through the follower to the former leader: %d %s; want 503", a.status, a.body)
+	}
+	if fhttp.LeaderStreams(srv) != 0 {
+		t.Fatalf("the former leader opened a stream again")
 	}
 }

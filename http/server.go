@@ -119,7 +119,10 @@ type Server struct {
 	trusted clientaddr.Trusted
 	gate    *joinGate // nil: joins never wait
 	forward *forwarder
-	nodeKey []byte // signs calls between the nodes (NodeKey)
+	// leaderStreams counts the forward streams open on this node as the
+	// leader (for tests).
+	leaderStreams atomic.Int64
+	nodeKey       []byte // signs calls between the nodes (NodeKey)
 	// receipts signs orders' receipts with the current ticket key.
 	receipts     atomic.Pointer[fairness.ReceiptSigner]
 	receiptSigns presign.Counts // how receipts were signed (fairness.go)

@@ -51,3 +51,41 @@ func TestLeaderWhosePostElectionBarrierFailsOnceStillTakesWrites(t *testing.T) {
 		t.Fatalf("write after the retried barrier: %v", err)
 	}
 }
+
+// LeadershipChanged's channel is closed when the node comes to lead (it is
+// closed the same way when it stops: the forward streams it serves as the
+// leader are closed then).
+func TestLeadershipChangedIsClosedWhenTheNodeLeads(t *testing.T) {
+	release := make(chan struct{})
+	st, err := Open(Config{
+		Dir: t.TempDir(), Bootstrap: true, Logger: quietLogger(),
+		wrapBarrier: func(barrier func(time.Duration) error) func(time.Duration) error {
+			return func(d time.Duration) error {
+				<-release // the node does not lead before the test looks
+				return barrier(d)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	changed := st.LeadershipChanged()
+	if st.IsLeader() {
+		t.Fatal("the node leads before its barrier returned")
+	}
+	close(release)
+	select {
+	case <-changed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the node's leadership channel was not closed when it came to lead")
+	}
+	if !st.IsLeader() {
+		t.Fatal("the leadership channel was closed but the node does not lead")
+	}
+	select {
+	case <-st.LeadershipChanged():
+		t.Fatal("the channel after the change is closed already")
+	default:
+	}
+}

@@ -117,6 +117,9 @@ type Store struct {
 
 	leader atomic.Bool
 	epoch  atomic.Uint64
+	// leaderChanged is closed, and replaced, when leader changes.
+	leaderMu      sync.Mutex
+	leaderChanged chan struct{}
 	// barrier waits until every committed entry is applied.
 	barrier func(timeout time.Duration) error
 
@@ -178,6 +181,8 @@ func openLocked(cfg Config, raftDir string, lock *os.File) (*Store, error) {
 		inflight: inflight{m: map[*byte]*batch{}},
 		stop:     make(chan struct{}),
 		metrics:  newMetrics(cfg.Registerer),
+
+		leaderChanged: make(chan struct{}),
 	}
 	s.fsm.onApply = s.metrics.applied
 	s.fsm.claim = s.inflight.claim
@@ -487,6 +492,14 @@ func (s *Store) Ready() bool {
 	return c > 0 && s.raft.AppliedIndex() >= c
 }
 
+// LeadershipChanged returns a channel that is closed the next time this
+// node gains or loses the leadership (IsLeader changes).
+func (s *Store) LeadershipChanged() <-chan struct{} {
+	s.leaderMu.Lock()
+	defer s.leaderMu.Unlock()
+	return s.leaderChanged
+}
+
 // LeaderEpoch counts how often this node became leader; a change tells
 // leader-only caches (such as queue blocks) to start afresh.
 func (s *Store) LeaderEpoch() uint64 { return s.epoch.Load() }
@@ -568,6 +581,10 @@ func (s *Store) watchLeadership() {
 				s.epoch.Add(1)
 			}
 			s.leader.Store(isLeader)
+			s.leaderMu.Lock()
+			close(s.leaderChanged)
+			s.leaderChanged = make(chan struct{})
+			s.leaderMu.Unlock()
 			s.metrics.isLeader.Set(b2f(isLeader))
 			s.log.Info("leadership changed", "leader", isLeader)
 		case <-s.stop:
