@@ -3,6 +3,7 @@ package http_test
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -40,14 +41,16 @@ func TestScrapeWithManyDropsDoesNotStopTheStateMachine(t *testing.T) {
 		}
 	}
 
-	// Writes all along: each needs the state's write lock.
+	// Writes all along: each needs the state's write lock. Ticks, so the
+	// number of figures a scrape gathers stays the same however many
+	// writes the machine manages.
 	var stop atomic.Bool
 	var writes sync.WaitGroup
 	var applied atomic.Int64
-	for w := range 4 {
+	for range 4 {
 		writes.Go(func() {
-			for i := 0; !stop.Load(); i++ {
-				if err := create(fmt.Sprintf("w%d-%d", w, i)); err != nil {
+			for !stop.Load() {
+				if _, err := st.Apply(ctx, &sale.Command{Kind: sale.KindTick, Now: time.Now().UnixMilli()}); err != nil {
 					t.Error(err)
 					return
 				}
@@ -55,6 +58,7 @@ func TestScrapeWithManyDropsDoesNotStopTheStateMachine(t *testing.T) {
 			}
 		})
 	}
+	var scraped atomic.Int64
 	done := make(chan error, 1)
 	go func() {
 		for range 30 {
@@ -62,19 +66,38 @@ func TestScrapeWithManyDropsDoesNotStopTheStateMachine(t *testing.T) {
 				done <- err
 				return
 			}
+			scraped.Add(1)
 		}
 		done <- nil
 	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("gather: %v", err)
+	// The wait for each other stops both the scrapes and the writes for
+	// good; a slow machine only slows them. So the test gives up only when
+	// neither moved for a whole minute. It gives up from a goroutine of
+	// its own, with every goroutine's stack printed: a panic in the test's
+	// goroutine would first run the cleanups, and the store cannot close
+	// with a command stuck in its apply.
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() {
+		watch := time.NewTicker(time.Minute)
+		defer watch.Stop()
+		lastScraped, lastApplied := int64(-1), int64(-1)
+		for {
+			select {
+			case <-finished:
+				return
+			case <-watch.C:
+			}
+			s, a := scraped.Load(), applied.Load()
+			if s == lastScraped && a == lastApplied {
+				debug.SetTraceback("all")
+				panic(fmt.Sprintf("neither a scrape nor a write finished in a minute (%d scrapes, %d writes applied): the scrape and the state machine wait for each other", s, a))
+			}
+			lastScraped, lastApplied = s, a
 		}
-	case <-time.After(60 * time.Second):
-		// The store cannot close with a command stuck in its apply, so
-		// the test cannot end cleanly: stop here, with every goroutine's
-		// stack printed.
-		panic(fmt.Sprintf("30 scrapes with writes going on did not finish in 60 s (%d writes applied): the scrape and the state machine wait for each other", applied.Load()))
+	}()
+	if err := <-done; err != nil {
+		t.Errorf("gather: %v", err)
 	}
 	stop.Store(true)
 	writes.Wait()
