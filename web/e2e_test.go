@@ -65,6 +65,10 @@ func TestE2EPurchaseWithDevProvider(t *testing.T) {
 	for range 5 {
 		joinByAPI(n, drop)
 	}
+	// The page hides its countdown on its own clock, at most a second
+	// after the start, and the button moves up: a click aimed before that
+	// lands where the button was.
+	b.WaitJS("the countdown to end", `document.getElementById("countdown-box").hidden`)
 	b.Click("#join")
 	b.Visible("#view-waiting")
 	testkit.WaitFor(t, "a position", func() bool { return b.Text("#w-position") != "—" })
