@@ -461,7 +461,7 @@ func TestForwardedWriteKeepsTheFollowersRequestID(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			defer fhttp.SetStreamForwarding(mode == "stream")()
 			debug := &slog.HandlerOptions{Level: slog.LevelDebug}
-			var leaderLog, followerLog syncBuffer
+			var leaderLog, followerLog testkit.LogBuffer
 			st := leaderStore(t)
 			leader := handlerServer(t, fhttp.Config{Store: st, Queue: queue.New(queue.Config{Store: st}), Logger: slog.New(slog.NewTextHandler(&leaderLog, debug))})
 			fst := leaderStore(t)

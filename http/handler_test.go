@@ -19,6 +19,7 @@ import (
 	"github.com/floodgate/floodgate"
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/identity"
+	"github.com/floodgate/floodgate/internal/testkit"
 	"github.com/floodgate/floodgate/internal/testkit/localstore"
 	"github.com/floodgate/floodgate/queue"
 	"github.com/floodgate/floodgate/store"
@@ -29,24 +30,6 @@ import (
 // a follower or a failure. No process, no network beyond httptest.
 
 const handlerToken = "handler-test-admin-token"
-
-// syncBuffer is a log the server writes from its handler goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // leaderStore opens a real single-node store and waits until it leads.
 func leaderStore(t *testing.T) *store.Store { return localstore.Leader(t) }
@@ -118,7 +101,7 @@ func (brokenQueue) JoinChallenged(context.Context, string, netip.Addr, *queue.So
 
 func TestUnexpectedErrorIsAGeneric500LoggedWithTheRequestID(t *testing.T) {
 	st := leaderStore(t)
-	var logs syncBuffer
+	var logs testkit.LogBuffer
 	hs := handlerServer(t, fhttp.Config{
 		Store: st, Queue: brokenQueue{queue.New(queue.Config{Store: st})},
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)),

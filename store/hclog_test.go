@@ -6,10 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/floodgate/floodgate/internal/testkit"
 )
 
 // Raft logs some values with hclog.Fmt; they reach slog formatted, not as
@@ -33,7 +34,7 @@ func TestWALLogsThroughTheNodesLogger(t *testing.T) {
 	if err := os.Mkdir(walDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	var buf syncBuffer
+	var buf testkit.LogBuffer
 	node := slog.New(slog.NewTextHandler(&buf, nil)).With("node", "n7")
 	d, err := newDiskLog(walDir, dir, node, nil)
 	if err != nil {
@@ -70,21 +71,4 @@ func TestWALLogsThroughTheNodesLogger(t *testing.T) {
 			t.Errorf("raft-wal's line %q: want %s", line, want)
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
