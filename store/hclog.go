@@ -30,19 +30,27 @@ func hclogger(l *slog.Logger, name string) hclog.Logger {
 	return &slogHC{l: l.With("component", name), name: name}
 }
 
+// levels pairs hclog's levels with slog's, the most verbose first: toSlog
+// reads it one way and GetLevel the other.
+var levels = [...]struct {
+	hc hclog.Level
+	sl slog.Level
+}{
+	{hclog.Trace, levelTrace},
+	{hclog.Debug, slog.LevelDebug},
+	{hclog.Info, slog.LevelInfo},
+	{hclog.Warn, slog.LevelWarn},
+	{hclog.Error, slog.LevelError},
+}
+
+// toSlog is the slog level of an hclog level; Info for NoLevel.
 func toSlog(level hclog.Level) slog.Level {
-	switch level {
-	case hclog.Trace:
-		return levelTrace
-	case hclog.Debug:
-		return slog.LevelDebug
-	case hclog.Warn:
-		return slog.LevelWarn
-	case hclog.Error:
-		return slog.LevelError
-	default:
-		return slog.LevelInfo
+	for _, l := range levels {
+		if l.hc == level {
+			return l.sl
+		}
 	}
+	return slog.LevelInfo
 }
 
 func (h *slogHC) Log(level hclog.Level, msg string, args ...any) {
@@ -106,19 +114,14 @@ func (h *slogHC) ResetNamed(name string) hclog.Logger {
 // SetLevel does nothing: the level is the process's (LOG_LEVEL).
 func (h *slogHC) SetLevel(hclog.Level) {}
 
+// GetLevel is the most verbose level the process's handler lets through.
 func (h *slogHC) GetLevel() hclog.Level {
-	switch {
-	case h.IsTrace():
-		return hclog.Trace
-	case h.IsDebug():
-		return hclog.Debug
-	case h.IsInfo():
-		return hclog.Info
-	case h.IsWarn():
-		return hclog.Warn
-	default:
-		return hclog.Error
+	for _, l := range levels {
+		if h.enabled(l.sl) {
+			return l.hc
+		}
 	}
+	return hclog.Error
 }
 
 func (h *slogHC) StandardLogger(*hclog.StandardLoggerOptions) *log.Logger {

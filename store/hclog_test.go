@@ -72,3 +72,39 @@ func TestWALLogsThroughTheNodesLogger(t *testing.T) {
 		}
 	}
 }
+
+// Each hclog level reaches slog at its own level (Off at none), and
+// GetLevel names the most verbose hclog level the handler lets through.
+func TestHclogLevelsMatchSlogs(t *testing.T) {
+	var buf bytes.Buffer
+	l := hclogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: levelTrace})), "raft")
+	for level, want := range map[hclog.Level]string{
+		hclog.NoLevel: "level=INFO",
+		hclog.Trace:   "level=DEBUG-4",
+		hclog.Debug:   "level=DEBUG",
+		hclog.Info:    "level=INFO",
+		hclog.Warn:    "level=WARN",
+		hclog.Error:   "level=ERROR",
+		hclog.Off:     "",
+	} {
+		buf.Reset()
+		l.Log(level, "hello")
+		if out := buf.String(); want == "" && out != "" || want != "" && !strings.Contains(out, want+" ") {
+			t.Errorf("%v logs %q, want %q", level, out, want)
+		}
+	}
+	for handler, want := range map[slog.Level]hclog.Level{
+		levelTrace:          hclog.Trace,
+		slog.LevelDebug:     hclog.Debug,
+		slog.LevelDebug + 1: hclog.Info,
+		slog.LevelInfo:      hclog.Info,
+		slog.LevelWarn:      hclog.Warn,
+		slog.LevelError:     hclog.Error,
+		slog.LevelError + 4: hclog.Error,
+	} {
+		l := hclogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: handler})), "raft")
+		if got := l.GetLevel(); got != want {
+			t.Errorf("handler at %v: GetLevel %v, want %v", handler, got, want)
+		}
+	}
+}
