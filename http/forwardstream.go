@@ -579,7 +579,7 @@ func (s *Server) forwardStream(w http.ResponseWriter, r *http.Request) {
 // (store.Store does).
 type leadershipWatcher interface {
 	// LeadershipChanged returns a channel that is closed the next time
-	// the node gains or loses the leadership.
+	// the node gains or loses the leadership, or its store closes.
 	LeadershipChanged() <-chan struct{}
 }
 

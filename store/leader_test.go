@@ -89,3 +89,26 @@ func TestLeadershipChangedIsClosedWhenTheNodeLeads(t *testing.T) {
 	default:
 	}
 }
+
+// Closing the store closes LeadershipChanged's channel, and the channel
+// asked for after Close is closed already: a forward stream the node serves
+// as the leader, or anything else waiting for the leadership to change, does
+// not outlive the store.
+func TestLeadershipChangedIsClosedWhenTheStoreCloses(t *testing.T) {
+	st := open(t, t.TempDir(), nil)
+	changed := st.LeadershipChanged()
+	_ = st.Close()
+	select {
+	case <-changed:
+	default:
+		t.Fatal("the leadership channel is still open after Close")
+	}
+	if st.IsLeader() {
+		t.Fatal("a closed store says it leads")
+	}
+	select {
+	case <-st.LeadershipChanged():
+	default:
+		t.Fatal("the leadership channel asked for after Close is open")
+	}
+}

@@ -117,7 +117,8 @@ type Store struct {
 
 	leader atomic.Bool
 	epoch  atomic.Uint64
-	// leaderChanged is closed, and replaced, when leader changes.
+	// leaderChanged is closed, and replaced, when leader changes, and
+	// closed for good when the store closes.
 	leaderMu      sync.Mutex
 	leaderChanged chan struct{}
 	// barrier waits until every committed entry is applied.
@@ -493,7 +494,8 @@ func (s *Store) Ready() bool {
 }
 
 // LeadershipChanged returns a channel that is closed the next time this
-// node gains or loses the leadership (IsLeader changes).
+// node gains or loses the leadership (IsLeader changes), or when the store
+// closes; after Close it returns a closed channel.
 func (s *Store) LeadershipChanged() <-chan struct{} {
 	s.leaderMu.Lock()
 	defer s.leaderMu.Unlock()
@@ -580,17 +582,29 @@ func (s *Store) watchLeadership() {
 			if isLeader {
 				s.epoch.Add(1)
 			}
-			s.leader.Store(isLeader)
-			s.leaderMu.Lock()
-			close(s.leaderChanged)
-			s.leaderChanged = make(chan struct{})
-			s.leaderMu.Unlock()
-			s.metrics.isLeader.Set(b2f(isLeader))
+			s.setLeader(isLeader, false)
 			s.log.Info("leadership changed", "leader", isLeader)
 		case <-s.stop:
+			// A closed store leads no more: whatever waits for the
+			// leadership to change (a forward stream served as the
+			// leader) learns it now, and later callers at once.
+			s.setLeader(false, true)
 			return
 		}
 	}
+}
+
+// setLeader records whether this node leads and closes the channel of
+// LeadershipChanged; when the store closes (final), the channel stays closed.
+func (s *Store) setLeader(isLeader, final bool) {
+	s.leader.Store(isLeader)
+	s.leaderMu.Lock()
+	close(s.leaderChanged)
+	if !final {
+		s.leaderChanged = make(chan struct{})
+	}
+	s.leaderMu.Unlock()
+	s.metrics.isLeader.Set(b2f(isLeader))
 }
 
 // catchUp applies everything committed by earlier leaders before this node
