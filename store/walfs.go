@@ -10,9 +10,10 @@ import (
 	"github.com/hashicorp/raft-wal/types"
 )
 
-// zeroAheadFS is raft-wal's file system with one change: a new segment file,
+// zeroAheadFS is raft-wal's file system with one change: a segment file,
 // which raft-wal preallocates with fallocate, gets zeros written and synced
-// into it in the background, ahead of the appends.
+// into it in the background, ahead of the appends, whether it is new or the
+// tail reopened after a restart.
 //
 // fallocate leaves the segment's blocks "unwritten" (they read as zeros), so
 // each append's fsync also has to commit the file system's journal for the
@@ -60,17 +61,44 @@ func (z zeroAheadFS) Create(dir, name string, size uint64) (types.WritableFile, 
 	if err != nil || size == 0 {
 		return f, err
 	}
+	return zeroAheadOf(f, dir, name, int64(size)), nil
+}
+
+// OpenWriter opens a segment written before, the tail raft-wal recovers
+// after a restart (or when the log is reopened after a disk fault), and
+// zeroes it ahead of the appends as a new one. raft-wal recovers the tail
+// before it writes, and writes first where its last commit ends, so the
+// zeros start past that first write: never at or below a byte of the log.
+// (What lies beyond it, if anything, is the rest of a write a crash cut
+// short, which raft-wal overwrites and never reads.) Only a segment whose
+// blocks are all allocated (preallocated) is zeroed, up to its end: in a
+// sparse one the zeros would take room on the disk.
+func (z zeroAheadFS) OpenWriter(dir, name string) (types.WritableFile, error) {
+	f, err := z.FS.OpenWriter(dir, name)
+	if err != nil {
+		return f, err
+	}
+	var st syscall.Stat_t
+	if syscall.Stat(filepath.Join(dir, name), &st) != nil || st.Size == 0 || st.Blocks*512 < st.Size {
+		return f, nil
+	}
+	return zeroAheadOf(f, dir, name, st.Size), nil
+}
+
+// zeroAheadOf returns f, a segment of size bytes, to be zeroed ahead of
+// its appends, or f itself where the zeros would not help.
+func zeroAheadOf(f types.WritableFile, dir, name string, size int64) types.WritableFile {
 	var st syscall.Statfs_t
 	if syscall.Statfs(dir, &st) != nil || st.Type == tmpfsMagic {
-		return f, nil
+		return f
 	}
 	zf, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY, 0)
 	if err != nil {
-		return f, nil // the zeros are only an optimisation
+		return f // the zeros are only an optimisation
 	}
-	w := &zeroAheadFile{WritableFile: f, zf: zf, size: int64(size), done: make(chan struct{})}
+	w := &zeroAheadFile{WritableFile: f, zf: zf, size: size, done: make(chan struct{})}
 	w.cond.L = &w.mu
-	return w, nil
+	return w
 }
 
 // zeroAheadFile is a segment file being zeroed ahead of the appends.

@@ -76,8 +76,85 @@ func waitZeroed(t *testing.T, w *zeroAheadFile) {
 	}
 }
 
+// segmentAppends appends to a segment file the way raft-wal does
+// (sequential writes of up to 70 KiB, none of their bytes zero, now and then
+// a sync) and keeps what it appended.
+type segmentAppends struct {
+	t    *testing.T
+	rng  *rand.Rand
+	want []byte
+}
+
+// to appends to w until limit bytes are appended, and syncs.
+func (a *segmentAppends) to(w types.WritableFile, limit int) {
+	a.t.Helper()
+	for len(a.want) < limit {
+		p := make([]byte, 1+a.rng.IntN(70<<10))
+		for i := range p {
+			p[i] = byte(a.rng.IntN(255) + 1)
+		}
+		if _, err := w.WriteAt(p, int64(len(a.want))); err != nil {
+			a.t.Fatal(err)
+		}
+		a.want = append(a.want, p...)
+		if a.rng.IntN(8) == 0 {
+			if err := w.Sync(); err != nil {
+				a.t.Fatal(err)
+			}
+		}
+	}
+	if err := w.Sync(); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
+// zeroedAhead waits until the zeroing of w has stopped and checks that it
+// reached about zeroAhead past the appends, with no hole from the offset
+// from to the zeros' end: those blocks are written, so later appends
+// overwrite written blocks.
+func (a *segmentAppends) zeroedAhead(w *zeroAheadFile, path string, from int64) {
+	a.t.Helper()
+	waitZeroed(a.t, w)
+	w.mu.Lock()
+	zeroed, written := w.zeroed, w.written
+	w.mu.Unlock()
+	if written != int64(len(a.want)) {
+		a.t.Fatalf("written %d, appended %d", written, len(a.want))
+	}
+	if zeroed < written+zeroAhead-zeroChunk {
+		a.t.Fatalf("zeros reached %d, want about %d (%d past the appends)", zeroed, written+zeroAhead, zeroAhead)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer f.Close()
+	if hole, err := f.Seek(from, seekHole); err != nil || hole < zeroed {
+		a.t.Fatalf("first hole from %d at %d (%v), want none before %d", from, hole, err, zeroed)
+	}
+}
+
+// readBack checks the closed segment file at path: it keeps its size,
+// every appended byte reads back and every other byte is zero.
+func (a *segmentAppends) readBack(path string, size int) {
+	a.t.Helper()
+	got, err := os.ReadFile(path)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if len(got) != size {
+		a.t.Fatalf("the file is %d bytes, want %d", len(got), size)
+	}
+	if !bytes.Equal(got[:len(a.want)], a.want) {
+		a.t.Fatal("the appended bytes do not read back")
+	}
+	if i := bytes.IndexFunc(got[len(a.want):], func(r rune) bool { return r != 0 }); i >= 0 {
+		a.t.Fatalf("a byte past the appends is not zero, at %d", len(a.want)+i)
+	}
+}
+
 // TestZeroAheadKeepsTheAppendsAndZeroesAhead appends to a new segment file
-// the way raft-wal does (sequential writes, each followed by a sync) while
+// the way raft-wal does (sequential writes, now and then a sync) while
 // its zeros are written ahead: every appended byte reads back, every other
 // byte is zero, the file keeps its preallocated size, and the blocks ahead
 // of the appends are written (no longer a hole), so later appends overwrite
@@ -85,6 +162,7 @@ func waitZeroed(t *testing.T, w *zeroAheadFile) {
 func TestZeroAheadKeepsTheAppendsAndZeroesAhead(t *testing.T) {
 	dir := zeroingDir(t)
 	const size = 24 << 20
+	path := filepath.Join(dir, "seg.wal")
 	wf, err := newZeroAheadFS().Create(dir, "seg.wal", size)
 	if err != nil {
 		t.Fatal(err)
@@ -93,58 +171,14 @@ func TestZeroAheadKeepsTheAppendsAndZeroesAhead(t *testing.T) {
 	if !ok {
 		t.Fatalf("Create returned %T, not a file being zeroed", wf)
 	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	var want []byte
-	appendTo := func(limit int) {
-		for len(want) < limit {
-			p := make([]byte, 1+rng.IntN(70<<10))
-			for i := range p {
-				p[i] = byte(rng.IntN(255) + 1)
-			}
-			if _, err := w.WriteAt(p, int64(len(want))); err != nil {
-				t.Fatal(err)
-			}
-			want = append(want, p...)
-			if rng.IntN(8) == 0 {
-				if err := w.Sync(); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-	}
-	appendTo(6 << 20)
-	waitZeroed(t, w)
-	w.mu.Lock()
-	zeroed, written := w.zeroed, w.written
-	w.mu.Unlock()
-	if written != int64(len(want)) {
-		t.Fatalf("written %d, appended %d", written, len(want))
-	}
-	if zeroed < written+zeroAhead-zeroChunk {
-		t.Fatalf("zeros reached %d, want about %d (%d past the appends)", zeroed, written+zeroAhead, zeroAhead)
-	}
-	// The blocks from the appends' end (plus the gap) to the zeros' end
-	// are written: no hole before the zeros' end.
-	if hole, err := w.WritableFile.(*fs.File).Seek(0, seekHole); err != nil || hole < zeroed {
-		t.Fatalf("first hole at %d (%v), want none before %d", hole, err, zeroed)
-	}
-	appendTo(20 << 20)
+	a := &segmentAppends{t: t, rng: rand.New(rand.NewPCG(1, 2))}
+	a.to(w, 6<<20)
+	a.zeroedAhead(w, path, 0)
+	a.to(w, 20<<20)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile(filepath.Join(dir, "seg.wal"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != size {
-		t.Fatalf("the file is %d bytes, want %d", len(got), size)
-	}
-	if !bytes.Equal(got[:len(want)], want) {
-		t.Fatal("the appended bytes do not read back")
-	}
-	if i := bytes.IndexFunc(got[len(want):], func(r rune) bool { return r != 0 }); i >= 0 {
-		t.Fatalf("a byte past the appends is not zero, at %d", len(want)+i)
-	}
+	a.readBack(path, size)
 }
 
 // TestZeroAheadStopsOnAnErrorAndTheAppendsGoOn: when writing the zeros
@@ -188,6 +222,62 @@ func TestZeroAheadStopsOnAnErrorAndTheAppendsGoOn(t *testing.T) {
 	}
 	if !bytes.Equal(got[:off], bytes.Repeat([]byte{7}, int(off))) || bytes.IndexByte(got[:off], 0) >= 0 {
 		t.Fatal("the appended bytes do not read back")
+	}
+}
+
+// TestZeroAheadOfAReopenedSegment: a segment written before (the tail
+// raft-wal recovers after a restart) is zeroed ahead of the appends as a new
+// one, from the end of the first append after the reopen, never at or below
+// an appended byte: everything appended before and after the reopen reads
+// back, every other byte is zero, and the blocks ahead of the appends are
+// written. A sparse segment (its blocks not allocated) is not zeroed: there
+// the zeros would take room on the disk.
+func TestZeroAheadOfAReopenedSegment(t *testing.T) {
+	dir := zeroingDir(t)
+	const size = 24 << 20
+	path := filepath.Join(dir, "seg.wal")
+	a := &segmentAppends{t: t, rng: rand.New(rand.NewPCG(5, 6))}
+	// Written before the restart, by raft-wal's own file system.
+	before, err := fs.New().Create(dir, "seg.wal", size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.to(before, 3<<20)
+	if err := before.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	wf, err := newZeroAheadFS().OpenWriter(dir, "seg.wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, ok := wf.(*zeroAheadFile)
+	if !ok {
+		_ = wf.Close()
+		t.Fatalf("OpenWriter returned %T, not a file being zeroed", wf)
+	}
+	reopenedAt := int64(len(a.want))
+	a.to(w, 6<<20)
+	a.zeroedAhead(w, path, reopenedAt)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a.readBack(path, size)
+
+	sparse := filepath.Join(dir, "sparse.wal")
+	if err := os.WriteFile(sparse, bytes.Repeat([]byte{9}, 2<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(sparse, size); err != nil {
+		t.Fatal(err)
+	}
+	sf, err := newZeroAheadFS().OpenWriter(dir, "sparse.wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sf.Close()
+	if _, ok := sf.(*zeroAheadFile); ok {
+		t.Fatal("a sparse segment is zeroed ahead: the zeros would take room")
 	}
 }
 
