@@ -1,6 +1,7 @@
 package sale
 
 import (
+	"math"
 	"slices"
 	"strconv"
 	"unsafe"
@@ -122,4 +123,42 @@ func (d *decoder) shareText(buf []byte, k Kind) {
 			d.all = unsafe.String(&buf[0], len(buf))
 		}
 	}
+}
+
+// The indexes that take an entry per buyer (tickets, the customers' records,
+// the tables' numbers) are sized ahead for the buyers a drop can have, so
+// that a rush does not double them as it goes: doubling an index of a
+// million entries moves each one and touches fresh memory twice its size,
+// all inside one command's Apply. Each unit of stock goes to one buyer at
+// most, so a drop's stock (its unsold units, for a state read back) bounds
+// the holds and orders still to come, unless holds lapse and return their
+// units; up to maxReserve each, past which the indexes grow as before. Only
+// arrays without pointers are sized ahead, which the collector never reads,
+// and the sizes change how fast an entry is found, never which one.
+const maxReserve = 1 << 20
+
+// expect makes room for n more buyers (at most maxReserve).
+func (s *State) expect(n int64) {
+	k := int(min(n, maxReserve))
+	if k <= 0 {
+		return
+	}
+	s.Tickets.reserve(k)
+	s.Holds.reserve(int(min(s.NextHold, math.MaxInt32)) + k)
+	s.Orders.reserve(int(min(s.NextOrder, math.MaxInt32)) + k)
+	if s.custs.built {
+		s.custs.reserve(k)
+	}
+}
+
+// unsold is the units of the open drops not sold or awaiting payment, at
+// most maxReserve: the orders still to come, in most cases.
+func (s *State) unsold() int {
+	var n int64
+	for _, d := range s.Drops {
+		if !d.Closed {
+			n += d.Available + d.Held
+		}
+	}
+	return int(min(n, maxReserve))
 }

@@ -52,6 +52,9 @@ func (x *hashIndex) spill(key string, i int32) {
 	x.more[key] = i
 }
 
+// reserve makes room for n more keys without growing (hashSlots.reserve).
+func (x *hashIndex) reserve(n int) { x.m.reserve(n) }
+
 // indexed is the number of keys indexed.
 func (x *hashIndex) indexed() int { return x.m.len() + len(x.more) }
 
@@ -113,6 +116,17 @@ func slotsFor(n int) int {
 }
 
 func (x *hashSlots) len() int { return x.n }
+
+// reserve makes room for n more entries, so that the next n inserts do
+// not grow the array: a big index doubling moves every entry and touches
+// fresh memory twice its size. The layout decides only how fast an item is
+// found, so a reserved index answers as one that grew. It leaves made as
+// it is.
+func (x *hashSlots) reserve(n int) {
+	if want := slotsFor(x.n + n); n > 0 && want > len(x.slots) {
+		x.resize(want)
+	}
+}
 
 // find returns the first index stored under h, in the order they were
 // inserted, that is says yes to.

@@ -106,6 +106,13 @@ func (x *customerIndex) addOrder(h uint64, r int, i int32) *customerRec {
 	return rec
 }
 
+// reserve makes room for n more customers and orders.
+func (x *customerIndex) reserve(n int) {
+	x.hashIndex.reserve(n)
+	x.recs = slices.Grow(x.recs, n)
+	x.prev = slices.Grow(x.prev, n)
+}
+
 // idemOrder returns the order customer created with key, or nil.
 func (s *State) idemOrder(customer, key string) *Order {
 	x := s.customers()
@@ -128,6 +135,7 @@ func (s *State) rebuildCustomers() {
 	s.custs = customerIndex{built: true, hashIndex: newHashIndex(s.Orders.Len()), orders: &s.Orders}
 	x := &s.custs
 	x.prev = make([]int32, 0, s.Orders.Len())
+	x.reserve(s.unsold())
 	for i := range s.Orders.Len() {
 		o := s.Orders.at(i)
 		h := customerHash(o.Customer)

@@ -402,6 +402,7 @@ func (s *State) createDrop(c *Command) Result {
 		d.ShuffleSeed = append([]byte(nil), c.ShuffleSeed...)
 	}
 	s.Drops[spec.ID] = d
+	s.expect(spec.Stock)
 	return Result{Created: true, Drop: s.publicDrop(d, c.Now)}
 }
 

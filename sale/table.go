@@ -112,6 +112,14 @@ func (t *table[T, P]) next() *T {
 	return t.at(t.n)
 }
 
+// reserve makes room in byNum for the numbers up to n, so that indexing
+// them does not grow it.
+func (t *table[T, P]) reserve(n int) {
+	if n > cap(t.byNum) {
+		t.byNum = slices.Grow(t.byNum, n-len(t.byNum))
+	}
+}
+
 // index makes item i found by its id; false if another item has that id.
 func (t *table[T, P]) index(i, room int) bool {
 	n, ok := idNumber(P(t.at(i)).id())
