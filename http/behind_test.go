@@ -8,6 +8,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -94,6 +95,48 @@ func TestHoldReadOnANodeBehindTheLeader(t *testing.T) {
 	a = call(t, "GET", alone.URL+"/api/v1/holds/"+holdID, ticket, "")
 	if a.status != http.StatusNotFound || a.code != floodgate.ENotFound {
 		t.Fatalf("the hold read on a node with no leader known: %d %s; want its own 404", a.status, a.body)
+	}
+}
+
+// readsCounted is a store that counts its reads of the state.
+type readsCounted struct {
+	*store.Store
+	reads atomic.Int64
+}
+
+func (s *readsCounted) Read(fn func(st *sale.State)) {
+	s.reads.Add(1)
+	s.Store.Read(fn)
+}
+
+// TestHoldReadIsOneRead: GET of a hold checks that the hold is the
+// ticket's and answers it from one read of the state, so nothing applied
+// in between can leave the answer without its hold.
+func TestHoldReadIsOneRead(t *testing.T) {
+	st := &readsCounted{Store: leaderStore(t)}
+	q := queue.New(queue.Config{Store: st, TickInterval: 10 * time.Millisecond, SignAhead: -1})
+	ctx, stopQueue := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); q.Run(ctx) }()
+	t.Cleanup(func() { stopQueue(); <-stopped })
+	testkit.WaitFor(t, "cluster secret", func() bool { _, _, err := q.Keys(); return err == nil })
+	hs := handlerServer(t, fhttp.Config{Store: st, Queue: q})
+	if a := call(t, "POST", hs.URL+"/api/v1/drops", handlerToken, `{"id":"vase","name":"Vase","stock":3,"per_customer_limit":1,"admit_per_second":100,"challenge_difficulty":0}`); a.status != http.StatusCreated {
+		t.Fatalf("create the drop: %d %s", a.status, a.body)
+	}
+	ticket, holdID := joinAndHold(t, hs.URL, "vase")
+	// The queue's ticks read the state too: stopped, only the handler reads.
+	stopQueue()
+	<-stopped
+	for range 3 {
+		before := st.reads.Load()
+		a := call(t, "GET", hs.URL+"/api/v1/holds/"+holdID, ticket, "")
+		if a.status != http.StatusOK || !strings.Contains(a.body, holdID) {
+			t.Fatalf("the hold read: %d %s; want 200 with the hold", a.status, a.body)
+		}
+		if reads := st.reads.Load() - before; reads != 1 {
+			t.Fatalf("GET of a hold read the state %d times, want once", reads)
+		}
 	}
 }
 

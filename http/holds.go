@@ -51,31 +51,40 @@ func (s *Server) createHold(w http.ResponseWriter, r *http.Request) {
 // The ticket is checked first, so that without a valid ticket nobody learns
 // whether a hold id exists; a hold of another ticket is "not found" alike.
 func (s *Server) holdTicket(r *http.Request) (string, string, error) {
+	id, visitor, _, err := s.lookupHold(r, false)
+	return id, visitor, err
+}
+
+// lookupHold is holdTicket that, with public, also returns the hold as the
+// API shows it, from the same read of the state as the check.
+func (s *Server) lookupHold(r *http.Request, public bool) (string, string, floodgate.Hold, error) {
 	id := r.PathValue("hold")
 	c, err := s.ticket(r, "")
 	if err != nil {
-		return "", "", err
+		return "", "", floodgate.Hold{}, err
 	}
 	l := holdLookups.Get().(*holdLookup)
-	l.id, l.drop, l.visitor = id, c.Drop, c.Visitor
+	l.id, l.drop, l.visitor, l.public = id, c.Drop, c.Visitor, public
 	s.cfg.Store.Read(l.read)
-	ok, otherDrop := l.ok, l.otherDrop
+	ok, otherDrop, h := l.ok, l.otherDrop, l.hold
 	*l = holdLookup{read: l.read}
 	holdLookups.Put(l)
 	if otherDrop {
-		return "", "", floodgate.Errorf(floodgate.EForbidden, "This ticket is for another drop (%s); use the ticket of the hold's drop.", c.Drop)
+		return "", "", floodgate.Hold{}, floodgate.Errorf(floodgate.EForbidden, "This ticket is for another drop (%s); use the ticket of the hold's drop.", c.Drop)
 	}
 	if !ok {
-		return "", "", floodgate.Errorf(floodgate.ENotFound, "There is no hold %q for this ticket.", id)
+		return "", "", floodgate.Hold{}, floodgate.Errorf(floodgate.ENotFound, "There is no hold %q for this ticket.", id)
 	}
-	return id, c.Visitor, nil
+	return id, c.Visitor, h, nil
 }
 
 // holdLookup is holdTicket's read of the state, reused: a closure handed
 // to Store.Read would be allocated for every order.
 type holdLookup struct {
 	id, drop, visitor string
+	public            bool // read the hold too, into hold
 	ok, otherDrop     bool
+	hold              floodgate.Hold
 	read              func(st *sale.State)
 }
 
@@ -86,31 +95,20 @@ var holdLookups = sync.Pool{New: func() any {
 		found := h != nil
 		l.ok = found && h.Drop == l.drop && h.Visitor == l.visitor
 		l.otherDrop = found && h.Drop != l.drop
+		if l.ok && l.public {
+			l.hold = sale.PublicHold(h)
+		}
 	}
 	return l
 }}
 
 func (s *Server) getHold(w http.ResponseWriter, r *http.Request) {
-	id, visitor, err := s.holdTicket(r)
+	_, _, h, err := s.lookupHold(r, true)
 	if err != nil {
 		if floodgate.ErrorCode(err) == floodgate.ENotFound && s.askLeader(w, r) {
 			return
 		}
 		api.WriteError(w, err)
-		return
-	}
-	var (
-		h  floodgate.Hold
-		ok bool
-	)
-	s.cfg.Store.Read(func(st *sale.State) {
-		sh := st.Holds.Get(id)
-		if ok = sh.Visitor == visitor; ok {
-			h = sale.PublicHold(sh)
-		}
-	})
-	if !ok {
-		api.WriteError(w, floodgate.Errorf(floodgate.ENotFound, "There is no hold %q for this ticket.", id))
 		return
 	}
 	api.WriteJSON(w, http.StatusOK, h)
