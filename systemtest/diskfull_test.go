@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/floodgate/floodgate/internal/testkit"
+	"github.com/floodgate/floodgate/status"
 )
 
 // TestDiskFullInACluster fills the data disk of one node of a 3-node
@@ -33,7 +34,8 @@ func diskFullInCluster(t *testing.T, full int) {
 	dir := testkit.SmallDisk(t, "300M")
 	dirs := make([]string, 3)
 	dirs[full] = filepath.Join(dir, "data")
-	c := testkit.StartCluster(t, 3, testkit.ClusterOptions{DataDirs: dirs})
+	c := testkit.StartCluster(t, 3, testkit.ClusterOptions{DataDirs: dirs,
+		Node: testkit.Options{Args: []string{"--auto-open-after", "2s"}}})
 	leader := c.WaitLeader(t, nil, 30*time.Second)
 	if full == 0 && leader != 0 {
 		t.Skipf("node1 did not keep the lead (node%d leads); the leader case needs it", leader+1)
@@ -101,6 +103,21 @@ func diskFullInCluster(t *testing.T, full int) {
 		for _, m := range info.Nodes {
 			if m.ID == c.IDs[full] {
 				return m.State == "disk_full"
+			}
+		}
+		return false
+	})
+
+	// The full node's own status page says so while its disk is full: the
+	// incident cannot be recorded, so the node shows it live.
+	testkit.WaitFor(t, "the full node's status page to show its full disk", func() bool {
+		var sum status.Summary
+		if _, err := fc.Call(ctx, http.MethodGet, "/api/v2/summary.json", nil, nil, &sum); err != nil {
+			return false
+		}
+		for _, inc := range sum.Incidents {
+			if strings.HasPrefix(inc.Name, "Checkout is paused") {
+				return inc.Floodgate != nil && inc.Floodgate.Unrecorded
 			}
 		}
 		return false
