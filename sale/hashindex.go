@@ -4,6 +4,7 @@ import (
 	"maps"
 	"math/bits"
 	"slices"
+	"unsafe"
 )
 
 // hashIndex finds an item of an array (a hold of the tickets, an order of
@@ -95,6 +96,10 @@ func home(tag uint32, n int) int {
 	return int(uint64(tag) >> (32 - bits.TrailingZeros(uint(n))))
 }
 
+// hugeMin is the size of a slot array from which it asks for huge pages
+// (adviseHuge).
+const hugeMin = 4 << 20
+
 // minSlots is the size of a non-empty hashSlots' array, at least.
 const minSlots = 16
 
@@ -172,6 +177,9 @@ func (x *hashSlots) place(s hashSlot, j int) {
 func (x *hashSlots) resize(n int) {
 	old := x.slots
 	x.slots = make([]hashSlot, n)
+	if size := uintptr(n) * unsafe.Sizeof(hashSlot{}); size >= hugeMin {
+		adviseHuge(unsafe.Pointer(&x.slots[0]), size)
+	}
 	start := 0
 	for start < len(old) && old[start].i != 0 {
 		start++
