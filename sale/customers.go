@@ -3,6 +3,7 @@ package sale
 import (
 	"bytes"
 	"encoding/json"
+	"hash/maphash"
 	"iter"
 	"slices"
 	"strconv"
@@ -36,8 +37,8 @@ type customerCount struct {
 
 func newCustomerCounts() CustomerCounts { return CustomerCounts{hashIndex: newHashIndex(0)} }
 
-// customerHash is FNV-1a over the customer.
-func customerHash(customer string) uint64 { return fnv64(customer) }
+// customerHash is the keyHash of the customer.
+func customerHash(customer string) uint64 { return maphash.String(hashSeed, customer) }
 
 func (cc *CustomerCounts) find(customer string) int {
 	return cc.findHash(customer, customerHash(customer))

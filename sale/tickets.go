@@ -27,8 +27,11 @@ func newTicketIndex(holds *HoldTable) TicketIndex {
 	return TicketIndex{holds: holds, hashIndex: newHashIndex(0)}
 }
 
-// ticketHash is the hash of drop "/" visitor.
-func ticketHash(drop, visitor string) uint64 { return fnvJoin(drop, '/', visitor) }
+// ticketHash is the keyHash of drop "/" visitor.
+func ticketHash(drop, visitor string) uint64 {
+	var kb keyBuf
+	return keyHash(joinKey(kb[:0], drop, '/', visitor))
+}
 
 // Len is the number of tickets that took a hold.
 func (x *TicketIndex) Len() int { return x.indexed() }
