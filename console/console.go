@@ -27,6 +27,7 @@ import (
 
 	"github.com/floodgate/floodgate"
 	fhttp "github.com/floodgate/floodgate/http"
+	"github.com/floodgate/floodgate/internal/api"
 	"github.com/floodgate/floodgate/internal/client"
 	"github.com/floodgate/floodgate/internal/clientaddr"
 	"github.com/floodgate/floodgate/internal/defaults"
@@ -244,6 +245,19 @@ func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if r.Method == http.MethodPost {
+			// A form may be as large as a body the API takes (a drop's
+			// vouchers), no larger: one over it is refused as it arrives,
+			// not read up to the 10 MB net/http would hold in memory.
+			r.Body = http.MaxBytesReader(w, r.Body, api.MaxBody)
+			if err := r.ParseForm(); err != nil {
+				var tooLarge *http.MaxBytesError
+				if errors.As(err, &tooLarge) {
+					http.Error(w, "This form is over 1 MiB; send a smaller one, or use the API.", http.StatusRequestEntityTooLarge)
+					return
+				}
+				http.Error(w, "This form could not be read; reload the page and try again.", http.StatusBadRequest)
+				return
+			}
 			if !h.sameOrigin(r) || !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(h.csrf(s))) {
 				http.Error(w, "This form is out of date or came from another site; reload the page and try again.", http.StatusForbidden)
 				return

@@ -1,6 +1,9 @@
 package console_test
 
 import (
+	"bytes"
+	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -208,5 +211,38 @@ func TestSignInLimitBehindAProxy(t *testing.T) {
 	}
 	if st, _, _ := e.post(e.client(), "/admin/login", url.Values{"token": {root}}, "X-Forwarded-For", "203.0.113.8"); st != http.StatusSeeOther {
 		t.Fatalf("another operator behind the same proxy: sign-in answered %d", st)
+	}
+}
+
+// TestOversizedFormRefusedAsItArrives: a signed-in form over the API's body
+// limit is answered 413 once the limit is passed, while the rest of it is
+// still held back by the client: the console does not wait for (and hold in
+// memory) the 10 MB net/http would read. Nothing is made.
+func TestOversizedFormRefusedAsItArrives(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	csrf := e.signIn(c)
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { _ = pw.Close() })
+	go func() {
+		// 2 MiB, and then nothing until the test ends.
+		_, _ = pw.Write([]byte("csrf=" + csrf + "&id=big&name=Big&stock=5&vouchers="))
+		_, _ = pw.Write(bytes.Repeat([]byte("V"), 2<<20))
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	context.AfterFunc(ctx, func() { _ = pw.CloseWithError(ctx.Err()) })
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.url+"/admin/drops/new", pr)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("no answer while the rest of a 2 MiB form was held back: %v", err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a 2 MiB form answered %d, want 413", resp.StatusCode)
+	}
+	if st, _ := e.get(c, "/admin/drops/big"); st != http.StatusNotFound {
+		t.Fatalf("the refused form made the drop (%d)", st)
 	}
 }
