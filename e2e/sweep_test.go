@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -176,6 +177,7 @@ type sweepCase struct {
 // for the whole body never answers.
 type blockedBody struct {
 	head *bytes.Reader
+	ctx  context.Context // the request's: the client gives up with it
 	done chan struct{}
 	once sync.Once
 }
@@ -184,8 +186,12 @@ func (b *blockedBody) Read(p []byte) (int, error) {
 	if b.head.Len() > 0 {
 		return b.head.Read(p)
 	}
-	<-b.done
-	return 0, io.EOF
+	select {
+	case <-b.done:
+		return 0, io.EOF
+	case <-b.ctx.Done():
+		return 0, b.ctx.Err()
+	}
 }
 
 func (b *blockedBody) Close() error { b.once.Do(func() { close(b.done) }); return nil }
@@ -200,7 +206,15 @@ func TestSweepEveryRouteWithBadInput(t *testing.T) {
 	t.Parallel()
 	doc, ops := loadSweepDoc(t)
 	pages := pageRoutes(t)
-	n := testkit.StartNode(t, testkit.Options{})
+	// Two nodes (node1 leads, node2 follows and forwards writes) and an
+	// edge in front of both: the same requests go to each.
+	cl := testkit.StartCluster(t, 2, testkit.ClusterOptions{})
+	n := cl.Nodes[cl.WaitLeader(t, nil, 30*time.Second)]
+	follower := cl.Nodes[0]
+	if follower == n {
+		follower = cl.Nodes[1]
+	}
+	edge := testkit.StartEdge(t, []string{cl.Nodes[0].URL, cl.Nodes[1].URL}, "--admin-token", testkit.DefaultAdminToken)
 	admin := n.AdminToken
 
 	// Real objects, so that a valid path reaches the body decoder and the
@@ -244,11 +258,14 @@ func TestSweepEveryRouteWithBadInput(t *testing.T) {
 		}
 		return p
 	}
+	console, csrf := consoleSignIn(t, n.URL, admin)
 	// goodAuth is the credential that lets the request past authentication.
 	goodAuth := func(o sweepOp) http.Header {
 		h := http.Header{"Idempotency-Key": {"sweep-" + o.method}}
 		switch {
-		case o.needs("adminToken"), o.needs("page"):
+		case o.needs("page"):
+			h.Set("Cookie", console)
+		case o.needs("adminToken"):
 			h.Set("Authorization", "Bearer "+admin)
 		case o.needs("ticket"):
 			h.Set("Authorization", "Bearer "+tk.Ticket)
@@ -391,6 +408,7 @@ func TestSweepEveryRouteWithBadInput(t *testing.T) {
 	}
 	huge := append([]byte(`{"zz":"`), bytes.Repeat([]byte("x"), 10<<20)...)
 	huge = append(huge, `"}`...)
+	hugeForm := append([]byte("csrf="+csrf+"&zz="), huge[:2<<20]...)
 	for _, o := range ops {
 		if !o.body {
 			continue
@@ -403,6 +421,19 @@ func TestSweepEveryRouteWithBadInput(t *testing.T) {
 		add(sweepCase{name: "body/form", op: o, method: o.method, path: path, hdr: with(goodAuth(o), "Content-Type", "application/x-www-form-urlencoded"), body: []byte(`zz=1&id=sweep`)})
 		add(sweepCase{name: "body/10 MiB", op: o, method: o.method, path: path, hdr: with(goodAuth(o), "Content-Type", "application/json"), body: huge, want: 413})
 		add(sweepCase{name: "body/2 MiB then nothing", op: o, method: o.method, path: path, hdr: with(goodAuth(o), "Content-Type", "application/json"), body: huge[:2<<20], stream: true, want: 413})
+		add(sweepCase{name: "body/2 MiB form then nothing", op: o, method: o.method, path: path, hdr: with(goodAuth(o), "Content-Type", "application/x-www-form-urlencoded"), body: hugeForm, stream: true})
+	}
+	// The pages' forms, with the console's session and its CSRF token, on
+	// objects that do not exist (a form that works would change the sale).
+	for _, o := range pages {
+		if o.method != "POST" || strings.HasSuffix(o.path, "/logout") {
+			continue
+		}
+		path := fill(o, map[string]string{"drop": "nothing", "id": "nothing"})
+		form := with(goodAuth(o), "Content-Type", "application/x-www-form-urlencoded")
+		add(sweepCase{name: "form/garbage", op: o, method: "POST", path: path, hdr: form,
+			body: []byte("csrf=" + csrf + "&id=..&name=%ff%fe&stock=-1&price=1e999&starts_at=yesterday&status=zz&impact=zz&message=&confirm=zz&email=not+an+email&token=garbage&next=//evil.example&reason=%00")})
+		add(sweepCase{name: "form/2 MiB then nothing", op: o, method: "POST", path: path, hdr: form, body: hugeForm, stream: true})
 	}
 
 	// Garbage queries on reads, with good credentials and path: a route
@@ -436,10 +467,34 @@ func TestSweepEveryRouteWithBadInput(t *testing.T) {
 	t.Logf("%d operations and %d page routes: %d hostile requests", len(ops), len(pages), len(cases))
 
 	before := sweepState(t, n)
+	for _, target := range []struct{ name, url string }{{"leader", n.URL}, {"follower", follower.URL}, {"edge", edge.URL}} {
+		sweepTarget(t, target.name, target.url, cases, doc)
+	}
+	for i, node := range cl.Nodes {
+		if !node.Running() {
+			t.Fatalf("node%d died during the sweep", i+1)
+		}
+		node.WaitHealthy(t, 10*time.Second)
+	}
+	if !edge.Running() {
+		t.Fatal("the edge died during the sweep")
+	}
+	time.Sleep(1500 * time.Millisecond) // one more round of health signals
+	for _, node := range cl.Nodes {
+		if after := sweepState(t, node); after != before {
+			t.Errorf("refused requests changed what the API of %s shows:\nbefore %s\nafter  %s", node.URL, before, after)
+		}
+	}
+}
+
+// sweepTarget sends every case to the server at base, four at a time, and
+// reports each fault once with the cases that showed it.
+func sweepTarget(t *testing.T, target, base string, cases []sweepCase, doc sweepDoc) {
 	hc := &http.Client{
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Transport:     &http.Transport{MaxIdleConnsPerHost: 8},
 	}
+	defer hc.CloseIdleConnections()
 	work := make(chan sweepCase)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -454,7 +509,7 @@ func TestSweepEveryRouteWithBadInput(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for c := range work {
-				status := sweepOne(t, hc, n.URL, c, doc, fail)
+				status := sweepOne(t, hc, base, c, doc, fail)
 				mu.Lock()
 				counts[status]++
 				mu.Unlock()
@@ -466,30 +521,14 @@ func TestSweepEveryRouteWithBadInput(t *testing.T) {
 	}
 	close(work)
 	wg.Wait()
-	t.Logf("answers by status: %v", counts)
-	faults := slices.Sorted(func(yield func(string) bool) {
-		for f := range failures {
-			if !yield(f) {
-				return
-			}
-		}
-	})
-	for _, f := range faults {
+	t.Logf("%s: answers by status: %v", target, counts)
+	for _, f := range slices.Sorted(maps.Keys(failures)) {
 		names := failures[f]
 		sort.Strings(names)
 		if len(names) > 4 {
 			names = append(names[:4], fmt.Sprintf("and %d more", len(names)-4))
 		}
-		t.Errorf("%s (cases: %s)", f, strings.Join(names, "; "))
-	}
-
-	if !n.Running() {
-		t.Fatal("the node died during the sweep")
-	}
-	n.WaitHealthy(t, 10*time.Second)
-	time.Sleep(1500 * time.Millisecond) // one more round of health signals
-	if after := sweepState(t, n); after != before {
-		t.Errorf("refused requests changed what the API shows:\nbefore %s\nafter  %s", before, after)
+		t.Errorf("%s: %s (cases: %s)", target, f, strings.Join(names, "; "))
 	}
 }
 
@@ -497,7 +536,7 @@ func TestSweepEveryRouteWithBadInput(t *testing.T) {
 // there was none).
 func sweepOne(t *testing.T, hc *http.Client, base string, c sweepCase, doc sweepDoc, fail func(sweepCase, string, ...any)) int {
 	where := c.method + " " + c.op.path
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var body io.Reader
 	if c.body != nil {
@@ -505,7 +544,7 @@ func sweepOne(t *testing.T, hc *http.Client, base string, c sweepCase, doc sweep
 	}
 	var blocked *blockedBody
 	if c.stream {
-		blocked = &blockedBody{head: bytes.NewReader(c.body), done: make(chan struct{})}
+		blocked = &blockedBody{head: bytes.NewReader(c.body), ctx: ctx, done: make(chan struct{})}
 		body = blocked
 		defer blocked.Close()
 	}
@@ -624,4 +663,32 @@ func sweepState(t *testing.T, n *testkit.Node) string {
 		fmt.Fprintf(&b, "\n%s %s", p, body)
 	}
 	return b.String()
+}
+
+// consoleSignIn signs in to the console at base with the admin token and
+// returns its session cookie ("fg_console=...") and CSRF token.
+func consoleSignIn(t *testing.T, base, token string) (cookie, csrf string) {
+	t.Helper()
+	ctx := testkit.Context(t, 10*time.Second)
+	c := testkit.NewClient(base, "")
+	c.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(ctx, http.MethodPost, "/admin/login", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, []byte("token="+token))
+	if err != nil || resp.Status != http.StatusSeeOther {
+		t.Fatalf("console sign-in: %v %v", resp, err)
+	}
+	for _, sc := range resp.Header.Values("Set-Cookie") {
+		if v, ok := strings.CutPrefix(sc, "fg_console="); ok {
+			cookie, _, _ = strings.Cut(sc, ";")
+			_ = v
+		}
+	}
+	resp, err = c.Do(ctx, http.MethodGet, "/admin/", http.Header{"Cookie": {cookie}}, nil)
+	if err != nil || resp.Status != http.StatusOK {
+		t.Fatalf("console page after sign-in: %v %v", resp, err)
+	}
+	m := regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`).FindSubmatch(resp.Body)
+	if cookie == "" || m == nil {
+		t.Fatalf("console sign-in gave no cookie (%q) or no CSRF token", resp.Header.Values("Set-Cookie"))
+	}
+	return cookie, string(m[1])
 }
