@@ -71,15 +71,23 @@ func textAt(buf []byte, all string, i int) (string, int, bool) {
 		return "", i, false
 	}
 	s := all[j : j+int(n)]
-	for q := 0; q < len(s); q++ {
-		if s[q] >= utf8.RuneSelf {
-			if !utf8.ValidString(s) {
-				return "", i, false
-			}
-			break
-		}
+	if !ascii(buf[j:j+int(n)]) && !utf8.ValidString(s) {
+		return "", i, false
 	}
 	return s, j + int(n), true
+}
+
+// ascii reports whether b is all ASCII, eight bytes at a time.
+func ascii(b []byte) bool {
+	var or uint64
+	for len(b) >= 8 {
+		or |= binary.LittleEndian.Uint64(b)
+		b = b[8:]
+	}
+	for _, c := range b {
+		or |= uint64(c)
+	}
+	return or&0x8080808080808080 == 0
 }
 
 // uvarintAt reads the uvarint at buf[i:] and returns it and the offset

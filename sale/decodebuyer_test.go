@@ -18,11 +18,13 @@ func FuzzDecodeBuyer(f *testing.F) {
 	} {
 		f.Add(AppendCommand(nil, &c))
 	}
-	f.Add([]byte{byte(KindHold), 0, 1, 'd', 1, 'v', 2, 0, 0})    // a bool of 2
-	f.Add([]byte{byte(KindHold), 0, 1, 'd', 1, 'v', 0, 0, 0, 0}) // a trailing byte
-	f.Add([]byte{byte(KindOrder), 0, 1, 0xff, 0, 0, 0})          // not UTF-8
-	f.Add([]byte{byte(KindOrder), 0x80})                         // a short varint
-	f.Add([]byte{byte(KindOrder), 0, 9, 'a'})                    // a length past the end
+	f.Add([]byte{byte(KindHold), 0, 1, 'd', 1, 'v', 2, 0, 0})                                         // a bool of 2
+	f.Add([]byte{byte(KindHold), 0, 1, 'd', 1, 'v', 0, 0, 0, 0})                                      // a trailing byte
+	f.Add([]byte{byte(KindOrder), 0, 1, 0xff, 0, 0, 0})                                               // not UTF-8
+	f.Add([]byte{byte(KindOrder), 0, 10, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 0xff, 0, 0, 0}) // not UTF-8 after a word of ASCII
+	f.Add([]byte{byte(KindOrder), 0, 9, 'a', 'b', 'c', 0xc3, 'e', 'f', 'g', 'h', 'i', 0, 0, 0})       // not UTF-8 inside a word
+	f.Add([]byte{byte(KindOrder), 0x80})                                                              // a short varint
+	f.Add([]byte{byte(KindOrder), 0, 9, 'a'})                                                         // a length past the end
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var fast Command
 		took := decodeBuyer(data, &fast)
