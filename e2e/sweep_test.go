@@ -450,13 +450,47 @@ func TestSweepEveryRouteWithBadInput(t *testing.T) {
 		add(sweepCase{name: "query/garbage", op: o, method: "GET", path: fill(o, nil) + garbage, hdr: h, want: -1})
 	}
 
+	// Hostile headers, with good credentials: on reads (which may answer
+	// 2xx), and on writes with a body they refuse anyway.
+	badHeaders := map[string][2]string{
+		"10 KiB request id":         {"X-Request-Id", strings.Repeat("r", 10<<10)},
+		"request id with odd bytes": {"X-Request-Id", "a\tb\xff<script>\"x"},
+		"event stream wanted":       {"Accept", "text/event-stream"},
+		"nothing acceptable":        {"Accept", "application/x-nothing"},
+		"garbage languages":         {"Accept-Language", "zz-ZZ;q=abc, *;q=-1, \xff"},
+		"gzip that is not":          {"Content-Encoding", "gzip"},
+		"garbage range":             {"Range", "bytes=999999999999-1,-0"},
+		"garbage cookie":            {"Cookie", "fg_console=%ff%00; fg_session=" + strings.Repeat("c", 3000)},
+		"key of invalid UTF-8":      {"Idempotency-Key", "\xff\xfe"},
+		"forwarded for garbage":     {"X-Forwarded-For", "::ffff:999.1.1.1, , junk, " + strings.Repeat("1.", 2000)},
+		"forwarded proto garbage":   {"X-Forwarded-Proto", "gopher"},
+		"forged forwarding mark":    {"X-Floodgate-Forwarded", "t=1,ip=::1,admin=1,mac=" + strings.Repeat("A", 200)},
+		"expect 100-continue":       {"Expect", "100-continue"},
+		"unknown transfer encoding": {"Transfer-Encoding", "identity"},
+	}
+	for _, o := range append(slices.Clone(ops), pages...) {
+		for name, hv := range badHeaders {
+			h := goodAuth(o)
+			if hv[0] == "Cookie" && o.needs("page") {
+				h.Del("Cookie")
+			}
+			h.Add(hv[0], hv[1])
+			switch {
+			case o.method == "GET":
+				add(sweepCase{name: "header/" + name, op: o, method: "GET", path: fill(o, nil), hdr: h, want: -1})
+			case o.body:
+				add(sweepCase{name: "header/" + name, op: o, method: o.method, path: fill(o, nil), hdr: h, body: []byte(`{"zz_not_a_field":1}`)})
+			}
+		}
+	}
+
 	// Methods a path does not have, with good credentials.
 	byPath := map[string][]sweepOp{}
 	for _, o := range append(slices.Clone(ops), pages...) {
 		byPath[o.path] = append(byPath[o.path], o)
 	}
 	for _, list := range byPath {
-		for _, m := range sweepMethods {
+		for _, m := range append(slices.Clone(sweepMethods), "OPTIONS", "TRACE", "PROPFIND") {
 			if slices.ContainsFunc(list, func(o sweepOp) bool { return o.method == m }) {
 				continue
 			}
