@@ -3,7 +3,6 @@ package sale
 import (
 	"math"
 	"slices"
-	"strconv"
 	"unsafe"
 )
 
@@ -28,9 +27,26 @@ func joinKey(buf []byte, a string, sep byte, b string) []byte {
 // whose number idNumber reads as n when numbered(n).
 func appendID(buf []byte, prefix string, n uint64, visitor string) []byte {
 	buf = append(buf, prefix...)
-	buf = strconv.AppendUint(buf, n, 36)
+	buf = appendBase36(buf, n)
 	buf = append(buf, '_')
 	return append(buf, shortID(visitor)...)
+}
+
+// appendBase36 appends n in base 36, as strconv.AppendUint(buf, n, 36)
+// does: dividing by a constant is a multiply, where strconv divides by a
+// base it reads at run time, a division per digit.
+func appendBase36(buf []byte, n uint64) []byte {
+	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+	var b [13]byte // 36¹³ > 2⁶⁴
+	i := len(b)
+	for n >= 36 {
+		i--
+		b[i] = digits[n%36]
+		n /= 36
+	}
+	i--
+	b[i] = digits[n]
+	return append(buf, b[i:]...)
 }
 
 // textArena keeps the text of the holds and orders the state makes: a new

@@ -3,6 +3,7 @@ package sale
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"reflect"
 	"strconv"
 	"testing"
@@ -116,6 +117,21 @@ func TestIDNumberAsParseUint(t *testing.T) {
 		want := err == nil && n >= 1 && n <= 1<<31-1 && len(num) <= 12
 		if ok != want || (ok && got != n) {
 			t.Errorf("idNumber(%q) = %d, %v; ParseUint reads %d, %v", id, got, ok, n, err)
+		}
+	}
+}
+
+// TestBase36AsStrconv checks appendBase36 against strconv.AppendUint in
+// base 36: the ids of holds and orders must not change.
+func TestBase36AsStrconv(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	ns := []uint64{0, 1, 35, 36, 37, 36*36 - 1, 36 * 36, 1<<31 - 1, 1 << 31, 1<<63 - 1, 1 << 63, 1<<64 - 1}
+	for range 10000 {
+		ns = append(ns, r.Uint64()>>r.IntN(64))
+	}
+	for _, n := range ns {
+		if got, want := string(appendBase36([]byte("h_"), n)), "h_"+strconv.FormatUint(n, 36); got != want {
+			t.Fatalf("appendBase36(%d) = %q, want %q", n, got, want)
 		}
 	}
 }
