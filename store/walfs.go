@@ -114,9 +114,13 @@ type zeroAheadFile struct {
 	busyLo  int64     // the zeros being written now: [busyLo, busyHi)
 	busyHi  int64
 	waiting int // goroutines waiting on cond
-	started bool
-	closed  bool
-	done    chan struct{} // closed when the zeroing goroutine returns
+	// zeroerWaits: the zeroing goroutine waits for the appends to make
+	// room for a chunk; zeroerWakes counts its wake-ups (for tests).
+	zeroerWaits bool
+	zeroerWakes int
+	started     bool
+	closed      bool
+	done        chan struct{} // closed when the zeroing goroutine returns
 }
 
 // WriteAt waits while the zeros are being written into the range of p (the
@@ -136,7 +140,10 @@ func (w *zeroAheadFile) WriteAt(p []byte, off int64) (int, error) {
 		case !w.started && !w.closed && end >= zeroAfter:
 			w.started = true
 			go w.zero()
-		case w.waiting > 0:
+		case w.zeroerWaits && w.roomAhead():
+			// Only once the appends made room for a whole chunk: woken
+			// by every append, the zeroing goroutine would go back to
+			// waiting all but once a megabyte.
 			w.cond.Broadcast()
 		}
 	}
@@ -152,9 +159,12 @@ func (w *zeroAheadFile) zero() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for {
-		for !w.closed && w.zeroed < w.size && w.zeroed >= w.written+zeroAhead {
+		for !w.closed && w.zeroed < w.size && !w.roomAhead() {
 			w.waiting++
+			w.zeroerWaits = true
 			w.cond.Wait()
+			w.zeroerWaits = false
+			w.zeroerWakes++
 			w.waiting--
 		}
 		if w.closed || w.zeroed >= w.size {
@@ -183,6 +193,12 @@ func (w *zeroAheadFile) zero() {
 			return
 		}
 	}
+}
+
+// roomAhead reports whether the next chunk of zeros (up to the file's end)
+// ends within zeroAhead of the furthest append. w.mu is held.
+func (w *zeroAheadFile) roomAhead() bool {
+	return min(w.zeroed+zeroChunk, w.size) <= w.written+zeroAhead
 }
 
 // Close stops the zeroing and closes the file.

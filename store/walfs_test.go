@@ -52,6 +52,22 @@ func zeroingDir(t *testing.T) string {
 	return dir
 }
 
+// createZeroing creates a segment file of size through zeroAheadFS in a
+// zeroingDir, and returns it and the directory.
+func createZeroing(t *testing.T, size uint64) (*zeroAheadFile, string) {
+	t.Helper()
+	dir := zeroingDir(t)
+	wf, err := newZeroAheadFS().Create(dir, "seg.wal", size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, ok := wf.(*zeroAheadFile)
+	if !ok {
+		t.Fatalf("Create returned %T, not a file being zeroed", wf)
+	}
+	return w, dir
+}
+
 // waitZeroed waits until the zeroing of w has stopped: it reached the end
 // of the file or zeroAhead past the appends, or gave up.
 func waitZeroed(t *testing.T, w *zeroAheadFile) {
@@ -59,7 +75,9 @@ func waitZeroed(t *testing.T, w *zeroAheadFile) {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		w.mu.Lock()
-		idle := w.waiting > 0 || w.zeroed >= w.size
+		// Waiting with no room: woken by an append, it is still counted
+		// as waiting until it runs.
+		idle := w.zeroerWaits && !w.roomAhead() || w.zeroed >= w.size
 		w.mu.Unlock()
 		select {
 		case <-w.done:
@@ -160,17 +178,9 @@ func (a *segmentAppends) readBack(path string, size int) {
 // of the appends are written (no longer a hole), so later appends overwrite
 // written blocks.
 func TestZeroAheadKeepsTheAppendsAndZeroesAhead(t *testing.T) {
-	dir := zeroingDir(t)
 	const size = 24 << 20
+	w, dir := createZeroing(t, size)
 	path := filepath.Join(dir, "seg.wal")
-	wf, err := newZeroAheadFS().Create(dir, "seg.wal", size)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, ok := wf.(*zeroAheadFile)
-	if !ok {
-		t.Fatalf("Create returned %T, not a file being zeroed", wf)
-	}
 	a := &segmentAppends{t: t, rng: rand.New(rand.NewPCG(1, 2))}
 	a.to(w, 6<<20)
 	a.zeroedAhead(w, path, 0)
@@ -181,16 +191,49 @@ func TestZeroAheadKeepsTheAppendsAndZeroesAhead(t *testing.T) {
 	a.readBack(path, size)
 }
 
+// TestZeroAheadWakesOncePerChunk: once the zeros are zeroAhead past the
+// appends, the zeroing goroutine wakes when the appends have made room for
+// another chunk, not at every append.
+func TestZeroAheadWakesOncePerChunk(t *testing.T) {
+	w, _ := createZeroing(t, 32<<20)
+	defer w.Close()
+	p := bytes.Repeat([]byte{7}, 8<<10)
+	off := int64(0)
+	appendTo := func(limit int64) {
+		for off < limit {
+			if _, err := w.WriteAt(p, off); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			off += int64(len(p))
+		}
+	}
+	appendTo(zeroAfter)
+	waitZeroed(t, w)
+	w.mu.Lock()
+	wakes0, zeroed0 := w.zeroerWakes, w.zeroed
+	w.mu.Unlock()
+	const more = 2 << 20
+	appendTo(zeroAfter + more) // 256 appends, each synced
+	waitZeroed(t, w)
+	w.mu.Lock()
+	wakes, zeroed := w.zeroerWakes-wakes0, w.zeroed
+	w.mu.Unlock()
+	if zeroed < zeroed0+more-zeroChunk {
+		t.Fatalf("the zeros went from %d to %d while %d bytes were appended", zeroed0, zeroed, more)
+	}
+	if wakes > more/zeroChunk+1 {
+		t.Fatalf("the zeroing goroutine woke %d times over %d appends of %d bytes, want at most %d", wakes, more/len(p), len(p), more/zeroChunk+1)
+	}
+}
+
 // TestZeroAheadStopsOnAnErrorAndTheAppendsGoOn: when writing the zeros
 // fails (here its descriptor cannot write), the zeroing stops and the
 // appends and syncs go on as if there were none.
 func TestZeroAheadStopsOnAnErrorAndTheAppendsGoOn(t *testing.T) {
-	dir := zeroingDir(t)
-	wf, err := newZeroAheadFS().Create(dir, "seg.wal", 8<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := wf.(*zeroAheadFile)
+	w, dir := createZeroing(t, 8<<20)
 	ro, err := os.Open(filepath.Join(dir, "seg.wal"))
 	if err != nil {
 		t.Fatal(err)
