@@ -14,13 +14,21 @@
 # write takes. The summary is the follower/leader hold p50 per cluster, at
 # saturation and at the fixed load: on a shared machine absolute numbers
 # are noise, the ratio in one cluster is the figure.
+# RATE, when given, is the fixed load of every cluster instead (so that
+# binaries of different speeds are compared at one load), and SATURATED=0
+# leaves out the saturated runs (then RATE is needed). RUSH: the binary whose
+# `floodgate rush` is the client of every cluster (default: each cluster's own).
 # Env: ROUNDS (2), BUYERS (6000), CONNS (64), WINDOW (3 s), SHARE (0.5), PACED (1;
-# 0 leaves out the runs at a fixed load).
+# 0 leaves out the runs at a fixed load), RATE, SATURATED (1), RUSH.
 # Raw outputs go to bench/results/<UTC time>-follower/. Needs go, curl, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 ROUNDS=${ROUNDS:-2} BUYERS=${BUYERS:-6000} CONNS=${CONNS:-64} WINDOW=${WINDOW:-3} SHARE=${SHARE:-0.5} PACED=${PACED:-1}
+RATE=${RATE:-0} SATURATED=${SATURATED:-1}
+if ((SATURATED == 0)) && [[ $RATE == 0 || $PACED == 0 ]]; then
+  echo "bench: SATURATED=0 needs RATE and PACED=1" >&2; exit 2
+fi
 need curl curl; need python3 python3
 bench_init -follower
 BINS=("$@")
@@ -70,20 +78,23 @@ print(int(c["leader"][1:]) - 1 if c["leader"] and len(c["nodes"]) == 3 and all(m
     curl -fsS -H "Authorization: Bearer $TOKEN" "${urls[0]}/api/v1/cluster" 2>/dev/null |
       python3 -c 'import json,sys; c=json.load(sys.stdin); print(int(c["leader"][1:]) - 1 if c["leader"] else "")' || true
   }
-  local L=$leader F=$(((leader + 1) % 3)) O=$(((leader + 2) % 3)) o t rp c0 a b m0 m1 h0 h1 t0 t1 rate=0 pace=()
-  local runs=(L F F L)
+  local L=$leader F=$(((leader + 1) % 3)) O=$(((leader + 2) % 3)) o t rp c0 a b m0 m1 h0 h1 t0 t1 rate=$RATE pace=()
+  local runs=()
+  if ((SATURATED)); then runs+=(L F F L); fi
   if ((PACED)); then runs+=(l f f l); fi
   for o in "${runs[@]}"; do
     if [[ $o == [Ll] ]]; then t=${urls[$L]}; else t=${urls[$F]}; fi
-    if [[ $o == l && $rate == 0 ]]; then
-      # The fixed load: SHARE of the leader's saturated rate in this cluster.
-      rate=$(python3 -c 'import json,sys; r=[json.loads(open(f).read().strip().splitlines()[-1])["per_second"] for f in sys.argv[2:]]; print(round(float(sys.argv[1])*sum(r)/len(r)))' "$SHARE" "$OUT/$label-L.json" "$OUT/$label-L2.json")
+    if [[ $o == [lf] && ${#pace[@]} == 0 ]]; then
+      if [[ $rate == 0 ]]; then
+        # The fixed load: SHARE of the leader's saturated rate in this cluster.
+        rate=$(python3 -c 'import json,sys; r=[json.loads(open(f).read().strip().splitlines()[-1])["per_second"] for f in sys.argv[2:]]; print(round(float(sys.argv[1])*sum(r)/len(r)))' "$SHARE" "$OUT/$label-L.json" "$OUT/$label-L2.json")
+      fi
       pace=(--bench-rate "$rate")
     fi
     local res=$OUT/$label-$o.json
     if [[ -e $res ]]; then res=$OUT/$label-${o}2.json; fi
     c0=$(holds "${urls[$L]}")
-    "$bin" rush --quiet --target "$t" --admin-token "$TOKEN" --bench-orders "$BUYERS" --concurrency "$CONNS" "${pace[@]}" >"$res" &
+    "${RUSH:-$bin}" rush --quiet --target "$t" --admin-token "$TOKEN" --bench-orders "$BUYERS" --concurrency "$CONNS" "${pace[@]}" >"$res" &
     rp=$!
     # The window starts once the timed phase has (300 holds on the leader).
     while kill -0 "$rp" 2>/dev/null && (($(holds "${urls[$L]}") < c0 + 300)); do sleep 0.05; done
