@@ -201,8 +201,15 @@ func (x *hashSlots) each(f func(i int32)) {
 	}
 }
 
+// clone copies x. An array sized ahead (reserve) that is still sparse is
+// not copied whole: the copy gets an array sized for the entries it has,
+// which reads the old one once and writes a fraction of it.
 func (x *hashSlots) clone() hashSlots {
 	c := *x
+	if want := slotsFor(x.n); want < len(x.slots) {
+		c.resize(want)
+		return c
+	}
 	c.slots = slices.Clone(x.slots)
 	return c
 }

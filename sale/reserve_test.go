@@ -77,3 +77,40 @@ func TestRushIndexesSizedAhead(t *testing.T) {
 		}
 	}
 }
+
+// TestCloneOfSparseIndex checks that a copy of a state whose ticket index
+// was sized ahead and holds few tickets gets an index sized for those
+// tickets, finds each of them, and does not see the original's later ones.
+func TestCloneOfSparseIndex(t *testing.T) {
+	sp := spec("d", 100_000)
+	sp.AdmitPerSecond = MaxAdmitPerSecond
+	s, now := openDrop(t, sp, 1000)
+	hold := func(st *State, i int64) Result {
+		c := holdCmd("d", "visitor-"+strconv.FormatInt(i, 10), i, 1, now)
+		return st.Apply(&c)
+	}
+	for i := range int64(100) {
+		if res := hold(s, i); res.Err != nil {
+			t.Fatal(res.Err)
+		}
+	}
+	c := s.Clone()
+	if got, was := len(c.Tickets.m.slots), len(s.Tickets.m.slots); got != slotsFor(100) || was < 2*100_000 {
+		t.Fatalf("the copy's ticket index has %d slots, the original's %d", got, was)
+	}
+	if res := hold(s, 100); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	for i := range int64(101) {
+		v := "visitor-" + strconv.FormatInt(i, 10)
+		if h := c.Tickets.Get("d", v); (h == nil) != (i == 100) || h != nil && h.Visitor != v {
+			t.Fatalf("the copy finds %+v for %s", h, v)
+		}
+	}
+	if err := c.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if res := hold(c, 100); res.Err != nil || !res.Created {
+		t.Fatalf("the copy's hold for a new ticket: %+v", res)
+	}
+}
