@@ -40,6 +40,8 @@ func TestMalformedFloodOpensNoIncident(t *testing.T) {
 		{"POST", "/api/v1/holds/h1/order", testkit.Bearer(longFGM), []byte(`{}`)},
 		{"GET", "/api/v1/no-such-thing", nil, nil},
 		{"POST", "/api/v1/session", nil, []byte(`{"email":"not an email"}`)},
+		// The node has no public URL, so it takes no subscriptions.
+		{"POST", "/api/v1/subscriptions", nil, []byte(`{"channel":"email","target":"a@example.com"}`)},
 		{"POST", "/api/v1/drops/flood/close", http.Header{"X-Floodgate-Forwarded": {"t=1,ip=1.2.3.4,admin=1,mac=x"}}, nil},
 	}
 	ctx := testkit.Context(t, 60*time.Second)

@@ -55,7 +55,10 @@ func (s *Service) RequestSubscription(in SubscriptionInput, ip string) error {
 		return floodgate.Errorf(floodgate.EInvalid, "The field \"channel\" must be \"email\" or \"sms\".")
 	}
 	if s.cfg.PublicURL == "" {
-		return floodgate.Errorf(floodgate.EUnavailable, "This status page has no public URL (--status-public-url), which the confirmation link needs; ask the operator.")
+		// Not an outage but how this page is set up (it offers no form
+		// then): a 5xx would count as a failure of ours, and a stream of
+		// them from anyone would open an incident.
+		return floodgate.Errorf(floodgate.ENotFound, "This status page takes no subscriptions: it has no public URL (--status-public-url or --public-url) for the confirmation link; ask the operator.")
 	}
 	target, err := checkTarget(in.Channel, in.Target, s.cfg.Dev)
 	if err != nil {

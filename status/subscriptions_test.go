@@ -270,7 +270,7 @@ func TestNoFormWithoutAPublicURL(t *testing.T) {
 		t.Fatal("the page offers a subscribe form although confirmation links could not be made")
 	}
 	var e map[string]any
-	if code := doJSON(t, "POST", srv.URL+"/api/v1/subscriptions", "", map[string]any{"channel": "email", "target": "a@example.com"}, &e); code != http.StatusServiceUnavailable || errorCode(e) != "unavailable" {
+	if code := doJSON(t, "POST", srv.URL+"/api/v1/subscriptions", "", map[string]any{"channel": "email", "target": "a@example.com"}, &e); code != http.StatusNotFound || errorCode(e) != "not_found" {
 		t.Fatalf("subscribing without a public URL: %d %v", code, e)
 	}
 }
