@@ -726,3 +726,244 @@ func consoleSignIn(t *testing.T, base, token string) (cookie, csrf string) {
 	}
 	return cookie, string(m[1])
 }
+
+// schemaOf resolves $ref, allOf and oneOf (the first) of a schema of
+// docs/openapi.yaml into one object schema.
+func schemaOf(doc map[string]any, v any) map[string]any {
+	m := asMapOf(v)
+	if ref, ok := m["$ref"].(string); ok {
+		at := doc
+		for _, part := range strings.Split(strings.TrimPrefix(ref, "#/"), "/") {
+			at = asMapOf(at[part])
+		}
+		return schemaOf(doc, at)
+	}
+	if one := asList(m["oneOf"]); len(one) > 0 {
+		return schemaOf(doc, one[0])
+	}
+	if all := asList(m["allOf"]); len(all) > 0 {
+		out := map[string]any{"type": "object"}
+		props := map[string]any{}
+		var required []any
+		for _, s := range all {
+			s := schemaOf(doc, s)
+			for k, p := range asMapOf(s["properties"]) {
+				props[k] = p
+			}
+			required = append(required, asList(s["required"])...)
+		}
+		out["properties"], out["required"] = props, required
+		return out
+	}
+	return m
+}
+
+// plausible is a value the schema takes, as far as a generic reading of
+// it goes: enough for a body to pass its required fields, so that the
+// hostile value of one field is what the server judges.
+func plausible(doc map[string]any, s map[string]any) any {
+	s = schemaOf(doc, s)
+	if e := asList(s["enum"]); len(e) > 0 {
+		return e[0]
+	}
+	if c, ok := s["const"]; ok {
+		return c
+	}
+	switch s["type"] {
+	case "integer", "number":
+		if m, ok := s["minimum"]; ok {
+			if n, ok := m.(int); ok && n > 1 {
+				return n
+			}
+		}
+		return 1
+	case "boolean":
+		return false
+	case "array":
+		return []any{}
+	case "object":
+		out := map[string]any{}
+		for _, r := range asList(s["required"]) {
+			name, _ := r.(string)
+			out[name] = plausible(doc, asMapOf(asMapOf(s["properties"])[name]))
+		}
+		return out
+	}
+	switch s["format"] {
+	case "date-time":
+		return time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	case "email":
+		return "v@example.com"
+	case "uri":
+		return "https://example.com/hook"
+	}
+	return "sweepv"
+}
+
+// hostileValues are the values a hostile client puts in a field of the
+// given schema type, beside values of every other type.
+func hostileValues(typ any) map[string]any {
+	v := map[string]any{
+		"null":         nil,
+		"object":       map[string]any{"zz": 1},
+		"list":         []any{nil, 1, "x"},
+		"empty string": "",
+	}
+	switch typ {
+	case "string":
+		v["900 KiB string"] = strings.Repeat("x", 900<<10)
+		v["NUL"] = "a\x00b"
+		v["lone surrogate"] = json.RawMessage(`"\ud800"`)
+		v["path"] = "../../etc/passwd"
+		v["markup"] = "<script>alert(1)</script>"
+		v["far future"] = "9999-12-31T23:59:59Z"
+		v["year 1"] = "0001-01-01T00:00:00Z"
+		v["no such date"] = "2026-13-45T99:99:99Z"
+		v["number"] = 17
+	case "integer", "number":
+		v["-1"] = -1
+		v["0"] = 0
+		v["max int64"] = json.RawMessage(`9223372036854775807`)
+		v["past int64"] = json.RawMessage(`9223372036854775808`)
+		v["min int64"] = json.RawMessage(`-9223372036854775808`)
+		v["1e308"] = json.RawMessage(`1e308`)
+		v["a half"] = 0.5
+		v["-0"] = json.RawMessage(`-0`)
+		v["as a string"] = "1"
+	case "array":
+		big := make([]string, 100000)
+		for i := range big {
+			big[i] = fmt.Sprint(i)
+		}
+		v["100k items"] = big
+		v["item twice"] = []string{"a", "a"}
+		v["a string"] = "x"
+	case "boolean":
+		v["as a string"] = "true"
+		v["1"] = 1
+	}
+	return v
+}
+
+// TestSweepFieldValues puts hostile values in every field of every
+// documented request body (the other required fields plausible), on a node
+// of its own: requests that are valid may change its state; none may be
+// answered 5xx or crash it, refusals are in the error shape, and every
+// drop's stock adds up afterwards.
+func TestSweepFieldValues(t *testing.T) {
+	t.Parallel()
+	var doc map[string]any
+	if err := yaml.Unmarshal(floodgate.OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	_, ops := loadSweepDoc(t)
+	n := testkit.StartNode(t, testkit.Options{})
+	n.MustCreateDrop(t, testkit.DropRequest{ID: "vals", Name: "Values", Stock: 50, PerCustomerLimit: 2, HoldSeconds: 300})
+	tk := n.MustJoin(t, "vals")
+	n.MustWaitAdmitted(t, "vals", tk.Ticket)
+	hold := n.MustHold(t, "vals", tk.Ticket, 1)
+	sess := n.MustSession(t, "vals@example.com")
+	n.MustCreateTenant(t, testkit.TenantRequest{ID: "acme", Name: "Acme", MaxDrops: 2})
+	params := map[string]string{"drop": "vals", "hold": hold.ID, "id": "acme", "key_id": "nothing", "token": "nothing"}
+
+	type req struct {
+		name, method, path string
+		hdr                http.Header
+		body               []byte
+	}
+	var reqs []req
+	for _, o := range ops {
+		// Membership changes are the operator's to make: a made-up voter
+		// would take the quorum away, which is no bad input.
+		if !o.body || strings.HasPrefix(o.path, "/api/v1/cluster/") {
+			continue
+		}
+		path := o.path
+		for _, p := range o.params {
+			path = strings.Replace(path, "{"+p+"}", params[p], 1)
+		}
+		hdr := http.Header{"Content-Type": {"application/json"}, "Idempotency-Key": {"vals-" + o.path}}
+		switch {
+		case o.needs("adminToken"):
+			hdr.Set("Authorization", "Bearer "+n.AdminToken)
+		case o.needs("ticket"):
+			hdr.Set("Authorization", "Bearer "+tk.Ticket)
+		case o.needs("session"):
+			hdr.Set("Authorization", "Bearer "+sess)
+		}
+		item := asMapOf(doc["paths"].(map[string]any)[o.path])
+		rb := asMapOf(asMapOf(item[strings.ToLower(o.method)])["requestBody"])
+		schema := schemaOf(doc, asMapOf(asMapOf(asMapOf(rb["content"])["application/json"])["schema"]))
+		base, _ := plausible(doc, schema).(map[string]any)
+		if base == nil {
+			continue
+		}
+		for field, fs := range asMapOf(schema["properties"]) {
+			for vname, v := range hostileValues(schemaOf(doc, asMapOf(fs))["type"]) {
+				body := map[string]any{}
+				for k, bv := range base {
+					body[k] = bv
+				}
+				body[field] = v
+				b, err := json.Marshal(body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				reqs = append(reqs, req{name: field + "=" + vname, method: o.method, path: path, hdr: hdr, body: b})
+			}
+		}
+	}
+	if len(reqs) < 500 {
+		t.Fatalf("only %d requests: is the API document read right?", len(reqs))
+	}
+	t.Logf("%d requests with a hostile field value", len(reqs))
+
+	ctx := testkit.Context(t, 120*time.Second)
+	var mu sync.Mutex
+	faults := map[string][]string{}
+	counts := map[int]int{}
+	work := make(chan req)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for r := range work {
+				resp, err := n.Do(ctx, r.method, r.path, r.hdr, r.body)
+				mu.Lock()
+				switch {
+				case err != nil:
+					f := fmt.Sprintf("%s %s: no answer: %v", r.method, r.path, err)
+					faults[f] = append(faults[f], r.name)
+				case resp.Status >= 500:
+					f := fmt.Sprintf("%s %s: %d %s", r.method, r.path, resp.Status, truncate(resp.Body))
+					faults[f] = append(faults[f], r.name)
+				case resp.Status >= 400 && testkit.ParseError(resp).Code == "":
+					f := fmt.Sprintf("%s %s: %d not in the error shape: %s", r.method, r.path, resp.Status, truncate(resp.Body))
+					faults[f] = append(faults[f], r.name)
+				}
+				if err == nil {
+					counts[resp.Status]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, r := range reqs {
+		work <- r
+	}
+	close(work)
+	wg.Wait()
+	t.Logf("answers by status: %v", counts)
+	for _, f := range slices.Sorted(maps.Keys(faults)) {
+		t.Errorf("%s (fields: %s)", f, strings.Join(faults[f], "; "))
+	}
+	n.WaitHealthy(t, 10*time.Second)
+	drops, err := n.Drops(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range drops {
+		if d.Available+d.Held+d.AwaitingPayment+d.Sold != d.Stock || d.Available < 0 || d.Held < 0 || d.Sold < 0 {
+			t.Errorf("drop %s does not add up: %+v", d.ID, d)
+		}
+	}
+}
