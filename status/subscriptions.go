@@ -3,7 +3,6 @@ package status
 import (
 	"crypto/subtle"
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/internal/api"
+	"github.com/floodgate/floodgate/internal/clientaddr"
 )
 
 // Public self-subscription with double opt-in. Anyone may ask for status
@@ -231,17 +231,16 @@ func (sub *Subscriber) wants(components []string) bool {
 	return false
 }
 
+// clientIP is the unit the subscription limit counts: the client's
+// address, or the /64 of an IPv6 one, since one subscriber usually holds a
+// whole /64 and could otherwise take a new address for every request.
 func (s *Service) clientIP(r *http.Request) string {
 	if s.cfg.ClientIP != nil {
 		if ip := s.cfg.ClientIP(r); ip.IsValid() {
-			return ip.String()
+			return clientaddr.Group(ip).String()
 		}
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+	return clientaddr.Group(clientaddr.Peer(r.RemoteAddr)).String()
 }
 
 // handleSubscriptionRequest takes JSON (202 {"status":"pending"}) or the

@@ -2,6 +2,8 @@ package status
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
 	"mime"
 	"mime/quotedprintable"
@@ -9,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -272,5 +275,35 @@ func TestNoFormWithoutAPublicURL(t *testing.T) {
 	var e map[string]any
 	if code := doJSON(t, "POST", srv.URL+"/api/v1/subscriptions", "", map[string]any{"channel": "email", "target": "a@example.com"}, &e); code != http.StatusNotFound || errorCode(e) != "not_found" {
 		t.Fatalf("subscribing without a public URL: %d %v", code, e)
+	}
+}
+
+// TestSubscriptionLimitCountsAnIPv6Slash64: the per-address limit counts an
+// IPv6 client by its /64, as every other limit does: a client that takes a
+// new address of its /64 for every request is still one client.
+func TestSubscriptionLimitCountsAnIPv6Slash64(t *testing.T) {
+	_, base, _ := startPublic(t, func(c *Config) {
+		c.SubscribesPerIP = 3
+		c.ClientIP = func(r *http.Request) netip.Addr { return netip.MustParseAddr(r.Header.Get("X-Test-Client")) }
+	})
+	sub := func(client, target string) (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/subscriptions", strings.NewReader(`{"channel":"email","target":"`+target+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Test-Client", client)
+		resp, body := testkit.MustDo(t, http.DefaultClient, req)
+		var e map[string]any
+		_ = json.Unmarshal([]byte(body), &e)
+		return resp.StatusCode, e
+	}
+	for i := range 3 {
+		if code, e := sub(fmt.Sprintf("2001:db8:1:2::%x", i+1), fmt.Sprintf("v6-%d@example.com", i)); code != http.StatusAccepted {
+			t.Fatalf("request %d from the /64: %d %v", i+1, code, e)
+		}
+	}
+	if code, e := sub("2001:db8:1:2:ffff::9", "v6-4@example.com"); code != http.StatusTooManyRequests || errorCode(e) != "rate_limited" {
+		t.Fatalf("a fourth request from another address of the same /64: %d %v, want 429 rate_limited", code, e)
+	}
+	if code, e := sub("2001:db8:1:3::1", "v6-5@example.com"); code != http.StatusAccepted {
+		t.Fatalf("the next /64: %d %v", code, e)
 	}
 }
