@@ -50,10 +50,11 @@ type sweepDoc struct {
 // sweepOp is one documented operation.
 type sweepOp struct {
 	method, path string
-	params       []string        // names of the path parameters
-	auth         []string        // the security schemes that work ("" for none needed)
-	body         bool            // it takes a JSON body
-	responses    map[string]bool // documented statuses ("400", "default", ...)
+	params       []string         // names of the path parameters
+	query        []map[string]any // the query parameters
+	auth         []string         // the security schemes that work ("" for none needed)
+	body         bool             // it takes a JSON body
+	responses    map[string]bool  // documented statuses ("400", "default", ...)
 }
 
 func (o sweepOp) needs(scheme string) bool { return slices.Contains(o.auth, scheme) }
@@ -72,6 +73,7 @@ func loadSweepDoc(t *testing.T) (sweepDoc, []sweepOp) {
 	var ops []sweepOp
 	for path, item := range doc.Paths {
 		var params []string
+		var query []map[string]any
 		addParams := func(list any) {
 			for _, p := range asList(list) {
 				m := asMapOf(p)
@@ -80,6 +82,9 @@ func loadSweepDoc(t *testing.T) (sweepDoc, []sweepOp) {
 				}
 				if m["in"] == "path" && !slices.Contains(params, m["name"].(string)) {
 					params = append(params, m["name"].(string))
+				}
+				if m["in"] == "query" {
+					query = append(query, m)
 				}
 			}
 		}
@@ -91,9 +96,10 @@ func loadSweepDoc(t *testing.T) (sweepDoc, []sweepOp) {
 			}
 			op := asMapOf(raw)
 			o := sweepOp{method: m, path: path, responses: map[string]bool{}}
-			before := params
+			before, beforeQuery := params, query
 			addParams(op["parameters"])
 			o.params, params = params, before
+			o.query, query = query, beforeQuery
 			if sec, ok := op["security"]; ok {
 				for _, req := range asList(sec) {
 					if len(asMapOf(req)) == 0 {
@@ -480,6 +486,32 @@ func TestSweepEveryRouteWithBadInput(t *testing.T) {
 				add(sweepCase{name: "header/" + name, op: o, method: "GET", path: fill(o, nil), hdr: h, want: -1})
 			case o.body:
 				add(sweepCase{name: "header/" + name, op: o, method: o.method, path: fill(o, nil), hdr: h, body: []byte(`{"zz_not_a_field":1}`)})
+			}
+		}
+	}
+
+	// Documented query parameters out of their type or range, one at a
+	// time: an integer that is not one, or is past its bounds, is 400.
+	for _, o := range ops {
+		for _, q := range o.query {
+			name, _ := q["name"].(string)
+			schema := asMapOf(q["schema"])
+			values := map[string]int{"%00": -1, "%ff%fe": -1, strings.Repeat("q", 4000): -1, "": -1}
+			if schema["type"] == "integer" {
+				values = map[string]int{"abc": 400, "1.5": 400, "0x10": 400, "99999999999999999999": 400, "%00": 400, "1e3": 400, "": -1}
+				if min, ok := schema["minimum"].(int); ok {
+					values[strconv.Itoa(min-1)] = 400
+				}
+				if max, ok := schema["maximum"].(int); ok {
+					values[strconv.Itoa(max+1)] = 400
+				}
+			}
+			for v, want := range values {
+				label := v
+				if len(label) > 20 {
+					label = label[:20] + "…"
+				}
+				add(sweepCase{name: "query/" + name + "=" + label, op: o, method: o.method, path: fill(o, nil) + "?" + name + "=" + v, hdr: goodAuth(o), want: want})
 			}
 		}
 	}
