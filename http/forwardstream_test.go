@@ -245,7 +245,9 @@ func (h *handLeader) streams() int {
 // to a leader that takes no pings (an older version): the next write goes
 // through the same stream.
 func TestFollowerKeepsAnIdleStreamOpen(t *testing.T) {
-	const idle = 300 * time.Millisecond
+	// A follower pings after a quarter of idle: the stream survives a
+	// stall of the follower's process (a loaded machine) of up to 750 ms.
+	const idle = time.Second
 	defer fhttp.SetStreamIdle(idle)()
 	var pinged atomic.Bool
 	leader := newHandLeader(t, false, func(l *fhttp.TestLeader) {
@@ -267,7 +269,7 @@ func TestFollowerKeepsAnIdleStreamOpen(t *testing.T) {
 	_, hs := followerServer(t, leader.url)
 	for i := range 2 {
 		if i == 1 {
-			time.Sleep(5 * idle) // the stream idle, several times over
+			time.Sleep(3 * idle) // the stream idle, several times over
 		}
 		body := `{"id":"lamp` + strconv.Itoa(i) + `","name":"Lamp","stock":3}`
 		if a := call(t, "POST", hs.URL+"/api/v1/drops", handlerToken, body); a.status != http.StatusCreated || a.body != body {
@@ -364,7 +366,9 @@ func TestFollowerGivesUpAWriteWhoseClientLeft(t *testing.T) {
 // follower gone without closing it, as in a partition); a stream whose
 // follower pings lives on.
 func TestLeaderClosesASilentStream(t *testing.T) {
-	const idle = 300 * time.Millisecond
+	// A follower pings after a quarter of idle: the stream survives a
+	// stall of the follower's process (a loaded machine) of up to 750 ms.
+	const idle = time.Second
 	defer fhttp.SetStreamIdle(idle)()
 	st := leaderStore(t)
 	leader := handlerServer(t, fhttp.Config{Store: st, Queue: queue.New(queue.Config{Store: st})})
@@ -384,7 +388,7 @@ func TestLeaderClosesASilentStream(t *testing.T) {
 	for i := range 2 {
 		if i == 1 {
 			before = fhttp.ForwardStream(srv, leader.URL)
-			time.Sleep(5 * idle) // the stream idle, several times over
+			time.Sleep(3 * idle) // the stream idle, several times over
 		}
 		if a := call(t, "POST", hs.URL+"/api/v1/drops", handlerToken, `{"id":"lamp`+strconv.Itoa(i)+`","name":"Lamp","stock":3}`); a.status != http.StatusCreated {
 			t.Fatalf("write %d: %d %s", i, a.status, a.body)
