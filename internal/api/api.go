@@ -256,6 +256,9 @@ func DecodeBytes(buf []byte, v any) error {
 	if err := dec.Decode(&extra); err != io.EOF {
 		return floodgate.Errorf(floodgate.EInvalid, "The request body has data after the JSON object; send exactly one object.")
 	}
+	if err := checkKeys(buf, reflect.TypeOf(v)); err != nil {
+		return floodgate.Errorf(floodgate.EInvalid, "The request body is not valid: %s.", err)
+	}
 	return nil
 }
 
