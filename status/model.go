@@ -237,20 +237,16 @@ type Signal struct {
 }
 
 // newID returns a random id with a prefix, e.g. "inc_3f9a…".
-func newID(prefix string) string {
-	var b [10]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic("status: no randomness: " + err.Error())
-	}
-	return prefix + "_" + hex.EncodeToString(b[:])
-}
+func newID(prefix string) string { return prefix + "_" + randomHex(10) }
 
-func newToken() string {
-	var b [24]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic("status: no randomness: " + err.Error())
-	}
-	return hex.EncodeToString(b[:])
+func newToken() string { return randomHex(24) }
+
+// randomHex is n random bytes in hex. crypto/rand.Read does not fail: the
+// program stops if the system has no randomness to give.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // texts checks the text fields of one input in turn and keeps the first

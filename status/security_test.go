@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -90,4 +91,21 @@ func other(be *ast.BinaryExpr, side ast.Expr) ast.Expr {
 		return be.Y
 	}
 	return be.X
+}
+
+// Incident ids and subscribers' tokens are random: 10 and 24 bytes in hex,
+// never the same twice.
+func TestIDsAndTokensAreRandom(t *testing.T) {
+	id, token := regexp.MustCompile(`^inc_[0-9a-f]{20}$`), regexp.MustCompile(`^[0-9a-f]{48}$`)
+	seen := map[string]bool{}
+	for range 100 {
+		i, k := newID("inc"), newToken()
+		if !id.MatchString(i) || !token.MatchString(k) {
+			t.Fatalf("id %q, token %q: want inc_ and 20 hex digits, 48 hex digits", i, k)
+		}
+		if seen[i] || seen[k] {
+			t.Fatalf("%q or %q given twice", i, k)
+		}
+		seen[i], seen[k] = true, true
+	}
 }
