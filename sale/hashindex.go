@@ -232,9 +232,8 @@ const (
 
 // fnv64 is FNV-1a over s, for what needs the same number in every process
 // (an older drop's start key, fairness.go).
-func fnv64(s string) uint64 { return fnvAdd(fnvOffset, s) }
-
-func fnvAdd(h uint64, s string) uint64 {
+func fnv64(s string) uint64 {
+	h := uint64(fnvOffset)
 	for i := 0; i < len(s); i++ {
 		h ^= uint64(s[i])
 		h *= fnvPrime
