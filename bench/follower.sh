@@ -114,8 +114,10 @@ label, o, res, a, b, m0, m1, t0, t1, load = sys.argv[1:]
 r = json.loads(open(res).read().strip().splitlines()[-1])
 m0, m1 = json.loads(m0), json.loads(m1)
 n = m1["floodgate_holds_created_total"] - m0["floodgate_holds_created_total"]
-ticks = [int(y) - int(x) for x, y in zip(a.split(), b.split())]
-us = [t * 10000 / max(n, 1) for t in ticks]  # 100 ticks/s
+# A process that has exited before the window's end reads as 0 ticks: its
+# figure is unknown (null), not negative.
+ticks = [int(y) - int(x) if int(y) >= int(x) else None for x, y in zip(a.split(), b.split())]
+us = [None if t is None else round(t * 10000 / max(n, 1)) for t in ticks]  # 100 ticks/s
 entries = m1["floodgate_raft_batch_commands_count"] - m0["floodgate_raft_batch_commands_count"]
 cmds = m1["floodgate_raft_batch_commands_sum"] - m0["floodgate_raft_batch_commands_sum"]
 print(json.dumps({"binary": label, "target": {"L": "leader", "F": "follower", "l": "leader paced", "f": "follower paced"}[o],
@@ -123,7 +125,7 @@ print(json.dumps({"binary": label, "target": {"L": "leader", "F": "follower", "l
     "per_second": round(r["per_second"]), "hold_p50_ms": r["hold_p50_ms"], "hold_p99_ms": r["hold_p99_ms"],
     "failed": r["failed"], "lost_orders": r["lost_orders"],
     "window_per_second": round(n / (float(t1) - float(t0))),
-    "cpu_us_per_reservation": {"leader": round(us[0]), "follower": round(us[1]), "other": round(us[2]), "rush": round(us[3])},
+    "cpu_us_per_reservation": {"leader": us[0], "follower": us[1], "other": us[2], "rush": us[3]},
     "raft_commands_per_entry": round(cmds / max(entries, 1), 1)}))
 PY
   done
@@ -153,7 +155,7 @@ for i, path in enumerate(sys.argv[2:]):
     print(f"b{i} = {path}")
 for label in sorted(moved):
     print(f"{label}: left out, the leader changed during its runs")
-nodes = lambda rs: sum(sum(v for k, v in r["cpu_us_per_reservation"].items() if k != "rush") for r in rs) / len(rs)
+nodes = lambda rs: sum(sum(v or 0 for k, v in r["cpu_us_per_reservation"].items() if k != "rush") for r in rs) / len(rs)
 mean = lambda rs, k: sum(r[k] for r in rs) / len(rs)
 for label, t in by.items():
     for how, fk, lk in (("saturated", "follower", "leader"), ("fixed load", "follower paced", "leader paced")):
