@@ -6,8 +6,10 @@
 # leader, a follower, the follower again and the leader (L F F L, so that a
 # drift of the machine's load cancels out), and prints per run the rate, hold
 # p50/p99, and over a window of the timed phase the CPU each process spent
-# per reservation (hold + order) and the Raft commands per log entry. Then
-# the same four runs again at a fixed load (l f f l): reservations started
+# per reservation (hold + order), the Raft commands per log entry, and the
+# mean time from proposing an entry to its apply on the leader
+# (raft_entry_ms: the commit cycle a write waits through). Then the same
+# four runs again at a fixed load (l f f l): reservations started
 # at SHARE of the leader's saturated rate, whether or not earlier ones are
 # answered (--bench-rate). At saturation a latency only mirrors the
 # throughput (requests in flight / rate); at a fixed load it is the time a
@@ -45,7 +47,8 @@ cpu() { for p in "$@"; do awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || e
 metrics() {
   curl -fsS -H "Authorization: Bearer $TOKEN" "$1/metrics" | python3 -c '
 import json, sys
-want = ("floodgate_holds_created_total", "floodgate_raft_batch_commands_sum", "floodgate_raft_batch_commands_count")
+want = ("floodgate_holds_created_total", "floodgate_raft_batch_commands_sum", "floodgate_raft_batch_commands_count",
+        "floodgate_raft_apply_seconds_sum", "floodgate_raft_apply_seconds_count")
 print(json.dumps({n: float(v) for n, _, v in (l.rpartition(" ") for l in sys.stdin if not l.startswith("#")) if n in want}))'
 }
 holds() { metrics "$1" | python3 -c 'import json,sys; print(int(json.load(sys.stdin).get("floodgate_holds_created_total", 0)))'; }
@@ -126,7 +129,9 @@ print(json.dumps({"binary": label, "target": {"L": "leader", "F": "follower", "l
     "failed": r["failed"], "lost_orders": r["lost_orders"],
     "window_per_second": round(n / (float(t1) - float(t0))),
     "cpu_us_per_reservation": {"leader": us[0], "follower": us[1], "other": us[2], "rush": us[3]},
-    "raft_commands_per_entry": round(cmds / max(entries, 1), 1)}))
+    "raft_commands_per_entry": round(cmds / max(entries, 1), 1),
+    "raft_entry_ms": round(1000 * (m1.get("floodgate_raft_apply_seconds_sum", 0) - m0.get("floodgate_raft_apply_seconds_sum", 0))
+                           / max(m1.get("floodgate_raft_apply_seconds_count", 0) - m0.get("floodgate_raft_apply_seconds_count", 0), 1), 2)}))
 PY
   done
   stop_nodes "${pids[@]}"
