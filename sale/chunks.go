@@ -15,6 +15,41 @@ import (
 // copy shares the chunks. The two keep their chunks by rules of their own
 // (add); what follows is what they share.
 
+// chunksAppend appends r to chs, whose chunks but the last hold size
+// records each, and returns chs: a full last chunk is followed by a new
+// one, and the first grows by doubling, so that a short list stays small.
+// A last chunk whose capacity is cut (a first chunk that is full, or a
+// copy's last chunk: chunksShared) moves its records to a chunk of their
+// own, so appending never writes where a copy looks.
+func chunksAppend[T any](chs [][]T, r T, size int) [][]T {
+	n := len(chs)
+	switch {
+	case n == 0:
+		chs = append(chs, make([]T, 0, min(16, size)))
+	case len(chs[n-1]) == size:
+		chs = append(chs, make([]T, 0, size))
+	case len(chs[n-1]) == cap(chs[n-1]):
+		last := chs[n-1]
+		chs[n-1] = append(make([]T, 0, min(size, 2*len(last))), last...)
+	}
+	last := &chs[len(chs)-1]
+	*last = append(*last, r)
+	return chs
+}
+
+// chunksAt returns record i of chs, whose chunks but the last hold size
+// records each.
+func chunksAt[T any](chs [][]T, i, size int) *T { return &chs[i/size][i%size] }
+
+// chunksLen is the number of records of chs, whose chunks but the last
+// hold size records each.
+func chunksLen[T any](chs [][]T, size int) int {
+	if len(chs) == 0 {
+		return 0
+	}
+	return (len(chs)-1)*size + len(chs[len(chs)-1])
+}
+
 // chunksAll yields the records of chs, oldest first, with their index.
 func chunksAll[T any](chs [][]T) iter.Seq2[int, *T] {
 	return func(yield func(int, *T) bool) {

@@ -21,8 +21,11 @@ import (
 // rather than a map of string keys. Snapshots write it as before: a JSON
 // object from customer to units, without customers at zero.
 type CustomerCounts struct {
-	hashIndex // customerHash → index into all, for all[:indexed]
-	all       []customerCount
+	hashIndex // customerHash → index into all, for the first indexed
+	// all is the counts in chunks (chunks.go), so that a new customer
+	// never copies the others: a slice that doubles copied a rush's
+	// counts again and again, inside the Apply of one order.
+	all [][]customerCount
 	// indexed counts the customers of all in the hash index. An order
 	// finds its customer's count through the customer's record
 	// (customerIndex), so a new customer is only appended; the index
@@ -37,6 +40,15 @@ type customerCount struct {
 
 func newCustomerCounts() CustomerCounts { return CustomerCounts{hashIndex: newHashIndex(0)} }
 
+// countChunk is how many counts a full chunk of CustomerCounts holds.
+const countChunk = 4096
+
+// at is the count of customer i.
+func (cc *CustomerCounts) at(i int) *customerCount { return chunksAt(cc.all, i, countChunk) }
+
+// len is the number of customers counted (some at zero).
+func (cc *CustomerCounts) len() int { return chunksLen(cc.all, countChunk) }
+
 // customerHash is the keyHash of the customer.
 func customerHash(customer string) uint64 { return maphash.String(hashSeed, customer) }
 
@@ -46,21 +58,21 @@ func (cc *CustomerCounts) find(customer string) int {
 
 func (cc *CustomerCounts) findHash(customer string, h uint64) int {
 	cc.catchUp()
-	return cc.findHashed(h, func(i int32) bool { return cc.all[i].name == customer },
+	return cc.findHashed(h, func(i int32) bool { return cc.at(int(i)).name == customer },
 		func(b []byte) []byte { return append(b, customer...) })
 }
 
 // catchUp indexes the customers appended since the last look-up by name.
 func (cc *CustomerCounts) catchUp() {
-	for ; cc.indexed < len(cc.all); cc.indexed++ {
-		cc.putHashed(customerHash(cc.all[cc.indexed].name), int32(cc.indexed))
+	for n := cc.len(); cc.indexed < n; cc.indexed++ {
+		cc.putHashed(customerHash(cc.at(cc.indexed).name), int32(cc.indexed))
 	}
 }
 
 // Get returns the units customer has in the drop.
 func (cc *CustomerCounts) Get(customer string) int64 {
 	if i := cc.find(customer); i >= 0 {
-		return cc.all[i].n
+		return cc.at(i).n
 	}
 	return 0
 }
@@ -74,20 +86,20 @@ func (cc *CustomerCounts) add(customer string, n int64) {
 // and returns where the customer's count is (-1: none, n was 0).
 func (cc *CustomerCounts) addAt(customer string, i int, n int64) int {
 	if i >= 0 {
-		cc.all[i].n += n
+		cc.at(i).n += n
 		return i
 	}
 	if n == 0 {
 		return -1
 	}
-	cc.all = append(room(cc.all), customerCount{customer, n}) // doubling: one customer per buyer
-	return len(cc.all) - 1
+	cc.all = chunksAppend(cc.all, customerCount{customer, n}, countChunk)
+	return cc.len() - 1
 }
 
 // All yields each customer with units and how many, in no fixed order.
 func (cc *CustomerCounts) All() iter.Seq2[string, int64] {
 	return func(yield func(string, int64) bool) {
-		for _, c := range cc.all {
+		for _, c := range chunksAll(cc.all) {
 			if c.n != 0 && !yield(c.name, c.n) {
 				return
 			}
@@ -96,7 +108,11 @@ func (cc *CustomerCounts) All() iter.Seq2[string, int64] {
 }
 
 func (cc *CustomerCounts) clone() CustomerCounts {
-	return CustomerCounts{hashIndex: cc.cloneIndex(), all: slices.Clone(cc.all), indexed: cc.indexed}
+	all := make([][]customerCount, len(cc.all))
+	for i, ch := range cc.all {
+		all[i] = slices.Clone(ch)
+	}
+	return CustomerCounts{hashIndex: cc.cloneIndex(), all: all, indexed: cc.indexed}
 }
 
 // MarshalJSON writes the counts as encoding/json writes a map from customer
@@ -114,17 +130,17 @@ func (cc *CustomerCounts) writeJSON(buf *bytes.Buffer, enc *json.Encoder) error 
 		buf.WriteString("null")
 		return nil
 	}
-	order := make([]int, 0, len(cc.all))
-	for i, c := range cc.all {
+	order := make([]*customerCount, 0, cc.len())
+	for _, c := range chunksAll(cc.all) {
 		if c.n != 0 {
-			order = append(order, i)
+			order = append(order, c)
 		}
 	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(cc.all[a].name, cc.all[b].name) })
+	slices.SortFunc(order, func(a, b *customerCount) int { return strings.Compare(a.name, b.name) })
 	buf.WriteByte('{')
-	for k, i := range order {
-		writeKey(buf, k, cc.all[i].name)
-		buf.Write(strconv.AppendInt(buf.AvailableBuffer(), cc.all[i].n, 10))
+	for k, c := range order {
+		writeKey(buf, k, c.name)
+		buf.Write(strconv.AppendInt(buf.AvailableBuffer(), c.n, 10))
 	}
 	buf.WriteByte('}')
 	return nil
@@ -145,7 +161,7 @@ func (cc *CustomerCounts) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 			return err
 		}
 		if i := next.find(key); i >= 0 {
-			next.all[i].n = n
+			next.at(i).n = n
 			return nil
 		}
 		next.add(key, n)

@@ -69,7 +69,7 @@ func (x *customerIndex) name(r int32) string {
 	if rec := &x.recs[r]; rec.last > 0 {
 		return x.orders.at(int(rec.last - 1)).Customer
 	} else {
-		return x.drops[rec.drop-1].Customers.all[rec.at].name
+		return x.drops[rec.drop-1].Customers.at(int(rec.at)).name
 	}
 }
 
@@ -148,7 +148,7 @@ func (s *State) rebuildCustomers() {
 	slices.Sort(ids) // the same records whatever the map's order
 	for _, id := range ids {
 		d := s.Drops[id]
-		for k, c := range d.Customers.all {
+		for k, c := range chunksAll(d.Customers.all) {
 			h := customerHash(c.name)
 			if x.customer(c.name, h) < 0 {
 				x.recs = append(room(x.recs), customerRec{at: int32(k), drop: x.dropNum(d)})

@@ -23,36 +23,16 @@ const logChunk = 4096
 type LeafLog [][]LogRecord
 
 // Len is the number of records.
-func (l LeafLog) Len() int {
-	if len(l) == 0 {
-		return 0
-	}
-	return (len(l)-1)*logChunk + len(l[len(l)-1])
-}
+func (l LeafLog) Len() int { return chunksLen(l, logChunk) }
 
 // At returns record i (0 ≤ i < Len).
-func (l LeafLog) At(i int) *LogRecord { return &l[i/logChunk][i%logChunk] }
+func (l LeafLog) At(i int) *LogRecord { return chunksAt(l, i, logChunk) }
 
 // All yields the records, oldest first.
 func (l LeafLog) All() iter.Seq2[int, *LogRecord] { return chunksAll(l) }
 
 // add appends r.
-func (l *LeafLog) add(r LogRecord) {
-	n := len(*l)
-	switch {
-	case n == 0:
-		*l = append(*l, make([]LogRecord, 0, 16))
-	case len((*l)[n-1]) == logChunk:
-		*l = append(*l, make([]LogRecord, 0, logChunk))
-	case len((*l)[n-1]) == cap((*l)[n-1]):
-		// A first chunk that is full, or a copy's last chunk (shared, its
-		// capacity cut): its records move to a chunk of their own.
-		last := (*l)[n-1]
-		(*l)[n-1] = append(make([]LogRecord, 0, min(logChunk, 2*len(last))), last...)
-	}
-	last := &(*l)[len(*l)-1]
-	*last = append(*last, r)
-}
+func (l *LeafLog) add(r LogRecord) { *l = chunksAppend(*l, r, logChunk) }
 
 // shared returns a copy of l that shares its records: each chunk's
 // capacity is cut to its length, so appending to l never writes where the

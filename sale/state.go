@@ -653,7 +653,7 @@ func (s *State) order(c *Command) Result {
 			ci = d.Customers.findHash(c.Customer, ch)
 		}
 		if ci >= 0 {
-			units = d.Customers.all[ci].n
+			units = d.Customers.at(ci).n
 		}
 	}
 	if units+h.Quantity > d.Spec.PerCustomerLimit {
