@@ -35,6 +35,12 @@ type Command struct {
 	Quiet bool
 	// CPUProfile is a file to write a CPU profile of the generator to.
 	CPUProfile string
+	// Farm makes the command the bots' farm of another rush instead
+	// (ServeFarm with BotSolvers threads): it reads challenges from Stdin
+	// and writes their answers to Stdout. A rush started by the command
+	// runs its farm so, in a process of its own (FarmBinary: this program).
+	Farm  bool
+	Stdin io.Reader
 	// Stdout gets the summary or the measurement; Stderr the progress and
 	// notices.
 	Stdout, Stderr io.Writer
@@ -42,6 +48,9 @@ type Command struct {
 
 // Run runs the command until the rush or the measurement is over.
 func (c Command) Run(ctx context.Context) error {
+	if c.Farm {
+		return ServeFarm(c.Stdin, c.Stdout, c.BotSolvers)
+	}
 	if c.Demo && c.Target != "" {
 		return errors.New("give either --demo or --target, not both")
 	}
@@ -72,6 +81,12 @@ func (c Command) Run(ctx context.Context) error {
 	c.fillDefaults()
 	if err := c.validate(); err != nil {
 		return err
+	}
+	if c.FarmBinary == "" {
+		// Only this program is sure to know --bot-farm.
+		if exe, err := os.Executable(); err == nil {
+			c.FarmBinary = exe
+		}
 	}
 	if !c.Quiet {
 		c.Progress = c.Stderr

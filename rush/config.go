@@ -34,10 +34,14 @@ type Config struct {
 	// ChallengeDifficulty is the challenge_difficulty of a drop the rush
 	// creates: "auto", or "0" to "28"; empty leaves the server's default.
 	ChallengeDifficulty string
-	// BotSolvers is how many goroutines all bots share to solve join
+	// BotSolvers is how many threads all bots share to solve join
 	// challenges: the bot farm's CPU. Visitors solve in their own
 	// goroutine, as each phone does.
 	BotSolvers int
+	// FarmBinary is a floodgate binary to run the bots' farm in, in a
+	// process of its own (`floodgate rush --bot-farm`, ServeFarm); empty
+	// runs it in goroutines of the generator.
+	FarmBinary string
 
 	// PaymentSeconds > 0 gives the drop a payment step (rush/payment.go):
 	// UnpaidShare of the buyers never pay, the others pay within PayDelay.

@@ -21,8 +21,9 @@
 // wheel.go), while bots, SSE listeners, challenged joins and admitted
 // buyers keep a goroutine each; queue answers are read by the worker
 // that received them, by hand in the one shape the queue writes (fuzzed
-// against encoding/json, which reads any other; queuestatus.go); the bots' join challenges are solved on
-// threads of the lowest priority (challenge.go); the garbage collector runs
+// against encoding/json, which reads any other; queuestatus.go); the bots' join challenges are solved
+// by a farm in a process of its own, on threads of the lowest priority
+// (challenge.go); the garbage collector runs
 // less often than by default (collectLess). The summary
 // gives the generator's CPU per visitor and per request, its peak RSS, and
 // how long requests waited for a worker: when that wait grows, the

@@ -127,7 +127,7 @@ type run struct {
 	samplesMu sync.Mutex
 	samples   []sample
 	chal      challengeStats
-	bots      *botSolver
+	bots      *botFarm
 	// visiting counts the visitors that arrived and have not finished.
 	visiting sync.WaitGroup
 	// wheel holds the visitors of the state machine (machine.go) between
@@ -178,10 +178,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer collectLess()()
-	r := &run{cfg: cfg, c: newClientFor(cfg.Target, cfg.InFlight, cfg.Visitors), runID: randomToken()[:8], bots: newBotSolver(cfg.BotSolvers)}
+	bots, err := startFarm(cfg.FarmBinary, cfg.BotSolvers)
+	if err != nil {
+		return nil, err
+	}
+	defer bots.close()
+	r := &run{cfg: cfg, c: newClientFor(cfg.Target, cfg.InFlight, cfg.Visitors), runID: randomToken()[:8], bots: bots}
 	r.wheel, r.step = newWheel(r.expire), r.advance
 	defer r.c.close()
-	defer r.bots.close()
 	if err := r.setupDrop(ctx); err != nil {
 		return nil, err
 	}
@@ -244,7 +248,11 @@ arrivals:
 	res.Summary.Timeline = r.c.tl.summary()
 	res.Summary.GeneratorCPUShare = genCPU.Seconds() / wall.Seconds() / float64(numCPU())
 	res.Summary.BotCPUSeconds = r.bots.cpu().Seconds()
-	if sim := genCPU - r.bots.cpu(); sim > 0 {
+	sim := genCPU
+	if cfg.FarmBinary == "" {
+		sim -= r.bots.cpu() // the farm ran in this process
+	}
+	if sim > 0 {
 		res.Summary.GeneratorCPUPerVisitor = float64(sim.Microseconds()) / float64(len(visitors))
 		if n := r.c.reqs.Load(); n > 0 {
 			res.Summary.GeneratorCPUPerRequest = float64(sim.Microseconds()) / float64(n)

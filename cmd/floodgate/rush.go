@@ -29,7 +29,7 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	c := rush.Command{Config: d, Stdout: os.Stdout, Stderr: os.Stderr}
+	c := rush.Command{Config: d, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	fs.BoolVar(&c.Demo, "demo", false, "start a throwaway server on loopback (this binary's serve) and rush it")
 	fs.StringVar(&c.Report, "report", "", "write a self-contained HTML report to this file")
 	fs.BoolVar(&c.JSON, "json", false, "print the summary as one JSON object on the last line of stdout")
@@ -59,7 +59,8 @@ Flags:
 	fs.Float64Var(&c.BotShare, "bots", d.BotShare, "share of visitors that are bots")
 	fs.IntVar(&c.BotAddrs, "bot-addrs", d.BotAddrs, "client addresses shared by all bots")
 	fs.StringVar(&c.ChallengeDifficulty, "challenge", "", `challenge_difficulty of the drop the rush creates: "auto" or 0-28 (default: the server's, auto)`)
-	fs.IntVar(&c.BotSolvers, "bot-solvers", d.BotSolvers, "goroutines all bots share to solve join challenges (the bot farm's CPU)")
+	fs.IntVar(&c.BotSolvers, "bot-solvers", d.BotSolvers, "threads all bots share to solve join challenges (the bot farm's CPU, at the lowest priority)")
+	fs.BoolVar(&c.Farm, "bot-farm", false, "instead of a rush: be the bots' farm of one, which solves the join challenges it reads on stdin (a rush starts its own so)")
 	fs.Float64Var(&c.SSEShare, "sse", d.SSEShare, "share of visitors that wait over SSE instead of polling")
 	fs.Float64Var(&c.DoubleSubmit, "double-submit", d.DoubleSubmit, "share of buyers that send their order twice with the same key")
 	fs.Int64Var(&c.PaymentSeconds, "payment-seconds", 0, "give the drop a payment step of this many seconds (0: none); unpaid orders expire and their units are sold again")
