@@ -223,17 +223,31 @@ func batchStats(tb testing.TB, reg *prometheus.Registry) (entries, commands floa
 	return float64(h.GetSampleCount()), h.GetSampleSum()
 }
 
+// appendStats returns how many appends the log made (each a write and an
+// fsync) and the seconds they took in all.
+func appendStats(tb testing.TB, reg *prometheus.Registry) (appends, seconds float64) {
+	tb.Helper()
+	h := testkit.Metric(tb, reg, "floodgate_raft_append_seconds").GetHistogram()
+	return float64(h.GetSampleCount()), h.GetSampleSum()
+}
+
 // BenchmarkApply measures the engine alone, without HTTP: many goroutines
 // (64 per CPU) hold and order through Store.Apply, every log entry fsynced
 // by raft-wal. One op is one buyer: a hold and an order, two commands. It
 // reports commands/s and the average number of commands per log entry
-// (group commit at work).
+// (group commit at work), and what the log's appends took: their average
+// time (write and fsync) and the share of the run the log spent in them.
+// With one entry in flight, an entry's callers wait for its append and then
+// for the FSM, so a share near 1 means the disk set the pace (on a machine
+// others share, its fsyncs often take milliseconds), a small one that the
+// FSM and the hand-offs did: compare runs of the same share.
 func BenchmarkApply(b *testing.B) {
 	reg := prometheus.NewRegistry()
 	st := open(b, b.TempDir(), reg)
 	defer st.Close()
 	openSale(b, st, int64(b.N)+1)
 	entries0, commands0 := batchStats(b, reg)
+	appends0, appendSeconds0 := appendStats(b, reg)
 	var next atomic.Int64
 	var failed atomic.Value
 	b.SetParallelism(64)
@@ -258,6 +272,10 @@ func BenchmarkApply(b *testing.B) {
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(2*b.N), "cpu-ns/command")
 	if entries > entries0 {
 		b.ReportMetric((commands-commands0)/(entries-entries0), "commands/entry")
+	}
+	if appends, seconds := appendStats(b, reg); appends > appends0 {
+		b.ReportMetric(1e6*(seconds-appendSeconds0)/(appends-appends0), "append-us")
+		b.ReportMetric((seconds-appendSeconds0)/elapsed.Seconds(), "append-share")
 	}
 }
 
