@@ -24,7 +24,7 @@ var refFields = map[string]string{
 	"State.Keys": "copied", "State.Audit": "copied", "State.RevokedSessions": "copied",
 	"table.chunks": "copied", "table.byNum": "copied", "table.byID": "copied", // State.Holds, State.Orders
 	"TicketIndex.holds": "the copy's own", "TicketIndex.loaded": "copied",
-	"hashSlots.slots": "copied (cloneIndex; State.custs: a copy rebuilds it)", "hashIndex.more": "copied",
+	"hashSlots.slots": "copied (cloneIndex; State.custs: a copy rebuilds it)", "hashSlots.pending": "copied", "hashSlots.filter": "copied", "hashIndex.more": "copied",
 	"customerIndex.recs": "a copy rebuilds it", "customerIndex.prev": "a copy rebuilds it",
 	"customerIndex.orders": "a copy rebuilds it", "customerIndex.drops": "a copy rebuilds it",
 	"DropSpec.Vouchers": "copied", "FairSpec.PresaleCustomers": "copied", "FairSpec.PresaleCodes": "copied",

@@ -77,10 +77,23 @@ func (x *hashIndex) cloneIndex() hashIndex {
 // too: the layout decides only how fast an item is found, never which one,
 // so the state machine's answers do not depend on it. The zero value is
 // empty and "nil" (made is false), like a nil map.
+//
+// A big index (bigSlots and more) also keeps a filter of its tags that
+// fits the processor's cache, and its newest entries in a short list
+// (pending) before their slots: a look-up of a hash it lacks (a new
+// ticket, a new customer: one per buyer) most often ends at the filter
+// without reading a slot, and the slots of the pending entries are
+// filled together, their cache misses overlapping, where each look-up and
+// insert of a new key waited for one of its own.
 type hashSlots struct {
 	slots []hashSlot // len a power of two (or 0), at most 2³²
-	n     int
-	made  bool // as a map made with make, for what reads nil and empty apart
+	n     int        // entries, in slots and pending
+	made  bool       // as a map made with make, for what reads nil and empty apart
+	// pending are the newest entries, in the order they came, not in
+	// slots yet; filter has two bits set for the tag of every entry (a
+	// 64-bit word per 16 slots). Both are nil below bigSlots slots.
+	pending []hashSlot
+	filter  []uint64
 }
 
 type hashSlot struct {
@@ -103,6 +116,33 @@ const hugeMin = 4 << 20
 
 // minSlots is the size of a non-empty hashSlots' array, at least.
 const minSlots = 16
+
+// bigSlots is the size of a slot array (4 MiB) from which the index keeps
+// a filter and pending entries; maxPending is how many entries wait for
+// their slots, at most.
+const (
+	bigSlots   = 1 << 19
+	maxPending = 64
+)
+
+// filterBits returns the word of the filter (of n words, a power of two)
+// and the two bits of it that stand for tag: a mix of the tag other than
+// the one that picks its home, so that the tags of one run of slots do
+// not share a word.
+func filterBits(tag uint32, n int) (int, uint64) {
+	f := uint64(tag) * 0xff51afd7ed558ccd
+	w := int(f >> (64 - bits.TrailingZeros(uint(n))))
+	return w, 1<<(f&63) | 1<<((f>>6)&63)
+}
+
+// mayHave reports whether an entry may have tag: false only if none has.
+func (x *hashSlots) mayHave(tag uint32) bool {
+	if x.filter == nil {
+		return true
+	}
+	w, b := filterBits(tag, len(x.filter))
+	return x.filter[w]&b == b
+}
 
 func makeHashSlots(size int) hashSlots {
 	x := hashSlots{made: true}
@@ -140,16 +180,26 @@ func (x *hashSlots) find(h uint64, is func(i int32) bool) (int32, bool) {
 	if x.n == 0 {
 		return 0, false
 	}
-	tag, mask := tagOf(h), len(x.slots)-1
+	tag := tagOf(h)
+	if !x.mayHave(tag) {
+		return 0, false
+	}
+	mask := len(x.slots) - 1
 	for j := home(tag, len(x.slots)); ; j = (j + 1) & mask {
 		s := x.slots[j]
 		if s.i == 0 {
-			return 0, false
+			break
 		}
 		if s.tag == tag && is(s.i-1) {
 			return s.i - 1, true
 		}
 	}
+	for _, s := range x.pending { // newer than any in slots
+		if s.tag == tag && is(s.i-1) {
+			return s.i - 1, true
+		}
+	}
+	return 0, false
 }
 
 // insert stores i under h, after the indexes already there.
@@ -159,8 +209,27 @@ func (x *hashSlots) insert(h uint64, i int32) {
 		x.resize(max(minSlots, 2*len(x.slots)))
 	}
 	tag := tagOf(h)
-	x.place(hashSlot{tag, i + 1}, home(tag, len(x.slots)))
 	x.n++
+	if x.filter == nil {
+		x.place(hashSlot{tag, i + 1}, home(tag, len(x.slots)))
+		return
+	}
+	w, b := filterBits(tag, len(x.filter))
+	x.filter[w] |= b
+	x.pending = append(x.pending, hashSlot{tag, i + 1})
+	if len(x.pending) == maxPending {
+		x.flush()
+	}
+}
+
+// flush puts the pending entries in their slots, in the order they came.
+// Their homes are read one after the other without waiting on each other,
+// so that their cache misses overlap.
+func (x *hashSlots) flush() {
+	for _, s := range x.pending {
+		x.place(s, home(s.tag, len(x.slots)))
+	}
+	x.pending = x.pending[:0]
 }
 
 // place puts s in the first free slot from j on.
@@ -174,12 +243,17 @@ func (x *hashSlots) place(s hashSlot, j int) {
 
 // resize moves the entries into an array of n slots, in the order of the
 // old array from an empty slot on, so that no run of full slots is cut at
-// the array's end and the entries of one hash keep their order.
+// the array's end and the entries of one hash keep their order; the
+// pending ones go last, and a big array gets a filter of every tag.
 func (x *hashSlots) resize(n int) {
-	old := x.slots
-	x.slots = make([]hashSlot, n)
+	old, pending := x.slots, x.pending
+	x.slots, x.pending, x.filter = make([]hashSlot, n), nil, nil
 	if size := uintptr(n) * unsafe.Sizeof(hashSlot{}); size >= hugeMin {
 		adviseHuge(unsafe.Pointer(&x.slots[0]), size)
+	}
+	if n >= bigSlots {
+		x.filter = make([]uint64, n/16)
+		x.pending = make([]hashSlot, 0, maxPending)
 	}
 	start := 0
 	for start < len(old) && old[start].i != 0 {
@@ -188,7 +262,20 @@ func (x *hashSlots) resize(n int) {
 	for k := range old {
 		if s := old[(start+k)&(len(old)-1)]; s.i != 0 {
 			x.place(s, home(s.tag, n))
+			x.mark(s.tag)
 		}
+	}
+	for _, s := range pending {
+		x.place(s, home(s.tag, n))
+		x.mark(s.tag)
+	}
+}
+
+// mark sets the filter's bits for tag, if there is a filter.
+func (x *hashSlots) mark(tag uint32) {
+	if x.filter != nil {
+		w, b := filterBits(tag, len(x.filter))
+		x.filter[w] |= b
 	}
 }
 
@@ -198,6 +285,9 @@ func (x *hashSlots) each(f func(i int32)) {
 		if s.i != 0 {
 			f(s.i - 1)
 		}
+	}
+	for _, s := range x.pending {
+		f(s.i - 1)
 	}
 }
 
@@ -211,6 +301,8 @@ func (x *hashSlots) clone() hashSlots {
 		return c
 	}
 	c.slots = slices.Clone(x.slots)
+	c.filter = slices.Clone(x.filter)
+	c.pending = slices.Clone(x.pending)
 	return c
 }
 

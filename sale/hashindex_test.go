@@ -22,7 +22,8 @@ var fibInverse = func() uint64 {
 // every index stored under a hash found through growth, the first of a
 // hash's indexes first, hashes never stored not found (0, ones sharing a
 // home slot and ones sharing a tag included), and a clone that does not
-// see later writes.
+// see later writes. A big table (a filter and pending entries) answers the
+// same.
 func TestHashSlots(t *testing.T) {
 	if fibInverse*0x9e3779b97f4a7c15 != 1 {
 		t.Fatal("fibInverse is not the inverse")
@@ -31,6 +32,15 @@ func TestHashSlots(t *testing.T) {
 	if _, ok := x.find(0, func(int32) bool { return true }); ok || x.made {
 		t.Fatal("the zero table finds a hash or reads as made")
 	}
+	testHashSlots(t, x)
+	big := makeHashSlots(bigSlots / 2)
+	if big.filter == nil || cap(big.pending) == 0 {
+		t.Fatalf("an index of %d slots has no filter or pending entries", len(big.slots))
+	}
+	testHashSlots(t, big)
+}
+
+func testHashSlots(t *testing.T, x hashSlots) {
 	r := rand.New(rand.NewPCG(1, 2))
 	want := map[uint64][]int32{}
 	keys := []uint64{0, 1, 1 << 63, fibInverse, 2 * fibInverse}
