@@ -168,7 +168,7 @@ func (s *Server) createSink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("sink added", "sink", res.Sink.ID, "kind", spec.Kind)
-	api.WriteJSON(w, http.StatusCreated, s.viewApplied(&res.Sink))
+	api.WriteJSON(w, http.StatusCreated, s.viewApplied(res.Sink))
 }
 
 func (s *Server) listSinks(w http.ResponseWriter, r *http.Request) {
@@ -239,7 +239,7 @@ func (s *Server) retrySink(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, s.viewApplied(&res.Sink))
+	api.WriteJSON(w, http.StatusOK, s.viewApplied(res.Sink))
 }
 
 // viewApplied is the view of the sink a command returned, against the end

@@ -123,7 +123,7 @@ func (s *State) audited(c *Command) Result {
 		if target == "" {
 			target = inner.SinkID
 		}
-		if target == "" && inner.Kind == KindAddSink {
+		if target == "" && inner.Kind == KindAddSink && res.Sink != nil {
 			target = res.Sink.ID
 		}
 		s.appendAudit(c.Now, c.Op, action(inner.Kind), target, res.Detail)
@@ -178,7 +178,7 @@ func (s *State) pauseDrop(c *Command) Result {
 	if c.Reason != "" {
 		detail = "reason: " + c.Reason
 	}
-	return Result{Created: changed, Drop: PublicDrop(d, c.Now), Detail: detail}
+	return Result{Created: changed, Drop: s.publicDrop(d, c.Now), Detail: detail}
 }
 
 // resumeDrop lets admission move again, at the drop's rate and without a
@@ -190,7 +190,7 @@ func (s *State) resumeDrop(c *Command) Result {
 	}
 	changed := d.Paused
 	d.Paused, d.PauseReason = false, ""
-	return Result{Created: changed, Drop: PublicDrop(d, c.Now)}
+	return Result{Created: changed, Drop: s.publicDrop(d, c.Now)}
 }
 
 // Committed is the stock a drop can no longer take back: held, awaiting
@@ -260,14 +260,14 @@ func (s *State) updateDrop(c *Command) Result {
 		changes = change(changes, "stock", &next.Stock, v, itoa)
 	}
 	if len(changes) == 0 {
-		return Result{Drop: PublicDrop(d, c.Now)}
+		return Result{Drop: s.publicDrop(d, c.Now)}
 	}
 	d.Available += next.Stock - d.Spec.Stock
 	d.Spec = next
 	if d.Sold < d.Spec.Stock {
 		d.Stats.SoldOutAt = 0 // a restock reopens the sale
 	}
-	return Result{Created: true, Drop: PublicDrop(d, c.Now), Detail: strings.Join(changes, ", ")}
+	return Result{Created: true, Drop: s.publicDrop(d, c.Now), Detail: strings.Join(changes, ", ")}
 }
 
 // change sets *field to v and, when that changes it, notes "name old→new"

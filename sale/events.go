@@ -171,7 +171,7 @@ func (s *State) addSink(c *Command) Result {
 		s.Sinks = map[string]*Sink{}
 	}
 	s.Sinks[sk.ID] = sk
-	return Result{Created: true, Sink: *sk}
+	return Result{Created: true, Sink: sinkCopy(sk)}
 }
 
 func (s *State) removeSink(c *Command) Result {
@@ -180,7 +180,7 @@ func (s *State) removeSink(c *Command) Result {
 		return refuse(floodgate.ENotFound, "There is no sink %q.", c.SinkID)
 	}
 	delete(s.Sinks, c.SinkID)
-	return Result{Sink: *sk}
+	return Result{Sink: sinkCopy(sk)}
 }
 
 // sinkProgress records a delivery attempt: the cursor only moves forward and
@@ -209,7 +209,7 @@ func (s *State) sinkProgress(c *Command) Result {
 			sk.Dead = true
 		}
 	}
-	return Result{Sink: *sk}
+	return Result{Sink: sinkCopy(sk)}
 }
 
 func (s *State) retrySink(c *Command) Result {
@@ -219,7 +219,7 @@ func (s *State) retrySink(c *Command) Result {
 	}
 	sk.Dead = false
 	sk.Failures = 0
-	return Result{Sink: *sk}
+	return Result{Sink: sinkCopy(sk)}
 }
 
 // pruneEvents drops the oldest events that every sink has and that are
@@ -264,4 +264,11 @@ func (s *State) checkEvents() error {
 		}
 	}
 	return nil
+}
+
+// sinkCopy is a copy of sk for a Result, which the state does not change
+// afterwards.
+func sinkCopy(sk *Sink) *Sink {
+	v := *sk
+	return &v
 }
