@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"io"
 	"math"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -260,7 +261,8 @@ func TestEarlyVisitorsPollLikeThePage(t *testing.T) {
 }
 
 // TestCollectLess: during a rush the generator collects less often, and
-// afterwards the setting is back; GOGC or GOMEMLIMIT set by the user win.
+// afterwards the setting is back; it collects once before the opening;
+// GOGC or GOMEMLIMIT set by the user win.
 func TestCollectLess(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
@@ -274,6 +276,19 @@ func TestCollectLess(t *testing.T) {
 	if p := debug.SetGCPercent(100); p != 100 {
 		t.Errorf("after the rush GOGC %d; want 100 back", p)
 	}
+	// The collection it was asked for ahead of the opening comes.
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	forced := ms.NumForcedGC
+	cancel := collectBefore(time.Now().Add(collectAhead + 10*time.Millisecond))
+	for deadline := time.Now().Add(10 * time.Second); ms.NumForcedGC == forced && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		runtime.ReadMemStats(&ms)
+	}
+	cancel()
+	if ms.NumForcedGC == forced {
+		t.Error("no collection at the time asked for")
+	}
 	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
 		t.Run(env, func(t *testing.T) {
 			t.Setenv(env, "100")
@@ -282,6 +297,14 @@ func TestCollectLess(t *testing.T) {
 				t.Errorf("with %s set, a rush changed GOGC to %d", env, p)
 			}
 			restore()
+			runtime.ReadMemStats(&ms)
+			forced := ms.NumForcedGC
+			cancel := collectBefore(time.Now().Add(collectAhead + time.Millisecond))
+			time.Sleep(100 * time.Millisecond)
+			cancel()
+			if runtime.ReadMemStats(&ms); ms.NumForcedGC != forced {
+				t.Errorf("with %s set, a rush collected before the opening", env)
+			}
 		})
 	}
 }
