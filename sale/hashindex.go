@@ -30,7 +30,12 @@ func newHashIndex(size int) hashIndex { return hashIndex{m: makeHashSlots(size)}
 // appends to a buffer (called only if some key went to more); -1 if there
 // is none.
 func (x *hashIndex) findHashed(h uint64, is func(i int32) bool, key func([]byte) []byte) int {
-	if i, ok := x.m.find(h, is); ok {
+	return x.findStarted(x.m.start(h), is, key)
+}
+
+// findStarted is findHashed for a look-up that hashSlots.start began.
+func (x *hashIndex) findStarted(p probe, is func(i int32) bool, key func([]byte) []byte) int {
+	if i, ok := x.m.findFrom(p, is); ok {
 		return int(i)
 	}
 	if x.more == nil {
@@ -177,13 +182,31 @@ func (x *hashSlots) reserve(n int) {
 // find returns the first index stored under h, in the order they were
 // inserted, that is says yes to.
 func (x *hashSlots) find(h uint64, is func(i int32) bool) (int32, bool) {
-	if x.n == 0 {
-		return 0, false
-	}
+	return x.findFrom(x.start(h), is)
+}
+
+// probe is a look-up under way: the tag of its hash, and whether the
+// filter lets an entry have it.
+type probe struct {
+	tag   uint32
+	maybe bool
+}
+
+// start begins the look-up of h: it reads the filter, which in a big
+// index may miss the cache. A caller that starts a look-up, does work
+// that does not depend on it, then finishes it (findFrom) lets the
+// processor fetch the filter while that work goes on.
+func (x *hashSlots) start(h uint64) probe {
 	tag := tagOf(h)
-	if !x.mayHave(tag) {
+	return probe{tag, x.n > 0 && x.mayHave(tag)}
+}
+
+// findFrom is find for a look-up that start began.
+func (x *hashSlots) findFrom(p probe, is func(i int32) bool) (int32, bool) {
+	if !p.maybe {
 		return 0, false
 	}
+	tag := p.tag
 	mask := len(x.slots) - 1
 	for j := home(tag, len(x.slots)); ; j = (j + 1) & mask {
 		s := x.slots[j]

@@ -75,7 +75,12 @@ func (x *customerIndex) name(r int32) string {
 
 // customer returns the index of customer's record, whose hash is h, or -1.
 func (x *customerIndex) customer(customer string, h uint64) int {
-	return x.findHashed(h, func(i int32) bool { return x.name(i) == customer },
+	return x.customerFrom(customer, x.m.start(h))
+}
+
+// customerFrom is customer for a look-up that hashSlots.start began.
+func (x *customerIndex) customerFrom(customer string, p probe) int {
+	return x.findStarted(p, func(i int32) bool { return x.name(i) == customer },
 		func(b []byte) []byte { return append(b, customer...) })
 }
 

@@ -584,7 +584,11 @@ func (s *State) commandDrop(c *Command) (*Drop, Result) {
 // ticketHold is the hold c names if it is its ticket's, lapsed first if its
 // time is up; nil and the refusal otherwise.
 func (s *State) ticketHold(c *Command) (*Hold, Result) {
-	h := s.Holds.Get(c.HoldID)
+	return s.ticketHoldOf(c, s.Holds.Get(c.HoldID))
+}
+
+// ticketHoldOf is ticketHold for h, the hold with c's HoldID (nil: none).
+func (s *State) ticketHoldOf(c *Command, h *Hold) (*Hold, Result) {
 	if h == nil || h.Visitor != c.Visitor {
 		return nil, refuse(floodgate.ENotFound, "There is no hold %q for this ticket.", c.HoldID)
 	}
@@ -614,10 +618,13 @@ func (s *State) order(c *Command) Result {
 		return refuse(floodgate.EUnauthenticated, "An order needs a signed-in buyer.")
 	}
 	// One look-up finds the customer: the order their key made, if any,
-	// and their units (idem.go).
+	// and their units (idem.go). It is started first, and the hold found
+	// while what it reads comes from memory.
 	ch := customerHash(c.Customer)
 	x := s.customers()
-	r := x.customer(c.Customer, ch)
+	p := x.m.start(ch)
+	named := s.Holds.Get(c.HoldID)
+	r := x.customerFrom(c.Customer, p)
 	if r >= 0 {
 		if i := x.orderWithKey(r, c.IdemKey); i >= 0 {
 			o := s.Orders.at(i)
@@ -631,7 +638,7 @@ func (s *State) order(c *Command) Result {
 			return Result{Order: publicOrder(o)}
 		}
 	}
-	h, refused := s.ticketHold(c)
+	h, refused := s.ticketHoldOf(c, named)
 	if h == nil {
 		return refused
 	}
