@@ -71,3 +71,21 @@ func TestWheelHeapPopsEarliestFirst(t *testing.T) {
 		last = j.due
 	}
 }
+
+// BenchmarkWheelHeap is the wheel's heap with 100,000 visitors waiting, as
+// in a default rush: each round pops the earliest and puts it back later.
+func BenchmarkWheelHeap(b *testing.B) {
+	w := newWheel(nil)
+	rng := rand.New(rand.NewPCG(1, 2))
+	jobs := make([]*job, 100_000)
+	for i := range jobs {
+		jobs[i] = &job{due: rng.Int64N(int64(15 * time.Second))}
+		w.push(jobs[i])
+	}
+	b.ResetTimer()
+	for range b.N {
+		j := w.pop()
+		j.due += rng.Int64N(int64(15 * time.Second))
+		w.push(j)
+	}
+}
