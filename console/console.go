@@ -248,14 +248,7 @@ func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 			// A form may be as large as a body the API takes (a drop's
 			// vouchers), no larger: one over it is refused as it arrives,
 			// not read up to the 10 MB net/http would hold in memory.
-			r.Body = http.MaxBytesReader(w, r.Body, api.MaxBody)
-			if err := r.ParseForm(); err != nil {
-				var tooLarge *http.MaxBytesError
-				if errors.As(err, &tooLarge) {
-					http.Error(w, "This form is over 1 MiB; send a smaller one, or use the API.", http.StatusRequestEntityTooLarge)
-					return
-				}
-				http.Error(w, "This form could not be read; reload the page and try again.", http.StatusBadRequest)
+			if !readForm(w, r, api.MaxBody, "This form is over 1 MiB; send a smaller one, or use the API.") {
 				return
 			}
 			if !h.sameOrigin(r) || !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(h.csrf(s))) {
@@ -328,7 +321,9 @@ func safeNext(n string) string {
 }
 
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if !readForm(w, r, 64<<10, "This sign-in form is over 64 KiB; a token is far shorter.") {
+		return
+	}
 	if !h.sameOrigin(r) {
 		http.Error(w, "Sign in from the console's own page.", http.StatusForbidden)
 		return
@@ -355,6 +350,25 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	s := session{Cred: cred, Exp: h.cfg.Now().Add(h.cfg.SessionTTL).Unix(), ID: hex.EncodeToString(id)}
 	h.setCookie(w, r, h.seal(s), int(h.cfg.SessionTTL.Seconds()))
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// readForm reads a posted form of at most limit bytes, refused as it
+// arrives rather than read up to the 10 MB net/http would hold in memory:
+// over it the answer is 413 with tooLarge, unreadable 400; it reports
+// whether the form was read.
+func readForm(w http.ResponseWriter, r *http.Request, limit int64, tooLarge string) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	err := r.ParseForm()
+	if err == nil {
+		return true
+	}
+	var over *http.MaxBytesError
+	if errors.As(err, &over) {
+		http.Error(w, tooLarge, http.StatusRequestEntityTooLarge)
+		return false
+	}
+	http.Error(w, "This form could not be read; reload the page and try again.", http.StatusBadRequest)
+	return false
 }
 
 // addrOf is the operator's address as the sign-in limit counts it: behind

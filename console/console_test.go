@@ -246,3 +246,22 @@ func TestOversizedFormRefusedAsItArrives(t *testing.T) {
 		t.Fatalf("the refused form made the drop (%d)", st)
 	}
 }
+
+// TestOversizedSignInForm: a sign-in form over its 64 KiB limit is answered
+// 413, not 400 with "enter the admin token" (the form read as empty), and
+// does not sign in even when a valid token is in it; a form of normal size
+// still does.
+func TestOversizedSignInForm(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	st, _, body := e.post(c, "/admin/login", url.Values{"token": {root}, "pad": {strings.Repeat("p", 70<<10)}})
+	if st != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a 70 KiB sign-in form answered %d, want 413: %.200s", st, body)
+	}
+	if e.sessionCookie(c) != nil {
+		t.Fatal("an oversized sign-in form signed in")
+	}
+	if st, _, _ := e.post(c, "/admin/login", url.Values{"token": {root}}); st != http.StatusSeeOther {
+		t.Fatalf("sign-in after the oversized form answered %d, want 303", st)
+	}
+}
