@@ -10,10 +10,11 @@ import (
 	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
-// Records kept in chunks (the order feed, EventFeed, and a drop's
-// transparency log, LeafLog): appending one never copies the others, and a
-// copy shares the chunks. The two keep their chunks by rules of their own
-// (add); what follows is what they share.
+// Records kept in chunks: a drop's transparency log (LeafLog), its counts
+// per customer (CustomerCounts) and the events the order feed keeps whole
+// (feedCtx.whole). Appending one never copies the others, and a copy of an
+// append-only list shares the chunks. The feed's entries (EventFeed) keep
+// chunks of their own, each with its context.
 
 // chunksAppend appends r to chs, whose chunks but the last hold size
 // records each, and returns chs: a full last chunk is followed by a new

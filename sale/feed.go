@@ -90,7 +90,7 @@ func (f EventFeed) First() *FeedEntry {
 func (x *feedCtx) event(e *FeedEntry) Event {
 	if e.order < 0 {
 		k := int(-1 - e.order)
-		return x.whole[k/feedChunk][k%feedChunk]
+		return *chunksAt(x.whole, k, feedChunk)
 	}
 	o := *x.orders.at(int(e.order))
 	o.Status, o.PaidAt, o.EndedAt, o.Seq, o.LogSeq = orderStatuses[e.status], e.paidAt, e.endedAt, e.Seq, e.logSeq
@@ -172,12 +172,8 @@ func (f *EventFeed) add(orders *OrderTable, seq uint64, typ string, at int64, i 
 
 // keep keeps e whole and returns the order field of its entry.
 func (x *feedCtx) keep(e Event) int32 {
-	if n := len(x.whole); n == 0 || len(x.whole[n-1]) == feedChunk {
-		x.whole = append(x.whole, make([]Event, 0, feedChunk))
-	}
-	last := &x.whole[len(x.whole)-1]
-	*last = append(*last, e)
-	return int32(-((len(x.whole)-1)*feedChunk + len(*last)))
+	x.whole = chunksAppend(x.whole, e, feedChunk)
+	return int32(-chunksLen(x.whole, feedChunk))
 }
 
 func (f *EventFeed) addEntry(x *feedCtx, e FeedEntry) {
