@@ -148,7 +148,7 @@ func TestConcurrentApplyGetsOwnResults(t *testing.T) {
 			}
 		}
 	})
-	count, sum := batchStats(t, reg)
+	count, sum := histogram(t, reg, "floodgate_raft_batch_commands")
 	t.Logf("%d commands in %d log entries (%.1f per entry)", int(sum), int(count), sum/count)
 }
 
@@ -215,19 +215,13 @@ func marshal(tb testing.TB, st *Store) []byte {
 	return b
 }
 
-// batchStats returns the number of log entries proposed and the commands
-// they carried, from the store's metrics.
-func batchStats(tb testing.TB, reg *prometheus.Registry) (entries, commands float64) {
+// histogram returns the count and sum of the store's histogram name:
+// floodgate_raft_batch_commands gives the log entries proposed and the
+// commands they carried, floodgate_raft_append_seconds the log's appends
+// (each a write and an fsync) and the seconds they took.
+func histogram(tb testing.TB, reg *prometheus.Registry, name string) (count, sum float64) {
 	tb.Helper()
-	h := testkit.Metric(tb, reg, "floodgate_raft_batch_commands").GetHistogram()
-	return float64(h.GetSampleCount()), h.GetSampleSum()
-}
-
-// appendStats returns how many appends the log made (each a write and an
-// fsync) and the seconds they took in all.
-func appendStats(tb testing.TB, reg *prometheus.Registry) (appends, seconds float64) {
-	tb.Helper()
-	h := testkit.Metric(tb, reg, "floodgate_raft_append_seconds").GetHistogram()
+	h := testkit.Metric(tb, reg, name).GetHistogram()
 	return float64(h.GetSampleCount()), h.GetSampleSum()
 }
 
@@ -246,8 +240,8 @@ func BenchmarkApply(b *testing.B) {
 	st := open(b, b.TempDir(), reg)
 	defer st.Close()
 	openSale(b, st, int64(b.N)+1)
-	entries0, commands0 := batchStats(b, reg)
-	appends0, appendSeconds0 := appendStats(b, reg)
+	entries0, commands0 := histogram(b, reg, "floodgate_raft_batch_commands")
+	appends0, appendSeconds0 := histogram(b, reg, "floodgate_raft_append_seconds")
 	var next atomic.Int64
 	var failed atomic.Value
 	b.SetParallelism(64)
@@ -267,13 +261,13 @@ func BenchmarkApply(b *testing.B) {
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(err)
 	}
-	entries, commands := batchStats(b, reg)
+	entries, commands := histogram(b, reg, "floodgate_raft_batch_commands")
 	b.ReportMetric(float64(2*b.N)/elapsed.Seconds(), "commands/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(2*b.N), "cpu-ns/command")
 	if entries > entries0 {
 		b.ReportMetric((commands-commands0)/(entries-entries0), "commands/entry")
 	}
-	if appends, seconds := appendStats(b, reg); appends > appends0 {
+	if appends, seconds := histogram(b, reg, "floodgate_raft_append_seconds"); appends > appends0 {
 		b.ReportMetric(1e6*(seconds-appendSeconds0)/(appends-appends0), "append-us")
 		b.ReportMetric((seconds-appendSeconds0)/elapsed.Seconds(), "append-share")
 	}
