@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The cluster figures of BENCHMARKS.md, in one run on one machine:
+# The cluster figures of docs/benchmarks-history.md ("Cluster"), in one run on one machine:
 #  (e) committed reservations/s (hold+order through the HTTP API) on 1, 3 and
 #      5 nodes, through the leader and through a follower (which forwards)
 #  (f) queue-status reads/s on a node, through 1 edge and through 2 edges,

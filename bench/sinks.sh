@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The cost of order sinks, in one run on one machine (BENCHMARKS.md, "Order sinks"):
+# The cost of order sinks, in one run on one machine (docs/benchmarks-history.md, "Order sinks"):
 #  (a) committed hold+order pairs/s (floodgate rush --bench-orders) without sinks,
 #      and with two sinks (a webhook to a local hello-world server and a local
 #      PostgreSQL 15), each against a fresh node;

@@ -36,7 +36,8 @@ type Config struct {
 	// InFlight is the most log entries being committed at once; while they
 	// are, new commands wait and form a larger batch. 1 by default: with a
 	// second entry in flight, the commands that arrive while one commits
-	// are cut into many small entries instead of one (BENCHMARKS.md).
+	// are cut into many small entries instead of one
+	// (docs/benchmarks-history.md, "The engine in round 6").
 	InFlight          int
 	SnapshotThreshold uint64
 	SnapshotInterval  time.Duration

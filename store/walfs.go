@@ -20,11 +20,11 @@ import (
 // blocks it turns into written ones. Blocks already written are overwritten
 // in place and their fsync only writes the data: on the ext4 disk measured,
 // a 4-64 KiB append's write and fsync took a third to a half less time and
-// CPU (BENCHMARKS.md, "The log's segments are written with zeros ahead of
-// the appends"). Writing 64 MiB of zeros on the append path would stall it,
-// so a goroutine does it a megabyte at a time, at most zeroAhead bytes
-// beyond the furthest byte raft-wal has written, and never at or below that
-// byte.
+// CPU (docs/benchmarks-history.md, "The log's segments are written with
+// zeros ahead of the appends"). Writing 64 MiB of zeros on the append path
+// would stall it, so a goroutine does it a megabyte at a time, at most
+// zeroAhead bytes beyond the furthest byte raft-wal has written, and never
+// at or below that byte.
 //
 // What raft-wal reads back is unchanged: it reads a segment's frames until a
 // zero header, and a region the zeros reached reads as zeros, as a region
