@@ -9,7 +9,7 @@ import (
 
 // BenchmarkApplyBatch measures the state machine alone: decoding batches of
 // 256 encoded commands (a hold and an order per buyer, as in a rush) and
-// applying them. One op is one command.
+// applying them, as the store's FSM does (ApplyBatch). One op is one command.
 func BenchmarkApplyBatch(b *testing.B) {
 	const batchSize = 256
 	n := b.N
@@ -43,15 +43,10 @@ func BenchmarkApplyBatch(b *testing.B) {
 	cpu0 := nice.ProcessCPU()
 	refused := 0
 	for _, batch := range batches {
-		err := SplitBatch(batch, func(buf []byte) error {
-			c, err := DecodeCommand(buf)
-			if err != nil {
-				return err
-			}
-			if res := s.Apply(&c); res.Err != nil {
+		_, err := s.ApplyBatch(batch, func(_ int, res Result) {
+			if res.Err != nil {
 				refused++
 			}
-			return nil
 		})
 		if err != nil {
 			b.Fatal(err)

@@ -360,10 +360,18 @@ var ErrMalformed = errors.New("sale: malformed command encoding")
 // or order is read in place (shareText): buf must not change while the
 // command is in use.
 func DecodeCommand(buf []byte) (c Command, err error) {
-	if decodeBuyer(buf, &c) { // a hold or an order, the bulk of a rush
-		return c, nil
+	err = decodeInto(buf, &c)
+	return c, err
+}
+
+// decodeInto is DecodeCommand into *c, which it overwrites whole.
+func decodeInto(buf []byte, c *Command) (err error) {
+	*c = Command{}
+	if decodeBuyer(buf, c) { // a hold or an order, the bulk of a rush
+		return nil
 	}
-	return decodeCommand(buf)
+	*c, err = decodeCommand(buf)
+	return err
 }
 
 // decodeCommand is DecodeCommand for every kind.

@@ -374,3 +374,18 @@ func fnv64(s string) uint64 {
 	}
 	return h
 }
+
+// prefetchHash asks for the filter word (or, without a filter, the home
+// slot) that a look-up of h reads first.
+func (x *hashSlots) prefetchHash(h uint64) {
+	if x.n == 0 {
+		return
+	}
+	tag := tagOf(h)
+	if x.filter != nil {
+		w, _ := filterBits(tag, len(x.filter))
+		prefetch(uintptr(unsafe.Pointer(&x.filter[w])))
+		return
+	}
+	prefetch(uintptr(unsafe.Pointer(&x.slots[home(tag, len(x.slots))])))
+}

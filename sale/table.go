@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unsafe"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -327,4 +328,11 @@ func readEachFrom(dec *jsontext.Decoder, open jsontext.Kind, each func() error) 
 	}
 	_, err = dec.ReadToken()
 	return err
+}
+
+// prefetchID asks for the slot of byNum that finding id reads first.
+func (t *table[T, P]) prefetchID(id string) {
+	if n, ok := idNumber(id); ok && n <= uint64(len(t.byNum)) {
+		prefetch(uintptr(unsafe.Pointer(&t.byNum[n-1])))
+	}
 }

@@ -48,23 +48,13 @@ func (f *fsm) Apply(l *raft.Log) any {
 	if f.claim != nil {
 		b = f.claim(l.Data)
 	}
-	n := 0
 	f.mu.Lock()
-	err := sale.SplitBatch(l.Data, func(buf []byte) error {
-		c, err := sale.DecodeCommand(buf)
-		if b != nil && n < len(b.reqs) {
-			p := b.reqs[n]
-			if err != nil {
-				p.res = sale.Result{Err: floodgate.Errorf(floodgate.EInvalid, "The command could not be decoded.")}
-			} else {
-				p.res = f.state.Apply(&c)
-			}
+	n, err := f.state.ApplyBatch(l.Data, func(i int, res sale.Result) {
+		if b != nil && i < len(b.reqs) {
+			p := b.reqs[i]
+			p.res = res
 			p.done <- struct{}{}
-		} else if err == nil {
-			f.state.Apply(&c)
 		}
-		n++
-		return nil
 	})
 	f.views.publish(f.state)
 	f.mu.Unlock()
