@@ -178,7 +178,7 @@ func (x *feedCtx) keep(e Event) int32 {
 
 func (f *EventFeed) addEntry(x *feedCtx, e FeedEntry) {
 	if n := len(*f); n == 0 || len((*f)[n-1].ev) == cap((*f)[n-1].ev) {
-		*f = append(*f, feedChunkOf{ev: make([]FeedEntry, 0, feedChunk), ctx: x})
+		*f = append(*f, feedChunkOf{ev: makeChunk[FeedEntry](0, feedChunk), ctx: x})
 	}
 	last := &(*f)[len(*f)-1]
 	last.ev = append(last.ev, e)

@@ -108,7 +108,7 @@ func (t *table[T, P]) addNumbered(v T, n uint64, ok bool, room int) (*T, int32) 
 // next returns where the next item goes, making room for it.
 func (t *table[T, P]) next() *T {
 	if t.n>>chunkBits == len(t.chunks) {
-		t.chunks = append(t.chunks, make([]T, chunkLen))
+		t.chunks = append(t.chunks, makeChunk[T](chunkLen, chunkLen))
 	}
 	return t.at(t.n)
 }
