@@ -3,6 +3,7 @@ package store
 import (
 	"io"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/raft"
 
@@ -21,7 +22,7 @@ type fsm struct {
 	// views is derived from state after each batch (queueview.go).
 	views queueViews
 
-	onApply func(cmds int) // metrics hook; may be nil
+	onApply func(cmds int, took time.Duration) // metrics hook; may be nil
 	// On the leader, claim finds the batch a log entry carries and answer
 	// wakes its callers (batch.go); both may be nil.
 	claim  func(data []byte) *batch
@@ -48,6 +49,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 	if f.claim != nil {
 		b = f.claim(l.Data)
 	}
+	start := time.Now()
 	f.mu.Lock()
 	n, err := f.state.ApplyBatch(l.Data, func(i int, res sale.Result) {
 		if b != nil && i < len(b.reqs) {
@@ -75,7 +77,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 		return err
 	}
 	if f.onApply != nil {
-		f.onApply(n)
+		f.onApply(n, time.Since(start))
 	}
 	f.notify()
 	return nil

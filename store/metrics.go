@@ -1,6 +1,8 @@
 package store
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
@@ -8,6 +10,7 @@ import (
 type metrics struct {
 	batchSize    prometheus.Histogram
 	applyLatency prometheus.Histogram
+	fsmApply     prometheus.Histogram
 	commands     prometheus.Counter
 	isLeader     prometheus.Gauge
 }
@@ -28,6 +31,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time from proposing a batch to its commit and apply.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		fsmApply: f.NewHistogram(prometheus.HistogramOpts{
+			Name:    "floodgate_fsm_apply_seconds",
+			Help:    "Time the state machine took to apply one log entry and answer its callers.",
+			Buckets: prometheus.ExponentialBuckets(0.00002, 2, 14),
+		}),
 		commands: f.NewCounter(prometheus.CounterOpts{
 			Name: "floodgate_commands_applied_total",
 			Help: "Commands applied to the sale state machine.",
@@ -39,4 +47,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 }
 
-func (m *metrics) applied(n int) { m.commands.Add(float64(n)) }
+func (m *metrics) applied(n int, took time.Duration) {
+	m.commands.Add(float64(n))
+	m.fsmApply.Observe(took.Seconds())
+}

@@ -150,6 +150,11 @@ func TestConcurrentApplyGetsOwnResults(t *testing.T) {
 	})
 	count, sum := histogram(t, reg, "floodgate_raft_batch_commands")
 	t.Logf("%d commands in %d log entries (%.1f per entry)", int(sum), int(count), sum/count)
+	// Every entry the FSM applied is timed: the buyers' entries and those
+	// before them (the drop's creation, its ticks).
+	if applied, seconds := histogram(t, reg, "floodgate_fsm_apply_seconds"); applied < count || seconds <= 0 {
+		t.Fatalf("the FSM timed %v entries (%v s) of at least %v", applied, seconds, count)
+	}
 }
 
 // TestReopenReplaysToTheSameState closes the store and opens it again on
@@ -230,7 +235,11 @@ func histogram(tb testing.TB, reg *prometheus.Registry, name string) (count, sum
 // by raft-wal. One op is one buyer: a hold and an order, two commands. It
 // reports commands/s and the average number of commands per log entry
 // (group commit at work), and what the log's appends took: their average
-// time (write and fsync) and the share of the run the log spent in them.
+// time (write and fsync) and the share of the run the log spent in them,
+// and where an entry's turn goes: cycle-us is the run's time per entry,
+// entry-us an entry's time from its proposal to its apply, fsm-us the state
+// machine's time applying it and answering its callers (what is left of a
+// cycle after the append and the FSM is the hand-offs between them).
 // With one entry in flight, an entry's callers wait for its append and then
 // for the FSM, so a share near 1 means the disk set the pace (on a machine
 // others share, its fsyncs often take milliseconds), a small one that the
@@ -242,6 +251,8 @@ func BenchmarkApply(b *testing.B) {
 	openSale(b, st, int64(b.N)+1)
 	entries0, commands0 := histogram(b, reg, "floodgate_raft_batch_commands")
 	appends0, appendSeconds0 := histogram(b, reg, "floodgate_raft_append_seconds")
+	applied0, applySeconds0 := histogram(b, reg, "floodgate_fsm_apply_seconds")
+	_, entrySeconds0 := histogram(b, reg, "floodgate_raft_apply_seconds")
 	var next atomic.Int64
 	var failed atomic.Value
 	b.SetParallelism(64)
@@ -266,6 +277,13 @@ func BenchmarkApply(b *testing.B) {
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(2*b.N), "cpu-ns/command")
 	if entries > entries0 {
 		b.ReportMetric((commands-commands0)/(entries-entries0), "commands/entry")
+		b.ReportMetric(1e6*elapsed.Seconds()/(entries-entries0), "cycle-us")
+		if _, seconds := histogram(b, reg, "floodgate_raft_apply_seconds"); seconds > entrySeconds0 {
+			b.ReportMetric(1e6*(seconds-entrySeconds0)/(entries-entries0), "entry-us")
+		}
+	}
+	if applied, seconds := histogram(b, reg, "floodgate_fsm_apply_seconds"); applied > applied0 {
+		b.ReportMetric(1e6*(seconds-applySeconds0)/(applied-applied0), "fsm-us")
 	}
 	if appends, seconds := histogram(b, reg, "floodgate_raft_append_seconds"); appends > appends0 {
 		b.ReportMetric(1e6*(seconds-appendSeconds0)/(appends-appends0), "append-us")
