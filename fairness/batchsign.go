@@ -179,29 +179,56 @@ func (s *ReceiptSigner) signOne(payload []byte, ahead bool) string {
 	if s.key == nil {
 		return s.sg.SignReceipt(payload)
 	}
-	signing := s.signingInput(payload)
-	if ahead {
-		// Signed here from a prepared nonce, the signature stays on the
-		// stack: no job to share with a batch.
-		var sig [ed25519.SignatureSize]byte
-		if s.ahead.Sign(s.sg.Key, s.counts, &sig, signing) {
-			return tokenOf(signing, &sig)
-		}
+	b := s.appendSigned(make([]byte, 0, s.receiptLen(len(payload))), payload, ahead)
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// AppendReceiptAhead appends SignReceiptAhead(payload) to dst: the receipt
+// is signed where its header and payload are appended, without a buffer of
+// its own, so that the answer to an order can carry it unallocated.
+func (s *ReceiptSigner) AppendReceiptAhead(dst, payload []byte) []byte {
+	if s.key == nil {
+		return append(dst, s.sg.SignReceipt(payload)...)
 	}
-	j := &receiptJob{signing: signing}
-	s.join(j)
-	return j.token()
+	return s.appendSigned(dst, payload, true)
+}
+
+// appendSigned appends p's receipt to dst: its signing input (header and
+// payload, base64url), signed in place, then its signature. ahead says
+// whether a prepared nonce may sign it (SignReceiptAhead).
+func (s *ReceiptSigner) appendSigned(dst, p []byte, ahead bool) []byte {
+	start := len(dst)
+	dst = s.appendSigningInput(dst, p)
+	signing := dst[start:]
+	var sig [ed25519.SignatureSize]byte
+	// Signed here from a prepared nonce, the signature stays on the stack:
+	// no job to share with a batch.
+	if !ahead || !s.ahead.Sign(s.sg.Key, s.counts, &sig, signing) {
+		j := &receiptJob{signing: signing}
+		s.join(j)
+		sig = j.sig
+	}
+	return appendSignature(dst, &sig)
+}
+
+// receiptLen is the length of a receipt of an n-byte payload.
+func (s *ReceiptSigner) receiptLen(n int) int {
+	enc := base64.RawURLEncoding
+	return len(s.header) + 1 + enc.EncodedLen(n) + 1 + enc.EncodedLen(ed25519.SignatureSize)
 }
 
 // signingInput is the header and payload of p's receipt, base64url, with
 // room after them for the signature.
 func (s *ReceiptSigner) signingInput(p []byte) []byte {
-	h := s.header
-	enc := base64.RawURLEncoding
-	b := make([]byte, 0, len(h)+1+enc.EncodedLen(len(p))+1+enc.EncodedLen(ed25519.SignatureSize))
-	b = append(b, h...)
-	b = append(b, '.')
-	return enc.AppendEncode(b, p)
+	return s.appendSigningInput(make([]byte, 0, s.receiptLen(len(p))), p)
+}
+
+// appendSigningInput appends the header and payload of p's receipt,
+// base64url, to dst.
+func (s *ReceiptSigner) appendSigningInput(dst, p []byte) []byte {
+	dst = append(dst, s.header...)
+	dst = append(dst, '.')
+	return base64.RawURLEncoding.AppendEncode(dst, p)
 }
 
 // token is the signed receipt.
@@ -211,9 +238,13 @@ func (j *receiptJob) token() string { return tokenOf(j.signing, &j.sig) }
 // appended in signing's room for it: the token's string is those bytes,
 // not a copy of them. signing must not be used again.
 func tokenOf(signing []byte, sig *[ed25519.SignatureSize]byte) string {
-	b := append(signing, '.')
-	b = base64.RawURLEncoding.AppendEncode(b, sig[:])
+	b := appendSignature(signing, sig)
 	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// appendSignature appends a receipt's signature, after its signing input.
+func appendSignature(dst []byte, sig *[ed25519.SignatureSize]byte) []byte {
+	return base64.RawURLEncoding.AppendEncode(append(dst, '.'), sig[:])
 }
 
 // join signs j with whatever other receipts are waiting: it queues j and,

@@ -113,8 +113,14 @@ func TestReceiptReadsLeaveThePool(t *testing.T) {
 	if _, det := checkReceipt(t, sg, keys, rs.SignReceipt(list[1]), list[1]); !det || pool.Ready() != 2 {
 		t.Fatal("a read took a nonce")
 	}
-	for i, p := range list[:3] {
-		if _, det := checkReceipt(t, sg, keys, rs.SignReceiptAhead(p), p); det != (i >= 2) {
+	for i, p := range list[:4] {
+		var tok string
+		if i%2 == 0 {
+			tok = rs.SignReceiptAhead(p)
+		} else {
+			tok = appendAhead(t, rs, p)
+		}
+		if _, det := checkReceipt(t, sg, keys, tok, p); det != (i >= 2) {
 			t.Fatalf("answer %d deterministic %v, want %v", i, det, i >= 2)
 		}
 	}
@@ -139,7 +145,12 @@ func FuzzPresignedReceipt(f *testing.F) {
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		pool.Prepare(1)
 		before := counts.Prepared.Load()
-		tok := rs.SignReceiptAhead(payload)
+		var tok string
+		if len(payload)%2 == 0 {
+			tok = rs.SignReceiptAhead(payload)
+		} else {
+			tok = appendAhead(t, rs, payload)
+		}
 		if counts.Prepared.Load() != before+1 {
 			t.Fatal("not signed from the pool")
 		}
@@ -147,4 +158,16 @@ func FuzzPresignedReceipt(f *testing.F) {
 			t.Fatal("the deterministic receipt came from the pool")
 		}
 	})
+}
+
+// appendAhead is the receipt rs.AppendReceiptAhead appends after the start
+// of an answer, which it must keep.
+func appendAhead(tb testing.TB, rs *ReceiptSigner, payload []byte) string {
+	tb.Helper()
+	const start = `{"id":"o_1_ab","receipt":"`
+	tok, ok := strings.CutPrefix(string(rs.AppendReceiptAhead([]byte(start), payload)), start)
+	if !ok {
+		tb.Fatal("AppendReceiptAhead lost what dst held")
+	}
+	return tok
 }

@@ -75,19 +75,15 @@ func (s *Server) signerAhead() (fairness.Signer, *presign.Pool, error) {
 	return fairness.Signer{Key: keys.TicketKey, Kid: keys.KeyID}, keys.Presigned(), nil
 }
 
-// withReceipt adds its receipt to o, when it has a log leaf. created says
-// o is the answer that created the order: its receipt is signed from a
-// nonce prepared ahead when there is one (fairness.ReceiptSigner), so
-// receipts take at most one nonce per order created, a drop's stock in all,
-// however often an order is replayed or read; otherwise it is the
-// deterministic receipt.
-func (s *Server) withReceipt(o *floodgate.Order, created bool) {
-	rs, p, ok := s.receiptOf(o.ID)
-	switch {
-	case !ok:
-	case created:
-		o.Receipt = rs.SignReceiptAhead(p)
-	default:
+// withReceipt adds its receipt to o, when it has a log leaf: the
+// deterministic receipt, the same bytes on every node and at every read.
+// Only the answer that creates an order signs its receipt from a nonce
+// prepared ahead, when there is one (writeCreatedOrder,
+// fairness.ReceiptSigner), so that receipts take at most one nonce per
+// order created, a drop's stock in all, however often an order is replayed
+// or read.
+func (s *Server) withReceipt(o *floodgate.Order) {
+	if rs, p, ok := s.receiptOf(o.ID); ok {
 		o.Receipt = rs.SignReceipt(p)
 	}
 }
@@ -128,7 +124,7 @@ var receiptLookups = sync.Pool{New: func() any {
 // bytes on every node and at every read.
 func (s *Server) withReceipts(orders []floodgate.Order) {
 	if len(orders) == 1 {
-		s.withReceipt(&orders[0], false)
+		s.withReceipt(&orders[0])
 		return
 	}
 	sg, ahead, err := s.signerAhead()

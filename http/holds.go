@@ -172,10 +172,12 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	if res.Created {
 		s.metrics.orders.Inc()
+		s.writeCreatedOrder(w, res.Order)
+		return
 	}
 	o := res.Order
-	s.withReceipt(&o, res.Created)
-	writeOrder(w, res.Created, o)
+	s.withReceipt(&o)
+	writeOrder(w, false, o)
 }
 
 type sessionRequest struct {

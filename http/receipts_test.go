@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/floodgate/floodgate"
 	"github.com/floodgate/floodgate/fairness"
 	fhttp "github.com/floodgate/floodgate/http"
 	"github.com/floodgate/floodgate/identity"
@@ -57,11 +58,16 @@ func TestReceiptsFromPreparedNonces(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		var o orderAnswer
+		var o floodgate.Order
 		if err := json.Unmarshal(body, &o); resp.StatusCode != want || err != nil || o.Receipt == "" {
 			t.Fatalf("order: %d %s, want %d", resp.StatusCode, body, want)
 		}
-		return o
+		// Written by hand, the receipt signed in place: encoding/json's
+		// bytes all the same.
+		if j, _ := json.Marshal(o); string(body) != string(j)+"\n" {
+			t.Fatalf("the answer is not json.Marshal's:\n%s\n%s", body, j)
+		}
+		return orderAnswer{o.ID, o.Receipt}
 	}
 	order := place(http.StatusCreated)
 	// The same key again: the same order, its receipt the deterministic
