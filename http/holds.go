@@ -152,15 +152,7 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, err)
 		return
 	}
-	req, err := decodeOrderRequest(r)
-	if err != nil {
-		api.WriteError(w, err)
-		return
-	}
-	// The buyer page sends no session: its session is the HttpOnly cookie.
-	// The call also needs the ticket as a bearer header, which another site
-	// cannot make a browser send, so the cookie is no CSRF risk.
-	customer, err := s.buyer(r, req.Session, true, "\"session\" is required: sign in first; your hold is kept while you do.")
+	customer, err := s.orderCustomer(r)
 	if err != nil {
 		api.WriteError(w, err)
 		return

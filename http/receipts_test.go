@@ -2,7 +2,6 @@ package http_test
 
 import (
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -19,6 +18,53 @@ import (
 	"github.com/floodgate/floodgate/queue"
 )
 
+// heldOrder is a leader's API with the drop "lamp" on sale and the ticket
+// key's nonces prepared, and a buyer of it with a ticket, a hold and a
+// session, ready to order.
+type heldOrder struct {
+	url, ticket, holdID, session string
+	keys                         *queue.Keys
+	reg                          *prometheus.Registry
+}
+
+func holdToOrder(t *testing.T, customer string) heldOrder {
+	t.Helper()
+	st := leaderStore(t)
+	q := queue.New(queue.Config{Store: st, TickInterval: 10 * time.Millisecond, SignAhead: 16, Logger: slog.New(slog.DiscardHandler)})
+	testkit.Background(t, q.Run)
+	sessions := identity.NewSessions([]byte("receipts-test-session-key-32byte"), time.Hour)
+	h := heldOrder{reg: prometheus.NewRegistry()}
+	hs := handlerServer(t, fhttp.Config{Store: st, Queue: q, Sessions: sessions, Registry: h.reg})
+	if a := call(t, "POST", hs.URL+"/api/v1/drops", handlerToken, `{"id":"lamp","name":"Lamp","stock":3,"per_customer_limit":1,"admit_per_second":100,"challenge_difficulty":0}`); a.status != http.StatusCreated {
+		t.Fatalf("create the drop: %d %s", a.status, a.body)
+	}
+	testkit.WaitFor(t, "the cluster secret", func() bool { k, _, err := q.Keys(); h.keys = k; return err == nil })
+	testkit.WaitFor(t, "the nonces prepared", func() bool { return h.keys.Presigned().Full() })
+	h.url = hs.URL
+	h.ticket, h.holdID = joinAndHold(t, hs.URL, "lamp")
+	var err error
+	if h.session, err = sessions.Issue(customer, "dev", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// order orders the hold with body and, when not empty, the buyer page's
+// session cookie, under one Idempotency-Key.
+func (h heldOrder) order(t *testing.T, body, cookie string) answer {
+	t.Helper()
+	req, err := http.NewRequest("POST", h.url+"/api/v1/holds/"+h.holdID+"/order", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+h.ticket)
+	req.Header.Set("Idempotency-Key", "receipt-test-1")
+	if cookie != "" {
+		req.AddCookie(&http.Cookie{Name: identity.SessionCookie, Value: cookie})
+	}
+	return send(t, req)
+}
+
 // TestReceiptsFromPreparedNonces: on a leader with a drop on sale, the
 // receipt in the answer to an order is signed from the nonces prepared for
 // the ticket key; the buyer's page reads the order later with the
@@ -26,46 +72,18 @@ import (
 // refilling). Both verify with the published key set alone and sign the
 // same leaf. The metrics count the answers' receipts.
 func TestReceiptsFromPreparedNonces(t *testing.T) {
-	st := leaderStore(t)
-	q := queue.New(queue.Config{Store: st, TickInterval: 10 * time.Millisecond, SignAhead: 16, Logger: slog.New(slog.DiscardHandler)})
-	testkit.Background(t, q.Run)
-	sessions := identity.NewSessions([]byte("receipts-test-session-key-32byte"), time.Hour)
-	reg := prometheus.NewRegistry()
-	hs := handlerServer(t, fhttp.Config{Store: st, Queue: q, Sessions: sessions, Registry: reg})
-
-	if a := call(t, "POST", hs.URL+"/api/v1/drops", handlerToken, `{"id":"lamp","name":"Lamp","stock":3,"per_customer_limit":1,"admit_per_second":100,"challenge_difficulty":0}`); a.status != http.StatusCreated {
-		t.Fatalf("create the drop: %d %s", a.status, a.body)
-	}
-	var keys *queue.Keys
-	testkit.WaitFor(t, "the cluster secret", func() bool { k, _, err := q.Keys(); keys = k; return err == nil })
-	testkit.WaitFor(t, "the nonces prepared", func() bool { return keys.Presigned().Full() })
-	ticket, holdID := joinAndHold(t, hs.URL, "lamp")
-	session, err := sessions.Issue("ada@example.com", "dev", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := holdToOrder(t, "ada@example.com")
 	type orderAnswer struct{ ID, Receipt string }
 	place := func(want int) orderAnswer {
-		req, err := http.NewRequest("POST", hs.URL+"/api/v1/holds/"+holdID+"/order", strings.NewReader(`{"session":"`+session+`"}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+ticket)
-		req.Header.Set("Idempotency-Key", "receipt-test-1")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		a := h.order(t, `{"session":"`+h.session+`"}`, "")
 		var o floodgate.Order
-		if err := json.Unmarshal(body, &o); resp.StatusCode != want || err != nil || o.Receipt == "" {
-			t.Fatalf("order: %d %s, want %d", resp.StatusCode, body, want)
+		if err := json.Unmarshal([]byte(a.body), &o); a.status != want || err != nil || o.Receipt == "" {
+			t.Fatalf("order: %d %s, want %d", a.status, a.body, want)
 		}
 		// Written by hand, the receipt signed in place: encoding/json's
 		// bytes all the same.
-		if j, _ := json.Marshal(o); string(body) != string(j)+"\n" {
-			t.Fatalf("the answer is not json.Marshal's:\n%s\n%s", body, j)
+		if j, _ := json.Marshal(o); a.body != string(j)+"\n" {
+			t.Fatalf("the answer is not json.Marshal's:\n%s\n%s", a.body, j)
 		}
 		return orderAnswer{o.ID, o.Receipt}
 	}
@@ -73,14 +91,14 @@ func TestReceiptsFromPreparedNonces(t *testing.T) {
 	// The same key again: the same order, its receipt the deterministic
 	// one (replays take no nonce: at most one per order created).
 	replay := place(http.StatusOK)
-	a := call(t, "GET", hs.URL+"/api/v1/drops/lamp/me", ticket, "")
+	a := call(t, "GET", h.url+"/api/v1/drops/lamp/me", h.ticket, "")
 	var me struct{ Order struct{ ID, Receipt string } }
 	if err := json.Unmarshal([]byte(a.body), &me); a.status != http.StatusOK || err != nil || me.Order.ID != order.ID {
 		t.Fatalf("the buyer's page: %d %s", a.status, a.body)
 	}
 
 	var jwks fairness.JWKS
-	if a = call(t, "GET", hs.URL+"/.well-known/jwks.json", "", ""); json.Unmarshal([]byte(a.body), &jwks) != nil {
+	if a = call(t, "GET", h.url+"/.well-known/jwks.json", "", ""); json.Unmarshal([]byte(a.body), &jwks) != nil {
 		t.Fatalf("the key set: %d %s", a.status, a.body)
 	}
 	first, err := fairness.VerifyReceipt(jwks, order.Receipt)
@@ -91,7 +109,7 @@ func TestReceiptsFromPreparedNonces(t *testing.T) {
 	if err != nil || string(again.Payload) != string(first.Payload) {
 		t.Fatalf("the receipt on the buyer's page: %+v %v; want the leaf %s", again.Leaf, err, first.Payload)
 	}
-	sg := fairness.Signer{Key: keys.TicketKey, Kid: keys.KeyID}
+	sg := fairness.Signer{Key: h.keys.TicketKey, Kid: h.keys.KeyID}
 	if order.Receipt == sg.SignReceipt(first.Payload) {
 		t.Fatal("the order's answer was signed deterministically while the pool had nonces")
 	}
@@ -99,9 +117,51 @@ func TestReceiptsFromPreparedNonces(t *testing.T) {
 		t.Fatalf("the buyer's page read the order, or its replay answered it, with a receipt that is not the deterministic one:\n%s\n%s", me.Order.Receipt, replay.Receipt)
 	}
 
-	prepared, inline := counter(t, reg, "floodgate_receipt_signatures_prepared_total"), counter(t, reg, "floodgate_receipt_signatures_inline_total")
+	prepared, inline := counter(t, h.reg, "floodgate_receipt_signatures_prepared_total"), counter(t, h.reg, "floodgate_receipt_signatures_inline_total")
 	if prepared != 1 || inline != 0 {
 		t.Fatalf("receipt metrics after one order from a full pool: prepared %v, inline %v", prepared, inline)
+	}
+}
+
+// TestOrderSessionFromBodyOrCookie: an order's session comes from its body,
+// written as the SDKs write it or any other way JSON allows, or, when the
+// body has none, from the buyer page's cookie; without either, or with a
+// session that does not verify, the order is refused and the hold kept.
+func TestOrderSessionFromBodyOrCookie(t *testing.T) {
+	h := holdToOrder(t, "grace@example.com")
+	session, forged := h.session, h.session[:len(h.session)-2]+"AA"
+	for _, c := range []struct {
+		body, cookie, code, msg string
+	}{
+		{`{}`, "", floodgate.EUnauthenticated, `"session" is required`},
+		{`{"session":""}`, "", floodgate.EUnauthenticated, `"session" is required`},
+		{`{"session":"` + forged + `"}`, "", floodgate.EUnauthenticated, "invalid"},
+		{`{"session":"` + forged + `"}`, session, floodgate.EUnauthenticated, "invalid"},
+		{`{}`, forged, floodgate.EUnauthenticated, "invalid"},
+		{`{"session":"` + session + `"`, session, floodgate.EInvalid, ""},
+		{`{"session":"` + session + `","extra":1}`, "", floodgate.EInvalid, ""},
+	} {
+		if a := h.order(t, c.body, c.cookie); a.code != c.code || !strings.Contains(a.msg, c.msg) {
+			t.Fatalf("order with %.40s… and the cookie %.12q: %d %s; want %s", c.body, c.cookie, a.status, a.body, c.code)
+		}
+	}
+	var first floodgate.Order
+	for i, c := range []struct{ body, cookie string }{
+		{` { "session" : "` + session + `" } `, ""},
+		{`{"session":"` + session + `"}`, ""},
+		{`{"session":""}`, session},
+		{`{}`, session},
+		{`{"session":"` + session + `"}`, forged},
+	} {
+		a, want := h.order(t, c.body, c.cookie), http.StatusOK
+		if i == 0 {
+			want = http.StatusCreated
+		}
+		var o floodgate.Order
+		if err := json.Unmarshal([]byte(a.body), &o); err != nil || a.status != want || o.Customer != "grace@example.com" || i > 0 && o.ID != first.ID {
+			t.Fatalf("order %d with %.40s… and the cookie %.12q: %d %s", i, c.body, c.cookie, a.status, a.body)
+		}
+		first = o
 	}
 }
 

@@ -36,6 +36,9 @@ type Queue interface {
 type Sessions interface {
 	Issue(customer, provider string, now time.Time) (string, error)
 	Verify(token string, now time.Time) (customer string, err error)
+	// VerifyBytes is Verify of a token in bytes that the caller reuses:
+	// the customer is not those bytes.
+	VerifyBytes(token []byte, now time.Time) (customer string, err error)
 	// Parse is Verify with the session's id and expiry (for logout).
 	Parse(token string, now time.Time) (identity.Session, error)
 }

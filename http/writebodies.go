@@ -31,13 +31,13 @@ func quantityBody(b []byte) (int64, bool) {
 }
 
 // sessionBody reads a body that is exactly `{"session":"S"}`, S without
-// escapes (a session token is base64url and a dot).
-func sessionBody(b []byte) (string, bool) {
+// escapes (a session token is base64url and a dot): S is b's bytes.
+func sessionBody(b []byte) ([]byte, bool) {
 	rest, ok := handjson.CutPrefix(b, `{"session":`)
 	if !ok {
-		return "", false
+		return nil, false
 	}
-	s, rest, ok := handjson.PlainString(rest)
+	s, rest, ok := handjson.PlainBytes(rest)
 	return s, ok && string(rest) == "}"
 }
 
@@ -67,20 +67,30 @@ func decodeHoldRequest(r *http.Request) (int64, bool, error) {
 	return *req.Quantity, true, nil
 }
 
-// decodeOrderRequest reads the body of an order.
-func decodeOrderRequest(r *http.Request) (orderRequest, error) {
-	var req orderRequest
+// orderCustomer reads the body of an order and returns the customer of its
+// session. The buyer page sends no session: its session is the HttpOnly
+// cookie. The call also needs the ticket as a bearer header, which another
+// site cannot make a browser send, so the cookie is no CSRF risk.
+func (s *Server) orderCustomer(r *http.Request) (string, error) {
 	buf := scratch.Get().(*[1024]byte)
 	defer scratch.Put(buf)
 	body, err := api.ReadBodyInto(r, buf[:0])
 	if err != nil {
-		return req, err
+		return "", err
 	}
-	if s, ok := sessionBody(body); ok {
-		req.Session = s
-		return req, nil
+	session, ok := sessionBody(body)
+	if ok && len(session) > 0 {
+		// Checked where it was read: what the check returns is not these
+		// bytes, which the next request reuses.
+		return s.cfg.Sessions.VerifyBytes(session, s.cfg.Now())
 	}
-	return req, api.DecodeBytes(body, &req)
+	var req orderRequest
+	if !ok {
+		if err := api.DecodeBytes(body, &req); err != nil {
+			return "", err
+		}
+	}
+	return s.buyer(r, req.Session, true, "\"session\" is required: sign in first; your hold is kept while you do.")
 }
 
 // writeHold answers a hold as api.WriteCreated does.

@@ -76,7 +76,7 @@ func checkWriteBodies(t *testing.T, b []byte) {
 	}
 	if s, ok := sessionBody(b); ok {
 		var req orderRequest
-		if err := api.DecodeBytes(b, &req); err != nil || req.Session != s {
+		if err := api.DecodeBytes(b, &req); err != nil || req.Session != string(s) {
 			t.Fatalf("%q: read directly as session %q, api.DecodeBytes gives %q, %v", b, s, req.Session, err)
 		}
 	}

@@ -3,7 +3,9 @@ package identity
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -83,5 +85,35 @@ func TestClaimsAllocateOnce(t *testing.T) {
 		}
 	}); allocs != 1 {
 		t.Fatalf("claimsOf allocates %v times, want 1", allocs)
+	}
+}
+
+// VerifyBytes answers as Verify does, and what it returns does not refer
+// to the token's bytes: the caller reuses them at once.
+func TestVerifyBytesAsVerify(t *testing.T) {
+	s := NewSessions([]byte("0123456789abcdef0123456789abcdef"), time.Hour)
+	now := time.Unix(1e9, 0)
+	tok, err := s.Issue("a@example.com", "dev", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired, err := s.Issue("b@example.com", "dev", now.Add(-2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := strings.LastIndexByte(tok, '.')
+	for _, token := range []string{tok, expired, tok[:sig] + "." + tok[:43], tok[:sig], tok[:sig] + tok[sig+1:], "", ".", tok + ".", "x" + tok, tok + strings.Repeat("A", 4096)} {
+		want, wantErr := s.Verify(token, now)
+		b := []byte(token)
+		got, err := s.VerifyBytes(b, now)
+		for i := range b {
+			b[i] = 'x'
+		}
+		if got != want || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+			t.Fatalf("%.60q: VerifyBytes %q, %v; Verify %q, %v", token, got, err, want, wantErr)
+		}
+	}
+	if got, err := s.Verify(tok, now); got != "a@example.com" || err != nil {
+		t.Fatalf("Verify of a good token: %q, %v", got, err)
 	}
 }
