@@ -2,29 +2,46 @@ package handjson
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
 // FuzzPlainString: what PlainString reads is what json.Unmarshal reads from
 // the same bytes.
 func FuzzPlainString(f *testing.F) {
-	for _, seed := range []string{`"abc",`, `""`, `"a\"b"`, `"\u00e9"`, "\"caf\xc3\xa9\"}", "\"\xff\"", "\"a\x01\"", `"unterminated`, `x`, "\"\x7f\""} {
+	for _, seed := range []string{`"abc",`, `""`, `"a\"b"`, `"\u00e9"`, "\"caf\xc3\xa9\"}", "\"\xff\"", "\"a\x01\"", `"unterminated`, `x`, "\"\x7f\"",
+		`"0123456789abcdef\"x"`, "\"0123456789\x01abcdef\"", "\"01234567\xc3\xa989abcdefgh\"", `"0123456789abcdefg`} {
 		f.Add(seed)
 	}
-	f.Fuzz(func(t *testing.T, in string) {
-		s, rest, ok := PlainString([]byte(in))
-		if !ok {
-			if string(rest) != in {
-				t.Fatalf("PlainString(%q) refused but consumed input", in)
-			}
-			return
+	f.Fuzz(checkPlainString)
+}
+
+// TestPlainStringEightAtATime: a byte that ends a plain string or leaves
+// it is found wherever it stands among the eight bytes read at a time.
+func TestPlainStringEightAtATime(t *testing.T) {
+	for _, c := range []string{`"`, `\`, "\x00", "\x1f", "\x7f", "\x80", "\xc3\xa9", "\xff", " ", "!", "#", "[", "]"} {
+		for at := range 20 {
+			checkPlainString(t, `"`+strings.Repeat("a", at)+c+strings.Repeat("b", 20-at)+`"`)
 		}
-		var want string
-		n := len(in) - len(rest)
-		if err := json.Unmarshal([]byte(in[:n]), &want); err != nil || want != s {
-			t.Fatalf("PlainString(%q) = %q; json.Unmarshal(%q) = %q, %v", in, s, in[:n], want, err)
+	}
+}
+
+// checkPlainString fails if PlainString reads in other than as
+// json.Unmarshal does.
+func checkPlainString(t *testing.T, in string) {
+	t.Helper()
+	s, rest, ok := PlainString([]byte(in))
+	if !ok {
+		if string(rest) != in {
+			t.Fatalf("PlainString(%q) refused but consumed input", in)
 		}
-	})
+		return
+	}
+	var want string
+	n := len(in) - len(rest)
+	if err := json.Unmarshal([]byte(in[:n]), &want); err != nil || want != s {
+		t.Fatalf("PlainString(%q) = %q; json.Unmarshal(%q) = %q, %v", in, s, in[:n], want, err)
+	}
 }
 
 // FuzzPlainInt: what PlainInt reads is what json.Unmarshal reads into an
