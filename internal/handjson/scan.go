@@ -83,11 +83,24 @@ func plainEnd(b []byte) (int, bool) {
 // or leaves it: no quote, backslash, control character or byte of a
 // multi-byte UTF-8 sequence. A session token's or a ticket's strings are
 // read eight bytes a step. (A byte of x below 0x20 makes x-0x20… borrow into
-// its top bit; a quote or a backslash makes a zero byte of x^"… or x^\….)
+// its top bit; has(x, c) has a top bit set where a byte of x is c.)
 func plain8(x uint64) bool {
-	const ones, tops = 0x0101010101010101, 0x8080808080808080
-	q, bs := x^(ones*'"'), x^(ones*'\\')
-	return (x|(x-ones*0x20)|(q-ones)&^q|(bs-ones)&^bs)&tops == 0
+	return (x|(x-ones*0x20)|has(x, '"')|has(x, '\\'))&tops == 0
+}
+
+// safe8 is plain8 for AppendString: none of the eight bytes is escaped,
+// so neither is <, > or &.
+func safe8(x uint64) bool {
+	return (x|(x-ones*0x20)|has(x, '"')|has(x, '\\')|has(x, '<')|has(x, '>')|has(x, '&'))&tops == 0
+}
+
+const ones, tops = 0x0101010101010101, 0x8080808080808080
+
+// has sets the top bit of each byte of x that is c (c below 0x80), and may
+// set it in bytes above such a byte; of none when no byte is c.
+func has(x uint64, c byte) uint64 {
+	v := x ^ ones*uint64(c)
+	return (v - ones) &^ v
 }
 
 // PlainInt reads an integer -?(0|[1-9][0-9]*) of at most 15 digits at the
