@@ -11,17 +11,6 @@ import (
 	"github.com/floodgate/floodgate/sale"
 )
 
-// answerGroup is how many callers the FSM answers at once: it wakes the
-// callers of an entry eight at a time as their commands are applied, not
-// each one as soon as its own is. Woken one by one, between one command
-// and the next, the callers ran on the other core while the FSM applied
-// the rest, and the FSM took a third longer over an entry of 127 commands
-// (BenchmarkApply's fsm-us: 320-500 µs against 270-330 µs in groups of 8,
-// 210-300 µs with all woken at the end); woken all at the end, they queued
-// their next commands only once the entry was done, and the next entry
-// waited for them. A caller waits for at most seven more commands.
-const answerGroup = 8
-
 // fsm applies committed batches to the sale state.
 type fsm struct {
 	mu    sync.RWMutex
@@ -48,11 +37,10 @@ var _ raft.FSM = (*fsm)(nil)
 
 // Apply applies one committed log entry: a batch of commands. On the
 // leader, each command's result goes straight to the caller that proposed
-// it (batch.go), and the caller is woken once its own command and at most
-// answerGroup-1 after it are applied: the entry is committed (and fsynced)
-// before the FSM sees it, so the caller may go on, and queue its next
-// command for the next entry, while the rest of the batch is applied. The
-// entry's response is nil.
+// it (batch.go), and the caller is woken as soon as its own command is
+// applied: the entry is committed (and fsynced) before the FSM sees it, so
+// the caller may go on, and queue its next command for the next entry,
+// while the rest of the batch is applied. The entry's response is nil.
 func (f *fsm) Apply(l *raft.Log) any {
 	if l.Type != raft.LogCommand {
 		return nil
@@ -63,23 +51,13 @@ func (f *fsm) Apply(l *raft.Log) any {
 	}
 	start := time.Now()
 	f.mu.Lock()
-	woken := 0
-	wake := func(to int) {
-		for ; woken < to; woken++ {
-			b.reqs[woken].done <- struct{}{}
-		}
-	}
 	n, err := f.state.ApplyBatch(l.Data, func(i int, res sale.Result) {
 		if b != nil && i < len(b.reqs) {
-			b.reqs[i].res = res
-			if (i+1)%answerGroup == 0 {
-				wake(i + 1)
-			}
+			p := b.reqs[i]
+			p.res = res
+			p.done <- struct{}{}
 		}
 	})
-	if b != nil {
-		wake(min(n, len(b.reqs)))
-	}
 	f.views.publish(f.state)
 	f.mu.Unlock()
 	if b != nil {
