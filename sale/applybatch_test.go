@@ -1,7 +1,6 @@
 package sale
 
 import (
-	"bytes"
 	"reflect"
 	"strconv"
 	"testing"
@@ -68,17 +67,7 @@ func TestApplyBatchAppliesAsOneByOne(t *testing.T) {
 	if refused == 0 || refused == len(cmds) {
 		t.Fatalf("%d of %d commands refused: the batch must mix both", refused, len(cmds))
 	}
-	sa, err := a.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sb, err := b.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(sa, sb) {
-		t.Fatal("the states differ after the same commands")
-	}
+	sameState(t, a, b, "the states after the same commands")
 
 	// A batch with bytes after its last command: every command is applied
 	// and answered, and the fault is returned.

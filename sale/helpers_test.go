@@ -156,6 +156,23 @@ func wantCounts(tb testing.TB, s *State, drop string, available, held, sold int6
 
 var _ = floodgate.EInvalid
 
+// sameState fails the test unless a and b save the same bytes; what says
+// how they came to be.
+func sameState(tb testing.TB, a, b *State, what string) {
+	tb.Helper()
+	sa, err := a.Marshal()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sb, err := b.Marshal()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if !bytes.Equal(sa, sb) {
+		tb.Fatalf("%s differ", what)
+	}
+}
+
 // snapshot saves s and loads it back, and fails the test unless saving the
 // loaded state gives the same bytes. It returns the loaded state.
 func snapshot(tb testing.TB, s *State) *State {

@@ -57,17 +57,7 @@ func TestRushIndexesSizedAhead(t *testing.T) {
 		}
 	}
 	wantCounts(t, s, "d", 0, 0, stock)
-	a, err := s.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := grown.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(a) != string(b) {
-		t.Fatal("the state sized ahead and its copy differ")
-	}
+	sameState(t, s, grown, "the state sized ahead and its copy")
 	back := snapshot(t, s)
 	for i := range int64(stock) {
 		v := "visitor-" + strconv.FormatInt(i, 10)
