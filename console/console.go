@@ -238,7 +238,11 @@ func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 		if !ok {
 			h.clearCookie(w, r)
 			if r.Method == http.MethodGet && !strings.HasSuffix(r.URL.Path, "/events") {
-				http.Redirect(w, r, "/admin/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				to := "/admin/login?next=" + url.QueryEscape(r.URL.RequestURI())
+				if c != nil { // a session that ended, not a first visit
+					to += "&ended=1"
+				}
+				http.Redirect(w, r, to, http.StatusSeeOther)
 				return
 			}
 			http.Error(w, "Your console session has ended; sign in again.", http.StatusUnauthorized)
@@ -310,7 +314,8 @@ func callerOf(r *http.Request) floodgate.Caller {
 }
 
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, "login", http.StatusOK, map[string]any{"Next": safeNext(r.URL.Query().Get("next")), "Expired": r.URL.Query().Get("next") != ""})
+	h.render(w, r, "login", http.StatusOK, map[string]any{"Next": safeNext(r.URL.Query().Get("next")),
+		"Needed": r.URL.Query().Get("next") != "", "Expired": r.URL.Query().Get("ended") == "1"})
 }
 
 func safeNext(n string) string {

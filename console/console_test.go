@@ -70,6 +70,14 @@ func (e *env) get(c *http.Client, path string) (int, string) {
 	return resp.StatusCode, body
 }
 
+// redirect gets path and returns the status and the Location it answers.
+func (e *env) redirect(c *http.Client, path string) (int, string) {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.url+path, nil)
+	resp, _ := testkit.MustDo(e.t, c, req)
+	return resp.StatusCode, resp.Header.Get("Location")
+}
+
 func (e *env) post(c *http.Client, path string, form url.Values, hdr ...string) (int, string, string) {
 	e.t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, e.url+path, strings.NewReader(form.Encode()))
@@ -102,8 +110,13 @@ func (e *env) sessionCookie(c *http.Client) *http.Cookie {
 func TestSessionsCSRFAndExpiry(t *testing.T) {
 	e := newEnv(t)
 	c := e.client()
-	if st, _ := e.get(c, "/admin/drops/new"); st != http.StatusSeeOther {
-		t.Fatalf("a page without a session answered %d, want a redirect to sign in", st)
+	// A first visit is asked to sign in, not told its session ended.
+	st, loc := e.redirect(c, "/admin/drops/new")
+	if st != http.StatusSeeOther || loc != "/admin/login?next=%2Fadmin%2Fdrops%2Fnew" {
+		t.Fatalf("a page without a session answered %d to %q, want a redirect to sign in", st, loc)
+	}
+	if _, page := e.get(c, loc); !strings.Contains(page, "Sign in to continue.") || strings.Contains(page, "ended") {
+		t.Fatalf("the sign-in page of a first visit:\n%.2000s", page)
 	}
 	csrf := e.signIn(c)
 	cookie := e.sessionCookie(c)
@@ -163,8 +176,12 @@ func TestSessionsCSRFAndExpiry(t *testing.T) {
 	}
 	// The session ends after its lifetime.
 	e.now.Store(int64(2 * time.Hour / time.Second))
-	if st, _ := e.get(c, "/admin/"); st != http.StatusSeeOther {
-		t.Fatalf("an expired session answered %d", st)
+	st, loc = e.redirect(c, "/admin/")
+	if st != http.StatusSeeOther || !strings.HasSuffix(loc, "&ended=1") {
+		t.Fatalf("an expired session answered %d to %q, want a redirect that says it ended", st, loc)
+	}
+	if _, page := e.get(c, loc); !strings.Contains(page, "Your session ended; sign in again to continue.") {
+		t.Fatalf("the sign-in page after a session ended:\n%.2000s", page)
 	}
 	e.now.Store(0)
 	// Sign out forgets the cookie.
