@@ -14,14 +14,7 @@ import (
 // are affected; the memory stays the Go heap's, and a refusal changes
 // nothing but the speed.
 func adviseHuge(p unsafe.Pointer, size uintptr) {
-	const huge = 2 << 20
-	start := (uintptr(p) + huge - 1) &^ (huge - 1)
-	end := (uintptr(p) + size) &^ (huge - 1)
-	if end <= start {
-		return
-	}
-	b := unsafe.Slice((*byte)(unsafe.Add(p, start-uintptr(p))), end-start)
-	_ = syscall.Madvise(b, syscall.MADV_HUGEPAGE)
+	madviseWithin(p, size, 2<<20, syscall.MADV_HUGEPAGE)
 }
 
 // populate asks Linux to map the whole pages of a new array now, in one
@@ -29,14 +22,20 @@ func adviseHuge(p unsafe.Pointer, size uintptr) {
 // a time as they are first written. A refusal (an older kernel) changes
 // nothing but the speed.
 func populate(p unsafe.Pointer, size uintptr) {
-	const page = 4096
-	start := (uintptr(p) + page - 1) &^ (page - 1)
-	end := (uintptr(p) + size) &^ (page - 1)
+	madviseWithin(p, size, 4096, madvPopulateWrite)
+}
+
+// madviseWithin gives advice for the blocks of align bytes (a power of
+// two) that lie wholly inside the size bytes at p, if there are any; what
+// the kernel answers changes nothing but the speed.
+func madviseWithin(p unsafe.Pointer, size, align uintptr, advice int) {
+	start := (uintptr(p) + align - 1) &^ (align - 1)
+	end := (uintptr(p) + size) &^ (align - 1)
 	if end <= start {
 		return
 	}
 	b := unsafe.Slice((*byte)(unsafe.Add(p, start-uintptr(p))), end-start)
-	_ = syscall.Madvise(b, madvPopulateWrite)
+	_ = syscall.Madvise(b, advice)
 }
 
 // madvPopulateWrite is MADV_POPULATE_WRITE, which package syscall lacks.
