@@ -6,7 +6,8 @@
 # store.test and http.test; `bench/quiet.sh build REV DIR` makes them from a
 # commit (a detached worktree, removed afterwards).
 # The run: the state machine (sale BenchmarkApplyBatch), the engine (store
-# BenchmarkApply), committed writes in process (http BenchmarkCommittedWrites),
+# BenchmarkApply, and its peers ApplyRefused and RaftAlone where the build
+# has them), committed writes in process (http BenchmarkCommittedWrites),
 # the default rush of each build in turns (E B E E B E E), holds and orders
 # through wrk against hello world (writes-ab.sh), writes through a follower
 # (follower.sh), and five more default rushes of the end build back to back.
@@ -51,7 +52,7 @@ turns() { # package bench-args...
   done
 }
 turns sale -test.bench=ApplyBatch -test.benchtime=1000000x
-turns store -test.bench='^BenchmarkApply$' -test.benchtime=3s
+turns store -test.bench='^Benchmark(Apply|ApplyRefused|RaftAlone)$' -test.benchtime=3s
 turns http -test.bench=CommittedWrites -test.benchtime=10000x
 i=0
 for who in E B E E B E E; do
