@@ -11,32 +11,47 @@ import (
 	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
-// Records kept in chunks: a drop's transparency log (LeafLog), its counts
-// per customer (CustomerCounts) and the events the order feed keeps whole
-// (feedCtx.whole). Appending one never copies the others, and a copy of an
-// append-only list shares the chunks. The feed's entries (EventFeed) keep
-// chunks of their own, each with its context.
+// Records kept in chunks: a drop's counts per customer (CustomerCounts)
+// and the events and log records kept whole (feedCtx.whole, logCtx.whole).
+// Appending one never copies the others, and a copy of an append-only list
+// shares the chunks. The feed's entries (EventFeed) and a drop's log
+// (LeafLog) keep chunks of their own, each with its context; the log's
+// grow as these do (chunkRoom).
 
 // chunksAppend appends r to chs, whose chunks but the last hold size
-// records each, and returns chs: a full last chunk is followed by a new
-// one, and the first grows by doubling, so that a short list stays small.
-// A last chunk whose capacity is cut (a first chunk that is full, or a
-// copy's last chunk: chunksShared) moves its records to a chunk of their
-// own, so appending never writes where a copy looks.
+// records each, and returns chs (chunkRoom says where r goes).
 func chunksAppend[T any](chs [][]T, r T, size int) [][]T {
 	n := len(chs)
-	switch {
-	case n == 0:
-		chs = append(chs, make([]T, 0, min(16, size)))
-	case len(chs[n-1]) == size:
-		chs = append(chs, makeChunk[T](0, size))
-	case len(chs[n-1]) == cap(chs[n-1]):
-		last := chs[n-1]
-		chs[n-1] = append(make([]T, 0, min(size, 2*len(last))), last...)
+	var last []T
+	if n > 0 {
+		last = chs[n-1]
 	}
-	last := &chs[len(chs)-1]
-	*last = append(*last, r)
+	ch, fresh := chunkRoom(last, n == 0, size)
+	ch = append(ch, r)
+	if fresh {
+		return append(chs, ch)
+	}
+	chs[n-1] = ch
 	return chs
+}
+
+// chunkRoom returns the chunk the next record of a list goes in, whose
+// last chunk is last (none: empty), and true if it is a new chunk to add
+// after last. A full last chunk is followed by a new one, and the first
+// grows by doubling, so that a short list stays small. A last chunk whose
+// capacity is cut (a first chunk that is full, or a copy's last chunk:
+// chunksShared) moves its records to a chunk of their own, so appending
+// never writes where a copy looks.
+func chunkRoom[T any](last []T, empty bool, size int) ([]T, bool) {
+	switch {
+	case empty:
+		return make([]T, 0, min(16, size)), true
+	case len(last) == size:
+		return makeChunk[T](0, size), true
+	case len(last) == cap(last):
+		return append(make([]T, 0, min(size, 2*len(last))), last...), false
+	}
+	return last, false
 }
 
 // populateMin is the size of a chunk from which makeChunk maps its pages
@@ -98,18 +113,20 @@ func chunksShared[T any](chs [][]T) [][]T {
 	return out
 }
 
-// writeChunksJSON writes the records as one JSON array (null for none at
-// all), as encoding/json wrote the slice the chunks replaced.
-func writeChunksJSON[T any](buf *bytes.Buffer, enc *json.Encoder, chs [][]T) error {
-	if chs == nil {
+// writeEachJSON writes the records all yields as one JSON array (null
+// for none at all: isNil), as encoding/json wrote the slice they replaced.
+func writeEachJSON[T any](buf *bytes.Buffer, enc *json.Encoder, isNil bool, all iter.Seq2[int, T]) error {
+	if isNil {
 		buf.WriteString("null")
 		return nil
 	}
 	buf.WriteByte('[')
-	for i, r := range chunksAll(chs) {
+	r := new(T) // one for all: encoding it makes it escape
+	for i, v := range all {
 		if i > 0 {
 			buf.WriteByte(',')
 		}
+		*r = v
 		if err := encodeOne(enc, buf, r); err != nil {
 			return err
 		}

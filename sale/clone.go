@@ -11,7 +11,8 @@ import (
 // only the copy holds up the log.
 //
 // Two logs are shared, not copied: the order feed (Events) and each drop's
-// transparency log (Log), both in chunks. They are append-only — Apply
+// transparency log (Log), both in chunks (each copy with a context of its
+// own, which finds the copy's orders). They are append-only — Apply
 // never writes an element already there; pruning the feed makes a new
 // slice — so the copy, whose chunks' length and capacity end where they
 // were, never sees a later write.
@@ -22,12 +23,12 @@ func (s *State) Clone() *State {
 	c.custs = customerIndex{} // rebuilt if the copy applies an order
 	c.last = nil              // s's
 	c.text = textArena{}      // s writes on in its chunk
-	c.Drops = make(map[string]*Drop, len(s.Drops))
-	for id, d := range s.Drops {
-		c.Drops[id] = d.clone()
-	}
 	c.Holds = s.Holds.clone()
 	c.Orders = s.Orders.clone()
+	c.Drops = make(map[string]*Drop, len(s.Drops))
+	for id, d := range s.Drops {
+		c.Drops[id] = d.clone(&c.Orders)
+	}
 	c.Tickets = s.Tickets.clone(&c.Holds)
 	c.Secret = slices.Clone(s.Secret)
 	c.Nodes = maps.Clone(s.Nodes)
@@ -47,7 +48,8 @@ func (s *State) Clone() *State {
 	return &c
 }
 
-func (d *Drop) clone() *Drop {
+// clone copies d for a copy of the state whose orders are orders.
+func (d *Drop) clone(orders *OrderTable) *Drop {
 	c := *d
 	c.Spec.Vouchers = slices.Clone(d.Spec.Vouchers)
 	c.Spec.PresaleCustomers = slices.Clone(d.Spec.PresaleCustomers)
@@ -58,7 +60,7 @@ func (d *Drop) clone() *Drop {
 	c.Batches = slices.Clone(d.Batches)
 	c.Gaps = slices.Clone(d.Gaps)
 	c.ShuffleSeed = slices.Clone(d.ShuffleSeed)
-	c.Log = d.Log.shared()
+	c.Log = d.Log.shared(orders)
 	c.Heads = slices.Clone(d.Heads)
 	c.Entries = slices.Clone(d.Entries)
 	c.EntryIndex = maps.Clone(d.EntryIndex)

@@ -273,23 +273,7 @@ func (f EventFeed) MarshalJSON() ([]byte, error) {
 }
 
 func (f *EventFeed) writeJSON(buf *bytes.Buffer, enc *json.Encoder) error {
-	if *f == nil {
-		buf.WriteString("null")
-		return nil
-	}
-	buf.WriteByte('[')
-	e := new(Event) // one for all: encoding it makes it escape
-	for i, ev := range f.All() {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		*e = ev
-		if err := encodeOne(enc, buf, e); err != nil {
-			return err
-		}
-	}
-	buf.WriteByte(']')
-	return nil
+	return writeEachJSON(buf, enc, *f == nil, f.All())
 }
 
 // UnmarshalJSON reads what MarshalJSON (or encoding/json, from the slice

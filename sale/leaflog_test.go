@@ -21,20 +21,20 @@ func TestLeafLog(t *testing.T) {
 			t.Fatalf("%s: Len %d, want %d", name, l.Len(), len(want))
 		}
 		for i, r := range want {
-			if *l.At(i) != r {
-				t.Fatalf("%s: At(%d) = %+v, want %+v", name, i, *l.At(i), r)
+			if l.At(i) != r {
+				t.Fatalf("%s: At(%d) = %+v, want %+v", name, i, l.At(i), r)
 			}
 		}
 		n := 0
 		for i, r := range l.All() {
-			if i != n || *r != want[i] {
-				t.Fatalf("%s: All yields %d: %+v", name, i, *r)
+			if i != n || r != want[i] {
+				t.Fatalf("%s: All yields %d: %+v", name, i, r)
 			}
 			n++
 		}
 		for k, ch := range l {
-			if k < len(l)-1 && len(ch) != logChunk {
-				t.Fatalf("%s: chunk %d of %d holds %d", name, k, len(l), len(ch))
+			if k < len(l)-1 && len(ch.recs) != logChunk {
+				t.Fatalf("%s: chunk %d of %d holds %d", name, k, len(l), len(ch.recs))
 			}
 		}
 		got, err := json.Marshal(struct {
@@ -75,7 +75,7 @@ func TestLeafLog(t *testing.T) {
 		l.add(rec(i))
 		want = append(want, rec(i))
 		if i == logChunk+5 {
-			copied, copiedWant = l.shared(), append([]LogRecord(nil), want...)
+			copied, copiedWant = l.shared(nil), append([]LogRecord(nil), want...)
 		}
 	}
 	check("log", l, want)
@@ -89,7 +89,7 @@ func TestLeafLog(t *testing.T) {
 	check("log after the copy grew", l, want)
 	var small LeafLog
 	small.add(rec(1))
-	if cap(small[0]) >= logChunk {
-		t.Fatalf("a log of one record takes a chunk of %d", cap(small[0]))
+	if cap(small[0].recs) >= logChunk {
+		t.Fatalf("a log of one record takes a chunk of %d", cap(small[0].recs))
 	}
 }

@@ -44,6 +44,7 @@ func (s *State) restored() {
 			d.Customers = newCustomerCounts()
 		}
 		s.restoreActive(d)
+		d.Log.restore(&s.Orders)
 	}
 	s.rebuildCustomers()
 }

@@ -693,7 +693,7 @@ func (s *State) order(c *Command) Result {
 		rec.drop, rec.at = x.dropNum(d), int32(ci)
 	}
 	s.emit(floodgate.OrderEventCreated, o, oi, c.Now)
-	d.Log.add(LogRecord{Type: LeafOrder, At: c.Now, Ref: o.ID})
+	d.Log.addOrder(&s.Orders, oi, c.Now)
 	o.LogSeq = int64(d.Log.Len())
 	d.Stats.Orders++
 	d.noteSold(c.Now)
