@@ -25,7 +25,9 @@ import (
 //   - BenchmarkApplyRefused: the store as it is, each command one the state
 //     machine refuses at its first look-up (a hold in a drop that does not
 //     exist): group commit, Raft, the log and the answers, without the
-//     state machine's work.
+//     state machine's work; with BenchmarkApply's figures of a cycle
+//     (fsm-us is then the FSM's time to refuse and answer an entry's
+//     commands).
 //   - BenchmarkRaftAlone: hashicorp/raft on the same raft-wal log and
 //     Raft settings, with an FSM that does nothing, each caller proposing
 //     its own 100-byte entry (Raft's own batching of what waits in its
@@ -35,7 +37,7 @@ func BenchmarkApplyRefused(b *testing.B) {
 	reg := prometheus.NewRegistry()
 	st := open(b, b.TempDir(), reg)
 	defer st.Close()
-	entries0, commands0 := histogram(b, reg, "floodgate_raft_batch_commands")
+	before := readCycle(b, reg)
 	var next atomic.Int64
 	var failed atomic.Value
 	b.SetParallelism(64)
@@ -55,12 +57,8 @@ func BenchmarkApplyRefused(b *testing.B) {
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(err)
 	}
-	entries, commands := histogram(b, reg, "floodgate_raft_batch_commands")
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "commands/s")
-	if entries > entries0 {
-		b.ReportMetric((commands-commands0)/(entries-entries0), "commands/entry")
-		b.ReportMetric(1e6*elapsed.Seconds()/(entries-entries0), "cycle-us")
-	}
+	before.report(b, reg, elapsed)
 }
 
 // countFSM applies nothing; it counts the entries it is given.

@@ -249,10 +249,7 @@ func BenchmarkApply(b *testing.B) {
 	st := open(b, b.TempDir(), reg)
 	defer st.Close()
 	openSale(b, st, int64(b.N)+1)
-	entries0, commands0 := histogram(b, reg, "floodgate_raft_batch_commands")
-	appends0, appendSeconds0 := histogram(b, reg, "floodgate_raft_append_seconds")
-	applied0, applySeconds0 := histogram(b, reg, "floodgate_fsm_apply_seconds")
-	_, entrySeconds0 := histogram(b, reg, "floodgate_raft_apply_seconds")
+	before := readCycle(b, reg)
 	var next atomic.Int64
 	var failed atomic.Value
 	b.SetParallelism(64)
@@ -272,22 +269,44 @@ func BenchmarkApply(b *testing.B) {
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(err)
 	}
-	entries, commands := histogram(b, reg, "floodgate_raft_batch_commands")
 	b.ReportMetric(float64(2*b.N)/elapsed.Seconds(), "commands/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(2*b.N), "cpu-ns/command")
-	if entries > entries0 {
-		b.ReportMetric((commands-commands0)/(entries-entries0), "commands/entry")
-		b.ReportMetric(1e6*elapsed.Seconds()/(entries-entries0), "cycle-us")
-		if _, seconds := histogram(b, reg, "floodgate_raft_apply_seconds"); seconds > entrySeconds0 {
-			b.ReportMetric(1e6*(seconds-entrySeconds0)/(entries-entries0), "entry-us")
+	before.report(b, reg, elapsed)
+}
+
+// cycle is what the store's histograms had counted at one moment: log
+// entries and their commands, appends, FSM applies and entries' times from
+// proposal to apply.
+type cycle struct {
+	entries, commands, appends, appendSeconds, applied, applySeconds, entrySeconds float64
+}
+
+func readCycle(b *testing.B, reg *prometheus.Registry) cycle {
+	var c cycle
+	c.entries, c.commands = histogram(b, reg, "floodgate_raft_batch_commands")
+	c.appends, c.appendSeconds = histogram(b, reg, "floodgate_raft_append_seconds")
+	c.applied, c.applySeconds = histogram(b, reg, "floodgate_fsm_apply_seconds")
+	_, c.entrySeconds = histogram(b, reg, "floodgate_raft_apply_seconds")
+	return c
+}
+
+// report reports, for the run of elapsed since c was read, the commands
+// per entry and where an entry's turn went (BenchmarkApply).
+func (c cycle) report(b *testing.B, reg *prometheus.Registry, elapsed time.Duration) {
+	d := readCycle(b, reg)
+	if entries := d.entries - c.entries; entries > 0 {
+		b.ReportMetric((d.commands-c.commands)/entries, "commands/entry")
+		b.ReportMetric(1e6*elapsed.Seconds()/entries, "cycle-us")
+		if d.entrySeconds > c.entrySeconds {
+			b.ReportMetric(1e6*(d.entrySeconds-c.entrySeconds)/entries, "entry-us")
 		}
 	}
-	if applied, seconds := histogram(b, reg, "floodgate_fsm_apply_seconds"); applied > applied0 {
-		b.ReportMetric(1e6*(seconds-applySeconds0)/(applied-applied0), "fsm-us")
+	if applied := d.applied - c.applied; applied > 0 {
+		b.ReportMetric(1e6*(d.applySeconds-c.applySeconds)/applied, "fsm-us")
 	}
-	if appends, seconds := histogram(b, reg, "floodgate_raft_append_seconds"); appends > appends0 {
-		b.ReportMetric(1e6*(seconds-appendSeconds0)/(appends-appends0), "append-us")
-		b.ReportMetric((seconds-appendSeconds0)/elapsed.Seconds(), "append-share")
+	if appends := d.appends - c.appends; appends > 0 {
+		b.ReportMetric(1e6*(d.appendSeconds-c.appendSeconds)/appends, "append-us")
+		b.ReportMetric((d.appendSeconds-c.appendSeconds)/elapsed.Seconds(), "append-share")
 	}
 }
 
