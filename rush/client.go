@@ -99,6 +99,12 @@ type client struct {
 	statusWait histogram
 	buyWait    histogram
 	botWait    histogram
+	// The time of the exchange of the requests of each lane: from the
+	// worker sending the request to having the answer (answer.latency).
+	joinExchange   histogram
+	statusExchange histogram
+	buyExchange    histogram
+	botExchange    histogram
 	// tl counts answers over time; set once the opening is known, before
 	// the first visitor arrives (nil before: nothing is counted).
 	tl *timeline
@@ -156,12 +162,12 @@ func newClientFor(base string, inFlight, backlog int) *client {
 	}}
 	c.direct.New = func() any { return new(exchange) }
 	for range inFlight {
-		go c.work(c.joinLane, &c.joinWait, laneJoin)
-		go c.work(c.waitLane, &c.statusWait, laneInLine)
-		go c.work(c.buyLane, &c.buyWait, laneInLine)
+		go c.work(c.joinLane, &c.joinWait, &c.joinExchange, laneJoin)
+		go c.work(c.waitLane, &c.statusWait, &c.statusExchange, laneInLine)
+		go c.work(c.buyLane, &c.buyWait, &c.buyExchange, laneInLine)
 	}
 	for range botWorkers {
-		go c.work(c.botLane, &c.botWait, laneBots)
+		go c.work(c.botLane, &c.botWait, &c.botExchange, laneBots)
 	}
 	return c
 }
@@ -280,7 +286,12 @@ const (
 	laneBots                   // not in the timeline
 )
 
-func (c *client) work(lane chan *job, wait *histogram, kind laneKind) {
+// work sends the requests of lane, recording how long each waited for a
+// worker in wait and how long its exchange took in exchanges (the latency
+// send measured anyway: no clock read of its own). Every request is in
+// both, a request that failed or was given up with its exchange's time so
+// far (0 if it was never sent).
+func (c *client) work(lane chan *job, wait, exchanges *histogram, kind laneKind) {
 	x := &exchange{onWire: true}
 	defer x.wire.close()
 	for {
@@ -293,6 +304,7 @@ func (c *client) work(lane chan *job, wait *histogram, kind laneKind) {
 				c.tl.waited(now, waited, kind == laneJoin)
 			}
 			j.ans = c.send(j.ctx, x, &j.cl)
+			exchanges.record(j.ans.latency)
 			if j.then != nil {
 				j.then(j) // j is not ours after this
 			} else {

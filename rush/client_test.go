@@ -320,6 +320,62 @@ func TestClientJoinsHaveALaneOfTheirOwn(t *testing.T) {
 	}
 }
 
+// TestClientTimesEachLanesExchanges: every request a lane's worker sends
+// is in the lane's exchanges as in its waits, with at least the time the
+// server took to answer it.
+func TestClientTimesEachLanesExchanges(t *testing.T) {
+	const serverTime = 20 * time.Millisecond
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "POST" {
+			time.Sleep(serverTime)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(statusBody))
+	}))
+	defer srv.Close()
+	c := newClient(srv.URL, 2)
+	defer c.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for range 5 {
+		if a := c.do(ctx, call{ep: epJoin, method: "POST", path: "/api/v1/drops/d/queue"}); a.status != 200 {
+			t.Fatalf("join: status %d, err %v", a.status, a.err)
+		}
+	}
+	for range 3 {
+		if a := c.do(ctx, call{ep: epStatus, method: "GET", path: "/api/v1/drops/d/queue", bearer: "tk"}); a.status != 200 {
+			t.Fatalf("poll: status %d, err %v", a.status, a.err)
+		}
+	}
+	c.do(ctx, call{ep: epDrop, method: "GET", path: "/api/v1/drops/d"}) // no lane: in no lane's figures
+	for _, l := range []struct {
+		name            string
+		wait, exchanges *histogram
+		want            int64
+		atLeast         time.Duration
+	}{
+		{"joins", &c.joinWait, &c.joinExchange, 5, serverTime},
+		{"status", &c.statusWait, &c.statusExchange, 3, 0},
+		{"buying", &c.buyWait, &c.buyExchange, 0, 0},
+	} {
+		if n, w := l.exchanges.count(), l.wait.count(); n != l.want || w != l.want {
+			t.Errorf("%s: %d exchanges and %d waits recorded, want %d each", l.name, n, w, l.want)
+		}
+		if l.want == 0 {
+			continue
+		}
+		// The mean is exact (a sum of microseconds); each exchange took
+		// at least the server's time.
+		least := float64(l.atLeast.Microseconds()) / 1000
+		if m := l.exchanges.meanMS(); m <= 0 || m < least || m > l.exchanges.maxMS() {
+			t.Errorf("%s: mean exchange %.3f ms, want above 0, at least the server's %v and at most the longest, %.3f ms", l.name, m, l.atLeast, l.exchanges.maxMS())
+		}
+		if p50 := l.exchanges.quantile(0.5); p50 < least || p50 > l.exchanges.quantile(0.99) {
+			t.Errorf("%s: exchange p50 %.3f ms, p99 %.3f ms; want p50 at least the server's %v", l.name, p50, l.exchanges.quantile(0.99), l.atLeast)
+		}
+	}
+}
+
 // TestBenchAddrBlockStaysInRange: a measurement's block of addresses lies
 // inside visitorAddr's ranges, and two measurements seldom share one.
 func TestBenchAddrBlockStaysInRange(t *testing.T) {

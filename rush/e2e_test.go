@@ -29,6 +29,20 @@ func runFloodgate(t *testing.T, args ...string) string {
 	return lines[len(lines)-1]
 }
 
+// runRush runs floodgate rush with args (--json among them) and returns
+// its summary, the summary's fields by name, and the line they came from.
+func runRush(t *testing.T, args ...string) (s Summary, fields map[string]any, last string) {
+	t.Helper()
+	last = runFloodgate(t, append([]string{"rush"}, args...)...)
+	if err := json.Unmarshal([]byte(last), &s); err != nil {
+		t.Fatalf("the last line of stdout is not the JSON summary: %v\n%s", err, last)
+	}
+	if err := json.Unmarshal([]byte(last), &fields); err != nil {
+		t.Fatal(err)
+	}
+	return s, fields, last
+}
+
 func tail(s string, n int) string {
 	if len(s) > n {
 		return "…" + s[len(s)-n:]
@@ -47,16 +61,8 @@ func TestShortRushKeepsEveryPromise(t *testing.T) {
 	// hold the bots back, with rush's spread of client addresses trusted.
 	n := testkit.StartNode(t, testkit.Options{KeepRateLimits: true, Args: []string{
 		"--trusted-proxy", "127.0.0.1/32", "--join-rate", "2", "--join-burst", "5"}})
-	last := runFloodgate(t, "rush", "--target", n.URL, "--admin-token", n.AdminToken, "--server-pid", strconv.Itoa(n.PID()), "--quiet", "--json", "--report", report,
+	s, fields, last := runRush(t, "--target", n.URL, "--admin-token", n.AdminToken, "--server-pid", strconv.Itoa(n.PID()), "--quiet", "--json", "--report", report,
 		"--visitors", "5000", "--stock", "300", "--admit-rate", "500", "--lead", "3s", "--window", "5s", "--deadline", "60s", "--in-flight", "64")
-	var s Summary
-	if err := json.Unmarshal([]byte(last), &s); err != nil {
-		t.Fatalf("the last line of stdout is not the JSON summary: %v\n%s", err, last)
-	}
-	var fields map[string]any
-	if err := json.Unmarshal([]byte(last), &fields); err != nil {
-		t.Fatal(err)
-	}
 	for _, k := range []string{"visitors", "stock", "sold", "oversold", "lost_orders", "duplicate_orders", "errors_5xx", "sellout_seconds", "p50_ms", "p99_ms", "kendall_tau", "bots_admitted"} {
 		if _, ok := fields[k]; !ok {
 			t.Errorf("summary lacks %q: %s", k, last)
@@ -125,6 +131,37 @@ func TestShortRushKeepsEveryPromise(t *testing.T) {
 		if s.GeneratorQueueP99 < lo-0.002 || s.GeneratorQueueP99 > hi*1.07+0.002 {
 			t.Errorf("generator queueing p99 %.3f ms over every lane, outside joins' %.3f ms and in line %.3f ms", s.GeneratorQueueP99, s.GeneratorJoinQueueP99, s.GeneratorInLineQueueP99)
 		}
+	}
+
+	// Every lane's exchanges are measured, and the server's own time per
+	// request is read from its /metrics: the rush has its admin token. The
+	// status polls' is not: visitors opened event streams, on the same
+	// route.
+	for _, l := range []struct {
+		lane                string
+		mean, p50, p99, srv float64
+		share               float64
+		requests            int64
+	}{
+		{"joins", s.GeneratorJoinExchangeMeanMS, s.GeneratorJoinExchangeP50MS, s.GeneratorJoinExchangeP99MS, s.ServerJoinMeanMS, s.ServerJoinShare, s.ServerJoins},
+		{"status", s.GeneratorStatusExchangeMeanMS, s.GeneratorStatusExchangeP50MS, s.GeneratorStatusExchangeP99MS, s.ServerStatusMeanMS, s.ServerStatusShare, s.ServerStatusRequests},
+		{"buying", s.GeneratorBuyExchangeMeanMS, s.GeneratorBuyExchangeP50MS, s.GeneratorBuyExchangeP99MS, s.ServerBuyMeanMS, s.ServerBuyShare, s.ServerBuyRequests},
+	} {
+		if l.mean <= 0 || l.p50 <= 0 || l.p50 > l.p99 {
+			t.Errorf("%s: exchange mean %.3f ms, p50 %.3f ms, p99 %.3f ms", l.lane, l.mean, l.p50, l.p99)
+		}
+		if l.lane == "status" {
+			if l.srv != 0 || l.requests != 0 || l.share != 0 || s.GeneratorStatusExchangeMeanMS <= 0 {
+				t.Errorf("status: server %.3f ms over %d requests, share %.2f; want them left out, the route's time taken with the event streams'", l.srv, l.requests, l.share)
+			}
+			continue
+		}
+		if l.srv <= 0 || l.requests <= 0 || l.share <= 0 {
+			t.Errorf("%s: server %.3f ms over %d requests, share %.2f; want the server's figures read", l.lane, l.srv, l.requests, l.share)
+		}
+	}
+	if s.ServerJoins < int64(s.Visitors)/2 || s.ServerBuyRequests < 3*s.Stock {
+		t.Errorf("the server counted %d joins of %d visitors and %d buying requests for %d units", s.ServerJoins, s.Visitors, s.ServerBuyRequests, s.Stock)
 	}
 
 	f, err := os.Open(report)
@@ -226,5 +263,28 @@ func TestRushWithPaymentPhase(t *testing.T) {
 	}
 	if s.Sold != 60 || s.FinalSelloutSeconds <= 0 {
 		t.Errorf("sold %d of 60, final sell-out at %.1f s; want every unit paid within the deadline", s.Sold, s.FinalSelloutSeconds)
+	}
+}
+
+// TestRushWithoutMetricsAccess: a tenant's key may run a rush but not read
+// the server's /metrics; the rush leaves the server's figures out and
+// still measures its own.
+func TestRushWithoutMetricsAccess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server and 300 visitors")
+	}
+	n := testkit.StartNode(t, testkit.Options{})
+	c := testkit.NewClient(n.URL, n.AdminToken)
+	c.MustCreateTenant(t, testkit.TenantRequest{ID: "shop", Name: "Shop", MaxDrops: 2})
+	key := c.MustCreateKey(t, "shop", "operator")
+	s, fields, _ := runRush(t, "--target", n.URL, "--admin-token", key.Key, "--server-pid", strconv.Itoa(n.PID()), "--quiet", "--json",
+		"--visitors", "300", "--stock", "20", "--lead", "1s", "--window", "1s", "--deadline", "20s", "--in-flight", "16")
+	for _, k := range []string{"server_join_mean_ms", "server_joins", "server_join_share", "server_status_mean_ms", "server_buy_mean_ms"} {
+		if v, ok := fields[k]; ok {
+			t.Errorf("%s = %v without access to /metrics; want it left out", k, v)
+		}
+	}
+	if s.Sold != 20 || s.GeneratorJoinExchangeMeanMS <= 0 {
+		t.Errorf("sold %d of 20, join exchange mean %.3f ms; want the rush run and measured", s.Sold, s.GeneratorJoinExchangeMeanMS)
 	}
 }

@@ -43,6 +43,17 @@ requests          %d, %d of them the bots'
 		100*s.GeneratorCPUShare, s.GeneratorCPUPerVisitor, s.GeneratorCPUPerRequest, s.GeneratorPeakRSSMB,
 		s.GeneratorQueueP99, s.GeneratorJoinQueueP99, s.GeneratorStatusQueueP99, s.GeneratorBuyQueueP99,
 		s.Requests, s.BotRequests)
+	fmt.Fprintf(w, "generator exchange  mean / p99 from sent to answered: joins %.1f / %.0f ms, status polls %.1f / %.0f ms, buying %.1f / %.0f ms\n",
+		s.GeneratorJoinExchangeMeanMS, s.GeneratorJoinExchangeP99MS, s.GeneratorStatusExchangeMeanMS, s.GeneratorStatusExchangeP99MS, s.GeneratorBuyExchangeMeanMS, s.GeneratorBuyExchangeP99MS)
+	if s.ServerJoins == 0 {
+		fmt.Fprintln(w, "server time       not read (needs the rush's own server, --demo or --server-pid, and a token that may read /metrics)")
+	} else {
+		fmt.Fprintf(w, "server time       mean per request: joins %.1f ms over %d (%d waited at the join gate, %.1f ms on average), status polls %.1f ms, buying %.1f ms\n",
+			s.ServerJoinMeanMS, s.ServerJoins, s.ServerJoinGateWaited, s.ServerJoinGateWaitMeanMS, s.ServerStatusMeanMS, s.ServerBuyMeanMS)
+		for _, p := range s.paces() {
+			fmt.Fprintf(w, "pace of %-13s %s\n", p.Lane, p.verdict())
+		}
+	}
 	if s.PaymentSeconds > 0 {
 		final := "not sold out"
 		if s.FinalSelloutSeconds >= 0 {

@@ -18,7 +18,6 @@ import (
 // plot of arrival rank against queue position. It needs no network to view.
 func WriteReport(w io.Writer, res *Result) error {
 	s := res.Summary
-	type row struct{ Name, Value, Note string }
 	verdict := func(ok bool) string {
 		if ok {
 			return "ok"
@@ -44,10 +43,13 @@ func WriteReport(w io.Writer, res *Result) error {
 		{"Forged / premature / reused tickets taken", fmt.Sprintf("%d / %d / %d", s.ForgedAccepted, s.PrematureAccepted, s.ReuseAccepted), verdict(s.ForgedAccepted+s.PrematureAccepted+s.ReuseAccepted == 0)},
 		{"Requests", fmt.Sprintf("%d (%.0f/s)", s.Requests, s.RequestsPerSecond), fmt.Sprintf("over %.1f s", s.DurationSeconds)},
 		{"Generator CPU", fmt.Sprintf("%.0f%% of all cores", 100*s.GeneratorCPUShare), serverNote(s)},
-		{"Generator queueing p99", fmt.Sprintf("%.1f ms", s.GeneratorQueueP99), "time visitors' requests waited for a free slot in the generator, over the joins', the status polls' and the buyers' lanes together; large values mean the generator, not the server, set the pace (bots have a lane of their own)"},
+		{"Generator queueing p99", fmt.Sprintf("%.1f ms", s.GeneratorQueueP99), "time visitors' requests waited for a free worker in the generator, over the joins', the status polls' and the buyers' lanes together (bots have a lane of their own); a long wait says the workers were busy, not with what: the exchange and pace rows below say whether with the server's time or the generator's"},
 		{"Generator queueing p99 per lane", fmt.Sprintf("joins %.1f ms / status %.1f ms / buying %.1f ms", s.GeneratorJoinQueueP99, s.GeneratorStatusQueueP99, s.GeneratorBuyQueueP99),
 			fmt.Sprintf("each lane has its own workers, as each browser its own connection; visitors holding a ticket (status and buying): %.1f ms", s.GeneratorInLineQueueP99)},
+		{"Generator exchange mean / p99 per lane", fmt.Sprintf("joins %.1f / %.1f ms, status %.1f / %.1f ms, buying %.1f / %.1f ms", s.GeneratorJoinExchangeMeanMS, s.GeneratorJoinExchangeP99MS, s.GeneratorStatusExchangeMeanMS, s.GeneratorStatusExchangeP99MS, s.GeneratorBuyExchangeMeanMS, s.GeneratorBuyExchangeP99MS),
+			"time from a worker sending a request to having its answer: what the lane's workers were busy with"},
 	}
+	rows = append(rows, paceRows(s)...)
 	if s.PaymentSeconds > 0 {
 		rows = append(rows,
 			row{"Payment", fmt.Sprintf("%d paid, %d never paid", s.Paid, s.Unpaid), fmt.Sprintf("%d s to pay; %d paid too late", s.PaymentSeconds, s.PaidLate)},
@@ -104,6 +106,27 @@ func WriteReport(w io.Writer, res *Result) error {
 		fairnessChart(res.fairness, res.earlyCount),
 	}
 	return reportTemplate.Execute(w, data)
+}
+
+// row is a line of the report's summary table.
+type row struct{ Name, Value, Note string }
+
+// paceRows are the server's own time per lane and what it says of the
+// lane's pace.
+func paceRows(s Summary) []row {
+	if s.ServerJoins == 0 {
+		return []row{{"Server time per request", "not read", "needs the rush's own server (--demo or --server-pid) and a token that may read its /metrics"}}
+	}
+	rows := []row{{"Server time per join", fmt.Sprintf("%.1f ms mean over %d joins", s.ServerJoinMeanMS, s.ServerJoins),
+		fmt.Sprintf("from the server's /metrics, every client's joins, bots' too; %d joins waited at the join gate while the node was busy with visitors in line, %.1f ms on average", s.ServerJoinGateWaited, s.ServerJoinGateWaitMeanMS)}}
+	for _, p := range s.paces() {
+		v := fmt.Sprintf("server %.1f ms of a %.1f ms exchange", p.ServerMean, p.ExchangeMean)
+		if p.Share == 0 {
+			v = fmt.Sprintf("a %.1f ms exchange", p.ExchangeMean)
+		}
+		rows = append(rows, row{"Pace of " + p.Lane, v, p.verdict()})
+	}
+	return rows
 }
 
 // perAdmitted is the bots' hashing per bot admitted.

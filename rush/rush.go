@@ -109,6 +109,7 @@ type counters struct {
 	reuseAccepted, idemMismatch, unexpected, soldOutTold     atomic.Int64
 	forgedTried, prematureTried, reuseTried, doubleSent      atomic.Int64
 	selloutNanos                                             atomic.Int64 // since the opening; 0 = not yet
+	sseStreams                                               atomic.Int64 // event streams asked for
 }
 
 type run struct {
@@ -129,6 +130,9 @@ type run struct {
 	samples   []sample
 	chal      challengeStats
 	bots      *botFarm
+	// srvTimes is the server's own time for the lanes' routes over the
+	// rush (servertimes.go); nil when it could not be read.
+	srvTimes *serverTimes
 	// visiting counts the visitors that arrived and have not finished.
 	visiting sync.WaitGroup
 	// wheel holds the visitors of the state machine (machine.go) between
@@ -230,8 +234,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	startWall, startCPU := time.Now(), nice.ProcessCPU()
 	var srvStart procStats
+	var timesStart serverTimes
+	timesOK := false
 	if cfg.ServerPid > 0 {
 		srvStart, _ = readProcStats(cfg.ServerPid)
+		timesStart, timesOK = readServerTimes(ctx, r.c, cfg.AdminToken)
 	}
 	vctx, cancel := context.WithDeadline(ctx, r.origin.Add(cfg.Deadline))
 	defer cancel()
@@ -286,6 +293,18 @@ arrivals:
 	}
 	if ps, ok := readProcStats(os.Getpid()); ok {
 		res.Summary.GeneratorPeakRSSMB = float64(ps.peakRSS) / (1 << 20)
+	}
+	if timesOK {
+		if end, ok := readServerTimes(ctx, r.c, cfg.AdminToken); ok {
+			t := end.sub(timesStart)
+			if r.cnt.sseStreams.Load() > 0 {
+				// The event streams are the status route's too, each as
+				// long as its visitor's wait: the polls' own time cannot
+				// be told from theirs.
+				t.status = spent{}
+			}
+			r.srvTimes = &t
+		}
 	}
 	if cfg.ServerPid > 0 {
 		if ps, ok := readProcStats(cfg.ServerPid); ok {
@@ -656,6 +675,7 @@ func (r *run) waitSSE(ctx context.Context, v *visitor, ticket string) (string, b
 		return "", false
 	}
 	req.Header.Set("Accept", "text/event-stream")
+	r.cnt.sseStreams.Add(1)
 	req.Header.Set("Authorization", "Bearer "+ticket)
 	req.Header.Set("X-Forwarded-For", v.addr)
 	start := time.Now()

@@ -69,6 +69,44 @@ type Summary struct {
 	GeneratorInLineQueueP99 float64 `json:"generator_in_line_queue_p99_ms"`
 	BotQueueP99             float64 `json:"bot_queue_p99_ms"` // the same for the bots' requests, in a lane of their own
 	BotRequests             int64   `json:"bot_requests"`     // requests of the bots' lane (joins, polls, probes), part of Requests
+	// The exchange of a visitor's request, per lane: the time from its
+	// worker sending it to having the answer (mean, p50 and p99). While a
+	// lane's requests wait for a worker (the queue figures above), its
+	// workers are in exchanges: these say how long each took.
+	GeneratorJoinExchangeMeanMS   float64 `json:"generator_join_exchange_mean_ms"`
+	GeneratorJoinExchangeP50MS    float64 `json:"generator_join_exchange_p50_ms"`
+	GeneratorJoinExchangeP99MS    float64 `json:"generator_join_exchange_p99_ms"`
+	GeneratorStatusExchangeMeanMS float64 `json:"generator_status_exchange_mean_ms"`
+	GeneratorStatusExchangeP50MS  float64 `json:"generator_status_exchange_p50_ms"`
+	GeneratorStatusExchangeP99MS  float64 `json:"generator_status_exchange_p99_ms"`
+	GeneratorBuyExchangeMeanMS    float64 `json:"generator_buy_exchange_mean_ms"`
+	GeneratorBuyExchangeP50MS     float64 `json:"generator_buy_exchange_p50_ms"`
+	GeneratorBuyExchangeP99MS     float64 `json:"generator_buy_exchange_p99_ms"`
+	// The server's own time for the routes of each lane over the rush, from
+	// its /metrics at the start and the end (servertimes.go): the mean time
+	// from a request reaching its handler to its answer, and how many
+	// requests. They count every client of the route, the bots too, and are
+	// read only from the rush's own server (--demo, or --server-pid) with a
+	// token that may read /metrics; otherwise they are left out. The join's
+	// time includes its wait at the join gate, where joins wait while the
+	// node is busy with visitors in line: ServerJoinGateWaited joins waited
+	// there, ServerJoinGateWaitMeanMS on average.
+	ServerJoinMeanMS         float64 `json:"server_join_mean_ms,omitempty"`
+	ServerJoins              int64   `json:"server_joins,omitempty"`
+	ServerJoinGateWaitMeanMS float64 `json:"server_join_gate_wait_mean_ms,omitempty"`
+	ServerJoinGateWaited     int64   `json:"server_join_gate_waited,omitempty"`
+	ServerStatusMeanMS       float64 `json:"server_status_mean_ms,omitempty"`
+	ServerStatusRequests     int64   `json:"server_status_requests,omitempty"`
+	ServerBuyMeanMS          float64 `json:"server_buy_mean_ms,omitempty"` // holds, sessions and orders
+	ServerBuyRequests        int64   `json:"server_buy_requests,omitempty"`
+	// The share of a lane's exchange the server accounts for: its mean time
+	// over the lane's mean exchange. From 0.8 up, the lane's workers were
+	// waiting on the server, and the lane's queue was the server's pace;
+	// well below, the exchanges went mostly to the generator or the machine
+	// between them.
+	ServerJoinShare   float64 `json:"server_join_share,omitempty"`
+	ServerStatusShare float64 `json:"server_status_share,omitempty"`
+	ServerBuyShare    float64 `json:"server_buy_share,omitempty"`
 	// The generator's CPU time without the bot farm's hashing (which runs at
 	// the lowest priority on spare cycles), per visitor and per request.
 	GeneratorCPUPerVisitor float64        `json:"generator_cpu_us_per_visitor"`
@@ -359,6 +397,13 @@ func (r *run) verify(ctx context.Context, res *Result) error {
 	s.GeneratorStatusQueueP99 = r.c.statusWait.quantile(0.99)
 	s.GeneratorBuyQueueP99 = r.c.buyWait.quantile(0.99)
 	s.BotQueueP99 = r.c.botWait.quantile(0.99)
+	exchange := func(h *histogram) (mean, p50, p99 float64) { return h.meanMS(), h.quantile(0.50), h.quantile(0.99) }
+	s.GeneratorJoinExchangeMeanMS, s.GeneratorJoinExchangeP50MS, s.GeneratorJoinExchangeP99MS = exchange(&r.c.joinExchange)
+	s.GeneratorStatusExchangeMeanMS, s.GeneratorStatusExchangeP50MS, s.GeneratorStatusExchangeP99MS = exchange(&r.c.statusExchange)
+	s.GeneratorBuyExchangeMeanMS, s.GeneratorBuyExchangeP50MS, s.GeneratorBuyExchangeP99MS = exchange(&r.c.buyExchange)
+	if r.srvTimes != nil {
+		s.setServerTimes(*r.srvTimes)
+	}
 	s.BotRequests = r.c.botWait.n.Load()
 	s.BotsAdmitted = r.cnt.botsAdmitted.Load()
 	s.BotsJoined = r.cnt.botsJoined.Load()

@@ -1,0 +1,151 @@
+package rush
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+)
+
+// The server's own time per request of the routes the lanes call, read
+// from its /metrics (the admin token's) at the start and the end of the
+// rush. Set next to a lane's exchanges (client.go), it tells who set the
+// lane's pace: an exchange that is mostly the server's time kept the
+// lane's worker waiting on the server; one much longer than the server's
+// time was slow in the generator or on the way between them.
+
+// spent is the sum and count of a histogram of the server's, in seconds.
+type spent struct{ sum, count float64 }
+
+func (a spent) add(b spent) spent { return spent{a.sum + b.sum, a.count + b.count} }
+func (a spent) sub(b spent) spent { return spent{a.sum - b.sum, a.count - b.count} }
+
+// meanMS is the mean in milliseconds; 0 without a sample.
+func (a spent) meanMS() float64 {
+	if a.count <= 0 {
+		return 0
+	}
+	return a.sum / a.count * 1000
+}
+
+// serverTimes are the server's figures for the routes of the visitors'
+// lanes. They count every client of the route, the bots' requests too.
+type serverTimes struct {
+	join, status, buy spent
+	gate              spent // the joins that waited at the join gate (http/joingate.go), and how long
+}
+
+func (a serverTimes) sub(b serverTimes) serverTimes {
+	return serverTimes{a.join.sub(b.join), a.status.sub(b.status), a.buy.sub(b.buy), a.gate.sub(b.gate)}
+}
+
+// The routes of the lanes, as the server labels its request histogram.
+const (
+	routeJoin    = "POST /api/v1/drops/{drop}/queue"
+	routeStatus  = "GET /api/v1/drops/{drop}/queue"
+	routeHold    = "POST /api/v1/drops/{drop}/holds"
+	routeSession = "POST /api/v1/session"
+	routeOrder   = "POST /api/v1/holds/{hold}/order"
+)
+
+// readServerTimes reads the server's /metrics with token; ok is false when
+// it cannot (no answer, not allowed, not a Floodgate node's metrics): the
+// rush then goes without the server's figures.
+func readServerTimes(ctx context.Context, c *client, token string) (t serverTimes, ok bool) {
+	a := c.do(ctx, call{ep: epAdmin, method: "GET", path: "/metrics", bearer: token})
+	if a.status != http.StatusOK {
+		return t, false
+	}
+	m := parseMetrics(a.body)
+	route := func(r string) spent {
+		return spent{m[`floodgate_http_request_seconds_sum{route="`+r+`"}`], m[`floodgate_http_request_seconds_count{route="`+r+`"}`]}
+	}
+	t.join, t.status = route(routeJoin), route(routeStatus)
+	t.buy = route(routeHold).add(route(routeSession)).add(route(routeOrder))
+	t.gate = spent{m["floodgate_join_gate_wait_seconds_sum"], m["floodgate_join_gate_wait_seconds_count"]}
+	_, node := m["floodgate_join_gate_wait_seconds_count"]
+	return t, node
+}
+
+// parseMetrics reads the samples of the Prometheus text format: each
+// series as it is written (name and labels) to its value.
+func parseMetrics(b []byte) map[string]float64 {
+	m := map[string]float64{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		i := bytes.LastIndexByte(line, ' ')
+		if i <= 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(string(line[i+1:]), 64); err == nil {
+			m[string(line[:i])] = v
+		}
+	}
+	return m
+}
+
+// setServerTimes puts the server's figures over the rush in s, with the
+// share of each lane's exchange they account for (the exchanges are set).
+func (s *Summary) setServerTimes(t serverTimes) {
+	s.ServerJoinMeanMS, s.ServerJoins = t.join.meanMS(), int64(t.join.count)
+	s.ServerJoinGateWaitMeanMS, s.ServerJoinGateWaited = t.gate.meanMS(), int64(t.gate.count)
+	s.ServerStatusMeanMS, s.ServerStatusRequests = t.status.meanMS(), int64(t.status.count)
+	s.ServerBuyMeanMS, s.ServerBuyRequests = t.buy.meanMS(), int64(t.buy.count)
+	s.ServerJoinShare = share(s.ServerJoinMeanMS, s.GeneratorJoinExchangeMeanMS)
+	s.ServerStatusShare = share(s.ServerStatusMeanMS, s.GeneratorStatusExchangeMeanMS)
+	s.ServerBuyShare = share(s.ServerBuyMeanMS, s.GeneratorBuyExchangeMeanMS)
+}
+
+func share(server, exchange float64) float64 {
+	if exchange <= 0 {
+		return 0
+	}
+	return server / exchange
+}
+
+// lanePace is what the summary says of one lane's pace.
+type lanePace struct {
+	Lane                      string
+	WaitP99                   float64 // waited for a worker
+	ExchangeMean, ExchangeP99 float64
+	ServerMean, Share         float64 // 0: no server figures
+	unread                    string  // why the server's figures may be missing, beyond the whole rush's reasons
+}
+
+// paces are the visitors' lanes' figures, joins first.
+func (s Summary) paces() []lanePace {
+	return []lanePace{
+		{"joins", s.GeneratorJoinQueueP99, s.GeneratorJoinExchangeMeanMS, s.GeneratorJoinExchangeP99MS, s.ServerJoinMeanMS, s.ServerJoinShare, ""},
+		{"status polls", s.GeneratorStatusQueueP99, s.GeneratorStatusExchangeMeanMS, s.GeneratorStatusExchangeP99MS, s.ServerStatusMeanMS, s.ServerStatusShare,
+			", or could not be told from the event streams' (the same route), which visitors opened"},
+		{"buying", s.GeneratorBuyQueueP99, s.GeneratorBuyExchangeMeanMS, s.GeneratorBuyExchangeP99MS, s.ServerBuyMeanMS, s.ServerBuyShare, ""},
+	}
+}
+
+// paceShare is the share of a lane's exchange from which its wait counts
+// as the server's pace.
+const paceShare = 0.8
+
+// verdict says what the measurements say of the lane's pace.
+func (p lanePace) verdict() string {
+	if p.Share == 0 {
+		return "the server's time was not read" + p.unread
+	}
+	of := fmt.Sprintf("the server's time is %.0f%% of an exchange", 100*p.Share)
+	switch {
+	case p.WaitP99 <= p.ExchangeP99:
+		return fmt.Sprintf("%s; requests hardly waited for a worker (p99 %.1f ms, within an exchange's p99): the lane kept up", of, p.WaitP99)
+	case p.Share >= paceShare:
+		return fmt.Sprintf("%s: the lane's workers were waiting on the server, and the lane's wait for a worker (p99 %.0f ms) was the server's pace", of, p.WaitP99)
+	case p.Share >= 0.5:
+		return fmt.Sprintf("%s: the lane's wait for a worker (p99 %.0f ms) was the server's pace and the generator's (or the machine's between them) in part each", of, p.WaitP99)
+	}
+	return fmt.Sprintf("%s: the generator, or the machine between them, set the lane's pace (its wait for a worker: p99 %.0f ms)", of, p.WaitP99)
+}
