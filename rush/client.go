@@ -71,8 +71,12 @@ type endpointStats struct {
 // stranger's join; the lanes keep that true of the generator too (in the
 // opening burst, a shared lane held an early visitor's first poll seconds
 // behind the late arrivals' joins). The drop monitor and admin calls bypass
-// the lanes. The time spent waiting for a slot is recorded per lane: when
-// it grows, the generator is the bottleneck.
+// the lanes. The time a request waited for a worker is recorded per lane,
+// and next to it the time of its exchange (sent to answered): a long wait
+// with exchanges that are mostly the server's time (servertimes.go, the
+// server's own figures) means the workers were waiting on the server; with
+// exchanges much longer than the server's time, that time went to the
+// generator or between the two.
 //
 // Each worker keeps one keep-alive connection and speaks HTTP/1.1 on it by
 // hand, with buffers it reuses for every request (wire.go), so a request

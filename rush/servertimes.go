@@ -14,7 +14,8 @@ import (
 // rush. Set next to a lane's exchanges (client.go), it tells who set the
 // lane's pace: an exchange that is mostly the server's time kept the
 // lane's worker waiting on the server; one much longer than the server's
-// time was slow in the generator or on the way between them.
+// time went elsewhere: the generator, the kernel between them, or the
+// server before its handler (its histogram times the handler).
 
 // spent is the sum and count of a histogram of the server's, in seconds.
 type spent struct{ sum, count float64 }
@@ -129,6 +130,10 @@ func (s Summary) paces() []lanePace {
 	}
 }
 
+// outside is where an exchange's time goes that the server's figures do
+// not count.
+const outside = "outside the server's handlers: in the generator, the kernel between them, or the server's reading of a request before its handler runs"
+
 // paceShare is the share of a lane's exchange from which its wait counts
 // as the server's pace.
 const paceShare = 0.8
@@ -145,7 +150,7 @@ func (p lanePace) verdict() string {
 	case p.Share >= paceShare:
 		return fmt.Sprintf("%s: the lane's workers were waiting on the server, and the lane's wait for a worker (p99 %.0f ms) was the server's pace", of, p.WaitP99)
 	case p.Share >= 0.5:
-		return fmt.Sprintf("%s: the lane's wait for a worker (p99 %.0f ms) was the server's pace and the generator's (or the machine's between them) in part each", of, p.WaitP99)
+		return fmt.Sprintf("%s: the lane's wait for a worker (p99 %.0f ms) was the server's pace in part, and in part the time %s", of, p.WaitP99, outside)
 	}
-	return fmt.Sprintf("%s: the generator, or the machine between them, set the lane's pace (its wait for a worker: p99 %.0f ms)", of, p.WaitP99)
+	return fmt.Sprintf("%s: the lane's wait for a worker (p99 %.0f ms) was set by the time %s, not by the server's handlers", of, p.WaitP99, outside)
 }

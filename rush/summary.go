@@ -102,8 +102,9 @@ type Summary struct {
 	// The share of a lane's exchange the server accounts for: its mean time
 	// over the lane's mean exchange. From 0.8 up, the lane's workers were
 	// waiting on the server, and the lane's queue was the server's pace;
-	// well below, the exchanges went mostly to the generator or the machine
-	// between them.
+	// well below, the exchanges went mostly elsewhere: to the generator,
+	// the kernel between them, or the server's reading of a request before
+	// its handler runs, which its figures do not time.
 	ServerJoinShare   float64 `json:"server_join_share,omitempty"`
 	ServerStatusShare float64 `json:"server_status_share,omitempty"`
 	ServerBuyShare    float64 `json:"server_buy_share,omitempty"`

@@ -48,7 +48,7 @@ func TestGetAgainAfterABrokenConnection(t *testing.T) {
 func TestPaceFollowsTheServersShare(t *testing.T) {
 	s := Summary{ServerJoins: 10, ServerJoinShare: 0.95, ServerStatusShare: 0.6, ServerBuyShare: 0.2,
 		GeneratorJoinQueueP99: 3400, GeneratorStatusQueueP99: 900, GeneratorBuyQueueP99: 500, GeneratorJoinExchangeP99MS: 1000, GeneratorStatusExchangeP99MS: 50, GeneratorBuyExchangeP99MS: 20}
-	for i, want := range []string{"waiting on the server, and the lane's wait for a worker (p99 3400 ms) was the server's pace", "in part each", "the generator, or the machine between them, set"} {
+	for i, want := range []string{"waiting on the server, and the lane's wait for a worker (p99 3400 ms) was the server's pace", "was the server's pace in part", "not by the server's handlers"} {
 		if got := s.paces()[i].verdict(); !strings.Contains(got, want) {
 			t.Errorf("%s: %q, want it to say %q", s.paces()[i].Lane, got, want)
 		}
