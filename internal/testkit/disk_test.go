@@ -13,7 +13,8 @@ import (
 
 // TestWALRoom: the room WALRoom reads from a raft-wal segment goes down by
 // what each append writes, to within a block, and is back to nearly a whole
-// segment once the log moves on to the next one.
+// segment less the entry that opened it once the log moves on to the next
+// one.
 func TestWALRoom(t *testing.T) {
 	data := t.TempDir()
 	dir := filepath.Join(data, "raft", "wal")
@@ -43,6 +44,11 @@ func TestWALRoom(t *testing.T) {
 			t.Fatal(err)
 		}
 		switch {
+		case len(segs) > 1 && (now == 0 || now > segment-size+walBlock):
+			// raft-wal moves on to the next segment in the background once
+			// an append fills one: the new file may still be empty, or not
+			// yet preallocated (size 0). This entry is in the old one; the
+			// next append waits for the new segment and goes there.
 		case len(segs) > 1: // this entry opened the next segment
 			if now < segment-size-2*walBlock || now > segment-size+walBlock {
 				t.Fatalf("entry %d is the first of a new segment, whose room is %d, want about %d", i, now, segment-size)
