@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -26,6 +25,7 @@ import (
 	"github.com/floodgate/floodgate/internal/client"
 	"github.com/floodgate/floodgate/internal/clientaddr"
 	"github.com/floodgate/floodgate/internal/defaults"
+	"github.com/floodgate/floodgate/internal/procmetrics"
 	"github.com/floodgate/floodgate/internal/sse"
 	"github.com/floodgate/floodgate/queue"
 )
@@ -111,7 +111,7 @@ func New(cfg Config) (*Edge, error) {
 		// An edge is a process of its own: its /metrics give the Go
 		// runtime's and the process's figures beside the edge's.
 		cfg.Registry = prometheus.NewRegistry()
-		cfg.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		procmetrics.Register(cfg.Registry)
 	}
 	defaults.Logging(&cfg.Logger, &cfg.Now)
 	e := &Edge{

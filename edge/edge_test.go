@@ -48,8 +48,10 @@ func TestMetricsOfTheProcess(t *testing.T) {
 		if rec.Code != c.want {
 			t.Fatalf("/metrics with token %q: %d, want %d", c.token, rec.Code, c.want)
 		}
-		if c.want == http.StatusOK && !strings.Contains(rec.Body.String(), "go_goroutines") {
-			t.Fatalf("/metrics lack the Go runtime's figures:\n%.500s", rec.Body.String())
+		for _, series := range []string{"go_goroutines", `go_sched_latencies_seconds_bucket{le="+Inf"}`} {
+			if c.want == http.StatusOK && !strings.Contains(rec.Body.String(), series) {
+				t.Fatalf("/metrics lack the Go runtime's %s:\n%.500s", series, rec.Body.String())
+			}
 		}
 	}
 }

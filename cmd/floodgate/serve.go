@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/floodgate/floodgate/cluster"
 	"github.com/floodgate/floodgate/console"
@@ -24,6 +23,7 @@ import (
 	"github.com/floodgate/floodgate/identity"
 	"github.com/floodgate/floodgate/internal/clientaddr"
 	"github.com/floodgate/floodgate/internal/demo"
+	"github.com/floodgate/floodgate/internal/procmetrics"
 	"github.com/floodgate/floodgate/queue"
 	"github.com/floodgate/floodgate/sink"
 	"github.com/floodgate/floodgate/status"
@@ -221,7 +221,7 @@ func (m *Main) Run(parent context.Context) (err error) {
 		}
 	}()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	procmetrics.Register(reg)
 	log := slog.Default().With("node", cfg.store.NodeID)
 
 	cfg.store.Bootstrap = cfg.store.Bootstrap || cfg.join == ""
