@@ -163,6 +163,9 @@ func TestShortRushKeepsEveryPromise(t *testing.T) {
 	if s.ServerJoins < int64(s.Visitors)/2 || s.ServerBuyRequests < 3*s.Stock {
 		t.Errorf("the server counted %d joins of %d visitors and %d buying requests for %d units", s.ServerJoins, s.Visitors, s.ServerBuyRequests, s.Stock)
 	}
+	if s.ServerSchedRuns <= 0 || s.GeneratorSchedRuns <= 0 || s.ServerSchedWaitP99MS < s.ServerSchedWaitP50MS {
+		t.Errorf("goroutines' waits for a core: the server's %d runs (p50 %g ms, p99 %g ms), the generator's %d; want both read", s.ServerSchedRuns, s.ServerSchedWaitP50MS, s.ServerSchedWaitP99MS, s.GeneratorSchedRuns)
+	}
 
 	f, err := os.Open(report)
 	if err != nil {

@@ -54,6 +54,7 @@ requests          %d, %d of them the bots'
 			fmt.Fprintf(w, "pace of %-13s %s\n", p.Lane, p.verdict())
 		}
 	}
+	fmt.Fprintf(w, "waits for a core  goroutines runnable before running: %s\n", s.schedWaits())
 	if s.PaymentSeconds > 0 {
 		final := "not sold out"
 		if s.FinalSelloutSeconds >= 0 {

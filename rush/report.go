@@ -50,6 +50,7 @@ func WriteReport(w io.Writer, res *Result) error {
 			"time from a worker sending a request to having its answer: what the lane's workers were busy with"},
 	}
 	rows = append(rows, paceRows(s)...)
+	rows = append(rows, schedRow(s))
 	if s.PaymentSeconds > 0 {
 		rows = append(rows,
 			row{"Payment", fmt.Sprintf("%d paid, %d never paid", s.Paid, s.Unpaid), fmt.Sprintf("%d s to pay; %d paid too late", s.PaymentSeconds, s.PaidLate)},
@@ -127,6 +128,12 @@ func paceRows(s Summary) []row {
 		rows = append(rows, row{"Pace of " + p.Lane, v, p.verdict()})
 	}
 	return rows
+}
+
+// schedRow is how long each process's goroutines waited for a core.
+func schedRow(s Summary) row {
+	return row{"Goroutines waiting for a core", s.schedWaits(),
+		"the Go runtime's time from runnable to running over the rush (bucket upper bounds; the server's buckets are about ten times apart), the server's from its /metrics: the two processes share the machine's cores"}
 }
 
 // perAdmitted is the bots' hashing per bot admitted.

@@ -133,6 +133,9 @@ type run struct {
 	// srvTimes is the server's own time for the lanes' routes over the
 	// rush (servertimes.go); nil when it could not be read.
 	srvTimes *serverTimes
+	// genSched is this process's goroutines' waits for a core over the
+	// rush (schedwait.go).
+	genSched waits
 	// visiting counts the visitors that arrived and have not finished.
 	visiting sync.WaitGroup
 	// wheel holds the visitors of the state machine (machine.go) between
@@ -236,6 +239,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	var srvStart procStats
 	var timesStart serverTimes
 	timesOK := false
+	schedStart := readGeneratorWaits()
 	if cfg.ServerPid > 0 {
 		srvStart, _ = readProcStats(cfg.ServerPid)
 		timesStart, timesOK = readServerTimes(ctx, r.c, cfg.AdminToken)
@@ -294,6 +298,7 @@ arrivals:
 	if ps, ok := readProcStats(os.Getpid()); ok {
 		res.Summary.GeneratorPeakRSSMB = float64(ps.peakRSS) / (1 << 20)
 	}
+	r.genSched = readGeneratorWaits().sub(schedStart)
 	if timesOK {
 		if end, ok := readServerTimes(ctx, r.c, cfg.AdminToken); ok {
 			t := end.sub(timesStart)

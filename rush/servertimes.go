@@ -36,10 +36,11 @@ func (a spent) meanMS() float64 {
 type serverTimes struct {
 	join, status, buy spent
 	gate              spent // the joins that waited at the join gate (http/joingate.go), and how long
+	sched             waits // its goroutines' waits for a core (schedwait.go); empty on a server without them
 }
 
 func (a serverTimes) sub(b serverTimes) serverTimes {
-	return serverTimes{a.join.sub(b.join), a.status.sub(b.status), a.buy.sub(b.buy), a.gate.sub(b.gate)}
+	return serverTimes{a.join.sub(b.join), a.status.sub(b.status), a.buy.sub(b.buy), a.gate.sub(b.gate), a.sched.sub(b.sched)}
 }
 
 // The routes of the lanes, as the server labels its request histogram.
@@ -66,6 +67,7 @@ func readServerTimes(ctx context.Context, c *client, token string) (t serverTime
 	t.join, t.status = route(routeJoin), route(routeStatus)
 	t.buy = route(routeHold).add(route(routeSession)).add(route(routeOrder))
 	t.gate = spent{m["floodgate_join_gate_wait_seconds_sum"], m["floodgate_join_gate_wait_seconds_count"]}
+	t.sched = parseWaits(m)
 	_, node := m["floodgate_join_gate_wait_seconds_count"]
 	return t, node
 }
@@ -102,6 +104,7 @@ func (s *Summary) setServerTimes(t serverTimes) {
 	s.ServerJoinShare = share(s.ServerJoinMeanMS, s.GeneratorJoinExchangeMeanMS)
 	s.ServerStatusShare = share(s.ServerStatusMeanMS, s.GeneratorStatusExchangeMeanMS)
 	s.ServerBuyShare = share(s.ServerBuyMeanMS, s.GeneratorBuyExchangeMeanMS)
+	s.ServerSchedRuns, s.ServerSchedWaitP50MS, s.ServerSchedWaitP99MS, s.ServerSchedWaitOver1MSShare = t.sched.figures()
 }
 
 func share(server, exchange float64) float64 {

@@ -108,6 +108,25 @@ type Summary struct {
 	ServerJoinShare   float64 `json:"server_join_share,omitempty"`
 	ServerStatusShare float64 `json:"server_status_share,omitempty"`
 	ServerBuyShare    float64 `json:"server_buy_share,omitempty"`
+	// How long the goroutines of the generator and of the server waited
+	// for a core over the rush: the Go runtime's /sched/latencies:seconds,
+	// the time from runnable to running, at the start and the end
+	// (schedwait.go). SchedRuns is how many times a goroutine went from
+	// runnable to running; the p50 and p99 are the upper bound of the
+	// histogram's bucket the quantile falls in (the server's buckets, from
+	// its /metrics, are about ten times apart: ..., 0.08, 0.92, 10.5,
+	// 117 ms; the generator's, the runtime's own, are finer: four to a
+	// power of two); Over1MSShare is the share of the runs that waited
+	// longer than the largest bound at most 1 ms, 0.92 ms in both. The
+	// server's are left out as its other figures are.
+	GeneratorSchedRuns             int64   `json:"generator_sched_runs"`
+	GeneratorSchedWaitP50MS        float64 `json:"generator_sched_wait_p50_ms"`
+	GeneratorSchedWaitP99MS        float64 `json:"generator_sched_wait_p99_ms"`
+	GeneratorSchedWaitOver1MSShare float64 `json:"generator_sched_wait_over_1ms_share"`
+	ServerSchedRuns                int64   `json:"server_sched_runs,omitempty"`
+	ServerSchedWaitP50MS           float64 `json:"server_sched_wait_p50_ms,omitempty"`
+	ServerSchedWaitP99MS           float64 `json:"server_sched_wait_p99_ms,omitempty"`
+	ServerSchedWaitOver1MSShare    float64 `json:"server_sched_wait_over_1ms_share,omitempty"`
 	// The generator's CPU time without the bot farm's hashing (which runs at
 	// the lowest priority on spare cycles), per visitor and per request.
 	GeneratorCPUPerVisitor float64        `json:"generator_cpu_us_per_visitor"`
@@ -405,6 +424,7 @@ func (r *run) verify(ctx context.Context, res *Result) error {
 	if r.srvTimes != nil {
 		s.setServerTimes(*r.srvTimes)
 	}
+	s.GeneratorSchedRuns, s.GeneratorSchedWaitP50MS, s.GeneratorSchedWaitP99MS, s.GeneratorSchedWaitOver1MSShare = r.genSched.figures()
 	s.BotRequests = r.c.botWait.n.Load()
 	s.BotsAdmitted = r.cnt.botsAdmitted.Load()
 	s.BotsJoined = r.cnt.botsJoined.Load()
