@@ -112,7 +112,8 @@ type Summary struct {
 	// for a core over the rush: the Go runtime's /sched/latencies:seconds,
 	// the time from runnable to running, at the start and the end
 	// (schedwait.go). SchedRuns is how many times a goroutine went from
-	// runnable to running; the p50 and p99 are the upper bound of the
+	// runnable to running among those the runtime times (one in eight of
+	// each goroutine's, gTrackingPeriod); the p50 and p99 are the upper bound of the
 	// histogram's bucket the quantile falls in (the server's buckets, from
 	// its /metrics, are about ten times apart: ..., 0.08, 0.92, 10.5,
 	// 117 ms; the generator's, the runtime's own, are finer: four to a
