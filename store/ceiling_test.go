@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -39,24 +38,13 @@ func BenchmarkApplyRefused(b *testing.B) {
 	defer st.Close()
 	before := readCycle(b, reg)
 	var next atomic.Int64
-	var failed atomic.Value
-	b.SetParallelism(64)
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			c := &sale.Command{Kind: sale.KindHold, Now: benchNow, Drop: "none", Visitor: "visitor", Seq: next.Add(1), Quantity: 1}
-			if _, err := st.Apply(context.Background(), c); floodgate.ErrorCode(err) != floodgate.ENotFound {
-				failed.Store(fmt.Errorf("a hold in a drop that does not exist: %v, want not_found", err))
-				return
-			}
+	elapsed := callers(b, func() error {
+		c := &sale.Command{Kind: sale.KindHold, Now: benchNow, Drop: "none", Visitor: "visitor", Seq: next.Add(1), Quantity: 1}
+		if _, err := st.Apply(context.Background(), c); floodgate.ErrorCode(err) != floodgate.ENotFound {
+			return fmt.Errorf("a hold in a drop that does not exist: %v, want not_found", err)
 		}
+		return nil
 	})
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if err, _ := failed.Load().(error); err != nil {
-		b.Fatal(err)
-	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "commands/s")
 	before.report(b, reg, elapsed)
 }
@@ -70,22 +58,13 @@ func (f *countFSM) Restore(io.ReadCloser) error         { return nil }
 
 func BenchmarkRaftAlone(b *testing.B) {
 	dir := b.TempDir()
-	wal, meta, err := openWAL(dir, quietLogger(), hclog.NewNullLogger())
+	wal, meta, err := openWAL(dir, quietLogger(), hclogger(quietLogger(), "wal"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer meta.Close()
 	defer wal.Close()
-	// The Raft settings of Open that bear on a single node's appends.
-	rc := raft.DefaultConfig()
-	rc.LocalID = "node1"
-	rc.Logger = hclog.NewNullLogger()
-	rc.HeartbeatTimeout = 500 * time.Millisecond
-	rc.ElectionTimeout = 500 * time.Millisecond
-	rc.LeaderLeaseTimeout = 250 * time.Millisecond
-	rc.CommitTimeout = 5 * time.Millisecond
-	rc.MaxAppendEntries = 256
-	rc.BatchApplyCh = true
+	rc := raftConfig("node1", hclogger(quietLogger(), "raft")) // Open's
 	addr, tr := raft.NewInmemTransport("")
 	fsm := &countFSM{}
 	r, err := raft.NewRaft(rc, fsm, wal, wal, raft.NewInmemSnapshotStore(), tr)
@@ -106,23 +85,7 @@ func BenchmarkRaftAlone(b *testing.B) {
 	}
 	applied0 := fsm.n.Load()
 	data := make([]byte, 100)
-	var failed atomic.Value
-	b.SetParallelism(64)
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if err := r.Apply(data, 10*time.Second).Error(); err != nil {
-				failed.Store(err)
-				return
-			}
-		}
-	})
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if err, _ := failed.Load().(error); err != nil {
-		b.Fatal(err)
-	}
+	elapsed := callers(b, func() error { return r.Apply(data, 10*time.Second).Error() })
 	if got := fsm.n.Load() - applied0; got != int64(b.N) {
 		b.Fatalf("the FSM was given %d entries for %d applied", got, b.N)
 	}

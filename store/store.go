@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -214,15 +215,7 @@ func openLocked(cfg Config, raftDir string, lock *os.File) (*Store, error) {
 	}
 	s.transport = raft.NewNetworkTransportWithLogger(layer, 3, 10*time.Second, hclogger(cfg.Logger, "transport"))
 
-	rc := raft.DefaultConfig()
-	rc.LocalID = raft.ServerID(cfg.NodeID)
-	rc.Logger = hclogger(cfg.Logger, "raft")
-	rc.HeartbeatTimeout = 500 * time.Millisecond
-	rc.ElectionTimeout = 500 * time.Millisecond
-	rc.LeaderLeaseTimeout = 250 * time.Millisecond
-	rc.CommitTimeout = 5 * time.Millisecond
-	rc.MaxAppendEntries = 256
-	rc.BatchApplyCh = true
+	rc := raftConfig(raft.ServerID(cfg.NodeID), hclogger(cfg.Logger, "raft"))
 	rc.SnapshotThreshold = cfg.SnapshotThreshold
 	rc.SnapshotInterval = cfg.SnapshotInterval
 	rc.TrailingLogs = cfg.TrailingLogs
@@ -444,6 +437,22 @@ func (s *Store) batchLoop() {
 			return
 		}
 	}
+}
+
+// raftConfig is the Raft configuration of a node: its timeouts, and
+// batches of up to 256 entries taken from the apply channel at once
+// (BatchApplyCh). Open adds the snapshot settings.
+func raftConfig(id raft.ServerID, logger hclog.Logger) *raft.Config {
+	rc := raft.DefaultConfig()
+	rc.LocalID = id
+	rc.Logger = logger
+	rc.HeartbeatTimeout = 500 * time.Millisecond
+	rc.ElectionTimeout = 500 * time.Millisecond
+	rc.LeaderLeaseTimeout = 250 * time.Millisecond
+	rc.CommitTimeout = 5 * time.Millisecond
+	rc.MaxAppendEntries = 256
+	rc.BatchApplyCh = true
+	return rc
 }
 
 func (s *Store) mapError(err error) error {
