@@ -132,7 +132,8 @@ func wantInvalid(t *testing.T, err error) {
 // FuzzDecodeRequests feeds arbitrary bodies to api.DecodeBytes into each
 // request struct of the API: it never panics; it refuses with
 // invalid_argument; and what it accepts re-encodes to JSON that decodes to
-// the same value (nothing unknown slipped through).
+// the same value, or to one that encodes alike (nothing unknown slipped
+// through).
 func FuzzDecodeRequests(f *testing.F) {
 	for _, s := range []string{
 		`{"quantity":1}`, `{"quantity":-1}`, `{"quantity":"1"}`, `{"quantity":1,"x":2}`,
@@ -172,7 +173,10 @@ func FuzzDecodeRequests(f *testing.F) {
 			if err := api.DecodeBytes(enc, w); err != nil {
 				t.Fatalf("%T: its own encoding %s is refused: %v", v, enc, err)
 			}
-			if !reflect.DeepEqual(v, w) && !strings.Contains(string(enc), `\ufffd`) {
+			// An empty list and a missing one are the same request (the
+			// encoding leaves an empty one out): then the value read back
+			// encodes as the first did.
+			if again, err := json.Marshal(w); !reflect.DeepEqual(v, w) && (err != nil || !bytes.Equal(enc, again)) && !strings.Contains(string(enc), `\ufffd`) {
 				t.Fatalf("%T: %s decodes to %+v, re-encoded to %+v", v, enc, v, w)
 			}
 		}
