@@ -7,7 +7,7 @@
 # commit (a detached worktree, removed afterwards).
 # The run: the state machine (sale BenchmarkApplyBatch), the engine (store
 # BenchmarkApply, and its peers ApplyRefused and RaftAlone where the build
-# has them), committed writes in process (http BenchmarkCommittedWrites),
+# has them; Apply and RaftAlone again with the log on tmpfs), committed writes in process (http BenchmarkCommittedWrites),
 # the default rush of each build in turns (E B E E B E E), holds and orders
 # through wrk against hello world (writes-ab.sh), writes through a follower
 # (follower.sh), and five more default rushes of the end build back to back.
@@ -44,15 +44,21 @@ up() { echo "$(date -u +%H:%M:%S) $1 $(uptime)" >> "$OUT/uptime.txt"; }
 bins() { if [[ $1 == E ]]; then echo "$E"; else echo "$B"; fi; }
 up start
 # Test binaries run in their package's folder, where their testdata is.
+# TURNS_TAG names the output files instead of the package.
 turns() { # package bench-args...
-  local pkg=$1; shift
+  local pkg=$1 tag=${TURNS_TAG:-$1}; shift
   for who in B E E B B E; do
-    up "$pkg $who"
-    (cd "$pkg" && "$(bins $who)/$pkg.test" -test.run '^$' "$@" -test.benchmem) >> "$OUT/$pkg-$who.txt" 2>&1
+    up "$tag $who"
+    (cd "$pkg" && "$(bins $who)/$pkg.test" -test.run '^$' "$@" -test.benchmem) >> "$OUT/$tag-$who.txt" 2>&1
   done
 }
 turns sale -test.bench=ApplyBatch -test.benchtime=1000000x
 turns store -test.bench='^Benchmark(Apply|ApplyRefused|RaftAlone)$' -test.benchtime=3s
+# The engine again with its log in memory (tmpfs: fsync costs next to
+# nothing), so that what the disk takes of a cycle shows by difference.
+if [[ -d /dev/shm && -w /dev/shm ]]; then
+  TMPDIR=/dev/shm TURNS_TAG=store-tmpfs turns store -test.bench='^Benchmark(Apply|RaftAlone)$' -test.benchtime=3s
+fi
 turns http -test.bench=CommittedWrites -test.benchtime=10000x
 i=0
 for who in E B E E B E E; do
