@@ -2,10 +2,14 @@ package rush
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -289,5 +293,56 @@ func TestRushWithoutMetricsAccess(t *testing.T) {
 	}
 	if s.Sold != 20 || s.GeneratorJoinExchangeMeanMS <= 0 {
 		t.Errorf("sold %d of 20, join exchange mean %.3f ms; want the rush run and measured", s.Sold, s.GeneratorJoinExchangeMeanMS)
+	}
+}
+
+// TestServerTimesFromANodesMetrics reads a node's own /metrics before and
+// after joins of the rush's client and finds them in the route's
+// histogram, and the node's waits for a core in its buckets.
+func TestServerTimesFromANodesMetrics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server")
+	}
+	n := testkit.StartNode(t, testkit.Options{})
+	n.MustCreateDrop(t, testkit.DropRequest{ID: "tees", Name: "Tees", Stock: 5})
+	c := newClient(n.URL, 1)
+	ctx := context.Background()
+	before, ok := readServerTimes(ctx, c, n.AdminToken)
+	if !ok {
+		t.Fatal("the node's /metrics were not read")
+	}
+	const joins = 7
+	for range joins {
+		if a := c.do(ctx, call{ep: epJoin, method: "POST", path: "/api/v1/drops/tees/queue"}); a.status == 0 {
+			t.Fatalf("join: %v", a.err)
+		}
+	}
+	after, ok := readServerTimes(ctx, c, n.AdminToken)
+	if !ok {
+		t.Fatal("the node's /metrics were not read the second time")
+	}
+	d := after.sub(before)
+	if d.join.count != joins || d.join.sum <= 0 || d.buy.count != 0 || d.gate.count != 0 {
+		t.Errorf("between the reads: %g joins over %g s, %g buying requests, %g waited at the gate; want %d joins, none of the others",
+			d.join.count, d.join.sum, d.buy.count, d.gate.count, joins)
+	}
+	w := after.sched
+	if len(w.le) < 2 || !slices.IsSorted(w.le) || !math.IsInf(w.le[len(w.le)-1], 1) || !slices.IsSorted(w.cum) || w.runs() <= before.sched.runs() {
+		t.Errorf("the node's waits for a core: bounds %v, runs %v (%g before); want ascending bounds ending with +Inf and more runs", w.le, w.cum, before.sched.runs())
+	}
+}
+
+// TestServerTimesUnread: an answer that is not the text format, or not a
+// Floodgate node's metrics, leaves the server's figures out.
+func TestServerTimesUnread(t *testing.T) {
+	for _, c := range []struct{ name, body string }{
+		{"not the text format", `{"error":"nope"}`},
+		{"a sample that is not a number", "# TYPE x histogram\nx_bucket{le=\"1\"} one\n"},
+		{"another process's metrics", "# TYPE go_goroutines gauge\ngo_goroutines 12\n"},
+	} {
+		srv := startRawServer(t, http.StatusOK, "", c.body)
+		if st, ok := readServerTimes(context.Background(), newClient(srv.url(), 1), "token"); ok || st.join.count != 0 {
+			t.Errorf("%s: read %+v, ok %v; want nothing read", c.name, st, ok)
+		}
 	}
 }

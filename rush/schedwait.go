@@ -6,8 +6,8 @@ import (
 	"math"
 	"runtime/metrics"
 	"slices"
-	"strconv"
-	"strings"
+
+	dto "github.com/prometheus/client_model/go"
 )
 
 // How long goroutines waited for a core, the server's and the
@@ -18,10 +18,10 @@ import (
 // these figures say how much.
 
 // schedLatencies is the runtime's name of the histogram; the server's
-// /metrics expose it as schedSeries (internal/procmetrics).
+// /metrics expose it as the family schedFamily (internal/procmetrics).
 const (
 	schedLatencies = "/sched/latencies:seconds"
-	schedSeries    = "go_sched_latencies_seconds_bucket"
+	schedFamily    = "go_sched_latencies_seconds"
 )
 
 // waits is a histogram of waits for a core: cum[i] goroutine runs waited
@@ -123,26 +123,17 @@ func readGeneratorWaits() waits {
 	return w
 }
 
-// parseWaits reads the server's histogram from its parsed /metrics;
-// empty when it has none.
-func parseWaits(m map[string]float64) waits {
-	type bucket struct{ le, cum float64 }
-	var bs []bucket
-	for k, v := range m {
-		rest, ok := strings.CutPrefix(k, schedSeries+`{le="`)
-		if !ok {
-			continue
-		}
-		le, err := strconv.ParseFloat(strings.TrimSuffix(rest, `"}`), 64)
-		if err != nil {
-			continue
-		}
-		bs = append(bs, bucket{le, v})
-	}
-	slices.SortFunc(bs, func(a, b bucket) int { return cmp.Compare(a.le, b.le) })
+// waitsOf is the server's histogram from its /metrics: its cumulative
+// buckets by bound, the +Inf one last; empty when it has none.
+func waitsOf(h *dto.Histogram) waits {
+	bs := slices.SortedFunc(slices.Values(h.GetBucket()), func(a, b *dto.Bucket) int { return cmp.Compare(a.GetUpperBound(), b.GetUpperBound()) })
 	var w waits
 	for _, b := range bs {
-		w.le, w.cum = append(w.le, b.le), append(w.cum, b.cum)
+		c := b.GetCumulativeCountFloat()
+		if c == 0 {
+			c = float64(b.GetCumulativeCount())
+		}
+		w.le, w.cum = append(w.le, b.GetUpperBound()), append(w.cum, c)
 	}
 	return w
 }

@@ -33,14 +33,17 @@ func TestWaitsFromBucketDifferences(t *testing.T) {
 }
 
 func TestWaitsParsedFromMetrics(t *testing.T) {
-	m := parseMetrics([]byte(`# TYPE go_sched_latencies_seconds histogram
+	m, err := parseMetrics([]byte(`# TYPE go_sched_latencies_seconds histogram
 go_sched_latencies_seconds_bucket{le="0.01"} 7
 go_sched_latencies_seconds_bucket{le="+Inf"} 8
 go_sched_latencies_seconds_bucket{le="0.001"} 3
 go_sched_latencies_seconds_sum 0.2
 go_sched_latencies_seconds_count 8
 `))
-	w := parseWaits(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := waitsOf(histogramOf(m, schedFamily, "", ""))
 	if len(w.le) != 3 || w.le[0] != 0.001 || !math.IsInf(w.le[2], 1) || w.cum[0] != 3 || w.runs() != 8 {
 		t.Errorf("parsed %v, %v; want bounds 0.001, 0.01, +Inf with 3, 7, 8 runs", w.le, w.cum)
 	}

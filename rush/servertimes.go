@@ -1,12 +1,15 @@
 package rush
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
+	"slices"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // The server's own time per request of the routes the lanes call, read
@@ -53,46 +56,59 @@ const (
 )
 
 // readServerTimes reads the server's /metrics with token; ok is false when
-// it cannot (no answer, not allowed, not a Floodgate node's metrics): the
-// rush then goes without the server's figures.
+// it cannot (no answer, not allowed, not the text format, not a Floodgate
+// node's metrics): the rush then goes without the server's figures.
 func readServerTimes(ctx context.Context, c *client, token string) (t serverTimes, ok bool) {
 	a := c.do(ctx, call{ep: epAdmin, method: "GET", path: "/metrics", bearer: token})
 	if a.status != http.StatusOK {
 		return t, false
 	}
-	m := parseMetrics(a.body)
-	route := func(r string) spent {
-		return spent{m[`floodgate_http_request_seconds_sum{route="`+r+`"}`], m[`floodgate_http_request_seconds_count{route="`+r+`"}`]}
+	fams, err := parseMetrics(a.body)
+	if err != nil {
+		return t, false
 	}
+	route := func(r string) spent { return spentOf(histogramOf(fams, "floodgate_http_request_seconds", "route", r)) }
 	t.join, t.status = route(routeJoin), route(routeStatus)
 	t.buy = route(routeHold).add(route(routeSession)).add(route(routeOrder))
-	t.gate = spent{m["floodgate_join_gate_wait_seconds_sum"], m["floodgate_join_gate_wait_seconds_count"]}
-	t.sched = parseWaits(m)
-	_, node := m["floodgate_join_gate_wait_seconds_count"]
-	return t, node
+	gate := histogramOf(fams, "floodgate_join_gate_wait_seconds", "", "")
+	t.gate = spentOf(gate)
+	t.sched = waitsOf(histogramOf(fams, schedFamily, "", ""))
+	return t, gate != nil
 }
 
-// parseMetrics reads the samples of the Prometheus text format: each
-// series as it is written (name and labels) to its value.
-func parseMetrics(b []byte) map[string]float64 {
-	m := map[string]float64{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
-		if len(line) == 0 || line[0] == '#' {
-			continue
-		}
-		i := bytes.LastIndexByte(line, ' ')
-		if i <= 0 {
-			continue
-		}
-		if v, err := strconv.ParseFloat(string(line[i+1:]), 64); err == nil {
-			m[string(line[:i])] = v
+// parseMetrics reads the Prometheus text format into its metric families
+// by name.
+func parseMetrics(b []byte) (map[string]*dto.MetricFamily, error) {
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	return p.TextToMetricFamilies(bytes.NewReader(b))
+}
+
+// histogramOf is the histogram of the family name whose label is value
+// (the family's first histogram when label is ""); nil when there is none.
+func histogramOf(fams map[string]*dto.MetricFamily, name, label, value string) *dto.Histogram {
+	f := fams[name]
+	if f.GetType() != dto.MetricType_HISTOGRAM {
+		return nil
+	}
+	for _, m := range f.GetMetric() {
+		if label == "" || slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool { return l.GetName() == label && l.GetValue() == value }) {
+			return m.GetHistogram()
 		}
 	}
-	return m
+	return nil
 }
+
+// count is a histogram's count of samples, parsed as an integer or as a
+// float (expfmt keeps one of them); 0 when h is nil.
+func count(h *dto.Histogram) float64 {
+	if f := h.GetSampleCountFloat(); f != 0 {
+		return f
+	}
+	return float64(h.GetSampleCount())
+}
+
+// spentOf is the sum and count of h; zero when h is nil.
+func spentOf(h *dto.Histogram) spent { return spent{h.GetSampleSum(), count(h)} }
 
 // setServerTimes puts the server's figures over the rush in s, with the
 // share of each lane's exchange they account for (the exchanges are set).
