@@ -59,14 +59,15 @@ func chunkRoom[T any](last []T, empty bool, size int) ([]T, bool) {
 const populateMin = 64 << 10
 
 // makeChunk makes a chunk of records, of length n and capacity size. A
-// big one has its memory mapped at once (populate): filled a record at a
-// time, it took a page fault every few records, and in a rush's state
-// machine the faults of new chunks were a fifth of its CPU time.
+// big one has its memory mapped ahead by another goroutine (populateSoon):
+// filled a record at a time, it took a page fault every few records, and
+// in a rush's state machine the faults of new chunks were a fifth of its
+// CPU time.
 func makeChunk[T any](n, size int) []T {
 	ch := make([]T, n, size)
 	var r T
 	if bytes := uintptr(size) * unsafe.Sizeof(r); bytes >= populateMin {
-		populate(unsafe.Pointer(unsafe.SliceData(ch)), bytes)
+		populateSoon(unsafe.Pointer(unsafe.SliceData(ch)), bytes)
 	}
 	return ch
 }

@@ -5,9 +5,42 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"unsafe"
 )
+
+// TestNewChunkIsMapped checks that the pages of a big new chunk are mapped
+// (resident, as mincore reports) once populateSoon's goroutine has had
+// them, though nothing wrote to them, and that they still read as zero.
+func TestNewChunkIsMapped(t *testing.T) {
+	probe := make([]byte, 64<<10)
+	page := int(-uintptr(unsafe.Pointer(&probe[0])) & 4095) // the first whole page
+	if err := syscall.Madvise(probe[page:page+4096], madvPopulateWrite); err != nil {
+		t.Skipf("this kernel does not map pages ahead: %v", err)
+	}
+	ch := makeChunk[Hold](0, chunkLen)
+	done := make(chan struct{})
+	populateJobs <- populateJob{done: done} // behind the chunk's job
+	<-done
+	all := ch[:cap(ch)]
+	start := (uintptr(unsafe.Pointer(&all[0])) + 4095) &^ 4095
+	end := uintptr(unsafe.Pointer(&all[len(all)-1])) &^ 4095
+	vec := make([]byte, (end-start)/4096)
+	if _, _, errno := syscall.Syscall(syscall.SYS_MINCORE, start, end-start, uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+		t.Skipf("mincore: %v", errno)
+	}
+	for i, v := range vec {
+		if v&1 == 0 {
+			t.Fatalf("page %d of the chunk's %d is not mapped", i, len(vec))
+		}
+	}
+	for i := range all {
+		if all[i] != (Hold{}) {
+			t.Fatalf("hold %d of the new chunk is %+v, not zero", i, all[i])
+		}
+	}
+}
 
 // TestBigIndexAsksForHugePages checks that a hash index of a million
 // entries asks Linux for huge pages (its mapping is marked "hg" in

@@ -9,3 +9,6 @@ func adviseHuge(unsafe.Pointer, uintptr) {}
 
 // populate does nothing where pages cannot be mapped ahead.
 func populate(unsafe.Pointer, uintptr) {}
+
+// populateSoon does nothing where pages cannot be mapped ahead.
+func populateSoon(unsafe.Pointer, uintptr) {}
