@@ -1,6 +1,7 @@
 package sale
 
 import (
+	"encoding/binary"
 	"errors"
 	"reflect"
 	"testing"
@@ -40,6 +41,29 @@ func FuzzDecodeBuyer(f *testing.F) {
 		}
 		if err != nil && !errors.Is(err, ErrMalformed) {
 			t.Fatalf("error %v does not wrap ErrMalformed", err)
+		}
+	})
+}
+
+// FuzzUvarintAt checks uvarintAt against binary.Uvarint at every offset of
+// the input, the one-load path for two to eight bytes included.
+func FuzzUvarintAt(f *testing.F) {
+	for _, v := range []uint64{0, 1, 127, 128, 1<<14 - 1, 1 << 14, 1<<42 + 12345, 1<<56 - 1, 1 << 56, 1<<63 + 7, ^uint64(0)} {
+		f.Add(binary.AppendUvarint(append(binary.AppendUvarint(nil, v), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1), v))
+	}
+	f.Add([]byte{0x80, 0x80, 0x00, 1, 2, 3, 4, 5, 6})                         // not the shortest form
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}) // over 64 bits
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for i := 0; i <= len(data)+1; i++ {
+			v, next, ok := uvarintAt(data, i)
+			var want uint64
+			n := 0
+			if i <= len(data) {
+				want, n = binary.Uvarint(data[i:])
+			}
+			if ok != (n > 0) || ok && (v != want || next != i+n) {
+				t.Fatalf("at %d of %x: uvarintAt read %d, %d, %v; binary.Uvarint %d, %d", i, data, v, next, ok, want, n)
+			}
 		}
 	})
 }
