@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -112,11 +113,17 @@ func TestForwardStreamNeedsTheNodeSignature(t *testing.T) {
 	}
 }
 
-func followerServer(t *testing.T, leaderURL string) (*fhttp.Server, *httptest.Server) {
+// followerServer is a follower of the leader at leaderURL; tune, if any,
+// changes its configuration.
+func followerServer(t *testing.T, leaderURL string, tune ...func(*fhttp.Config)) (*fhttp.Server, *httptest.Server) {
 	t.Helper()
 	st := leaderStore(t)
-	srv := fhttp.New(fhttp.Config{Store: follower{st}, Queue: queue.New(queue.Config{Store: follower{st}}), Cluster: knownLeader{leaderURL},
-		Sessions: identity.NewSessions(nil, time.Hour), AdminToken: handlerToken, Logger: slog.New(slog.DiscardHandler)})
+	cfg := fhttp.Config{Store: follower{st}, Queue: queue.New(queue.Config{Store: follower{st}}), Cluster: knownLeader{leaderURL},
+		Sessions: identity.NewSessions(nil, time.Hour), AdminToken: handlerToken, Logger: slog.New(slog.DiscardHandler)}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	srv := fhttp.New(cfg)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	return srv, hs
@@ -596,4 +603,64 @@ func TestLeaderClosesItsStreamsWhenItStopsLeading(t *testing.T) {
 	if fhttp.LeaderStreams(srv) != 0 {
 		t.Fatalf("the former leader opened a stream again")
 	}
+}
+
+// Many writes at once through one stream, on both ends sent by whichever
+// goroutine has them: each gets its own answer, and the stream stays whole
+// (a frame interleaved with another fails its MAC and breaks the stream,
+// and its writes would be answered 503). Against a real leader, whose
+// workers answer in the order they finish, and a hand leader that answers
+// each frame's writes last first.
+func TestStreamAnswersEachWriteItsOwnUnderConcurrency(t *testing.T) {
+	const clients, each = 32, 8
+	run := func(t *testing.T, leaderURL string, status int) {
+		// Not rate limited: the writes all come from one address.
+		srv, hs := followerServer(t, leaderURL, func(c *fhttp.Config) { c.RequestRate, c.RequestBurst = 1e9, 1e9 })
+		if a := call(t, "POST", hs.URL+"/api/v1/drops", handlerToken, `{"id":"first","name":"First","stock":3}`); a.status != status {
+			t.Fatalf("the first write: %d %s", a.status, a.body)
+		}
+		stream := fhttp.ForwardStream(srv, leaderURL)
+		var wg sync.WaitGroup
+		for c := range clients {
+			wg.Go(func() {
+				for i := range each {
+					name := "Lamp " + strconv.Itoa(c) + "-" + strconv.Itoa(i)
+					body := `{"id":"lamp` + strconv.Itoa(c) + `-` + strconv.Itoa(i) + `","name":"` + name + `","stock":3}`
+					a := call(t, "POST", hs.URL+"/api/v1/drops", handlerToken, body)
+					if a.status != status || !strings.Contains(a.body, `"name":"`+name+`"`) {
+						t.Errorf("write %s: %d %s; want %d and its own drop", name, a.status, a.body, status)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if now := fhttp.ForwardStream(srv, leaderURL); stream == nil || now != stream {
+			t.Fatalf("the stream after %d writes at once: %p, before %p; want the same one, whole", clients*each, now, stream)
+		}
+	}
+	t.Run("leader", func(t *testing.T) {
+		st := leaderStore(t)
+		run(t, handlerServer(t, fhttp.Config{Store: st, Queue: queue.New(queue.Config{Store: st}), RequestRate: 1e9, RequestBurst: 1e9}).URL, http.StatusCreated)
+	})
+	t.Run("last first", func(t *testing.T) {
+		leader := newHandLeader(t, true, func(l *fhttp.TestLeader) {
+			for {
+				ws, err := l.Writes()
+				if err != nil {
+					return
+				}
+				ids := make([]uint64, 0, len(ws))
+				for id := range ws {
+					ids = append(ids, id)
+				}
+				slices.Sort(ids)
+				for _, id := range slices.Backward(ids) {
+					if err := l.Answer(id, fhttp.ForwardAnswer{Status: http.StatusAccepted, Body: string(ws[id].Body)}); err != nil {
+						return
+					}
+				}
+			}
+		})
+		run(t, leader.url, http.StatusAccepted)
+	})
 }
