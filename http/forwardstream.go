@@ -137,21 +137,24 @@ func newFrameWriter(w *bufio.Writer, key []byte) *frameWriter {
 	return &frameWriter{w: w, mac: hmac.New(sha256.New, key)}
 }
 
+// frameMAC appends the MAC of a frame to out[:0]; out's array holds the
+// sequence number on the way (a local array would escape through the
+// hash.Hash, an allocation a frame).
 func frameMAC(m hash.Hash, seq uint64, payload []byte, out []byte) []byte {
-	var s [8]byte
-	binary.BigEndian.PutUint64(s[:], seq)
+	out = binary.BigEndian.AppendUint64(out[:0], seq)
 	m.Reset()
-	m.Write(s[:])
+	m.Write(out)
 	m.Write(payload)
-	return m.Sum(out)
+	return m.Sum(out[:0])
 }
 
 func (f *frameWriter) write(payload []byte) error {
-	var l [4]byte
-	binary.BigEndian.PutUint32(l[:], uint32(len(payload)))
-	f.buf = frameMAC(f.mac, f.seq, payload, f.buf[:0])
+	f.buf = frameMAC(f.mac, f.seq, payload, f.buf)
 	f.seq++
-	_, _ = f.w.Write(l[:])
+	_ = f.w.WriteByte(byte(len(payload) >> 24))
+	_ = f.w.WriteByte(byte(len(payload) >> 16))
+	_ = f.w.WriteByte(byte(len(payload) >> 8))
+	_ = f.w.WriteByte(byte(len(payload)))
 	_, _ = f.w.Write(payload)
 	_, _ = f.w.Write(f.buf[:streamMACLen])
 	return f.w.Flush()
@@ -174,11 +177,15 @@ var errFrame = errors.New("forward stream: bad frame")
 
 // read returns the next frame's payload, a new slice.
 func (f *frameReader) read() ([]byte, error) {
-	var l [4]byte
-	if _, err := io.ReadFull(f.r, l[:]); err != nil {
+	l, err := f.r.Peek(4)
+	if err != nil {
+		if err == io.EOF && len(l) > 0 {
+			err = io.ErrUnexpectedEOF
+		}
 		return nil, err
 	}
-	n := int(binary.BigEndian.Uint32(l[:]))
+	n := int(binary.BigEndian.Uint32(l))
+	_, _ = f.r.Discard(4)
 	if n > f.max {
 		return nil, errFrame
 	}
@@ -187,7 +194,7 @@ func (f *frameReader) read() ([]byte, error) {
 		return nil, err
 	}
 	payload, got := frame[:n:n], frame[n:]
-	f.buf = frameMAC(f.mac, f.seq, payload, f.buf[:0])
+	f.buf = frameMAC(f.mac, f.seq, payload, f.buf)
 	f.seq++
 	if !hmac.Equal(got, f.buf[:streamMACLen]) {
 		return nil, errFrame
