@@ -17,9 +17,10 @@ import "github.com/floodgate/floodgate"
 // command before it.
 func (s *State) ApplyBatch(batch []byte, done func(i int, res Result)) (int, error) {
 	var (
-		cmds [2]Command
-		bad  [2]error
-		n    int
+		cmds  [2]Command
+		bad   [2]error
+		buyer [2]bool // cmds[k] is a command decodeBuyer took (decodeOver)
+		n     int
 	)
 	apply := func(k int) {
 		c := &cmds[k&1]
@@ -31,7 +32,7 @@ func (s *State) ApplyBatch(batch []byte, done func(i int, res Result)) (int, err
 	}
 	err := SplitBatch(batch, func(buf []byte) error {
 		c := &cmds[n&1]
-		bad[n&1] = decodeInto(buf, c)
+		buyer[n&1], bad[n&1] = decodeOver(buf, c, buyer[n&1])
 		if bad[n&1] == nil {
 			s.prefetch(c)
 		}

@@ -365,13 +365,25 @@ func DecodeCommand(buf []byte) (c Command, err error) {
 }
 
 // decodeInto is DecodeCommand into *c, which it overwrites whole.
-func decodeInto(buf []byte, c *Command) (err error) {
-	*c = Command{}
-	if decodeBuyer(buf, c) { // a hold or an order, the bulk of a rush
-		return nil
-	}
-	*c, err = decodeCommand(buf)
+func decodeInto(buf []byte, c *Command) error {
+	_, err := decodeOver(buf, c, false)
 	return err
+}
+
+// decodeOver is decodeInto where c, if buyer, holds a command decodeBuyer
+// took: decodeBuyer sets every field such a command can have, so the 584
+// bytes of c are cleared only when it held another kind. It reports
+// whether decodeBuyer took buf.
+func decodeOver(buf []byte, c *Command, buyer bool) (bool, error) {
+	if !buyer {
+		*c = Command{}
+	}
+	if decodeBuyer(buf, c) { // a hold or an order, the bulk of a rush
+		return true, nil
+	}
+	var err error
+	*c, err = decodeCommand(buf)
+	return false, err
 }
 
 // decodeCommand is DecodeCommand for every kind.

@@ -14,8 +14,9 @@ import (
 // KindOrder read, with the text cut from buf as shareText does, and reports
 // false for anything else (another kind, a malformed or non-UTF-8 field,
 // trailing bytes): DecodeCommand then decodes buf the general way, which
-// gives the same command or the error. c must be zero; on false it may
-// hold part of the fields.
+// gives the same command or the error. c must be zero, or hold a command
+// decodeBuyer took: it sets every field a hold or an order has, the other
+// kind's to zero. On false it may hold part of the fields.
 func decodeBuyer(buf []byte, c *Command) bool {
 	if len(buf) == 0 {
 		return false
@@ -58,6 +59,7 @@ func decodeBuyer(buf []byte, c *Command) bool {
 	}
 	if k == KindHold {
 		c.Drop, c.Visitor = text[0], text[1]
+		c.HoldID, c.Customer, c.IdemKey = "", "", ""
 		if i >= len(buf) || buf[i] > 1 {
 			return false
 		}
@@ -73,6 +75,7 @@ func decodeBuyer(buf []byte, c *Command) bool {
 		return i == len(buf)
 	}
 	c.HoldID, c.Visitor, c.Customer, c.IdemKey = text[0], text[1], text[2], text[3]
+	c.Drop, c.Early, c.Seq, c.Quantity = "", false, 0, 0
 	return i == len(buf)
 }
 

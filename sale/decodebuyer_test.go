@@ -26,10 +26,30 @@ func FuzzDecodeBuyer(f *testing.F) {
 	f.Add([]byte{byte(KindOrder), 0, 9, 'a', 'b', 'c', 0xc3, 'e', 'f', 'g', 'h', 'i', 0, 0, 0})       // not UTF-8 inside a word
 	f.Add([]byte{byte(KindOrder), 0x80})                                                              // a short varint
 	f.Add([]byte{byte(KindOrder), 0, 9, 'a'})                                                         // a length past the end
+	// Commands decodeBuyer took, with every field of their kind set, for
+	// decodeOver to decode over.
+	var before []Command
+	for _, c := range []Command{
+		{Kind: KindHold, Now: t0, Drop: "drop-1", Visitor: "visitor-1", Early: true, Seq: 12, Quantity: 2},
+		{Kind: KindOrder, Now: t0, HoldID: "h_1_visitor", Visitor: "visitor-1", Customer: "c@example.com", IdemKey: "k"},
+	} {
+		var b Command
+		if !decodeBuyer(AppendCommand(nil, &c), &b) || !reflect.DeepEqual(b, c) {
+			f.Fatalf("decodeBuyer read %+v as %+v", c, b)
+		}
+		before = append(before, b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var fast Command
 		took := decodeBuyer(data, &fast)
 		want, err := decodeCommand(data)
+		for _, b := range before {
+			over := b
+			tookOver, errOver := decodeOver(data, &over, true)
+			if tookOver != took || (errOver == nil) != (err == nil) || err == nil && !reflect.DeepEqual(over, want) {
+				t.Fatalf("decoded over %+v: %+v (took %v, %v); the general decoder %+v (%v)", b, over, tookOver, errOver, want, err)
+			}
+		}
 		if took {
 			if err != nil || !reflect.DeepEqual(fast, want) {
 				t.Fatalf("fast path read %+v, the general decoder %+v (%v)", fast, want, err)
