@@ -24,10 +24,17 @@ func LowerThreadPriority() {
 
 // ThreadCPU is the CPU time (user + system) the calling OS thread has used.
 func ThreadCPU() time.Duration {
+	user, sys := ThreadTimes()
+	return user + sys
+}
+
+// ThreadTimes is ThreadCPU's user and system time apart: the kernel's part
+// (page faults, mapping memory) shows on its own.
+func ThreadTimes() (user, sys time.Duration) {
 	const rusageThread = 1 // RUSAGE_THREAD
 	var ru syscall.Rusage
 	if syscall.Getrusage(rusageThread, &ru) != nil {
-		return 0
+		return 0, 0
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
 }

@@ -1,6 +1,7 @@
 package nice
 
 import (
+	"crypto/sha256"
 	"os"
 	"runtime"
 	"strconv"
@@ -49,5 +50,24 @@ func TestLowerThreadPriority(t *testing.T) {
 	}
 	if n, policy, _ := niceAndPolicy(); n != nice0 || policy != policy0 {
 		t.Errorf("another thread: nice %d, policy %d; want %d and %d as before", n, policy, nice0, policy0)
+	}
+}
+
+// TestThreadTimesCountWork: hashing on a locked thread shows in that
+// thread's user time, and ThreadCPU is its user and system time together.
+func TestThreadTimesCountWork(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	user0, _ := ThreadTimes()
+	var sum [32]byte
+	for range 200_000 {
+		sum = sha256.Sum256(sum[:])
+	}
+	user1, sys1 := ThreadTimes()
+	if user1 <= user0 {
+		t.Fatalf("the thread's user time %v before 200,000 hashes, %v after (%x)", user0, user1, sum[:2])
+	}
+	if all := ThreadCPU(); all < user1+sys1 {
+		t.Fatalf("ThreadCPU %v after, below the user and system time %v + %v read before it", all, user1, sys1)
 	}
 }

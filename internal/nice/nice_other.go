@@ -10,3 +10,6 @@ func LowerThreadPriority() {}
 
 // ThreadCPU is not measured here.
 func ThreadCPU() time.Duration { return 0 }
+
+// ThreadTimes is not measured here.
+func ThreadTimes() (user, sys time.Duration) { return 0, 0 }
