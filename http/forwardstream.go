@@ -294,13 +294,8 @@ type fwdStream struct {
 	pending map[uint64]*fwdJob
 	next    uint64
 	dead    bool
-	// writing: a goroutine is sending (see flush); sent: a frame went
-	// out since the last ping tick.
-	writing, sent bool
-	// jobs and buf are the writer's, whichever goroutine it is.
-	jobs []*fwdJob
-	buf  []byte
 
+	wake   chan struct{}
 	closed chan struct{}
 }
 
@@ -318,11 +313,10 @@ func openStream(base string, key []byte) (*fwdStream, bool, error) {
 		idle:    streamIdle(),
 		pings:   d.pings,
 		pending: map[uint64]*fwdJob{},
+		wake:    make(chan struct{}, 1),
 		closed:  make(chan struct{}),
 	}
-	if s.pings {
-		go s.pingLoop()
-	}
+	go s.writeLoop()
 	go s.readLoop()
 	return s, false, nil
 }
@@ -400,13 +394,7 @@ func (s *fwdStream) isDead() bool {
 	return s.dead
 }
 
-// submit sends j; false when the stream is closed. When no other write is
-// being sent, the caller sends j itself, and then whatever was queued
-// meanwhile (flush); else j waits in the queue for the goroutine sending
-// now, which takes it in its next frame. So a write on an idle stream goes
-// out at once, with no hand-off to another goroutine (which, on a busy
-// machine, waits for a core), and writes that come while a frame is going
-// out share the next one.
+// submit queues j; false when the stream is closed.
 func (s *fwdStream) submit(j *fwdJob) bool {
 	s.mu.Lock()
 	if s.dead {
@@ -414,13 +402,11 @@ func (s *fwdStream) submit(j *fwdJob) bool {
 		return false
 	}
 	s.queue = append(s.queue, j)
-	if s.writing {
-		s.mu.Unlock()
-		return true
-	}
-	s.writing = true
 	s.mu.Unlock()
-	s.flush()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 	return true
 }
 
@@ -447,78 +433,76 @@ func (s *fwdStream) fail(err error) {
 	}
 }
 
-// flush sends what is queued, as many writes a frame as are waiting (up
-// to a batch's limits), until the queue is empty. Only the goroutine that
-// set s.writing calls it (one at a time, so frames are never interleaved);
-// it clears s.writing when done.
-func (s *fwdStream) flush() {
-	for {
-		s.mu.Lock()
-		n, size := 0, 0
-		for !s.dead && n < len(s.queue) && n < batchMax && (n == 0 || size+s.queue[n].size() < batchMaxBytes) {
-			size += s.queue[n].size()
-			n++
-		}
-		if n == 0 {
-			s.writing = false
-			s.mu.Unlock()
-			return
-		}
-		s.jobs = append(s.jobs[:0], s.queue[:n]...)
-		s.queue = s.queue[:copy(s.queue, s.queue[n:])]
-		if len(s.pending) == 0 {
-			// Writes wait now: the leader must answer in time.
-			_ = s.conn.SetReadDeadline(time.Now().Add(s.idle))
-		}
-		first := s.next
-		for _, j := range s.jobs {
-			s.pending[s.next] = j
-			s.next++
-		}
-		s.sent = true
-		s.mu.Unlock()
-		s.buf = binary.AppendUvarint(s.buf[:0], first)
-		s.buf = appendBatch(s.buf, s.jobs)
-		clear(s.jobs)
-		_ = s.conn.SetWriteDeadline(time.Now().Add(s.idle))
-		if err := s.out.write(s.buf); err != nil {
-			s.fail(err)
-			return
-		}
+// writeLoop sends what is queued, as many writes a frame as are waiting
+// (up to a batch's limits), whenever the connection is free; and a ping
+// when it sent nothing for a quarter of s.idle, if the leader takes them.
+func (s *fwdStream) writeLoop() {
+	var jobs []*fwdJob
+	var buf []byte
+	var tick <-chan time.Time
+	if s.pings {
+		t := time.NewTicker(s.idle / 4)
+		defer t.Stop()
+		tick = t.C
 	}
-}
-
-// pingLoop sends a ping when nothing was sent for a quarter of s.idle (a
-// leader that takes pings closes a stream silent for s.idle).
-func (s *fwdStream) pingLoop() {
-	t := time.NewTicker(s.idle / 4)
-	defer t.Stop()
+	sent := false // since the last tick
 	for {
 		select {
-		case <-t.C:
+		case <-s.wake:
+		case <-tick:
+			if !sent {
+				_ = s.conn.SetWriteDeadline(time.Now().Add(s.idle))
+				if err := s.out.write(nil); err != nil {
+					s.fail(err)
+					return
+				}
+			}
+			sent = false
+			continue
 		case <-s.closed:
 			return
 		}
-		s.mu.Lock()
-		if s.sent || s.writing || s.dead {
-			s.sent = false
+		for {
+			s.mu.Lock()
+			if s.dead {
+				s.mu.Unlock()
+				return
+			}
+			n, size := 0, 0
+			for n < len(s.queue) && n < batchMax && (n == 0 || size+s.queue[n].size() < batchMaxBytes) {
+				size += s.queue[n].size()
+				n++
+			}
+			jobs = append(jobs[:0], s.queue[:n]...)
+			s.queue = s.queue[:copy(s.queue, s.queue[n:])]
+			if n > 0 && len(s.pending) == 0 {
+				// Writes wait now: the leader must answer in time.
+				_ = s.conn.SetReadDeadline(time.Now().Add(s.idle))
+			}
+			first := s.next
+			for _, j := range jobs {
+				s.pending[s.next] = j
+				s.next++
+			}
 			s.mu.Unlock()
-			continue
+			if len(jobs) == 0 {
+				break
+			}
+			buf = binary.AppendUvarint(buf[:0], first)
+			buf = appendBatch(buf, jobs)
+			clear(jobs)
+			_ = s.conn.SetWriteDeadline(time.Now().Add(s.idle))
+			if err := s.out.write(buf); err != nil {
+				s.fail(err)
+				return
+			}
+			sent = true
 		}
-		s.writing = true
-		s.mu.Unlock()
-		_ = s.conn.SetWriteDeadline(time.Now().Add(s.idle))
-		if err := s.out.write(nil); err != nil {
-			s.fail(err)
-			return
-		}
-		// Writes queued during the ping.
-		s.flush()
 	}
 }
 
 // readLoop hands each answer to its write. The connection has a read
-// deadline only while writes wait for answers (set by flush when the
+// deadline only while writes wait for answers (set by writeLoop when the
 // first is sent, moved on by each frame that comes).
 func (s *fwdStream) readLoop() {
 	for {
@@ -620,13 +604,8 @@ type leaderStream struct {
 	mu      sync.Mutex
 	answers []streamAnswer
 	dead    bool
-	// writing: a worker is sending answers (see flush).
-	writing bool
-	// as and buf are the writer's, whichever worker it is.
-	as  []streamAnswer
-	buf []byte
-
-	closed chan struct{}
+	wake    chan struct{}
+	closed  chan struct{}
 }
 
 type streamAnswer struct {
@@ -663,13 +642,12 @@ func (s *Server) serveForwardStream(w http.ResponseWriter, r *http.Request, nf s
 		out:    newFrameWriter(brw.Writer, toFollower),
 		idle:   streamIdle(),
 		lost:   lost,
+		wake:   make(chan struct{}, 1),
 		closed: make(chan struct{}),
 	}
 	s.leaderStreams.Add(1)
 	defer s.leaderStreams.Add(-1)
-	if lost != nil {
-		go ls.watch()
-	}
+	go ls.writeLoop()
 	defer ls.close()
 	in := newFrameReader(brw.Reader, toLeader, api.MaxBody)
 	for {
@@ -709,11 +687,6 @@ func (ls *leaderStream) close() {
 	_ = ls.conn.Close()
 }
 
-// answer sends the answer a to write id. When no other answer is being
-// sent, the worker sends it itself, and then whatever was added meanwhile
-// (flush); else it waits for the worker sending now, which takes it in its
-// next frame. So an answer goes out with no hand-off to another goroutine,
-// and answers done at the same time share a frame.
 func (ls *leaderStream) answer(id uint64, a fwdAnswer) {
 	ls.mu.Lock()
 	if ls.dead {
@@ -721,53 +694,50 @@ func (ls *leaderStream) answer(id uint64, a fwdAnswer) {
 		return
 	}
 	ls.answers = append(ls.answers, streamAnswer{id, a})
-	if ls.writing {
-		ls.mu.Unlock()
-		return
-	}
-	ls.writing = true
 	ls.mu.Unlock()
-	ls.flush()
+	select {
+	case ls.wake <- struct{}{}:
+	default:
+	}
 }
 
-// flush sends the answers waiting, as many a frame as there are, until
-// none is left. Only the worker that set ls.writing calls it (one at a
-// time, so frames are never interleaved); it clears ls.writing when done.
-func (ls *leaderStream) flush() {
+// writeLoop sends the answers done, as many a frame as are waiting.
+func (ls *leaderStream) writeLoop() {
+	var as, spare []streamAnswer
+	var buf []byte
 	for {
-		ls.mu.Lock()
-		if ls.dead || len(ls.answers) == 0 {
-			ls.writing = false
-			ls.mu.Unlock()
+		select {
+		case <-ls.wake:
+		case <-ls.closed:
 			return
-		}
-		as := ls.answers
-		ls.answers = ls.as[:0]
-		ls.mu.Unlock()
-		buf := binary.AppendUvarint(ls.buf[:0], uint64(len(as)))
-		for _, a := range as {
-			buf = binary.AppendUvarint(buf, a.id)
-			buf = binary.AppendUvarint(buf, uint64(a.a.status))
-			buf = appendHeader(buf, a.a.header)
-			buf = appendBytes(buf, string(a.a.body))
-		}
-		clear(as)
-		ls.as, ls.buf = as, buf
-		_ = ls.conn.SetWriteDeadline(time.Now().Add(ls.idle))
-		if ls.out.write(buf) != nil {
+		case <-ls.lost:
+			// The answers not sent yet are not sent: the follower
+			// answers their writes 503, as on a broken stream.
 			ls.close()
 			return
 		}
-	}
-}
-
-// watch closes the stream when the node stops leading. The answers not
-// sent yet are not sent: the follower answers their writes 503, as on a
-// broken stream.
-func (ls *leaderStream) watch() {
-	select {
-	case <-ls.closed:
-	case <-ls.lost:
-		ls.close()
+		for {
+			ls.mu.Lock()
+			as, ls.answers = ls.answers, spare[:0]
+			ls.mu.Unlock()
+			if len(as) == 0 {
+				spare = as
+				break
+			}
+			buf = binary.AppendUvarint(buf[:0], uint64(len(as)))
+			for _, a := range as {
+				buf = binary.AppendUvarint(buf, a.id)
+				buf = binary.AppendUvarint(buf, uint64(a.a.status))
+				buf = appendHeader(buf, a.a.header)
+				buf = appendBytes(buf, string(a.a.body))
+			}
+			clear(as)
+			spare = as
+			_ = ls.conn.SetWriteDeadline(time.Now().Add(ls.idle))
+			if ls.out.write(buf) != nil {
+				ls.close()
+				return
+			}
+		}
 	}
 }
