@@ -605,12 +605,11 @@ func TestLeaderClosesItsStreamsWhenItStopsLeading(t *testing.T) {
 	}
 }
 
-// Many writes at once through one stream, on both ends sent by whichever
-// goroutine has them: each gets its own answer, and the stream stays whole
-// (a frame interleaved with another fails its MAC and breaks the stream,
-// and its writes would be answered 503). Against a real leader, whose
-// workers answer in the order they finish, and a hand leader that answers
-// each frame's writes last first.
+// Many writes at once through one stream: each gets its own answer, and
+// the stream stays whole (a frame interleaved with another fails its MAC
+// and breaks the stream, and its writes would be answered 503). Against a
+// real leader, whose workers answer in the order they finish, and a hand
+// leader that answers each frame's writes last first.
 func TestStreamAnswersEachWriteItsOwnUnderConcurrency(t *testing.T) {
 	const clients, each = 32, 8
 	run := func(t *testing.T, leaderURL string, status int) {
