@@ -267,22 +267,22 @@ func BenchmarkApply(b *testing.B) {
 // here, each with one command in flight), times the run and fails b with
 // the first error op returns.
 func callers(b *testing.B, op func() error) time.Duration {
-	var failed atomic.Value
+	var failed atomic.Pointer[error] // the first; errors of any type
 	b.SetParallelism(64)
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if err := op(); err != nil {
-				failed.CompareAndSwap(nil, err)
+				failed.CompareAndSwap(nil, &err)
 				return
 			}
 		}
 	})
 	elapsed := time.Since(start)
 	b.StopTimer()
-	if err, _ := failed.Load().(error); err != nil {
-		b.Fatal(err)
+	if err := failed.Load(); err != nil {
+		b.Fatal(*err)
 	}
 	return elapsed
 }
