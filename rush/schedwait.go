@@ -129,11 +129,8 @@ func waitsOf(h *dto.Histogram) waits {
 	bs := slices.SortedFunc(slices.Values(h.GetBucket()), func(a, b *dto.Bucket) int { return cmp.Compare(a.GetUpperBound(), b.GetUpperBound()) })
 	var w waits
 	for _, b := range bs {
-		c := b.GetCumulativeCountFloat()
-		if c == 0 {
-			c = float64(b.GetCumulativeCount())
-		}
-		w.le, w.cum = append(w.le, b.GetUpperBound()), append(w.cum, c)
+		w.le = append(w.le, b.GetUpperBound())
+		w.cum = append(w.cum, countOf(b.GetCumulativeCountFloat(), b.GetCumulativeCount()))
 	}
 	return w
 }

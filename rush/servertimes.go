@@ -98,17 +98,19 @@ func histogramOf(fams map[string]*dto.MetricFamily, name, label, value string) *
 	return nil
 }
 
-// count is a histogram's count of samples, parsed as an integer or as a
-// float (expfmt keeps one of them); 0 when h is nil.
-func count(h *dto.Histogram) float64 {
-	if f := h.GetSampleCountFloat(); f != 0 {
+// countOf is a count expfmt read either as a float or as an integer: it
+// keeps one of the two and leaves the other zero.
+func countOf(f float64, n uint64) float64 {
+	if f != 0 {
 		return f
 	}
-	return float64(h.GetSampleCount())
+	return float64(n)
 }
 
 // spentOf is the sum and count of h; zero when h is nil.
-func spentOf(h *dto.Histogram) spent { return spent{h.GetSampleSum(), count(h)} }
+func spentOf(h *dto.Histogram) spent {
+	return spent{h.GetSampleSum(), countOf(h.GetSampleCountFloat(), h.GetSampleCount())}
+}
 
 // setServerTimes puts the server's figures over the rush in s, with the
 // share of each lane's exchange they account for (the exchanges are set).
