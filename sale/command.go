@@ -360,20 +360,14 @@ var ErrMalformed = errors.New("sale: malformed command encoding")
 // or order is read in place (shareText): buf must not change while the
 // command is in use.
 func DecodeCommand(buf []byte) (c Command, err error) {
-	err = decodeInto(buf, &c)
+	_, err = decodeOver(buf, &c, false)
 	return c, err
 }
 
-// decodeInto is DecodeCommand into *c, which it overwrites whole.
-func decodeInto(buf []byte, c *Command) error {
-	_, err := decodeOver(buf, c, false)
-	return err
-}
-
-// decodeOver is decodeInto where c, if buyer, holds a command decodeBuyer
-// took: decodeBuyer sets every field such a command can have, so the 584
-// bytes of c are cleared only when it held another kind. It reports
-// whether decodeBuyer took buf.
+// decodeOver is DecodeCommand into *c, which it overwrites whole. If
+// buyer, c holds a command decodeBuyer took: decodeBuyer sets every field
+// such a command can have, so the 584 bytes of c are cleared only when it
+// held another kind. It reports whether decodeBuyer took buf.
 func decodeOver(buf []byte, c *Command, buyer bool) (bool, error) {
 	if !buyer {
 		*c = Command{}
