@@ -179,8 +179,8 @@ func TestDiskFull(t *testing.T) {
 	if health.Status != http.StatusServiceUnavailable || !strings.Contains(string(health.Body), "disk_full") {
 		t.Fatalf("/healthz with a full disk: %d %s; want 503 saying disk_full", health.Status, health.Body)
 	}
-	if v := metric(t, ctx, c, "floodgate_disk_full"); v != "1" {
-		t.Fatalf("floodgate_disk_full = %q with a full disk, want 1", v)
+	if v := metric(t, ctx, c, "floodgate_disk_full"); v != 1 {
+		t.Fatalf("floodgate_disk_full = %v with a full disk, want 1", v)
 	}
 	// Writes keep answering 503 while it is full, never 2xx.
 	for range 3 {
@@ -226,11 +226,11 @@ func TestDiskFull(t *testing.T) {
 	}
 	t.Logf("writes succeed again %v after the space was freed; %d orders acknowledged before, %d while filling", time.Since(freed).Round(time.Millisecond), before, during)
 	testkit.WaitFor(t, "/healthz 200 after freeing space", func() bool { return healthz(t, ctx, c).Status == http.StatusOK })
-	if v := metric(t, ctx, c, "floodgate_disk_full"); v != "0" {
-		t.Fatalf("floodgate_disk_full = %q after freeing space, want 0", v)
+	if v := metric(t, ctx, c, "floodgate_disk_full"); v != 0 {
+		t.Fatalf("floodgate_disk_full = %v after freeing space, want 0", v)
 	}
-	if v := metric(t, ctx, c, "floodgate_disk_recoveries_total"); v == "" || v == "0" {
-		t.Fatalf("floodgate_disk_recoveries_total = %q, want at least 1", v)
+	if v := metric(t, ctx, c, "floodgate_disk_recoveries_total"); v < 1 {
+		t.Fatalf("floodgate_disk_recoveries_total = %v, want at least 1", v)
 	}
 	for range 5 {
 		if !b.buy(ctx) {
@@ -275,19 +275,17 @@ func healthz(t *testing.T, ctx context.Context, c *testkit.Client) *testkit.Resp
 	return resp
 }
 
-// metric returns the value of an unlabelled metric ("" when absent).
-func metric(t *testing.T, ctx context.Context, c *testkit.Client, name string) string {
+// metric returns the value of an unlabelled metric (-1 when absent).
+func metric(t *testing.T, ctx context.Context, c *testkit.Client, name string) float64 {
 	t.Helper()
 	resp, err := c.Do(ctx, http.MethodGet, "/metrics", testkit.Bearer(c.AdminToken), nil)
 	if err != nil || resp.Status != http.StatusOK {
 		t.Fatalf("/metrics: %v %v", resp, err)
 	}
-	for _, line := range strings.Split(string(resp.Body), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			return strings.TrimSpace(v)
-		}
+	if v, ok := testkit.MetricValue(t, resp.Body, name, nil); ok {
+		return v
 	}
-	return ""
+	return -1
 }
 
 // statusNow reads the node's public status page and its summary.json.

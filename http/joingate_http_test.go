@@ -6,8 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,23 +16,13 @@ import (
 	"github.com/floodgate/floodgate/sale"
 )
 
-// metricValue reads one sample of the node's /metrics ("" labels: the
-// unlabelled sample); -1 when absent.
-func metricValue(t *testing.T, base, name, labels string) float64 {
+// metricValue reads the sample of name with labels (nil: the unlabelled
+// sample) from the node's /metrics; -1 when absent.
+func metricValue(t *testing.T, base, name string, labels map[string]string) float64 {
 	t.Helper()
 	a := call(t, "GET", base+"/metrics", handlerToken, "")
-	want := name
-	if labels != "" {
-		want += "{" + labels + "}"
-	}
-	for _, line := range strings.Split(a.body, "\n") {
-		if v, ok := strings.CutPrefix(line, want+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatalf("%s: %v", line, err)
-			}
-			return f
-		}
+	if v, ok := testkit.MetricValue(t, []byte(a.body), name, labels); ok {
+		return v
 	}
 	return -1
 }
@@ -88,10 +76,12 @@ func TestJoinsWaitForVisitorsInLine(t *testing.T) {
 	if a := call(t, "POST", hs.URL+"/api/v1/drops", handlerToken, `{"id":"lamp","name":"Lamp","stock":3,"challenge_difficulty":0}`); a.status != http.StatusCreated {
 		t.Fatalf("create drop: %d %s", a.status, a.body)
 	}
-	metricOf := func(srv *httptest.Server, name, labels string) float64 { return metricValue(t, srv.URL, name, labels) }
-	metric := func(name, labels string) float64 { return metricOf(hs, name, labels) }
+	metricOf := func(srv *httptest.Server, name string, labels map[string]string) float64 {
+		return metricValue(t, srv.URL, name, labels)
+	}
+	metric := func(name string, labels map[string]string) float64 { return metricOf(hs, name, labels) }
 	outcomeOf := func(srv *httptest.Server, o string) float64 {
-		return metricOf(srv, "floodgate_join_gate_joins_total", `outcome="`+o+`"`)
+		return metricOf(srv, "floodgate_join_gate_joins_total", map[string]string{"outcome": o})
 	}
 	outcome := func(o string) float64 { return outcomeOf(hs, o) }
 
@@ -127,7 +117,7 @@ func TestJoinsWaitForVisitorsInLine(t *testing.T) {
 			resp.Body.Close()
 			done <- resp.StatusCode
 		}()
-		testkit.WaitFor(t, "a request in line in flight", func() bool { return metricOf(srv, "floodgate_in_line_requests", "") == 1 })
+		testkit.WaitFor(t, "a request in line in flight", func() bool { return metricOf(srv, "floodgate_in_line_requests", nil) == 1 })
 		return func() int {
 			_, _ = pw.Write([]byte(`{"quantity":1}`))
 			pw.Close()
@@ -154,7 +144,7 @@ func TestJoinsWaitForVisitorsInLine(t *testing.T) {
 	// Requests in line answered give waiting joins their share: one per two.
 	turn := make(chan joinAnswer, 1)
 	go func() { turn <- joinAt(context.Background(), hs.URL) }()
-	testkit.WaitFor(t, "a join waiting", func() bool { return metric("floodgate_join_gate_waiting", "") == 1 })
+	testkit.WaitFor(t, "a join waiting", func() bool { return metric("floodgate_join_gate_waiting", nil) == 1 })
 	for range 2 {
 		if a := call(t, "GET", hs.URL+"/api/v1/drops/lamp/queue", j.Ticket, ""); a.status != http.StatusOK {
 			t.Fatalf("status: %d %s", a.status, a.body)
@@ -174,7 +164,7 @@ func TestJoinsWaitForVisitorsInLine(t *testing.T) {
 	for range 2 {
 		go func() { waiting <- joinAt(context.Background(), hs.URL) }()
 	}
-	testkit.WaitFor(t, "two joins waiting", func() bool { return metric("floodgate_join_gate_waiting", "") == 2 })
+	testkit.WaitFor(t, "two joins waiting", func() bool { return metric("floodgate_join_gate_waiting", nil) == 2 })
 	over := joinAt(context.Background(), hs.URL)
 	if over.status != http.StatusTooManyRequests || over.code != floodgate.ERateLimited || over.retry == "" {
 		t.Fatalf("join over the cap: %+v; want 429 rate_limited with Retry-After", over)
@@ -194,22 +184,22 @@ func TestJoinsWaitForVisitorsInLine(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	gone := make(chan joinAnswer, 1)
 	go func() { gone <- joinAt(ctx, hs.URL) }()
-	testkit.WaitFor(t, "a join waiting", func() bool { return metric("floodgate_join_gate_waiting", "") == 1 })
+	testkit.WaitFor(t, "a join waiting", func() bool { return metric("floodgate_join_gate_waiting", nil) == 1 })
 	cancel()
 	if a := <-gone; a.err == nil {
 		t.Fatalf("a canceled join got an answer: %+v", a)
 	}
 	testkit.WaitFor(t, "the canceled join gone", func() bool {
-		return metric("floodgate_join_gate_waiting", "") == 0 && outcome("gone") == 1
+		return metric("floodgate_join_gate_waiting", nil) == 0 && outcome("gone") == 1
 	})
 	finish()
-	if n := metric("floodgate_in_line_requests", ""); n != 0 {
+	if n := metric("floodgate_in_line_requests", nil); n != 0 {
 		t.Fatalf("%v requests in line still counted", n)
 	}
-	if n := metric("floodgate_join_gate_wait_seconds_count", ""); n != 3 {
+	if n := metric("floodgate_join_gate_wait_seconds_count", nil); n != 3 {
 		t.Fatalf("%v joins with a wait recorded, want 3", n)
 	}
-	if n := metricOf(bounded, "floodgate_join_gate_wait_seconds_count", ""); n != 1 {
+	if n := metricOf(bounded, "floodgate_join_gate_wait_seconds_count", nil); n != 1 {
 		t.Fatalf("%v joins with a wait recorded at the bounded door, want 1", n)
 	}
 }
