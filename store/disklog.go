@@ -54,6 +54,7 @@ type diskLog struct {
 
 	writeMu sync.Mutex // orders writes with the update of last
 	last    uint64     // the WAL's last index after its last successful write
+	recent  *recentLogs
 
 	beforeAppend func(logs []*raft.Log) // tests only; set before Raft starts
 	// appendSeconds times each append (write and fsync), where a slow disk
@@ -139,6 +140,7 @@ func newDiskLog(walDir, dataDir string, logger *slog.Logger, reg prometheus.Regi
 		log:     logger.With("component", "store"),
 		walLog:  hclogger(logger, "wal"),
 		minFree: defaultMinFree,
+		recent:  newRecentLogs(recentLogsLen, recentLogsBytes),
 		stop:    make(chan struct{}),
 	}
 	wal, meta, err := openWAL(walDir, d.log, d.walLog)
@@ -286,6 +288,7 @@ func (d *diskLog) reopen() error {
 	defer d.writeMu.Unlock()
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.recent.clear()
 	if d.wal != nil {
 		_ = d.wal.Close()
 		_ = d.meta.Close()
@@ -350,6 +353,7 @@ func (d *diskLog) Close() error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.recent.clear()
 	if d.wal == nil {
 		return nil
 	}
@@ -396,6 +400,9 @@ func (d *diskLog) GetLog(index uint64, l *raft.Log) error {
 	if d.wal == nil {
 		return errLogClosed
 	}
+	if d.recent.get(index, l) {
+		return nil
+	}
 	return d.wal.GetLog(index, l)
 }
 
@@ -406,7 +413,14 @@ func (d *diskLog) StoreLogs(logs []*raft.Log) error {
 		d.beforeAppend(logs)
 	}
 	start := time.Now()
-	if err := d.write("append", func(w *raftwal.WAL) error { return w.StoreLogs(logs) }); err != nil {
+	err := d.write("append", func(w *raftwal.WAL) error {
+		if err := w.StoreLogs(logs); err != nil {
+			return err
+		}
+		d.recent.add(logs)
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	d.appendSeconds.Observe(time.Since(start).Seconds())
@@ -423,7 +437,12 @@ func (d *diskLog) StoreLogs(logs []*raft.Log) error {
 // call stalls no leader.
 func (d *diskLog) DeleteRange(min, max uint64) error {
 	for {
-		err := d.write("delete range", func(w *raftwal.WAL) error { return w.DeleteRange(min, max) })
+		err := d.write("delete range", func(w *raftwal.WAL) error {
+			// First, so that a failed removal leaves nothing held that
+			// the WAL may no longer have.
+			d.recent.deleteRange(min, max)
+			return w.DeleteRange(min, max)
+		})
 		if err == nil || !errors.Is(err, ErrDiskFault) {
 			return err
 		}

@@ -618,6 +618,10 @@ func TestFullDiskWhileZeroing(t *testing.T) {
 		break
 	}
 	stored := next - 1
+	var l raft.Log
+	if d.recent.get(stored+1, &l) {
+		t.Fatalf("entry %d of the failed append is held in memory", stored+1)
+	}
 	if stored < 60<<20/perEntry {
 		t.Fatalf("the log went out of service after %d entries, before the segment was full", stored)
 	}
