@@ -128,3 +128,86 @@ func TestDiskLogOutOfServiceAndBack(t *testing.T) {
 		t.Fatal("the fault cleared although entries were lost")
 	}
 }
+
+// TestCutTailThenRestart: a log whose tail was cut (a follower removing
+// entries that conflict with a new leader's, or a reopen removing entries a
+// failed append left on disk) and written on opens again after a restart,
+// with every entry it had when it closed. raft-wal before v0.4.1 recorded
+// the cut segment as sealed without writing its index, and the restarted
+// log could not read it ("sealed segment has no index block"): Raft panics
+// on that at start.
+func TestCutTailThenRestart(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cut  func(t *testing.T, d *diskLog) // leaves 1-7 of 1-10
+	}{
+		{"a follower's conflicting suffix", func(t *testing.T, d *diskLog) {
+			if err := d.StoreLogs(logs(1, 10)); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.DeleteRange(8, 10); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"a failed append cut by the reopen", func(t *testing.T, d *diskLog) {
+			if err := d.StoreLogs(logs(1, 7)); err != nil {
+				t.Fatal(err)
+			}
+			// The append's commit frame reached the disk, Raft was told
+			// it failed.
+			if err := d.wal.StoreLogs(logs(8, 10)); err != nil {
+				t.Fatal(err)
+			}
+			_ = d.failed("append", syscall.ENOSPC)
+			if err := d.reopen(); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) { cutTailThenRestart(t, c.cut) })
+	}
+}
+
+func cutTailThenRestart(t *testing.T, cut func(*testing.T, *diskLog)) {
+	dir := t.TempDir()
+	walDir := filepath.Join(dir, "wal")
+	if err := os.Mkdir(walDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	d, err := newDiskLog(walDir, dir, quietLogger(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut(t, d)
+	want := logs(1, 12)
+	for _, l := range want[7:] {
+		l.Term, l.Data = 2, []byte{byte(l.Index), 2}
+	}
+	if err := d.StoreLogs(want[7:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	d, err = newDiskLog(walDir, dir, quietLogger(), nil)
+	if err != nil {
+		t.Fatalf("reopening the log after a cut tail: %v", err)
+	}
+	defer d.Close()
+	for _, w := range want {
+		var l raft.Log
+		if err := d.GetLog(w.Index, &l); err != nil {
+			t.Fatalf("entry %d after the restart: %v", w.Index, err)
+		}
+		if l.Term != w.Term || string(l.Data) != string(w.Data) {
+			t.Fatalf("entry %d after the restart: term %d data %v, want term %d data %v", w.Index, l.Term, l.Data, w.Term, w.Data)
+		}
+	}
+	if last, err := d.LastIndex(); err != nil || last != 12 {
+		t.Fatalf("last index after the restart: %d %v", last, err)
+	}
+	if err := d.StoreLogs(logs(13, 13)); err != nil {
+		t.Fatalf("an append after the restart: %v", err)
+	}
+}
