@@ -168,9 +168,12 @@ func TestCutTailThenRestart(t *testing.T) {
 	}
 }
 
-func cutTailThenRestart(t *testing.T, cut func(*testing.T, *diskLog)) {
-	dir := t.TempDir()
-	walDir := filepath.Join(dir, "wal")
+// tempDiskLog opens a log in a new temporary directory dir, its WAL in
+// walDir; the caller closes it.
+func tempDiskLog(t *testing.T) (d *diskLog, walDir, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	walDir = filepath.Join(dir, "wal")
 	if err := os.Mkdir(walDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -178,6 +181,11 @@ func cutTailThenRestart(t *testing.T, cut func(*testing.T, *diskLog)) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return d, walDir, dir
+}
+
+func cutTailThenRestart(t *testing.T, cut func(*testing.T, *diskLog)) {
+	d, walDir, dir := tempDiskLog(t)
 	cut(t, d)
 	want := logs(1, 12)
 	for _, l := range want[7:] {
@@ -190,7 +198,7 @@ func cutTailThenRestart(t *testing.T, cut func(*testing.T, *diskLog)) {
 		t.Fatal(err)
 	}
 
-	d, err = newDiskLog(walDir, dir, quietLogger(), nil)
+	d, err := newDiskLog(walDir, dir, quietLogger(), nil)
 	if err != nil {
 		t.Fatalf("reopening the log after a cut tail: %v", err)
 	}

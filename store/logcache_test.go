@@ -2,8 +2,6 @@ package store
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -26,15 +24,7 @@ func sameLog(t *testing.T, what string, a, b *raft.Log) {
 // entries at the same indexes, and after compaction, only what the WAL has
 // now is read back.
 func TestRecentLogs(t *testing.T) {
-	dir := t.TempDir()
-	walDir := filepath.Join(dir, "wal")
-	if err := os.Mkdir(walDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	d, err := newDiskLog(walDir, dir, quietLogger(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, walDir, dir := tempDiskLog(t)
 	defer func() { _ = d.Close() }()
 	at := time.Unix(1700000000, 123456789)
 	entry := func(i, term uint64, data string) *raft.Log {
@@ -108,7 +98,7 @@ func TestRecentLogs(t *testing.T) {
 	if err := d.GetLog(12, &l); !errors.Is(err, errLogClosed) {
 		t.Fatalf("a read of a closed log: %+v %v", l, err)
 	}
-	d, err = newDiskLog(walDir, dir, quietLogger(), nil)
+	d, err := newDiskLog(walDir, dir, quietLogger(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
